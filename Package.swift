@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "pgmend",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "pgmend", targets: ["pgmend"]),
+        .library(name: "MendKit", targets: ["MendKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // libpq, the PostgreSQL client library, as a system library. Only PostgresClient imports it.
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
+        ),
+        .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        .target(name: "SchemaModel"),
+        .target(
+            name: "MendKit",
+            dependencies: [
+                "PostgresClient", "SchemaModel",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(name: "MendTestSupport", dependencies: ["PostgresClient"]),
+        .executableTarget(
+            name: "pgmend",
+            dependencies: [
+                "MendKit", "PostgresClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "PostgresClientTests",
+            dependencies: ["PostgresClient", "MendTestSupport"]
+        ),
+        .testTarget(
+            name: "pgmendTests",
+            dependencies: ["pgmend", "MendTestSupport", "PostgresClient"]
+        ),
+    ]
+)

@@ -1,0 +1,185 @@
+import CLibPQ
+import Foundation
+
+/// A message the server sent alongside a result: NOTICE, WARNING, INFO and the like.
+public struct PostgresNotice: Sendable, CustomStringConvertible {
+    public var severity: String
+    public var sqlState: SQLState?
+    public var message: String
+    public var detail: String?
+    public var hint: String?
+    public var description: String { "\(severity): \(message)" }
+}
+
+/// One connection to a PostgreSQL server, owning its libpq `PGconn`.
+///
+/// A connection is used by one owner at a time (libpq connections are not thread-safe); the
+/// only thing another thread may do is cancel the running statement through a `CancelToken`.
+/// The connection closes when the value is released.
+public final class Connection {
+    let handle: OpaquePointer
+    let secrets: ConnectionSecrets
+    private let noticeSink: NoticeSink
+    /// How many savepoints `transaction` has open inside the outer transaction.
+    var savepointDepth = 0
+
+    /// Connects the way psql does.
+    ///
+    /// - Parameter conninfo: a conninfo string (`host=... dbname=...`) or a `postgresql://` URI.
+    ///   `nil` or empty means libpq's defaults: the `PG*` environment variables, `~/.pgpass` and
+    ///   service files apply exactly as they do for psql.
+    /// - Parameter applicationName: reported in `pg_stat_activity` unless the conninfo or
+    ///   `PGAPPNAME` names another.
+    public init(_ conninfo: String? = nil, applicationName: String = "pgmend") throws {
+        let conninfo = conninfo ?? ""
+        secrets = ConnectionSecrets(conninfo: conninfo)
+        // dbname with expand_dbname=1 is how libpq takes "a conninfo string or a URI" whole;
+        // later keywords (only ever fallbacks here) do not override what it says.
+        let keywords = ["dbname", "fallback_application_name", "client_encoding"]
+        let values = [conninfo, applicationName, "UTF8"]
+        let connection: OpaquePointer? = withCStringArray(keywords) { keywordPointers in
+            withCStringArray(values) { valuePointers in
+                PQconnectdbParams(keywordPointers, valuePointers, 1)
+            }
+        }
+        guard let connection else {
+            throw PostgresError(kind: .connection, message: "out of memory allocating a connection")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let text = String(cString: PQerrorMessage(connection))
+            PQfinish(connection)
+            throw Self.connectionError(text, secrets: secrets)
+        }
+        handle = connection
+        noticeSink = NoticeSink()
+        PQsetNoticeReceiver(handle, noticeReceiver, Unmanaged.passUnretained(noticeSink).toOpaque())
+        // Values are read in text form; ISO dates are the one form the decoders accept.
+        try execute("SET DateStyle TO ISO")
+    }
+
+    deinit {
+        PQfinish(handle)
+    }
+
+    // MARK: Facts about the connection
+
+    /// `server_version_num`, e.g. 150018 for 15.18.
+    public var serverVersionNumber: Int { Int(PQserverVersion(handle)) }
+    /// The server's version as it reports it, e.g. `15.18 (Debian 15.18-0+deb12u1)`.
+    public var serverVersion: String { parameterStatus("server_version") ?? "unknown" }
+    public var database: String { String(cString: PQdb(handle)) }
+    public var user: String { String(cString: PQuser(handle)) }
+    /// The host or socket directory the connection went to, and its port.
+    public var host: String { PQhost(handle).map { String(cString: $0) } ?? "" }
+    public var port: String { PQport(handle).map { String(cString: $0) } ?? "" }
+    /// The server process serving this connection (`pg_backend_pid()`).
+    public var backendPID: Int32 { PQbackendPID(handle) }
+    public var isOpen: Bool { PQstatus(handle) == CONNECTION_OK }
+    /// True inside a transaction block, including a failed one awaiting ROLLBACK.
+    public var isInTransaction: Bool {
+        let status = PQtransactionStatus(handle)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE
+    }
+
+    /// A run-time parameter the server reports on its own (`server_version`, `TimeZone`, ...).
+    public func parameterStatus(_ name: String) -> String? {
+        PQparameterStatus(handle, name).map { String(cString: $0) }
+    }
+
+    /// Where server notices (NOTICE, WARNING, ...) go; by default they are dropped.
+    public var onNotice: ((PostgresNotice) -> Void)? {
+        get { noticeSink.handler }
+        set { noticeSink.handler = newValue }
+    }
+
+    /// A token another thread can use to cancel the statement this connection is running.
+    public func cancelToken() throws -> CancelToken {
+        guard let cancel = PQgetCancel(handle) else {
+            throw PostgresError(kind: .usage, message: "connection cannot be cancelled (not open)")
+        }
+        return CancelToken(cancel)
+    }
+
+    // MARK: Errors
+
+    /// The error libpq reports for this connection, redacted, as the right kind.
+    func lastError(statement: String?) -> PostgresError {
+        let text = secrets.redact(String(cString: PQerrorMessage(handle)))
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let kind: PostgresError.Kind = isOpen ? .usage : .connectionLost
+        var error = PostgresError(kind: kind, message: text.isEmpty ? "unknown libpq error" : text)
+        error.statement = statement
+        return error
+    }
+
+    static func connectionError(_ text: String, secrets: ConnectionSecrets) -> PostgresError {
+        // libpq writes one line per address it tried, each "... failed: REASON", with hints
+        // indented below; the first line says what happened, the rest goes to detail.
+        let lines = secrets.redact(text)
+            .split(separator: "\n", omittingEmptySubsequences: true)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        let first = (lines.first ?? "unknown reason").replacingAll("FATAL:  ", with: "FATAL: ")
+        let rest = lines.dropFirst().joined(separator: "\n")
+        var error = PostgresError(kind: .connection, message: first)
+        error.detail = rest.isEmpty ? nil : rest
+        if first.contains("password authentication failed") { error.sqlState = .invalidPassword }
+        return error
+    }
+}
+
+/// Cancels the statement running on a connection, from any thread.
+///
+/// libpq documents `PQcancel` on a `PGcancel` object as safe to call from another thread (or
+/// a signal handler) while the connection is busy, which is what makes this type Sendable.
+public final class CancelToken: @unchecked Sendable {
+    private let handle: OpaquePointer
+
+    init(_ handle: OpaquePointer) { self.handle = handle }
+    deinit { PQfreeCancel(handle) }
+
+    /// Asks the server to cancel the running statement. The statement then fails with
+    /// SQLSTATE 57014 (`queryCanceled`); if nothing was running, nothing happens.
+    public func cancel() throws {
+        var buffer = [CChar](repeating: 0, count: 256)
+        if PQcancel(handle, &buffer, Int32(buffer.count)) == 0 {
+            let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+            let message = String(decoding: bytes, as: UTF8.self)
+            throw PostgresError(kind: .usage, message: "cancel request failed: \(message)")
+        }
+    }
+}
+
+/// Holds the notice handler; libpq calls back into it with a pointer the connection owns.
+final class NoticeSink {
+    var handler: ((PostgresNotice) -> Void)?
+}
+
+private let noticeReceiver: PQnoticeReceiver = { context, result in
+    guard let context, let result else { return }
+    let sink = Unmanaged<NoticeSink>.fromOpaque(context).takeUnretainedValue()
+    guard let handler = sink.handler else { return }
+    func field(_ code: Unicode.Scalar) -> String? {
+        PQresultErrorField(result, Int32(code.value)).map { String(cString: $0) }
+    }
+    handler(
+        PostgresNotice(
+            severity: field("V") ?? field("S") ?? "NOTICE",
+            sqlState: field("C").map(SQLState.init(rawValue:)),
+            message: field("M") ?? "",
+            detail: field("D"),
+            hint: field("H")))
+}
+
+/// Calls `body` with a NULL-terminated array of C strings that lives for the call.
+func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let pointers = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: strings.count + 1)
+    for (index, string) in strings.enumerated() {
+        pointers[index] = UnsafePointer(strdup(string))
+    }
+    pointers[strings.count] = nil
+    defer {
+        for index in 0..<strings.count { free(UnsafeMutablePointer(mutating: pointers[index])) }
+        pointers.deallocate()
+    }
+    return body(pointers)
+}

@@ -1,0 +1,56 @@
+import MendTestSupport
+import PostgresClient
+import Testing
+
+@Suite("Identifier and literal quoting")
+struct QuotingTests {
+    @Test(arguments: [
+        ("users", "\"users\""),
+        ("Mixed Case", "\"Mixed Case\""),
+        ("weird\"name; drop table x", "\"weird\"\"name; drop table x\""),
+        ("\"\"", "\"\"\"\"\"\""),
+    ])
+    func identifiersAreAlwaysQuoted(name: String, sql: String) {
+        #expect(SQLIdentifier(name).quoted == sql)
+    }
+
+    @Test func qualifiedNamesQuoteEachPart() {
+        #expect(QualifiedName(schema: "my schema", "t\"1").quoted == "\"my schema\".\"t\"\"1\"")
+        #expect(QualifiedName("plain").quoted == "\"plain\"")
+    }
+
+    @Test(arguments: [
+        ("plain", "'plain'"),
+        ("it's", "'it''s'"),
+        ("back\\slash", " E'back\\\\slash'"),
+        ("both ' and \\", " E'both '' and \\\\'"),
+    ])
+    func literalsAreEscapedLikePQescapeLiteral(value: String, sql: String) {
+        #expect(SQLLiteral.quoted(value) == sql)
+    }
+
+    @Test func aHostileIdentifierIsOneHarmlessName() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE x (id int)")
+            let table = SQLIdentifier("weird\"name; drop table x")
+            let column = SQLIdentifier("Select \"From\"")
+            try connection.execute("CREATE TABLE \(table.quoted) (\(column.quoted) text)")
+            try connection.query("INSERT INTO \(table.quoted) (\(column.quoted)) VALUES ($1)", ["kept"])
+            #expect(try connection.scalar("SELECT \(column.quoted) FROM \(table.quoted)", as: String.self) == "kept")
+            let names = try connection.query("SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY relname")
+            #expect(try names.map { try $0.get(0, as: String.self) } == ["weird\"name; drop table x", "x"])
+        }
+    }
+
+    @Test func literalsMeanTheirValueWhateverTheStringSetting() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            let value = "a 'quoted' \\ back\\\\slash"
+            for setting in ["on", "off"] {
+                try connection.setSession("standard_conforming_strings", setting)
+                #expect(try connection.scalar("SELECT \(SQLLiteral.quoted(value))", as: String.self) == value)
+            }
+        }
+    }
+}
