@@ -40,9 +40,14 @@ let package = Package(
             name: "PostgresClientTests",
             dependencies: ["PostgresClient", "MendTestSupport"]
         ),
+        .testTarget(name: "SchemaModelTests", dependencies: ["SchemaModel"]),
+        .testTarget(
+            name: "MendKitTests",
+            dependencies: ["MendKit", "SchemaModel", "MendTestSupport", "PostgresClient"]
+        ),
         .testTarget(
             name: "pgmendTests",
-            dependencies: ["pgmend", "MendTestSupport", "PostgresClient"]
+            dependencies: ["pgmend", "MendTestSupport", "PostgresClient", "SchemaModel"]
         ),
     ]
 )

@@ -157,3 +157,24 @@ struct QueryTests {
         }
     }
 }
+
+@Suite("Text arrays")
+struct ArrayTests {
+    @Test func textArraysRoundTrip() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            let samples: [[String]] = [
+                [], ["a"], ["plain", "with space", "comma,inside", "quote\"inside", "back\\slash", "{braces}", "NULL", ""],
+            ]
+            for sample in samples {
+                #expect(try connection.scalar("SELECT $1::text[]", [sample], as: [String].self) == sample)
+                #expect(try connection.scalar("SELECT cardinality($1::text[])", [sample], as: Int.self) == sample.count)
+            }
+            #expect(try connection.scalar("SELECT 'x' = ANY($1)", [["x", "y"]], as: Bool.self) == true)
+            let withNull = try #require(throws: PostgresError.self) {
+                try connection.scalar("SELECT ARRAY['a', NULL]", as: [String].self)
+            }
+            #expect(withNull.kind == .decoding)
+        }
+    }
+}

@@ -1,0 +1,222 @@
+/// One difference between two schemas, worded for an operator and structured for JSON.
+public struct SchemaChange: Codable, Sendable, Hashable, CustomStringConvertible {
+    public enum Action: String, Codable, Sendable { case added, removed, changed }
+
+    /// What kind of object changed: table, column, constraint, index, trigger, view, sequence,
+    /// enum, domain, extension, schema, data.
+    public var objectType: String
+    /// The object, as an operator names it: `users`, `api_keys.user_id`, `idx_apikey_user_id`.
+    public var object: String
+    public var action: Action
+    /// For `changed`: which property (type, nullability, default, definition, ...).
+    public var property: String?
+    public var before: String?
+    public var after: String?
+    /// The line an operator reads, e.g. `column api_keys.user_id: type character varying(36) -> uuid`.
+    public var description: String
+
+    enum CodingKeys: String, CodingKey {
+        case objectType = "object_type", object, action, property, before, after, description
+    }
+}
+
+/// The differences between two schemas (and, when both carry them, their data statistics).
+///
+/// Changes come out in a stable order: by object, then by kind of change, so the same two
+/// inputs always give the same list.
+public enum SchemaDiff {
+    public static func changes(
+        from old: Schema, to new: Schema,
+        oldData: [String: TableData]? = nil, newData: [String: TableData]? = nil
+    ) -> [SchemaChange] {
+        var diff = Collector()
+        diff.compareSets("schema", Set(old.namespaces), Set(new.namespaces))
+        diff.compareNamed("extension", old.extensions, new.extensions, label: { $0 }) { name, a, b, diff in
+            diff.property("extension", name, "version", a.version, b.version)
+            diff.property("extension", name, "schema", a.schema, b.schema)
+        } summary: { "version \($0.version)" }
+        diff.compareNamed("enum", old.enums, new.enums, label: display) { name, a, b, diff in
+            diff.property("enum", name, "labels", a.labels.joined(separator: ", "), b.labels.joined(separator: ", "))
+        } summary: { "(\($0.labels.joined(separator: ", ")))" }
+        diff.compareNamed("domain", old.domains, new.domains, label: display) { name, a, b, diff in
+            diff.property("domain", name, "base type", a.baseType, b.baseType)
+            diff.property("domain", name, "nullability", nullability(a.notNull), nullability(b.notNull))
+            diff.property("domain", name, "default", a.defaultExpression, b.defaultExpression)
+            diff.compareNamed("check", a.checks, b.checks, label: { "\(name).\($0)" }) { check, a, b, diff in
+                diff.property("check", check, "definition", a, b)
+            } summary: { $0 }
+        } summary: { $0.baseType }
+        diff.compareNamed("sequence", old.sequences, new.sequences, label: display) { name, a, b, diff in
+            diff.property("sequence", name, "type", a.type, b.type)
+            diff.property("sequence", name, "start", String(a.start), String(b.start))
+            diff.property("sequence", name, "increment", String(a.increment), String(b.increment))
+            diff.property("sequence", name, "min value", String(a.minValue), String(b.minValue))
+            diff.property("sequence", name, "max value", String(a.maxValue), String(b.maxValue))
+            diff.property("sequence", name, "cache", String(a.cache), String(b.cache))
+            diff.property("sequence", name, "cycle", String(a.cycle), String(b.cycle))
+            diff.property("sequence", name, "owned by", a.ownedBy.map(display), b.ownedBy.map(display))
+        } summary: { $0.type }
+        diff.compareNamed("table", old.tables, new.tables, label: display) { name, a, b, diff in
+            compareTables(name, a, b, &diff)
+        } summary: { "\($0.columns.count) columns" }
+        diff.compareNamed("view", old.views, new.views, label: display) { name, a, b, diff in
+            let kind = b.materialized ? "materialized view" : "view"
+            diff.property(kind, name, "kind", a.materialized ? "materialized view" : "view", kind)
+            diff.property(kind, name, "definition", a.definition, b.definition)
+            diff.property(kind, name, "columns", columnList(a.columns), columnList(b.columns))
+            diff.property(kind, name, "comment", a.comment, b.comment)
+            diff.compareNamed("index", a.indexes, b.indexes, label: { $0 }) { index, a, b, diff in
+                compareIndexes(index, a, b, &diff)
+            } summary: { $0.definition }
+        } summary: { $0.materialized ? "materialized" : "\($0.columns.count) columns" }
+
+        if let oldData, let newData {
+            for key in Set(oldData.keys).intersection(newData.keys).sorted() {
+                guard let a = oldData[key], let b = newData[key], a != b else { continue }
+                let name = display(key)
+                if a.rows != b.rows {
+                    diff.append("data", name, .changed, "rows", String(a.rows), String(b.rows),
+                                "table \(name): rows \(a.rows) -> \(b.rows)")
+                } else {
+                    diff.append("data", name, .changed, "content", a.fingerprint, b.fingerprint,
+                                "table \(name): content changed (same \(a.rows) rows, different fingerprint)")
+                }
+            }
+        }
+        return diff.changes
+    }
+
+    private static func compareTables(_ name: String, _ a: Table, _ b: Table, _ diff: inout Collector) {
+        diff.property("table", name, "kind", a.kind.rawValue, b.kind.rawValue)
+        diff.property("table", name, "persistence", a.persistence.rawValue, b.persistence.rawValue)
+        diff.property("table", name, "comment", a.comment, b.comment)
+        diff.property("table", name, "partition of", a.partitionOf.map(display), b.partitionOf.map(display))
+        diff.property("table", name, "partition bound", a.partitionBound, b.partitionBound)
+        diff.property("table", name, "partition key", a.partitionKey, b.partitionKey)
+
+        let oldColumns = Dictionary(a.columns.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let newColumns = Dictionary(b.columns.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for column in b.columns where oldColumns[column.name] == nil {
+            diff.append("column", "\(name).\(column.name)", .added, nil, nil, columnSummary(column),
+                        "table \(name): column \(column.name) added: \(columnSummary(column))")
+        }
+        for column in a.columns where newColumns[column.name] == nil {
+            diff.append("column", "\(name).\(column.name)", .removed, nil, columnSummary(column), nil,
+                        "table \(name): column \(column.name) removed")
+        }
+        for column in a.columns {
+            guard let after = newColumns[column.name], after != column else { continue }
+            let object = "\(name).\(column.name)"
+            diff.property("column", object, "type", column.type, after.type)
+            diff.property("column", object, "nullability", nullability(column.notNull), nullability(after.notNull))
+            diff.property("column", object, "default", column.defaultExpression, after.defaultExpression)
+            diff.property("column", object, "identity", column.identity?.rawValue, after.identity?.rawValue)
+            diff.property("column", object, "generated", column.generatedExpression, after.generatedExpression)
+            diff.property("column", object, "collation", column.collation, after.collation)
+            diff.property("column", object, "comment", column.comment, after.comment)
+        }
+        let commonOld = a.columns.map(\.name).filter { newColumns[$0] != nil }
+        let commonNew = b.columns.map(\.name).filter { oldColumns[$0] != nil }
+        if commonOld != commonNew {
+            diff.property("table", name, "column order", commonOld.joined(separator: ", "), commonNew.joined(separator: ", "))
+        }
+
+        diff.compareNamed("constraint", a.constraints, b.constraints, label: { "\(name).\($0)" }, owner: "table \(name)") {
+            constraint, a, b, diff in
+            diff.property("constraint", constraint, "definition", a.definition, b.definition)
+            diff.property("constraint", constraint, "validation", a.validated ? "valid" : "NOT VALID", b.validated ? "valid" : "NOT VALID")
+            diff.property("constraint", constraint, "index", a.index, b.index)
+        } summary: { $0.definition + ($0.validated ? "" : " NOT VALID") }
+        diff.compareNamed("index", a.indexes, b.indexes, label: { qualifiedMember(of: a, $0) }) { index, a, b, diff in
+            compareIndexes(index, a, b, &diff)
+        } summary: { $0.definition }
+        diff.compareNamed("trigger", a.triggers, b.triggers, label: { "\(name).\($0)" }, owner: "table \(name)") {
+            trigger, a, b, diff in
+            diff.property("trigger", trigger, "definition", a.definition, b.definition)
+            diff.property("trigger", trigger, "enabled", a.enabled, b.enabled)
+        } summary: { $0.definition }
+    }
+
+    private static func compareIndexes(_ name: String, _ a: Index, _ b: Index, _ diff: inout Collector) {
+        diff.property("index", name, "definition", a.definition, b.definition)
+        diff.property("index", name, "validity", a.valid ? "valid" : "INVALID", b.valid ? "valid" : "INVALID")
+        diff.property("index", name, "constraint", a.constraint, b.constraint)
+    }
+
+    /// Indexes share their table's schema namespace: shown bare in `public`, qualified elsewhere.
+    private static func qualifiedMember(of table: Table, _ name: String) -> String {
+        table.schema == "public" ? name : "\(table.schema).\(name)"
+    }
+
+    private static func display(_ key: String) -> String {
+        key.hasPrefix("public.") ? String(key.dropFirst("public.".count)) : key
+    }
+
+    private static func nullability(_ notNull: Bool) -> String { notNull ? "NOT NULL" : "NULL" }
+
+    static func columnSummary(_ column: Column) -> String {
+        var text = "\(column.type) \(nullability(column.notNull))"
+        if let value = column.defaultExpression { text += " DEFAULT \(value)" }
+        if let identity = column.identity {
+            text += identity == .always ? " GENERATED ALWAYS AS IDENTITY" : " GENERATED BY DEFAULT AS IDENTITY"
+        }
+        if let expression = column.generatedExpression { text += " GENERATED ALWAYS AS (\(expression)) STORED" }
+        if let collation = column.collation { text += " COLLATE \(collation)" }
+        return text
+    }
+
+    private static func columnList(_ columns: [Column]) -> String {
+        columns.map { "\($0.name) \($0.type)" }.joined(separator: ", ")
+    }
+}
+
+/// Accumulates changes in the order they are found.
+private struct Collector {
+    var changes: [SchemaChange] = []
+
+    mutating func append(
+        _ type: String, _ object: String, _ action: SchemaChange.Action, _ property: String?,
+        _ before: String?, _ after: String?, _ description: String
+    ) {
+        changes.append(SchemaChange(
+            objectType: type, object: object, action: action, property: property,
+            before: before, after: after, description: description))
+    }
+
+    /// A changed property, when it did change: `type object: property before -> after`.
+    mutating func property(_ type: String, _ object: String, _ property: String, _ before: String?, _ after: String?) {
+        guard before != after else { return }
+        append(type, object, .changed, property, before, after,
+               "\(type) \(object): \(property) \(before ?? "none") -> \(after ?? "none")")
+    }
+
+    mutating func compareSets(_ type: String, _ old: Set<String>, _ new: Set<String>) {
+        for name in new.subtracting(old).sorted() { append(type, name, .added, nil, nil, nil, "\(type) \(name) added") }
+        for name in old.subtracting(new).sorted() { append(type, name, .removed, nil, nil, nil, "\(type) \(name) removed") }
+    }
+
+    /// Added, removed and changed members of two keyed collections. Members of a table are
+    /// reported under it (`table users: constraint ... added`) when `owner` is given.
+    mutating func compareNamed<Value: Equatable>(
+        _ type: String, _ old: [String: Value], _ new: [String: Value],
+        label: (String) -> String, owner: String? = nil,
+        changed: (String, Value, Value, inout Collector) -> Void,
+        summary: (Value) -> String
+    ) {
+        let prefix = owner.map { "\($0): " } ?? ""
+        for key in Set(old.keys).union(new.keys).sorted() {
+            let name = label(key)
+            let shortName = owner == nil ? name : key
+            switch (old[key], new[key]) {
+            case (nil, let added?):
+                append(type, name, .added, nil, nil, summary(added), "\(prefix)\(type) \(shortName) added: \(summary(added))")
+            case (let removed?, nil):
+                append(type, name, .removed, nil, summary(removed), nil, "\(prefix)\(type) \(shortName) removed")
+            case (let before?, let after?) where before != after:
+                changed(name, before, after, &self)
+            default:
+                break
+            }
+        }
+    }
+}

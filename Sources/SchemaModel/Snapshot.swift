@@ -1,0 +1,123 @@
+import Foundation
+
+/// A snapshot file: a schema, where and when it was read, and optionally data statistics.
+///
+/// Written as canonical JSON (`format_version` first, keys sorted, stable order) so a committed
+/// snapshot diffs cleanly in git. A reader refuses a `format_version` newer than it knows.
+public struct Snapshot: Codable, Sendable, Equatable {
+    /// The format this build writes, and the newest it reads.
+    public static let currentFormatVersion = 1
+
+    public var formatVersion: Int
+    public var pgmendVersion: String
+    /// When the snapshot was taken, ISO 8601 in UTC.
+    public var takenAt: String
+    /// How long reading the catalog (and data, with `--data`) took.
+    public var durationMilliseconds: Int
+    public var serverVersion: String
+    public var database: String
+    /// The schemas asked for with `--schema`; nil when the snapshot covers every user schema,
+    /// so that `verify` also notices a schema added since.
+    public var selectedSchemas: [String]?
+    public var schema: Schema
+    /// Row counts and content fingerprints per table (`schema.table`), when taken with `--data`.
+    public var data: [String: TableData]?
+
+    public init(
+        pgmendVersion: String, takenAt: String, durationMilliseconds: Int, serverVersion: String,
+        database: String, selectedSchemas: [String]? = nil, schema: Schema, data: [String: TableData]? = nil
+    ) {
+        self.formatVersion = Self.currentFormatVersion
+        self.pgmendVersion = pgmendVersion
+        self.takenAt = takenAt
+        self.durationMilliseconds = durationMilliseconds
+        self.serverVersion = serverVersion
+        self.database = database
+        self.selectedSchemas = selectedSchemas
+        self.schema = schema
+        self.data = data
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version", pgmendVersion = "pgmend_version", takenAt = "taken_at"
+        case durationMilliseconds = "duration_ms", serverVersion = "server_version", database
+        case selectedSchemas = "selected_schemas", schema, data
+    }
+
+    /// The snapshot as canonical JSON text.
+    public func jsonText() throws -> String {
+        try CanonicalJSON.encode(self, leadingKeys: ["format_version"])
+    }
+
+    /// Reads a snapshot, checking its format version before anything else.
+    public static func read(from data: Data, source: String) throws -> Snapshot {
+        struct Header: Decodable {
+            var formatVersion: Int?
+            enum CodingKeys: String, CodingKey { case formatVersion = "format_version" }
+        }
+        let header: Header
+        do {
+            header = try JSONDecoder().decode(Header.self, from: data)
+        } catch {
+            throw SnapshotFileError(source: source, problem: "not JSON: \(describe(error))")
+        }
+        guard let version = header.formatVersion else {
+            throw SnapshotFileError(source: source, problem: "not a pgmend snapshot (no format_version)")
+        }
+        guard version <= currentFormatVersion else {
+            throw SnapshotFileError(
+                source: source,
+                problem: "format_version \(version) is newer than this pgmend reads (\(currentFormatVersion)); use a newer pgmend")
+        }
+        do {
+            return try JSONDecoder().decode(Snapshot.self, from: data)
+        } catch {
+            throw SnapshotFileError(source: source, problem: describe(error))
+        }
+    }
+
+    /// Reads a snapshot file.
+    public static func read(path: String) throws -> Snapshot {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SnapshotFileError(source: path, problem: "cannot read the file")
+        }
+        return try read(from: data, source: path)
+    }
+
+    private static func describe(_ error: Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, let context):
+            return "missing \"\(key.stringValue)\" at \(path(context.codingPath))"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            return "\(context.debugDescription) at \(path(context.codingPath))"
+        case DecodingError.dataCorrupted(let context):
+            return "\(context.debugDescription)\(context.codingPath.isEmpty ? "" : " at \(path(context.codingPath))")"
+        default:
+            return String(describing: error)
+        }
+    }
+
+    private static func path(_ codingPath: [CodingKey]) -> String {
+        codingPath.isEmpty ? "the top level" : codingPath.map(\.stringValue).joined(separator: ".")
+    }
+}
+
+/// Row count and an order-independent content fingerprint of one table.
+public struct TableData: Codable, Sendable, Hashable {
+    public var rows: Int64
+    /// Sum over rows of a 64-bit hash of each row's text form; equal data gives an equal sum
+    /// whatever the physical row order.
+    public var fingerprint: String
+
+    public init(rows: Int64, fingerprint: String) {
+        self.rows = rows
+        self.fingerprint = fingerprint
+    }
+}
+
+/// A snapshot file that cannot be used, and why.
+public struct SnapshotFileError: Error, Sendable, CustomStringConvertible {
+    public var source: String
+    public var problem: String
+    public var description: String { "\(source): \(problem)" }
+}

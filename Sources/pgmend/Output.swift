@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import MendKit
+import SchemaModel
+
+/// How a command prints its result: for people, or one JSON document for scripts.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+/// The `--format` option of commands that can answer in JSON.
+struct FormatOption: ParsableArguments {
+    @Option(help: "Output for people (text) or one JSON document on stdout (json).")
+    var format: OutputFormat = .text
+}
+
+/// Writes to standard error: progress, warnings, failures. Standard output is for results.
+enum StandardError {
+    static func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    static var isTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+}
+
+/// A status line on stderr, redrawn in place; only on a terminal, so logs stay clean.
+struct TerminalProgress: ProgressReporter {
+    func progress(task: String, done: Int, total: Int, detail: String) {
+        StandardError.write("\r\u{1B}[K\(task): \(done)/\(total) \(detail)")
+    }
+
+    func finish(task: String) {
+        StandardError.write("\r\u{1B}[K")
+    }
+
+    /// A terminal reporter when stderr is a terminal, else one that says nothing.
+    static func forStandardError() -> any ProgressReporter {
+        StandardError.isTerminal ? TerminalProgress() : SilentProgress()
+    }
+}
+
+extension Snapshot {
+    /// Reads a snapshot named on the command line; an unusable file is bad input (exit 2).
+    static func load(commandLinePath path: String) throws -> Snapshot {
+        do {
+            return try Snapshot.read(path: path)
+        } catch let error as SnapshotFileError {
+            throw CommandFailure(.badInput, error.description)
+        }
+    }
+}
+
+/// The JSON answer of `snapshot diff` and `verify`.
+struct ComparisonReport: Encodable {
+    var equal: Bool
+    var expected: String
+    var actual: String
+    var changes: [SchemaChange]
+}
+
+/// Prints a comparison's changes for people: one line each, or a one-line verdict.
+func printChanges(_ changes: [SchemaChange], equalMessage: String, differentHeader: String) {
+    if changes.isEmpty {
+        print(equalMessage)
+        return
+    }
+    print(differentHeader)
+    for change in changes { print("  \(change.description)") }
+}

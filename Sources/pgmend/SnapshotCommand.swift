@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import MendKit
+import SchemaModel
+
+extension PgMend {
+    /// `pgmend snapshot take|diff`: record a database's schema, compare two records.
+    struct SnapshotCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "snapshot",
+            abstract: "Take schema snapshots and compare them.",
+            subcommands: [Take.self, Diff.self])
+    }
+}
+
+extension PgMend.SnapshotCommand {
+    /// `pgmend snapshot take`: write the live schema (and with --data, row counts and
+    /// fingerprints) to a JSON file.
+    struct Take: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a snapshot of the live database to a JSON file.",
+            discussion: "The default file is Snapshots/runs/<database>-<UTC time>.json.")
+
+        @OptionGroup var connection: ConnectionOptions
+
+        @Option(name: .customLong("schema"), help: "A schema to include (repeatable); default: every user schema.")
+        var schemas: [String] = []
+
+        @Flag(help: "Also record each table's exact row count and content fingerprint.")
+        var data = false
+
+        @Option(name: .shortAndLong, help: "Where to write the snapshot.")
+        var output: String?
+
+        func run() throws {
+            let connection = try connection.connect()
+            let selection: SchemaSelection = schemas.isEmpty ? .allUserSchemas : .only(schemas)
+            let snapshot: Snapshot
+            do {
+                snapshot = try SnapshotTaker(connection: connection, progress: TerminalProgress.forStandardError())
+                    .take(selection, includeData: data)
+            } catch let error as CatalogError {
+                throw CommandFailure(.badInput, error.description)
+            }
+            let path = output ?? Self.defaultPath(database: snapshot.database)
+            try SnapshotFile.write(snapshot, to: path)
+            let tables = snapshot.schema.tables.count
+            print("snapshot of \(snapshot.database): \(tables) tables, \(snapshot.schema.views.count) views "
+                  + "in \(snapshot.schema.namespaces.joined(separator: ", ")) -> \(path) (\(snapshot.durationMilliseconds) ms)")
+        }
+
+        static func defaultPath(database: String) -> String {
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "UTC")
+            formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+            let safeName = String(database.map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" ? $0 : "_" })
+            return "Snapshots/runs/\(safeName)-\(formatter.string(from: Date())).json"
+        }
+    }
+
+    /// `pgmend snapshot diff A B`: what changed from A to B.
+    struct Diff: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the differences between two snapshots.",
+            discussion: "Exits 0 when they are the same, 1 when they differ.")
+
+        @Argument(help: "The earlier snapshot.") var before: String
+        @Argument(help: "The later snapshot.") var after: String
+        @OptionGroup var format: FormatOption
+
+        func run() throws {
+            let old = try Snapshot.load(commandLinePath: before)
+            let new = try Snapshot.load(commandLinePath: after)
+            let changes = SchemaDiff.changes(from: old.schema, to: new.schema, oldData: old.data, newData: new.data)
+            switch format.format {
+            case .json:
+                print(try CanonicalJSON.encode(
+                    ComparisonReport(equal: changes.isEmpty, expected: before, actual: after, changes: changes)), terminator: "")
+            case .text:
+                printChanges(changes, equalMessage: "no differences", differentHeader: "\(changes.count) differences from \(before) to \(after):")
+            }
+            if !changes.isEmpty { throw ExitCode(ExitStatus.failed.rawValue) }
+        }
+    }
+}
+
+/// Writing snapshot files: folders made as needed, the file replaced atomically.
+enum SnapshotFile {
+    static func write(_ snapshot: Snapshot, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(try snapshot.jsonText().utf8).write(to: url, options: .atomic)
+        } catch let error as CocoaError {
+            throw CommandFailure(.failed, "cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+}

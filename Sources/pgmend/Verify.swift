@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import MendKit
+import SchemaModel
+
+extension PgMend {
+    /// `pgmend verify FILE`: does the live database match the expected snapshot?
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check that the live database matches an expected snapshot.",
+            discussion: "Exits 0 when it matches, 1 with the differences when it does not.")
+
+        @Argument(help: "The expected snapshot (JSON).") var snapshot: String
+        @OptionGroup var connection: ConnectionOptions
+        @Flag(help: "Also compare row counts and content fingerprints (the snapshot must have them).")
+        var data = false
+        @OptionGroup var format: FormatOption
+
+        func run() throws {
+            let expected = try Snapshot.load(commandLinePath: snapshot)
+            let connection = try connection.connect()
+            let result: VerificationResult
+            do {
+                result = try Verifier(connection: connection, progress: TerminalProgress.forStandardError())
+                    .verify(expected, includeData: data)
+            } catch let error as VerificationError {
+                throw CommandFailure(.badInput, error.description)
+            }
+            let live = "database \(connection.database)"
+            switch format.format {
+            case .json:
+                print(try CanonicalJSON.encode(
+                    ComparisonReport(equal: result.matches, expected: snapshot, actual: live, changes: result.changes)), terminator: "")
+            case .text:
+                let scope = data ? "schema and data" : "schema"
+                printChanges(
+                    result.changes,
+                    equalMessage: "verified: \(live) matches \(snapshot) (\(scope), \(result.actual.schema.tables.count) tables)",
+                    differentHeader: "NOT verified: \(live) differs from \(snapshot) in \(result.changes.count) ways:")
+            }
+            if !result.matches { throw ExitCode(ExitStatus.failed.rawValue) }
+        }
+    }
+}
