@@ -43,7 +43,8 @@ let package = Package(
         .testTarget(name: "SchemaModelTests", dependencies: ["SchemaModel"]),
         .testTarget(
             name: "MendKitTests",
-            dependencies: ["MendKit", "SchemaModel", "MendTestSupport", "PostgresClient"]
+            dependencies: ["MendKit", "SchemaModel", "MendTestSupport", "PostgresClient"],
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "pgmendTests",

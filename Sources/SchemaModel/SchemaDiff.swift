@@ -58,7 +58,7 @@ public enum SchemaDiff {
         } summary: { $0.type }
         diff.compareNamed("table", old.tables, new.tables, label: display) { name, a, b, diff in
             compareTables(name, a, b, &diff)
-        } summary: { "\($0.columns.count) columns" }
+        } summary: { countedColumns($0.columns.count) }
         diff.compareNamed("view", old.views, new.views, label: display) { name, a, b, diff in
             let kind = b.materialized ? "materialized view" : "view"
             diff.property(kind, name, "kind", a.materialized ? "materialized view" : "view", kind)
@@ -68,7 +68,7 @@ public enum SchemaDiff {
             diff.compareNamed("index", a.indexes, b.indexes, label: { $0 }) { index, a, b, diff in
                 compareIndexes(index, a, b, &diff)
             } summary: { $0.definition }
-        } summary: { $0.materialized ? "materialized" : "\($0.columns.count) columns" }
+        } summary: { $0.materialized ? "materialized" : countedColumns($0.columns.count) }
 
         if let oldData, let newData {
             for key in Set(oldData.keys).intersection(newData.keys).sorted() {
@@ -151,6 +151,8 @@ public enum SchemaDiff {
     private static func display(_ key: String) -> String {
         key.hasPrefix("public.") ? String(key.dropFirst("public.".count)) : key
     }
+
+    private static func countedColumns(_ count: Int) -> String { count == 1 ? "1 column" : "\(count) columns" }
 
     private static func nullability(_ notNull: Bool) -> String { notNull ? "NOT NULL" : "NULL" }
 

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import MendKit
+import SchemaModel
+
+extension PgMend {
+    /// `pgmend docs`: the Markdown schema reference, from the live database or a snapshot.
+    struct Docs: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a Markdown schema reference of the live database or of a snapshot.")
+
+        @Argument(help: "A snapshot to document instead of the live database.")
+        var snapshot: String?
+        @OptionGroup var connection: ConnectionOptions
+        @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
+        var output: String?
+
+        func validate() throws {
+            if snapshot != nil && connection.db != nil {
+                throw ValidationError("give either a snapshot file or --db, not both")
+            }
+        }
+
+        func run() throws {
+            let schema: Schema
+            let title: String
+            if let snapshot {
+                let loaded = try Snapshot.load(commandLinePath: snapshot)
+                schema = loaded.schema
+                title = "Schema of \(loaded.database)"
+            } else {
+                let connection = try connection.connect()
+                schema = try CatalogReader(connection: connection).readSchema()
+                title = "Schema of \(connection.database)"
+            }
+            let markdown = SchemaDocs.markdown(schema, title: title)
+            if let output {
+                do {
+                    try Data(markdown.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+                } catch {
+                    throw CommandFailure(.failed, "cannot write \(output): \(error.localizedDescription)")
+                }
+                StandardError.write("wrote \(output)\n")
+            } else {
+                print(markdown, terminator: "")
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import SchemaModel
+import Testing
+
+@Suite("Snapshot files")
+struct SnapshotFileTests {
+    func snapshot() -> Snapshot {
+        Snapshot(
+            pgmendVersion: "0.1.0", takenAt: "2026-11-21T09:00:00Z", durationMilliseconds: 12,
+            serverVersion: "15.18", database: "demo", schema: sampleSchema(),
+            data: ["public.users": TableData(rows: 3, fingerprint: "-42")])
+    }
+
+    @Test func roundTripsExactly() throws {
+        let text = try snapshot().jsonText()
+        let read = try Snapshot.read(from: Data(text.utf8), source: "test")
+        #expect(read == snapshot())
+        #expect(try read.jsonText() == text)
+    }
+
+    @Test func isCanonicalJSON() throws {
+        let text = try snapshot().jsonText()
+        #expect(text.hasPrefix("{\n  \"format_version\": 1,\n  \"data\": {"))
+        #expect(text.hasSuffix("}\n"))
+        #expect(!text.contains("\" : "))
+        // Keys sorted within an object: columns' fields appear alphabetically.
+        let column = try #require(text.range(of: "\"name\": \"id\""))
+        let notNull = try #require(text.range(of: "\"not_null\": true"))
+        #expect(column.lowerBound < notNull.lowerBound)
+    }
+
+    @Test func orderOfInsertionDoesNotMatter() throws {
+        var reversed = Schema(namespaces: ["public"])
+        for (key, table) in sampleSchema().tables.sorted(by: { $0.key > $1.key }) { reversed.tables[key] = table }
+        reversed.enums = sampleSchema().enums
+        #expect(reversed == sampleSchema())
+        var a = snapshot()
+        a.schema = reversed
+        #expect(try a.jsonText() == snapshot().jsonText())
+    }
+
+    @Test func aNewerFormatIsAClearError() throws {
+        let text = #"{"format_version": 99, "schema": {}}"#
+        let error = try #require(throws: SnapshotFileError.self) {
+            try Snapshot.read(from: Data(text.utf8), source: "future.json")
+        }
+        #expect(error.description == "future.json: format_version 99 is newer than this pgmend reads (1); use a newer pgmend")
+    }
+
+    @Test func notASnapshotIsAClearError() throws {
+        let notJSON = try #require(throws: SnapshotFileError.self) { try Snapshot.read(from: Data("nope".utf8), source: "x.json") }
+        #expect(notJSON.description.hasPrefix("x.json: not JSON"))
+        let other = try #require(throws: SnapshotFileError.self) { try Snapshot.read(from: Data("{}".utf8), source: "x.json") }
+        #expect(other.description == "x.json: not a pgmend snapshot (no format_version)")
+        let broken = try #require(throws: SnapshotFileError.self) {
+            try Snapshot.read(from: Data(#"{"format_version": 1}"#.utf8), source: "x.json")
+        }
+        #expect(broken.description.contains("missing \"pgmend_version\""))
+    }
+
+    @Test func stringsAreEscaped() throws {
+        struct Sample: Encodable { var text: String }
+        let json = try CanonicalJSON.encode(Sample(text: "quote \" backslash \\ newline \n tab \t bell \u{07} ünï"))
+        #expect(json == "{\n  \"text\": \"quote \\\" backslash \\\\ newline \\n tab \\t bell \\u0007 ünï\"\n}\n")
+    }
+}
