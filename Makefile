@@ -26,7 +26,7 @@ demo-stop:
 
 ## make bench: benchmarks against a baseline measured in the same run (never part of make test).
 bench: deps
-	@echo "bench: no benchmarks yet; the first arrives with snapshots (pgmend snapshot vs pg_dump --schema-only)"
+	scripts/bench/run.sh
 
 clean:
 	rm -rf .build .pgmend

@@ -19,6 +19,8 @@ public struct PostgresNotice: Sendable, CustomStringConvertible {
 public final class Connection {
     let handle: OpaquePointer
     let secrets: ConnectionSecrets
+    /// How to open another connection like this one (parallel readers share a snapshot).
+    public let recipe: ConnectionRecipe
     private let noticeSink: NoticeSink
     /// How many savepoints `transaction` has open inside the outer transaction.
     var savepointDepth = 0
@@ -32,6 +34,7 @@ public final class Connection {
     ///   `PGAPPNAME` names another.
     public init(_ conninfo: String? = nil, applicationName: String = "pgmend") throws {
         let conninfo = conninfo ?? ""
+        recipe = ConnectionRecipe(conninfo: conninfo, applicationName: applicationName)
         secrets = ConnectionSecrets(conninfo: conninfo)
         // dbname with expand_dbname=1 is how libpq takes "a conninfo string or a URI" whole;
         // later keywords (only ever fallbacks here) do not override what it says.
@@ -125,6 +128,19 @@ public final class Connection {
         if first.contains("password authentication failed") { error.sqlState = .invalidPassword }
         return error
     }
+}
+
+/// What it takes to open another connection like an existing one, to hand to another thread.
+/// It holds the connection string, password included, so it never prints it.
+public struct ConnectionRecipe: Sendable, CustomStringConvertible {
+    let conninfo: String
+    let applicationName: String
+
+    public func connect() throws -> Connection {
+        try Connection(conninfo, applicationName: applicationName)
+    }
+
+    public var description: String { "ConnectionRecipe(application: \(applicationName))" }
 }
 
 /// Cancels the statement running on a connection, from any thread.

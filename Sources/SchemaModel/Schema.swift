@@ -32,6 +32,37 @@ public struct Schema: Codable, Sendable, Hashable {
     public func table(_ name: String) -> Table? {
         tables[ObjectName(parsing: name).key]
     }
+
+    enum CodingKeys: String, CodingKey {
+        case namespaces, tables, views, sequences, enums, domains, extensions
+    }
+
+    /// As synthesized, except that tables already rendered in parallel (by `Snapshot.jsonText`)
+    /// are spliced in rather than encoded again.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(namespaces, forKey: .namespaces)
+        if let rendered = encoder.userInfo[.renderedTables] as? [String: [UInt8]] {
+            try container.encode(RenderedMembers(members: rendered), forKey: .tables)
+        } else {
+            try container.encode(tables, forKey: .tables)
+        }
+        try container.encode(views, forKey: .views)
+        try container.encode(sequences, forKey: .sequences)
+        try container.encode(enums, forKey: .enums)
+        try container.encode(domains, forKey: .domains)
+        try container.encode(extensions, forKey: .extensions)
+    }
+}
+
+extension CodingUserInfoKey {
+    /// `[String: [UInt8]]`: the schema's tables, already rendered as canonical JSON.
+    static let renderedTables: CodingUserInfoKey = {
+        guard let key = CodingUserInfoKey(rawValue: "pgmend.renderedTables") else {
+            preconditionFailure("CodingUserInfoKey refused a constant, non-empty raw value")
+        }
+        return key
+    }()
 }
 
 /// A schema-qualified name, written `schema.name` as a dictionary key and shown without the

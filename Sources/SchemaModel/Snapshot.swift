@@ -46,7 +46,10 @@ public struct Snapshot: Codable, Sendable, Equatable {
 
     /// The snapshot as canonical JSON text.
     public func jsonText() throws -> String {
-        try CanonicalJSON.encode(self, leadingKeys: ["format_version"])
+        // Tables are rendered in parallel first (snapshot -> schema -> tables -> table is three
+        // levels deep), then spliced into the document.
+        let tables = try CanonicalJSON.renderInParallel(schema.tables, indent: 3)
+        return try CanonicalJSON.encode(self, leadingKeys: ["format_version"], userInfo: [.renderedTables: tables])
     }
 
     /// Reads a snapshot, checking its format version before anything else.

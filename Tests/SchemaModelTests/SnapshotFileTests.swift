@@ -64,3 +64,34 @@ struct SnapshotFileTests {
         #expect(json == "{\n  \"text\": \"quote \\\" backslash \\\\ newline \\n tab \\t bell \\u0007 ünï\"\n}\n")
     }
 }
+
+@Suite("Snapshot JSON leaves out the usual values")
+struct SnapshotDefaultsTests {
+    @Test func usualValuesAreLeftOutAndComeBackOnReading() throws {
+        let plain = Column(name: "note", type: "text")
+        let plainJSON = try CanonicalJSON.encode(plain)
+        #expect(plainJSON == "{\n  \"name\": \"note\",\n  \"type\": \"text\"\n}\n")
+        let key = IndexKey(expression: "user_id")
+        #expect(try CanonicalJSON.encode(key) == "{\n  \"expression\": \"user_id\"\n}\n")
+        #expect(try JSONDecoder().decode(Column.self, from: Data(plainJSON.utf8)) == plain)
+    }
+
+    @Test func unusualValuesAreKeptAndRoundTrip() throws {
+        let unusual = Table(
+            schema: "s", name: "t", kind: .partitioned, persistence: .unlogged, comment: "c",
+            columns: [Column(name: "a", type: "int", notNull: true, identity: .always, collation: "x")],
+            constraints: ["f": Constraint(
+                name: "f", kind: .foreignKey, columns: ["a"], definition: "d",
+                foreignKey: ForeignKey(referencedTable: "s.u", referencedColumns: ["b"], onDelete: .cascade, onUpdate: .restrict, match: .full),
+                deferrable: true, initiallyDeferred: true, validated: false)],
+            indexes: ["i": Index(
+                name: "i", definition: "d", method: "hash", keys: [IndexKey(expression: "lower(a)", isColumn: false, descending: true, nullsFirst: true)],
+                include: ["b"], predicate: "p", unique: true, primary: true, valid: false, constraint: "c")],
+            partitionKey: "RANGE (a)")
+        let json = try CanonicalJSON.encode(unusual)
+        #expect(try JSONDecoder().decode(Table.self, from: Data(json.utf8)) == unusual)
+        for key in ["\"validated\": false", "\"valid\": false", "\"is_column\": false", "\"match\": \"FULL\"", "\"method\": \"hash\""] {
+            #expect(json.contains(key))
+        }
+    }
+}

@@ -26,26 +26,113 @@ public struct CatalogReader {
     }
 
     /// Reads within the caller's transaction, so data statistics can share its snapshot.
-    public func readSchemaInCurrentTransaction(_ selection: SchemaSelection = .allUserSchemas) throws -> Schema {
-        try connection.setLocal("search_path", "pg_catalog")
+    ///
+    /// With a `helper`, the caller's transaction must be REPEATABLE READ: its snapshot is
+    /// exported and a second connection, opened from the recipe, reads columns and
+    /// constraints at the same moment while this one reads the rest (as `pg_dump -j` shares
+    /// its snapshot). The server does the two halves on two cores.
+    public func readSchemaInCurrentTransaction(
+        _ selection: SchemaSelection = .allUserSchemas, helper: ConnectionRecipe? = nil
+    ) throws -> Schema {
+        try Self.prepare(connection)
         let namespaces = try resolveNamespaces(selection)
-        var relations = try readRelations(namespaces)
-        try readColumns(namespaces, into: &relations)
-        try readConstraints(namespaces, into: &relations)
-        try readIndexes(namespaces, into: &relations)
-        try readTriggers(namespaces, into: &relations)
-        try readViewDependencies(namespaces, into: &relations)
+        var parts: RelationParts
+        var relations: [UInt32: Relation]
+        if let helper {
+            let snapshot = try connection.scalar("SELECT pg_export_snapshot()", as: String.self) ?? ""
+            let (local, remote) = try concurrently({
+                try (Self.readRelations(connection, namespaces), Self.readMainParts(connection, namespaces))
+            }, background: {
+                let sibling = try helper.connect()
+                return try sibling.transaction(isolation: .repeatableRead, readOnly: true) { sibling in
+                    try sibling.execute("SET TRANSACTION SNAPSHOT \(SQLLiteral.quoted(snapshot))")
+                    try Self.prepare(sibling)
+                    return try Self.readHelperParts(sibling, namespaces)
+                }
+            })
+            relations = local.0
+            parts = local.1
+            parts.merge(remote)
+        } else {
+            relations = try Self.readRelations(connection, namespaces)
+            parts = try Self.readMainParts(connection, namespaces)
+            parts.merge(try Self.readHelperParts(connection, namespaces))
+        }
 
         var schema = Schema(namespaces: namespaces)
-        for relation in relations.values {
-            if let table = relation.table { schema.tables[table.objectName.key] = table }
-            if let view = relation.view { schema.views["\(view.schema).\(view.name)"] = view }
+        for (oid, relation) in relations {
+            if var table = relation.table {
+                table.columns = parts.columns[oid] ?? []
+                for constraint in parts.constraints[oid] ?? [] { table.constraints[constraint.name] = constraint }
+                for index in parts.indexes[oid] ?? [] { table.indexes[index.name] = index }
+                for trigger in parts.triggers[oid] ?? [] { table.triggers[trigger.name] = trigger }
+                schema.tables[table.objectName.key] = table
+            }
+            if var view = relation.view {
+                view.columns = parts.columns[oid] ?? []
+                for index in parts.indexes[oid] ?? [] { view.indexes[index.name] = index }
+                view.dependsOn = (parts.viewDependencies[oid] ?? []).sorted()
+                schema.views["\(view.schema).\(view.name)"] = view
+            }
         }
-        schema.sequences = try readSequences(namespaces)
-        schema.enums = try readEnums(namespaces)
-        schema.domains = try readDomains(namespaces)
-        schema.extensions = try readExtensions(namespaces)
+        schema.sequences = parts.sequences
+        schema.enums = parts.enums
+        schema.domains = parts.domains
+        schema.extensions = parts.extensions
         return schema
+    }
+
+    /// Session settings for reading: names printed the same way for everyone, and room to
+    /// sort and hash a large catalog in memory.
+    static func prepare(_ connection: Connection) throws {
+        try connection.setLocal("search_path", "pg_catalog")
+        try connection.setLocal("work_mem", "64MB")
+    }
+
+    /// What the queries found, by relation oid, before it is assembled into tables and views.
+    struct RelationParts: Sendable {
+        var columns: [UInt32: [Column]] = [:]
+        var constraints: [UInt32: [Constraint]] = [:]
+        var indexes: [UInt32: [Index]] = [:]
+        var triggers: [UInt32: [Trigger]] = [:]
+        var viewDependencies: [UInt32: [String]] = [:]
+        var sequences: [String: SequenceDefinition] = [:]
+        var enums: [String: EnumType] = [:]
+        var domains: [String: Domain] = [:]
+        var extensions: [String: Extension] = [:]
+
+        mutating func merge(_ other: RelationParts) {
+            columns.merge(other.columns) { $0 + $1 }
+            constraints.merge(other.constraints) { $0 + $1 }
+            indexes.merge(other.indexes) { $0 + $1 }
+            triggers.merge(other.triggers) { $0 + $1 }
+            viewDependencies.merge(other.viewDependencies) { $0 + $1 }
+            sequences.merge(other.sequences) { first, _ in first }
+            enums.merge(other.enums) { first, _ in first }
+            domains.merge(other.domains) { first, _ in first }
+            extensions.merge(other.extensions) { first, _ in first }
+        }
+    }
+
+    /// The half read on the main connection: indexes (the costliest query) and the small ones.
+    static func readMainParts(_ connection: Connection, _ namespaces: [String]) throws -> RelationParts {
+        var parts = RelationParts()
+        parts.indexes = try readIndexes(connection, namespaces)
+        parts.triggers = try readTriggers(connection, namespaces)
+        parts.sequences = try readSequences(connection, namespaces)
+        parts.enums = try readEnums(connection, namespaces)
+        parts.domains = try readDomains(connection, namespaces)
+        parts.extensions = try readExtensions(connection, namespaces)
+        return parts
+    }
+
+    /// The half a helper connection can read: columns, constraints, view dependencies.
+    static func readHelperParts(_ connection: Connection, _ namespaces: [String]) throws -> RelationParts {
+        var parts = RelationParts()
+        parts.columns = try readColumns(connection, namespaces)
+        parts.constraints = try readConstraints(connection, namespaces)
+        parts.viewDependencies = try readViewDependencies(connection, namespaces)
+        return parts
     }
 
     /// The user schemas present, or the selected ones after checking that they exist.
@@ -71,11 +158,6 @@ public struct CatalogReader {
     struct Relation {
         var table: Table?
         var view: View?
-
-        mutating func withColumns(_ update: (inout [Column]) -> Void) {
-            if var table { update(&table.columns); self.table = table }
-            if var view { update(&view.columns); self.view = view }
-        }
     }
 
     /// Rows that are not part of an extension: `NOT EXISTS` over pg_depend's 'e' entries.
@@ -83,7 +165,7 @@ public struct CatalogReader {
         "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '\(catalog)'::regclass AND e.objid = \(oid) AND e.deptype = 'e')"
     }
 
-    func readRelations(_ namespaces: [String]) throws -> [UInt32: Relation] {
+    static func readRelations(_ connection: Connection, _ namespaces: [String]) throws -> [UInt32: Relation] {
         let rows = try connection.query(
             """
             SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence, d.description,
@@ -131,14 +213,14 @@ public struct CatalogReader {
         return relations
     }
 
-    func readColumns(_ namespaces: [String], into relations: inout [UInt32: Relation]) throws {
+    static func readColumns(_ connection: Connection, _ namespaces: [String]) throws -> [UInt32: [Column]] {
         let rows = try connection.query(
             """
             SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
                    pg_get_expr(ad.adbin, ad.adrelid), a.attidentity, a.attgenerated,
                    CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0
                         THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END,
-                   d.description
+                   d.description, a.attnum
             FROM pg_attribute a
             JOIN pg_class c ON c.oid = a.attrelid
             JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -149,11 +231,11 @@ public struct CatalogReader {
             LEFT JOIN pg_description d ON d.objoid = a.attrelid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum
             WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'f', 'v', 'm')
               AND a.attnum > 0 AND NOT a.attisdropped
-            ORDER BY a.attrelid, a.attnum
             """, [namespaces])
+        // Put in attnum order here: the server would sort all rows of all tables to do it.
+        var numbered: [UInt32: [(Int, Column)]] = [:]
         for row in rows {
             let oid = try row.get(0, as: UInt32.self)
-            guard relations[oid] != nil else { continue }
             let expression = try row.get(4, as: String?.self)
             let generated = try row.get(6, as: String.self) == "s"
             let identity: Column.Identity? =
@@ -167,11 +249,12 @@ public struct CatalogReader {
                 defaultExpression: generated ? nil : expression, identity: identity,
                 generatedExpression: generated ? expression : nil,
                 collation: try row.get(7, as: String?.self), comment: try row.get(8, as: String?.self))
-            relations[oid]?.withColumns { $0.append(column) }
+            numbered[oid, default: []].append((try row.get(9, as: Int.self), column))
         }
+        return numbered.mapValues { $0.sorted { $0.0 < $1.0 }.map(\.1) }
     }
 
-    func readConstraints(_ namespaces: [String], into relations: inout [UInt32: Relation]) throws {
+    static func readConstraints(_ connection: Connection, _ namespaces: [String]) throws -> [UInt32: [Constraint]] {
         let rows = try connection.query(
             """
             SELECT co.conrelid, co.conname, co.contype, pg_get_constraintdef(co.oid, true),
@@ -192,9 +275,9 @@ public struct CatalogReader {
             LEFT JOIN pg_class ic ON ic.oid = co.conindid
             WHERE n.nspname = ANY($1) AND co.contype IN ('p', 'u', 'f', 'c', 'x')
             """, [namespaces])
+        var constraints: [UInt32: [Constraint]] = [:]
         for row in rows {
             let oid = try row.get(0, as: UInt32.self)
-            guard relations[oid]?.table != nil else { continue }
             let kind: Constraint.Kind =
                 switch try row.get(2, as: String.self) {
                 case "p": .primaryKey
@@ -215,8 +298,9 @@ public struct CatalogReader {
                 checkExpression: try row.get(14, as: String?.self), foreignKey: foreignKey,
                 deferrable: try row.get(4), initiallyDeferred: try row.get(5), validated: try row.get(6),
                 index: try row.get(13, as: String?.self))
-            relations[oid]?.table?.constraints[constraint.name] = constraint
+            constraints[oid, default: []].append(constraint)
         }
+        return constraints
     }
 
     private static func action(_ code: String) -> ForeignKey.Action {
@@ -229,16 +313,24 @@ public struct CatalogReader {
         }
     }
 
-    func readIndexes(_ namespaces: [String], into relations: inout [UInt32: Relation]) throws {
+    static func readIndexes(_ connection: Connection, _ namespaces: [String]) throws -> [UInt32: [Index]] {
         // One row per index key or INCLUDE column, in order; indexes are assembled from them.
+        // Only the first row of an index carries the index-wide values, and only expression
+        // keys ask the server to deparse them: pg_get_indexdef is what this query spends on.
         let rows = try connection.query(
             """
-            SELECT i.indrelid, ic.relname, pg_get_indexdef(i.indexrelid), am.amname,
-                   i.indisunique, i.indisprimary, i.indisvalid, pg_get_expr(i.indpred, i.indrelid, true),
-                   (SELECT co.conname FROM pg_constraint co WHERE co.conindid = i.indexrelid
-                      AND co.conrelid = i.indrelid AND co.contype IN ('p', 'u', 'x')),
-                   i.indexrelid, k.ord, k.ord > i.indnkeyatts,
-                   pg_get_indexdef(i.indexrelid, k.ord::int, true), k.attnum <> 0,
+            SELECT i.indrelid, i.indexrelid, k.ord,
+                   CASE WHEN k.ord = 1 THEN ic.relname END,
+                   CASE WHEN k.ord = 1 THEN pg_get_indexdef(i.indexrelid) END,
+                   CASE WHEN k.ord = 1 THEN am.amname END,
+                   i.indisunique, i.indisprimary, i.indisvalid,
+                   CASE WHEN k.ord = 1 THEN pg_get_expr(i.indpred, i.indrelid, true) END,
+                   CASE WHEN k.ord = 1 AND (i.indisunique OR i.indisprimary OR am.amname <> 'btree')
+                        THEN (SELECT co.conname FROM pg_constraint co WHERE co.conindid = i.indexrelid
+                                AND co.conrelid = i.indrelid AND co.contype IN ('p', 'u', 'x')) END,
+                   k.ord > i.indnkeyatts,
+                   CASE WHEN k.attnum = 0 THEN pg_get_indexdef(i.indexrelid, k.ord::int, true) ELSE att.attname END,
+                   k.attnum <> 0,
                    CASE WHEN NOT oc.opcdefault THEN oc.opcname END,
                    CASE WHEN i.indcollation[k.ord - 1] NOT IN (0, coalesce(att.attcollation, 100), 100)
                         THEN (SELECT collname FROM pg_collation WHERE oid = i.indcollation[k.ord - 1]) END,
@@ -254,24 +346,20 @@ public struct CatalogReader {
             WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'm')
             ORDER BY i.indexrelid, k.ord
             """, [namespaces])
+        var indexes: [UInt32: [Index]] = [:]
         var current: (table: UInt32, oid: UInt32, index: Index)?
         func finish() {
             guard let (table, _, index) = current else { return }
-            if relations[table]?.table != nil {
-                relations[table]?.table?.indexes[index.name] = index
-            } else {
-                relations[table]?.view?.indexes[index.name] = index
-            }
+            indexes[table, default: []].append(index)
         }
         for row in rows {
-            let table = try row.get(0, as: UInt32.self)
-            let oid = try row.get(9, as: UInt32.self)
+            let oid = try row.get(1, as: UInt32.self)
             if current?.oid != oid {
                 finish()
-                current = (table, oid, Index(
-                    name: try row.get(1), definition: try row.get(2), method: try row.get(3), keys: [],
-                    predicate: try row.get(7, as: String?.self), unique: try row.get(4), primary: try row.get(5),
-                    valid: try row.get(6), constraint: try row.get(8, as: String?.self)))
+                current = (try row.get(0), oid, Index(
+                    name: try row.get(3), definition: try row.get(4), method: try row.get(5), keys: [],
+                    predicate: try row.get(9, as: String?.self), unique: try row.get(6), primary: try row.get(7),
+                    valid: try row.get(8), constraint: try row.get(10, as: String?.self)))
             }
             let expression = try row.get(12, as: String.self)
             if try row.get(11, as: Bool.self) {
@@ -284,22 +372,25 @@ public struct CatalogReader {
             }
         }
         finish()
+        return indexes
     }
 
-    func readTriggers(_ namespaces: [String], into relations: inout [UInt32: Relation]) throws {
+    static func readTriggers(_ connection: Connection, _ namespaces: [String]) throws -> [UInt32: [Trigger]] {
         let rows = try connection.query(
             """
             SELECT t.tgrelid, t.tgname, pg_get_triggerdef(t.oid, true), t.tgenabled::text
             FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = ANY($1) AND NOT t.tgisinternal
             """, [namespaces])
+        var triggers: [UInt32: [Trigger]] = [:]
         for row in rows {
             let trigger = Trigger(name: try row.get(1), definition: try row.get(2), enabled: try row.get(3))
-            relations[try row.get(0, as: UInt32.self)]?.table?.triggers[trigger.name] = trigger
+            triggers[try row.get(0, as: UInt32.self), default: []].append(trigger)
         }
+        return triggers
     }
 
-    func readViewDependencies(_ namespaces: [String], into relations: inout [UInt32: Relation]) throws {
+    static func readViewDependencies(_ connection: Connection, _ namespaces: [String]) throws -> [UInt32: [String]] {
         let rows = try connection.query(
             """
             SELECT DISTINCT r.ev_class, dn.nspname || '.' || dc.relname || '.' || a.attname
@@ -313,17 +404,16 @@ public struct CatalogReader {
             JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
             WHERE vn.nspname = ANY($1) AND vc.relkind IN ('v', 'm')
             """, [namespaces])
+        var dependencies: [UInt32: [String]] = [:]
         for row in rows {
-            relations[try row.get(0, as: UInt32.self)]?.view?.dependsOn.append(try row.get(1))
+            dependencies[try row.get(0, as: UInt32.self), default: []].append(try row.get(1))
         }
-        for oid in Array(relations.keys) where relations[oid]?.view != nil {
-            relations[oid]?.view?.dependsOn.sort()
-        }
+        return dependencies
     }
 
     // MARK: Types, sequences, extensions
 
-    func readSequences(_ namespaces: [String]) throws -> [String: SequenceDefinition] {
+    static func readSequences(_ connection: Connection, _ namespaces: [String]) throws -> [String: SequenceDefinition] {
         let rows = try connection.query(
             """
             SELECT n.nspname, c.relname, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement,
@@ -348,7 +438,7 @@ public struct CatalogReader {
         return sequences
     }
 
-    func readEnums(_ namespaces: [String]) throws -> [String: EnumType] {
+    static func readEnums(_ connection: Connection, _ namespaces: [String]) throws -> [String: EnumType] {
         let rows = try connection.query(
             """
             SELECT n.nspname, t.typname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
@@ -364,7 +454,7 @@ public struct CatalogReader {
         return enums
     }
 
-    func readDomains(_ namespaces: [String]) throws -> [String: Domain] {
+    static func readDomains(_ connection: Connection, _ namespaces: [String]) throws -> [String: Domain] {
         let rows = try connection.query(
             """
             SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault,
@@ -384,7 +474,7 @@ public struct CatalogReader {
         return domains
     }
 
-    func readExtensions(_ namespaces: [String]) throws -> [String: Extension] {
+    static func readExtensions(_ connection: Connection, _ namespaces: [String]) throws -> [String: Extension] {
         let rows = try connection.query(
             """
             SELECT e.extname, e.extversion, n.nspname

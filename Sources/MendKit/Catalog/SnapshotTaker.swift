@@ -7,16 +7,20 @@ import SchemaModel
 public struct SnapshotTaker {
     let connection: Connection
     let progress: any ProgressReporter
+    /// Read the catalog over two connections sharing one snapshot (see `CatalogReader`).
+    let parallel: Bool
 
-    public init(connection: Connection, progress: any ProgressReporter = SilentProgress()) {
+    public init(connection: Connection, progress: any ProgressReporter = SilentProgress(), parallel: Bool = true) {
         self.connection = connection
         self.progress = progress
+        self.parallel = parallel
     }
 
     public func take(_ selection: SchemaSelection = .allUserSchemas, includeData: Bool = false) throws -> Snapshot {
         let started = Date()
         let (schema, data) = try connection.transaction(isolation: .repeatableRead, readOnly: true) { _ in
-            let schema = try CatalogReader(connection: connection).readSchemaInCurrentTransaction(selection)
+            let schema = try CatalogReader(connection: connection)
+                .readSchemaInCurrentTransaction(selection, helper: parallel ? connection.recipe : nil)
             let data = includeData
                 ? try DataStatistics(connection: connection, progress: progress).readInCurrentTransaction(schema)
                 : nil
