@@ -80,13 +80,22 @@ psql "$conninfo" -Xq -v ON_ERROR_STOP=1 -v users="$users" -f Plans/demo/drifted.
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "demo: loaded in ${elapsed_ms} ms"
 
-echo
-echo "\$ pgmend ping"
-"$pgmend" ping --db "$conninfo"
+run() {
+  echo
+  echo "\$ pgmend $*"
+  "$pgmend" "$@"
+}
+snapshot=Snapshots/runs/demo-drifted.json
+run ping --db "$conninfo"
+run snapshot take --db "$conninfo" --data -o "$snapshot"
+run verify "$snapshot" --db "$conninfo" --data
+run docs --db "$conninfo" -o Snapshots/runs/demo-DATABASE_SCHEMA.md
 
 cat <<MSG
 
 demo: not yet: the repair plan (dry run, run, verify) arrives with the runner; see README.
+demo: the stale schema document the team kept: Plans/demo/DATABASE_SCHEMA.md;
+demo: what the database really is:           Snapshots/runs/demo-DATABASE_SCHEMA.md
 demo: explore it:  psql "$conninfo"
 demo: stop it:     make demo-stop
 MSG
