@@ -11,6 +11,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // SHA-256 of plans (the journal records which plan ran) and of archives.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // libpq, the PostgreSQL client library, as a system library. Only PostgresClient imports it.
@@ -26,6 +28,7 @@ let package = Package(
             dependencies: [
                 "PostgresClient", "SchemaModel",
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(name: "MendTestSupport", dependencies: ["PostgresClient"]),

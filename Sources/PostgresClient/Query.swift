@@ -105,6 +105,8 @@ public final class QueryResult {
     public let columnNames: [String]
     /// Result column type OIDs, in order.
     public let columnTypes: [PostgresTypeOID]
+    /// Result column type modifiers (`varchar(20)` has 24: length + 4), -1 when none.
+    public let columnTypeModifiers: [Int32]
     private let columnIndexByName: [String: Int]
 
     init(_ handle: OpaquePointer) {
@@ -113,6 +115,7 @@ public final class QueryResult {
         let columnCount = Int(PQnfields(handle))
         columnNames = (0..<columnCount).map { String(cString: PQfname(handle, Int32($0))) }
         columnTypes = (0..<columnCount).map { PostgresTypeOID(rawValue: PQftype(handle, Int32($0))) }
+        columnTypeModifiers = (0..<columnCount).map { PQfmod(handle, Int32($0)) }
         // First occurrence wins, as in SQL: `SELECT 1 AS a, 2 AS a` reads `a` as 1.
         columnIndexByName = Dictionary(columnNames.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
     }

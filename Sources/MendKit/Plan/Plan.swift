@@ -1,0 +1,219 @@
+import Crypto
+import Foundation
+import Yams
+
+/// A named repair plan, as read from `Plans/NAME.yaml` and checked.
+public struct Plan: Sendable {
+    public var name: String
+    public var description: String?
+    public var settings: PlanSettings
+    public var steps: [PlannedStep]
+    /// The file it was read from.
+    public var path: String
+    /// SHA-256 of the file's bytes, recorded in the journal with every run.
+    public var sha256: String
+}
+
+/// How the runner treats the database while it applies a plan.
+public struct PlanSettings: Sendable, Equatable {
+    /// `lock_timeout` for every DDL statement, in milliseconds.
+    public var lockTimeout = 2000
+    /// `statement_timeout` for every statement, in milliseconds; 0 means none.
+    public var statementTimeout = 0
+    /// Rows per backfill batch.
+    public var batchSize = 5000
+    /// How many times a statement that hit lock_timeout is retried, with backoff.
+    public var retries = 10
+
+    public init() {}
+
+    /// The settings as `plan show` prints them.
+    public var lines: [(name: String, value: String)] {
+        [("lock_timeout", Duration.text(milliseconds: lockTimeout)),
+         ("statement_timeout", Duration.text(milliseconds: statementTimeout)),
+         ("batch_size", String(batchSize)),
+         ("retries", String(retries))]
+    }
+}
+
+/// One step of a plan: its kind, where it is written, and the step itself.
+public struct PlannedStep: Sendable {
+    /// 1-based position in the plan.
+    public var number: Int
+    public var location: FileLocation
+    public var step: any RepairStep
+    public var kind: String { type(of: step).kind }
+}
+
+/// Reads plan files, reporting every problem at once with `file:line:column`.
+public enum PlanLoader {
+    public static func load(path: String) throws -> Plan {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PlanError([PlanProblem(FileLocation(file: path, line: 1, column: 1), "cannot read the file")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw PlanError([PlanProblem(FileLocation(file: path, line: 1, column: 1), "the file is not UTF-8 text")])
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws -> Plan {
+        let tabs = tabProblems(text, file: file)
+        guard tabs.isEmpty else { throw PlanError(tabs) }
+        let root: Node
+        do {
+            guard let composed = try Yams.compose(yaml: text) else {
+                throw PlanError([PlanProblem(FileLocation(file: file, line: 1, column: 1), "the file is empty; a plan needs name and steps")])
+            }
+            root = composed
+        } catch let error as YamlError {
+            throw PlanError([yamlProblem(error, text: text, file: file)])
+        }
+
+        let document = PlanValue(root, file: file)
+        guard document.pairs != nil else {
+            throw PlanError([PlanProblem(document.location, "a plan is a map with name, description, settings and steps, not \(document.kindDescription)")])
+        }
+        var top = OptionReader(owner: "the plan", map: document)
+        let name = top.text("name")
+        let description = top.optionalText("description")
+        if let name {
+            checkName(name, file: file, reader: &top)
+        }
+
+        var settings = PlanSettings()
+        if let settingsValue = top.mapValue("settings") {
+            var reader = OptionReader(owner: "settings", map: settingsValue)
+            settings.lockTimeout = reader.duration("lock_timeout", default: settings.lockTimeout)
+            settings.statementTimeout = reader.duration("statement_timeout", default: settings.statementTimeout)
+            settings.batchSize = reader.int("batch_size", default: settings.batchSize, range: 1...10_000_000)
+            settings.retries = reader.int("retries", default: settings.retries, range: 0...1000)
+            if settings.lockTimeout == 0 {
+                reader.report(reader.location(of: "lock_timeout"), "lock_timeout must not be 0: DDL never waits for a lock without a timeout")
+            }
+            top.absorb(reader)
+        }
+
+        var steps: [PlannedStep] = []
+        if let stepList = top.listValue("steps") {
+            if stepList.isEmpty {
+                top.report(top.location(of: "steps"), "'steps' is empty: a plan needs at least one step")
+            }
+            for (index, item) in stepList.enumerated() {
+                if let step = readStep(item, number: index + 1, into: &top) { steps.append(step) }
+            }
+        }
+        top.reportUnknownKeys()
+        guard top.problems.isEmpty, let name else { throw PlanError(top.problems) }
+        return Plan(
+            name: name, description: description, settings: settings, steps: steps, path: file,
+            sha256: SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined())
+    }
+
+    /// A step is a one-key map: the kind, whose value holds its options.
+    static func readStep(_ item: PlanValue, number: Int, into top: inout OptionReader) -> PlannedStep? {
+        guard let pairs = item.pairs else {
+            top.report(item.location, "step \(number) must be a map with one key, the step kind (one of \(StepRegistry.names.joined(separator: ", "))), not \(item.kindDescription)")
+            return nil
+        }
+        guard pairs.count == 1, let (key, value) = pairs.first else {
+            let kinds = pairs.compactMap { $0.key.text }.joined(separator: ", ")
+            top.report(item.location, "step \(number) must have one key, the step kind; it has \(pairs.count) (\(kinds))")
+            return nil
+        }
+        guard let kindName = key.text, let kind = StepRegistry.kind(named: kindName) else {
+            let written = key.text ?? key.kindDescription
+            top.report(key.location, "unknown step kind '\(written)'\(Suggestion.hint(for: written, among: StepRegistry.names))")
+            return nil
+        }
+        guard value.isNull || value.pairs != nil else {
+            top.report(value.location, "the options of \(kindName) must be a map, not \(value.kindDescription)")
+            return nil
+        }
+        var options = OptionReader(owner: kindName, map: value.isNull ? key : value)
+        let step = kind.init(options: &options)
+        top.absorb(options)
+        return step.map { PlannedStep(number: number, location: key.location, step: $0) }
+    }
+
+    static func checkName(_ name: String, file: String, reader: inout OptionReader) {
+        let allowed = name.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == "_") }
+        if !allowed {
+            reader.report(reader.location(of: "name"), "plan name '\(name)' may use only lower-case letters, digits, '-' and '_'")
+        }
+        let base = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        if base != name {
+            reader.report(reader.location(of: "name"), "plan name '\(name)' does not match its file name '\(base)'; `pgmend run NAME` finds plans by file name")
+        }
+    }
+
+    /// Tabs in indentation confuse YAML's error messages; say it plainly, once per line.
+    static func tabProblems(_ text: String, file: String) -> [PlanProblem] {
+        var problems: [PlanProblem] = []
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let indentation = line.prefix { $0 == " " || $0 == "\t" }
+            if let tab = indentation.firstIndex(of: "\t") {
+                let column = line.distance(from: line.startIndex, to: tab) + 1
+                problems.append(PlanProblem(
+                    FileLocation(file: file, line: number + 1, column: column),
+                    "tab character in indentation; YAML indents with spaces"))
+            }
+        }
+        return problems
+    }
+
+    static func yamlProblem(_ error: YamlError, text: String, file: String) -> PlanProblem {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return PlanProblem(FileLocation(file: file, line: mark.line, column: mark.column), "YAML syntax: \(problem)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let key = duplicates.first ?? "?"
+            let second = secondOccurrence(of: key, after: context.mark, in: text)
+            return PlanProblem(
+                FileLocation(file: file, line: second?.line ?? context.mark.line, column: second?.column ?? context.mark.column),
+                "duplicate key '\(key)' (first at line \(context.mark.line))")
+        default:
+            return PlanProblem(FileLocation(file: file, line: 1, column: 1), "YAML: \(error)")
+        }
+    }
+
+    /// Where `key:` is written again at the same column, after its first occurrence.
+    static func secondOccurrence(of key: String, after first: Mark, in text: String) -> (line: Int, column: Int)? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for index in first.line..<lines.count {
+            let line = lines[index]
+            let column = first.column - 1
+            guard line.count > column else { continue }
+            let rest = line.dropFirst(column)
+            if rest.hasPrefix(key + ":") || rest.hasPrefix("- " + key + ":") {
+                return (index + 1, first.column + (rest.hasPrefix("- ") ? 2 : 0))
+            }
+        }
+        return nil
+    }
+}
+
+extension OptionReader {
+    /// A nested map (like `settings`), or nil with a problem when it is something else.
+    mutating func mapValue(_ key: String) -> PlanValue? {
+        guard let value = rawValue(key) else { return nil }
+        guard value.pairs != nil else {
+            report(value.location, "'\(key)' must be a map, not \(value.kindDescription)")
+            return nil
+        }
+        return value
+    }
+
+    /// A required list (like `steps`).
+    mutating func listValue(_ key: String) -> [PlanValue]? {
+        guard let value = rawValue(key) else {
+            report(location, "\(owner) needs '\(key)'")
+            return nil
+        }
+        guard let list = value.list else {
+            report(value.location, "'\(key)' must be a list, not \(value.kindDescription)")
+            return nil
+        }
+        return list
+    }
+}

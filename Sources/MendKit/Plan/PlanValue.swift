@@ -1,0 +1,234 @@
+import Foundation
+import Yams
+
+/// A value in a plan file and where it is written, read with typed accessors that record a
+/// problem (with its location) instead of failing, so a whole plan is checked in one pass.
+public struct PlanValue {
+    let node: Node
+    let file: String
+
+    init(_ node: Node, file: String) {
+        self.node = node
+        self.file = file
+    }
+
+    public var location: FileLocation {
+        let mark = node.mark
+        return FileLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
+    }
+
+    /// What kind of YAML value this is, as a person would say it.
+    var kindDescription: String {
+        switch node {
+        case .mapping: "a map"
+        case .sequence: "a list"
+        case .alias: "an alias"
+        case .scalar(let scalar):
+            if node.null != nil { "empty" } else if scalar.style == .plain, node.int != nil { "a number" } else if scalar.style == .plain, node.bool != nil { "true/false" } else { "text" }
+        }
+    }
+
+    var isNull: Bool { node.null != nil }
+
+    /// Text: any scalar but null (so `to: 2024` names a table called 2024).
+    var text: String? {
+        guard case .scalar(let scalar) = node, node.null == nil else { return nil }
+        return scalar.string
+    }
+
+    var bool: Bool? {
+        guard case .scalar = node, node.null == nil else { return nil }
+        return node.bool
+    }
+
+    var int: Int? {
+        guard case .scalar = node, node.null == nil else { return nil }
+        return node.int
+    }
+
+    var list: [PlanValue]? {
+        guard case .sequence(let sequence) = node else { return nil }
+        return sequence.map { PlanValue($0, file: file) }
+    }
+
+    /// Key/value pairs in file order.
+    var pairs: [(key: PlanValue, value: PlanValue)]? {
+        guard case .mapping(let mapping) = node else { return nil }
+        return mapping.map { (PlanValue($0.key, file: file), PlanValue($0.value, file: file)) }
+    }
+}
+
+/// Reads one map of options (a step's, or a plan's `settings`), recording every problem.
+///
+/// Each accessor also records that its key is known, so keys nobody asked for are reported
+/// as unknown, with the closest known key suggested.
+public struct OptionReader {
+    /// What the options belong to, for messages: `rename_table`, `settings`, `column`.
+    public let owner: String
+    let map: PlanValue
+    private let entries: [(key: String, keyValue: PlanValue, value: PlanValue)]
+    private(set) var known: [String] = []
+    public private(set) var problems: [PlanProblem] = []
+
+    init(owner: String, map: PlanValue) {
+        self.owner = owner
+        self.map = map
+        self.entries = (map.pairs ?? []).map { ($0.key.text ?? "", $0.key, $0.value) }
+    }
+
+    public var location: FileLocation { map.location }
+
+    /// Where `key` is written, or the map when it is not there.
+    public func location(of key: String) -> FileLocation {
+        entries.first { $0.key == key }?.value.location ?? map.location
+    }
+
+    public mutating func report(_ location: FileLocation, _ message: String) {
+        problems.append(PlanProblem(location, message))
+    }
+
+    /// The value of `key` whatever its type, marking the key known; nil when absent or null.
+    mutating func rawValue(_ key: String) -> PlanValue? {
+        known.append(key)
+        guard let entry = entries.first(where: { $0.key == key }), !entry.value.isNull else { return nil }
+        return entry.value
+    }
+
+    private mutating func value(_ key: String, required: Bool) -> PlanValue? {
+        known.append(key)
+        guard let entry = entries.first(where: { $0.key == key }), !entry.value.isNull else {
+            if required { report(map.location, "\(owner) needs option '\(key)'") }
+            return nil
+        }
+        return entry.value
+    }
+
+    private mutating func wrongType(_ key: String, _ value: PlanValue, expected: String) {
+        report(value.location, "option '\(key)' of \(owner) must be \(expected), not \(value.kindDescription)")
+    }
+
+    public mutating func text(_ key: String) -> String? { readText(key, required: true) }
+    public mutating func optionalText(_ key: String) -> String? { readText(key, required: false) }
+
+    private mutating func readText(_ key: String, required: Bool) -> String? {
+        guard let value = value(key, required: required) else { return nil }
+        guard let text = value.text else {
+            wrongType(key, value, expected: "text")
+            return nil
+        }
+        if text.trimmingCharacters(in: .whitespaces).isEmpty {
+            report(value.location, "option '\(key)' of \(owner) is empty")
+            return nil
+        }
+        return text
+    }
+
+    public mutating func bool(_ key: String, default defaultValue: Bool) -> Bool {
+        guard let value = value(key, required: false) else { return defaultValue }
+        guard let bool = value.bool else {
+            wrongType(key, value, expected: "true or false")
+            return defaultValue
+        }
+        return bool
+    }
+
+    public mutating func int(_ key: String, default defaultValue: Int, range: ClosedRange<Int>) -> Int {
+        guard let value = value(key, required: false) else { return defaultValue }
+        guard let int = value.int else {
+            wrongType(key, value, expected: "a whole number")
+            return defaultValue
+        }
+        guard range.contains(int) else {
+            report(value.location, "option '\(key)' of \(owner) must be between \(range.lowerBound) and \(range.upperBound), not \(int)")
+            return defaultValue
+        }
+        return int
+    }
+
+    /// A duration in PostgreSQL's units (`500ms`, `2s`, `1min`, `0` for none), in milliseconds.
+    public mutating func duration(_ key: String, default defaultValue: Int) -> Int {
+        guard let value = value(key, required: false) else { return defaultValue }
+        guard let text = value.text, let milliseconds = Duration.milliseconds(text) else {
+            report(value.location, "option '\(key)' of \(owner) must be a duration like 500ms, 2s or 1min, not '\(value.text ?? value.kindDescription)'")
+            return defaultValue
+        }
+        return milliseconds
+    }
+
+    public mutating func textList(_ key: String, required: Bool = true) -> [String]? {
+        guard let value = value(key, required: required) else { return nil }
+        guard let items = value.list else {
+            wrongType(key, value, expected: "a list")
+            return nil
+        }
+        var texts: [String] = []
+        for item in items {
+            guard let text = item.text else {
+                report(item.location, "each item of '\(key)' in \(owner) must be text, not \(item.kindDescription)")
+                continue
+            }
+            texts.append(text)
+        }
+        if texts.isEmpty && problems.isEmpty { report(value.location, "option '\(key)' of \(owner) is an empty list") }
+        return texts
+    }
+
+    /// A list of maps, each read by its own reader (create_table's columns, indexes).
+    public mutating func mapList(_ key: String, itemOwner: String, required: Bool = true) -> [OptionReader]? {
+        guard let value = value(key, required: required) else { return nil }
+        guard let items = value.list else {
+            wrongType(key, value, expected: "a list")
+            return nil
+        }
+        var readers: [OptionReader] = []
+        for item in items {
+            guard item.pairs != nil else {
+                report(item.location, "each item of '\(key)' in \(owner) must be a map, not \(item.kindDescription)")
+                continue
+            }
+            readers.append(OptionReader(owner: itemOwner, map: item))
+        }
+        if items.isEmpty { report(value.location, "option '\(key)' of \(owner) is an empty list") }
+        return readers
+    }
+
+    /// Takes in a nested reader's problems.
+    public mutating func absorb(_ nested: OptionReader) {
+        var nested = nested
+        nested.reportUnknownKeys()
+        problems += nested.problems
+    }
+
+    /// Reports every key no accessor asked for, suggesting the closest known one.
+    public mutating func reportUnknownKeys() {
+        for entry in entries where !known.contains(entry.key) {
+            report(entry.keyValue.location, "unknown option '\(entry.key)' for \(owner)\(Suggestion.hint(for: entry.key, among: known))")
+        }
+        known = entries.map(\.key)  // reported once
+    }
+}
+
+/// Durations as PostgreSQL writes them in settings like lock_timeout.
+enum Duration {
+    static func milliseconds(_ text: String) -> Int? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let digits = trimmed.prefix { $0.isNumber }
+        guard let amount = Int(digits) else { return nil }
+        let unit = trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces)
+        switch unit {
+        case "" where amount == 0, "ms": return amount
+        case "s": return amount * 1000
+        case "min": return amount * 60_000
+        case "h": return amount * 3_600_000
+        default: return nil
+        }
+    }
+
+    static func text(milliseconds: Int) -> String {
+        if milliseconds == 0 { return "0" }
+        if milliseconds % 3_600_000 == 0 { return "\(milliseconds / 3_600_000)h" }
+        if milliseconds % 60_000 == 0 { return "\(milliseconds / 60_000)min" }
+        if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
+        return "\(milliseconds)ms"
+    }
+}

@@ -1,0 +1,70 @@
+import PostgresClient
+import SchemaModel
+
+/// `add_check`: a CHECK constraint, added NOT VALID (a brief lock) and then validated (no
+/// lock on writes). Rows that would violate it block the step and are listed by primary key.
+public struct AddCheckStep: RepairStep {
+    public static let kind = "add_check"
+    public static let summary = "add a CHECK constraint without a long lock; violating rows block it"
+
+    public let table: ObjectName
+    public let name: String
+    public let expression: String
+
+    public init?(options: inout OptionReader) {
+        let table = options.text("table").map(ObjectName.init(parsing:))
+        let name = options.text("name")
+        let expression = options.text("expression")
+        guard let table, let name, let expression else { return nil }
+        self.table = table
+        self.name = name
+        self.expression = expression
+    }
+
+    public var settings: [(name: String, value: String)] {
+        [("table", table.description), ("name", name), ("expression", expression)]
+    }
+
+    public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
+        guard let current = schema.tables[table.key] else {
+            return .blocked([StepProblem("table \(table) does not exist")])
+        }
+        let existing = current.constraints[name]
+        if let existing, existing.kind != .check {
+            return .blocked([StepProblem("\(table) already has a \(existing.kind.rawValue) constraint named \(name)")])
+        }
+        if existing?.validated == true {
+            return .satisfied("\(table) has the validated check \(name)")
+        }
+        guard try probe.tableExists(table) else {
+            return .waiting("\(table) does not exist yet; an earlier step creates it")
+        }
+        let violations = try probe.offendingRows(in: table, where: "NOT (\(expression))")
+        if violations.count > 0 {
+            return .blocked([StepProblem("rows of \(table) violate CHECK (\(expression))", count: violations.count, sample: violations.sample)])
+        }
+        let quotedTable = QualifiedName(schema: table.schema, table.name).quoted
+        let constraint = SQLIdentifier(name).quoted
+        var actions: [Action] = []
+        if existing == nil {
+            actions.append(Action(
+                summary: "add CHECK \(name) NOT VALID (existing rows are checked next)",
+                sql: "ALTER TABLE \(quotedTable) ADD CONSTRAINT \(constraint) CHECK (\(expression)) NOT VALID",
+                lock: .accessExclusive, hazards: [.accessExclusiveLock]))
+        }
+        actions.append(Action(
+            summary: "validate \(name) against existing rows",
+            sql: "ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(constraint)",
+            lock: .shareUpdateExclusive, hazards: [.fullTableScan]))
+
+        let forms = try probe.canonicalForms(columns: current.columns, checks: [(name, expression)], defaults: [])
+        var after = schema
+        let canonical = forms.checks[name]
+        after.tables[table.key]?.constraints[name] = Constraint(
+            name: name, kind: .check,
+            columns: current.columns.map(\.name).filter { forms.checkColumns[name]?.contains($0) ?? false },
+            definition: canonical?.definition ?? "CHECK (\(expression))",
+            checkExpression: canonical?.expression ?? expression)
+        return .needed(actions, after: after)
+    }
+}

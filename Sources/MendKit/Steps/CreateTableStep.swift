@@ -1,0 +1,282 @@
+import PostgresClient
+import SchemaModel
+
+/// `create_table`: a table the application expects and the database lacks (`goals`,
+/// `checkins`, ...). Satisfied when a table of that definition exists; blocked, with the
+/// differences, when a table of that name exists with another.
+public struct CreateTableStep: RepairStep {
+    public static let kind = "create_table"
+    public static let summary = "create a missing table; an existing table of another shape blocks it"
+
+    /// One column as the plan declares it.
+    public struct ColumnSpec: Sendable {
+        public var name: String
+        public var type: String
+        public var nullable: Bool
+        public var defaultExpression: String?
+        public var primaryKey: Bool
+        public var unique: Bool
+        public var identity: Column.Identity?
+        /// `table(column)` or `table.column`.
+        public var references: (table: ObjectName, column: String)?
+        public var onDelete: ForeignKey.Action
+        public var check: String?
+    }
+
+    /// An index the plan declares.
+    public struct IndexSpec: Sendable {
+        public var name: String?
+        public var columns: [String]
+        public var unique: Bool
+    }
+
+    public let table: ObjectName
+    public let columns: [ColumnSpec]
+    public let uniqueSets: [[String]]
+    public let indexes: [IndexSpec]
+
+    public init?(options: inout OptionReader) {
+        let table = options.text("name").map(ObjectName.init(parsing:))
+        var columns: [ColumnSpec] = []
+        for var reader in options.mapList("columns", itemOwner: "column") ?? [] {
+            if let column = Self.readColumn(&reader) { columns.append(column) }
+            options.absorb(reader)
+        }
+        var uniqueSets: [[String]] = []
+        if let value = options.rawValue("unique") {
+            for item in value.list ?? [] {
+                let names = item.list?.compactMap(\.text) ?? []
+                if names.isEmpty { options.report(item.location, "each item of 'unique' in create_table must be a list of column names") }
+                uniqueSets.append(names)
+            }
+            if value.list == nil { options.report(value.location, "option 'unique' of create_table must be a list of column lists") }
+        }
+        var indexes: [IndexSpec] = []
+        for var reader in options.mapList("indexes", itemOwner: "index", required: false) ?? [] {
+            let columns = reader.textList("columns") ?? []
+            indexes.append(IndexSpec(name: reader.optionalText("name"), columns: columns, unique: reader.bool("unique", default: false)))
+            options.absorb(reader)
+        }
+        let declared = Set(columns.map(\.name))
+        for names in uniqueSets + indexes.map(\.columns) {
+            for name in names where !declared.contains(name) {
+                options.report(options.location, "create_table \(table?.description ?? "") has no column '\(name)'\(Suggestion.hint(for: name, among: declared))")
+            }
+        }
+        if columns.filter(\.primaryKey).count > 1 {
+            options.report(options.location(of: "columns"), "more than one column says primary_key: true; a composite key is not supported yet")
+        }
+        guard let table, !columns.isEmpty, options.problems.isEmpty else { return nil }
+        self.table = table
+        self.columns = columns
+        self.uniqueSets = uniqueSets
+        self.indexes = indexes
+    }
+
+    static func readColumn(_ reader: inout OptionReader) -> ColumnSpec? {
+        let name = reader.text("name")
+        let type = reader.text("type")
+        let nullable = reader.bool("nullable", default: true)
+        let defaultExpression = reader.optionalText("default")
+        let primaryKey = reader.bool("primary_key", default: false)
+        let unique = reader.bool("unique", default: false)
+        var identity: Column.Identity?
+        if let text = reader.optionalText("identity") {
+            identity = Column.Identity(rawValue: text)
+            if identity == nil { reader.report(reader.location(of: "identity"), "identity must be 'always' or 'by_default', not '\(text)'") }
+        }
+        var references: (ObjectName, String)?
+        if let text = reader.optionalText("references") {
+            references = parseReference(text)
+            if references == nil { reader.report(reader.location(of: "references"), "references must be written table(column), not '\(text)'") }
+        }
+        var onDelete = ForeignKey.Action.noAction
+        if let text = reader.optionalText("on_delete") {
+            if let action = ForeignKey.Action(rawValue: text.uppercased().replacingOccurrences(of: "_", with: " ")) {
+                onDelete = action
+            } else {
+                reader.report(reader.location(of: "on_delete"), "on_delete must be one of cascade, set_null, set_default, restrict, no_action; not '\(text)'")
+            }
+        }
+        let check = reader.optionalText("check")
+        guard let name, let type else { return nil }
+        if let text = type.lowercased().split(separator: "(").first, ["serial", "bigserial", "smallserial"].contains(String(text)) {
+            reader.report(reader.location(of: "type"), "use an integer type with identity: by_default instead of \(type)")
+            return nil
+        }
+        return ColumnSpec(
+            name: name, type: type, nullable: nullable && !primaryKey, defaultExpression: defaultExpression,
+            primaryKey: primaryKey, unique: unique, identity: identity, references: references, onDelete: onDelete, check: check)
+    }
+
+    /// `users(id)`, `public.users(id)` or `users.id`.
+    static func parseReference(_ text: String) -> (ObjectName, String)? {
+        if let open = text.firstIndex(of: "("), text.hasSuffix(")") {
+            let column = text[text.index(after: open)..<text.index(before: text.endIndex)].trimmingCharacters(in: .whitespaces)
+            return column.isEmpty ? nil : (ObjectName(parsing: String(text[..<open])), column)
+        }
+        let parts = text.split(separator: ".")
+        switch parts.count {
+        case 2: return (ObjectName(schema: "public", name: String(parts[0])), String(parts[1]))
+        case 3: return (ObjectName(schema: String(parts[0]), name: String(parts[1])), String(parts[2]))
+        default: return nil
+        }
+    }
+
+    public var settings: [(name: String, value: String)] {
+        var lines: [(String, String)] = [("name", table.description)]
+        for column in columns {
+            var text = "\(column.type)\(column.nullable ? "" : " NOT NULL")"
+            if column.primaryKey { text += " PRIMARY KEY" }
+            if column.unique { text += " UNIQUE" }
+            if let identity = column.identity { text += " identity \(identity.rawValue)" }
+            if let value = column.defaultExpression { text += " DEFAULT \(value)" }
+            if let (table, column) = column.references { text += " REFERENCES \(table)(\(column))" }
+            if column.onDelete != .noAction { text += " ON DELETE \(column.onDelete.rawValue)" }
+            if let check = column.check { text += " CHECK (\(check))" }
+            lines.append(("column \(column.name)", text))
+        }
+        for set in uniqueSets { lines.append(("unique", set.joined(separator: ", "))) }
+        for index in indexes {
+            lines.append(("index \(index.name ?? defaultIndexName(index.columns))", "\(index.unique ? "unique " : "")(\(index.columns.joined(separator: ", ")))"))
+        }
+        return lines
+    }
+
+    // MARK: Assessing
+
+    public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
+        for column in columns {
+            if let (target, key) = column.references {
+                guard let referenced = schema.tables[target.key], referenced.column(key) != nil else {
+                    return .blocked([StepProblem("\(table).\(column.name) references \(target)(\(key)), which does not exist")])
+                }
+            }
+        }
+        let expected = try expectedTable(probe)
+        if let existing = schema.tables[table.key] {
+            var before = Schema(); before.tables[table.key] = expected.table
+            var now = Schema(); now.tables[table.key] = existing
+            let differences = SchemaDiff.changes(from: before, to: now)
+            if differences.isEmpty { return .satisfied("\(table) exists with this definition") }
+            return .blocked(differences.map { StepProblem("\(table) exists with another definition: \($0.description)") })
+        }
+        var after = schema
+        after.tables[table.key] = expected.table
+        for sequence in expected.sequences { after.sequences["\(sequence.schema).\(sequence.name)"] = sequence }
+        var actions = [Action(summary: "create table \(table)", sql: createStatement(), lock: .none)]
+        if columns.contains(where: { $0.references != nil }) {
+            actions[0].lock = .shareRowExclusive  // on the referenced tables, for the foreign keys
+        }
+        for index in indexes {
+            actions.append(Action(
+                summary: "create index \(index.name ?? defaultIndexName(index.columns))",
+                sql: indexStatement(index), lock: .share, hazards: [.indexBuild]))
+        }
+        return .needed(actions, after: after)
+    }
+
+    func createStatement() -> String {
+        var lines: [String] = []
+        for column in columns {
+            var line = "\(SQLIdentifier(column.name).quoted) \(column.type)"
+            if let identity = column.identity { line += identity == .always ? " GENERATED ALWAYS AS IDENTITY" : " GENERATED BY DEFAULT AS IDENTITY" }
+            if !column.nullable && !column.primaryKey { line += " NOT NULL" }
+            if let value = column.defaultExpression { line += " DEFAULT \(value)" }
+            if column.primaryKey { line += " PRIMARY KEY" }
+            if column.unique { line += " UNIQUE" }
+            if let check = column.check { line += " CHECK (\(check))" }
+            if let (target, key) = column.references {
+                line += " REFERENCES \(QualifiedName(schema: target.schema, target.name).quoted) (\(SQLIdentifier(key).quoted))"
+                if column.onDelete != .noAction { line += " ON DELETE \(column.onDelete.rawValue)" }
+            }
+            lines.append(line)
+        }
+        for set in uniqueSets { lines.append("UNIQUE (\(set.map { SQLIdentifier($0).quoted }.joined(separator: ", ")))") }
+        return "CREATE TABLE \(QualifiedName(schema: table.schema, table.name).quoted) (\n    " + lines.joined(separator: ",\n    ") + "\n)"
+    }
+
+    func indexStatement(_ index: IndexSpec) -> String {
+        let name = SQLIdentifier(index.name ?? defaultIndexName(index.columns)).quoted
+        let columns = index.columns.map { SQLIdentifier($0).quoted }.joined(separator: ", ")
+        return "CREATE \(index.unique ? "UNIQUE " : "")INDEX \(name) ON \(QualifiedName(schema: table.schema, table.name).quoted) (\(columns))"
+    }
+
+    /// PostgreSQL's own name for an unnamed index: table_col1_col2_idx.
+    func defaultIndexName(_ columns: [String]) -> String {
+        ([table.name] + columns + ["idx"]).joined(separator: "_")
+    }
+
+    /// The table as the catalog will describe it, with the server's spelling of types,
+    /// defaults and checks, and PostgreSQL's names for the constraints it creates.
+    func expectedTable(_ probe: Probe) throws -> (table: Table, sequences: [SequenceDefinition]) {
+        let printedTable = PrintedNames.qualified(table)
+        var built = Table(schema: table.schema, name: table.name)
+        var sequences: [SequenceDefinition] = []
+        for column in columns {
+            built.columns.append(Column(
+                name: column.name, type: try probe.canonicalType(column.type),
+                notNull: !column.nullable || column.identity != nil, identity: column.identity))
+        }
+        let checks = columns.compactMap { column in column.check.map { ("\(table.name)_\(column.name)_check", $0) } }
+        let defaults = columns.compactMap { column in column.defaultExpression.map { (column.name, $0) } }
+        let forms = try probe.canonicalForms(columns: built.columns, checks: checks, defaults: defaults)
+        for (position, column) in columns.enumerated() {
+            built.columns[position].defaultExpression = forms.defaults[column.name]
+            let printedColumn = PrintedNames.identifier(column.name)
+            if column.primaryKey {
+                let name = "\(table.name)_pkey"
+                built.constraints[name] = Constraint(name: name, kind: .primaryKey, columns: [column.name], definition: "PRIMARY KEY (\(printedColumn))", index: name)
+                built.indexes[name] = uniqueIndex(name, columns: [column.name], primary: true)
+            }
+            if column.unique {
+                let name = "\(table.name)_\(column.name)_key"
+                built.constraints[name] = Constraint(name: name, kind: .unique, columns: [column.name], definition: "UNIQUE (\(printedColumn))", index: name)
+                built.indexes[name] = uniqueIndex(name, columns: [column.name], primary: false)
+            }
+            if column.check != nil {
+                let name = "\(table.name)_\(column.name)_check"
+                built.constraints[name] = Constraint(
+                    name: name, kind: .check, columns: forms.checkColumns[name] ?? [column.name],
+                    definition: forms.checks[name]?.definition ?? "", checkExpression: forms.checks[name]?.expression)
+            }
+            if let (target, key) = column.references {
+                let name = "\(table.name)_\(column.name)_fkey"
+                var definition = "FOREIGN KEY (\(printedColumn)) REFERENCES \(PrintedNames.qualified(target))(\(PrintedNames.identifier(key)))"
+                if column.onDelete != .noAction { definition += " ON DELETE \(column.onDelete.rawValue)" }
+                built.constraints[name] = Constraint(
+                    name: name, kind: .foreignKey, columns: [column.name], definition: definition,
+                    foreignKey: ForeignKey(referencedTable: target.key, referencedColumns: [key], onDelete: column.onDelete))
+            }
+            if column.identity != nil {
+                let type = built.columns[position].type
+                sequences.append(SequenceDefinition(
+                    schema: table.schema, name: "\(table.name)_\(column.name)_seq", type: type,
+                    maxValue: type == "integer" ? Int64(Int32.max) : type == "smallint" ? Int64(Int16.max) : Int64.max,
+                    ownedBy: "\(table.key).\(column.name)"))
+            }
+        }
+        for set in uniqueSets {
+            let name = ([table.name] + set + ["key"]).joined(separator: "_")
+            built.constraints[name] = Constraint(
+                name: name, kind: .unique, columns: set,
+                definition: "UNIQUE (\(set.map(PrintedNames.identifier).joined(separator: ", ")))", index: name)
+            built.indexes[name] = uniqueIndex(name, columns: set, primary: false)
+        }
+        for index in indexes {
+            let name = index.name ?? defaultIndexName(index.columns)
+            built.indexes[name] = Index(
+                name: name,
+                definition: "CREATE \(index.unique ? "UNIQUE " : "")INDEX \(PrintedNames.identifier(name)) ON \(printedTable) USING btree (\(index.columns.map(PrintedNames.identifier).joined(separator: ", ")))",
+                keys: index.columns.map { IndexKey(expression: $0) }, unique: index.unique)
+        }
+        return (built, sequences)
+
+        func uniqueIndex(_ name: String, columns: [String], primary: Bool) -> Index {
+            Index(
+                name: name,
+                definition: "CREATE UNIQUE INDEX \(PrintedNames.identifier(name)) ON \(printedTable) USING btree (\(columns.map(PrintedNames.identifier).joined(separator: ", ")))",
+                keys: columns.map { IndexKey(expression: $0) }, unique: true, primary: primary, constraint: name)
+        }
+    }
+}

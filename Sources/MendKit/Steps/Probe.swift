@@ -1,0 +1,135 @@
+import PostgresClient
+import SchemaModel
+
+/// Read access to the live database for assessing steps, and the server's canonical spelling
+/// of types and expressions for predicting what the catalog will say after a step.
+public struct Probe {
+    let connection: Connection
+
+    public init(connection: Connection) {
+        self.connection = connection
+    }
+
+    public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> QueryResult {
+        try connection.query(sql, parameters)
+    }
+
+    public func scalar<T: PostgresDecodable>(
+        _ sql: String, _ parameters: [(any PostgresEncodable)?] = [], as type: T.Type = T.self
+    ) throws -> T? {
+        try connection.scalar(sql, parameters, as: type)
+    }
+
+    /// Runs `body` in a READ ONLY transaction that is rolled back: for SQL from the plan
+    /// (a `done_when` query) that must not change anything.
+    public func readOnly<T>(_ body: (Probe) throws -> T) throws -> T {
+        try connection.execute("BEGIN READ ONLY")
+        defer { _ = try? connection.execute("ROLLBACK") }
+        return try body(self)
+    }
+
+    /// Whether the table exists in the live database now.
+    public func tableExists(_ table: ObjectName) throws -> Bool {
+        try scalar("SELECT to_regclass($1) IS NOT NULL", [QualifiedName(schema: table.schema, table.name).quoted], as: Bool.self) ?? false
+    }
+
+    /// The primary key columns of a live table, to name offending rows by; empty without one.
+    public func primaryKey(of table: ObjectName) throws -> [String] {
+        try query(
+            """
+            SELECT a.attname FROM pg_index i
+            JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord) ON true
+            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+            WHERE i.indrelid = to_regclass($1) AND i.indisprimary ORDER BY k.ord
+            """, [QualifiedName(schema: table.schema, table.name).quoted]
+        ).map { try $0.get(0, as: String.self) }
+    }
+
+    /// Rows of `table` for which `condition` (SQL over its columns) is true: how many, and the
+    /// primary keys of the first `limit` in key order (the ctid when there is no key).
+    public func offendingRows(in table: ObjectName, where condition: String, limit: Int = 10) throws -> (count: Int, sample: [String]) {
+        let name = QualifiedName(schema: table.schema, table.name).quoted
+        let key = try primaryKey(of: table)
+        let keyText = key.isEmpty ? "ctid::text" : key.map { "\(SQLIdentifier($0).quoted)::text" }.joined(separator: " || ', ' || ")
+        let order = key.isEmpty ? "ctid" : key.map { SQLIdentifier($0).quoted }.joined(separator: ", ")
+        let count = try scalar("SELECT count(*) FROM \(name) WHERE \(condition)", as: Int.self) ?? 0
+        guard count > 0 else { return (0, []) }
+        let sample = try query("SELECT \(keyText) FROM \(name) WHERE \(condition) ORDER BY \(order) LIMIT \(limit)")
+            .map { try $0.get(0, as: String.self) }
+        return (count, sample)
+    }
+
+    // MARK: The server's canonical spelling
+
+    /// `varchar(20)` -> `character varying(20)`, `int` -> `integer`, `mood` -> `public.mood`,
+    /// as `format_type` prints it with `search_path = pg_catalog` (as snapshots are read).
+    public func canonicalType(_ spelling: String) throws -> String {
+        // One statement only (the extended protocol refuses more), read-only, so the plan's
+        // text can do nothing but name a type.
+        try readOnly { probe in
+            let result = try probe.query("SELECT NULL::\(spelling)")
+            guard let type = result.columnTypes.first, let modifier = result.columnTypeModifiers.first else {
+                throw PostgresError(kind: .usage, message: "'\(spelling)' is not a type")
+            }
+            try probe.connection.setLocal("search_path", "pg_catalog")
+            return try probe.scalar("SELECT format_type($1::oid, $2::int)", [type.rawValue, modifier == -1 ? nil : modifier], as: String.self) ?? spelling
+        }
+    }
+
+    /// How the catalog will print check constraints and column defaults once they are on
+    /// `table`: they are put on a temporary table of the same columns, read back, and rolled
+    /// back. Nothing outside this session's temporary schema is touched.
+    public func canonicalForms(
+        columns: [Column], checks: [(name: String, expression: String)], defaults: [(column: String, expression: String)]
+    ) throws -> CanonicalForms {
+        try connection.transaction { connection in
+            defer { _ = try? connection.execute("ROLLBACK TO SAVEPOINT pgmend_canonical") }
+            try connection.execute("SAVEPOINT pgmend_canonical")
+            try connection.setLocal("search_path", "pg_catalog")
+            let columnList = columns.map { "\(SQLIdentifier($0.name).quoted) \($0.type)" }.joined(separator: ", ")
+            try connection.execute("CREATE TEMP TABLE pgmend_canonical (\(columnList))")
+            for (column, expression) in defaults {
+                try connection.execute("ALTER TABLE pg_temp.pgmend_canonical ALTER COLUMN \(SQLIdentifier(column).quoted) SET DEFAULT \(expression)")
+            }
+            for (name, expression) in checks {
+                try connection.execute("ALTER TABLE pg_temp.pgmend_canonical ADD CONSTRAINT \(SQLIdentifier(name).quoted) CHECK (\(expression)) NOT VALID")
+            }
+            var forms = CanonicalForms()
+            for row in try connection.query(
+                """
+                SELECT co.conname, pg_get_constraintdef(co.oid, true), pg_get_expr(co.conbin, co.conrelid, true),
+                       ARRAY(SELECT a.attname FROM unnest(co.conkey) k(attnum)
+                             JOIN pg_attribute a ON a.attrelid = co.conrelid AND a.attnum = k.attnum)::text[]
+                FROM pg_constraint co WHERE co.conrelid = 'pg_temp.pgmend_canonical'::regclass AND co.contype = 'c'
+                """)
+            {
+                let name = try row.get(0, as: String.self)
+                let definition = try row.get(1, as: String.self)
+                // Added NOT VALID here only so no row is needed; the step validates for real.
+                let valid = definition.hasSuffix(" NOT VALID") ? String(definition.dropLast(" NOT VALID".count)) : definition
+                forms.checks[name] = (valid, try row.get(2, as: String.self))
+                forms.checkColumns[name] = try row.get(3, as: [String].self)
+            }
+            for row in try connection.query(
+                """
+                SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d
+                JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                WHERE d.adrelid = 'pg_temp.pgmend_canonical'::regclass
+                """)
+            {
+                forms.defaults[try row.get(0, as: String.self)] = try row.get(1, as: String.self)
+            }
+            return forms
+        }
+    }
+}
+
+/// Check constraints and defaults as the catalog prints them.
+public struct CanonicalForms {
+    /// By constraint name: the `pg_get_constraintdef` text and the bare expression.
+    public var checks: [String: (definition: String, expression: String)] = [:]
+    /// By constraint name: the columns the check reads.
+    public var checkColumns: [String: [String]] = [:]
+    /// By column name: the default expression.
+    public var defaults: [String: String] = [:]
+}

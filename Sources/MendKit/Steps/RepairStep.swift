@@ -1,0 +1,119 @@
+import PostgresClient
+import SchemaModel
+
+/// One kind of repair a plan can ask for. Each kind is one file in `Steps/`.
+///
+/// A step decides from the live database what is still needed and what the schema will be
+/// once it has run (`assess`). The runner, not the step, executes the actions, so locking,
+/// retries, journaling and rehearsal are written once.
+///
+/// The predicted schema comes out of `assess` rather than a separate pure function because
+/// PostgreSQL prints types, defaults and check expressions in its own canonical form
+/// (`varchar(20)` becomes `character varying(20)`, `x BETWEEN 0 AND 9` becomes
+/// `x >= 0 AND x <= 9`), which only the server knows; `Probe.canonical` asks it without
+/// touching the database. The transformation itself is a pure function of the schema.
+public protocol RepairStep: Sendable {
+    /// The key that names this kind in a plan: `rename_table`.
+    static var kind: String { get }
+    /// One line for `plan show` and the docs.
+    static var summary: String { get }
+
+    /// Reads the step's options from its map in the plan; nil when required ones are missing
+    /// or wrong (the reader holds the problems).
+    init?(options: inout OptionReader)
+
+    /// The options as understood, defaults filled in, in a stable order.
+    var settings: [(name: String, value: String)] { get }
+
+    /// Satisfied, needed (with the actions and the schema after them), blocked (with the
+    /// problems), or waiting for an earlier step. `schema` is the database as the earlier
+    /// steps of the plan will have left it; data checks go to the live database via `probe`.
+    func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment
+}
+
+/// What a step found it has to do.
+public enum Assessment: Sendable {
+    /// Nothing to do; the reason says how the live database shows it.
+    case satisfied(String)
+    /// These actions, in order, and the schema they leave (nil when no one can know it
+    /// beforehand: raw SQL).
+    case needed([Action], after: Schema?)
+    /// Data or schema problems stop the step before any change.
+    case blocked([StepProblem])
+    /// Cannot be judged until an earlier step of the plan has run (in a dry run, the live
+    /// database does not have what that step creates yet).
+    case waiting(String)
+}
+
+/// One statement the runner executes for a step, with what it costs the database.
+public struct Action: Sendable {
+    public var summary: String
+    public var sql: String
+    /// False for statements that cannot run in a transaction block (CREATE INDEX CONCURRENTLY).
+    public var transactional: Bool
+    /// The form used when rehearsing inside a transaction, for a non-transactional action.
+    public var rehearsalSQL: String?
+    public var lock: LockLevel
+    public var hazards: [Hazard]
+
+    public init(
+        summary: String, sql: String, transactional: Bool = true, rehearsalSQL: String? = nil,
+        lock: LockLevel, hazards: [Hazard] = []
+    ) {
+        self.summary = summary
+        self.sql = sql
+        self.transactional = transactional
+        self.rehearsalSQL = rehearsalSQL
+        self.lock = lock
+        self.hazards = hazards
+    }
+}
+
+/// The strongest table lock an action takes (PostgreSQL's names).
+public enum LockLevel: String, Sendable, Codable {
+    case none = "none"
+    case accessShare = "ACCESS SHARE"
+    case rowExclusive = "ROW EXCLUSIVE"
+    case shareUpdateExclusive = "SHARE UPDATE EXCLUSIVE"
+    case share = "SHARE"
+    case shareRowExclusive = "SHARE ROW EXCLUSIVE"
+    case accessExclusive = "ACCESS EXCLUSIVE"
+}
+
+/// Something an operator should know before an action runs.
+public enum Hazard: String, Sendable, Codable {
+    /// Blocks all reads and writes of the table while it runs.
+    case accessExclusiveLock = "access_exclusive_lock"
+    /// Rewrites the whole table (time and disk in proportion to its size).
+    case tableRewrite = "table_rewrite"
+    /// Reads every row to validate.
+    case fullTableScan = "full_table_scan"
+    /// Removes data.
+    case deletesData = "deletes_data"
+    /// Builds an index.
+    case indexBuild = "index_build"
+    /// Runs SQL that pgmend cannot inspect.
+    case rawSQL = "raw_sql"
+}
+
+/// Why a step cannot go ahead: a message, and for bad data the offending rows.
+public struct StepProblem: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    /// How many rows are affected (nil for problems that are not about rows).
+    public var count: Int?
+    /// Primary keys of some offending rows (the first ones, in key order).
+    public var sample: [String]
+
+    public init(_ message: String, count: Int? = nil, sample: [String] = []) {
+        self.message = message
+        self.count = count
+        self.sample = sample
+    }
+
+    public var description: String {
+        guard let count else { return message }
+        let shown = sample.isEmpty ? "" : ": " + sample.joined(separator: ", ") + (count > sample.count ? ", ..." : "")
+        return "\(message) (\(count) rows\(shown))"
+    }
+}
+

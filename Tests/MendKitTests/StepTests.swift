@@ -1,0 +1,174 @@
+import Foundation
+import MendKit
+import MendTestSupport
+import PostgresClient
+import SchemaModel
+import Testing
+
+/// Builds a step from YAML options the way a plan would, failing the test on any problem.
+func makeStep(_ yaml: String) throws -> any RepairStep {
+    let plan = try PlanLoader.parse("name: t\nsteps:\n  - \(yaml)\n", file: "t.yaml")
+    return try #require(plan.steps.first).step
+}
+
+/// needed -> run the actions -> the catalog equals the prediction -> satisfied.
+func applyAndCheckPrediction(_ step: any RepairStep, on connection: Connection, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+    let reader = CatalogReader(connection: connection)
+    let probe = Probe(connection: connection)
+    let before = try reader.readSchema()
+    guard case .needed(let actions, let predicted) = try step.assess(before, probe) else {
+        Issue.record("expected the step to be needed", sourceLocation: sourceLocation)
+        return
+    }
+    for action in actions { try connection.execute(action.sql) }
+    let after = try reader.readSchema()
+    if let predicted {
+        let differences = SchemaDiff.changes(from: predicted, to: after).map(\.description)
+        #expect(differences == [], "prediction differs from the catalog", sourceLocation: sourceLocation)
+    }
+    guard case .satisfied = try step.assess(after, probe) else {
+        Issue.record("expected the step to be satisfied after running", sourceLocation: sourceLocation)
+        return
+    }
+}
+
+@Suite("Step kinds: needed, applied, predicted, satisfied")
+struct StepTests {
+    @Test func renameTable() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("""
+                CREATE TABLE calendar (id int PRIMARY KEY, title text);
+                CREATE INDEX calendar_title_idx ON calendar (title);
+                CREATE TABLE reminders (id int, calendar_id int REFERENCES calendar (id));
+                CREATE VIEW upcoming AS SELECT id, title FROM calendar;
+                """)
+            let step = try makeStep("rename_table: {from: calendar, to: calendar_events}")
+            try applyAndCheckPrediction(step, on: connection)
+        }
+    }
+
+    @Test func renameTableBlocksWhenBothOrNeitherExist() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE a (id int); CREATE TABLE b (id int)")
+            let probe = Probe(connection: connection)
+            let schema = try CatalogReader(connection: connection).readSchema()
+            guard case .blocked(let problems) = try makeStep("rename_table: {from: a, to: b}").assess(schema, probe) else {
+                Issue.record("both exist: should be blocked"); return
+            }
+            #expect(problems.map(\.description) == ["both a and b exist; pgmend will not choose between them"])
+            guard case .blocked = try makeStep("rename_table: {from: x, to: y}").assess(schema, probe) else {
+                Issue.record("neither exists: should be blocked"); return
+            }
+        }
+    }
+
+    @Test func addCheck() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE goals (id int PRIMARY KEY, progress int); INSERT INTO goals VALUES (1, 10), (2, NULL)")
+            try applyAndCheckPrediction(
+                try makeStep("add_check: {table: goals, name: goals_progress_range, expression: progress BETWEEN 0 AND 100}"), on: connection)
+        }
+    }
+
+    @Test func addCheckIsBlockedByViolatingRowsListedByPrimaryKey() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE goals (id int PRIMARY KEY, progress int); INSERT INTO goals SELECT g, g * 10 FROM generate_series(1, 15) g")
+            let schema = try CatalogReader(connection: connection).readSchema()
+            let step = try makeStep("add_check: {table: goals, name: goals_progress_range, expression: progress <= 100}")
+            guard case .blocked(let problems) = try step.assess(schema, Probe(connection: connection)) else {
+                Issue.record("violating rows should block"); return
+            }
+            #expect(problems.map(\.description) == ["rows of goals violate CHECK (progress <= 100) (5 rows: 11, 12, 13, 14, 15)"])
+            #expect(try connection.scalar("SELECT count(*) FROM pg_constraint WHERE conname = 'goals_progress_range'", as: Int.self) == 0)
+        }
+    }
+
+    @Test func toEnum() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("""
+                CREATE TABLE apps (id int PRIMARY KEY, sync_status varchar(20) DEFAULT 'pending');
+                CREATE INDEX apps_sync_status_idx ON apps (sync_status);
+                INSERT INTO apps VALUES (1, 'synced'), (2, 'pending'), (3, NULL);
+                """)
+            try applyAndCheckPrediction(
+                try makeStep("to_enum: {table: apps, column: sync_status, type: sync_status, labels: [synced, pending, failed]}"), on: connection)
+            #expect(try connection.scalar("SELECT sync_status::text FROM apps WHERE id = 1", as: String.self) == "synced")
+        }
+    }
+
+    @Test func toEnumIsBlockedByValuesOutsideTheLabels() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE apps (id int PRIMARY KEY, sync_status text); INSERT INTO apps VALUES (1, 'synced'), (2, 'SYNCED'), (3, 'unknown ')")
+            let schema = try CatalogReader(connection: connection).readSchema()
+            let step = try makeStep("to_enum: {table: apps, column: sync_status, type: sync_status, labels: [synced, pending]}")
+            guard case .blocked(let problems) = try step.assess(schema, Probe(connection: connection)) else {
+                Issue.record("outside values should block"); return
+            }
+            #expect(problems.map(\.description) == ["values of apps.sync_status outside (synced, pending): 'SYNCED', 'unknown ' (2 rows: 2, 3)"])
+        }
+    }
+
+    @Test func createTable() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE users (id uuid PRIMARY KEY)")
+            let step = try makeStep("""
+                create_table:
+                      name: goals
+                      columns:
+                        - {name: id, type: bigint, primary_key: true, identity: by_default}
+                        - {name: user_id, type: uuid, nullable: false, references: users(id), on_delete: cascade}
+                        - {name: category, type: varchar(50), check: "category IN ('personal', 'work')"}
+                        - {name: title, type: varchar(200), nullable: false}
+                        - {name: status, type: varchar(20), default: "'active'", check: "status IN ('active', 'completed', 'paused', 'abandoned')"}
+                        - {name: progress, type: int, default: 0, check: progress BETWEEN 0 AND 100}
+                        - {name: extra_data, type: jsonb}
+                        - {name: created_at, type: timestamptz, default: now()}
+                      unique: [[user_id, title]]
+                      indexes:
+                        - {columns: [user_id, status]}
+                """)
+            try applyAndCheckPrediction(step, on: connection)
+        }
+    }
+
+    @Test func createTableBlocksWhenATableOfAnotherShapeExists() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE work_sessions (id bigint PRIMARY KEY, notes text)")
+            let schema = try CatalogReader(connection: connection).readSchema()
+            let step = try makeStep("create_table: {name: work_sessions, columns: [{name: id, type: bigint, primary_key: true}, {name: completed, type: boolean}]}")
+            guard case .blocked(let problems) = try step.assess(schema, Probe(connection: connection)) else {
+                Issue.record("another shape should block"); return
+            }
+            #expect(problems.map(\.description) == [
+                "work_sessions exists with another definition: table work_sessions: column notes added: text NULL",
+                "work_sessions exists with another definition: table work_sessions: column completed removed",
+            ])
+        }
+    }
+
+    @Test func sqlStepRunsUntilDone() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE apps (id int)")
+            let step = try makeStep("""
+                sql:
+                      run: ALTER TABLE apps ADD COLUMN sync_version integer
+                      done_when: SELECT count(*) = 1 FROM information_schema.columns WHERE table_name = 'apps' AND column_name = 'sync_version'
+                """)
+            try applyAndCheckPrediction(step, on: connection)
+            let broken = try makeStep("sql: {run: SELECT 1, done_when: SELECT 1}")
+            guard case .blocked(let problems) = try broken.assess(Schema(), Probe(connection: connection)) else {
+                Issue.record("a non-boolean done_when should block"); return
+            }
+            #expect(problems.first?.message.hasPrefix("done_when must return one row with one boolean") == true)
+        }
+    }
+}
