@@ -85,17 +85,21 @@ run() {
   echo "\$ pgmend $*"
   "$pgmend" "$@"
 }
-snapshot=Snapshots/runs/demo-drifted.json
 run ping --db "$conninfo"
-run snapshot take --db "$conninfo" --data -o "$snapshot"
-run verify "$snapshot" --db "$conninfo" --data
-run docs --db "$conninfo" -o Snapshots/runs/demo-DATABASE_SCHEMA.md
+run docs --db "$conninfo" -o Snapshots/runs/demo-DATABASE_SCHEMA-before.md
+run run schema-cleanup --db "$conninfo" --dry-run
+run run schema-cleanup --db "$conninfo" --yes --snapshots Snapshots/runs/demo
+post=$(ls -t Snapshots/runs/demo/*-post.json | head -1)
+run verify "$post" --db "$conninfo"
+run run schema-cleanup --db "$conninfo" --yes --snapshots Snapshots/runs/demo
+run docs --db "$conninfo" -o Snapshots/runs/demo-DATABASE_SCHEMA-after.md
 
 cat <<MSG
 
-demo: not yet: the repair plan (dry run, run, verify) arrives with the runner; see README.
-demo: the stale schema document the team kept: Plans/demo/DATABASE_SCHEMA.md;
-demo: what the database really is:           Snapshots/runs/demo-DATABASE_SCHEMA.md
+demo: the schema document the team kept (stale):  Plans/demo/DATABASE_SCHEMA.md
+demo: the database before and after the repair:   Snapshots/runs/demo-DATABASE_SCHEMA-{before,after}.md
+demo: what ran is journaled in schema pgmend:     psql "$conninfo" -c 'TABLE pgmend.statements'
+demo: not yet in the plan: archive/drop, UUID, timestamp, index and JSON-field steps (see README)
 demo: explore it:  psql "$conninfo"
 demo: stop it:     make demo-stop
 MSG

@@ -58,8 +58,6 @@ public enum PlanLoader {
     }
 
     public static func parse(_ text: String, file: String) throws -> Plan {
-        let tabs = tabProblems(text, file: file)
-        guard tabs.isEmpty else { throw PlanError(tabs) }
         let root: Node
         do {
             guard let composed = try Yams.compose(yaml: text) else {
@@ -67,14 +65,20 @@ public enum PlanLoader {
             }
             root = composed
         } catch let error as YamlError {
-            throw PlanError([yamlProblem(error, text: text, file: file)])
+            // Tabs in block text (SQL pasted after `run: |`) are fine; only when YAML fails
+            // are tabs the likely cause, and then they are named instead of YAML's complaint
+            // about the same line.
+            let tabs = tabProblems(text, file: file)
+            let problem = yamlProblem(error, text: text, file: file)
+            let tabLines = Set(tabs.map(\.location.line))
+            throw PlanError(tabs + (tabLines.contains(problem.location.line) ? [] : [problem]))
         }
 
         let document = PlanValue(root, file: file)
         guard document.pairs != nil else {
             throw PlanError([PlanProblem(document.location, "a plan is a map with name, description, settings and steps, not \(document.kindDescription)")])
         }
-        var top = OptionReader(owner: "the plan", map: document)
+        var top = OptionReader(owner: "the plan", map: document, noun: "key")
         let name = top.text("name")
         let description = top.optionalText("description")
         if let name {
@@ -113,12 +117,16 @@ public enum PlanLoader {
     /// A step is a one-key map: the kind, whose value holds its options.
     static func readStep(_ item: PlanValue, number: Int, into top: inout OptionReader) -> PlannedStep? {
         guard let pairs = item.pairs else {
+            if let text = item.text, StepRegistry.kind(named: text) != nil {
+                top.report(item.location, "step \(number) is '\(text)' without options; write '\(text):' with its options on the lines below, indented")
+                return nil
+            }
             top.report(item.location, "step \(number) must be a map with one key, the step kind (one of \(StepRegistry.names.joined(separator: ", "))), not \(item.kindDescription)")
             return nil
         }
         guard pairs.count == 1, let (key, value) = pairs.first else {
             let kinds = pairs.compactMap { $0.key.text }.joined(separator: ", ")
-            top.report(item.location, "step \(number) must have one key, the step kind; it has \(pairs.count) (\(kinds))")
+            top.report(item.location, "step \(number) must have one key, the step kind; it has \(pairs.count) (\(kinds)): start each step with its own '- '")
             return nil
         }
         guard let kindName = key.text, let kind = StepRegistry.kind(named: kindName) else {
@@ -164,8 +172,17 @@ public enum PlanLoader {
 
     static func yamlProblem(_ error: YamlError, text: String, file: String) -> PlanProblem {
         switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-            return PlanProblem(FileLocation(file: file, line: mark.line, column: mark.column), "YAML syntax: \(problem)")
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _), .composer(let context, let problem, let mark, _):
+            var message = "YAML syntax: \(problem)"
+            // Where the unfinished thing began: an unclosed quote or bracket is reported where
+            // the file ends or the next line starts, far from the mistake.
+            if let context, !context.text.isEmpty {
+                message += " (\(context.text) that starts at line \(context.mark.line), column \(context.mark.column))"
+            }
+            if problem.hasPrefix("mapping values are not allowed") {
+                message += "; quote a value that contains ': ', and put a step's options on their own lines"
+            }
+            return PlanProblem(FileLocation(file: file, line: mark.line, column: mark.column), message)
         case .duplicatedKeysInMapping(let duplicates, let context):
             let key = duplicates.first ?? "?"
             let second = secondOccurrence(of: key, after: context.mark, in: text)
@@ -207,7 +224,7 @@ extension OptionReader {
     /// A required list (like `steps`).
     mutating func listValue(_ key: String) -> [PlanValue]? {
         guard let value = rawValue(key) else {
-            report(location, "\(owner) needs '\(key)'")
+            report(location, "\(owner) needs \(noun) '\(key)'")
             return nil
         }
         guard let list = value.list else {

@@ -65,13 +65,16 @@ public struct PlanValue {
 public struct OptionReader {
     /// What the options belong to, for messages: `rename_table`, `settings`, `column`.
     public let owner: String
+    /// What its keys are called in messages: "option", or "key" for the plan's own.
+    public let noun: String
     let map: PlanValue
     private let entries: [(key: String, keyValue: PlanValue, value: PlanValue)]
     private(set) var known: [String] = []
     public private(set) var problems: [PlanProblem] = []
 
-    init(owner: String, map: PlanValue) {
+    init(owner: String, map: PlanValue, noun: String = "option") {
         self.owner = owner
+        self.noun = noun
         self.map = map
         self.entries = (map.pairs ?? []).map { ($0.key.text ?? "", $0.key, $0.value) }
     }
@@ -97,14 +100,14 @@ public struct OptionReader {
     private mutating func value(_ key: String, required: Bool) -> PlanValue? {
         known.append(key)
         guard let entry = entries.first(where: { $0.key == key }), !entry.value.isNull else {
-            if required { report(map.location, "\(owner) needs option '\(key)'") }
+            if required { report(map.location, "\(owner) needs \(noun) '\(key)'") }
             return nil
         }
         return entry.value
     }
 
     private mutating func wrongType(_ key: String, _ value: PlanValue, expected: String) {
-        report(value.location, "option '\(key)' of \(owner) must be \(expected), not \(value.kindDescription)")
+        report(value.location, "\(noun) '\(key)' of \(owner) must be \(expected), not \(value.kindDescription)")
     }
 
     public mutating func text(_ key: String) -> String? { readText(key, required: true) }
@@ -117,7 +120,7 @@ public struct OptionReader {
             return nil
         }
         if text.trimmingCharacters(in: .whitespaces).isEmpty {
-            report(value.location, "option '\(key)' of \(owner) is empty")
+            report(value.location, "\(noun) '\(key)' of \(owner) is empty")
             return nil
         }
         return text
@@ -139,7 +142,7 @@ public struct OptionReader {
             return defaultValue
         }
         guard range.contains(int) else {
-            report(value.location, "option '\(key)' of \(owner) must be between \(range.lowerBound) and \(range.upperBound), not \(int)")
+            report(value.location, "\(noun) '\(key)' of \(owner) must be between \(range.lowerBound) and \(range.upperBound), not \(int)")
             return defaultValue
         }
         return int
@@ -149,27 +152,32 @@ public struct OptionReader {
     public mutating func duration(_ key: String, default defaultValue: Int) -> Int {
         guard let value = value(key, required: false) else { return defaultValue }
         guard let text = value.text, let milliseconds = Duration.milliseconds(text) else {
-            report(value.location, "option '\(key)' of \(owner) must be a duration like 500ms, 2s or 1min, not '\(value.text ?? value.kindDescription)'")
+            report(value.location, "\(noun) '\(key)' of \(owner) must be a duration like 500ms, 2s or 1min, not '\(value.text ?? value.kindDescription)'")
             return defaultValue
         }
         return milliseconds
     }
 
     public mutating func textList(_ key: String, required: Bool = true) -> [String]? {
+        locatedTextList(key, required: required)?.map(\.text)
+    }
+
+    /// A list of texts, each with where it is written (to point at one bad item).
+    public mutating func locatedTextList(_ key: String, required: Bool = true) -> [(text: String, location: FileLocation)]? {
         guard let value = value(key, required: required) else { return nil }
         guard let items = value.list else {
             wrongType(key, value, expected: "a list")
             return nil
         }
-        var texts: [String] = []
+        var texts: [(text: String, location: FileLocation)] = []
         for item in items {
             guard let text = item.text else {
                 report(item.location, "each item of '\(key)' in \(owner) must be text, not \(item.kindDescription)")
                 continue
             }
-            texts.append(text)
+            texts.append((text, item.location))
         }
-        if texts.isEmpty && problems.isEmpty { report(value.location, "option '\(key)' of \(owner) is an empty list") }
+        if items.isEmpty { report(value.location, "\(noun) '\(key)' of \(owner) is an empty list") }
         return texts
     }
 
@@ -188,7 +196,7 @@ public struct OptionReader {
             }
             readers.append(OptionReader(owner: itemOwner, map: item))
         }
-        if items.isEmpty { report(value.location, "option '\(key)' of \(owner) is an empty list") }
+        if items.isEmpty { report(value.location, "\(noun) '\(key)' of \(owner) is an empty list") }
         return readers
     }
 
@@ -202,7 +210,7 @@ public struct OptionReader {
     /// Reports every key no accessor asked for, suggesting the closest known one.
     public mutating func reportUnknownKeys() {
         for entry in entries where !known.contains(entry.key) {
-            report(entry.keyValue.location, "unknown option '\(entry.key)' for \(owner)\(Suggestion.hint(for: entry.key, among: known))")
+            report(entry.keyValue.location, "unknown \(noun) '\(entry.key)' for \(owner)\(Suggestion.hint(for: entry.key, among: known))")
         }
         known = entries.map(\.key)  // reported once
     }

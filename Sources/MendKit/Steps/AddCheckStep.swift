@@ -50,12 +50,12 @@ public struct AddCheckStep: RepairStep {
             actions.append(Action(
                 summary: "add CHECK \(name) NOT VALID (existing rows are checked next)",
                 sql: "ALTER TABLE \(quotedTable) ADD CONSTRAINT \(constraint) CHECK (\(expression)) NOT VALID",
-                lock: .accessExclusive, hazards: [.accessExclusiveLock]))
+                lock: .accessExclusive, hazards: [.accessExclusiveLock], lockTarget: table))
         }
         actions.append(Action(
             summary: "validate \(name) against existing rows",
             sql: "ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(constraint)",
-            lock: .shareUpdateExclusive, hazards: [.fullTableScan]))
+            lock: .shareUpdateExclusive, hazards: [.fullTableScan], lockTarget: table))
 
         let forms = try probe.canonicalForms(columns: current.columns, checks: [(name, expression)], defaults: [])
         var after = schema

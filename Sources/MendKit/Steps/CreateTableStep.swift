@@ -38,30 +38,34 @@ public struct CreateTableStep: RepairStep {
     public init?(options: inout OptionReader) {
         let table = options.text("name").map(ObjectName.init(parsing:))
         var columns: [ColumnSpec] = []
+        // Every column named, even one with a problem of its own, so it is not also "missing".
+        var declared: Set<String> = []
         for var reader in options.mapList("columns", itemOwner: "column") ?? [] {
             if let column = Self.readColumn(&reader) { columns.append(column) }
+            if let name = reader.rawValue("name")?.text { declared.insert(name) }
             options.absorb(reader)
         }
         var uniqueSets: [[String]] = []
+        var mentioned: [(text: String, location: FileLocation)] = []
         if let value = options.rawValue("unique") {
             for item in value.list ?? [] {
-                let names = item.list?.compactMap(\.text) ?? []
+                let names = item.list?.compactMap { name in name.text.map { (text: $0, location: name.location) } } ?? []
                 if names.isEmpty { options.report(item.location, "each item of 'unique' in create_table must be a list of column names") }
-                uniqueSets.append(names)
+                uniqueSets.append(names.map(\.text))
+                mentioned += names
             }
             if value.list == nil { options.report(value.location, "option 'unique' of create_table must be a list of column lists") }
         }
         var indexes: [IndexSpec] = []
         for var reader in options.mapList("indexes", itemOwner: "index", required: false) ?? [] {
-            let columns = reader.textList("columns") ?? []
-            indexes.append(IndexSpec(name: reader.optionalText("name"), columns: columns, unique: reader.bool("unique", default: false)))
+            let columns = reader.locatedTextList("columns") ?? []
+            indexes.append(IndexSpec(name: reader.optionalText("name"), columns: columns.map(\.text), unique: reader.bool("unique", default: false)))
+            mentioned += columns
             options.absorb(reader)
         }
-        let declared = Set(columns.map(\.name))
-        for names in uniqueSets + indexes.map(\.columns) {
-            for name in names where !declared.contains(name) {
-                options.report(options.location, "create_table \(table?.description ?? "") has no column '\(name)'\(Suggestion.hint(for: name, among: declared))")
-            }
+        for (name, location) in mentioned where !declared.contains(name) {
+            let owner = table.map { "create_table \($0)" } ?? "create_table"
+            options.report(location, "\(owner) has no column '\(name)'\(Suggestion.hint(for: name, among: declared))")
         }
         if columns.filter(\.primaryKey).count > 1 {
             options.report(options.location(of: "columns"), "more than one column says primary_key: true; a composite key is not supported yet")

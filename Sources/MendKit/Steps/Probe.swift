@@ -20,9 +20,14 @@ public struct Probe {
         try connection.scalar(sql, parameters, as: type)
     }
 
-    /// Runs `body` in a READ ONLY transaction that is rolled back: for SQL from the plan
-    /// (a `done_when` query) that must not change anything.
+    /// Runs `body` read-only and rolls it back: for SQL from the plan (a `done_when` query)
+    /// that must not change anything. Inside a rehearsal's transaction it is a savepoint.
     public func readOnly<T>(_ body: (Probe) throws -> T) throws -> T {
+        if connection.isInTransaction {
+            try connection.execute("SAVEPOINT pgmend_read_only; SET LOCAL transaction_read_only = on")
+            defer { _ = try? connection.execute("ROLLBACK TO SAVEPOINT pgmend_read_only; RELEASE SAVEPOINT pgmend_read_only") }
+            return try body(self)
+        }
         try connection.execute("BEGIN READ ONLY")
         defer { _ = try? connection.execute("ROLLBACK") }
         return try body(self)

@@ -16,7 +16,7 @@ public struct RenameTableStep: RepairStep {
         var to = ObjectName(parsing: toText)
         if !toText.contains(".") { to.schema = from.schema }
         if to.schema != from.schema {
-            options.report(options.location(of: "to"), "rename_table renames within a schema; '\(toText)' is in another schema than '\(from)'")
+            options.report(options.location(of: "to"), "rename_table renames within a schema: '\(toText)' is in schema '\(to.schema)', '\(from)' in '\(from.schema)'")
             return nil
         }
         self.from = from
@@ -36,7 +36,7 @@ public struct RenameTableStep: RepairStep {
         case (true, false):
             let sql = "ALTER TABLE \(QualifiedName(schema: from.schema, from.name).quoted) RENAME TO \(SQLIdentifier(to.name).quoted)"
             return .needed(
-                [Action(summary: "rename \(from) to \(to.name)", sql: sql, lock: .accessExclusive, hazards: [.accessExclusiveLock])],
+                [Action(summary: "rename \(from) to \(to.name)", sql: sql, lock: .accessExclusive, hazards: [.accessExclusiveLock], lockTarget: from)],
                 after: predict(schema))
         }
     }

@@ -55,10 +55,12 @@ public struct Action: Sendable {
     public var rehearsalSQL: String?
     public var lock: LockLevel
     public var hazards: [Hazard]
+    /// The table whose lock the action waits for, to name who holds it when it cannot be had.
+    public var lockTarget: ObjectName?
 
     public init(
         summary: String, sql: String, transactional: Bool = true, rehearsalSQL: String? = nil,
-        lock: LockLevel, hazards: [Hazard] = []
+        lock: LockLevel, hazards: [Hazard] = [], lockTarget: ObjectName? = nil
     ) {
         self.summary = summary
         self.sql = sql
@@ -66,6 +68,7 @@ public struct Action: Sendable {
         self.rehearsalSQL = rehearsalSQL
         self.lock = lock
         self.hazards = hazards
+        self.lockTarget = lockTarget
     }
 }
 
@@ -113,7 +116,7 @@ public struct StepProblem: Error, Sendable, CustomStringConvertible {
     public var description: String {
         guard let count else { return message }
         let shown = sample.isEmpty ? "" : ": " + sample.joined(separator: ", ") + (count > sample.count ? ", ..." : "")
-        return "\(message) (\(count) rows\(shown))"
+        return "\(message) (\(count) row\(count == 1 ? "" : "s")\(shown))"
     }
 }
 

@@ -16,12 +16,15 @@ public struct ToEnumStep: RepairStep {
         let table = options.text("table").map(ObjectName.init(parsing:))
         let column = options.text("column")
         let typeText = options.text("type")
-        let labels = options.textList("labels")
-        guard let table, let column, let typeText, let labels, !labels.isEmpty else { return nil }
-        if Set(labels).count != labels.count {
-            options.report(options.location(of: "labels"), "labels of to_enum repeat a value")
-            return nil
+        let labelItems = options.locatedTextList("labels") ?? []
+        var seen: Set<String> = []
+        var repeated = false
+        for item in labelItems where !seen.insert(item.text).inserted {
+            options.report(item.location, "label '\(item.text)' of to_enum is repeated")
+            repeated = true
         }
+        let labels = labelItems.map(\.text)
+        guard let table, let column, let typeText, !labels.isEmpty, !repeated else { return nil }
         self.table = table
         self.column = column
         var type = ObjectName(parsing: typeText)
@@ -80,7 +83,7 @@ public struct ToEnumStep: RepairStep {
         if let defaultLabel { alter += ", ALTER COLUMN \(quotedColumn) SET DEFAULT \(SQLLiteral.quoted(defaultLabel))::\(quotedType)" }
         actions.append(Action(
             summary: "convert \(table).\(column) to \(type) (rewrites the table)", sql: alter,
-            lock: .accessExclusive, hazards: [.accessExclusiveLock, .tableRewrite]))
+            lock: .accessExclusive, hazards: [.accessExclusiveLock, .tableRewrite], lockTarget: table))
         if existingColumn.defaultExpression != nil && defaultLabel == nil {
             return .blocked([StepProblem("the default of \(table).\(column), \(existingColumn.defaultExpression ?? ""), is not a plain label; change it in an earlier step")])
         }

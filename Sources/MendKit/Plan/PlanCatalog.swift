@@ -1,0 +1,42 @@
+import Foundation
+
+/// The named plans in a folder (`Plans/` by default), found by name or by path.
+public struct PlanCatalog {
+    public let directory: String
+
+    public init(directory: String = "Plans") {
+        self.directory = directory
+    }
+
+    /// Plan names: the `.yaml` files directly in the folder, sorted.
+    public func names() -> [String] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return files.filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(".yaml".count)) }.sorted()
+    }
+
+    /// The file for `nameOrPath`: a path to an existing file, or `<directory>/<name>.yaml`.
+    public func path(for nameOrPath: String) throws -> String {
+        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".yaml") || nameOrPath.hasSuffix(".yml") {
+            guard FileManager.default.fileExists(atPath: nameOrPath) else { throw PlanNotFound(name: nameOrPath, available: names(), directory: directory) }
+            return nameOrPath
+        }
+        let path = "\(directory)/\(nameOrPath).yaml"
+        guard FileManager.default.fileExists(atPath: path) else { throw PlanNotFound(name: nameOrPath, available: names(), directory: directory) }
+        return path
+    }
+
+    public func load(_ nameOrPath: String) throws -> Plan {
+        try PlanLoader.load(path: try path(for: nameOrPath))
+    }
+}
+
+/// No plan by that name.
+public struct PlanNotFound: Error, Sendable, CustomStringConvertible {
+    public var name: String
+    public var available: [String]
+    public var directory: String
+    public var description: String {
+        let list = available.isEmpty ? "there are none" : "there are: \(available.joined(separator: ", "))"
+        return "no plan '\(name)' in \(directory)/\(Suggestion.hint(for: name, among: available)); \(list)"
+    }
+}

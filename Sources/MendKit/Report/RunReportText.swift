@@ -1,0 +1,90 @@
+import SchemaModel
+
+/// A run report for people: a header, one line per step with a mark, the details of what is
+/// needed or blocked, and the schema changes. Colours only when asked (on a terminal).
+public struct RunReportText {
+    let report: RunReport
+    let color: Bool
+
+    public init(_ report: RunReport, color: Bool = false) {
+        self.report = report
+        self.color = color
+    }
+
+    public var text: String {
+        var lines: [String] = []
+        let mode = switch report.mode {
+        case .dryRun: "dry run (changes nothing)"
+        case .rehearsal: "rehearsal (one transaction, rolled back)"
+        case .apply: "run"
+        }
+        lines.append("plan \(report.plan.name) (\(report.plan.path), sha256 \(report.plan.sha256.prefix(12))) - \(mode)")
+        lines.append("database \(report.database), PostgreSQL \(report.serverVersion)")
+        lines.append("")
+        for step in report.steps {
+            var line = "\(mark(step.status)) \(step.number). \(step.kind)\(summary(step)): \(step.status)"
+            if let reason = step.reason { line += " - \(reason)" }
+            lines.append(line)
+        }
+        let details = report.steps.filter { !$0.actions.isEmpty || !$0.problems.isEmpty }
+        for step in details {
+            lines.append("")
+            lines.append("step \(step.number), \(step.kind) (\(step.location)):")
+            for action in step.actions {
+                var facts = ["lock \(action.lock)"]
+                if !action.hazards.isEmpty { facts.append("hazards: \(action.hazards.joined(separator: ", "))") }
+                if !action.transactional { facts.append("outside a transaction") }
+                if action.executed {
+                    facts.append("ran" + (action.rowsAffected.map { ", \($0) row\($0 == 1 ? "" : "s")" } ?? "") + ((action.attempts ?? 1) > 1 ? ", \(action.attempts ?? 1) attempts" : ""))
+                }
+                lines.append("  - \(action.summary) [\(facts.joined(separator: "; "))]")
+                for sqlLine in action.sql.split(separator: "\n", omittingEmptySubsequences: false) {
+                    lines.append("      \(sqlLine)")
+                }
+            }
+            for problem in step.problems {
+                var line = "  ! \(problem.message)"
+                if let count = problem.count {
+                    line += " (\(count) rows"
+                    if !problem.sample.isEmpty { line += "; primary keys: " + problem.sample.joined(separator: ", ") + (count > problem.sample.count ? ", ..." : "") }
+                    line += ")"
+                }
+                lines.append(line)
+            }
+        }
+        lines.append("")
+        if report.mode == .dryRun || report.actualChanges == nil {
+            lines.append(changes("predicted schema changes", report.predictedChanges))
+            if !report.predictionComplete { lines.append("  (incomplete: raw SQL steps change what pgmend cannot predict)") }
+        } else if let actual = report.actualChanges {
+            lines.append(changes("schema changes", actual))
+        }
+        if let pre = report.preSnapshot { lines.append("pre-snapshot:  \(pre)") }
+        if let post = report.postSnapshot { lines.append("post-snapshot: \(post)") }
+        if report.mode != .dryRun { lines.append("\(report.statementsExecuted) statements executed") }
+        if let message = report.message { lines.append(message) }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private func changes(_ title: String, _ changes: [SchemaChange]) -> String {
+        guard !changes.isEmpty else { return "\(title): none" }
+        return "\(title) (\(changes.count)):\n" + changes.map { "  \($0.description)" }.joined(separator: "\n")
+    }
+
+    private func summary(_ step: RunReport.StepReport) -> String {
+        let keys = ["table", "name", "from", "to", "column"]
+        let parts = keys.compactMap { key in step.settings[key].map { "\(key)=\($0)" } }
+        return parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")"
+    }
+
+    private func mark(_ status: String) -> String {
+        let (symbol, code) = switch status {
+        case "satisfied": ("✓", "32")
+        case "applied": ("✓", "32")
+        case "needed": ("•", "33")
+        case "waiting": ("…", "36")
+        default: ("✗", "31")
+        }
+        return color ? "\u{1B}[\(code)m\(symbol)\u{1B}[0m" : symbol
+    }
+}

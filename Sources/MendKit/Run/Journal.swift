@@ -1,0 +1,99 @@
+import Foundation
+import PostgresClient
+
+/// The record of every run, in schema `pgmend` of the repaired database: runs, their steps,
+/// every statement executed (with rows affected and attempts), and checkpoints for batched
+/// work. It is a record for people; what a step still has to do is always judged from the
+/// live database, never from here.
+public struct Journal {
+    let connection: Connection
+
+    public init(connection: Connection) {
+        self.connection = connection
+    }
+
+    /// Creates the journal tables if they are missing. Idempotent.
+    public func prepare() throws {
+        try connection.execute(
+            """
+            CREATE SCHEMA IF NOT EXISTS pgmend;
+            CREATE TABLE IF NOT EXISTS pgmend.runs (
+                id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                plan_name     text NOT NULL,
+                plan_path     text NOT NULL,
+                plan_sha256   text NOT NULL,
+                mode          text NOT NULL,
+                pgmend_version text NOT NULL,
+                operator      text NOT NULL DEFAULT current_user,
+                backend_pid   integer NOT NULL DEFAULT pg_backend_pid(),
+                started_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+                finished_at   timestamptz,
+                status        text NOT NULL DEFAULT 'running',
+                message       text
+            );
+            CREATE TABLE IF NOT EXISTS pgmend.steps (
+                run_id        bigint NOT NULL REFERENCES pgmend.runs (id) ON DELETE CASCADE,
+                number        integer NOT NULL,
+                kind          text NOT NULL,
+                status        text NOT NULL,
+                message       text,
+                started_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+                finished_at   timestamptz,
+                PRIMARY KEY (run_id, number)
+            );
+            CREATE TABLE IF NOT EXISTS pgmend.statements (
+                id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                run_id        bigint NOT NULL REFERENCES pgmend.runs (id) ON DELETE CASCADE,
+                step_number   integer NOT NULL,
+                sql           text NOT NULL,
+                started_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+                finished_at   timestamptz,
+                rows_affected bigint,
+                attempts      integer NOT NULL DEFAULT 1,
+                error         text
+            );
+            CREATE TABLE IF NOT EXISTS pgmend.checkpoints (
+                run_id        bigint NOT NULL REFERENCES pgmend.runs (id) ON DELETE CASCADE,
+                step_number   integer NOT NULL,
+                key           text NOT NULL,
+                value         text NOT NULL,
+                updated_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+                PRIMARY KEY (run_id, step_number, key)
+            );
+            """)
+    }
+
+    /// Starts a run and returns its id.
+    public func startRun(_ plan: Plan, mode: String) throws -> Int64 {
+        try connection.scalar(
+            "INSERT INTO pgmend.runs (plan_name, plan_path, plan_sha256, mode, pgmend_version) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            [plan.name, plan.path, plan.sha256, mode, PgMendVersion.string], as: Int64.self) ?? 0
+    }
+
+    public func finishRun(_ run: Int64, status: String, message: String?) throws {
+        try connection.query(
+            "UPDATE pgmend.runs SET finished_at = clock_timestamp(), status = $2, message = $3 WHERE id = $1",
+            [run, status, message])
+    }
+
+    public func recordStep(_ run: Int64, number: Int, kind: String, status: String, message: String?) throws {
+        try connection.query(
+            """
+            INSERT INTO pgmend.steps (run_id, number, kind, status, message, finished_at) VALUES ($1, $2, $3, $4, $5, clock_timestamp())
+            ON CONFLICT (run_id, number) DO UPDATE SET status = excluded.status, message = excluded.message, finished_at = excluded.finished_at
+            """, [run, number, kind, status, message])
+    }
+
+    /// Records a statement before it runs; `finishStatement` completes the row.
+    public func startStatement(_ run: Int64, step: Int, sql: String) throws -> Int64 {
+        try connection.scalar(
+            "INSERT INTO pgmend.statements (run_id, step_number, sql) VALUES ($1, $2, $3) RETURNING id",
+            [run, step, sql], as: Int64.self) ?? 0
+    }
+
+    public func finishStatement(_ id: Int64, rowsAffected: Int?, attempts: Int, error: String?) throws {
+        try connection.query(
+            "UPDATE pgmend.statements SET finished_at = clock_timestamp(), rows_affected = $2, attempts = $3, error = $4 WHERE id = $1",
+            [id, rowsAffected, attempts, error])
+    }
+}

@@ -1,0 +1,113 @@
+import SchemaModel
+
+/// What a run (dry run, rehearsal or the real thing) found and did, for people and as JSON.
+public struct RunReport: Encodable, Sendable {
+    public enum Mode: String, Encodable, Sendable { case dryRun = "dry-run", rehearsal, apply }
+    /// How the run ended.
+    public enum Outcome: String, Encodable, Sendable {
+        /// Every step satisfied (dry run: or would be once its actions run).
+        case ok
+        /// A step is blocked by data or schema problems; nothing of it ran.
+        case blocked
+        /// A statement failed, or the database differs from the prediction.
+        case failed
+        /// The run's or a table's lock could not be had.
+        case locked
+    }
+
+    public struct PlanInfo: Encodable, Sendable {
+        public var name: String
+        public var path: String
+        public var sha256: String
+    }
+
+    public struct StepReport: Encodable, Sendable {
+        public var number: Int
+        public var kind: String
+        public var location: String
+        /// satisfied, needed, blocked, waiting (assessments); applied, failed (after running).
+        public var status: String
+        public var reason: String?
+        public var actions: [ActionReport]
+        public var problems: [ProblemReport]
+        public var settings: [String: String]
+    }
+
+    public struct ActionReport: Encodable, Sendable {
+        public var summary: String
+        public var sql: String
+        public var transactional: Bool
+        public var lock: String
+        public var hazards: [String]
+        public var executed: Bool
+        public var rowsAffected: Int?
+        public var attempts: Int?
+    }
+
+    public struct ProblemReport: Encodable, Sendable {
+        public var message: String
+        public var count: Int?
+        public var sample: [String]
+    }
+
+    public var mode: Mode
+    public var plan: PlanInfo
+    public var database: String
+    public var serverVersion: String
+    public var steps: [StepReport] = []
+    /// From the live schema at the start to the predicted schema at the end.
+    public var predictedChanges: [SchemaChange] = []
+    /// False when a raw `sql` step makes the prediction incomplete.
+    public var predictionComplete = true
+    /// From the schema at the start to the schema at the end (rehearsal and apply).
+    public var actualChanges: [SchemaChange]?
+    public var statementsExecuted = 0
+    public var outcome: Outcome = .ok
+    public var message: String?
+    public var preSnapshot: String?
+    public var postSnapshot: String?
+
+    public var exitStatus: ExitStatus {
+        switch outcome {
+        case .ok: .ok
+        case .blocked: .blocked
+        case .failed: .failed
+        case .locked: .unreachable
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case mode, plan, database, serverVersion = "server_version", steps
+        case predictedChanges = "predicted_changes", predictionComplete = "prediction_complete"
+        case actualChanges = "actual_changes", statementsExecuted = "statements_executed"
+        case outcome, message, preSnapshot = "pre_snapshot", postSnapshot = "post_snapshot", exitCode = "exit_code"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(mode, forKey: .mode)
+        try container.encode(plan, forKey: .plan)
+        try container.encode(database, forKey: .database)
+        try container.encode(serverVersion, forKey: .serverVersion)
+        try container.encode(steps, forKey: .steps)
+        try container.encode(predictedChanges, forKey: .predictedChanges)
+        try container.encode(predictionComplete, forKey: .predictionComplete)
+        try container.encodeIfPresent(actualChanges, forKey: .actualChanges)
+        try container.encode(statementsExecuted, forKey: .statementsExecuted)
+        try container.encode(outcome, forKey: .outcome)
+        try container.encodeIfPresent(message, forKey: .message)
+        try container.encodeIfPresent(preSnapshot, forKey: .preSnapshot)
+        try container.encodeIfPresent(postSnapshot, forKey: .postSnapshot)
+        try container.encode(exitStatus.rawValue, forKey: .exitCode)
+    }
+}
+
+extension RunReport.StepReport {
+    enum CodingKeys: String, CodingKey { case number, kind, location, status, reason, actions, problems, settings }
+}
+
+extension RunReport.ActionReport {
+    enum CodingKeys: String, CodingKey {
+        case summary, sql, transactional, lock, hazards, executed, rowsAffected = "rows_affected", attempts
+    }
+}

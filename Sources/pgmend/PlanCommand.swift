@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import MendKit
+import SchemaModel
+
+/// Where named plans live; shared by `plan` and `run`.
+struct PlansOption: ParsableArguments {
+    @Option(help: "The folder of named plans.")
+    var plans: String = "Plans"
+
+    var catalog: PlanCatalog { PlanCatalog(directory: plans) }
+
+    /// Loads a plan; a missing or invalid one is bad input (exit 2) with every problem listed.
+    func load(_ nameOrPath: String) throws -> Plan {
+        do {
+            return try catalog.load(nameOrPath)
+        } catch let error as PlanError {
+            throw CommandFailure(.badInput, "\(nameOrPath) has \(error.problems.count) problem\(error.problems.count == 1 ? "" : "s"):\n\(error.description)")
+        } catch let error as PlanNotFound {
+            throw CommandFailure(.badInput, error.description)
+        }
+    }
+}
+
+extension PgMend {
+    /// `pgmend plan list|show|check`.
+    struct PlanCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "plan", abstract: "List, show and check the named repair plans.",
+            subcommands: [List.self, Show.self, Check.self])
+    }
+}
+
+extension PgMend.PlanCommand {
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the named plans.")
+        @OptionGroup var plans: PlansOption
+
+        func run() throws {
+            let names = plans.catalog.names()
+            if names.isEmpty { print("no plans in \(plans.plans)/") }
+            for name in names {
+                switch Result(catching: { try plans.catalog.load(name) }) {
+                case .success(let plan): print("\(name)\t\(plan.steps.count) steps\t\(plan.description ?? "")")
+                case .failure: print("\(name)\tINVALID (pgmend plan check \(name))")
+                }
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a plan as pgmend understands it, defaults filled in.")
+        @Argument(help: "Plan name or path.") var plan: String
+        @OptionGroup var plans: PlansOption
+
+        func run() throws {
+            let plan = try plans.load(plan)
+            print("name: \(plan.name)")
+            if let description = plan.description { print("description: \(description)") }
+            print("file: \(plan.path)")
+            print("sha256: \(plan.sha256)")
+            print("settings:")
+            for (name, value) in plan.settings.lines { print("  \(name): \(value)") }
+            print("steps:")
+            for step in plan.steps {
+                print("  \(step.number). \(step.kind)    # \(step.location)")
+                for (name, value) in step.step.settings { print("       \(name): \(value)") }
+            }
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check plans; every problem is listed as file:line:column.",
+            discussion: "Exits 0 when every plan is valid, 2 when any has a problem.")
+        @Argument(help: "Plan names or paths (default: every plan).") var names: [String] = []
+        @OptionGroup var plans: PlansOption
+        @OptionGroup var format: FormatOption
+
+        struct Answer: Encodable {
+            var plan: String
+            var valid: Bool
+            var problems: [String]
+        }
+
+        func run() throws {
+            let targets = names.isEmpty ? plans.catalog.names() : names
+            var answers: [Answer] = []
+            for name in targets {
+                do {
+                    let plan = try plans.catalog.load(name)
+                    answers.append(Answer(plan: plan.path, valid: true, problems: []))
+                } catch let error as PlanError {
+                    answers.append(Answer(plan: name, valid: false, problems: error.problems.map(\.description)))
+                } catch {
+                    answers.append(Answer(plan: name, valid: false, problems: [String(describing: error)]))
+                }
+            }
+            switch format.format {
+            case .json:
+                print(try CanonicalJSON.encode(answers), terminator: "")
+            case .text:
+                for answer in answers {
+                    if answer.valid {
+                        print("\(answer.plan): ok")
+                    } else {
+                        for problem in answer.problems { print(problem) }
+                    }
+                }
+            }
+            if answers.contains(where: { !$0.valid }) { throw ExitCode(ExitStatus.badInput.rawValue) }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import MendKit
+import SchemaModel
+
+extension PgMend {
+    /// `pgmend run NAME [--dry-run | --rehearse]`.
+    struct RunCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "run",
+            abstract: "Run a named plan: --dry-run to see what it would do, --rehearse to try it and roll back.",
+            discussion: """
+                Exits 0 when done (or nothing to do), 1 when a statement failed or the result differs \
+                from the prediction, 2 for a bad plan, 3 when a step is blocked by data problems, \
+                4 when the database, its run lock or a table lock could not be had.
+                """)
+
+        @Argument(help: "Plan name (Plans/NAME.yaml) or path.") var plan: String
+        @OptionGroup var plans: PlansOption
+        @OptionGroup var connection: ConnectionOptions
+        @Flag(help: "Assess every step and show the SQL and the predicted schema diff; change nothing.")
+        var dryRun = false
+        @Flag(help: "Run the plan inside one transaction, report, and roll back.")
+        var rehearse = false
+        @Option(help: "Refuse to rehearse when the tables involved are larger than this (e.g. 500MB, 2GB).")
+        var maxRehearsalSize: String = "1GB"
+        @Flag(help: "Do not ask for confirmation on a terminal.")
+        var yes = false
+        @Option(help: "Where the pre- and post-run snapshots go.")
+        var snapshots: String = "Snapshots/runs"
+        @OptionGroup var format: FormatOption
+
+        func validate() throws {
+            if dryRun && rehearse { throw ValidationError("choose --dry-run or --rehearse, not both") }
+            if Self.bytes(maxRehearsalSize) == nil { throw ValidationError("--max-rehearsal-size takes a size like 500MB or 2GB") }
+        }
+
+        static func bytes(_ text: String) -> Int64? {
+            let units: [(String, Int64)] = [("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10), ("B", 1)]
+            for (suffix, factor) in units where text.hasSuffix(suffix) {
+                return Int64(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)).map { $0 * factor }
+            }
+            return Int64(text)
+        }
+
+        func run() throws {
+            let plan = try plans.load(plan)
+            let connection = try connection.connect()
+            let runner = Runner(connection: connection, plan: plan, progress: TerminalProgress.forStandardError())
+            let report: RunReport
+            do {
+                if dryRun {
+                    report = try runner.dryRun()
+                } else if rehearse {
+                    report = try runner.rehearse(maxBytes: Self.bytes(maxRehearsalSize) ?? 0)
+                } else {
+                    report = try runner.apply(snapshotDirectory: snapshots, confirm: confirm)
+                }
+            } catch let failure as RunFailure {
+                if case .alreadyRunning = failure { throw CommandFailure(.unreachable, failure.description) }
+                throw CommandFailure(.failed, failure.description)
+            } catch let refused as RehearsalRefused {
+                throw CommandFailure(.badInput, refused.description)
+            }
+            switch format.format {
+            case .json: print(try CanonicalJSON.encode(report), terminator: "")
+            case .text: print(RunReportText(report, color: isatty(STDOUT_FILENO) == 1).text, terminator: "")
+            }
+            if report.exitStatus != .ok { throw ExitCode(report.exitStatus.rawValue) }
+        }
+
+        /// On a terminal, unless --yes: show the dry run and ask.
+        func confirm(_ preview: RunReport) -> Bool {
+            guard !yes, format.format == .text, isatty(STDIN_FILENO) == 1 else { return true }
+            print(RunReportText(preview, color: isatty(STDOUT_FILENO) == 1).text)
+            let statements = preview.steps.reduce(0) { $0 + $1.actions.count }
+            print("Run \(statements) statements against \(preview.database)? [y/N] ", terminator: "")
+            return readLine()?.lowercased().hasPrefix("y") ?? false
+        }
+    }
+}

@@ -1,0 +1,224 @@
+import Foundation
+@testable import MendKit
+import Testing
+
+/// Plan files as the loader reads them. Every invalid plan under `Fixtures/plans/invalid/`
+/// sits next to a `.expected` file with the exact error text it must produce; re-record them
+/// on purpose with `PGMEND_RECORD=1 swift test --filter PlanLoader`, then read every one.
+enum PlanFixtures {
+    /// The package root, found from this file (the tests do not depend on the current directory).
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let folder = "Tests/MendKitTests/Fixtures/plans"
+
+    /// The base names of the `.yaml` files in `plans/GROUP/`, sorted.
+    static func names(_ group: String) -> [String] {
+        let url = packageRoot.appendingPathComponent("\(folder)/\(group)")
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+        return files.filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(".yaml".count)) }.sorted()
+    }
+
+    /// The path relative to the package root, as an operator would pass it and as messages print it.
+    static func relativePath(_ group: String, _ name: String, _ suffix: String = "yaml") -> String {
+        "\(folder)/\(group)/\(name).\(suffix)"
+    }
+
+    static func url(_ relativePath: String) -> URL {
+        packageRoot.appendingPathComponent(relativePath)
+    }
+
+    /// Reads the fixture and parses it under its relative path (what `PlanLoader.load` does
+    /// after reading the bytes).
+    static func load(_ group: String, _ name: String) throws -> Plan {
+        let path = relativePath(group, name)
+        let data = try Data(contentsOf: url(path))
+        let text = try #require(String(data: data, encoding: .utf8))
+        return try PlanLoader.parse(text, file: path)
+    }
+
+    static var recording: Bool { ProcessInfo.processInfo.environment["PGMEND_RECORD"] == "1" }
+}
+
+@Suite("PlanLoader: plan files and the problems they report")
+struct PlanLoaderTests {
+    @Test func fixtureFoldersAreFound() {
+        #expect(PlanFixtures.names("invalid").count >= 18)
+        #expect(PlanFixtures.names("valid").count >= 2)
+        // Every invalid plan has its expected text, and no expected text is left without a plan.
+        let folder = PlanFixtures.url("\(PlanFixtures.folder)/invalid").path
+        let expected = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+            .filter { $0.hasSuffix(".expected") }.map { String($0.dropLast(".expected".count)) }.sorted()
+        if !PlanFixtures.recording {
+            #expect(expected == PlanFixtures.names("invalid"))
+        }
+    }
+
+    @Test("an invalid plan reports exactly its expected problems", arguments: PlanFixtures.names("invalid"))
+    func invalidPlan(_ name: String) throws {
+        let error: PlanError
+        do {
+            let plan = try PlanFixtures.load("invalid", name)
+            Issue.record("\(name).yaml loaded as a plan of \(plan.steps.count) steps; it should be rejected")
+            return
+        } catch let planError as PlanError {
+            error = planError
+        }
+        #expect(!error.problems.isEmpty)
+        // Every line points into the file that was loaded, in file order.
+        let path = PlanFixtures.relativePath("invalid", name)
+        for problem in error.problems {
+            #expect(problem.location.file == path)
+            #expect(problem.location.line >= 1 && problem.location.column >= 1)
+        }
+        #expect(error.problems.map(\.location) == error.problems.map(\.location).sorted())
+
+        let expectedURL = PlanFixtures.url(PlanFixtures.relativePath("invalid", name, "expected"))
+        if PlanFixtures.recording {
+            try (error.description + "\n").write(to: expectedURL, atomically: true, encoding: .utf8)
+            return
+        }
+        let data = try #require(
+            FileManager.default.contents(atPath: expectedURL.path),
+            "missing \(expectedURL.lastPathComponent): record it with PGMEND_RECORD=1")
+        var expected = try #require(String(data: data, encoding: .utf8))
+        if expected.hasSuffix("\n") { expected.removeLast() }
+        #expect(error.description == expected)
+    }
+
+    @Test("load(path:) reports a file it cannot read at line 1")
+    func unreadableFile() {
+        let path = "Tests/MendKitTests/Fixtures/plans/invalid/no-such-plan.yaml"
+        #expect {
+            _ = try PlanLoader.load(path: PlanFixtures.url(path).path + ".missing")
+        } throws: { error in
+            guard let error = error as? PlanError else { return false }
+            return error.problems.count == 1 && error.problems[0].message == "cannot read the file"
+                && error.problems[0].location.line == 1
+        }
+    }
+
+    // MARK: Valid plans
+
+    @Test("a valid plan loads", arguments: PlanFixtures.names("valid"))
+    func validPlan(_ name: String) throws {
+        let plan = try PlanFixtures.load("valid", name)
+        #expect(plan.name == name)
+        #expect(plan.path == PlanFixtures.relativePath("valid", name))
+        #expect(!plan.steps.isEmpty)
+        #expect(plan.steps.map(\.number) == Array(1...plan.steps.count))
+        #expect(plan.sha256.count == 64)
+    }
+
+    @Test func everyStepKindWithAllOptions() throws {
+        let plan = try PlanFixtures.load("valid", "every-step-kind")
+        #expect(plan.description == "One step of every kind, each with all of its options.")
+        var settings = PlanSettings()
+        settings.lockTimeout = 500
+        settings.statementTimeout = 60_000
+        settings.batchSize = 1000
+        settings.retries = 3
+        #expect(plan.settings == settings)
+        #expect(plan.settings.lines.map { "\($0.name)=\($0.value)" } == [
+            "lock_timeout=500ms", "statement_timeout=1min", "batch_size=1000", "retries=3",
+        ])
+        #expect(plan.steps.map(\.kind) == StepRegistry.names)
+        #expect(plan.steps.map(\.location.line) == [9, 12, 15, 44, 48])
+
+        let steps = plan.steps.map { $0.step.settings.map { "\($0.name): \($0.value)" } }
+        #expect(steps[0] == [
+            "run: UPDATE users SET email = lower(email)",
+            "done_when: SELECT NOT EXISTS (SELECT 1 FROM users WHERE email <> lower(email))",
+        ])
+        #expect(steps[1] == ["from: calendar", "to: calendar_events"])
+        #expect(steps[2] == [
+            "name: app.checkins",
+            "column id: bigint NOT NULL PRIMARY KEY identity by_default",
+            "column user_id: bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE",
+            "column day: date NOT NULL DEFAULT current_date",
+            "column mood: smallint CHECK (mood BETWEEN 1 AND 5)",
+            "column token: text UNIQUE",
+            "unique: user_id, day",
+            "index checkins_day_idx: (day)",
+            "index checkins_user_mood_idx: unique (user_id, mood)",
+        ])
+        #expect(steps[3] == ["table: orders", "name: orders_total_positive", "expression: total >= 0"])
+        #expect(steps[4] == ["table: orders", "column: status", "type: order_status", "labels: pending, paid, shipped"])
+    }
+
+    @Test func defaultsAndSchemas() throws {
+        let minimal = try PlanFixtures.load("valid", "minimal")
+        #expect(minimal.description == nil)
+        #expect(minimal.settings == PlanSettings())
+        #expect(minimal.settings.lines.map { "\($0.name)=\($0.value)" } == [
+            "lock_timeout=2s", "statement_timeout=0", "batch_size=5000", "retries=10",
+        ])
+
+        let plan = try PlanFixtures.load("valid", "schemas-and-null-values")
+        #expect(plan.description == nil)
+        #expect(plan.settings.lockTimeout == 7_200_000)
+        #expect(plan.settings.statementTimeout == 0)
+        #expect(plan.settings.batchSize == 5000)
+        let steps = plan.steps.map { $0.step.settings.map { "\($0.name): \($0.value)" } }
+        #expect(steps == [
+            ["from: audit.log", "to: audit.log_entries"],
+            ["table: audit.log_entries", "column: kind", "type: entry_kind", "labels: insert, update, delete"],
+            // A type without a schema goes in the table's schema; quoted labels stay text.
+            ["table: audit.log_entries", "column: level", "type: audit.entry_level", "labels: 2024, yes, no"],
+        ])
+    }
+
+    @Test func sameTextSameHash() throws {
+        let a = try PlanLoader.parse("name: a\nsteps:\n  - rename_table: {from: x, to: y}\n", file: "a.yaml")
+        let b = try PlanLoader.parse("name: a\nsteps:\n  - rename_table: {from: x, to: y}\n", file: "elsewhere/a.yaml")
+        let c = try PlanLoader.parse("name: a\nsteps:\n  - rename_table: {from: x, to: z}\n", file: "a.yaml")
+        #expect(a.sha256 == b.sha256)
+        #expect(a.sha256 != c.sha256)
+    }
+}
+
+@Suite("Suggestion: did you mean")
+struct SuggestionTests {
+    @Test(arguments: [
+        ("", "", 0), ("abc", "", 3), ("", "abc", 3), ("same", "same", 0),
+        ("kitten", "sitting", 3), ("form", "from", 1), ("rename_tabel", "rename_table", 1),
+        ("add_chek", "add_check", 1), ("ab", "ba", 1), ("abc", "acb", 1), ("flaw", "lawn", 2),
+    ])
+    func editDistance(_ a: String, _ b: String, _ distance: Int) {
+        #expect(Suggestion.editDistance(a, b) == distance)
+        #expect(Suggestion.editDistance(b, a) == distance)
+    }
+
+    @Test func closest() {
+        #expect(Suggestion.closest(to: "rename_tabel", among: StepRegistry.names) == "rename_table")
+        #expect(Suggestion.closest(to: "SQL", among: StepRegistry.names) == "sql")
+        #expect(Suggestion.closest(to: "setings", among: ["name", "description", "settings", "steps"]) == "settings")
+        #expect(Suggestion.closest(to: "drop_column", among: StepRegistry.names) == nil)
+        #expect(Suggestion.closest(to: "x", among: [String]()) == nil)
+        // Ties go to the alphabetically first candidate, so the hint is stable.
+        #expect(Suggestion.closest(to: "bat", among: ["cat", "bar"]) == "bar")
+        #expect(Suggestion.hint(for: "form", among: ["from", "to"]) == " (did you mean 'from'?)")
+        #expect(Suggestion.hint(for: "zzzzzz", among: ["from", "to"]) == "")
+    }
+}
+
+@Suite("Duration: lock_timeout and statement_timeout")
+struct DurationTests {
+    @Test(arguments: [
+        ("500ms", 500), ("2s", 2000), ("1min", 60_000), ("2h", 7_200_000), ("0", 0), ("0ms", 0),
+        (" 3s ", 3000), ("10 s", 10_000),
+    ])
+    func accepted(_ text: String, _ milliseconds: Int) {
+        #expect(Duration.milliseconds(text) == milliseconds)
+    }
+
+    @Test(arguments: ["soon", "5", "", "s", "2 seconds", "1m", "1.5s", "-1s", "5S", "ms"])
+    func rejected(_ text: String) {
+        #expect(Duration.milliseconds(text) == nil)
+    }
+
+    @Test(arguments: [(0, "0"), (500, "500ms"), (2000, "2s"), (60_000, "1min"), (90_000, "90s"), (7_200_000, "2h"), (1500, "1500ms")])
+    func printed(_ milliseconds: Int, _ text: String) {
+        #expect(Duration.text(milliseconds: milliseconds) == text)
+        #expect(Duration.milliseconds(text) == milliseconds)
+    }
+}
