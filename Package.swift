@@ -51,7 +51,8 @@ let package = Package(
         ),
         .testTarget(
             name: "pgmendTests",
-            dependencies: ["pgmend", "MendTestSupport", "PostgresClient", "SchemaModel"]
+            dependencies: ["pgmend", "MendTestSupport", "PostgresClient", "SchemaModel"],
+            exclude: ["Fixtures"]
         ),
     ]
 )

@@ -45,7 +45,7 @@ public struct RunReportText {
             for problem in step.problems {
                 var line = "  ! \(problem.message)"
                 if let count = problem.count {
-                    line += " (\(count) rows"
+                    line += " (\(count) row\(count == 1 ? "" : "s")"
                     if !problem.sample.isEmpty { line += "; primary keys: " + problem.sample.joined(separator: ", ") + (count > problem.sample.count ? ", ..." : "") }
                     line += ")"
                 }

@@ -1,0 +1,122 @@
+import Foundation
+import MendTestSupport
+import PostgresClient
+import Testing
+
+/// `pgmend plan ...` and `pgmend run ...` through the built binary.
+@Suite("Plans and runs on the command line")
+struct RunCommandTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+    /// Runs pgmend in the package folder, so `Plans/` is the project's.
+    static func pgmend(_ arguments: [String]) throws -> ProcessOutcome {
+        try ProcessRunner.run(
+            "/bin/sh", ["-c", "cd \"$1\" && shift && exec \"$@\"", "sh", root.path, try PgMendBinary.path()] + arguments)
+    }
+
+    /// Compares with a golden file; PGMEND_RECORD=1 writes it instead.
+    static func expectGolden(_ text: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let url = fixtures.appendingPathComponent(name)
+        if ProcessInfo.processInfo.environment["PGMEND_RECORD"] == "1" {
+            try Data(text.utf8).write(to: url)
+        }
+        let golden = try String(contentsOf: url, encoding: .utf8)
+        #expect(text == golden, "differs from \(name); re-record with PGMEND_RECORD=1 if intended", sourceLocation: sourceLocation)
+    }
+
+    @Test func dryRunOutputIsGolden() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try DemoDatabaseTests.load(database, users: 60)
+            let version = try database.connect().serverVersion
+            func normalized(_ text: String) -> String {
+                text.replacingOccurrences(of: database.name, with: "DEMO").replacingOccurrences(of: version, with: "VERSION")
+            }
+            let text = try Self.pgmend(["run", "schema-cleanup", "--dry-run", "--db", database.conninfo])
+            #expect(text.status == 0, "stderr: \(text.stderr)")
+            try Self.expectGolden(normalized(text.stdout), "dry-run.golden.txt")
+            let json = try Self.pgmend(["run", "schema-cleanup", "--dry-run", "--db", database.conninfo, "--format", "json"])
+            #expect(json.status == 0)
+            try Self.expectGolden(normalized(json.stdout), "dry-run.golden.json")
+            _ = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8))
+        }
+    }
+
+    @Test func runThenVerifyThenNothingToDo() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try DemoDatabaseTests.load(database, users: 60)
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-run-\(database.name)").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let run = try Self.pgmend(["run", "schema-cleanup", "--db", database.conninfo, "--snapshots", folder, "--format", "json"])
+            #expect(run.status == 0, "stderr: \(run.stderr)")
+            struct Report: Decodable { var statements_executed: Int; var post_snapshot: String; var outcome: String }
+            let report = try JSONDecoder().decode(Report.self, from: Data(run.stdout.utf8))
+            #expect(report.statements_executed == 15)
+            let verify = try Self.pgmend(["verify", report.post_snapshot, "--db", database.conninfo])
+            #expect(verify.status == 0, "\(verify.stdout)")
+            let again = try Self.pgmend(["run", "schema-cleanup", "--db", database.conninfo, "--snapshots", folder])
+            #expect(again.status == 0)
+            #expect(again.stdout.contains("nothing to do: every step is satisfied (0 statements executed)"))
+        }
+    }
+
+    @Test func aBlockedPlanExitsThree() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try database.connect().execute("CREATE TABLE tasks (id int PRIMARY KEY, priority int); INSERT INTO tasks VALUES (7, 9)")
+            let plan = Self.fixtures.appendingPathComponent("blocked.yaml").path
+            let outcome = try Self.pgmend(["run", plan, "--db", database.conninfo, "--snapshots", "/tmp/pgmend-blocked-\(database.name)"])
+            #expect(outcome.status == 3)
+            #expect(outcome.stdout.contains("! rows of tasks violate CHECK (priority BETWEEN 1 AND 5) (1 row; primary keys: 7)"))
+        }
+    }
+
+    @Test func twoRunsStartedTogetherOneRunsTheOtherExitsFour() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { (database: TestDatabase) throws -> Void in
+            let plan = Self.fixtures.appendingPathComponent("slow.yaml").path
+            let snapshots = "/tmp/pgmend-race-\(database.name)"
+            defer { try? FileManager.default.removeItem(atPath: snapshots) }
+            let outcomes = LockedOutcomes()
+            let group = DispatchGroup()
+            for _ in 0..<2 {
+                group.enter()
+                Thread.detachNewThread {
+                    let outcome = try? Self.pgmend(["run", plan, "--db", database.conninfo, "--snapshots", snapshots])
+                    outcomes.append(outcome)
+                    group.leave()
+                }
+            }
+            group.wait()
+            let statuses = outcomes.all.compactMap { $0?.status }.sorted()
+            #expect(statuses == [0, 4], "\(outcomes.all.map { $0?.stderr ?? "" })")
+            let refused = outcomes.all.compactMap { $0 }.first { $0.status == 4 }
+            #expect(refused?.stderr.contains("another pgmend run holds this database's lock: pid") == true)
+            let runs = try database.connect().scalar("SELECT count(*) FROM pgmend.runs", as: Int.self)
+            #expect(runs == 1)
+        }
+    }
+
+    @Test func planCommands() throws {
+        let list = try Self.pgmend(["plan", "list"])
+        #expect(list.status == 0)
+        #expect(list.stdout.contains("schema-cleanup\t11 steps"))
+        let show = try Self.pgmend(["plan", "show", "schema-cleanup"])
+        #expect(show.status == 0)
+        #expect(show.stdout.contains("  lock_timeout: 2s\n"))
+        #expect(show.stdout.contains("rename_table    # Plans/schema-cleanup.yaml:"))
+        #expect(try Self.pgmend(["plan", "check", "schema-cleanup"]).status == 0)
+        let bad = try Self.pgmend(["plan", "check", Self.fixtures.appendingPathComponent("bad.yaml").path])
+        #expect(bad.status == 2)
+        #expect(bad.stdout.contains("bad.yaml:3:5: unknown step kind 'rename_tabel' (did you mean 'rename_table'?)"))
+        let missing = try Self.pgmend(["run", "schema-clenaup", "--dry-run"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("no plan 'schema-clenaup' in Plans/ (did you mean 'schema-cleanup'?)"))
+    }
+}
+
+/// Outcomes collected from several threads.
+final class LockedOutcomes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [ProcessOutcome?] = []
+    func append(_ outcome: ProcessOutcome?) { lock.withLock { items.append(outcome) } }
+    var all: [ProcessOutcome?] { lock.withLock { items } }
+}
