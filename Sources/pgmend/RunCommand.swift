@@ -62,6 +62,10 @@ extension PgMend {
             } catch let refused as RehearsalRefused {
                 throw CommandFailure(.badInput, refused.description)
             }
+            if report.mode == .dryRun && !dryRun {
+                // The operator saw the dry run at the prompt and said no.
+                throw CommandFailure(.failed, "not confirmed; nothing was changed")
+            }
             switch format.format {
             case .json: print(try CanonicalJSON.encode(report), terminator: "")
             case .text: print(RunReportText(report, color: isatty(STDOUT_FILENO) == 1).text, terminator: "")
@@ -74,7 +78,7 @@ extension PgMend {
             guard !yes, format.format == .text, isatty(STDIN_FILENO) == 1 else { return true }
             print(RunReportText(preview, color: isatty(STDOUT_FILENO) == 1).text)
             let statements = preview.steps.reduce(0) { $0 + $1.actions.count }
-            print("Run \(statements) statements against \(preview.database)? [y/N] ", terminator: "")
+            print("Run \(statements) statement\(statements == 1 ? "" : "s") against \(preview.database)? [y/N] ", terminator: "")
             return readLine()?.lowercased().hasPrefix("y") ?? false
         }
     }

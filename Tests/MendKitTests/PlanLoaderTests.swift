@@ -222,3 +222,18 @@ struct DurationTests {
         #expect(Duration.milliseconds(text) == milliseconds)
     }
 }
+
+@Suite("Every step kind is documented and used")
+struct StepRegistryDocumentationTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test(arguments: StepRegistry.names)
+    func kindHasADocSectionAndAnExample(kind: String) throws {
+        let docs = try String(contentsOf: Self.root.appendingPathComponent("docs/steps.md"), encoding: .utf8)
+        #expect(docs.contains("\n## \(kind)\n"), "docs/steps.md has no section for \(kind)")
+        let plans = try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("Plans").path)
+            .filter { $0.hasSuffix(".yaml") }
+            .map { try String(contentsOf: Self.root.appendingPathComponent("Plans/\($0)"), encoding: .utf8) }
+        #expect(plans.contains { $0.contains("- \(kind):") }, "no plan in Plans/ uses \(kind)")
+    }
+}

@@ -95,6 +95,24 @@ struct RunCommandTests {
         }
     }
 
+    /// On a terminal the run shows the dry run and asks; `script` gives it one.
+    @Test func aRunOnATerminalAsksFirst() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try database.connect().execute("CREATE TABLE calendar (id int)")
+            let plan = Self.fixtures.appendingPathComponent("rename.yaml").path
+            let snapshots = "/tmp/pgmend-confirm-\(database.name)"
+            defer { try? FileManager.default.removeItem(atPath: snapshots) }
+            let command = "\(try PgMendBinary.path()) run \(plan) --db '\(database.conninfo)' --snapshots \(snapshots)"
+            let declined = try ProcessRunner.run("/usr/bin/script", ["-qec", command, "/dev/null"], stdin: "n\n")
+            #expect(declined.stdout.contains("Run 1 statement against \(database.name)? [y/N]"))
+            #expect(declined.stdout.contains("not confirmed; nothing was changed"))
+            #expect(try database.connect().scalar("SELECT to_regclass('calendar') IS NOT NULL", as: Bool.self) == true)
+            let accepted = try ProcessRunner.run("/usr/bin/script", ["-qec", command, "/dev/null"], stdin: "y\n")
+            #expect(accepted.stdout.contains("1 statement executed"), "\(accepted.stdout)")
+            #expect(try database.connect().scalar("SELECT to_regclass('calendar_events') IS NOT NULL", as: Bool.self) == true)
+        }
+    }
+
     @Test func planCommands() throws {
         let list = try Self.pgmend(["plan", "list"])
         #expect(list.status == 0)

@@ -61,7 +61,9 @@ public struct RunReportText {
         }
         if let pre = report.preSnapshot { lines.append("pre-snapshot:  \(pre)") }
         if let post = report.postSnapshot { lines.append("post-snapshot: \(post)") }
-        if report.mode != .dryRun { lines.append("\(report.statementsExecuted) statements executed") }
+        if report.mode != .dryRun {
+            lines.append("\(report.statementsExecuted) statement\(report.statementsExecuted == 1 ? "" : "s") executed")
+        }
         if let message = report.message { lines.append(message) }
         return lines.joined(separator: "\n") + "\n"
     }
