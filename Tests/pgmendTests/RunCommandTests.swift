@@ -95,6 +95,32 @@ struct RunCommandTests {
         }
     }
 
+    /// A run killed in the middle of a step leaves the database as it was before that step
+    /// (each statement is its own transaction); the next run resumes and finishes.
+    @Test func aKilledRunIsResumedByTheNextOne() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let plan = Self.fixtures.appendingPathComponent("slow.yaml").path
+            let snapshots = "/tmp/pgmend-killed-\(database.name)"
+            defer { try? FileManager.default.removeItem(atPath: snapshots) }
+            let command = "\(try PgMendBinary.path()) run \(plan) --db '\(database.conninfo)' --snapshots \(snapshots) & sleep 1.2; kill -9 $!; wait"
+            _ = try ProcessRunner.run("/bin/sh", ["-c", command])
+            let connection = try database.connect()
+            // The server notices the dead client and rolls its statement back.
+            var slow = true
+            for _ in 0..<50 where slow {
+                slow = try connection.scalar("SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE 'CREATE TABLE slow%'", as: Bool.self) ?? false
+                if slow { Thread.sleep(forTimeInterval: 0.2) }
+            }
+            #expect(try connection.scalar("SELECT to_regclass('slow') IS NULL", as: Bool.self) == true)
+            #expect(try connection.scalar("SELECT status FROM pgmend.runs", as: String.self) == "running")
+            let resumed = try Self.pgmend(["run", plan, "--db", database.conninfo, "--snapshots", snapshots])
+            #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+            #expect(try connection.scalar("SELECT to_regclass('slow') IS NOT NULL", as: Bool.self) == true)
+            let statuses = try connection.query("SELECT status FROM pgmend.runs ORDER BY id").map { try $0.get(0, as: String.self) }
+            #expect(statuses == ["interrupted", "ok"])
+        }
+    }
+
     /// On a terminal the run shows the dry run and asks; `script` gives it one.
     @Test func aRunOnATerminalAsksFirst() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in

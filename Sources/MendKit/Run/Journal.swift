@@ -63,9 +63,12 @@ public struct Journal {
             """)
     }
 
-    /// Starts a run and returns its id.
+    /// Starts a run and returns its id. Runs still marked running were cut off (killed, or
+    /// their connection lost): the caller holds the run lock, so none of them is running now.
     public func startRun(_ plan: Plan, mode: String) throws -> Int64 {
-        try connection.scalar(
+        try connection.query(
+            "UPDATE pgmend.runs SET status = 'interrupted', message = 'the run stopped before it finished; a later run resumed' WHERE status = 'running'")
+        return try connection.scalar(
             "INSERT INTO pgmend.runs (plan_name, plan_path, plan_sha256, mode, pgmend_version) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             [plan.name, plan.path, plan.sha256, mode, PgMendVersion.string], as: Int64.self) ?? 0
     }

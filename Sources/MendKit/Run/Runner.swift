@@ -87,7 +87,9 @@ public struct Runner {
         do {
             try runSteps(&report, journal: journal, run: run, rehearsal: false)
         } catch {
-            try? journal.finishRun(run, status: report.outcome.rawValue, message: String(describing: error))
+            // Statement failures are reported by runSteps; this is anything else (an
+            // assessment's query, a lost connection): the run did not finish.
+            try? journal.finishRun(run, status: RunReport.Outcome.failed.rawValue, message: String(describing: error))
             throw error
         }
         let post = try taker.take()
