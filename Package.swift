@@ -22,11 +22,13 @@ let package = Package(
             providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
         ),
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        // zlib, for archives: gzip files that plain gunzip and psql can restore.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .target(name: "SchemaModel"),
         .target(
             name: "MendKit",
             dependencies: [
-                "PostgresClient", "SchemaModel",
+                "PostgresClient", "SchemaModel", "CZlib",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

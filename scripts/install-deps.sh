@@ -4,7 +4,7 @@
 # Run as root it installs with apt-get; otherwise it says what to install and fails.
 set -euo pipefail
 
-packages=(libpq-dev libyaml-dev pkg-config postgresql postgresql-client)
+packages=(libpq-dev libyaml-dev zlib1g-dev pkg-config postgresql postgresql-client)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -186,7 +186,7 @@ public struct Runner {
                     let sql = rehearsal && !action.transactional ? (action.rehearsalSQL ?? action.sql) : action.sql
                     let statement = try journal?.startStatement(run, step: planned.number, sql: sql)
                     do {
-                        let outcome = try executor.run(sql, transactional: action.transactional && !rehearsal, lockTarget: action.lockTarget)
+                        let outcome = try perform(action, sql: sql, executor: executor, rehearsal: rehearsal)
                         if let statement { try journal?.finishStatement(statement, rowsAffected: outcome.rowsAffected, attempts: outcome.attempts, error: nil) }
                         stepReport.actions[position].executed = true
                         stepReport.actions[position].rowsAffected = outcome.rowsAffected
@@ -224,6 +224,33 @@ public struct Runner {
         if report.statementsExecuted == 0 {
             report.message = "nothing to do: every step is satisfied (0 statements executed)"
         }
+    }
+
+    /// Runs one action: its SQL, or the archive operation it stands for.
+    private func perform(_ action: Action, sql: String, executor: StatementExecutor, rehearsal: Bool) throws -> StatementExecutor.Outcome {
+        switch action.operation {
+        case .sql:
+            return try executor.run(sql, transactional: action.transactional && !rehearsal, lockTarget: action.lockTarget)
+        case .archive(let table, let folder, let drop):
+            // A rehearsal proves the archive can be written, to a folder that is removed again.
+            let store = ArchiveStore(directory: rehearsal ? rehearsalArchives : folder)
+            defer { if rehearsal { try? FileManager.default.removeItem(atPath: rehearsalArchives) } }
+            return try executor.run(transactional: true, isolation: .repeatableRead, lockTarget: table, describing: sql) { connection in
+                let outcome = try ArchiveWriter(connection: connection, store: store, progress: progress).archive(table, drop: drop)
+                return Int(outcome.manifest.rows)
+            }
+        case .dropArchived(let table, let archive, let folder):
+            return try executor.run(transactional: true, isolation: .repeatableRead, lockTarget: table, describing: sql) { connection in
+                let entry = ArchiveStore(directory: folder).entries().first { $0.path == archive }
+                    ?? ArchiveStore.Entry(path: archive, manifest: try? ArchiveManifest.read(archive), intact: false)
+                try ArchiveWriter(connection: connection, store: ArchiveStore(directory: folder), progress: progress).dropMatching(table, archive: entry)
+                return nil
+            }
+        }
+    }
+
+    private var rehearsalArchives: String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-rehearsal-archives-\(getpid())").path
     }
 
     private func stepReport(_ planned: PlannedStep, _ assessment: Assessment) -> RunReport.StepReport {

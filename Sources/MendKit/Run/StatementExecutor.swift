@@ -17,22 +17,31 @@ struct StatementExecutor {
 
     /// Runs `sql`; inside a transaction of its own when `transactional`.
     func run(_ sql: String, transactional: Bool, lockTarget: ObjectName?) throws -> Outcome {
+        try run(transactional: transactional, lockTarget: lockTarget, describing: sql) { try $0.execute(sql).affectedRows }
+    }
+
+    /// Runs `body` with the timeouts set: in a transaction of its own when `transactional`
+    /// (of `isolation`), in a savepoint when already in one (a rehearsal), so that work that
+    /// timed out on a lock can be retried. `body` returns the rows it affected, if it knows.
+    func run(
+        transactional: Bool, isolation: Connection.IsolationLevel? = nil, lockTarget: ObjectName?,
+        describing sql: String, _ body: (Connection) throws -> Int?
+    ) throws -> Outcome {
         var attempt = 0
         while true {
             attempt += 1
             do {
-                let result: QueryResult
+                let rows: Int?
                 if transactional && !connection.isInTransaction {
-                    result = try connection.transaction { connection in
+                    rows = try connection.transaction(isolation: isolation) { connection in
                         try applyTimeouts(local: true)
-                        return try connection.execute(sql)
+                        return try body(connection)
                     }
                 } else if connection.isInTransaction {
-                    // A rehearsal: a savepoint lets a statement that timed out on a lock be retried.
                     try connection.execute("SAVEPOINT pgmend_statement")
                     do {
                         try applyTimeouts(local: true)
-                        result = try connection.execute(sql)
+                        rows = try body(connection)
                         try connection.execute("RELEASE SAVEPOINT pgmend_statement")
                     } catch {
                         _ = try? connection.execute("ROLLBACK TO SAVEPOINT pgmend_statement; RELEASE SAVEPOINT pgmend_statement")
@@ -40,9 +49,9 @@ struct StatementExecutor {
                     }
                 } else {
                     try applyTimeouts(local: false)
-                    result = try connection.execute(sql)
+                    rows = try body(connection)
                 }
-                return Outcome(rowsAffected: result.affectedRows, attempts: attempt)
+                return Outcome(rowsAffected: rows, attempts: attempt)
             } catch let error as PostgresError where error.sqlState == .lockNotAvailable {
                 guard attempt <= settings.retries else {
                     throw RunFailure.lockNotGranted(

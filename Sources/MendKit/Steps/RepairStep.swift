@@ -47,8 +47,20 @@ public enum Assessment: Sendable {
 
 /// One statement the runner executes for a step, with what it costs the database.
 public struct Action: Sendable {
+    /// What the runner does: run `sql`, or an operation that is more than one statement.
+    public enum Operation: Sendable {
+        case sql
+        /// Write a verified archive of the table under the folder, then drop it when asked;
+        /// in one REPEATABLE READ transaction holding a SHARE lock throughout.
+        case archive(table: ObjectName, folder: String, drop: Bool)
+        /// Drop a table whose content matches an intact archive, checked again under lock.
+        case dropArchived(table: ObjectName, archive: String, folder: String)
+    }
+
     public var summary: String
+    /// The SQL, or for an operation the statements it amounts to, for people to read.
     public var sql: String
+    public var operation: Operation = .sql
     /// False for statements that cannot run in a transaction block (CREATE INDEX CONCURRENTLY).
     public var transactional: Bool
     /// The form used when rehearsing inside a transaction, for a non-transactional action.
@@ -60,7 +72,7 @@ public struct Action: Sendable {
 
     public init(
         summary: String, sql: String, transactional: Bool = true, rehearsalSQL: String? = nil,
-        lock: LockLevel, hazards: [Hazard] = [], lockTarget: ObjectName? = nil
+        lock: LockLevel, hazards: [Hazard] = [], lockTarget: ObjectName? = nil, operation: Operation = .sql
     ) {
         self.summary = summary
         self.sql = sql
@@ -69,6 +81,7 @@ public struct Action: Sendable {
         self.lock = lock
         self.hazards = hazards
         self.lockTarget = lockTarget
+        self.operation = operation
     }
 }
 

@@ -6,6 +6,8 @@ public enum StepRegistry {
         CreateTableStep.self,
         AddCheckStep.self,
         ToEnumStep.self,
+        ArchiveTableStep.self,
+        DropTableStep.self,
     ]
 
     public static func kind(named name: String) -> (any RepairStep.Type)? {

@@ -1,0 +1,100 @@
+import Foundation
+import SchemaModel
+
+/// `manifest.json` of an archive: what was archived, from where, and the numbers that prove
+/// the files are complete. Written last, so an archive without one is incomplete.
+public struct ArchiveManifest: Codable, Sendable, Equatable {
+    public static let currentFormatVersion = 1
+
+    /// A column as archived (generated columns are not: they are computed again on restore).
+    public struct ArchivedColumn: Codable, Sendable, Equatable {
+        public var name: String
+        public var type: String
+    }
+
+    public var formatVersion = ArchiveManifest.currentFormatVersion
+    public var pgmendVersion = PgMendVersion.string
+    public var createdAt: String
+    public var serverVersion: String
+    public var database: String
+    public var schema: String
+    public var table: String
+    /// Rows, as the server reported them for the COPY and as counted in the file.
+    public var rows: Int64
+    /// The table's content fingerprint (see DataStatistics), to compare a restore with.
+    public var fingerprint: String
+    /// SHA-256 of the uncompressed COPY text.
+    public var dataSHA256: String
+    public var dataBytes: Int64
+    /// SHA-256 and size of `data.copy.gz` as it is on disk.
+    public var fileSHA256: String
+    public var fileBytes: Int64
+    public var columns: [ArchivedColumn]
+    /// COPY's text format, with the session settings that fix how values are written.
+    public var copyFormat = "text"
+    public var settings: [String: String]
+
+    public var objectName: ObjectName { ObjectName(schema: schema, name: table) }
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version", pgmendVersion = "pgmend_version", createdAt = "created_at"
+        case serverVersion = "server_version", database, schema, table, rows, fingerprint
+        case dataSHA256 = "data_sha256", dataBytes = "data_bytes", fileSHA256 = "file_sha256", fileBytes = "file_bytes"
+        case columns, copyFormat = "copy_format", settings
+    }
+
+    public static func read(_ directory: String) throws -> ArchiveManifest {
+        let path = "\(directory)/manifest.json"
+        guard let data = FileManager.default.contents(atPath: path) else { throw ArchiveError.missing(path) }
+        let manifest: ArchiveManifest
+        do {
+            manifest = try JSONDecoder().decode(ArchiveManifest.self, from: data)
+        } catch {
+            throw ArchiveError.corrupt(path, "not a pgmend archive manifest (\(error))")
+        }
+        guard manifest.formatVersion <= currentFormatVersion else {
+            throw ArchiveError.unusable("\(path): format_version \(manifest.formatVersion) is newer than this pgmend reads (\(currentFormatVersion))")
+        }
+        return manifest
+    }
+}
+
+/// The archives under a folder: `<folder>/<database>/<table>-<UTC time>/`.
+public struct ArchiveStore: Sendable {
+    public let directory: String
+
+    public init(directory: String = "Snapshots/archive") {
+        self.directory = directory
+    }
+
+    /// An archive folder and what is known of it without reading its data.
+    public struct Entry: Sendable {
+        public var path: String
+        public var manifest: ArchiveManifest?
+        /// Present, complete (manifest written) and the data file has the size it says.
+        public var intact: Bool
+    }
+
+    public func entries(database: String? = nil) -> [Entry] {
+        let fileManager = FileManager.default
+        let databases = database.map { [$0] } ?? ((try? fileManager.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+        var entries: [Entry] = []
+        for name in databases {
+            let folder = "\(directory)/\(name)"
+            for archive in ((try? fileManager.contentsOfDirectory(atPath: folder)) ?? []).sorted() {
+                let path = "\(folder)/\(archive)"
+                let manifest = try? ArchiveManifest.read(path)
+                let size = (try? fileManager.attributesOfItem(atPath: "\(path)/data.copy.gz")[.size] as? NSNumber)?.int64Value
+                entries.append(Entry(path: path, manifest: manifest, intact: manifest != nil && size == manifest?.fileBytes))
+            }
+        }
+        return entries
+    }
+
+    /// Intact archives of one table, newest first.
+    public func archives(of table: ObjectName, database: String) -> [Entry] {
+        entries(database: database)
+            .filter { $0.intact && $0.manifest?.objectName == table }
+            .sorted { ($0.manifest?.createdAt ?? "") > ($1.manifest?.createdAt ?? "") }
+    }
+}

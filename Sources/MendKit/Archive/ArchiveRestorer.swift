@@ -1,0 +1,72 @@
+import Foundation
+import PostgresClient
+import SchemaModel
+
+/// The table definition an archive was written from (`table.json`).
+struct ArchivedTable: Codable {
+    var table: Table
+    var sequences: [SequenceDefinition]
+}
+
+/// Brings an archived table back: checks the files, recreates the table, loads the data
+/// streaming from the gzip file, and checks row count and fingerprint against the manifest,
+/// all in one transaction (nothing is left behind if anything does not match).
+public struct ArchiveRestorer {
+    let connection: Connection
+
+    public init(connection: Connection) {
+        self.connection = connection
+    }
+
+    public struct Outcome: Sendable {
+        public var table: ObjectName
+        public var rows: Int64
+    }
+
+    public func restore(directory: String, as newName: String? = nil) throws -> Outcome {
+        let manifest = try ArchiveVerifier.verify(directory: directory)
+        let target = ObjectName(schema: manifest.schema, name: newName ?? manifest.table)
+        let quoted = QualifiedName(schema: target.schema, target.name).quoted
+        let script: String
+        if let newName {
+            guard let data = FileManager.default.contents(atPath: "\(directory)/table.json") else {
+                throw ArchiveError.missing("\(directory)/table.json")
+            }
+            let archived = try JSONDecoder().decode(ArchivedTable.self, from: data)
+            script = TableScript.script(for: archived.table, sequences: archived.sequences, as: newName)
+        } else {
+            guard let data = FileManager.default.contents(atPath: "\(directory)/schema.sql") else {
+                throw ArchiveError.missing("\(directory)/schema.sql")
+            }
+            script = String(decoding: data, as: UTF8.self)
+        }
+        return try connection.transaction { connection in
+            if try connection.scalar("SELECT to_regclass($1) IS NOT NULL", [quoted], as: Bool.self) == true {
+                throw ArchiveError.unusable("table \(target) exists; restore it under another name with --as")
+            }
+            try connection.execute(script)
+            for (name, value) in manifest.settings.sorted(by: { $0.key < $1.key }) { try connection.setLocal(name, value) }
+            let columns = manifest.columns.map { SQLIdentifier($0.name).quoted }.joined(separator: ", ")
+            let loaded = try connection.copyIn("COPY \(quoted) (\(columns)) FROM STDIN") { sink in
+                try GzipReader.read(path: "\(directory)/data.copy.gz") { try sink.write($0) }
+            }
+            guard Int64(loaded) == manifest.rows else {
+                throw ArchiveError.mismatch("loaded \(loaded) rows, the manifest says \(manifest.rows)")
+            }
+            let fingerprint = try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: target.schema, target.name))
+            guard fingerprint.fingerprint == manifest.fingerprint else {
+                throw ArchiveError.mismatch("the restored rows' fingerprint \(fingerprint.fingerprint) is not the archived \(manifest.fingerprint)")
+            }
+            // Sequences continue after the restored rows.
+            for row in try connection.query(
+                "SELECT a.attname, pg_get_serial_sequence($1, a.attname) FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped AND pg_get_serial_sequence($1, a.attname) IS NOT NULL",
+                [quoted])
+            {
+                let column = SQLIdentifier(try row.get(0, as: String.self)).quoted
+                let sequence = try row.get(1, as: String.self)
+                try connection.query("SELECT setval($1, coalesce((SELECT max(\(column)) FROM \(quoted)), 1), (SELECT count(*) > 0 FROM \(quoted)))", [sequence])
+            }
+            return Outcome(table: target, rows: manifest.rows)
+        }
+    }
+}

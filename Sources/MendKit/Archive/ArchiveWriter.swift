@@ -1,0 +1,201 @@
+import Crypto
+import Foundation
+import PostgresClient
+import SchemaModel
+
+/// Writes a table's archive, reads it back to prove it, and only then drops the table: all in
+/// one transaction that holds a SHARE lock from the first row read to the drop, so no write can
+/// slip in between the archive and the DROP.
+///
+/// Files go to `<folder>.partial/` and the folder is renamed when the manifest is written, so a
+/// killed run leaves no archive that looks complete (and the table in place).
+public struct ArchiveWriter {
+    let connection: Connection
+    let store: ArchiveStore
+    let progress: any ProgressReporter
+    /// Test hook: called after the files are written and before they are read back.
+    var afterWrite: ((_ directory: String) throws -> Void)?
+
+    public init(connection: Connection, store: ArchiveStore, progress: any ProgressReporter = SilentProgress()) {
+        self.connection = connection
+        self.store = store
+        self.progress = progress
+    }
+
+    /// What the archive and drop produced.
+    public struct Outcome: Sendable {
+        public var directory: String
+        public var manifest: ArchiveManifest
+        public var dropped: Bool
+    }
+
+    /// Archives `table` (in the caller's transaction, which must be REPEATABLE READ and is
+    /// where the DROP happens), verifies the files, and drops it when `drop`.
+    public func archive(_ table: ObjectName, drop: Bool) throws -> Outcome {
+        let quoted = QualifiedName(schema: table.schema, table.name).quoted
+        try connection.execute("LOCK TABLE \(quoted) IN SHARE MODE")
+        let schema = try scopedSchema(table.schema)
+        guard let definition = schema.tables[table.key] else { throw ArchiveError.unusable("table \(table) does not exist") }
+        let sequences = schema.sequences.values.filter { $0.ownedBy?.hasPrefix(table.key + ".") == true }.sorted { $0.name < $1.name }
+        for (name, value) in DataStatistics.stableTextSettings { try connection.setLocal(name, value) }
+        let statistics = try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: table.schema, table.name))
+
+        let final = try newDirectory(for: table)
+        let partial = final + ".partial"
+        try createDirectory(partial)
+        let script = TableScript.script(for: definition, sequences: sequences)
+        try writeFile("\(partial)/schema.sql", Data(script.utf8))
+        // The model too, so a restore under another name can write its DDL afresh.
+        try writeFile("\(partial)/table.json", Data(try CanonicalJSON.encode(ArchivedTable(table: definition, sequences: sequences)).utf8))
+
+        let columns = definition.columns.filter { $0.generatedExpression == nil }
+        let columnList = columns.map { SQLIdentifier($0.name).quoted }.joined(separator: ", ")
+        let sink = try FileSink(creating: "\(partial)/data.copy.gz")
+        var fileHash = SHA256()
+        var fileBytes: Int64 = 0
+        let gzip = try GzipWriter(level: 1) { compressed in
+            fileHash.update(bufferPointer: compressed)
+            fileBytes += Int64(compressed.count)
+            try sink.write(compressed)
+        }
+        var dataHash = SHA256()
+        var dataBytes: Int64 = 0
+        var counted: Int64 = 0
+        let started = Date()
+        let reported = try connection.copyOut("COPY \(quoted) (\(columnList)) TO STDOUT") { chunk in
+            dataHash.update(bufferPointer: chunk)
+            dataBytes += Int64(chunk.count)
+            counted += Int64(chunk.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) })
+            try gzip.write(chunk)
+            if counted % 100_000 == 0 {
+                progress.progress(task: "archive \(table)", done: Int(counted), total: Int(statistics.rows), detail: rate(dataBytes, since: started))
+            }
+        }
+        try gzip.finish()
+        try sink.finish()
+        progress.finish(task: "archive \(table)")
+
+        let manifest = ArchiveManifest(
+            createdAt: ISO8601DateFormatter().string(from: Date()), serverVersion: connection.serverVersion,
+            database: connection.database, schema: table.schema, table: table.name, rows: Int64(reported),
+            fingerprint: statistics.fingerprint, dataSHA256: hex(dataHash.finalize()), dataBytes: dataBytes,
+            fileSHA256: hex(fileHash.finalize()), fileBytes: fileBytes,
+            columns: columns.map { .init(name: $0.name, type: $0.type) },
+            settings: Dictionary(DataStatistics.stableTextSettings, uniquingKeysWith: { first, _ in first }))
+        guard counted == Int64(reported), statistics.rows == Int64(reported) else {
+            throw ArchiveError.mismatch("the server reported \(reported) rows, the file holds \(counted) and the table \(statistics.rows)")
+        }
+
+        try afterWrite?(partial)
+        // Proof before anything is dropped: read the file back from disk.
+        try ArchiveVerifier.verify(directory: partial, against: manifest)
+        try writeFile("\(partial)/manifest.json", Data(try CanonicalJSON.encode(manifest).utf8))
+        guard rename(partial, final) == 0 else { throw ArchiveError.io(final, "cannot rename \(partial) to", errno) }
+        if drop {
+            try connection.execute("DROP TABLE \(quoted)")
+        }
+        return Outcome(directory: final, manifest: manifest, dropped: drop)
+    }
+
+    /// Drops a table whose content matches an archive already on disk (a run that archived
+    /// and then stopped before its DROP), after checking it again under the SHARE lock.
+    public func dropMatching(_ table: ObjectName, archive: ArchiveStore.Entry) throws {
+        guard let manifest = archive.manifest else { throw ArchiveError.missing("\(archive.path)/manifest.json") }
+        let quoted = QualifiedName(schema: table.schema, table.name).quoted
+        try connection.execute("LOCK TABLE \(quoted) IN SHARE MODE")
+        for (name, value) in DataStatistics.stableTextSettings { try connection.setLocal(name, value) }
+        let now = try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: table.schema, table.name))
+        guard now.rows == manifest.rows, now.fingerprint == manifest.fingerprint else {
+            throw ArchiveError.mismatch("\(table) changed since \(archive.path) was written (\(manifest.rows) rows then, \(now.rows) now)")
+        }
+        try ArchiveVerifier.verify(directory: archive.path, against: manifest)
+        try connection.execute("DROP TABLE \(quoted)")
+    }
+
+    /// The schema's catalog, read without leaving the reader's settings in the transaction.
+    private func scopedSchema(_ namespace: String) throws -> Schema {
+        try connection.execute("SAVEPOINT pgmend_archive_read")
+        defer { _ = try? connection.execute("ROLLBACK TO SAVEPOINT pgmend_archive_read; RELEASE SAVEPOINT pgmend_archive_read") }
+        return try CatalogReader(connection: connection).readSchemaInCurrentTransaction(.only([namespace]))
+    }
+
+    private func newDirectory(for table: ObjectName) throws -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        let database = "\(store.directory)/\(connection.database)"
+        try createDirectory(database)
+        // Leftovers of a run that was killed while writing: never complete, safe to remove
+        // (the caller holds the database's run lock).
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: database)) ?? []
+        where name.hasPrefix("\(table.description)-") && name.hasSuffix(".partial") {
+            try? FileManager.default.removeItem(atPath: "\(database)/\(name)")
+        }
+        var path = "\(database)/\(table.description)-\(formatter.string(from: Date()))"
+        var suffix = 1
+        while FileManager.default.fileExists(atPath: path) || FileManager.default.fileExists(atPath: path + ".partial") {
+            suffix += 1
+            path = "\(database)/\(table.description)-\(formatter.string(from: Date()))-\(suffix)"
+        }
+        return path
+    }
+
+    private func createDirectory(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw ArchiveError.io(path, "cannot create the folder", (error as NSError).code == 513 ? EACCES : Int32(EIO))
+        }
+        guard access(path, W_OK) == 0 else { throw ArchiveError.io(path, "cannot write to", errno) }
+    }
+
+    private func writeFile(_ path: String, _ data: Data) throws {
+        let sink = try FileSink(creating: path)
+        try data.withUnsafeBytes { try sink.write($0) }
+        try sink.finish()
+    }
+
+    private func rate(_ bytes: Int64, since start: Date) -> String {
+        let seconds = max(Date().timeIntervalSince(start), 0.001)
+        return String(format: "%.1f MB, %.1f MB/s", Double(bytes) / 1e6, Double(bytes) / 1e6 / seconds)
+    }
+}
+
+func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+    digest.map { String(format: "%02x", $0) }.joined()
+}
+
+/// Reads an archive's data back from disk and checks it against its manifest.
+public enum ArchiveVerifier {
+    public static func verify(directory: String) throws -> ArchiveManifest {
+        let manifest = try ArchiveManifest.read(directory)
+        try verify(directory: directory, against: manifest)
+        return manifest
+    }
+
+    static func verify(directory: String, against manifest: ArchiveManifest) throws {
+        let path = "\(directory)/data.copy.gz"
+        guard FileManager.default.fileExists(atPath: "\(directory)/schema.sql") else { throw ArchiveError.missing("\(directory)/schema.sql") }
+        var fileHash = SHA256()
+        var fileBytes: Int64 = 0
+        var dataHash = SHA256()
+        var rows: Int64 = 0
+        try GzipReader.read(path: path, fileChunk: { chunk in
+            fileHash.update(bufferPointer: chunk)
+            fileBytes += Int64(chunk.count)
+        }) { chunk in
+            dataHash.update(bufferPointer: chunk)
+            rows += Int64(chunk.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) })
+        }
+        guard fileBytes == manifest.fileBytes, hex(fileHash.finalize()) == manifest.fileSHA256 else {
+            throw ArchiveError.corrupt(path, "its SHA-256 is not the one recorded when it was written")
+        }
+        guard rows == manifest.rows else {
+            throw ArchiveError.corrupt(path, "it holds \(rows) rows, the archive recorded \(manifest.rows)")
+        }
+        guard hex(dataHash.finalize()) == manifest.dataSHA256 else {
+            throw ArchiveError.corrupt(path, "its content's SHA-256 is not the one recorded")
+        }
+    }
+}

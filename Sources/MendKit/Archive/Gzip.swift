@@ -1,0 +1,127 @@
+import CZlib
+import Foundation
+
+/// A file written with plain POSIX calls, so a full disk or a failed fsync is an error here
+/// and not a surprise later.
+final class FileSink {
+    let path: String
+    private var descriptor: Int32
+
+    init(creating path: String) throws {
+        self.path = path
+        descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw ArchiveError.io(path, "cannot create", errno) }
+    }
+
+    deinit { if descriptor >= 0 { close(descriptor) } }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            guard let base = bytes.baseAddress else { return }
+            let written = Glibc.write(descriptor, base + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw ArchiveError.io(path, "cannot write", errno)
+            }
+            offset += written
+        }
+    }
+
+    /// Flushes to disk and closes; the data is on the disk when this returns.
+    func finish() throws {
+        if fsync(descriptor) != 0 { throw ArchiveError.io(path, "cannot flush to disk", errno) }
+        if close(descriptor) != 0 { throw ArchiveError.io(path, "cannot close", errno) }
+        descriptor = -1
+    }
+}
+
+/// Compresses a stream into gzip format (what `gunzip` reads), in bounded memory.
+final class GzipWriter {
+    private var stream = z_stream()
+    private var output = [UInt8](repeating: 0, count: 1 << 18)
+    private let sink: (UnsafeRawBufferPointer) throws -> Void
+
+    /// - Parameter level: 1 (fastest) to 9 (smallest).
+    init(level: Int32, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
+        self.sink = sink
+        // windowBits 15 + 16: a gzip header and trailer rather than a zlib one.
+        let status = deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        guard status == Z_OK else { throw ArchiveError.compression("deflateInit2 failed (\(status))") }
+    }
+
+    deinit { deflateEnd(&stream) }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
+        stream.avail_in = uInt(bytes.count)
+        try pump(flush: Z_NO_FLUSH)
+    }
+
+    func finish() throws {
+        stream.next_in = nil
+        stream.avail_in = 0
+        try pump(flush: Z_FINISH)
+    }
+
+    private func pump(flush: Int32) throws {
+        while true {
+            let (status, produced) = output.withUnsafeMutableBytes { buffer -> (Int32, Int) in
+                stream.next_out = buffer.baseAddress?.assumingMemoryBound(to: Bytef.self)
+                stream.avail_out = uInt(buffer.count)
+                let status = deflate(&stream, flush)
+                return (status, buffer.count - Int(stream.avail_out))
+            }
+            guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
+                throw ArchiveError.compression("deflate failed (\(status))")
+            }
+            if produced > 0 { try output.withUnsafeBytes { try sink(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) } }
+            if flush == Z_FINISH ? status == Z_STREAM_END : (stream.avail_in == 0 && produced < output.count) { return }
+        }
+    }
+}
+
+/// Reads a gzip file back as a stream of chunks, in bounded memory. A truncated or corrupted
+/// file (zlib checks the CRC-32 and length in the trailer) is an error.
+enum GzipReader {
+    static func read(path: String, fileChunk: (UnsafeRawBufferPointer) -> Void = { _ in }, chunk: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard let file = FileHandle(forReadingAtPath: path) else { throw ArchiveError.missing(path) }
+        defer { try? file.close() }
+        var stream = z_stream()
+        // windowBits 15 + 32: accept gzip (or zlib) headers.
+        guard inflateInit2_(&stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw ArchiveError.compression("inflateInit2 failed")
+        }
+        defer { inflateEnd(&stream) }
+        var output = [UInt8](repeating: 0, count: 1 << 18)
+        var ended = false
+        while !ended {
+            let input = file.readData(ofLength: 1 << 18)
+            if input.isEmpty { break }
+            input.withUnsafeBytes { fileChunk($0) }
+            try input.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress else { return }
+                stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
+                stream.avail_in = uInt(raw.count)
+                repeat {
+                    let (status, produced) = output.withUnsafeMutableBytes { buffer -> (Int32, Int) in
+                        stream.next_out = buffer.baseAddress?.assumingMemoryBound(to: Bytef.self)
+                        stream.avail_out = uInt(buffer.count)
+                        let status = inflate(&stream, Z_NO_FLUSH)
+                        return (status, buffer.count - Int(stream.avail_out))
+                    }
+                    if produced > 0 { try output.withUnsafeBytes { try chunk(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) } }
+                    switch status {
+                    case Z_STREAM_END: ended = true
+                    case Z_OK, Z_BUF_ERROR: break
+                    default:
+                        let message = stream.msg.map { String(cString: $0) } ?? "error \(status)"
+                        throw ArchiveError.corrupt(path, message)
+                    }
+                } while !ended && (stream.avail_in > 0 || stream.avail_out == 0)
+            }
+        }
+        guard ended else { throw ArchiveError.corrupt(path, "the file ends before the compressed data does (truncated)") }
+    }
+}

@@ -1,0 +1,94 @@
+import PostgresClient
+import SchemaModel
+
+/// `archive_table`: write a verified, restorable archive of a table (`schema.sql`,
+/// `data.copy.gz`, `manifest.json`) and then drop it. The drop happens only after the archive
+/// has been read back from disk and matches what the server sent, in the same transaction that
+/// held writes off the table since the first row was read.
+public struct ArchiveTableStep: RepairStep {
+    public static let kind = "archive_table"
+    public static let summary = "archive a table to a verified, restorable folder, then drop it"
+
+    public let tables: [ObjectName]
+    public let folder: String
+    public let drop: Bool
+
+    public init?(options: inout OptionReader) {
+        let single = options.optionalText("table")
+        let several = options.textList("tables", required: false)
+        let folder = options.optionalText("to") ?? "Snapshots/archive"
+        let drop = options.bool("drop", default: true)
+        switch (single, several) {
+        case (let table?, nil): tables = [ObjectName(parsing: table)]
+        case (nil, let list?) where !list.isEmpty: tables = list.map(ObjectName.init(parsing:))
+        case (nil, nil):
+            options.report(options.location, "archive_table needs option 'table' or 'tables'")
+            return nil
+        default:
+            options.report(options.location(of: "tables"), "archive_table takes 'table' or 'tables', not both")
+            return nil
+        }
+        self.folder = folder
+        self.drop = drop
+    }
+
+    public var settings: [(name: String, value: String)] {
+        [("tables", tables.map(\.description).joined(separator: ", ")), ("to", folder), ("drop", String(drop))]
+    }
+
+    public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
+        let store = ArchiveStore(directory: folder)
+        var actions: [Action] = []
+        var after = schema
+        var satisfied: [String] = []
+        var problems: [StepProblem] = []
+        for table in tables {
+            let archives = store.archives(of: table, database: probe.connection.database)
+            guard schema.tables[table.key] != nil else {
+                if let newest = archives.first {
+                    satisfied.append("\(table) is archived in \(newest.path)")
+                } else {
+                    problems.append(StepProblem("\(table) does not exist and no archive of it is in \(folder)/\(probe.connection.database)"))
+                }
+                continue
+            }
+            if drop {
+                let dependants = TableDependants.problems(of: table, in: schema)
+                if !dependants.isEmpty {
+                    problems += dependants
+                    continue
+                }
+            }
+            guard try probe.tableExists(table) else {
+                return .waiting("\(table) does not exist yet; an earlier step creates it")
+            }
+            let quoted = QualifiedName(schema: table.schema, table.name).quoted
+            if let archived = try TableDependants.matchingArchive(of: table, in: store, probe: probe) {
+                if drop {
+                    actions.append(Action(
+                        summary: "drop \(table): its content matches the archive \(archived.path)",
+                        sql: "-- checked again under a SHARE lock against \(archived.path)/manifest.json\nDROP TABLE \(quoted)",
+                        lock: .accessExclusive, hazards: [.accessExclusiveLock, .deletesData], lockTarget: table,
+                        operation: .dropArchived(table: table, archive: archived.path, folder: folder)))
+                    after = TableDependants.dropping(table, from: after)
+                } else {
+                    satisfied.append("\(table) is archived in \(archived.path)")
+                }
+                continue
+            }
+            let target = "\(folder)/\(probe.connection.database)/\(table.description)-<UTC time>/"
+            var sql = "LOCK TABLE \(quoted) IN SHARE MODE;  -- in one REPEATABLE READ transaction\n"
+                + "COPY \(quoted) TO STDOUT  -- to \(target)data.copy.gz, with schema.sql and manifest.json, read back and checked"
+            if drop { sql += "\nDROP TABLE \(quoted)" }
+            actions.append(Action(
+                summary: drop ? "archive \(table) to \(target), verify, drop" : "archive \(table) to \(target), verify",
+                sql: sql, lock: drop ? .accessExclusive : .share,
+                hazards: drop ? [.accessExclusiveLock, .deletesData, .fullTableScan] : [.fullTableScan], lockTarget: table,
+                operation: .archive(table: table, folder: folder, drop: drop)))
+            if drop { after = TableDependants.dropping(table, from: after) }
+        }
+        if !problems.isEmpty { return .blocked(problems) }
+        if actions.isEmpty { return .satisfied(satisfied.joined(separator: "; ")) }
+        return .needed(actions, after: after)
+    }
+}

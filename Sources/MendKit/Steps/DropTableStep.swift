@@ -1,0 +1,54 @@
+import PostgresClient
+import SchemaModel
+
+/// `drop_table`: drop a table that is empty or whose content is in a verified archive. Without
+/// either it is blocked, unless the plan says `require_archive: false`.
+public struct DropTableStep: RepairStep {
+    public static let kind = "drop_table"
+    public static let summary = "drop a table that is empty or archived"
+
+    public let table: ObjectName
+    public let requireArchive: Bool
+    public let folder: String
+
+    public init?(options: inout OptionReader) {
+        let table = options.text("table")
+        requireArchive = options.bool("require_archive", default: true)
+        folder = options.optionalText("archives") ?? "Snapshots/archive"
+        guard let table else { return nil }
+        self.table = ObjectName(parsing: table)
+    }
+
+    public var settings: [(name: String, value: String)] {
+        [("table", table.description), ("require_archive", String(requireArchive)), ("archives", folder)]
+    }
+
+    public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
+        guard schema.tables[table.key] != nil else { return .satisfied("\(table) does not exist") }
+        let dependants = TableDependants.problems(of: table, in: schema)
+        if !dependants.isEmpty { return .blocked(dependants) }
+        guard try probe.tableExists(table) else { return .waiting("\(table) does not exist yet; an earlier step creates it") }
+        let quoted = QualifiedName(schema: table.schema, table.name).quoted
+        let after = TableDependants.dropping(table, from: schema)
+        let rows = try probe.scalar("SELECT count(*) FROM ONLY \(quoted)", as: Int.self) ?? 0
+        if rows == 0 || !requireArchive {
+            return .needed(
+                [Action(
+                    summary: rows == 0 ? "drop the empty table \(table)" : "drop \(table) and its \(rows) rows (require_archive: false)",
+                    sql: "DROP TABLE \(quoted)", lock: .accessExclusive,
+                    hazards: rows == 0 ? [.accessExclusiveLock] : [.accessExclusiveLock, .deletesData], lockTarget: table)],
+                after: after)
+        }
+        if let archived = try TableDependants.matchingArchive(of: table, in: ArchiveStore(directory: folder), probe: probe) {
+            return .needed(
+                [Action(
+                    summary: "drop \(table): its \(rows) rows are in the archive \(archived.path)",
+                    sql: "-- checked again under a SHARE lock against \(archived.path)/manifest.json\nDROP TABLE \(quoted)",
+                    lock: .accessExclusive, hazards: [.accessExclusiveLock, .deletesData], lockTarget: table,
+                    operation: .dropArchived(table: table, archive: archived.path, folder: folder))],
+                after: after)
+        }
+        return .blocked([StepProblem(
+            "\(table) has \(rows) rows and no archive of them in \(folder)/\(probe.connection.database); archive it first (archive_table) or say require_archive: false")])
+    }
+}
