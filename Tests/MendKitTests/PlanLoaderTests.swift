@@ -122,7 +122,7 @@ struct PlanLoaderTests {
             "lock_timeout=500ms", "statement_timeout=1min", "batch_size=1000", "retries=3",
         ])
         #expect(plan.steps.map(\.kind) == StepRegistry.names)
-        #expect(plan.steps.map(\.location.line) == [9, 12, 15, 44, 48])
+        #expect(plan.steps.map(\.location.line) == [9, 12, 15, 44, 48, 53, 57])
 
         let steps = plan.steps.map { $0.step.settings.map { "\($0.name): \($0.value)" } }
         #expect(steps[0] == [
@@ -143,6 +143,8 @@ struct PlanLoaderTests {
         ])
         #expect(steps[3] == ["table: orders", "name: orders_total_positive", "expression: total >= 0"])
         #expect(steps[4] == ["table: orders", "column: status", "type: order_status", "labels: pending, paid, shipped"])
+        #expect(steps[5] == ["tables: memories_backup, audit.user_integrations_backup", "to: /var/backups/pgmend", "drop: false"])
+        #expect(steps[6] == ["table: memories_backup", "require_archive: true", "archives: /var/backups/pgmend"])
     }
 
     @Test func defaultsAndSchemas() throws {

@@ -45,9 +45,10 @@ struct RunnerTests {
             try loadSQL("Plans/demo/drifted.sql", into: database, variables: ["users": "60"])
             let connection = try database.connect()
             let plan = try PlanLoader.load(path: packagePath("Plans/schema-cleanup.yaml"))
+            defer { try? FileManager.default.removeItem(atPath: "Snapshots/archive/\(database.name)") }
             let first = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
             #expect(first.outcome == .ok, "\(first.message ?? "")")
-            #expect(first.statementsExecuted == 15)
+            #expect(first.statementsExecuted == 19)
             #expect(first.steps.allSatisfy { $0.status == "applied" })
             let second = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
             #expect(second.outcome == .ok)
@@ -56,7 +57,7 @@ struct RunnerTests {
             #expect(second.steps.allSatisfy { $0.status == "satisfied" })
             // The journal: two runs, the first one's statements, the plan's hash.
             #expect(try connection.scalar("SELECT count(*) FROM pgmend.runs WHERE plan_sha256 = $1 AND status = 'ok'", [plan.sha256], as: Int.self) == 2)
-            #expect(try connection.scalar("SELECT count(*) FROM pgmend.statements WHERE error IS NULL AND finished_at IS NOT NULL", as: Int.self) == 15)
+            #expect(try connection.scalar("SELECT count(*) FROM pgmend.statements WHERE error IS NULL AND finished_at IS NOT NULL", as: Int.self) == 19)
             // The post-snapshot is what verify checks the database against.
             let post = try Snapshot.read(path: try #require(first.postSnapshot))
             #expect(try Verifier(connection: connection).verify(post, includeData: false).matches)
@@ -141,7 +142,7 @@ struct RunnerTests {
             #expect(refused.description.contains("raise it with --max-rehearsal-size"))
             let report = try Runner(connection: connection, plan: plan).rehearse(maxBytes: 1 << 30)
             #expect(report.outcome == .ok, "\(report.message ?? "")")
-            #expect(report.statementsExecuted == 15)
+            #expect(report.statementsExecuted == 19)
             #expect(report.actualChanges?.contains { $0.description == "table tasks: constraint tasks_priority_range added: CHECK (priority >= 1 AND priority <= 5)" } == true)
             let after = try SnapshotTaker(connection: connection).take(includeData: true)
             #expect(after.schema == before.schema)

@@ -46,12 +46,15 @@ struct RunCommandTests {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             try DemoDatabaseTests.load(database, users: 60)
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-run-\(database.name)").path
-            defer { try? FileManager.default.removeItem(atPath: folder) }
+            defer {
+                try? FileManager.default.removeItem(atPath: folder)
+                try? FileManager.default.removeItem(at: Self.root.appendingPathComponent("Snapshots/archive/\(database.name)"))
+            }
             let run = try Self.pgmend(["run", "schema-cleanup", "--db", database.conninfo, "--snapshots", folder, "--format", "json"])
             #expect(run.status == 0, "stderr: \(run.stderr)")
             struct Report: Decodable { var statements_executed: Int; var post_snapshot: String; var outcome: String }
             let report = try JSONDecoder().decode(Report.self, from: Data(run.stdout.utf8))
-            #expect(report.statements_executed == 15)
+            #expect(report.statements_executed == 19)
             let verify = try Self.pgmend(["verify", report.post_snapshot, "--db", database.conninfo])
             #expect(verify.status == 0, "\(verify.stdout)")
             let again = try Self.pgmend(["run", "schema-cleanup", "--db", database.conninfo, "--snapshots", folder])
@@ -121,6 +124,43 @@ struct RunCommandTests {
         }
     }
 
+    /// Killed while writing an archive: the table stays, no archive looks complete, and the
+    /// next run archives it again and drops it.
+    @Test func aRunKilledDuringAnArchiveIsCompletedByTheNext() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE backup AS SELECT g AS id, repeat(md5(g::text), 4) AS body FROM generate_series(1, 300000) g")
+            let folder = "/tmp/pgmend-killed-archive-\(database.name)"
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let plan = "\(folder)/plans/archive-backup.yaml"
+            try FileManager.default.createDirectory(atPath: "\(folder)/plans", withIntermediateDirectories: true)
+            try "name: archive-backup\nsteps:\n  - archive_table: {table: backup, to: \(folder)/archives}\n".write(toFile: plan, atomically: true, encoding: .utf8)
+            // Kill it as soon as the archive folder is being written.
+            let command = """
+                \(try PgMendBinary.path()) run \(plan) --db '\(database.conninfo)' --snapshots \(folder)/snapshots >/dev/null 2>&1 &
+                pid=$!
+                for i in $(seq 1 500); do
+                  ls -d \(folder)/archives/*/*.partial >/dev/null 2>&1 && break
+                  sleep 0.01
+                done
+                kill -9 $pid; wait $pid
+                ls -d \(folder)/archives/*/*.partial
+                """
+            let killed = try ProcessRunner.run("/bin/sh", ["-c", command])
+            #expect(killed.stdout.contains(".partial"), "the archive had not started or had finished: \(killed.stdout)\(killed.stderr)")
+            #expect(try connection.scalar("SELECT count(*) FROM backup", as: Int.self) == 300_000)
+            let list = try Self.pgmend(["archive", "list", "--to", "\(folder)/archives"])
+            #expect(list.stdout.contains("INCOMPLETE"))
+
+            let resumed = try Self.pgmend(["run", plan, "--db", database.conninfo, "--snapshots", "\(folder)/snapshots"])
+            #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+            #expect(try connection.scalar("SELECT to_regclass('backup') IS NULL", as: Bool.self) == true)
+            let after = try Self.pgmend(["archive", "list", "--to", "\(folder)/archives"])
+            #expect(!after.stdout.contains("INCOMPLETE"), "\(after.stdout)")
+            #expect(after.stdout.contains("300000 rows"))
+        }
+    }
+
     /// On a terminal the run shows the dry run and asks; `script` gives it one.
     @Test func aRunOnATerminalAsksFirst() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
@@ -142,7 +182,7 @@ struct RunCommandTests {
     @Test func planCommands() throws {
         let list = try Self.pgmend(["plan", "list"])
         #expect(list.status == 0)
-        #expect(list.stdout.contains("schema-cleanup\t11 steps"))
+        #expect(list.stdout.contains("schema-cleanup\t14 steps"))
         let show = try Self.pgmend(["plan", "show", "schema-cleanup"])
         #expect(show.status == 0)
         #expect(show.stdout.contains("  lock_timeout: 2s\n"))

@@ -41,14 +41,17 @@ public struct Runner {
         for planned in plan.steps {
             var assessment = try planned.step.assess(predicted, probe)
             if case .blocked(let problems) = assessment, let sqlStep = pendingRawSQL {
-                assessment = .waiting("judged after step \(sqlStep) (raw SQL) runs; today: " + problems.map(\.description).joined(separator: "; "))
+                assessment = .waiting("judged after step \(sqlStep) runs; today: " + problems.map(\.description).joined(separator: "; "))
             }
             report.steps.append(stepReport(planned, assessment))
             switch assessment {
-            case .needed(_, let after?): predicted = after
-            case .needed(_, nil):
-                report.predictionComplete = false
-                pendingRawSQL = planned.number
+            case .needed(let actions, let after):
+                if let after { predicted = after } else { report.predictionComplete = false }
+                // Raw SQL and archives change what later steps find (data, archive folders)
+                // beyond the schema the prediction carries.
+                if after == nil || actions.contains(where: { if case .sql = $0.operation { return false } else { return true } }) {
+                    pendingRawSQL = planned.number
+                }
             case .blocked: report.outcome = .blocked
             case .satisfied, .waiting: break
             }
@@ -115,7 +118,10 @@ public struct Runner {
         report.predictedChanges = preview.predictedChanges
         report.predictionComplete = preview.predictionComplete
         try connection.execute("BEGIN")
-        defer { _ = try? connection.execute("ROLLBACK") }
+        defer {
+            _ = try? connection.execute("ROLLBACK")
+            try? FileManager.default.removeItem(atPath: rehearsalArchives)
+        }
         let before = try readSchema(rehearsal: true)
         try runSteps(&report, journal: nil, run: 0, rehearsal: true)
         if report.outcome == .ok || report.outcome == .blocked {
@@ -157,7 +163,7 @@ public struct Runner {
     // MARK: Steps
 
     private func runSteps(_ report: inout RunReport, journal: Journal?, run: Int64, rehearsal: Bool) throws {
-        let probe = Probe(connection: connection)
+        let probe = Probe(connection: connection, archiveOverride: rehearsal ? rehearsalArchives : nil)
         let executor = StatementExecutor(connection: connection, settings: plan.settings)
         for planned in plan.steps {
             progress.progress(task: "step", done: planned.number - 1, total: plan.steps.count, detail: planned.kind)
@@ -232,9 +238,8 @@ public struct Runner {
         case .sql:
             return try executor.run(sql, transactional: action.transactional && !rehearsal, lockTarget: action.lockTarget)
         case .archive(let table, let folder, let drop):
-            // A rehearsal proves the archive can be written, to a folder that is removed again.
+            // A rehearsal proves the archive can be written, to a folder removed at its end.
             let store = ArchiveStore(directory: rehearsal ? rehearsalArchives : folder)
-            defer { if rehearsal { try? FileManager.default.removeItem(atPath: rehearsalArchives) } }
             return try executor.run(transactional: true, isolation: .repeatableRead, lockTarget: table, describing: sql) { connection in
                 let outcome = try ArchiveWriter(connection: connection, store: store, progress: progress).archive(table, drop: drop)
                 return Int(outcome.manifest.rows)

@@ -37,7 +37,7 @@ public struct ArchiveTableStep: RepairStep {
     }
 
     public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
-        let store = ArchiveStore(directory: folder)
+        let store = probe.archiveStore(folder)
         var actions: [Action] = []
         var after = schema
         var satisfied: [String] = []

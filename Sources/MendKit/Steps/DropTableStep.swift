@@ -39,7 +39,7 @@ public struct DropTableStep: RepairStep {
                     hazards: rows == 0 ? [.accessExclusiveLock] : [.accessExclusiveLock, .deletesData], lockTarget: table)],
                 after: after)
         }
-        if let archived = try TableDependants.matchingArchive(of: table, in: ArchiveStore(directory: folder), probe: probe) {
+        if let archived = try TableDependants.matchingArchive(of: table, in: probe.archiveStore(folder), probe: probe) {
             return .needed(
                 [Action(
                     summary: "drop \(table): its \(rows) rows are in the archive \(archived.path)",

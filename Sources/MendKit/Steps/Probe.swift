@@ -5,9 +5,17 @@ import SchemaModel
 /// of types and expressions for predicting what the catalog will say after a step.
 public struct Probe {
     let connection: Connection
+    /// In a rehearsal, archives go to (and are looked for in) this folder instead.
+    let archiveOverride: String?
 
-    public init(connection: Connection) {
+    public init(connection: Connection, archiveOverride: String? = nil) {
         self.connection = connection
+        self.archiveOverride = archiveOverride
+    }
+
+    /// The archives under `folder` (or the rehearsal's stand-in folder).
+    public func archiveStore(_ folder: String) -> ArchiveStore {
+        ArchiveStore(directory: archiveOverride ?? folder)
     }
 
     public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> QueryResult {
