@@ -16,10 +16,15 @@ public struct ArchiveWriter {
     /// Test hook: called after the files are written and before they are read back.
     var afterWrite: ((_ directory: String) throws -> Void)?
 
-    public init(connection: Connection, store: ArchiveStore, progress: any ProgressReporter = SilentProgress()) {
+    /// Compute the fingerprint on a second connection while the data is copied. Not possible
+    /// inside a savepoint (a rehearsal), where a snapshot cannot be exported.
+    let parallel: Bool
+
+    public init(connection: Connection, store: ArchiveStore, progress: any ProgressReporter = SilentProgress(), parallel: Bool = true) {
         self.connection = connection
         self.store = store
         self.progress = progress
+        self.parallel = parallel
     }
 
     /// What the archive and drop produced.
@@ -38,7 +43,6 @@ public struct ArchiveWriter {
         guard let definition = schema.tables[table.key] else { throw ArchiveError.unusable("table \(table) does not exist") }
         let sequences = schema.sequences.values.filter { $0.ownedBy?.hasPrefix(table.key + ".") == true }.sorted { $0.name < $1.name }
         for (name, value) in DataStatistics.stableTextSettings { try connection.setLocal(name, value) }
-        let statistics = try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: table.schema, table.name))
 
         let final = try newDirectory(for: table)
         let partial = final + ".partial"
@@ -49,41 +53,40 @@ public struct ArchiveWriter {
         try writeFile("\(partial)/table.json", Data(try CanonicalJSON.encode(ArchivedTable(table: definition, sequences: sequences)).utf8))
 
         let columns = definition.columns.filter { $0.generatedExpression == nil }
-        let columnList = columns.map { SQLIdentifier($0.name).quoted }.joined(separator: ", ")
-        let sink = try FileSink(creating: "\(partial)/data.copy.gz")
-        var fileHash = SHA256()
-        var fileBytes: Int64 = 0
-        let gzip = try GzipWriter(level: 1) { compressed in
-            fileHash.update(bufferPointer: compressed)
-            fileBytes += Int64(compressed.count)
-            try sink.write(compressed)
+        let copy = "COPY \(quoted) (\(columns.map { SQLIdentifier($0.name).quoted }.joined(separator: ", "))) TO STDOUT"
+        let dataPath = "\(partial)/data.copy.gz"
+        let written: WrittenData
+        let statistics: TableData
+        if parallel {
+            // The fingerprint (a full scan with an md5 per row) runs on a second connection at
+            // the same moment, under this transaction's exported snapshot.
+            let snapshot = try connection.scalar("SELECT pg_export_snapshot()", as: String.self) ?? ""
+            let recipe = connection.recipe
+            let name = QualifiedName(schema: table.schema, table.name)
+            (written, statistics) = try concurrently({
+                try writeData(copy, to: dataPath, table: table, expectedRows: nil)
+            }, background: {
+                let sibling = try recipe.connect()
+                return try sibling.transaction(isolation: .repeatableRead, readOnly: true) { sibling in
+                    try sibling.execute("SET TRANSACTION SNAPSHOT \(SQLLiteral.quoted(snapshot))")
+                    for (setting, value) in DataStatistics.stableTextSettings { try sibling.setLocal(setting, value) }
+                    return try DataStatistics(connection: sibling).fingerprint(name)
+                }
+            })
+        } else {
+            statistics = try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: table.schema, table.name))
+            written = try writeData(copy, to: dataPath, table: table, expectedRows: statistics.rows)
         }
-        var dataHash = SHA256()
-        var dataBytes: Int64 = 0
-        var counted: Int64 = 0
-        let started = Date()
-        let reported = try connection.copyOut("COPY \(quoted) (\(columnList)) TO STDOUT") { chunk in
-            dataHash.update(bufferPointer: chunk)
-            dataBytes += Int64(chunk.count)
-            counted += Int64(chunk.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) })
-            try gzip.write(chunk)
-            if counted % 100_000 == 0 {
-                progress.progress(task: "archive \(table)", done: Int(counted), total: Int(statistics.rows), detail: rate(dataBytes, since: started))
-            }
-        }
-        try gzip.finish()
-        try sink.finish()
-        progress.finish(task: "archive \(table)")
 
         let manifest = ArchiveManifest(
             createdAt: ISO8601DateFormatter().string(from: Date()), serverVersion: connection.serverVersion,
-            database: connection.database, schema: table.schema, table: table.name, rows: Int64(reported),
-            fingerprint: statistics.fingerprint, dataSHA256: hex(dataHash.finalize()), dataBytes: dataBytes,
-            fileSHA256: hex(fileHash.finalize()), fileBytes: fileBytes,
+            database: connection.database, schema: table.schema, table: table.name, rows: written.reportedRows,
+            fingerprint: statistics.fingerprint, dataSHA256: written.dataSHA256, dataBytes: written.dataBytes,
+            fileSHA256: written.fileSHA256, fileBytes: written.fileBytes,
             columns: columns.map { .init(name: $0.name, type: $0.type) },
             settings: Dictionary(DataStatistics.stableTextSettings, uniquingKeysWith: { first, _ in first }))
-        guard counted == Int64(reported), statistics.rows == Int64(reported) else {
-            throw ArchiveError.mismatch("the server reported \(reported) rows, the file holds \(counted) and the table \(statistics.rows)")
+        guard written.countedRows == written.reportedRows, statistics.rows == written.reportedRows else {
+            throw ArchiveError.mismatch("the server reported \(written.reportedRows) rows, the file holds \(written.countedRows) and the table \(statistics.rows)")
         }
 
         try afterWrite?(partial)
@@ -95,6 +98,63 @@ public struct ArchiveWriter {
             try connection.execute("DROP TABLE \(quoted)")
         }
         return Outcome(directory: final, manifest: manifest, dropped: drop)
+    }
+
+    /// What went into `data.copy.gz`.
+    struct WrittenData: Sendable {
+        var reportedRows: Int64
+        var countedRows: Int64
+        var dataSHA256: String
+        var dataBytes: Int64
+        var fileSHA256: String
+        var fileBytes: Int64
+    }
+
+    /// Streams the COPY into the gzip file: the server's rows are gathered into 1 MiB buffers,
+    /// hashed and counted here, and compressed and written on another thread.
+    private func writeData(_ copy: String, to path: String, table: ObjectName, expectedRows: Int64?) throws -> WrittenData {
+        let sink = try FileSink(creating: path)
+        let file = FileDigest()
+        let gzip = try GzipWriter(level: 1) { compressed in
+            file.update(compressed)
+            try sink.write(compressed)
+        }
+        let pipeline = CompressionPipeline(gzip: gzip)
+        var dataHash = SHA256()
+        var dataBytes: Int64 = 0
+        var counted: Int64 = 0
+        let capacity = 1 << 20
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(capacity + 65_536)
+        let started = Date()
+        func flush() throws {
+            guard !buffer.isEmpty else { return }
+            buffer.withUnsafeBytes { bytes in
+                dataHash.update(bufferPointer: bytes)
+                counted += Int64(countNewlines(bytes))
+            }
+            dataBytes += Int64(buffer.count)
+            try pipeline.submit(buffer)
+            buffer.removeAll(keepingCapacity: true)
+            progress.progress(task: "archive \(table)", done: Int(counted), total: Int(expectedRows ?? 0), detail: rate(dataBytes, since: started))
+        }
+        let reported: Int
+        do {
+            reported = try connection.copyOut(copy) { chunk in
+                buffer.append(contentsOf: chunk)
+                if buffer.count >= capacity { try flush() }
+            }
+            try flush()
+            try pipeline.finish()
+        } catch {
+            _ = try? pipeline.finish()
+            throw error
+        }
+        try sink.finish()
+        progress.finish(task: "archive \(table)")
+        return WrittenData(
+            reportedRows: Int64(reported), countedRows: counted, dataSHA256: hex(dataHash.finalize()), dataBytes: dataBytes,
+            fileSHA256: file.hexDigest, fileBytes: file.bytes)
     }
 
     /// Drops a table whose content matches an archive already on disk (a run that archived
@@ -160,6 +220,19 @@ public struct ArchiveWriter {
         let seconds = max(Date().timeIntervalSince(start), 0.001)
         return String(format: "%.1f MB, %.1f MB/s", Double(bytes) / 1e6, Double(bytes) / 1e6 / seconds)
     }
+}
+
+/// SHA-256 and size of the bytes written to a file, updated from the compression thread.
+final class FileDigest: @unchecked Sendable {
+    private var hash = SHA256()
+    private(set) var bytes: Int64 = 0
+
+    func update(_ chunk: UnsafeRawBufferPointer) {
+        hash.update(bufferPointer: chunk)
+        bytes += Int64(chunk.count)
+    }
+
+    var hexDigest: String { hex(hash.finalize()) }
 }
 
 func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {

@@ -241,7 +241,7 @@ public struct Runner {
             // A rehearsal proves the archive can be written, to a folder removed at its end.
             let store = ArchiveStore(directory: rehearsal ? rehearsalArchives : folder)
             return try executor.run(transactional: true, isolation: .repeatableRead, lockTarget: table, describing: sql) { connection in
-                let outcome = try ArchiveWriter(connection: connection, store: store, progress: progress).archive(table, drop: drop)
+                let outcome = try ArchiveWriter(connection: connection, store: store, progress: progress, parallel: !rehearsal).archive(table, drop: drop)
                 return Int(outcome.manifest.rows)
             }
         case .dropArchived(let table, let archive, let folder):
