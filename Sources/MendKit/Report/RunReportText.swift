@@ -74,7 +74,7 @@ public struct RunReportText {
     }
 
     private func summary(_ step: RunReport.StepReport) -> String {
-        let keys = ["table", "name", "from", "to", "column"]
+        let keys = ["table", "tables", "name", "from", "to", "column"]
         let parts = keys.compactMap { key in step.settings[key].map { "\(key)=\($0)" } }
         return parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")"
     }
