@@ -210,18 +210,18 @@ struct DurationTests {
         (" 3s ", 3000), ("10 s", 10_000),
     ])
     func accepted(_ text: String, _ milliseconds: Int) {
-        #expect(Duration.milliseconds(text) == milliseconds)
+        #expect(PlanDuration.milliseconds(text) == milliseconds)
     }
 
     @Test(arguments: ["soon", "5", "", "s", "2 seconds", "1m", "1.5s", "-1s", "5S", "ms"])
     func rejected(_ text: String) {
-        #expect(Duration.milliseconds(text) == nil)
+        #expect(PlanDuration.milliseconds(text) == nil)
     }
 
     @Test(arguments: [(0, "0"), (500, "500ms"), (2000, "2s"), (60_000, "1min"), (90_000, "90s"), (7_200_000, "2h"), (1500, "1500ms")])
     func printed(_ milliseconds: Int, _ text: String) {
-        #expect(Duration.text(milliseconds: milliseconds) == text)
-        #expect(Duration.milliseconds(text) == milliseconds)
+        #expect(PlanDuration.text(milliseconds: milliseconds) == text)
+        #expect(PlanDuration.milliseconds(text) == milliseconds)
     }
 }
 

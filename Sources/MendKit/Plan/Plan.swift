@@ -29,8 +29,8 @@ public struct PlanSettings: Sendable, Equatable {
 
     /// The settings as `plan show` prints them.
     public var lines: [(name: String, value: String)] {
-        [("lock_timeout", Duration.text(milliseconds: lockTimeout)),
-         ("statement_timeout", Duration.text(milliseconds: statementTimeout)),
+        [("lock_timeout", PlanDuration.text(milliseconds: lockTimeout)),
+         ("statement_timeout", PlanDuration.text(milliseconds: statementTimeout)),
          ("batch_size", String(batchSize)),
          ("retries", String(retries))]
     }

@@ -151,7 +151,7 @@ public struct OptionReader {
     /// A duration in PostgreSQL's units (`500ms`, `2s`, `1min`, `0` for none), in milliseconds.
     public mutating func duration(_ key: String, default defaultValue: Int) -> Int {
         guard let value = value(key, required: false) else { return defaultValue }
-        guard let text = value.text, let milliseconds = Duration.milliseconds(text) else {
+        guard let text = value.text, let milliseconds = PlanDuration.milliseconds(text) else {
             report(value.location, "\(noun) '\(key)' of \(owner) must be a duration like 500ms, 2s or 1min, not '\(value.text ?? value.kindDescription)'")
             return defaultValue
         }
@@ -217,7 +217,7 @@ public struct OptionReader {
 }
 
 /// Durations as PostgreSQL writes them in settings like lock_timeout.
-enum Duration {
+enum PlanDuration {
     static func milliseconds(_ text: String) -> Int? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let digits = trimmed.prefix { $0.isNumber }

@@ -95,7 +95,7 @@ public enum RunFailure: Error, Sendable, CustomStringConvertible {
         switch self {
         case .lockNotGranted(let statement, let attempts, let timeout, let holders):
             let who = holders.isEmpty ? "no holder found (it may have finished)" : "held by " + holders.joined(separator: "; ")
-            return "could not get the lock for `\(statement.prefix(120))` in \(attempts) attempts of lock_timeout \(Duration.text(milliseconds: timeout)): \(who)"
+            return "could not get the lock for `\(statement.prefix(120))` in \(attempts) attempts of lock_timeout \(PlanDuration.text(milliseconds: timeout)): \(who)"
         case .alreadyRunning(let holders):
             let who = holders.map(\.description).joined(separator: "; ")
             return "another pgmend run holds this database's lock: \(who.isEmpty ? "a session that has since ended" : who)"
