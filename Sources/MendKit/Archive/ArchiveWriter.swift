@@ -201,11 +201,16 @@ public struct ArchiveWriter {
         return path
     }
 
+    /// `mkdir -p`, with the system's own reason when it cannot (no permission, a file in
+    /// the way, a full disk).
     private func createDirectory(_ path: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw ArchiveError.io(path, "cannot create the folder", (error as NSError).code == 513 ? EACCES : Int32(EIO))
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw ArchiveError.io(path, "cannot create the folder", ENOTDIR) }
+        } else {
+            let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            if parent != path && !parent.isEmpty { try createDirectory(parent) }
+            if mkdir(path, 0o755) != 0 && errno != EEXIST { throw ArchiveError.io(path, "cannot create the folder", errno) }
         }
         guard access(path, W_OK) == 0 else { throw ArchiveError.io(path, "cannot write to", errno) }
     }
