@@ -36,88 +36,19 @@ root=$PWD
 rows=${BENCH_ROWS:-1000000}
 rounds=${BENCH_ROUNDS:-3}
 port=${BENCH_PORT:-54341}
+timed_shows_stdout=yes   # timed shows a failed command's stdout too, not only its stderr
 
 time_target=100    # hundredths: candidate/baseline <= 1.00
 memory_target=64   # MB: candidate's peak resident set size < 64 MB
 
-work=""       # the throwaway cluster, its socket and every output file
-bindir=""     # the server's programs
-pgmend=""
-psql=""
-pg_dump=""
+# die, make_work, find_pgmend, start_cluster, conninfo, sql, load, print_machine, timed, median,
+# ratio_line, seconds, bytes_text, size_of, ...; the globals work, pgmend, psql, pg_dump, elapsed.
+source "$root/scripts/bench/lib/common.sh"
+
 db=""         # the benchmark database's conninfo, set once the cluster runs
 round=""      # names the current round's plan and output folders
 
-die() { echo "bench: $*" >&2; exit 1; }
-
-require_count() { # NAME VALUE
-  [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer, not '$2'"
-}
-
-as_server_user() {
-  if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
-# The server's own client programs; PATH's only when the bindir lacks them.
-client() { # NAME
-  if [[ -x "$bindir/$1" ]]; then echo "$bindir/$1"; else command -v "$1"; fi
-}
-
-cleanup() {
-  [[ -n "$work" ]] || return 0
-  if [[ -f "$work/data/postmaster.pid" ]]; then
-    as_server_user "$bindir/pg_ctl" -D "$work/data" -m immediate -w stop >/dev/null 2>&1 || true
-  fi
-  rm -rf "$work"
-}
-
 # --- setup -------------------------------------------------------------------------------------
-
-find_pgmend() {
-  if [[ -n "${PGMEND_BIN:-}" ]]; then
-    pgmend=$PGMEND_BIN
-    [[ -x "$pgmend" ]] || die "PGMEND_BIN=$pgmend is not executable"
-  else
-    echo "bench: building pgmend (swift build -c release)"
-    swift build -c release >"$work/build.log" 2>&1 || { tail -30 "$work/build.log" >&2; die "release build failed"; }
-    pgmend="$(swift build -c release --show-bin-path)/pgmend"
-  fi
-  "$pgmend" run --help >/dev/null 2>&1 || die "$pgmend has no 'run' command"
-}
-
-start_cluster() {
-  bindir=$("$root/scripts/pg-bindir.sh")
-  psql=$(client psql) || die "no psql"
-  pg_dump=$(client pg_dump) || die "no pg_dump"
-  if [[ $(id -u) -eq 0 ]]; then chown postgres "$work"; fi
-  as_server_user "$bindir/initdb" -D "$work/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
-    --no-instructions >"$work/initdb.log" 2>&1 || { cat "$work/initdb.log" >&2; die "initdb failed"; }
-  # Durability off (it only speeds up loading; both tools fsync their own files regardless);
-  # autovacuum off (the load VACUUMs itself, so nothing wakes up mid-measurement).
-  as_server_user "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w -t 60 \
-    -o "-p $port -k $work -c listen_addresses='' -c fsync=off -c synchronous_commit=off \
-        -c full_page_writes=off -c autovacuum=off" \
-    start >/dev/null || { tail -20 "$work/server.log" >&2; die "the server did not start"; }
-}
-
-conninfo() { # DBNAME
-  echo "host=$work port=$port user=postgres dbname=$1"
-}
-
-sql() { # DBNAME psql-args...
-  local dbname=$1; shift
-  PGOPTIONS="-c client_min_messages=warning" "$psql" "$(conninfo "$dbname")" -X -q -v ON_ERROR_STOP=1 "$@"
-}
-
-load() { # DBNAME WHAT SQLFILE psql-args...
-  local dbname=$1 what=$2 file=$3 start
-  shift 3
-  echo "bench: loading $what"
-  start=$(date +%s%N)
-  sql postgres -c "CREATE DATABASE $dbname"
-  sql "$dbname" "$@" -f "$file" >"$work/load-$dbname.log" 2>&1 || { cat "$work/load-$dbname.log" >&2; die "loading $dbname failed"; }
-  echo "bench:   loaded in $(seconds $(( $(date +%s%N) - start ))) s"
-}
 
 # /usr/bin/time (GNU time, for -v); installed when root and missing, else "" and no memory report.
 gnu_time=""
@@ -128,49 +59,6 @@ find_time() {
       || { apt-get update >>"$work/apt.log" 2>&1 && apt-get install -y time >>"$work/apt.log" 2>&1; } || true
   fi
   if [[ -x /usr/bin/time ]] && /usr/bin/time -v true >/dev/null 2>&1; then gnu_time=/usr/bin/time; fi
-}
-
-# --- timing ------------------------------------------------------------------------------------
-
-elapsed=0
-timed() { # LABEL command... : runs it once, elapsed := wall time in ns; dies if it fails
-  local label=$1 start end status=0
-  shift
-  start=$(date +%s%N)
-  "$@" >"$work/run.out" 2>"$work/run.err" || status=$?
-  if (( status != 0 )); then
-    cat "$work/run.out" "$work/run.err" >&2
-    die "$label failed (exit $status; the command is $(declare -f "$1" | sed -n '3s/^ *//p'))"
-  fi
-  end=$(date +%s%N)
-  elapsed=$(( end - start ))
-}
-
-median() { # NS... (integers)
-  local sorted n
-  mapfile -t sorted < <(printf '%s\n' "$@" | sort -n)
-  n=${#sorted[@]}
-  if (( n % 2 )); then echo "${sorted[n / 2]}"
-  else echo $(( (sorted[n / 2 - 1] + sorted[n / 2]) / 2 )); fi
-}
-
-seconds() { # NS -> "1.234"
-  local ms=$(( ($1 + 500000) / 1000000 ))
-  printf '%d.%03d' $(( ms / 1000 )) $(( ms % 1000 ))
-}
-
-hundredths() { # N -> "0.70"
-  printf '%d.%02d' $(( $1 / 100 )) $(( $1 % 100 ))
-}
-
-bytes_text() { # BYTES -> "1.2 MB" / "35 kB"
-  local bytes=$1
-  if (( bytes >= 1000000 )); then printf '%d.%d MB' $(( bytes / 1000000 )) $(( bytes % 1000000 / 100000 ))
-  else printf '%d kB' $(( (bytes + 999) / 1000 )); fi
-}
-
-size_of() { # FILE -> "1.2 MB" / "35 kB"
-  bytes_text "$(stat -c %s "$1")"
 }
 
 # --- the commands timed ------------------------------------------------------------------------
@@ -225,7 +113,7 @@ check_round() { # ROUND [keep]
 # baseline-then-candidate. Prints the medians, the ratio candidate/baseline and PASS/MISS.
 compare() {
   local -a base_ns=() cand_ns=()
-  local r base cand ratio verdict
+  local r base cand
   prepare_round 0
   timed "pg_dump -Fc (warm-up)" baseline
   timed "pgmend (warm-up)" candidate
@@ -238,12 +126,7 @@ compare() {
   done
   base=$(median "${base_ns[@]}")
   cand=$(median "${cand_ns[@]}")
-  (( base > 0 )) || die "archive-table: baseline median is 0 ns"
-  ratio=$(( (cand * 100 + base / 2) / base ))
-  # Judged on the ratio as printed, so the line never contradicts itself.
-  if (( ratio <= time_target )); then verdict=PASS; else verdict=MISS; fi
-  echo "bench archive-table: pgmend $(seconds "$cand") s, pg_dump -Fc $(seconds "$base") s" \
-       "(median of $rounds), ratio $(hundredths "$ratio") (target <= $(hundredths "$time_target")) $verdict"
+  ratio_line archive-table "$time_target" "pg_dump -Fc" "$base" pgmend "$cand"
   local archive
   archive=$(archive_dir 0)
   echo "bench:   outputs: pgmend data.copy.gz $(size_of "$archive/data.copy.gz")" \
@@ -280,18 +163,13 @@ main() {
   require_count BENCH_ROUNDS "$rounds"
   require_count BENCH_PORT "$port"
 
-  work=$(mktemp -d /tmp/pgmend-bench.XXXXXX)
-  trap cleanup EXIT
-  trap 'exit 130' INT TERM
-
-  find_pgmend
+  make_work
+  find_pgmend run
   find_time
+  # Both tools fsync their own files regardless of the cluster's durability settings.
   start_cluster
   db=$(conninfo bench_archive)
-  local version
-  version=$("$pgmend" --version 2>/dev/null | head -1) || true
-  echo "bench: machine: $(nproc) CPUs, $(uname -sm), PostgreSQL $(sql postgres -At -c 'SHOW server_version')," \
-       "pgmend ${version:-(no version)}${PGMEND_BIN:+ (PGMEND_BIN=$PGMEND_BIN)}"
+  print_machine
 
   load bench_archive "$rows rows into bench_archive.big" scripts/bench/archive-data.sql -v rows="$rows"
   local relation copy_bytes
