@@ -105,13 +105,26 @@ struct RunCommandTests {
             let plan = Self.fixtures.appendingPathComponent("slow.yaml").path
             let snapshots = "/tmp/pgmend-killed-\(database.name)"
             defer { try? FileManager.default.removeItem(atPath: snapshots) }
-            let command = "\(try PgMendBinary.path()) run \(plan) --db '\(database.conninfo)' --snapshots \(snapshots) & sleep 1.2; kill -9 $!; wait"
-            _ = try ProcessRunner.run("/bin/sh", ["-c", command])
+            // Killed once its statement is running on the server, however long it took to start.
+            let psql = "\(database.cluster.binDirectory)/psql"
+            let command = """
+                \(try PgMendBinary.path()) run \(plan) --db '\(database.conninfo)' --snapshots \(snapshots) >/dev/null 2>&1 &
+                pid=$!
+                for i in $(seq 1 1000); do
+                  running=$(\(psql) -X -At -d '\(database.conninfo)' -c "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE TABLE slow%'")
+                  [ "$running" = 1 ] && break
+                  sleep 0.02
+                done
+                kill -9 $pid; wait $pid
+                echo "running=$running"
+                """
+            let killed = try ProcessRunner.run("/bin/sh", ["-c", command])
+            #expect(killed.stdout.contains("running=1"), "the statement never started: \(killed.stdout)\(killed.stderr)")
             let connection = try database.connect()
             // The server notices the dead client and rolls its statement back.
             var slow = true
             for _ in 0..<50 where slow {
-                slow = try connection.scalar("SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE 'CREATE TABLE slow%'", as: Bool.self) ?? false
+                slow = try connection.scalar("SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE TABLE slow%' AND pid <> pg_backend_pid()", as: Bool.self) ?? false
                 if slow { Thread.sleep(forTimeInterval: 0.2) }
             }
             #expect(try connection.scalar("SELECT to_regclass('slow') IS NULL", as: Bool.self) == true)
