@@ -174,6 +174,49 @@ struct RunCommandTests {
         }
     }
 
+    @Test func archiveVerifyAndRestoreOnTheCommandLine() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try database.connect().execute("CREATE TABLE backup AS SELECT g AS id, 'row ' || g AS body FROM generate_series(1, 1000) g")
+            let folder = "/tmp/pgmend-archive-cli-\(database.name)"
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let plan = "\(folder)/archive-it.yaml"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try "name: archive-it\nsteps:\n  - archive_table: {table: backup, to: \(folder)/archives}\n".write(toFile: plan, atomically: true, encoding: .utf8)
+            let run = try Self.pgmend(["run", plan, "--db", database.conninfo, "--snapshots", "\(folder)/snapshots"])
+            #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+            let archive = try #require(try FileManager.default.contentsOfDirectory(atPath: "\(folder)/archives/\(database.name)").first)
+            let directory = "\(folder)/archives/\(database.name)/\(archive)"
+            let verified = try Self.pgmend(["archive", "verify", directory])
+            #expect(verified.status == 0)
+            #expect(verified.stdout.hasPrefix("verified: \(directory): backup, 1000 rows, sha256 "))
+            let restored = try Self.pgmend(["archive", "restore", directory, "--db", database.conninfo, "--as", "backup_again"])
+            #expect(restored.status == 0, "\(restored.stderr)")
+            #expect(restored.stdout == "restored backup_again in \(database.name): 1000 rows, fingerprint matches the archive\n")
+
+            var data = try Data(contentsOf: URL(fileURLWithPath: "\(directory)/data.copy.gz"))
+            data[data.count / 2] ^= 0x40
+            try data.write(to: URL(fileURLWithPath: "\(directory)/data.copy.gz"))
+            let damaged = try Self.pgmend(["archive", "verify", directory])
+            #expect(damaged.status == 1)
+            #expect(damaged.stderr.contains("data.copy.gz is damaged"), "\(damaged.stderr)")
+            let refused = try Self.pgmend(["archive", "restore", directory, "--db", database.conninfo, "--as", "backup_third"])
+            #expect(refused.status == 1)
+            #expect(try database.connect().scalar("SELECT to_regclass('backup_third') IS NULL", as: Bool.self) == true)
+        }
+    }
+
+    /// Progress goes to stderr only on a terminal.
+    @Test func dataProgressIsShownOnATerminal() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try database.connect().execute("CREATE TABLE a (id int); CREATE TABLE b (id int)")
+            let command = "\(try PgMendBinary.path()) snapshot take --data --db '\(database.conninfo)' -o /dev/null"
+            let terminal = try ProcessRunner.run("/usr/bin/script", ["-qec", command, "/dev/null"])
+            #expect(terminal.stdout.contains("data: 1/2 b"), "\(terminal.stdout)")
+            let pipe = try PgMendBinary.run(["snapshot", "take", "--data", "--db", database.conninfo, "-o", "/dev/null"])
+            #expect(pipe.stderr.isEmpty)
+        }
+    }
+
     /// On a terminal the run shows the dry run and asks; `script` gives it one.
     @Test func aRunOnATerminalAsksFirst() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
