@@ -36,7 +36,7 @@ extension PgMend {
             let markdown = SchemaDocs.markdown(schema, title: title)
             if let output {
                 do {
-                    try Data(markdown.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+                    try OutputFile.write(Data(markdown.utf8), to: output)
                 } catch {
                     throw CommandFailure(.failed, "cannot write \(output): \(error.localizedDescription)")
                 }

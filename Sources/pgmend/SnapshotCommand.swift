@@ -88,10 +88,8 @@ extension PgMend.SnapshotCommand {
 /// Writing snapshot files: folders made as needed, the file replaced atomically.
 enum SnapshotFile {
     static func write(_ snapshot: Snapshot, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
         do {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data(try snapshot.jsonText().utf8).write(to: url, options: .atomic)
+            try OutputFile.write(Data(try snapshot.jsonText().utf8), to: path)
         } catch let error as CocoaError {
             throw CommandFailure(.failed, "cannot write \(path): \(error.localizedDescription)")
         }

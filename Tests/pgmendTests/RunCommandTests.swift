@@ -209,11 +209,18 @@ struct RunCommandTests {
     @Test func dataProgressIsShownOnATerminal() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             try database.connect().execute("CREATE TABLE a (id int); CREATE TABLE b (id int)")
-            let command = "\(try PgMendBinary.path()) snapshot take --data --db '\(database.conninfo)' -o /dev/null"
+            let output = "/tmp/pgmend-progress-\(database.name).json"
+            defer { try? FileManager.default.removeItem(atPath: output) }
+            let command = "\(try PgMendBinary.path()) snapshot take --data --db '\(database.conninfo)' -o \(output)"
             let terminal = try ProcessRunner.run("/usr/bin/script", ["-qec", command, "/dev/null"])
-            #expect(terminal.stdout.contains("data: 1/2 b"), "\(terminal.stdout)")
-            let pipe = try PgMendBinary.run(["snapshot", "take", "--data", "--db", database.conninfo, "-o", "/dev/null"])
+            #expect(terminal.stdout.contains("data: 0/1 a"), "\(terminal.stdout)")
+            let pipe = try PgMendBinary.run(["snapshot", "take", "--data", "--db", database.conninfo, "-o", output])
             #expect(pipe.stderr.isEmpty)
+            // -o to a device writes to it in place: the device stays a device.
+            let stdout = try PgMendBinary.run(["snapshot", "take", "--db", database.conninfo, "-o", "/dev/stdout"])
+            #expect(stdout.stdout.hasPrefix("{\n  \"format_version\": 1,"))
+            var status = stat()
+            #expect(stat("/dev/null", &status) == 0 && (status.st_mode & S_IFMT) == S_IFCHR)
         }
     }
 

@@ -129,7 +129,7 @@ struct SnapshotCommandTests {
             let runs = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("Snapshots/runs").path)
             #expect(runs.count == 1)
             #expect(runs.first?.hasPrefix("\(database.name)-") == true && runs.first?.hasSuffix("Z.json") == true)
-            let unknown = try PgMendBinary.run(["snapshot", "take", "--db", database.conninfo, "--schema", "nope", "-o", "/dev/null"])
+            let unknown = try PgMendBinary.run(["snapshot", "take", "--db", database.conninfo, "--schema", "nope", "-o", "/tmp/pgmend-never-written.json"])
             #expect(unknown.status == 2)
             #expect(unknown.stderr.contains("no schema named nope"))
         }

@@ -28,15 +28,54 @@ public struct DataStatistics {
 
     /// Counts and fingerprints of the schema's ordinary tables (partitioned parents hold no
     /// rows of their own, and foreign tables are not read), within the caller's transaction.
-    public func readInCurrentTransaction(_ schema: Schema) throws -> [String: TableData] {
+    ///
+    /// With a `helper`, the caller's transaction must be REPEATABLE READ: the tables are split
+    /// by size between this connection and a second one reading under the exported snapshot,
+    /// so the server scans two tables at a time.
+    public func readInCurrentTransaction(_ schema: Schema, helper: ConnectionRecipe? = nil) throws -> [String: TableData] {
         for (name, value) in Self.stableTextSettings { try connection.setLocal(name, value) }
         let tables = schema.tables.values.filter { $0.kind == .ordinary }.sorted { $0.objectName < $1.objectName }
+            .map { QualifiedName(schema: $0.schema, $0.name) }
+        guard let helper, tables.count > 1 else { return try fingerprints(of: tables, on: connection, reporting: true) }
+
+        // Largest first, each to the lighter side: the two halves take about as long.
+        let sizes = try connection.query(
+            "SELECT t, pg_relation_size(to_regclass(t)) FROM unnest($1::text[]) t", [tables.map(\.quoted)])
+        var size: [String: Int64] = [:]
+        for row in sizes { size[try row.get(0, as: String.self)] = try row.get(1, as: Int64.self) }
+        var mine: [QualifiedName] = []
+        var theirs: [QualifiedName] = []
+        var (mineBytes, theirsBytes): (Int64, Int64) = (0, 0)
+        for table in tables.sorted(by: { (size[$0.quoted] ?? 0) > (size[$1.quoted] ?? 0) }) {
+            if mineBytes < theirsBytes || (mineBytes == theirsBytes && mine.count <= theirs.count) {
+                mine.append(table)
+                mineBytes += size[table.quoted] ?? 0
+            } else {
+                theirs.append(table)
+                theirsBytes += size[table.quoted] ?? 0
+            }
+        }
+        let snapshot = try connection.scalar("SELECT pg_export_snapshot()", as: String.self) ?? ""
+        let (local, remote) = try concurrently({
+            try fingerprints(of: mine, on: connection, reporting: true)
+        }, background: { [theirs] in
+            let sibling = try helper.connect()
+            return try sibling.transaction(isolation: .repeatableRead, readOnly: true) { sibling in
+                try sibling.execute("SET TRANSACTION SNAPSHOT \(SQLLiteral.quoted(snapshot))")
+                for (name, value) in Self.stableTextSettings { try sibling.setLocal(name, value) }
+                return try DataStatistics(connection: sibling).fingerprints(of: theirs, on: sibling, reporting: false)
+            }
+        })
+        return local.merging(remote) { first, _ in first }
+    }
+
+    private func fingerprints(of tables: [QualifiedName], on connection: Connection, reporting: Bool) throws -> [String: TableData] {
         var statistics: [String: TableData] = [:]
         for (position, table) in tables.enumerated() {
-            progress.progress(task: "data", done: position, total: tables.count, detail: table.objectName.description)
-            statistics[table.objectName.key] = try fingerprint(QualifiedName(schema: table.schema, table.name))
+            if reporting { progress.progress(task: "data", done: position, total: tables.count, detail: ObjectName(schema: table.schema ?? "public", name: table.name).description) }
+            statistics["\(table.schema ?? "public").\(table.name)"] = try DataStatistics(connection: connection).fingerprint(table)
         }
-        progress.finish(task: "data")
+        if reporting { progress.finish(task: "data") }
         return statistics
     }
 

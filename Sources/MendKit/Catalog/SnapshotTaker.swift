@@ -22,7 +22,8 @@ public struct SnapshotTaker {
             let schema = try CatalogReader(connection: connection)
                 .readSchemaInCurrentTransaction(selection, helper: parallel ? connection.recipe : nil)
             let data = includeData
-                ? try DataStatistics(connection: connection, progress: progress).readInCurrentTransaction(schema)
+                ? try DataStatistics(connection: connection, progress: progress)
+                    .readInCurrentTransaction(schema, helper: parallel ? connection.recipe : nil)
                 : nil
             return (schema, data)
         }
