@@ -38,6 +38,8 @@ public struct RunReport: Encodable, Sendable {
         public var sql: String
         public var transactional: Bool
         public var lock: String
+        /// The table whose lock it waits for (`schema.table`), when there is one.
+        public var table: String?
         public var hazards: [String]
         public var executed: Bool
         public var rowsAffected: Int?
@@ -108,6 +110,6 @@ extension RunReport.StepReport {
 
 extension RunReport.ActionReport {
     enum CodingKeys: String, CodingKey {
-        case summary, sql, transactional, lock, hazards, executed, rowsAffected = "rows_affected", attempts
+        case summary, sql, transactional, lock, table, hazards, executed, rowsAffected = "rows_affected", attempts
     }
 }

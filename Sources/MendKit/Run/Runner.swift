@@ -140,20 +140,14 @@ public struct Runner {
         return try reader.readSchemaInCurrentTransaction()
     }
 
-    /// Bytes of the tables the needed actions touch; the whole database when raw SQL is needed.
+    /// Bytes of the tables the dry run's needed actions lock; the whole database when raw SQL
+    /// (which could touch anything) is needed.
     func rehearsalSize(_ preview: RunReport) throws -> Int64 {
-        let needed = plan.steps.filter { planned in preview.steps.first { $0.number == planned.number }?.status == "needed" }
-        if needed.contains(where: { $0.step is SQLStep }) {
+        let needed = preview.steps.filter { $0.status == "needed" }
+        if needed.contains(where: { $0.kind == SQLStep.kind }) {
             return try connection.scalar("SELECT pg_database_size(current_database())", as: Int64.self) ?? 0
         }
-        let probe = Probe(connection: connection)
-        let schema = try CatalogReader(connection: connection).readSchema()
-        var tables = Set<String>()
-        for planned in needed {
-            if case .needed(let actions, _) = try planned.step.assess(schema, probe) {
-                for target in actions.compactMap(\.lockTarget) { tables.insert(QualifiedName(schema: target.schema, target.name).quoted) }
-            }
-        }
+        let tables = Set(needed.flatMap { $0.actions.compactMap(\.table) })
         guard !tables.isEmpty else { return 0 }
         return try connection.scalar(
             "SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0)::bigint FROM unnest($1::text[]) t",
@@ -272,6 +266,7 @@ public struct Runner {
             report.actions = actions.map {
                 RunReport.ActionReport(
                     summary: $0.summary, sql: $0.sql, transactional: $0.transactional, lock: $0.lock.rawValue,
+                    table: $0.lockTarget.map { QualifiedName(schema: $0.schema, $0.name).quoted },
                     hazards: $0.hazards.map(\.rawValue), executed: false)
             }
         case .blocked(let problems):
