@@ -42,7 +42,9 @@ public struct CreateTableStep: RepairStep {
         var declared: Set<String> = []
         for var reader in options.mapList("columns", itemOwner: "column") ?? [] {
             if let column = Self.readColumn(&reader) { columns.append(column) }
-            if let name = reader.rawValue("name")?.text { declared.insert(name) }
+            if let name = reader.rawValue("name")?.text, !declared.insert(name).inserted {
+                reader.report(reader.location(of: "name"), "column '\(name)' is declared twice")
+            }
             options.absorb(reader)
         }
         var uniqueSets: [[String]] = []
