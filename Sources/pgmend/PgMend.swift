@@ -24,12 +24,10 @@ struct PgMend: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let failure as CommandFailure {
-            FileHandle.standardError.write(Data("pgmend: \(failure.message)\n".utf8))
-            Foundation.exit(failure.status.rawValue)
+            fail(failure)
         } catch let error as PostgresError {
-            let failure = CommandFailure(error)
-            FileHandle.standardError.write(Data("pgmend: \(failure.message)\n".utf8))
-            Foundation.exit(failure.status.rawValue)
+            // Not worded by the command: its connection or one of its statements failed.
+            fail(CommandFailure(error))
         } catch {
             if exitCode(for: error) == .validationFailure {
                 FileHandle.standardError.write(Data("\(fullMessage(for: error))\n".utf8))
@@ -37,6 +35,11 @@ struct PgMend: ParsableCommand {
             }
             exit(withError: error)
         }
+    }
+
+    private static func fail(_ failure: CommandFailure) -> Never {
+        FileHandle.standardError.write(Data("pgmend: \(failure.message)\n".utf8))
+        Foundation.exit(failure.status.rawValue)
     }
 }
 

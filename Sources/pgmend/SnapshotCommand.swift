@@ -50,12 +50,8 @@ extension PgMend.SnapshotCommand {
         }
 
         static func defaultPath(database: String) -> String {
-            let formatter = DateFormatter()
-            formatter.locale = Locale(identifier: "en_US_POSIX")
-            formatter.timeZone = TimeZone(identifier: "UTC")
-            formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
             let safeName = String(database.map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" ? $0 : "_" })
-            return "Snapshots/runs/\(safeName)-\(formatter.string(from: Date())).json"
+            return "Snapshots/runs/\(safeName)-\(FileStamp.now()).json"
         }
     }
 

@@ -13,7 +13,7 @@ struct ArchiveTests {
 
     static func fingerprint(_ table: String, _ connection: Connection) throws -> TableData {
         try connection.transaction { connection in
-            for (name, value) in DataStatistics.stableTextSettings { try connection.setLocal(name, value) }
+            try DataStatistics.pinTextSettings(connection)
             return try DataStatistics(connection: connection).fingerprint(QualifiedName(table))
         }
     }

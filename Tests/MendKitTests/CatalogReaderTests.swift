@@ -161,7 +161,7 @@ struct DataStatisticsTests {
             let statistics = DataStatistics(connection: connection)
             func fingerprint(_ table: String) throws -> TableData {
                 try connection.transaction {
-                    for (name, value) in DataStatistics.stableTextSettings { try $0.setLocal(name, value) }
+                    try DataStatistics.pinTextSettings($0)
                     return try statistics.fingerprint(QualifiedName(table))
                 }
             }

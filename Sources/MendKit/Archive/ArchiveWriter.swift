@@ -42,7 +42,7 @@ public struct ArchiveWriter {
         let schema = try scopedSchema(table.schema)
         guard let definition = schema.tables[table.key] else { throw ArchiveError.unusable("table \(table) does not exist") }
         let sequences = schema.sequences.values.filter { $0.ownedBy?.hasPrefix(table.key + ".") == true }.sorted { $0.name < $1.name }
-        for (name, value) in DataStatistics.stableTextSettings { try connection.setLocal(name, value) }
+        try DataStatistics.pinTextSettings(connection)
 
         let final = try newDirectory(for: table)
         let partial = final + ".partial"
@@ -60,18 +60,12 @@ public struct ArchiveWriter {
         if parallel {
             // The fingerprint (a full scan with an md5 per row) runs on a second connection at
             // the same moment, under this transaction's exported snapshot.
-            let snapshot = try connection.scalar("SELECT pg_export_snapshot()", as: String.self) ?? ""
-            let recipe = connection.recipe
             let name = QualifiedName(schema: table.schema, table.name)
-            (written, statistics) = try concurrently({
+            (written, statistics) = try withSharedSnapshot(on: connection, {
                 try writeData(copy, to: dataPath, table: table, expectedRows: nil)
-            }, background: {
-                let sibling = try recipe.connect()
-                return try sibling.transaction(isolation: .repeatableRead, readOnly: true) { sibling in
-                    try sibling.execute("SET TRANSACTION SNAPSHOT \(SQLLiteral.quoted(snapshot))")
-                    for (setting, value) in DataStatistics.stableTextSettings { try sibling.setLocal(setting, value) }
-                    return try DataStatistics(connection: sibling).fingerprint(name)
-                }
+            }, background: { sibling in
+                try DataStatistics.pinTextSettings(sibling)
+                return try DataStatistics(connection: sibling).fingerprint(name)
             })
         } else {
             statistics = try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: table.schema, table.name))
@@ -159,16 +153,16 @@ public struct ArchiveWriter {
 
     /// Drops a table whose content matches an archive already on disk (a run that archived
     /// and then stopped before its DROP), after checking it again under the SHARE lock.
-    public func dropMatching(_ table: ObjectName, archive: ArchiveStore.Entry) throws {
-        guard let manifest = archive.manifest else { throw ArchiveError.missing("\(archive.path)/manifest.json") }
+    public static func dropMatching(_ table: ObjectName, archiveAt directory: String, on connection: Connection) throws {
+        let manifest = try ArchiveManifest.read(directory)
         let quoted = QualifiedName(schema: table.schema, table.name).quoted
         try connection.execute("LOCK TABLE \(quoted) IN SHARE MODE")
-        for (name, value) in DataStatistics.stableTextSettings { try connection.setLocal(name, value) }
+        try DataStatistics.pinTextSettings(connection)
         let now = try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: table.schema, table.name))
         guard now.rows == manifest.rows, now.fingerprint == manifest.fingerprint else {
-            throw ArchiveError.mismatch("\(table) changed since \(archive.path) was written (\(manifest.rows) rows then, \(now.rows) now)")
+            throw ArchiveError.mismatch("\(table) changed since \(directory) was written (\(manifest.rows) rows then, \(now.rows) now)")
         }
-        try ArchiveVerifier.verify(directory: archive.path, against: manifest)
+        try ArchiveVerifier.verify(directory: directory, against: manifest)
         try connection.execute("DROP TABLE \(quoted)")
     }
 
@@ -180,10 +174,7 @@ public struct ArchiveWriter {
     }
 
     private func newDirectory(for table: ObjectName) throws -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        let stamp = FileStamp.now()
         let database = "\(store.directory)/\(connection.database)"
         try createDirectory(database)
         // Leftovers of a run that was killed while writing: never complete, safe to remove
@@ -192,11 +183,11 @@ public struct ArchiveWriter {
         where name.hasPrefix("\(table.description)-") && name.hasSuffix(".partial") {
             try? FileManager.default.removeItem(atPath: "\(database)/\(name)")
         }
-        var path = "\(database)/\(table.description)-\(formatter.string(from: Date()))"
+        var path = "\(database)/\(table.description)-\(stamp)"
         var suffix = 1
         while FileManager.default.fileExists(atPath: path) || FileManager.default.fileExists(atPath: path + ".partial") {
             suffix += 1
-            path = "\(database)/\(table.description)-\(formatter.string(from: Date()))-\(suffix)"
+            path = "\(database)/\(table.description)-\(stamp)-\(suffix)"
         }
         return path
     }

@@ -27,28 +27,22 @@ public struct CatalogReader {
 
     /// Reads within the caller's transaction, so data statistics can share its snapshot.
     ///
-    /// With a `helper`, the caller's transaction must be REPEATABLE READ: its snapshot is
-    /// exported and a second connection, opened from the recipe, reads columns and
-    /// constraints at the same moment while this one reads the rest (as `pg_dump -j` shares
-    /// its snapshot). The server does the two halves on two cores.
+    /// With `parallel`, the caller's transaction must be REPEATABLE READ: a second connection
+    /// reads columns and constraints under its snapshot while this one reads the rest
+    /// (`withSharedSnapshot`). The server does the two halves on two cores.
     public func readSchemaInCurrentTransaction(
-        _ selection: SchemaSelection = .allUserSchemas, helper: ConnectionRecipe? = nil
+        _ selection: SchemaSelection = .allUserSchemas, parallel: Bool = false
     ) throws -> Schema {
         try Self.prepare(connection)
         let namespaces = try resolveNamespaces(selection)
         var parts: RelationParts
         var relations: [UInt32: Relation]
-        if let helper {
-            let snapshot = try connection.scalar("SELECT pg_export_snapshot()", as: String.self) ?? ""
-            let (local, remote) = try concurrently({
+        if parallel {
+            let (local, remote) = try withSharedSnapshot(on: connection, {
                 try (Self.readRelations(connection, namespaces), Self.readMainParts(connection, namespaces))
-            }, background: {
-                let sibling = try helper.connect()
-                return try sibling.transaction(isolation: .repeatableRead, readOnly: true) { sibling in
-                    try sibling.execute("SET TRANSACTION SNAPSHOT \(SQLLiteral.quoted(snapshot))")
-                    try Self.prepare(sibling)
-                    return try Self.readHelperParts(sibling, namespaces)
-                }
+            }, background: { sibling in
+                try Self.prepare(sibling)
+                return try Self.readHelperParts(sibling, namespaces)
             })
             relations = local.0
             parts = local.1

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresClient
 
 /// Runs `background` on a thread of its own while `foreground` runs on this one, and returns
 /// both results (or the first error). Catalog and data reads use it to keep a second server
@@ -30,5 +31,24 @@ private final class ThreadOutcome<Value: Sendable>: @unchecked Sendable {
             throw CocoaError(.featureUnsupported)  // unreachable: read only after the thread signals
         }
         return try result.get()
+    }
+}
+
+/// Runs `foreground` on `connection` while `background` runs on a second connection (opened
+/// from the same recipe) that sees exactly the same data: the caller's transaction, which
+/// must be REPEATABLE READ at its top level, exports its snapshot and the second connection's
+/// read-only transaction imports it, as `pg_dump -j` does.
+func withSharedSnapshot<Foreground, Background: Sendable>(
+    on connection: Connection,
+    _ foreground: () throws -> Foreground,
+    background: @escaping @Sendable (Connection) throws -> Background
+) throws -> (Foreground, Background) {
+    let snapshot = try connection.scalar("SELECT pg_export_snapshot()", as: String.self) ?? ""
+    let recipe = connection.recipe
+    return try concurrently(foreground) {
+        try recipe.connect().transaction(isolation: .repeatableRead, readOnly: true) { sibling in
+            try sibling.execute("SET TRANSACTION SNAPSHOT \(SQLLiteral.quoted(snapshot))")
+            return try background(sibling)
+        }
     }
 }

@@ -26,17 +26,22 @@ public struct DataStatistics {
         ("extra_float_digits", "1"), ("bytea_output", "hex"), ("lc_monetary", "C"),
     ]
 
+    /// Pins the settings that decide a row's text form, for the current transaction.
+    public static func pinTextSettings(_ connection: Connection) throws {
+        for (name, value) in stableTextSettings { try connection.setLocal(name, value) }
+    }
+
     /// Counts and fingerprints of the schema's ordinary tables (partitioned parents hold no
     /// rows of their own, and foreign tables are not read), within the caller's transaction.
     ///
-    /// With a `helper`, the caller's transaction must be REPEATABLE READ: the tables are split
-    /// by size between this connection and a second one reading under the exported snapshot,
-    /// so the server scans two tables at a time.
-    public func readInCurrentTransaction(_ schema: Schema, helper: ConnectionRecipe? = nil) throws -> [String: TableData] {
-        for (name, value) in Self.stableTextSettings { try connection.setLocal(name, value) }
+    /// With `parallel`, the caller's transaction must be REPEATABLE READ: the tables are split
+    /// by size between this connection and a second one reading under the same snapshot
+    /// (`withSharedSnapshot`), so the server scans two tables at a time.
+    public func readInCurrentTransaction(_ schema: Schema, parallel: Bool = false) throws -> [String: TableData] {
+        try Self.pinTextSettings(connection)
         let tables = schema.tables.values.filter { $0.kind == .ordinary }.sorted { $0.objectName < $1.objectName }
             .map { QualifiedName(schema: $0.schema, $0.name) }
-        guard let helper, tables.count > 1 else { return try fingerprints(of: tables, on: connection, reporting: true) }
+        guard parallel, tables.count > 1 else { return try fingerprints(of: tables, on: connection, reporting: true) }
 
         // Largest first, each to the lighter side: the two halves take about as long.
         let sizes = try connection.query(
@@ -55,16 +60,11 @@ public struct DataStatistics {
                 theirsBytes += size[table.quoted] ?? 0
             }
         }
-        let snapshot = try connection.scalar("SELECT pg_export_snapshot()", as: String.self) ?? ""
-        let (local, remote) = try concurrently({
+        let (local, remote) = try withSharedSnapshot(on: connection, {
             try fingerprints(of: mine, on: connection, reporting: true)
-        }, background: { [theirs] in
-            let sibling = try helper.connect()
-            return try sibling.transaction(isolation: .repeatableRead, readOnly: true) { sibling in
-                try sibling.execute("SET TRANSACTION SNAPSHOT \(SQLLiteral.quoted(snapshot))")
-                for (name, value) in Self.stableTextSettings { try sibling.setLocal(name, value) }
-                return try DataStatistics(connection: sibling).fingerprints(of: theirs, on: sibling, reporting: false)
-            }
+        }, background: { [theirs] sibling in
+            try Self.pinTextSettings(sibling)
+            return try DataStatistics(connection: sibling).fingerprints(of: theirs, on: sibling, reporting: false)
         })
         return local.merging(remote) { first, _ in first }
     }

@@ -20,10 +20,10 @@ public struct SnapshotTaker {
         let started = Date()
         let (schema, data) = try connection.transaction(isolation: .repeatableRead, readOnly: true) { _ in
             let schema = try CatalogReader(connection: connection)
-                .readSchemaInCurrentTransaction(selection, helper: parallel ? connection.recipe : nil)
+                .readSchemaInCurrentTransaction(selection, parallel: parallel)
             let data = includeData
                 ? try DataStatistics(connection: connection, progress: progress)
-                    .readInCurrentTransaction(schema, helper: parallel ? connection.recipe : nil)
+                    .readInCurrentTransaction(schema, parallel: parallel)
                 : nil
             return (schema, data)
         }

@@ -159,15 +159,20 @@ public struct Runner {
     private func runSteps(_ report: inout RunReport, journal: Journal?, run: Int64, rehearsal: Bool) throws {
         let probe = Probe(connection: connection, archiveOverride: rehearsal ? rehearsalArchives : nil)
         let executor = StatementExecutor(connection: connection, settings: plan.settings)
+        // The catalog as the last read left it: a satisfied step changes nothing, and after a
+        // predicted step the read that checked the prediction is the state the next one needs.
+        var known: Schema?
         for planned in plan.steps {
             progress.progress(task: "step", done: planned.number - 1, total: plan.steps.count, detail: planned.kind)
-            let current = try readSchema(rehearsal: rehearsal)
+            let current = try known ?? readSchema(rehearsal: rehearsal)
+            known = nil
             let assessment = try planned.step.assess(current, probe)
             var stepReport = stepReport(planned, assessment)
             switch assessment {
             case .satisfied(let reason):
                 try journal?.recordStep(run, number: planned.number, kind: planned.kind, status: "satisfied", message: reason)
                 report.steps.append(stepReport)
+                known = current
             case .blocked(let problems):
                 try journal?.recordStep(run, number: planned.number, kind: planned.kind, status: "blocked", message: problems.map(\.description).joined(separator: "; "))
                 report.steps.append(stepReport)
@@ -214,6 +219,7 @@ public struct Runner {
                         try journal?.recordStep(run, number: planned.number, kind: planned.kind, status: "failed", message: failure.description)
                         return
                     }
+                    known = actual
                 }
                 stepReport.status = "applied"
                 try journal?.recordStep(run, number: planned.number, kind: planned.kind, status: "applied", message: nil)
@@ -238,11 +244,9 @@ public struct Runner {
                 let outcome = try ArchiveWriter(connection: connection, store: store, progress: progress, parallel: !rehearsal).archive(table, drop: drop)
                 return Int(outcome.manifest.rows)
             }
-        case .dropArchived(let table, let archive, let folder):
+        case .dropArchived(let table, let archive):
             return try executor.run(transactional: true, isolation: .repeatableRead, lockTarget: table, describing: sql) { connection in
-                let entry = ArchiveStore(directory: folder).entries().first { $0.path == archive }
-                    ?? ArchiveStore.Entry(path: archive, manifest: try? ArchiveManifest.read(archive), intact: false)
-                try ArchiveWriter(connection: connection, store: ArchiveStore(directory: folder), progress: progress).dropMatching(table, archive: entry)
+                try ArchiveWriter.dropMatching(table, archiveAt: archive, on: connection)
                 return nil
             }
         }
@@ -280,13 +284,8 @@ public struct Runner {
     }
 
     private func write(_ snapshot: Snapshot, directory: String, suffix: String) throws -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        let path = "\(directory)/\(snapshot.database)-\(plan.name)-\(formatter.string(from: Date()))-\(suffix).json"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try Data(try snapshot.jsonText().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        let path = "\(directory)/\(snapshot.database)-\(plan.name)-\(FileStamp.now())-\(suffix).json"
+        try OutputFile.write(Data(try snapshot.jsonText().utf8), to: path)
         return path
     }
 }

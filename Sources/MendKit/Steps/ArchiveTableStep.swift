@@ -69,7 +69,7 @@ public struct ArchiveTableStep: RepairStep {
                         summary: "drop \(table): its content matches the archive \(archived.path)",
                         sql: "-- checked again under a SHARE lock against \(archived.path)/manifest.json\nDROP TABLE \(quoted)",
                         lock: .accessExclusive, hazards: [.accessExclusiveLock, .deletesData], lockTarget: table,
-                        operation: .dropArchived(table: table, archive: archived.path, folder: folder)))
+                        operation: .dropArchived(table: table, archive: archived.path)))
                     after = TableDependants.dropping(table, from: after)
                 } else {
                     satisfied.append("\(table) is archived in \(archived.path)")

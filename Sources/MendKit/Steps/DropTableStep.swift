@@ -45,7 +45,7 @@ public struct DropTableStep: RepairStep {
                     summary: "drop \(table): its \(rows) rows are in the archive \(archived.path)",
                     sql: "-- checked again under a SHARE lock against \(archived.path)/manifest.json\nDROP TABLE \(quoted)",
                     lock: .accessExclusive, hazards: [.accessExclusiveLock, .deletesData], lockTarget: table,
-                    operation: .dropArchived(table: table, archive: archived.path, folder: folder))],
+                    operation: .dropArchived(table: table, archive: archived.path))],
                 after: after)
         }
         return .blocked([StepProblem(

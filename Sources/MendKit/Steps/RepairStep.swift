@@ -54,7 +54,7 @@ public struct Action: Sendable {
         /// in one REPEATABLE READ transaction holding a SHARE lock throughout.
         case archive(table: ObjectName, folder: String, drop: Bool)
         /// Drop a table whose content matches an intact archive, checked again under lock.
-        case dropArchived(table: ObjectName, archive: String, folder: String)
+        case dropArchived(table: ObjectName, archive: String)
     }
 
     public var summary: String

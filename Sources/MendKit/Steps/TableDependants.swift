@@ -41,7 +41,7 @@ enum TableDependants {
         let archives = store.archives(of: table, database: probe.connection.database)
         guard !archives.isEmpty else { return nil }
         let live = try probe.connection.transaction(isolation: .repeatableRead, readOnly: true) { connection in
-            for (name, value) in DataStatistics.stableTextSettings { try connection.setLocal(name, value) }
+            try DataStatistics.pinTextSettings(connection)
             return try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: table.schema, table.name))
         }
         return archives.first { $0.manifest?.rows == live.rows && $0.manifest?.fingerprint == live.fingerprint }

@@ -6,8 +6,8 @@ import Foundation
 /// it, so a reader never sees half a snapshot. Anything else (`/dev/stdout`, `/dev/null`, a
 /// pipe) is written in place: renaming over a device would replace it with a regular file,
 /// which as root breaks the machine's `/dev/null`.
-enum OutputFile {
-    static func write(_ data: Data, to path: String) throws {
+public enum OutputFile {
+    public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         var status = stat()
         let exists = stat(path, &status) == 0
