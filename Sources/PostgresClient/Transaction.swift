@@ -42,16 +42,24 @@ extension Connection {
         }
     }
 
-    /// `SET LOCAL name = value` for the current transaction, with the value bound as a parameter.
+    /// `SET LOCAL name = value` for the current transaction.
+    ///
+    /// Sent as a `SET` statement with the name quoted and the value a literal, not as
+    /// `SELECT set_config($1, $2, true)`: a SELECT (and any statement with bound parameters)
+    /// takes the transaction's snapshot, and in a REPEATABLE READ transaction that must wait
+    /// until `LOCK TABLE` is granted, or rows committed while the lock was awaited are
+    /// invisible to what the transaction then decides. `SET` takes no snapshot.
+    /// The value is one literal: for a list setting that quotes its items (`search_path`) it
+    /// is one item.
     public func setLocal(_ name: String, _ value: String) throws {
         guard isInTransaction else {
             throw PostgresError(kind: .usage, message: "SET LOCAL \(name) outside a transaction would have no effect")
         }
-        try query("SELECT set_config($1, $2, true)", [name, value])
+        try execute("SET LOCAL \(SQLIdentifier(name).quoted) = \(SQLLiteral.quoted(value))")
     }
 
-    /// `SET name = value` for the rest of the session, with the value bound as a parameter.
+    /// `SET name = value` for the rest of the session (a `SET` statement, as `setLocal`).
     public func setSession(_ name: String, _ value: String) throws {
-        try query("SELECT set_config($1, $2, false)", [name, value])
+        try execute("SET SESSION \(SQLIdentifier(name).quoted) = \(SQLLiteral.quoted(value))")
     }
 }

@@ -151,21 +151,6 @@ public struct ArchiveWriter {
             fileSHA256: file.hexDigest, fileBytes: file.bytes)
     }
 
-    /// Drops a table whose content matches an archive already on disk (a run that archived
-    /// and then stopped before its DROP), after checking it again under the SHARE lock.
-    public static func dropMatching(_ table: ObjectName, archiveAt directory: String, on connection: Connection) throws {
-        let manifest = try ArchiveManifest.read(directory)
-        let quoted = QualifiedName(schema: table.schema, table.name).quoted
-        try connection.execute("LOCK TABLE \(quoted) IN SHARE MODE")
-        try DataStatistics.pinTextSettings(connection)
-        let now = try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: table.schema, table.name))
-        guard now.rows == manifest.rows, now.fingerprint == manifest.fingerprint else {
-            throw ArchiveError.mismatch("\(table) changed since \(directory) was written (\(manifest.rows) rows then, \(now.rows) now)")
-        }
-        try ArchiveVerifier.verify(directory: directory, against: manifest)
-        try connection.execute("DROP TABLE \(quoted)")
-    }
-
     /// The schema's catalog, read without leaving the reader's settings in the transaction.
     private func scopedSchema(_ namespace: String) throws -> Schema {
         try connection.execute("SAVEPOINT pgmend_archive_read")

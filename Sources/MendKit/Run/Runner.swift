@@ -197,6 +197,16 @@ public struct Runner {
                         stepReport.actions[position].rowsAffected = outcome.rowsAffected
                         stepReport.actions[position].attempts = outcome.attempts
                         report.statementsExecuted += 1
+                    } catch let changed as ChangedUnderLock {
+                        // Nothing was dropped; the table is no longer what the step assessed.
+                        if let statement { try? journal?.finishStatement(statement, rowsAffected: nil, attempts: 1, error: changed.description) }
+                        try? journal?.recordStep(run, number: planned.number, kind: planned.kind, status: "blocked", message: changed.description)
+                        stepReport.status = "blocked"
+                        stepReport.problems.append(RunReport.ProblemReport(message: changed.description, count: nil, sample: []))
+                        report.steps.append(stepReport)
+                        report.outcome = .blocked
+                        report.message = "step \(planned.number) (\(planned.kind)) is blocked: \(changed)"
+                        return
                     } catch {
                         if let statement { try? journal?.finishStatement(statement, rowsAffected: nil, attempts: 0, error: String(describing: error)) }
                         try? journal?.recordStep(run, number: planned.number, kind: planned.kind, status: "failed", message: String(describing: error))
@@ -246,7 +256,12 @@ public struct Runner {
             }
         case .dropArchived(let table, let archive):
             return try executor.run(transactional: true, isolation: .repeatableRead, lockTarget: table, describing: sql) { connection in
-                try ArchiveWriter.dropMatching(table, archiveAt: archive, on: connection)
+                try GuardedDrop.dropIfMatching(table, archiveAt: archive, on: connection)
+                return nil
+            }
+        case .dropEmpty(let table):
+            return try executor.run(transactional: true, lockTarget: table, describing: sql) { connection in
+                try GuardedDrop.dropIfEmpty(table, on: connection)
                 return nil
             }
         }

@@ -31,12 +31,20 @@ public struct DropTableStep: RepairStep {
         let quoted = QualifiedName(schema: table.schema, table.name).quoted
         let after = TableDependants.dropping(table, from: schema)
         let rows = try probe.scalar("SELECT count(*) FROM ONLY \(quoted)", as: Int.self) ?? 0
-        if rows == 0 || !requireArchive {
+        if rows == 0 {
             return .needed(
                 [Action(
-                    summary: rows == 0 ? "drop the empty table \(table)" : "drop \(table) and its \(rows) rows (require_archive: false)",
+                    summary: "drop the empty table \(table), if it is still empty under its lock",
+                    sql: "LOCK TABLE \(quoted) IN ACCESS EXCLUSIVE MODE;\n-- not dropped if a row was committed meanwhile\nDROP TABLE \(quoted)",
+                    lock: .accessExclusive, hazards: [.accessExclusiveLock], lockTarget: table, operation: .dropEmpty(table: table))],
+                after: after)
+        }
+        if !requireArchive {
+            return .needed(
+                [Action(
+                    summary: "drop \(table) and its \(rows) rows (require_archive: false)",
                     sql: "DROP TABLE \(quoted)", lock: .accessExclusive,
-                    hazards: rows == 0 ? [.accessExclusiveLock] : [.accessExclusiveLock, .deletesData], lockTarget: table)],
+                    hazards: [.accessExclusiveLock, .deletesData], lockTarget: table)],
                 after: after)
         }
         if let archived = try TableDependants.matchingArchive(of: table, in: probe.archiveStore(folder), probe: probe) {

@@ -55,6 +55,8 @@ public struct Action: Sendable {
         case archive(table: ObjectName, folder: String, drop: Bool)
         /// Drop a table whose content matches an intact archive, checked again under lock.
         case dropArchived(table: ObjectName, archive: String)
+        /// Drop a table that was empty when assessed, if it still is under its lock.
+        case dropEmpty(table: ObjectName)
     }
 
     public var summary: String
