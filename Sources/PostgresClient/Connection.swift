@@ -56,8 +56,9 @@ public final class Connection {
         handle = connection
         noticeSink = NoticeSink()
         PQsetNoticeReceiver(handle, noticeReceiver, Unmanaged.passUnretained(noticeSink).toOpaque())
-        // Values are read in text form; ISO dates are the one form the decoders accept.
-        try execute("SET DateStyle TO ISO")
+        // Values are read in text form; ISO dates are the one form the decoders accept. Standard
+        // strings (no backslash escapes in '...') are how SQLFragment and SQLLiteral read text.
+        try execute("SET DateStyle TO ISO; SET standard_conforming_strings TO on")
     }
 
     deinit {

@@ -37,6 +37,15 @@ extension Connection {
         return try checked(PQexec(handle, sql), statement: sql)
     }
 
+    /// Parses and analyses `sql` as one statement without running or planning it (the extended
+    /// protocol's Parse and Describe): the result holds the columns it would return, no rows.
+    /// For plan text whose meaning is wanted and whose effects are not.
+    public func describe(_ sql: String) throws -> QueryResult {
+        try rejectNUL(in: sql, what: "statement")
+        _ = try checked(PQprepare(handle, "", sql, 0, nil), statement: sql)
+        return try checked(PQdescribePrepared(handle, ""), statement: sql)
+    }
+
     /// The first row's first column, or nil when there is no row or it is NULL.
     public func scalar<T: PostgresDecodable>(
         _ sql: String, _ parameters: [(any PostgresEncodable)?] = [], as type: T.Type = T.self

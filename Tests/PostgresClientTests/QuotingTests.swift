@@ -53,4 +53,31 @@ struct QuotingTests {
             }
         }
     }
+
+    /// Text the server reads as one fragment passes; text that could reach outside the
+    /// parentheses around it does not, wherever the parenthesis or `;` hides.
+    @Test(arguments: [
+        "status IN ('active', 'paused')", "'it''s (' || \"we(ird\"", "E'\\' )' = x", "$$ ) ; $$ <> body",
+        "$tag$ $$ ) $tag$ IS NOT NULL", "length(x) > 0 -- a comment ) ;", "/* (nested /* ; */ ) */ true",
+        "$1 > a$b", "varchar(20)", "numeric(10, 2)[]",
+    ])
+    func oneFragment(_ text: String) {
+        #expect(SQLFragment.problem(in: text) == nil, "\(SQLFragment.problem(in: text)?.message ?? "")")
+    }
+
+    @Test(arguments: [
+        ("true) NOT VALID; COMMIT; DROP TABLE users; --", "closes a parenthesis it did not open"),
+        ("1; DROP TABLE users", "contains ';'"), ("(a", "opens a parenthesis it does not close"),
+        ("'open", "string literal that is never closed"), ("E'\\'", "string literal that is never closed"),
+        ("\"open", "quoted identifier that is never closed"), ("$$ open", "dollar-quoted string ($$) that is never closed"),
+        ("/* /* */ true", "comment that is never closed"), ("  ", "is empty"),
+    ])
+    func notOneFragment(_ text: String, _ problem: String) {
+        #expect(SQLFragment.problem(in: text)?.message.contains(problem) == true, "\(text): \(SQLFragment.problem(in: text)?.message ?? "nil")")
+    }
+
+    @Test func parenthesizedKeepsACommentInside() {
+        #expect(SQLFragment.parenthesized("x > 0") == "(x > 0)")
+        #expect(SQLFragment.parenthesized("x > 0 -- why") == "(x > 0 -- why\n)")
+    }
 }

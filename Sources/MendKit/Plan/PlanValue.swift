@@ -1,4 +1,5 @@
 import Foundation
+import PostgresClient
 import Yams
 
 /// A value in a plan file and where it is written, read with typed accessors that record a
@@ -121,6 +122,18 @@ public struct OptionReader {
         }
         if text.trimmingCharacters(in: .whitespaces).isEmpty {
             report(value.location, "\(noun) '\(key)' of \(owner) is empty")
+            return nil
+        }
+        return text
+    }
+
+    /// Plan text that pgmend writes into SQL as one expression (a CHECK, a DEFAULT) or a type
+    /// name: refused here, with its location, unless it is one fragment (`SQLFragment`), so
+    /// no option but an `sql` step's can become a statement.
+    public mutating func sqlFragment(_ key: String, required: Bool = true, what: String = "one SQL expression") -> String? {
+        guard let text = readText(key, required: required) else { return nil }
+        if let (offset, message) = SQLFragment.problem(in: text) {
+            report(location(of: key), "\(noun) '\(key)' of \(owner) must be \(what); it \(message) (at character \(offset + 1))")
             return nil
         }
         return text

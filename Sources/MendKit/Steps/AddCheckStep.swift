@@ -14,7 +14,7 @@ public struct AddCheckStep: RepairStep {
     public init?(options: inout OptionReader) {
         let table = options.text("table").map(ObjectName.init(parsing:))
         let name = options.text("name")
-        let expression = options.text("expression")
+        let expression = options.sqlFragment("expression")
         guard let table, let name, let expression else { return nil }
         self.table = table
         self.name = name
@@ -39,7 +39,7 @@ public struct AddCheckStep: RepairStep {
         guard try probe.tableExists(table) else {
             return .waiting("\(table) does not exist yet; an earlier step creates it")
         }
-        let violations = try probe.offendingRows(in: table, where: "NOT (\(expression))")
+        let violations = try probe.offendingRows(in: table, where: "NOT \(SQLFragment.parenthesized(expression))")
         if violations.count > 0 {
             return .blocked([StepProblem("rows of \(table) violate CHECK (\(expression))", count: violations.count, sample: violations.sample)])
         }
@@ -49,7 +49,7 @@ public struct AddCheckStep: RepairStep {
         if existing == nil {
             actions.append(Action(
                 summary: "add CHECK \(name) NOT VALID (existing rows are checked next)",
-                sql: "ALTER TABLE \(quotedTable) ADD CONSTRAINT \(constraint) CHECK (\(expression)) NOT VALID",
+                sql: "ALTER TABLE \(quotedTable) ADD CONSTRAINT \(constraint) CHECK \(SQLFragment.parenthesized(expression)) NOT VALID",
                 lock: .accessExclusive, hazards: [.accessExclusiveLock], lockTarget: table))
         }
         actions.append(Action(

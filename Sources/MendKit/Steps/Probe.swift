@@ -28,15 +28,21 @@ public struct Probe {
         try connection.scalar(sql, parameters, as: type)
     }
 
-    /// Runs `body` read-only and rolls it back: for SQL from the plan (a `done_when` query)
-    /// that must not change anything. Inside a rehearsal's transaction it is a savepoint.
+    /// Runs `body` read-only and rolls it back: for SQL from the plan (a `done_when` query, a
+    /// check expression) that must not change anything. Inside a rehearsal's transaction it
+    /// is a savepoint, and what it set is undone with it.
     public func readOnly<T>(_ body: (Probe) throws -> T) throws -> T {
+        try rolledBack(readOnly: true, body)
+    }
+
+    /// Runs `body` in a transaction (a savepoint inside one) that is always rolled back.
+    private func rolledBack<T>(readOnly: Bool, _ body: (Probe) throws -> T) throws -> T {
         if connection.isInTransaction {
-            try connection.execute("SAVEPOINT pgmend_read_only; SET LOCAL transaction_read_only = on")
-            defer { _ = try? connection.execute("ROLLBACK TO SAVEPOINT pgmend_read_only; RELEASE SAVEPOINT pgmend_read_only") }
+            try connection.execute("SAVEPOINT pgmend_probe" + (readOnly ? "; SET LOCAL transaction_read_only = on" : ""))
+            defer { _ = try? connection.execute("ROLLBACK TO SAVEPOINT pgmend_probe; RELEASE SAVEPOINT pgmend_probe") }
             return try body(self)
         }
-        try connection.execute("BEGIN READ ONLY")
+        try connection.execute(readOnly ? "BEGIN READ ONLY" : "BEGIN")
         defer { _ = try? connection.execute("ROLLBACK") }
         return try body(self)
     }
@@ -65,11 +71,14 @@ public struct Probe {
         let key = try primaryKey(of: table)
         let keyText = key.isEmpty ? "ctid::text" : key.map { "\(SQLIdentifier($0).quoted)::text" }.joined(separator: " || ', ' || ")
         let order = key.isEmpty ? "ctid" : key.map { SQLIdentifier($0).quoted }.joined(separator: ", ")
-        let count = try scalar("SELECT count(*) FROM \(name) WHERE \(condition)", as: Int.self) ?? 0
-        guard count > 0 else { return (0, []) }
-        let sample = try query("SELECT \(keyText) FROM \(name) WHERE \(condition) ORDER BY \(order) LIMIT \(limit)")
-            .map { try $0.get(0, as: String.self) }
-        return (count, sample)
+        // The condition may hold plan text (a check expression): read-only, rolled back.
+        return try readOnly { probe in
+            let count = try probe.scalar("SELECT count(*) FROM \(name) WHERE \(condition)", as: Int.self) ?? 0
+            guard count > 0 else { return (0, []) }
+            let sample = try probe.query("SELECT \(keyText) FROM \(name) WHERE \(condition) ORDER BY \(order) LIMIT \(limit)")
+                .map { try $0.get(0, as: String.self) }
+            return (count, sample)
+        }
     }
 
     // MARK: The server's canonical spelling
@@ -77,15 +86,23 @@ public struct Probe {
     /// `varchar(20)` -> `character varying(20)`, `int` -> `integer`, `mood` -> `public.mood`,
     /// as `format_type` prints it with `search_path = pg_catalog` (as snapshots are read).
     public func canonicalType(_ spelling: String) throws -> String {
-        // One statement only (the extended protocol refuses more), read-only, so the plan's
-        // text can do nothing but name a type.
-        try readOnly { probe in
-            let result = try probe.query("SELECT NULL::\(spelling)")
-            guard let type = result.columnTypes.first, let modifier = result.columnTypeModifiers.first else {
+        try Self.requireFragment(spelling, "a type name")
+        // Parsed and described, never run: the type of the one column is all that is read.
+        return try readOnly { probe in
+            let result = try probe.connection.describe("SELECT NULL::\(spelling)")
+            guard result.columnTypes.count == 1, let type = result.columnTypes.first, let modifier = result.columnTypeModifiers.first else {
                 throw PostgresError(kind: .usage, message: "'\(spelling)' is not a type")
             }
             try probe.connection.setLocal("search_path", "pg_catalog")
             return try probe.scalar("SELECT format_type($1::oid, $2::int)", [type.rawValue, modifier == -1 ? nil : modifier], as: String.self) ?? spelling
+        }
+    }
+
+    /// Plan loading refuses text that is not one fragment; this holds the line again where it
+    /// meets SQL, for callers that did not come through a plan.
+    static func requireFragment(_ text: String, _ what: String) throws {
+        if let (_, message) = SQLFragment.problem(in: text) {
+            throw PostgresError(kind: .usage, message: "'\(text)' is not \(what): it \(message)")
         }
     }
 
@@ -95,17 +112,21 @@ public struct Probe {
     public func canonicalForms(
         columns: [Column], checks: [(name: String, expression: String)], defaults: [(column: String, expression: String)]
     ) throws -> CanonicalForms {
-        try connection.transaction { connection in
-            defer { _ = try? connection.execute("ROLLBACK TO SAVEPOINT pgmend_canonical") }
-            try connection.execute("SAVEPOINT pgmend_canonical")
+        for column in columns { try Self.requireFragment(column.type, "a type name") }
+        for (_, expression) in checks + defaults.map({ ($0.column, $0.expression) }) { try Self.requireFragment(expression, "one expression") }
+        // A temporary table cannot be created read-only, so this transaction is writable; it
+        // is always rolled back, and every statement goes through the extended protocol, which
+        // takes one statement only. Defaults and NOT VALID checks are stored, never evaluated.
+        return try rolledBack(readOnly: false) { probe in
+            let connection = probe.connection
             try connection.setLocal("search_path", "pg_catalog")
             let columnList = columns.map { "\(SQLIdentifier($0.name).quoted) \($0.type)" }.joined(separator: ", ")
-            try connection.execute("CREATE TEMP TABLE pgmend_canonical (\(columnList))")
+            try connection.query("CREATE TEMP TABLE pgmend_canonical (\(columnList))")
             for (column, expression) in defaults {
-                try connection.execute("ALTER TABLE pg_temp.pgmend_canonical ALTER COLUMN \(SQLIdentifier(column).quoted) SET DEFAULT \(expression)")
+                try connection.query("ALTER TABLE pg_temp.pgmend_canonical ALTER COLUMN \(SQLIdentifier(column).quoted) SET DEFAULT \(SQLFragment.parenthesized(expression))")
             }
             for (name, expression) in checks {
-                try connection.execute("ALTER TABLE pg_temp.pgmend_canonical ADD CONSTRAINT \(SQLIdentifier(name).quoted) CHECK (\(expression)) NOT VALID")
+                try connection.query("ALTER TABLE pg_temp.pgmend_canonical ADD CONSTRAINT \(SQLIdentifier(name).quoted) CHECK \(SQLFragment.parenthesized(expression)) NOT VALID")
             }
             var forms = CanonicalForms()
             for row in try connection.query(
