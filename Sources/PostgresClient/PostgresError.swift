@@ -21,6 +21,13 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let serializationFailure = SQLState("40001")
     public static let deadlockDetected = SQLState("40P01")
     public static let invalidPassword = SQLState("28P01")
+    public static let undefinedFunction = SQLState("42883")
+    public static let undefinedObject = SQLState("42704")
+
+    /// A name the statement uses does not exist (yet): a table, column, function or type.
+    public var isUndefinedObject: Bool {
+        [Self.undefinedTable, .undefinedColumn, .undefinedFunction, .undefinedObject].contains(self)
+    }
 }
 
 /// An error from the server, from libpq, or from decoding a value.

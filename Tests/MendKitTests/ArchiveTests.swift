@@ -46,7 +46,7 @@ struct ArchiveTests {
             }
             // Restored, the tables are back: the step wants to archive them again, not to be satisfied.
             let again = try Runner(connection: connection, plan: plan).dryRun()
-            #expect(again.steps.first?.status == "needed")
+            #expect(again.steps.first?.status == .needed)
         }
     }
 

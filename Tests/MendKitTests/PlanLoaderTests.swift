@@ -122,12 +122,13 @@ struct PlanLoaderTests {
             "lock_timeout=500ms", "statement_timeout=1min", "batch_size=1000", "retries=3",
         ])
         #expect(plan.steps.map(\.kind) == StepRegistry.names)
-        #expect(plan.steps.map(\.location.line) == [9, 12, 15, 44, 48, 53, 57])
+        #expect(plan.steps.map(\.location.line) == [9, 14, 17, 46, 50, 55, 59])
 
         let steps = plan.steps.map { $0.step.settings.map { "\($0.name): \($0.value)" } }
         #expect(steps[0] == [
             "run: UPDATE users SET email = lower(email)",
             "done_when: SELECT NOT EXISTS (SELECT 1 FROM users WHERE email <> lower(email))",
+            "lock: ROW EXCLUSIVE", "transaction: true",
         ])
         #expect(steps[1] == ["from: calendar", "to: calendar_events"])
         #expect(steps[2] == [

@@ -54,7 +54,7 @@ struct RunCommandTests {
             #expect(run.status == 0, "stderr: \(run.stderr)")
             struct Report: Decodable { var statements_executed: Int; var post_snapshot: String; var outcome: String }
             let report = try JSONDecoder().decode(Report.self, from: Data(run.stdout.utf8))
-            #expect(report.statements_executed == 19)
+            #expect(report.statements_executed == 16)
             let verify = try Self.pgmend(["verify", report.post_snapshot, "--db", database.conninfo])
             #expect(verify.status == 0, "\(verify.stdout)")
             let again = try Self.pgmend(["run", "schema-cleanup", "--db", database.conninfo, "--snapshots", folder])

@@ -22,7 +22,7 @@ public struct RunReportText {
         lines.append("database \(report.database), PostgreSQL \(report.serverVersion)")
         lines.append("")
         for step in report.steps {
-            var line = "\(mark(step.status)) \(step.number). \(step.kind)\(summary(step)): \(step.status)"
+            var line = "\(mark(step.status)) \(step.number). \(step.kind)\(summary(step)): \(step.status.rawValue)"
             if let reason = step.reason { line += " - \(reason)" }
             lines.append(line)
         }
@@ -79,13 +79,12 @@ public struct RunReportText {
         return parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")"
     }
 
-    private func mark(_ status: String) -> String {
+    private func mark(_ status: StepStatus) -> String {
         let (symbol, code) = switch status {
-        case "satisfied": ("✓", "32")
-        case "applied": ("✓", "32")
-        case "needed": ("•", "33")
-        case "waiting": ("…", "36")
-        default: ("✗", "31")
+        case .satisfied, .applied: ("✓", "32")
+        case .needed: ("•", "33")
+        case .waiting: ("…", "36")
+        case .blocked, .failed: ("✗", "31")
         }
         return color ? "\u{1B}[\(code)m\(symbol)\u{1B}[0m" : symbol
     }

@@ -1,5 +1,11 @@
 import SchemaModel
 
+/// Where a step stands: what its assessment said (satisfied, needed, blocked, waiting), or,
+/// once the run got to it, what happened (applied, failed; blocked when it could not go on).
+public enum StepStatus: String, Encodable, Sendable {
+    case satisfied, needed, blocked, waiting, applied, failed
+}
+
 /// What a run (dry run, rehearsal or the real thing) found and did, for people and as JSON.
 public struct RunReport: Encodable, Sendable {
     public enum Mode: String, Encodable, Sendable { case dryRun = "dry-run", rehearsal, apply }
@@ -25,8 +31,7 @@ public struct RunReport: Encodable, Sendable {
         public var number: Int
         public var kind: String
         public var location: String
-        /// satisfied, needed, blocked, waiting (assessments); applied, failed (after running).
-        public var status: String
+        public var status: StepStatus
         public var reason: String?
         public var actions: [ActionReport]
         public var problems: [ProblemReport]

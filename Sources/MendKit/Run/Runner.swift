@@ -31,33 +31,69 @@ public struct Runner {
     // MARK: Dry run
 
     /// Assesses every step against the schema the earlier steps will leave; executes nothing.
+    ///
+    /// A step that is blocked stays blocked (exit 3) unless an earlier step of the plan changes
+    /// what the problem is about, or runs raw SQL that could: then it is `waiting`, judged when
+    /// the run gets to it, and the prediction is marked incomplete.
     public func dryRun() throws -> RunReport {
         var report = newReport(.dryRun)
         let live = try CatalogReader(connection: connection).readSchema()
         let probe = Probe(connection: connection)
         var predicted = live
-        // After raw SQL that has not run yet, the live data is not what later steps will see.
-        var pendingRawSQL: Int?
+        var pending = PendingChanges()
         for planned in plan.steps {
-            var assessment = try planned.step.assess(predicted, probe)
-            if case .blocked(let problems) = assessment, let sqlStep = pendingRawSQL {
-                assessment = .waiting("judged after step \(sqlStep) runs; today: " + problems.map(\.description).joined(separator: "; "))
+            var assessment: Assessment
+            do {
+                assessment = try probe.assessing { try planned.step.assess(predicted, $0) }
+            } catch let error as PostgresError where pending.any && error.sqlState?.isUndefinedObject == true {
+                // A query of the plan's (done_when) reads what an earlier step creates or renames.
+                assessment = .waiting("judged after the earlier steps run; today: \(error.message)")
+            }
+            if case .blocked(let problems) = assessment, let reason = pending.reason(for: problems) {
+                assessment = .waiting(reason + "; today: " + problems.map(\.description).joined(separator: "; "))
             }
             report.steps.append(stepReport(planned, assessment))
             switch assessment {
-            case .needed(let actions, let after):
+            case .needed(let effects, let after):
+                pending.record(planned.number, effects: effects, from: predicted, to: after)
                 if let after { predicted = after } else { report.predictionComplete = false }
-                // Raw SQL and archives change what later steps find (data, archive folders)
-                // beyond the schema the prediction carries.
-                if after == nil || actions.contains(where: { if case .sql = $0.operation { return false } else { return true } }) {
-                    pendingRawSQL = planned.number
-                }
+            case .waiting: report.predictionComplete = false
             case .blocked: report.outcome = .blocked
-            case .satisfied, .waiting: break
+            case .satisfied: break
             }
         }
         report.predictedChanges = SchemaDiff.changes(from: live, to: predicted)
         return report
+    }
+
+    /// What the needed steps of a dry run so far will change, to tell a step that is blocked
+    /// by today's database from one that is waiting for an earlier step.
+    struct PendingChanges {
+        /// Tables (`schema.table`) an earlier step creates, drops, alters, locks or archives.
+        var tables: [String: Int] = [:]
+        /// The first earlier step whose effect on the database cannot be known (raw SQL).
+        var rawSQL: Int?
+
+        var any: Bool { !tables.isEmpty || rawSQL != nil }
+
+        mutating func record(_ step: Int, effects: [any Effect], from before: Schema, to after: Schema?) {
+            guard let after else {
+                rawSQL = rawSQL ?? step
+                return
+            }
+            for table in effects.flatMap(\.touches) { tables[table.key] = tables[table.key] ?? step }
+            for key in Set(before.tables.keys).union(after.tables.keys) where before.tables[key] != after.tables[key] {
+                tables[key] = tables[key] ?? step
+            }
+        }
+
+        /// Why `problems` may not hold once the earlier steps have run; nil when they will.
+        func reason(for problems: [StepProblem]) -> String? {
+            if let rawSQL { return "judged after step \(rawSQL) (raw SQL) runs" }
+            let steps = problems.compactMap { $0.table.flatMap { tables[$0.key] } }
+            guard let step = steps.min() else { return nil }
+            return "judged after step \(step) runs, which changes what this step is blocked by"
+        }
     }
 
     // MARK: For real
@@ -72,7 +108,7 @@ public struct Runner {
         defer { _ = try? connection.advisoryUnlock(Self.lockKey) }
 
         let preview = try dryRun()
-        let needed = preview.steps.contains { $0.status == "needed" }
+        let needed = preview.steps.contains { $0.status == .needed }
         guard !needed || confirm(preview) else {
             var report = preview
             report.message = "stopped before any change: not confirmed"
@@ -143,7 +179,7 @@ public struct Runner {
     /// Bytes of the tables the dry run's needed actions lock; the whole database when raw SQL
     /// (which could touch anything) is needed.
     func rehearsalSize(_ preview: RunReport) throws -> Int64 {
-        let needed = preview.steps.filter { $0.status == "needed" }
+        let needed = preview.steps.filter { $0.status == .needed }
         if needed.contains(where: { $0.kind == SQLStep.kind }) {
             return try connection.scalar("SELECT pg_database_size(current_database())", as: Int64.self) ?? 0
         }
@@ -156,114 +192,114 @@ public struct Runner {
 
     // MARK: Steps
 
+    /// Milliseconds to wait before retry `n` (from 1): doubling from 100 ms, at most 5 s.
+    static func backoff(_ attempt: Int) -> Int { min(5000, 100 << min(attempt - 1, 10)) }
+
     private func runSteps(_ report: inout RunReport, journal: Journal?, run: Int64, rehearsal: Bool) throws {
         let probe = Probe(connection: connection, archiveOverride: rehearsal ? rehearsalArchives : nil)
-        let executor = StatementExecutor(connection: connection, settings: plan.settings)
+        let context = EffectContext(
+            connection: connection, settings: plan.settings, rehearsal: rehearsal, journal: journal, run: run,
+            progress: progress, archiveOverride: rehearsal ? rehearsalArchives : nil)
         // The catalog as the last read left it: a satisfied step changes nothing, and after a
         // predicted step the read that checked the prediction is the state the next one needs.
         var known: Schema?
-        for planned in plan.steps {
+        steps: for planned in plan.steps {
             progress.progress(task: "step", done: planned.number - 1, total: plan.steps.count, detail: planned.kind)
-            let current = try known ?? readSchema(rehearsal: rehearsal)
-            known = nil
-            let assessment = try planned.step.assess(current, probe)
-            var stepReport = stepReport(planned, assessment)
-            switch assessment {
-            case .satisfied(let reason):
-                try journal?.recordStep(run, number: planned.number, kind: planned.kind, status: "satisfied", message: reason)
-                report.steps.append(stepReport)
-                known = current
-            case .blocked(let problems):
-                try journal?.recordStep(run, number: planned.number, kind: planned.kind, status: "blocked", message: problems.map(\.description).joined(separator: "; "))
-                report.steps.append(stepReport)
-                report.outcome = .blocked
-                report.message = "step \(planned.number) (\(planned.kind)) is blocked; nothing of it ran"
-                return
-            case .waiting(let reason):
-                stepReport.status = "blocked"
-                try journal?.recordStep(run, number: planned.number, kind: planned.kind, status: "blocked", message: reason)
-                report.steps.append(stepReport)
-                report.outcome = .blocked
-                report.message = "step \(planned.number) (\(planned.kind)): \(reason)"
-                return
-            case .needed(let actions, let predicted):
-                for (position, action) in actions.enumerated() {
-                    let sql = rehearsal && !action.transactional ? (action.rehearsalSQL ?? action.sql) : action.sql
-                    let statement = try journal?.startStatement(run, step: planned.number, sql: sql)
-                    do {
-                        let outcome = try perform(action, sql: sql, executor: executor, rehearsal: rehearsal)
-                        if let statement { try journal?.finishStatement(statement, rowsAffected: outcome.rowsAffected, attempts: outcome.attempts, error: nil) }
-                        stepReport.actions[position].executed = true
-                        stepReport.actions[position].rowsAffected = outcome.rowsAffected
-                        stepReport.actions[position].attempts = outcome.attempts
-                        report.statementsExecuted += 1
-                    } catch let changed as ChangedUnderLock {
-                        // Nothing was dropped; the table is no longer what the step assessed.
-                        if let statement { try? journal?.finishStatement(statement, rowsAffected: nil, attempts: 1, error: changed.description) }
-                        try? journal?.recordStep(run, number: planned.number, kind: planned.kind, status: "blocked", message: changed.description)
-                        stepReport.status = "blocked"
-                        stepReport.problems.append(RunReport.ProblemReport(message: changed.description, count: nil, sample: []))
-                        report.steps.append(stepReport)
-                        report.outcome = .blocked
-                        report.message = "step \(planned.number) (\(planned.kind)) is blocked: \(changed)"
-                        return
-                    } catch {
-                        if let statement { try? journal?.finishStatement(statement, rowsAffected: nil, attempts: 0, error: String(describing: error)) }
-                        try? journal?.recordStep(run, number: planned.number, kind: planned.kind, status: "failed", message: String(describing: error))
-                        stepReport.status = "failed"
-                        report.steps.append(stepReport)
-                        report.outcome = (error as? RunFailure).map { if case .lockNotGranted = $0 { return .locked } else { return .failed } } ?? .failed
-                        report.message = "step \(planned.number) (\(planned.kind)) failed: \(error)"
-                        return
-                    }
+            context.step = planned.number
+            var failedAttempts = 0
+            var executed: [RunReport.ActionReport] = []
+            // Assessed again from the live database before every attempt: a retry after a lock
+            // timeout does only what is still needed (an archive written, its DROP not done).
+            attempts: while true {
+                let current = try known ?? readSchema(rehearsal: rehearsal)
+                known = nil
+                let assessment = try probe.assessing { try planned.step.assess(current, $0) }
+                var stepReport = stepReport(planned, assessment)
+                stepReport.actions = executed + stepReport.actions
+                func finish(_ status: StepStatus, _ message: String?, outcome: RunReport.Outcome? = nil) throws {
+                    stepReport.status = status
+                    try journal?.recordStep(run, number: planned.number, kind: planned.kind, status: status.rawValue, message: message)
+                    report.steps.append(stepReport)
+                    if let outcome { report.outcome = outcome }
                 }
-                if let predicted {
-                    let actual = try readSchema(rehearsal: rehearsal)
-                    let differences = SchemaDiff.changes(from: predicted, to: actual)
-                    if !differences.isEmpty {
-                        stepReport.status = "failed"
-                        report.steps.append(stepReport)
-                        report.outcome = .failed
-                        let failure = RunFailure.predictionMismatch(step: planned.number, changes: differences)
-                        report.message = failure.description
-                        try journal?.recordStep(run, number: planned.number, kind: planned.kind, status: "failed", message: failure.description)
-                        return
+                switch assessment {
+                case .satisfied(let reason):
+                    try finish(executed.isEmpty ? .satisfied : .applied, reason)
+                    known = current
+                    continue steps
+                case .blocked(let problems):
+                    try finish(.blocked, problems.map(\.description).joined(separator: "; "), outcome: .blocked)
+                    report.message = "step \(planned.number) (\(planned.kind)) is blocked; nothing of it ran"
+                    return
+                case .waiting(let reason):
+                    try finish(.blocked, reason, outcome: .blocked)
+                    report.message = "step \(planned.number) (\(planned.kind)): \(reason)"
+                    return
+                case .needed(let effects, let predicted):
+                    for (position, effect) in effects.enumerated() {
+                        let index = executed.count + position
+                        context.effectNumber += 1
+                        let statement = try journal?.startStatement(run, step: planned.number, sql: effect.sql)
+                        do {
+                            let outcome = try effect.apply(context)
+                            if let statement { try journal?.finishStatement(statement, rowsAffected: outcome.rowsAffected, attempts: failedAttempts + 1, error: nil) }
+                            stepReport.actions[index].executed = true
+                            stepReport.actions[index].rowsAffected = outcome.rowsAffected
+                            stepReport.actions[index].attempts = failedAttempts + 1
+                            report.statementsExecuted += 1
+                            context.fault(.after)
+                        } catch let error as PostgresError where error.sqlState == .lockNotAvailable {
+                            failedAttempts += 1
+                            guard failedAttempts <= plan.settings.retries else {
+                                let failure = RunFailure.lockNotGranted(
+                                    statement: effect.sql, attempts: failedAttempts, timeout: plan.settings.lockTimeout,
+                                    holders: (try? lockHolders(of: effect.lockTarget, on: connection)) ?? [])
+                                if let statement { try? journal?.finishStatement(statement, rowsAffected: nil, attempts: failedAttempts, error: failure.description) }
+                                stepReport.actions[index].attempts = failedAttempts
+                                try? finish(.failed, failure.description, outcome: .locked)
+                                report.message = "step \(planned.number) (\(planned.kind)) failed: \(failure)"
+                                return
+                            }
+                            if let statement { try? journal?.finishStatement(statement, rowsAffected: nil, attempts: failedAttempts, error: error.message) }
+                            executed = Array(stepReport.actions[..<index])
+                            Thread.sleep(forTimeInterval: Double(Self.backoff(failedAttempts)) / 1000)
+                            continue attempts
+                        } catch let changed as ChangedUnderLock {
+                            // Nothing was dropped; the table is no longer what the step assessed.
+                            if let statement { try? journal?.finishStatement(statement, rowsAffected: nil, attempts: failedAttempts + 1, error: changed.description) }
+                            stepReport.problems.append(RunReport.ProblemReport(message: changed.description, count: nil, sample: []))
+                            try? finish(.blocked, changed.description, outcome: .blocked)
+                            report.message = "step \(planned.number) (\(planned.kind)) is blocked: \(changed)"
+                            return
+                        } catch {
+                            if let statement { try? journal?.finishStatement(statement, rowsAffected: nil, attempts: failedAttempts + 1, error: String(describing: error)) }
+                            if let failed = error as? AssertionFailed {
+                                stepReport.problems.append(RunReport.ProblemReport(message: failed.summary, count: failed.count, sample: failed.sample))
+                            }
+                            try? finish(.failed, String(describing: error), outcome: .failed)
+                            report.message = "step \(planned.number) (\(planned.kind)) failed: \(error)"
+                            return
+                        }
                     }
-                    known = actual
+                    if let predicted {
+                        let actual = try readSchema(rehearsal: rehearsal)
+                        let differences = SchemaDiff.changes(from: predicted, to: actual)
+                        if !differences.isEmpty {
+                            let failure = RunFailure.predictionMismatch(step: planned.number, changes: differences)
+                            try finish(.failed, failure.description, outcome: .failed)
+                            report.message = failure.description
+                            return
+                        }
+                        known = actual
+                    }
+                    try finish(.applied, nil)
+                    continue steps
                 }
-                stepReport.status = "applied"
-                try journal?.recordStep(run, number: planned.number, kind: planned.kind, status: "applied", message: nil)
-                report.steps.append(stepReport)
             }
         }
         progress.finish(task: "step")
         if report.statementsExecuted == 0 {
             report.message = "nothing to do: every step is satisfied (0 statements executed)"
-        }
-    }
-
-    /// Runs one action: its SQL, or the archive operation it stands for.
-    private func perform(_ action: Action, sql: String, executor: StatementExecutor, rehearsal: Bool) throws -> StatementExecutor.Outcome {
-        switch action.operation {
-        case .sql:
-            return try executor.run(sql, transactional: action.transactional && !rehearsal, lockTarget: action.lockTarget)
-        case .archive(let table, let folder, let drop):
-            // A rehearsal proves the archive can be written, to a folder removed at its end.
-            let store = ArchiveStore(directory: rehearsal ? rehearsalArchives : folder)
-            return try executor.run(transactional: true, isolation: .repeatableRead, lockTarget: table, describing: sql) { connection in
-                let outcome = try ArchiveWriter(connection: connection, store: store, progress: progress, parallel: !rehearsal).archive(table, drop: drop)
-                return Int(outcome.manifest.rows)
-            }
-        case .dropArchived(let table, let archive):
-            return try executor.run(transactional: true, isolation: .repeatableRead, lockTarget: table, describing: sql) { connection in
-                try GuardedDrop.dropIfMatching(table, archiveAt: archive, on: connection)
-                return nil
-            }
-        case .dropEmpty(let table):
-            return try executor.run(transactional: true, lockTarget: table, describing: sql) { connection in
-                try GuardedDrop.dropIfEmpty(table, on: connection)
-                return nil
-            }
         }
     }
 
@@ -273,26 +309,26 @@ public struct Runner {
 
     private func stepReport(_ planned: PlannedStep, _ assessment: Assessment) -> RunReport.StepReport {
         var report = RunReport.StepReport(
-            number: planned.number, kind: planned.kind, location: planned.location.description, status: "", reason: nil,
+            number: planned.number, kind: planned.kind, location: planned.location.description, status: .needed, reason: nil,
             actions: [], problems: [],
             settings: Dictionary(planned.step.settings.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first }))
         switch assessment {
         case .satisfied(let reason):
-            report.status = "satisfied"
+            report.status = .satisfied
             report.reason = reason
-        case .needed(let actions, _):
-            report.status = "needed"
-            report.actions = actions.map {
+        case .needed(let effects, _):
+            report.status = .needed
+            report.actions = effects.map {
                 RunReport.ActionReport(
                     summary: $0.summary, sql: $0.sql, transactional: $0.transactional, lock: $0.lock.rawValue,
                     table: $0.lockTarget.map { QualifiedName(schema: $0.schema, $0.name).quoted },
                     hazards: $0.hazards.map(\.rawValue), executed: false)
             }
         case .blocked(let problems):
-            report.status = "blocked"
+            report.status = .blocked
             report.problems = problems.map { RunReport.ProblemReport(message: $0.message, count: $0.count, sample: $0.sample) }
         case .waiting(let reason):
-            report.status = "waiting"
+            report.status = .waiting
             report.reason = reason
         }
         return report

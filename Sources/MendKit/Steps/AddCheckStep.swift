@@ -27,11 +27,11 @@ public struct AddCheckStep: RepairStep {
 
     public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
         guard let current = schema.tables[table.key] else {
-            return .blocked([StepProblem("table \(table) does not exist")])
+            return .blocked([StepProblem("table \(table) does not exist", table: table)])
         }
         let existing = current.constraints[name]
         if let existing, existing.kind != .check {
-            return .blocked([StepProblem("\(table) already has a \(existing.kind.rawValue) constraint named \(name)")])
+            return .blocked([StepProblem("\(table) already has a \(existing.kind.rawValue) constraint named \(name)", table: table)])
         }
         if existing?.validated == true {
             return .satisfied("\(table) has the validated check \(name)")
@@ -41,21 +41,23 @@ public struct AddCheckStep: RepairStep {
         }
         let violations = try probe.offendingRows(in: table, where: "NOT \(SQLFragment.parenthesized(expression))")
         if violations.count > 0 {
-            return .blocked([StepProblem("rows of \(table) violate CHECK (\(expression))", count: violations.count, sample: violations.sample)])
+            return .blocked([StepProblem("rows of \(table) violate CHECK (\(expression))", count: violations.count, sample: violations.sample, table: table)])
         }
         let quotedTable = QualifiedName(schema: table.schema, table.name).quoted
         let constraint = SQLIdentifier(name).quoted
-        var actions: [Action] = []
+        // Two transactions: the brief ACCESS EXCLUSIVE lock to add, then the scan under SHARE
+        // UPDATE EXCLUSIVE (reads and writes go on). Killed between them, the next run finds
+        // the NOT VALID constraint and only validates.
+        var effects: [any Effect] = []
         if existing == nil {
-            actions.append(Action(
-                summary: "add CHECK \(name) NOT VALID (existing rows are checked next)",
-                sql: "ALTER TABLE \(quotedTable) ADD CONSTRAINT \(constraint) CHECK \(SQLFragment.parenthesized(expression)) NOT VALID",
-                lock: .accessExclusive, hazards: [.accessExclusiveLock], lockTarget: table))
+            effects.append(AtomicSQL(
+                "add CHECK \(name) NOT VALID (existing rows are checked next)",
+                ["ALTER TABLE \(quotedTable) ADD CONSTRAINT \(constraint) CHECK \(SQLFragment.parenthesized(expression)) NOT VALID"],
+                lock: .accessExclusive, on: table, hazards: [.accessExclusiveLock]))
         }
-        actions.append(Action(
-            summary: "validate \(name) against existing rows",
-            sql: "ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(constraint)",
-            lock: .shareUpdateExclusive, hazards: [.fullTableScan], lockTarget: table))
+        effects.append(AtomicSQL(
+            "validate \(name) against existing rows", ["ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(constraint)"],
+            lock: .shareUpdateExclusive, on: table, hazards: [.fullTableScan]))
 
         let forms = try probe.canonicalForms(columns: current.columns, checks: [(name, expression)], defaults: [])
         var after = schema
@@ -65,6 +67,6 @@ public struct AddCheckStep: RepairStep {
             columns: current.columns.map(\.name).filter { forms.checkColumns[name]?.contains($0) ?? false },
             definition: canonical?.definition ?? "CHECK (\(expression))",
             checkExpression: canonical?.expression ?? expression)
-        return .needed(actions, after: after)
+        return .needed(effects, after: after)
     }
 }

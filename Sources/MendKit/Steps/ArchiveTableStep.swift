@@ -38,7 +38,7 @@ public struct ArchiveTableStep: RepairStep {
 
     public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
         let store = probe.archiveStore(folder)
-        var actions: [Action] = []
+        var effects: [any Effect] = []
         var after = schema
         var satisfied: [String] = []
         var problems: [StepProblem] = []
@@ -48,7 +48,7 @@ public struct ArchiveTableStep: RepairStep {
                 if let newest = archives.first {
                     satisfied.append("\(table) is archived in \(newest.path)")
                 } else {
-                    problems.append(StepProblem("\(table) does not exist and no archive of it is in \(folder)/\(probe.connection.database)"))
+                    problems.append(StepProblem("\(table) does not exist and no archive of it is in \(folder)/\(probe.connection.database)", table: table))
                 }
                 continue
             }
@@ -62,14 +62,9 @@ public struct ArchiveTableStep: RepairStep {
             guard try probe.tableExists(table) else {
                 return .waiting("\(table) does not exist yet; an earlier step creates it")
             }
-            let quoted = QualifiedName(schema: table.schema, table.name).quoted
             if let archived = try TableDependants.matchingArchive(of: table, in: store, probe: probe) {
                 if drop {
-                    actions.append(Action(
-                        summary: "drop \(table): its content matches the archive \(archived.path)",
-                        sql: "-- checked again under a SHARE lock against \(archived.path)/manifest.json\nDROP TABLE \(quoted)",
-                        lock: .accessExclusive, hazards: [.accessExclusiveLock, .deletesData], lockTarget: table,
-                        operation: .dropArchived(table: table, archive: archived.path)))
+                    effects.append(DropAgainstArchive(table, archive: archived.path, summary: "drop \(table): its content matches the archive \(archived.path)"))
                     after = TableDependants.dropping(table, from: after)
                 } else {
                     satisfied.append("\(table) is archived in \(archived.path)")
@@ -77,18 +72,11 @@ public struct ArchiveTableStep: RepairStep {
                 continue
             }
             let target = "\(folder)/\(probe.connection.database)/\(table.description)-<UTC time>/"
-            var sql = "LOCK TABLE \(quoted) IN SHARE MODE;  -- in one REPEATABLE READ transaction\n"
-                + "COPY \(quoted) TO STDOUT  -- to \(target)data.copy.gz, with schema.sql and manifest.json, read back and checked"
-            if drop { sql += "\nDROP TABLE \(quoted)" }
-            actions.append(Action(
-                summary: drop ? "archive \(table) to \(target), verify, drop" : "archive \(table) to \(target), verify",
-                sql: sql, lock: drop ? .accessExclusive : .share,
-                hazards: drop ? [.accessExclusiveLock, .deletesData, .fullTableScan] : [.fullTableScan], lockTarget: table,
-                operation: .archive(table: table, folder: folder, drop: drop)))
+            effects.append(ArchiveTable(table, folder: folder, drop: drop, target: target))
             if drop { after = TableDependants.dropping(table, from: after) }
         }
         if !problems.isEmpty { return .blocked(problems) }
-        if actions.isEmpty { return .satisfied(satisfied.joined(separator: "; ")) }
-        return .needed(actions, after: after)
+        if effects.isEmpty { return .satisfied(satisfied.joined(separator: "; ")) }
+        return .needed(effects, after: after)
     }
 }

@@ -155,7 +155,7 @@ public struct CreateTableStep: RepairStep {
         for column in columns {
             if let (target, key) = column.references {
                 guard let referenced = schema.tables[target.key], referenced.column(key) != nil else {
-                    return .blocked([StepProblem("\(table).\(column.name) references \(target)(\(key)), which does not exist")])
+                    return .blocked([StepProblem("\(table).\(column.name) references \(target)(\(key)), which does not exist", table: target)])
                 }
             }
         }
@@ -165,21 +165,22 @@ public struct CreateTableStep: RepairStep {
             var now = Schema(); now.tables[table.key] = existing
             let differences = SchemaDiff.changes(from: before, to: now)
             if differences.isEmpty { return .satisfied("\(table) exists with this definition") }
-            return .blocked(differences.map { StepProblem("\(table) exists with another definition: \($0.description)") })
+            return .blocked(differences.map { StepProblem("\(table) exists with another definition: \($0.description)", table: table) })
         }
         var after = schema
         after.tables[table.key] = expected.table
         for sequence in expected.sequences { after.sequences["\(sequence.schema).\(sequence.name)"] = sequence }
-        var actions = [Action(summary: "create table \(table)", sql: createStatement(), lock: .none)]
-        if columns.contains(where: { $0.references != nil }) {
-            actions[0].lock = .shareRowExclusive  // on the referenced tables, for the foreign keys
-        }
-        for index in indexes {
-            actions.append(Action(
-                summary: "create index \(index.name ?? defaultIndexName(index.columns))",
-                sql: indexStatement(index), lock: .share, hazards: [.indexBuild]))
-        }
-        return .needed(actions, after: after)
+        // One transaction: killed between the table and an index, the next run would find a
+        // table of another definition and be blocked for good.
+        let statements = [createStatement()] + indexes.map(indexStatement)
+        let names = indexes.map { $0.name ?? defaultIndexName($0.columns) }
+        let referenced = columns.compactMap { $0.references?.table }.first
+        let effect = AtomicSQL(
+            names.isEmpty ? "create table \(table)" : "create table \(table) with index\(names.count == 1 ? "" : "es") \(names.joined(separator: ", "))",
+            statements,
+            // SHARE ROW EXCLUSIVE on the referenced tables, for the foreign keys.
+            lock: referenced == nil ? .none : .shareRowExclusive, on: referenced, hazards: names.isEmpty ? [] : [.indexBuild])
+        return .needed([effect], after: after)
     }
 
     func createStatement() -> String {

@@ -32,31 +32,20 @@ public struct DropTableStep: RepairStep {
         let after = TableDependants.dropping(table, from: schema)
         let rows = try probe.scalar("SELECT count(*) FROM ONLY \(quoted)", as: Int.self) ?? 0
         if rows == 0 {
-            return .needed(
-                [Action(
-                    summary: "drop the empty table \(table), if it is still empty under its lock",
-                    sql: "LOCK TABLE \(quoted) IN ACCESS EXCLUSIVE MODE;\n-- not dropped if a row was committed meanwhile\nDROP TABLE \(quoted)",
-                    lock: .accessExclusive, hazards: [.accessExclusiveLock], lockTarget: table, operation: .dropEmpty(table: table))],
-                after: after)
+            return .needed([DropIfEmpty(table)], after: after)
         }
         if !requireArchive {
             return .needed(
-                [Action(
-                    summary: "drop \(table) and its \(rows) rows (require_archive: false)",
-                    sql: "DROP TABLE \(quoted)", lock: .accessExclusive,
-                    hazards: [.accessExclusiveLock, .deletesData], lockTarget: table)],
+                [AtomicSQL(
+                    "drop \(table) and its \(rows) rows (require_archive: false)", ["DROP TABLE \(quoted)"],
+                    lock: .accessExclusive, on: table, hazards: [.accessExclusiveLock, .deletesData])],
                 after: after)
         }
         if let archived = try TableDependants.matchingArchive(of: table, in: probe.archiveStore(folder), probe: probe) {
-            return .needed(
-                [Action(
-                    summary: "drop \(table): its \(rows) rows are in the archive \(archived.path)",
-                    sql: "-- checked again under a SHARE lock against \(archived.path)/manifest.json\nDROP TABLE \(quoted)",
-                    lock: .accessExclusive, hazards: [.accessExclusiveLock, .deletesData], lockTarget: table,
-                    operation: .dropArchived(table: table, archive: archived.path))],
-                after: after)
+            return .needed([DropAgainstArchive(table, archive: archived.path, summary: "drop \(table): its \(rows) rows are in the archive \(archived.path)")], after: after)
         }
         return .blocked([StepProblem(
-            "\(table) has \(rows) rows and no archive of them in \(folder)/\(probe.connection.database); archive it first (archive_table) or say require_archive: false")])
+            "\(table) has \(rows) rows and no archive of them in \(folder)/\(probe.connection.database); archive it first (archive_table) or say require_archive: false",
+            table: table)])
     }
 }

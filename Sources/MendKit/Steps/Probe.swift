@@ -35,9 +35,18 @@ public struct Probe {
         try rolledBack(readOnly: true, body)
     }
 
+    /// Runs a step's assessment: in a transaction (a savepoint in a rehearsal) that is always
+    /// rolled back, so nothing it reads, sets or creates (a temporary table for canonical
+    /// forms, settings pinned for a fingerprint) outlives it. Plan text inside it runs in
+    /// `readOnly`.
+    public func assessing<T>(_ body: (Probe) throws -> T) throws -> T {
+        try rolledBack(readOnly: false, body)
+    }
+
     /// Runs `body` in a transaction (a savepoint inside one) that is always rolled back.
     private func rolledBack<T>(readOnly: Bool, _ body: (Probe) throws -> T) throws -> T {
         if connection.isInTransaction {
+            // Nested probes reuse the name: ROLLBACK TO names the innermost one.
             try connection.execute("SAVEPOINT pgmend_probe" + (readOnly ? "; SET LOCAL transaction_read_only = on" : ""))
             defer { _ = try? connection.execute("ROLLBACK TO SAVEPOINT pgmend_probe; RELEASE SAVEPOINT pgmend_probe") }
             return try body(self)

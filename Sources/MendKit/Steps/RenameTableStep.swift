@@ -30,13 +30,13 @@ public struct RenameTableStep: RepairStep {
         case (false, true):
             return .satisfied("\(to) exists and \(from) does not")
         case (true, true):
-            return .blocked([StepProblem("both \(from) and \(to) exist; pgmend will not choose between them")])
+            return .blocked([StepProblem("both \(from) and \(to) exist; pgmend will not choose between them", table: to)])
         case (false, false):
-            return .blocked([StepProblem("neither \(from) nor \(to) exists")])
+            return .blocked([StepProblem("neither \(from) nor \(to) exists", table: from)])
         case (true, false):
             let sql = "ALTER TABLE \(QualifiedName(schema: from.schema, from.name).quoted) RENAME TO \(SQLIdentifier(to.name).quoted)"
             return .needed(
-                [Action(summary: "rename \(from) to \(to.name)", sql: sql, lock: .accessExclusive, hazards: [.accessExclusiveLock], lockTarget: from)],
+                [AtomicSQL("rename \(from) to \(to.name)", [sql], lock: .accessExclusive, on: from, hazards: [.accessExclusiveLock])],
                 after: predict(schema))
         }
     }

@@ -35,9 +35,9 @@ public protocol RepairStep: Sendable {
 public enum Assessment: Sendable {
     /// Nothing to do; the reason says how the live database shows it.
     case satisfied(String)
-    /// These actions, in order, and the schema they leave (nil when no one can know it
+    /// These effects, in order, and the schema they leave (nil when no one can know it
     /// beforehand: raw SQL).
-    case needed([Action], after: Schema?)
+    case needed([any Effect], after: Schema?)
     /// Data or schema problems stop the step before any change.
     case blocked([StepProblem])
     /// Cannot be judged until an earlier step of the plan has run (in a dry run, the live
@@ -45,60 +45,7 @@ public enum Assessment: Sendable {
     case waiting(String)
 }
 
-/// One statement the runner executes for a step, with what it costs the database.
-public struct Action: Sendable {
-    /// What the runner does: run `sql`, or an operation that is more than one statement.
-    public enum Operation: Sendable {
-        case sql
-        /// Write a verified archive of the table under the folder, then drop it when asked;
-        /// in one REPEATABLE READ transaction holding a SHARE lock throughout.
-        case archive(table: ObjectName, folder: String, drop: Bool)
-        /// Drop a table whose content matches an intact archive, checked again under lock.
-        case dropArchived(table: ObjectName, archive: String)
-        /// Drop a table that was empty when assessed, if it still is under its lock.
-        case dropEmpty(table: ObjectName)
-    }
-
-    public var summary: String
-    /// The SQL, or for an operation the statements it amounts to, for people to read.
-    public var sql: String
-    public var operation: Operation = .sql
-    /// False for statements that cannot run in a transaction block (CREATE INDEX CONCURRENTLY).
-    public var transactional: Bool
-    /// The form used when rehearsing inside a transaction, for a non-transactional action.
-    public var rehearsalSQL: String?
-    public var lock: LockLevel
-    public var hazards: [Hazard]
-    /// The table whose lock the action waits for, to name who holds it when it cannot be had.
-    public var lockTarget: ObjectName?
-
-    public init(
-        summary: String, sql: String, transactional: Bool = true, rehearsalSQL: String? = nil,
-        lock: LockLevel, hazards: [Hazard] = [], lockTarget: ObjectName? = nil, operation: Operation = .sql
-    ) {
-        self.summary = summary
-        self.sql = sql
-        self.transactional = transactional
-        self.rehearsalSQL = rehearsalSQL
-        self.lock = lock
-        self.hazards = hazards
-        self.lockTarget = lockTarget
-        self.operation = operation
-    }
-}
-
-/// The strongest table lock an action takes (PostgreSQL's names).
-public enum LockLevel: String, Sendable, Codable {
-    case none = "none"
-    case accessShare = "ACCESS SHARE"
-    case rowExclusive = "ROW EXCLUSIVE"
-    case shareUpdateExclusive = "SHARE UPDATE EXCLUSIVE"
-    case share = "SHARE"
-    case shareRowExclusive = "SHARE ROW EXCLUSIVE"
-    case accessExclusive = "ACCESS EXCLUSIVE"
-}
-
-/// Something an operator should know before an action runs.
+/// Something an operator should know before an effect runs.
 public enum Hazard: String, Sendable, Codable {
     /// Blocks all reads and writes of the table while it runs.
     case accessExclusiveLock = "access_exclusive_lock"
@@ -122,10 +69,15 @@ public struct StepProblem: Error, Sendable, CustomStringConvertible {
     /// Primary keys of some offending rows (the first ones, in key order).
     public var sample: [String]
 
-    public init(_ message: String, count: Int? = nil, sample: [String] = []) {
+    /// The table the problem is about, when it is about one: a dry run calls the step
+    /// `waiting` rather than `blocked` when an earlier step of the plan changes that table.
+    public var table: ObjectName?
+
+    public init(_ message: String, count: Int? = nil, sample: [String] = [], table: ObjectName? = nil) {
         self.message = message
         self.count = count
         self.sample = sample
+        self.table = table
     }
 
     public var description: String {

@@ -10,16 +10,34 @@ public struct SQLStep: RepairStep {
 
     public let run: String
     public let doneWhen: String
+    /// The lock the SQL takes, as the plan declares it; `unknown` when it does not.
+    public let lock: LockLevel
+    /// False: run outside a transaction block, for `CREATE INDEX CONCURRENTLY` and the like.
+    public let transaction: Bool
 
     public init?(options: inout OptionReader) {
         let run = options.text("run")
         let doneWhen = options.text("done_when")
+        var lock = LockLevel.unknown
+        if let text = options.optionalText("lock") {
+            let spelled = text.uppercased().replacingOccurrences(of: "_", with: " ")
+            let known: [LockLevel] = [.none, .accessShare, .rowExclusive, .shareUpdateExclusive, .share, .shareRowExclusive, .exclusive, .accessExclusive]
+            if let level = known.first(where: { $0.rawValue.uppercased() == spelled }) {
+                lock = level
+            } else {
+                options.report(options.location(of: "lock"), "lock must be one of \(known.map { $0.rawValue.lowercased().replacingOccurrences(of: " ", with: "_") }.joined(separator: ", ")); not '\(text)'")
+            }
+        }
+        transaction = options.bool("transaction", default: true)
         guard let run, let doneWhen else { return nil }
         self.run = run
         self.doneWhen = doneWhen
+        self.lock = lock
     }
 
-    public var settings: [(name: String, value: String)] { [("run", run), ("done_when", doneWhen)] }
+    public var settings: [(name: String, value: String)] {
+        [("run", run), ("done_when", doneWhen), ("lock", lock.rawValue), ("transaction", String(transaction))]
+    }
 
     public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
         let answer = try probe.readOnly { probe -> Result<Bool, StepProblem> in
@@ -36,9 +54,10 @@ public struct SQLStep: RepairStep {
         case .failure(let problem): return .blocked([problem])
         case .success(true): return .satisfied("done_when is true")
         case .success(false):
-            return .needed(
-                [Action(summary: "run the plan's SQL", sql: run, lock: .accessExclusive, hazards: [.rawSQL])],
-                after: nil)
+            let effect: any Effect = transaction
+                ? AtomicSQL("run the plan's SQL", [run], lock: lock, hazards: [.rawSQL], raw: true)
+                : ConcurrentSQL("run the plan's SQL outside a transaction", run, lock: lock, hazards: [.rawSQL])
+            return .needed([effect], after: nil)
         }
     }
 }

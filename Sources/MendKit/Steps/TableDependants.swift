@@ -10,7 +10,7 @@ enum TableDependants {
             .filter { view in view.dependsOn.contains { $0.hasPrefix(table.key + ".") } }
             .map { ObjectName(schema: $0.schema, name: $0.name).description }.sorted()
         if !views.isEmpty {
-            problems.append(StepProblem("views read \(table): \(views.joined(separator: ", "))"))
+            problems.append(StepProblem("views read \(table): \(views.joined(separator: ", "))", table: table))
         }
         let foreignKeys = schema.tables.values
             .filter { $0.objectName != table }
@@ -21,7 +21,7 @@ enum TableDependants {
             }
             .sorted()
         if !foreignKeys.isEmpty {
-            problems.append(StepProblem("foreign keys reference \(table): \(foreignKeys.joined(separator: ", "))"))
+            problems.append(StepProblem("foreign keys reference \(table): \(foreignKeys.joined(separator: ", "))", table: table))
         }
         return problems
     }

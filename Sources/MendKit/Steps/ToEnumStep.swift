@@ -39,18 +39,18 @@ public struct ToEnumStep: RepairStep {
 
     public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
         guard let current = schema.tables[table.key], let existingColumn = current.column(column) else {
-            return .blocked([StepProblem("column \(table).\(column) does not exist")])
+            return .blocked([StepProblem("column \(table).\(column) does not exist", table: table)])
         }
         let printedType = PrintedNames.qualified(type)
         if let existing = schema.enums[type.key], existing.labels != labels {
-            return .blocked([StepProblem("enum type \(type) exists with labels (\(existing.labels.joined(separator: ", "))), not (\(labels.joined(separator: ", ")))")])
+            return .blocked([StepProblem("enum type \(type) exists with labels (\(existing.labels.joined(separator: ", "))), not (\(labels.joined(separator: ", ")))", table: table)])
         }
         if existingColumn.type == printedType, schema.enums[type.key] != nil {
             return .satisfied("\(table).\(column) is of enum type \(type)")
         }
         let checks = current.constraints.values.filter { $0.kind == .check && $0.columns.contains(column) }.map(\.name).sorted()
         if !checks.isEmpty {
-            return .blocked([StepProblem("check constraints on \(table).\(column) would not survive the type change: \(checks.joined(separator: ", ")); drop them in an earlier step")])
+            return .blocked([StepProblem("check constraints on \(table).\(column) would not survive the type change: \(checks.joined(separator: ", ")); drop them in an earlier step", table: table)])
         }
         guard try probe.tableExists(table) else {
             return .waiting("\(table) does not exist yet; an earlier step creates it")
@@ -64,15 +64,15 @@ public struct ToEnumStep: RepairStep {
                 .map { "'\(try $0.get(0, as: String.self))'" }
             return .blocked([StepProblem(
                 "values of \(table).\(column) outside (\(labels.joined(separator: ", "))): \(values.joined(separator: ", "))",
-                count: outside.count, sample: outside.sample)])
+                count: outside.count, sample: outside.sample, table: table)])
         }
 
         let quotedTable = QualifiedName(schema: table.schema, table.name).quoted
         let quotedType = QualifiedName(schema: type.schema, type.name).quoted
-        var actions: [Action] = []
+        var statements: [String] = []
         var after = schema
         if schema.enums[type.key] == nil {
-            actions.append(Action(summary: "create enum type \(type)", sql: "CREATE TYPE \(quotedType) AS ENUM (\(labelList))", lock: .none))
+            statements.append("CREATE TYPE \(quotedType) AS ENUM (\(labelList))")
             after.enums[type.key] = EnumType(schema: type.schema, name: type.name, labels: labels)
         }
         // A default of the old type would not cast by itself: drop it, convert, put it back.
@@ -81,18 +81,21 @@ public struct ToEnumStep: RepairStep {
         if existingColumn.defaultExpression != nil { alter += "ALTER COLUMN \(quotedColumn) DROP DEFAULT, " }
         alter += "ALTER COLUMN \(quotedColumn) TYPE \(quotedType) USING \(quotedColumn)::text::\(quotedType)"
         if let defaultLabel { alter += ", ALTER COLUMN \(quotedColumn) SET DEFAULT \(SQLLiteral.quoted(defaultLabel))::\(quotedType)" }
-        actions.append(Action(
-            summary: "convert \(table).\(column) to \(type) (rewrites the table)", sql: alter,
-            lock: .accessExclusive, hazards: [.accessExclusiveLock, .tableRewrite], lockTarget: table))
+        statements.append(alter)
+        // The type is created in the transaction that uses it: a failed ALTER leaves no type.
+        let effect = AtomicSQL(
+            statements.count == 1 ? "convert \(table).\(column) to \(type) (rewrites the table)"
+                : "create enum type \(type) and convert \(table).\(column) to it (rewrites the table)",
+            statements, lock: .accessExclusive, on: table, hazards: [.accessExclusiveLock, .tableRewrite])
         if existingColumn.defaultExpression != nil && defaultLabel == nil {
-            return .blocked([StepProblem("the default of \(table).\(column), \(existingColumn.defaultExpression ?? ""), is not a plain label; change it in an earlier step")])
+            return .blocked([StepProblem("the default of \(table).\(column), \(existingColumn.defaultExpression ?? ""), is not a plain label; change it in an earlier step", table: table)])
         }
 
         if let position = current.columns.firstIndex(where: { $0.name == column }) {
             after.tables[table.key]?.columns[position].type = printedType
             after.tables[table.key]?.columns[position].defaultExpression = defaultLabel.map { "\(SQLLiteral.quoted($0))::\(printedType)" }
         }
-        return .needed(actions, after: after)
+        return .needed([effect], after: after)
     }
 
     /// `'pending'::character varying` -> `pending`; nil for anything but a quoted literal.

@@ -1,0 +1,44 @@
+import PostgresClient
+import SchemaModel
+
+/// Writes a verified archive of a table and, when `drop`, drops it: in one REPEATABLE READ
+/// transaction whose first reading statement is `LOCK TABLE ... IN SHARE MODE`, held from the
+/// first row read to the DROP (`ArchiveWriter`).
+public struct ArchiveTable: Effect {
+    public var table: ObjectName
+    public var folder: String
+    public var drop: Bool
+    /// Where the archive will go, for people: `<folder>/<database>/<table>-<UTC time>/`.
+    public var target: String
+
+    public init(_ table: ObjectName, folder: String, drop: Bool, target: String) {
+        self.table = table
+        self.folder = folder
+        self.drop = drop
+        self.target = target
+    }
+
+    var quoted: String { QualifiedName(schema: table.schema, table.name).quoted }
+    public var summary: String { drop ? "archive \(table) to \(target), verify, drop" : "archive \(table) to \(target), verify" }
+    public var sql: String {
+        var sql = "LOCK TABLE \(quoted) IN SHARE MODE;  -- in one REPEATABLE READ transaction\n"
+            + "COPY \(quoted) TO STDOUT  -- to \(target)data.copy.gz, with schema.sql and manifest.json, read back and checked"
+        if drop { sql += "\nDROP TABLE \(quoted)" }
+        return sql
+    }
+    public var lock: LockLevel { drop ? .accessExclusive : .share }
+    public var lockTarget: ObjectName? { table }
+    /// It writes the archive later steps (a `drop_table`) may look for.
+    public var touches: [ObjectName] { [table] }
+    public var hazards: [Hazard] { drop ? [.accessExclusiveLock, .deletesData, .fullTableScan] : [.fullTableScan] }
+
+    public func apply(_ context: EffectContext) throws -> EffectOutcome {
+        // A rehearsal proves the archive can be written, to a folder removed at its end.
+        let store = ArchiveStore(directory: context.archiveDirectory(folder))
+        return try context.inTransaction(isolation: .repeatableRead) { connection in
+            let writer = ArchiveWriter(connection: connection, store: store, progress: context.progress, parallel: !context.rehearsal)
+            let outcome = try writer.archive(table, drop: drop)
+            return EffectOutcome(rowsAffected: Int(outcome.manifest.rows))
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import PostgresClient
+import SchemaModel
+
+/// A statement that cannot run in a transaction block: `CREATE INDEX CONCURRENTLY`, `DROP
+/// INDEX CONCURRENTLY`, `VACUUM`. Its timeouts are set for the session around it and put back
+/// after. A concurrent index build that was cancelled, timed out or killed leaves an INVALID
+/// index behind: when `index` names the index it builds, an invalid one of that name is found
+/// and dropped (concurrently) before the build, so a retry or the next run starts clean. A
+/// rehearsal runs `rehearsalSQL`, its transactional form.
+public struct ConcurrentSQL: Effect {
+    public var summary: String
+    public var statement: String
+    public var rehearsalSQL: String?
+    public var lock: LockLevel
+    public var lockTarget: ObjectName?
+    public var hazards: [Hazard]
+    /// The index the statement builds, to find an invalid leftover of it.
+    public var index: ObjectName?
+
+    public init(
+        _ summary: String, _ statement: String, rehearsalSQL: String? = nil, lock: LockLevel, on table: ObjectName? = nil,
+        hazards: [Hazard] = [], builds index: ObjectName? = nil
+    ) {
+        self.summary = summary
+        self.statement = statement
+        self.rehearsalSQL = rehearsalSQL
+        self.lock = lock
+        self.lockTarget = table
+        self.hazards = hazards
+        self.index = index
+    }
+
+    public var sql: String { statement }
+    public var transactional: Bool { false }
+
+    public func apply(_ context: EffectContext) throws -> EffectOutcome {
+        if context.rehearsal || context.connection.isInTransaction {
+            let form = rehearsalSQL ?? statement
+            return try context.inTransaction { EffectOutcome(rowsAffected: try $0.execute(form).affectedRows) }
+        }
+        return try context.outsideTransaction { connection in
+            if let index, let leftover = try Self.invalidIndex(index, on: connection) {
+                try connection.execute("DROP INDEX CONCURRENTLY IF EXISTS \(leftover)")
+            }
+            let result = try connection.execute(statement)
+            context.fault(.inside)
+            return EffectOutcome(rowsAffected: result.affectedRows)
+        }
+    }
+
+    /// The quoted name of `index` when it exists and is not valid (a build that did not finish).
+    static func invalidIndex(_ index: ObjectName, on connection: Connection) throws -> String? {
+        let quoted = QualifiedName(schema: index.schema, index.name).quoted
+        let invalid = try connection.scalar(
+            "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)", [quoted], as: Bool.self)
+        return invalid == true ? quoted : nil
+    }
+}

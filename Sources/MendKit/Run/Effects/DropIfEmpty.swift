@@ -1,0 +1,30 @@
+import PostgresClient
+import SchemaModel
+
+/// Drops a table that was empty when assessed, only if it holds no row under an ACCESS
+/// EXCLUSIVE lock taken first in the dropping transaction (READ COMMITTED: the count's snapshot
+/// comes after the lock). A row committed meanwhile keeps the table (`ChangedUnderLock`).
+public struct DropIfEmpty: Effect {
+    public var table: ObjectName
+
+    public init(_ table: ObjectName) { self.table = table }
+
+    var quoted: String { QualifiedName(schema: table.schema, table.name).quoted }
+    public var summary: String { "drop the empty table \(table), if it is still empty under its lock" }
+    public var sql: String { "LOCK TABLE \(quoted) IN ACCESS EXCLUSIVE MODE;\n-- not dropped if a row was committed meanwhile\nDROP TABLE \(quoted)" }
+    public var lock: LockLevel { .accessExclusive }
+    public var lockTarget: ObjectName? { table }
+    public var hazards: [Hazard] { [.accessExclusiveLock] }
+
+    public func apply(_ context: EffectContext) throws -> EffectOutcome {
+        try context.inTransaction { connection in
+            try connection.execute("LOCK TABLE \(quoted) IN ACCESS EXCLUSIVE MODE")
+            let rows = try connection.scalar("SELECT count(*) FROM ONLY \(quoted)", as: Int64.self) ?? 0
+            guard rows == 0 else {
+                throw ChangedUnderLock(table: table, change: "it was empty when assessed and holds \(rows) row\(rows == 1 ? "" : "s") now")
+            }
+            try connection.execute("DROP TABLE \(quoted)")
+            return EffectOutcome(rowsAffected: 0)
+        }
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import PostgresClient
+import SchemaModel
+
+/// One thing a needed step asks the executor to do: a type of its own per kind of work (atomic
+/// SQL, SQL outside a transaction, a batched backfill, an assertion, an archive, a guarded drop,
+/// a file). A step returns effects and never executes; the runner runs them through one
+/// `EffectContext`, which owns transactions, timeouts, checkpoints and faults, and retries a
+/// step whose lock was not granted after assessing it again.
+public protocol Effect: Sendable {
+    /// One line for people: "create table goals".
+    var summary: String { get }
+    /// The SQL it amounts to, for people to read in a dry run.
+    var sql: String { get }
+    /// The strongest table lock it takes.
+    var lock: LockLevel { get }
+    /// The table whose lock it waits for, to name who holds it when it cannot be had.
+    var lockTarget: ObjectName? { get }
+    var hazards: [Hazard] { get }
+    /// False when it runs outside a transaction block (`CREATE INDEX CONCURRENTLY`).
+    var transactional: Bool { get }
+    /// The tables whose rows or archives it changes, beyond what the schema prediction shows:
+    /// a later step blocked by one of them is only `waiting` in a dry run.
+    var touches: [ObjectName] { get }
+    /// Runs it once. A lock that is not granted in time surfaces as the server's
+    /// `lock_not_available` error, and the runner decides about retrying.
+    func apply(_ context: EffectContext) throws -> EffectOutcome
+}
+
+extension Effect {
+    public var lockTarget: ObjectName? { nil }
+    public var hazards: [Hazard] { [] }
+    public var transactional: Bool { true }
+    public var touches: [ObjectName] {
+        guard let lockTarget, [.rowExclusive, .exclusive, .accessExclusive, .unknown].contains(lock) else { return [] }
+        return [lockTarget]
+    }
+}
+
+/// What an effect did.
+public struct EffectOutcome: Sendable {
+    /// Rows it changed, wrote or read, when it knows.
+    public var rowsAffected: Int?
+
+    public init(rowsAffected: Int? = nil) { self.rowsAffected = rowsAffected }
+}
+
+/// The strongest table lock an effect takes (PostgreSQL's names).
+public enum LockLevel: String, Sendable, Codable {
+    case none = "none"
+    /// Raw SQL that did not declare its lock: pgmend cannot tell.
+    case unknown = "unknown (raw SQL)"
+    case accessShare = "ACCESS SHARE"
+    case rowExclusive = "ROW EXCLUSIVE"
+    case shareUpdateExclusive = "SHARE UPDATE EXCLUSIVE"
+    case share = "SHARE"
+    case shareRowExclusive = "SHARE ROW EXCLUSIVE"
+    case exclusive = "EXCLUSIVE"
+    case accessExclusive = "ACCESS EXCLUSIVE"
+}
+
+/// Everything an effect may use while it runs: the connection, the plan's settings, whether
+/// this is a rehearsal (one transaction, rolled back at the end), the journal for checkpoints,
+/// progress, and the fault points tests use to kill the process at a chosen moment.
+public final class EffectContext {
+    public let connection: Connection
+    public let settings: PlanSettings
+    /// True inside a rehearsal: every effect runs in savepoints of one outer transaction.
+    public let rehearsal: Bool
+    let journal: Journal?
+    let run: Int64
+    /// The plan step this effect belongs to (checkpoints are kept per run and step).
+    public internal(set) var step: Int = 0
+    /// The effect's position in the run, from 1 (fault points count them).
+    public internal(set) var effectNumber: Int = 0
+    let progress: any ProgressReporter
+    let archiveOverride: String?
+    let faults: FaultPoints
+
+    init(
+        connection: Connection, settings: PlanSettings, rehearsal: Bool, journal: Journal?, run: Int64,
+        progress: any ProgressReporter, archiveOverride: String?, faults: FaultPoints = .fromEnvironment()
+    ) {
+        self.connection = connection
+        self.settings = settings
+        self.rehearsal = rehearsal
+        self.journal = journal
+        self.run = run
+        self.progress = progress
+        self.archiveOverride = archiveOverride
+        self.faults = faults
+    }
+
+    /// Where archives go: the plan's folder, or the rehearsal's throwaway one.
+    public func archiveDirectory(_ folder: String) -> String { archiveOverride ?? folder }
+
+    /// Runs `body` in a transaction of its own (a savepoint in a rehearsal) with the plan's
+    /// `lock_timeout` and `statement_timeout`. The timeouts are set with `SET LOCAL`, which
+    /// takes no snapshot, so `body`'s first statement can be the lock that decides what the
+    /// transaction sees.
+    public func inTransaction<T>(isolation: Connection.IsolationLevel? = nil, _ body: (Connection) throws -> T) throws -> T {
+        if connection.isInTransaction {
+            let savepoint = "pgmend_effect"
+            try connection.execute("SAVEPOINT \(savepoint)")
+            do {
+                try setTimeouts(local: true)
+                let value = try body(connection)
+                try connection.execute("RELEASE SAVEPOINT \(savepoint)")
+                return value
+            } catch {
+                if connection.isOpen { _ = try? connection.execute("ROLLBACK TO SAVEPOINT \(savepoint); RELEASE SAVEPOINT \(savepoint)") }
+                throw error
+            }
+        }
+        return try connection.transaction(isolation: isolation) { connection in
+            try setTimeouts(local: true)
+            let value = try body(connection)
+            fault(.inside)
+            return value
+        }
+    }
+
+    /// Runs `body` outside any transaction block, with the timeouts set for the session and
+    /// put back as they were afterwards (also when it fails).
+    public func outsideTransaction<T>(_ body: (Connection) throws -> T) throws -> T {
+        let previous = try connection.query("SELECT current_setting('lock_timeout'), current_setting('statement_timeout')")
+        let lockTimeout = try previous.first?.get(0, as: String.self) ?? "0"
+        let statementTimeout = try previous.first?.get(1, as: String.self) ?? "0"
+        try setTimeouts(local: false)
+        defer {
+            if connection.isOpen {
+                _ = try? connection.setSession("lock_timeout", lockTimeout)
+                _ = try? connection.setSession("statement_timeout", statementTimeout)
+            }
+        }
+        return try body(connection)
+    }
+
+    private func setTimeouts(local: Bool) throws {
+        let set = local ? connection.setLocal : connection.setSession
+        try set("lock_timeout", "\(settings.lockTimeout)ms")
+        try set("statement_timeout", "\(settings.statementTimeout)ms")
+    }
+
+    /// A moment inside the running effect at which a test may kill the process.
+    public func fault(_ point: FaultPoints.Point) {
+        faults.reach(point, effect: effectNumber)
+    }
+}
+
+/// Test hook: `PGMEND_FAULT=after:N` kills the process with SIGKILL once the N-th effect of a
+/// run has finished, `inside:N` in the middle of it (after its work, before its COMMIT; after
+/// the first batch of a backfill; before an archive folder is renamed). The conformance suite
+/// uses it to prove that a run killed anywhere is finished by the next one. Unset, it does
+/// nothing.
+public struct FaultPoints: Sendable {
+    public enum Point: String, Sendable { case inside, after }
+
+    let point: Point?
+    let effect: Int
+
+    public static func fromEnvironment() -> FaultPoints {
+        let text = ProcessInfo.processInfo.environment["PGMEND_FAULT"] ?? ""
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let point = Point(rawValue: String(parts[0])), let effect = Int(parts[1]) else {
+            return FaultPoints(point: nil, effect: 0)
+        }
+        return FaultPoints(point: point, effect: effect)
+    }
+
+    func reach(_ reached: Point, effect number: Int) {
+        guard reached == point, number == effect else { return }
+        FileHandle.standardError.write(Data("pgmend: PGMEND_FAULT=\(reached.rawValue):\(number): killing the process\n".utf8))
+        kill(getpid(), SIGKILL)
+    }
+}
