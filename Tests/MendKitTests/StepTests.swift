@@ -11,16 +11,17 @@ func makeStep(_ yaml: String) throws -> any RepairStep {
     return try #require(plan.steps.first).step
 }
 
-/// needed -> run the actions -> the catalog equals the prediction -> satisfied.
+/// needed -> apply the effects -> the catalog equals the prediction -> satisfied.
 func applyAndCheckPrediction(_ step: any RepairStep, on connection: Connection, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
     let reader = CatalogReader(connection: connection)
     let probe = Probe(connection: connection)
     let before = try reader.readSchema()
-    guard case .needed(let actions, let predicted) = try step.assess(before, probe) else {
+    guard case .needed(let effects, let predicted) = try step.assess(before, probe) else {
         Issue.record("expected the step to be needed", sourceLocation: sourceLocation)
         return
     }
-    for action in actions { try connection.execute(action.sql) }
+    let context = EffectContext.standalone(connection)
+    for effect in effects { _ = try effect.apply(context) }
     let after = try reader.readSchema()
     if let predicted {
         let differences = SchemaDiff.changes(from: predicted, to: after).map(\.description)

@@ -91,6 +91,13 @@ public final class EffectContext {
         self.faults = faults
     }
 
+    /// A context outside any run (no journal, no rehearsal): to apply a step's effects by hand.
+    public static func standalone(_ connection: Connection, settings: PlanSettings = PlanSettings()) -> EffectContext {
+        EffectContext(
+            connection: connection, settings: settings, rehearsal: false, journal: nil, run: 0,
+            progress: SilentProgress(), archiveOverride: nil, faults: FaultPoints(point: nil, effect: 0))
+    }
+
     /// Where archives go: the plan's folder, or the rehearsal's throwaway one.
     public func archiveDirectory(_ folder: String) -> String { archiveOverride ?? folder }
 
