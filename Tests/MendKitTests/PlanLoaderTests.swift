@@ -116,13 +116,14 @@ struct PlanLoaderTests {
         settings.lockTimeout = 500
         settings.statementTimeout = 60_000
         settings.batchSize = 1000
+        settings.batchPause = 50
         settings.retries = 3
         #expect(plan.settings == settings)
         #expect(plan.settings.lines.map { "\($0.name)=\($0.value)" } == [
-            "lock_timeout=500ms", "statement_timeout=1min", "batch_size=1000", "retries=3",
+            "lock_timeout=500ms", "statement_timeout=1min", "batch_size=1000", "batch_pause=50ms", "retries=3",
         ])
         #expect(plan.steps.map(\.kind) == StepRegistry.names)
-        #expect(plan.steps.map(\.location.line) == [9, 14, 17, 46, 50, 55, 59])
+        #expect(plan.steps.map(\.location.line) == [10, 15, 18, 47, 51, 56, 60, 64])
 
         let steps = plan.steps.map { $0.step.settings.map { "\($0.name): \($0.value)" } }
         #expect(steps[0] == [
@@ -146,6 +147,10 @@ struct PlanLoaderTests {
         #expect(steps[4] == ["table: orders", "column: status", "type: order_status", "labels: pending, paid, shipped"])
         #expect(steps[5] == ["tables: memories_backup, audit.user_integrations_backup", "to: /var/backups/pgmend", "drop: false"])
         #expect(steps[6] == ["table: memories_backup", "require_archive: true", "archives: /var/backups/pgmend"])
+        #expect(steps[7] == [
+            "table: apps", "set sync_status: lower(trim(sync_status))", "set updated_at: now()",
+            "where: sync_status <> lower(trim(sync_status))",
+        ])
     }
 
     @Test func defaultsAndSchemas() throws {
@@ -153,7 +158,7 @@ struct PlanLoaderTests {
         #expect(minimal.description == nil)
         #expect(minimal.settings == PlanSettings())
         #expect(minimal.settings.lines.map { "\($0.name)=\($0.value)" } == [
-            "lock_timeout=2s", "statement_timeout=0", "batch_size=5000", "retries=10",
+            "lock_timeout=2s", "statement_timeout=0", "batch_size=5000", "batch_pause=0", "retries=10",
         ])
 
         let plan = try PlanFixtures.load("valid", "schemas-and-null-values")

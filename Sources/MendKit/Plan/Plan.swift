@@ -22,6 +22,8 @@ public struct PlanSettings: Sendable, Equatable {
     public var statementTimeout = 0
     /// Rows per backfill batch.
     public var batchSize = 5000
+    /// Milliseconds to wait between two backfill batches (room for replication to keep up).
+    public var batchPause = 0
     /// How many times a statement that hit lock_timeout is retried, with backoff.
     public var retries = 10
 
@@ -32,6 +34,7 @@ public struct PlanSettings: Sendable, Equatable {
         [("lock_timeout", PlanDuration.text(milliseconds: lockTimeout)),
          ("statement_timeout", PlanDuration.text(milliseconds: statementTimeout)),
          ("batch_size", String(batchSize)),
+         ("batch_pause", PlanDuration.text(milliseconds: batchPause)),
          ("retries", String(retries))]
     }
 }
@@ -91,6 +94,7 @@ public enum PlanLoader {
             settings.lockTimeout = reader.duration("lock_timeout", default: settings.lockTimeout)
             settings.statementTimeout = reader.duration("statement_timeout", default: settings.statementTimeout)
             settings.batchSize = reader.int("batch_size", default: settings.batchSize, range: 1...10_000_000)
+            settings.batchPause = reader.duration("batch_pause", default: settings.batchPause)
             settings.retries = reader.int("retries", default: settings.retries, range: 0...1000)
             if settings.lockTimeout == 0 {
                 reader.report(reader.location(of: "lock_timeout"), "lock_timeout must not be 0: DDL never waits for a lock without a timeout")

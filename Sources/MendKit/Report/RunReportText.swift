@@ -35,7 +35,8 @@ public struct RunReportText {
                 if !action.hazards.isEmpty { facts.append("hazards: \(action.hazards.joined(separator: ", "))") }
                 if !action.transactional { facts.append("outside a transaction") }
                 if action.executed {
-                    facts.append("ran" + (action.rowsAffected.map { ", \($0) row\($0 == 1 ? "" : "s")" } ?? "") + ((action.attempts ?? 1) > 1 ? ", \(action.attempts ?? 1) attempts" : ""))
+                    facts.append("ran" + (action.rowsAffected.map { ", \($0) row\($0 == 1 ? "" : "s")" } ?? "") + ((action.attempts ?? 1) > 1 ? ", \(action.attempts ?? 1) attempts" : "")
+                        + (action.longestTransactionMs.map { ", longest transaction \($0) ms" } ?? ""))
                 }
                 lines.append("  - \(action.summary) [\(facts.joined(separator: "; "))]")
                 for sqlLine in action.sql.split(separator: "\n", omittingEmptySubsequences: false) {

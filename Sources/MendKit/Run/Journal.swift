@@ -87,6 +87,27 @@ public struct Journal {
             """, [run, number, kind, status, message])
     }
 
+    /// Writes a checkpoint of step `step` of run `run`: call it inside the transaction whose
+    /// work it records, so the two commit together or not at all.
+    public func checkpoint(_ run: Int64, step: Int, key: String, value: String) throws {
+        try connection.query(
+            """
+            INSERT INTO pgmend.checkpoints (run_id, step_number, key, value) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (run_id, step_number, key) DO UPDATE SET value = excluded.value, updated_at = clock_timestamp()
+            """, [run, step, key, value])
+    }
+
+    /// The newest checkpoint under `key` for step `step` of an earlier run of the same plan
+    /// file that did not finish (killed, lost its connection, failed): where to resume.
+    public func resumePoint(before run: Int64, planSHA256: String, step: Int, key: String) throws -> String? {
+        try connection.scalar(
+            """
+            SELECT c.value FROM pgmend.checkpoints c JOIN pgmend.runs r ON r.id = c.run_id
+            WHERE c.run_id < $1 AND r.plan_sha256 = $2 AND c.step_number = $3 AND c.key = $4 AND r.status <> 'ok'
+            ORDER BY c.run_id DESC LIMIT 1
+            """, [run, planSHA256, step, key], as: String.self)
+    }
+
     /// Records a statement before it runs; `finishStatement` completes the row.
     public func startStatement(_ run: Int64, step: Int, sql: String) throws -> Int64 {
         try connection.scalar(

@@ -49,6 +49,8 @@ public struct RunReport: Encodable, Sendable {
         public var executed: Bool
         public var rowsAffected: Int?
         public var attempts: Int?
+        /// Milliseconds of its longest transaction (a backfill's longest batch).
+        public var longestTransactionMs: Int?
     }
 
     public struct ProblemReport: Encodable, Sendable {
@@ -116,5 +118,6 @@ extension RunReport.StepReport {
 extension RunReport.ActionReport {
     enum CodingKeys: String, CodingKey {
         case summary, sql, transactional, lock, table, hazards, executed, rowsAffected = "rows_affected", attempts
+        case longestTransactionMs = "longest_transaction_ms"
     }
 }

@@ -38,7 +38,7 @@ public struct Runner {
     public func dryRun() throws -> RunReport {
         var report = newReport(.dryRun)
         let live = try CatalogReader(connection: connection).readSchema()
-        let probe = Probe(connection: connection)
+        let probe = Probe(connection: connection, settings: plan.settings)
         var predicted = live
         var pending = PendingChanges()
         for planned in plan.steps {
@@ -196,10 +196,10 @@ public struct Runner {
     static func backoff(_ attempt: Int) -> Int { min(5000, 100 << min(attempt - 1, 10)) }
 
     private func runSteps(_ report: inout RunReport, journal: Journal?, run: Int64, rehearsal: Bool) throws {
-        let probe = Probe(connection: connection, archiveOverride: rehearsal ? rehearsalArchives : nil)
+        let probe = Probe(connection: connection, archiveOverride: rehearsal ? rehearsalArchives : nil, settings: plan.settings)
         let context = EffectContext(
             connection: connection, settings: plan.settings, rehearsal: rehearsal, journal: journal, run: run,
-            progress: progress, archiveOverride: rehearsal ? rehearsalArchives : nil)
+            planSHA256: plan.sha256, progress: progress, archiveOverride: rehearsal ? rehearsalArchives : nil)
         // The catalog as the last read left it: a satisfied step changes nothing, and after a
         // predicted step the read that checked the prediction is the state the next one needs.
         var known: Schema?
@@ -246,6 +246,7 @@ public struct Runner {
                             stepReport.actions[index].executed = true
                             stepReport.actions[index].rowsAffected = outcome.rowsAffected
                             stepReport.actions[index].attempts = failedAttempts + 1
+                            stepReport.actions[index].longestTransactionMs = outcome.longestTransaction.map { Int(($0 * 1000).rounded()) }
                             report.statementsExecuted += 1
                             context.fault(.after)
                         } catch let error as PostgresError where error.sqlState == .lockNotAvailable {

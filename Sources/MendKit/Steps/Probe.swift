@@ -7,10 +7,13 @@ public struct Probe {
     let connection: Connection
     /// In a rehearsal, archives go to (and are looked for in) this folder instead.
     let archiveOverride: String?
+    /// The plan's settings: a backfill's batches are sized by them.
+    public let settings: PlanSettings
 
-    public init(connection: Connection, archiveOverride: String? = nil) {
+    public init(connection: Connection, archiveOverride: String? = nil, settings: PlanSettings = PlanSettings()) {
         self.connection = connection
         self.archiveOverride = archiveOverride
+        self.settings = settings
     }
 
     /// The archives under `folder` (or the rehearsal's stand-in folder).

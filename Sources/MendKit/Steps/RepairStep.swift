@@ -57,6 +57,8 @@ public enum Hazard: String, Sendable, Codable {
     case deletesData = "deletes_data"
     /// Builds an index.
     case indexBuild = "index_build"
+    /// Updates rows in place (dead row versions, WAL, replication traffic in proportion).
+    case rowUpdates = "row_updates"
     /// Runs SQL that pgmend cannot inspect.
     case rawSQL = "raw_sql"
 }

@@ -8,6 +8,7 @@ public enum StepRegistry {
         ToEnumStep.self,
         ArchiveTableStep.self,
         DropTableStep.self,
+        BackfillStep.self,
     ]
 
     public static func kind(named name: String) -> (any RepairStep.Type)? {

@@ -41,8 +41,14 @@ extension Effect {
 public struct EffectOutcome: Sendable {
     /// Rows it changed, wrote or read, when it knows.
     public var rowsAffected: Int?
+    /// Seconds of its longest transaction, when it ran several (a backfill's batches): the
+    /// longest any of its locks was held.
+    public var longestTransaction: Double?
 
-    public init(rowsAffected: Int? = nil) { self.rowsAffected = rowsAffected }
+    public init(rowsAffected: Int? = nil, longestTransaction: Double? = nil) {
+        self.rowsAffected = rowsAffected
+        self.longestTransaction = longestTransaction
+    }
 }
 
 /// The strongest table lock an effect takes (PostgreSQL's names).
@@ -69,6 +75,8 @@ public final class EffectContext {
     public let rehearsal: Bool
     let journal: Journal?
     let run: Int64
+    /// The SHA-256 of the plan file: checkpoints resume only runs of the same plan text.
+    let planSHA256: String
     /// The plan step this effect belongs to (checkpoints are kept per run and step).
     public internal(set) var step: Int = 0
     /// The effect's position in the run, from 1 (fault points count them).
@@ -78,7 +86,7 @@ public final class EffectContext {
     let faults: FaultPoints
 
     init(
-        connection: Connection, settings: PlanSettings, rehearsal: Bool, journal: Journal?, run: Int64,
+        connection: Connection, settings: PlanSettings, rehearsal: Bool, journal: Journal?, run: Int64, planSHA256: String,
         progress: any ProgressReporter, archiveOverride: String?, faults: FaultPoints = .fromEnvironment()
     ) {
         self.connection = connection
@@ -86,6 +94,7 @@ public final class EffectContext {
         self.rehearsal = rehearsal
         self.journal = journal
         self.run = run
+        self.planSHA256 = planSHA256
         self.progress = progress
         self.archiveOverride = archiveOverride
         self.faults = faults
@@ -94,7 +103,7 @@ public final class EffectContext {
     /// A context outside any run (no journal, no rehearsal): to apply a step's effects by hand.
     public static func standalone(_ connection: Connection, settings: PlanSettings = PlanSettings()) -> EffectContext {
         EffectContext(
-            connection: connection, settings: settings, rehearsal: false, journal: nil, run: 0,
+            connection: connection, settings: settings, rehearsal: false, journal: nil, run: 0, planSHA256: "",
             progress: SilentProgress(), archiveOverride: nil, faults: FaultPoints(point: nil, effect: 0))
     }
 
@@ -104,8 +113,11 @@ public final class EffectContext {
     /// Runs `body` in a transaction of its own (a savepoint in a rehearsal) with the plan's
     /// `lock_timeout` and `statement_timeout`. The timeouts are set with `SET LOCAL`, which
     /// takes no snapshot, so `body`'s first statement can be the lock that decides what the
-    /// transaction sees.
-    public func inTransaction<T>(isolation: Connection.IsolationLevel? = nil, _ body: (Connection) throws -> T) throws -> T {
+    /// transaction sees. Its `inside` fault point is just before COMMIT, unless the effect
+    /// places its own (`faultInside: false`).
+    public func inTransaction<T>(
+        isolation: Connection.IsolationLevel? = nil, faultInside: Bool = true, _ body: (Connection) throws -> T
+    ) throws -> T {
         if connection.isInTransaction {
             let savepoint = "pgmend_effect"
             try connection.execute("SAVEPOINT \(savepoint)")
@@ -122,7 +134,7 @@ public final class EffectContext {
         return try connection.transaction(isolation: isolation) { connection in
             try setTimeouts(local: true)
             let value = try body(connection)
-            fault(.inside)
+            if faultInside { fault(.inside) }
             return value
         }
     }

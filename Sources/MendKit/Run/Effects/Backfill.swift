@@ -1,0 +1,216 @@
+import Foundation
+import PostgresClient
+import SchemaModel
+
+/// An UPDATE of many rows done as keyset batches over the primary key, each batch one short
+/// transaction with `lock_timeout`, so no lock is held for long and a killed run resumes.
+///
+/// - A batch takes the next `batch_size` keys after the last one done whose rows match
+///   `condition`, updates those rows (still matching) and writes the last key to the journal
+///   (`pgmend.checkpoints`) in the same transaction: the checkpoint is exactly what committed.
+/// - A lock not granted in time retries that batch with backoff; a killed run's successor
+///   starts after the checkpoint of the same plan step (it is an optimisation only: the
+///   condition, not the checkpoint, says what is left).
+/// - Rows the application changes while the loop runs end up right: the loop is driven by
+///   `condition`, so after the first pass further passes from the start take the rows that
+///   match again (written behind the cursor); when few are left (at most one batch), a last
+///   pass updates them under an EXCLUSIVE lock (reads go on, writes wait a moment), so when
+///   it commits no row matches. If a row still matches after that, the `set` expressions do not
+///   make `condition` false, and the effect fails naming the rows.
+public struct Backfill: Effect {
+    public var table: ObjectName
+    /// Primary key columns with their types as the catalog prints them.
+    public var key: [(name: String, type: String)]
+    /// Column = expression, in order.
+    public var assignments: [(column: String, expression: String)]
+    /// Which rows still need it (a plan fragment).
+    public var condition: String
+    /// Rows that matched when assessed, for progress and the dry run.
+    public var matching: Int
+    public var batchSize: Int
+
+    public init(
+        table: ObjectName, key: [(name: String, type: String)], assignments: [(column: String, expression: String)],
+        condition: String, matching: Int, batchSize: Int
+    ) {
+        self.table = table
+        self.key = key
+        self.assignments = assignments
+        self.condition = condition
+        self.matching = matching
+        self.batchSize = batchSize
+    }
+
+    var quotedTable: String { QualifiedName(schema: table.schema, table.name).quoted }
+    var keyList: String { key.map { SQLIdentifier($0.name).quoted }.joined(separator: ", ") }
+    var batches: Int { (matching + batchSize - 1) / batchSize }
+    /// The checkpoint's name: a changed statement does not resume an older one's position.
+    var checkpointKey: String { "backfill \(table) " + String(sql.hashValueStable, radix: 16) }
+
+    public var summary: String {
+        "update \(matching) row\(matching == 1 ? "" : "s") of \(table) in \(batches) batch\(batches == 1 ? "" : "es") of at most \(batchSize), by (\(key.map(\.name).joined(separator: ", ")))"
+    }
+    public var sql: String { batchStatement(after: true) }
+    public var lock: LockLevel { .rowExclusive }
+    public var lockTarget: ObjectName? { table }
+    public var hazards: [Hazard] { [.rowUpdates] }
+
+    var setList: String {
+        assignments.map { "\(SQLIdentifier($0.column).quoted) = \(SQLFragment.parenthesized($0.expression))" }.joined(separator: ", ")
+    }
+
+    /// One batch: the next keys after `$1...` (or from the start) whose rows match, updated;
+    /// returns rows updated, keys taken, and the last key as text.
+    func batchStatement(after: Bool) -> String {
+        let bound = key.enumerated().map { "$\($0.offset + 1)::\($0.element.type)" }.joined(separator: ", ")
+        let lastKey = key.map { "\(SQLIdentifier($0.name).quoted)::text" }.joined(separator: ", ")
+        let descending = key.map { "\(SQLIdentifier($0.name).quoted) DESC" }.joined(separator: ", ")
+        let condition = SQLFragment.parenthesized(condition)
+        return """
+            WITH batch AS MATERIALIZED (
+                SELECT \(keyList) FROM \(quotedTable)
+                WHERE \(after ? "(\(keyList)) > (\(bound)) AND " : "")\(condition)
+                ORDER BY \(keyList) LIMIT \(batchSize)
+            ), changed AS (
+                UPDATE \(quotedTable) SET \(setList)
+                WHERE (\(keyList)) IN (SELECT \(keyList) FROM batch) AND \(condition)
+                RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM batch),
+                   (SELECT ARRAY[\(lastKey)] FROM batch ORDER BY \(descending) LIMIT 1)
+            """
+    }
+
+    public func apply(_ context: EffectContext) throws -> EffectOutcome {
+        let started = Date()
+        var updated = 0
+        var batchNumber = 0
+        let insideAfter = max(1, batches / 2)
+        var longestBatch = 0.0
+        func report(_ pass: Int) {
+            let seconds = max(Date().timeIntervalSince(started), 0.001)
+            let rate = Double(updated) / seconds
+            let left = max(matching - updated, 0)
+            let eta = rate > 0 && pass == 1 ? String(format: ", ETA %.0f s", Double(left) / rate) : ""
+            context.progress.progress(
+                task: "backfill \(table)", done: min(updated, matching), total: matching,
+                detail: String(format: "%.0f rows/s%@%@", rate, eta, pass > 1 ? ", catch-up pass \(pass)" : ""))
+        }
+
+        /// One pass over the keys from `start` (nil: the first key) to the end.
+        func pass(_ number: Int, from start: [String]?) throws -> Int {
+            var last = start
+            var passUpdated = 0
+            while true {
+                let batchStarted = Date()
+                let (rows, taken, next) = try withBatchRetries(context) {
+                    try context.inTransaction(faultInside: false) { connection in
+                        let result = try connection.query(batchStatement(after: last != nil), last ?? [])
+                        guard let row = result.first else { return (0, 0, [String]?.none) }
+                        let rows = try row.get(0, as: Int.self)
+                        let taken = try row.get(1, as: Int.self)
+                        let next = try row.get(2, as: [String]?.self)
+                        if let next, let journal = context.journal {
+                            let value = Self.checkpointValue(last: next, pass: number, resumedFrom: start, rows: updated + rows)
+                            try journal.checkpoint(context.run, step: context.step, key: checkpointKey, value: value)
+                        }
+                        return (rows, taken, next)
+                    }
+                }
+                longestBatch = max(longestBatch, Date().timeIntervalSince(batchStarted))
+                updated += rows
+                passUpdated += rows
+                batchNumber += 1
+                report(number)
+                if batchNumber == insideAfter { context.fault(.inside) }
+                guard taken == batchSize, let next else { return passUpdated }
+                last = next
+                if context.settings.batchPause > 0 { Thread.sleep(forTimeInterval: Double(context.settings.batchPause) / 1000) }
+            }
+        }
+
+        let resume = context.rehearsal ? nil : try context.journal.flatMap {
+            try $0.resumePoint(before: context.run, planSHA256: context.planSHA256, step: context.step, key: checkpointKey)
+        }.flatMap(Self.lastKey(fromCheckpoint:))
+        _ = try pass(1, from: resume)
+        // Catch-up: rows written behind the cursor (or before the resume point) that match.
+        var remaining = try count(context.connection)
+        var number = 1
+        while remaining > batchSize && number < 5 {
+            number += 1
+            _ = try pass(number, from: nil)
+            remaining = try count(context.connection)
+        }
+        if remaining > 0 { updated += try finalPass(context) }
+        context.progress.finish(task: "backfill \(table)")
+        return EffectOutcome(rowsAffected: updated, longestTransaction: longestBatch)
+    }
+
+    /// Rows that still match, now.
+    func count(_ connection: Connection) throws -> Int {
+        try connection.scalar("SELECT count(*) FROM \(quotedTable) WHERE \(SQLFragment.parenthesized(condition))", as: Int.self) ?? 0
+    }
+
+    /// The few rows left, under an EXCLUSIVE lock so none can be written meanwhile; a row that
+    /// still matches afterwards means the expressions do not satisfy the condition.
+    func finalPass(_ context: EffectContext) throws -> Int {
+        try withBatchRetries(context) {
+            try context.inTransaction(faultInside: false) { connection in
+                try connection.execute("LOCK TABLE \(quotedTable) IN EXCLUSIVE MODE")
+                let condition = SQLFragment.parenthesized(condition)
+                let rows = try connection.query("UPDATE \(quotedTable) SET \(setList) WHERE \(condition)").affectedRows ?? 0
+                let keyText = key.map { "\(SQLIdentifier($0.name).quoted)::text" }.joined(separator: " || ', ' || ")
+                let left = try connection.query("SELECT \(keyText) FROM \(quotedTable) WHERE \(condition) ORDER BY \(keyList) LIMIT 10")
+                    .map { try $0.get(0, as: String.self) }
+                guard left.isEmpty else {
+                    throw AssertionFailed(
+                        summary: "after the backfill, rows of \(table) still match where: the set expressions do not make it false",
+                        count: try count(connection), sample: left)
+                }
+                return rows
+            }
+        }
+    }
+
+    /// Runs one batch, again after a backoff when its lock was not granted in time.
+    func withBatchRetries<T>(_ context: EffectContext, _ body: () throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try body()
+            } catch let error as PostgresError where error.sqlState == .lockNotAvailable || error.sqlState == .deadlockDetected {
+                attempt += 1
+                guard attempt <= context.settings.retries else { throw error }
+                Thread.sleep(forTimeInterval: Double(Runner.backoff(attempt)) / 1000)
+            }
+        }
+    }
+
+    // MARK: Checkpoints
+
+    static func checkpointValue(last: [String], pass: Int, resumedFrom: [String]?, rows: Int) -> String {
+        let object: [String: Any] = ["last": last, "pass": pass, "resumed_from": resumedFrom as Any? ?? NSNull(), "rows": rows]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The last key of a checkpoint of the first pass; a catch-up pass is not resumed.
+    static func lastKey(fromCheckpoint value: String) -> [String]? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(value.utf8)) as? [String: Any],
+            object["pass"] as? Int == 1, let last = object["last"] as? [String]
+        else { return nil }
+        return last
+    }
+}
+
+extension String {
+    /// FNV-1a of the UTF-8 bytes: the same in every process (Swift's hashValue is seeded).
+    var hashValueStable: UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return hash
+    }
+}

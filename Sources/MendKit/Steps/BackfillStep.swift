@@ -1,0 +1,80 @@
+import PostgresClient
+import SchemaModel
+
+/// `backfill`: a safe bulk UPDATE. Satisfied when no row matches `where`; otherwise the rows
+/// are updated in keyset batches over the primary key, each its own short transaction, with
+/// checkpoints so a killed run resumes (the `Backfill` effect).
+///
+/// ```yaml
+/// - backfill:
+///     table: apps
+///     set: {sync_status: "lower(trim(sync_status))"}
+///     where: "sync_status <> lower(trim(sync_status))"
+/// ```
+/// Without `where`, a row needs it when any column differs from its expression
+/// (`col IS DISTINCT FROM (expr)`).
+public struct BackfillStep: RepairStep {
+    public static let kind = "backfill"
+    public static let summary = "update many rows in short keyset batches, resumable; satisfied when no row matches where"
+
+    public let table: ObjectName
+    public let assignments: [(column: String, expression: String)]
+    public let condition: String
+    /// Whether `where` was written in the plan (or derived from `set`).
+    public let conditionGiven: Bool
+
+    public init?(options: inout OptionReader) {
+        let table = options.text("table").map(ObjectName.init(parsing:))
+        var assignments: [(column: String, expression: String)] = []
+        if let value = options.mapValue("set") {
+            var reader = OptionReader(owner: "set of backfill", map: value, noun: "column")
+            for (key, _) in value.pairs ?? [] {
+                guard let column = key.text else { continue }
+                if let expression = reader.sqlFragment(column) { assignments.append((column, expression)) }
+            }
+            if assignments.isEmpty && reader.problems.isEmpty { options.report(value.location, "option 'set' of backfill names no column") }
+            options.absorb(reader)
+        } else {
+            options.report(options.location, "backfill needs option 'set'")
+        }
+        let given = options.sqlFragment("where", required: false)
+        guard let table, !assignments.isEmpty else { return nil }
+        self.table = table
+        self.assignments = assignments
+        conditionGiven = given != nil
+        condition = given ?? assignments
+            .map { "\(SQLIdentifier($0.column).quoted) IS DISTINCT FROM \(SQLFragment.parenthesized($0.expression))" }
+            .joined(separator: " OR ")
+    }
+
+    public var settings: [(name: String, value: String)] {
+        [("table", table.description)] + assignments.map { ("set \($0.column)", $0.expression) } + [("where", condition)]
+    }
+
+    public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
+        guard let current = schema.tables[table.key] else {
+            return .blocked([StepProblem("table \(table) does not exist", table: table)])
+        }
+        let missing = assignments.map(\.column).filter { current.column($0) == nil }
+        if !missing.isEmpty {
+            return .blocked([StepProblem("\(table) has no column \(missing.joined(separator: ", "))", table: table)])
+        }
+        guard let primaryKey = current.constraints.values.first(where: { $0.kind == .primaryKey }) else {
+            return .blocked([StepProblem("\(table) has no primary key; a backfill walks the table by it in batches", table: table)])
+        }
+        guard try probe.tableExists(table) else {
+            return .waiting("\(table) does not exist yet; an earlier step creates it")
+        }
+        let key = primaryKey.columns.map { name in (name: name, type: current.column(name)?.type ?? "text") }
+        // The condition is plan text: counted read-only.
+        let matching = try probe.readOnly { probe in
+            try probe.scalar(
+                "SELECT count(*) FROM \(QualifiedName(schema: table.schema, table.name).quoted) WHERE \(SQLFragment.parenthesized(condition))",
+                as: Int.self) ?? 0
+        }
+        guard matching > 0 else { return .satisfied("no row of \(table) matches where") }
+        let effect = Backfill(
+            table: table, key: key, assignments: assignments, condition: condition, matching: matching, batchSize: probe.settings.batchSize)
+        return .needed([effect], after: schema)
+    }
+}

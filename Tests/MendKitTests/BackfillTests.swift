@@ -1,0 +1,178 @@
+import Foundation
+@testable import MendKit
+import MendTestSupport
+import PostgresClient
+import SchemaModel
+import Testing
+
+@Suite("backfill: keyset batches, checkpoints, resume, concurrent writers")
+struct BackfillTests {
+    static let snapshots = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-backfill-snapshots").path
+
+    static func session(_ conninfo: String) throws -> Connection {
+        let connection = try Connection(conninfo)
+        try connection.execute("SET search_path = public")
+        return connection
+    }
+
+    /// `apps` with messy statuses, and `apps_expected`: the same rows after one plain UPDATE.
+    static func setUp(_ connection: Connection, rows: Int, key: String = "id bigint PRIMARY KEY") throws {
+        try connection.execute("""
+            CREATE TABLE public.apps (\(key), name text NOT NULL, sync_status text, note text);
+            INSERT INTO public.apps (id, name, sync_status)
+              SELECT g, 'app ' || g, (ARRAY['synced', ' SYNCED', 'Failed ', 'pending', 'In-Progress'])[1 + g % 5]
+              FROM generate_series(1, \(rows)) g;
+            CREATE TABLE public.apps_expected AS SELECT * FROM public.apps;
+            UPDATE public.apps_expected SET sync_status = lower(trim(sync_status)) WHERE sync_status <> lower(trim(sync_status));
+            """)
+    }
+
+    static let plan = """
+        settings: {batch_size: 1000}
+        steps:
+          - backfill:
+              table: apps
+              set: {sync_status: "lower(trim(sync_status))"}
+              where: "sync_status <> lower(trim(sync_status))"
+        """
+
+    /// Rows of `apps` that differ from `apps_expected` in the backfilled column.
+    static func differences(_ connection: Connection) throws -> Int {
+        try connection.scalar(
+            "SELECT count(*) FROM public.apps a FULL JOIN public.apps_expected e USING (id) WHERE a.sync_status IS DISTINCT FROM e.sync_status",
+            as: Int.self) ?? -1
+    }
+
+    @Test func aBackfillEqualsOnePlainUpdateAndASecondRunDoesNothing() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try Self.session(database.conninfo)
+            try Self.setUp(connection, rows: 10_000)
+            let plan = try writePlan(Self.plan)
+            let dry = try Runner(connection: connection, plan: plan).dryRun()
+            let action = try #require(dry.steps.first?.actions.first)
+            #expect(action.summary == "update 6000 rows of apps in 6 batches of at most 1000, by (id)")
+            #expect(action.lock == "ROW EXCLUSIVE")
+            #expect(action.sql.contains("ORDER BY \"id\" LIMIT 1000"))
+            let report = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
+            #expect(report.outcome == .ok, "\(report.message ?? "")")
+            #expect(report.steps.first?.actions.first?.rowsAffected == 6000)
+            #expect(report.steps.first?.actions.first?.longestTransactionMs != nil)
+            #expect(try Self.differences(connection) == 0)
+            // The checkpoint is in the journal.
+            let checkpoint = try #require(try connection.scalar("SELECT value FROM pgmend.checkpoints", as: String.self))
+            #expect(checkpoint.contains("\"pass\":1") && checkpoint.contains("\"rows\":6000"), "\(checkpoint)")
+            let again = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
+            #expect(again.statementsExecuted == 0)
+            #expect(again.steps.first?.reason == "no row of apps matches where")
+        }
+    }
+
+    @Test func aCompositeKeyAndADerivedCondition() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try Self.session(database.conninfo)
+            try connection.execute("""
+                CREATE TABLE public.scores (tenant text, id int, score int, PRIMARY KEY (tenant, id));
+                INSERT INTO public.scores SELECT t, g, g % 13 FROM unnest(ARRAY['a', 'b', 'c']) t, generate_series(1, 700) g;
+                """)
+            // No `where`: a row needs it while the column differs from its expression.
+            let plan = try writePlan("settings: {batch_size: 100}\nsteps:\n  - backfill: {table: scores, set: {score: \"least(score, 10)\"}}\n")
+            let report = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
+            #expect(report.outcome == .ok, "\(report.message ?? "")")
+            #expect(try connection.scalar("SELECT count(*) FROM public.scores WHERE score > 10", as: Int.self) == 0)
+            #expect(try connection.scalar("SELECT count(*) FROM public.scores", as: Int.self) == 2100)
+            #expect(report.steps.first?.actions.first?.rowsAffected == 3 * (700 / 13 * 2 + (700 % 13 >= 11 ? 1 : 0) + (700 % 13 >= 12 ? 1 : 0)))
+        }
+    }
+
+    @Test func aTableWithoutAPrimaryKeyIsBlocked() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try Self.session(database.conninfo)
+            try connection.execute("CREATE TABLE public.logs (line text); INSERT INTO public.logs VALUES ('A')")
+            let plan = try writePlan("steps:\n  - backfill: {table: logs, set: {line: \"lower(line)\"}}\n")
+            let report = try Runner(connection: connection, plan: plan).dryRun()
+            #expect(report.outcome == .blocked)
+            #expect(report.steps.first?.problems.first?.message == "logs has no primary key; a backfill walks the table by it in batches")
+        }
+    }
+
+    @Test func expressionsThatDoNotSatisfyWhereFailNamingTheRows() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try Self.session(database.conninfo)
+            try connection.execute("CREATE TABLE public.t (id int PRIMARY KEY, v int); INSERT INTO public.t SELECT g, g FROM generate_series(1, 50) g")
+            let plan = try writePlan("settings: {batch_size: 10}\nsteps:\n  - backfill: {table: t, set: {v: \"v + 1\"}, where: \"v > 40\"}\n")
+            let report = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
+            #expect(report.outcome == .failed)
+            let problem = try #require(report.steps.first?.problems.first)
+            #expect(problem.message.contains("the set expressions do not make it false"))
+            #expect(problem.sample.first == "41")
+        }
+    }
+
+    /// Writes the application makes between two batches (driven from the backfill's progress
+    /// callback, so they certainly land while the loop runs): rows behind the cursor dirtied
+    /// again, and new dirty rows.
+    final class DirtyBetweenBatches: ProgressReporter, @unchecked Sendable {
+        let connection: Connection
+        var batches = 0
+        var inserted: [Int] = []
+
+        init(_ connection: Connection) { self.connection = connection }
+
+        func progress(task: String, done: Int, total: Int, detail: String) {
+            guard task.hasPrefix("backfill"), batches < 40 else { return }
+            batches += 1
+            let id = 2_000_000 + batches
+            _ = try? connection.query("UPDATE public.apps SET sync_status = ' PENDING' WHERE id = $1", [batches])
+            if (try? connection.query("INSERT INTO public.apps (id, name, sync_status) VALUES ($1, 'new', 'Failed ')", [id])) != nil {
+                inserted.append(id)
+            }
+        }
+
+        func finish(task: String) {}
+    }
+
+    /// The application dirties rows behind the cursor and inserts new ones while the loop
+    /// runs, and another session writes the table throughout: when the step ends no row
+    /// matches `where`, and every committed row is there.
+    @Test func writesDuringTheLoopEndUpRight() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try Self.session(database.conninfo)
+            try Self.setUp(connection, rows: 50_000)
+            let conninfo = database.conninfo
+            let stop = DispatchSemaphore(value: 0)
+            let app = Background { () -> (inserted: [Int], notes: [Int: String]) in
+                let connection = try Self.session(conninfo)
+                var inserted: [Int] = []
+                var notes: [Int: String] = [:]
+                var next = 1_000_000
+                while stop.wait(timeout: .now()) == .timedOut {
+                    let row = Int.random(in: 1...50_000)
+                    try connection.execute("BEGIN")
+                    try connection.query("INSERT INTO public.apps (id, name, sync_status) VALUES ($1, 'new', 'synced')", [next])
+                    try connection.query("UPDATE public.apps SET note = $2 WHERE id = $1", [row, "n\(next)"])
+                    try connection.execute("COMMIT")
+                    inserted.append(next)
+                    notes[row] = "n\(next)"
+                    next += 1
+                }
+                return (inserted, notes)
+            }
+            let dirtier = DirtyBetweenBatches(try Self.session(conninfo))
+            let plan = try writePlan(Self.plan.replacingOccurrences(of: "batch_size: 1000", with: "batch_size: 500"))
+            let report = try Runner(connection: connection, plan: plan, progress: dirtier).apply(snapshotDirectory: Self.snapshots)
+            stop.signal()
+            let writes = try app.value()
+            #expect(report.outcome == .ok, "\(report.message ?? "")")
+            #expect(dirtier.batches >= 40 && dirtier.inserted.count == 40)
+            #expect(writes.inserted.count > 10, "the other session wrote during the backfill")
+            #expect(try connection.scalar("SELECT count(*) FROM public.apps WHERE sync_status <> lower(trim(sync_status))", as: Int.self) == 0)
+            #expect(try connection.scalar("SELECT count(*) FROM public.apps WHERE id >= 2000000 AND sync_status = 'failed'", as: Int.self) == 40)
+            #expect(try connection.scalar("SELECT count(*) FROM public.apps WHERE id >= 1000000 AND id < 2000000", as: Int.self) == writes.inserted.count)
+            for (row, note) in writes.notes {
+                #expect(try connection.scalar("SELECT note FROM public.apps WHERE id = $1", [row], as: String.self) == note)
+            }
+            // Rows 1...40 were dirtied behind the cursor and cleaned by a catch-up pass.
+            #expect(try connection.scalar("SELECT count(*) FROM public.apps WHERE id <= 40 AND sync_status <> 'pending'", as: Int.self) == 0)
+        }
+    }
+}
