@@ -120,11 +120,15 @@ public final class EffectContext {
     ) throws -> T {
         if connection.isInTransaction {
             let savepoint = "pgmend_effect"
+            // RELEASE keeps what SET LOCAL did inside the savepoint: the settings an effect pins
+            // are put back afterwards, so later steps of a rehearsal run with the session's own.
+            let saved = try Self.pinnable.map { ($0, try connection.scalar("SELECT current_setting($1)", [$0], as: String.self) ?? "") }
             try connection.execute("SAVEPOINT \(savepoint)")
             do {
                 try setTimeouts(local: true)
                 let value = try body(connection)
                 try connection.execute("RELEASE SAVEPOINT \(savepoint)")
+                for (name, value) in saved { try connection.setLocal(name, value) }
                 return value
             } catch {
                 if connection.isOpen { _ = try? connection.execute("ROLLBACK TO SAVEPOINT \(savepoint); RELEASE SAVEPOINT \(savepoint)") }
@@ -138,6 +142,9 @@ public final class EffectContext {
             return value
         }
     }
+
+    /// The settings effects pin with SET LOCAL: timeouts, the catalog reader's, fingerprints'.
+    static let pinnable = ["lock_timeout", "statement_timeout", "search_path", "work_mem"] + DataStatistics.stableTextSettings.map(\.0)
 
     /// Runs `body` outside any transaction block, with the timeouts set for the session and
     /// put back as they were afterwards (also when it fails).
