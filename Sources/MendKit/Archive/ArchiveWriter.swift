@@ -39,7 +39,7 @@ public struct ArchiveWriter {
     public func archive(_ table: ObjectName, drop: Bool) throws -> Outcome {
         let quoted = QualifiedName(schema: table.schema, table.name).quoted
         try connection.execute("LOCK TABLE \(quoted) IN SHARE MODE")
-        let schema = try scopedSchema(table.schema)
+        let schema = try scopedSchema(table)
         guard let definition = schema.tables[table.key] else { throw ArchiveError.unusable("table \(table) does not exist") }
         let sequences = schema.sequences.values.filter { $0.ownedBy?.hasPrefix(table.key + ".") == true }.sorted { $0.name < $1.name }
         try DataStatistics.pinTextSettings(connection)
@@ -152,10 +152,10 @@ public struct ArchiveWriter {
     }
 
     /// The schema's catalog, read without leaving the reader's settings in the transaction.
-    private func scopedSchema(_ namespace: String) throws -> Schema {
+    private func scopedSchema(_ table: ObjectName) throws -> Schema {
         try connection.execute("SAVEPOINT pgmend_archive_read")
         defer { _ = try? connection.execute("ROLLBACK TO SAVEPOINT pgmend_archive_read; RELEASE SAVEPOINT pgmend_archive_read") }
-        return try CatalogReader(connection: connection).readSchemaInCurrentTransaction(.only([namespace]))
+        return try CatalogReader(connection: connection).readSchemaInCurrentTransaction(.only([table.schema]), tables: [table])
     }
 
     private func newDirectory(for table: ObjectName) throws -> String {

@@ -18,10 +18,11 @@ public struct CatalogReader {
         self.connection = connection
     }
 
-    /// Reads the chosen schemas in a transaction of its own.
-    public func readSchema(_ selection: SchemaSelection = .allUserSchemas) throws -> Schema {
+    /// Reads the chosen schemas in a transaction of its own; with `tables`, only those tables
+    /// and what a step needs to know about them (see `CatalogFilter.scoped`).
+    public func readSchema(_ selection: SchemaSelection = .allUserSchemas, tables: [ObjectName]? = nil, related: Bool = true) throws -> Schema {
         try connection.transaction(isolation: .repeatableRead, readOnly: true) { _ in
-            try readSchemaInCurrentTransaction(selection)
+            try readSchemaInCurrentTransaction(selection, tables: tables, related: related)
         }
     }
 
@@ -31,26 +32,27 @@ public struct CatalogReader {
     /// reads columns and constraints under its snapshot while this one reads the rest
     /// (`withSharedSnapshot`). The server does the two halves on two cores.
     public func readSchemaInCurrentTransaction(
-        _ selection: SchemaSelection = .allUserSchemas, parallel: Bool = false
+        _ selection: SchemaSelection = .allUserSchemas, parallel: Bool = false, tables: [ObjectName]? = nil, related: Bool = true
     ) throws -> Schema {
         try Self.prepare(connection)
         let namespaces = try resolveNamespaces(selection)
+        let filter = try CatalogFilter.scoped(namespaces, tables: tables, related: related, on: connection)
         var parts: RelationParts
         var relations: [UInt32: Relation]
         if parallel {
             let (local, remote) = try withSharedSnapshot(on: connection, {
-                try (Self.readRelations(connection, namespaces), Self.readMainParts(connection, namespaces))
+                try (Self.readRelations(connection, filter), Self.readMainParts(connection, filter))
             }, background: { sibling in
                 try Self.prepare(sibling)
-                return try Self.readHelperParts(sibling, namespaces)
+                return try Self.readHelperParts(sibling, filter)
             })
             relations = local.0
             parts = local.1
             parts.merge(remote)
         } else {
-            relations = try Self.readRelations(connection, namespaces)
-            parts = try Self.readMainParts(connection, namespaces)
-            parts.merge(try Self.readHelperParts(connection, namespaces))
+            relations = try Self.readRelations(connection, filter)
+            parts = try Self.readMainParts(connection, filter)
+            parts.merge(try Self.readHelperParts(connection, filter))
         }
 
         var schema = Schema(namespaces: namespaces)
@@ -109,23 +111,23 @@ public struct CatalogReader {
     }
 
     /// The half read on the main connection: indexes (the costliest query) and the small ones.
-    static func readMainParts(_ connection: Connection, _ namespaces: [String]) throws -> RelationParts {
+    static func readMainParts(_ connection: Connection, _ filter: CatalogFilter) throws -> RelationParts {
         var parts = RelationParts()
-        parts.indexes = try readIndexes(connection, namespaces)
-        parts.triggers = try readTriggers(connection, namespaces)
-        parts.sequences = try readSequences(connection, namespaces)
-        parts.enums = try readEnums(connection, namespaces)
-        parts.domains = try readDomains(connection, namespaces)
-        parts.extensions = try readExtensions(connection, namespaces)
+        parts.indexes = try readIndexes(connection, filter)
+        parts.triggers = try readTriggers(connection, filter)
+        parts.sequences = try readSequences(connection, filter)
+        parts.enums = try readEnums(connection, filter)
+        parts.domains = try readDomains(connection, filter)
+        parts.extensions = try readExtensions(connection, filter)
         return parts
     }
 
     /// The half a helper connection can read: columns, constraints, view dependencies.
-    static func readHelperParts(_ connection: Connection, _ namespaces: [String]) throws -> RelationParts {
+    static func readHelperParts(_ connection: Connection, _ filter: CatalogFilter) throws -> RelationParts {
         var parts = RelationParts()
-        parts.columns = try readColumns(connection, namespaces)
-        parts.constraints = try readConstraints(connection, namespaces)
-        parts.viewDependencies = try readViewDependencies(connection, namespaces)
+        parts.columns = try readColumns(connection, filter)
+        parts.constraints = try readConstraints(connection, filter)
+        parts.viewDependencies = try readViewDependencies(connection, filter)
         return parts
     }
 
@@ -159,7 +161,7 @@ public struct CatalogReader {
         "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '\(catalog)'::regclass AND e.objid = \(oid) AND e.deptype = 'e')"
     }
 
-    static func readRelations(_ connection: Connection, _ namespaces: [String]) throws -> [UInt32: Relation] {
+    static func readRelations(_ connection: Connection, _ filter: CatalogFilter) throws -> [UInt32: Relation] {
         let rows = try connection.query(
             """
             SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence, d.description,
@@ -172,9 +174,9 @@ public struct CatalogReader {
             FROM pg_class c
             JOIN pg_namespace n ON n.oid = c.relnamespace
             LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
-            WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'f', 'v', 'm')
+            WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND ($2::oid[] IS NULL OR c.oid = ANY($2::oid[]))
               AND \(Self.notExtensionMember("c.oid"))
-            """, [namespaces])
+            """, filter.parameters)
         var relations: [UInt32: Relation] = [:]
         relations.reserveCapacity(rows.count)
         for row in rows {
@@ -207,7 +209,7 @@ public struct CatalogReader {
         return relations
     }
 
-    static func readColumns(_ connection: Connection, _ namespaces: [String]) throws -> [UInt32: [Column]] {
+    static func readColumns(_ connection: Connection, _ filter: CatalogFilter) throws -> [UInt32: [Column]] {
         let rows = try connection.query(
             """
             SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
@@ -223,9 +225,9 @@ public struct CatalogReader {
             LEFT JOIN pg_collation co ON co.oid = a.attcollation
             LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
             LEFT JOIN pg_description d ON d.objoid = a.attrelid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum
-            WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'f', 'v', 'm')
+            WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND ($2::oid[] IS NULL OR c.oid = ANY($2::oid[]))
               AND a.attnum > 0 AND NOT a.attisdropped
-            """, [namespaces])
+            """, filter.parameters)
         // Put in attnum order here: the server would sort all rows of all tables to do it.
         var numbered: [UInt32: [(Int, Column)]] = [:]
         for row in rows {
@@ -248,7 +250,7 @@ public struct CatalogReader {
         return numbered.mapValues { $0.sorted { $0.0 < $1.0 }.map(\.1) }
     }
 
-    static func readConstraints(_ connection: Connection, _ namespaces: [String]) throws -> [UInt32: [Constraint]] {
+    static func readConstraints(_ connection: Connection, _ filter: CatalogFilter) throws -> [UInt32: [Constraint]] {
         let rows = try connection.query(
             """
             SELECT co.conrelid, co.conname, co.contype, pg_get_constraintdef(co.oid, true),
@@ -267,8 +269,8 @@ public struct CatalogReader {
             LEFT JOIN pg_class rc ON rc.oid = co.confrelid
             LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
             LEFT JOIN pg_class ic ON ic.oid = co.conindid
-            WHERE n.nspname = ANY($1) AND co.contype IN ('p', 'u', 'f', 'c', 'x')
-            """, [namespaces])
+            WHERE n.nspname = ANY($1) AND co.contype IN ('p', 'u', 'f', 'c', 'x') AND ($2::oid[] IS NULL OR co.conrelid = ANY($2::oid[]))
+            """, filter.parameters)
         var constraints: [UInt32: [Constraint]] = [:]
         for row in rows {
             let oid = try row.get(0, as: UInt32.self)
@@ -307,7 +309,7 @@ public struct CatalogReader {
         }
     }
 
-    static func readIndexes(_ connection: Connection, _ namespaces: [String]) throws -> [UInt32: [Index]] {
+    static func readIndexes(_ connection: Connection, _ filter: CatalogFilter) throws -> [UInt32: [Index]] {
         // One row per index key or INCLUDE column, in order; indexes are assembled from them.
         // Only the first row of an index carries the index-wide values, and only expression
         // keys ask the server to deparse them: pg_get_indexdef is what this query spends on.
@@ -337,9 +339,9 @@ public struct CatalogReader {
             CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
             LEFT JOIN pg_opclass oc ON oc.oid = i.indclass[k.ord - 1]
             LEFT JOIN pg_attribute att ON att.attrelid = i.indrelid AND att.attnum = k.attnum AND k.attnum > 0
-            WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'm')
+            WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'm') AND ($2::oid[] IS NULL OR c.oid = ANY($2::oid[]))
             ORDER BY i.indexrelid, k.ord
-            """, [namespaces])
+            """, filter.parameters)
         var indexes: [UInt32: [Index]] = [:]
         var current: (table: UInt32, oid: UInt32, index: Index)?
         func finish() {
@@ -369,13 +371,13 @@ public struct CatalogReader {
         return indexes
     }
 
-    static func readTriggers(_ connection: Connection, _ namespaces: [String]) throws -> [UInt32: [Trigger]] {
+    static func readTriggers(_ connection: Connection, _ filter: CatalogFilter) throws -> [UInt32: [Trigger]] {
         let rows = try connection.query(
             """
             SELECT t.tgrelid, t.tgname, pg_get_triggerdef(t.oid, true), t.tgenabled::text
             FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = ANY($1) AND NOT t.tgisinternal
-            """, [namespaces])
+            WHERE n.nspname = ANY($1) AND NOT t.tgisinternal AND ($2::oid[] IS NULL OR c.oid = ANY($2::oid[]))
+            """, filter.parameters)
         var triggers: [UInt32: [Trigger]] = [:]
         for row in rows {
             let trigger = Trigger(name: try row.get(1), definition: try row.get(2), enabled: try row.get(3))
@@ -384,7 +386,7 @@ public struct CatalogReader {
         return triggers
     }
 
-    static func readViewDependencies(_ connection: Connection, _ namespaces: [String]) throws -> [UInt32: [String]] {
+    static func readViewDependencies(_ connection: Connection, _ filter: CatalogFilter) throws -> [UInt32: [String]] {
         let rows = try connection.query(
             """
             SELECT DISTINCT r.ev_class, dn.nspname || '.' || dc.relname || '.' || a.attname
@@ -396,8 +398,8 @@ public struct CatalogReader {
             JOIN pg_class dc ON dc.oid = d.refobjid
             JOIN pg_namespace dn ON dn.oid = dc.relnamespace
             JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-            WHERE vn.nspname = ANY($1) AND vc.relkind IN ('v', 'm')
-            """, [namespaces])
+            WHERE vn.nspname = ANY($1) AND vc.relkind IN ('v', 'm') AND ($2::oid[] IS NULL OR vc.oid = ANY($2::oid[]))
+            """, filter.parameters)
         var dependencies: [UInt32: [String]] = [:]
         for row in rows {
             dependencies[try row.get(0, as: UInt32.self), default: []].append(try row.get(1))
@@ -407,7 +409,7 @@ public struct CatalogReader {
 
     // MARK: Types, sequences, extensions
 
-    static func readSequences(_ connection: Connection, _ namespaces: [String]) throws -> [String: SequenceDefinition] {
+    static func readSequences(_ connection: Connection, _ filter: CatalogFilter) throws -> [String: SequenceDefinition] {
         let rows = try connection.query(
             """
             SELECT n.nspname, c.relname, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement,
@@ -420,7 +422,9 @@ public struct CatalogReader {
                        AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1)
             FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = ANY($1) AND \(Self.notExtensionMember("c.oid"))
-            """, [namespaces])
+              AND ($2::oid[] IS NULL OR EXISTS (SELECT FROM pg_depend o WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid
+                                               AND o.refclassid = 'pg_class'::regclass AND o.refobjid = ANY($2::oid[])))
+            """, filter.parameters)
         var sequences: [String: SequenceDefinition] = [:]
         for row in rows {
             let sequence = SequenceDefinition(
@@ -432,14 +436,14 @@ public struct CatalogReader {
         return sequences
     }
 
-    static func readEnums(_ connection: Connection, _ namespaces: [String]) throws -> [String: EnumType] {
+    static func readEnums(_ connection: Connection, _ filter: CatalogFilter) throws -> [String: EnumType] {
         let rows = try connection.query(
             """
             SELECT n.nspname, t.typname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
             FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace
             WHERE n.nspname = ANY($1) AND \(Self.notExtensionMember("t.oid", catalog: "pg_type"))
             GROUP BY n.nspname, t.typname
-            """, [namespaces])
+            """, [filter.namespaces])
         var enums: [String: EnumType] = [:]
         for row in rows {
             let type = EnumType(schema: try row.get(0), name: try row.get(1), labels: try row.get(2))
@@ -448,7 +452,7 @@ public struct CatalogReader {
         return enums
     }
 
-    static func readDomains(_ connection: Connection, _ namespaces: [String]) throws -> [String: Domain] {
+    static func readDomains(_ connection: Connection, _ filter: CatalogFilter) throws -> [String: Domain] {
         let rows = try connection.query(
             """
             SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault,
@@ -456,7 +460,7 @@ public struct CatalogReader {
                                FROM pg_constraint co WHERE co.contypid = t.oid), '{}')
             FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
             WHERE t.typtype = 'd' AND n.nspname = ANY($1) AND \(Self.notExtensionMember("t.oid", catalog: "pg_type"))
-            """, [namespaces])
+            """, [filter.namespaces])
         var domains: [String: Domain] = [:]
         for row in rows {
             let checks = try JSONObjectText.strings(try row.get(5, as: String.self))
@@ -468,19 +472,47 @@ public struct CatalogReader {
         return domains
     }
 
-    static func readExtensions(_ connection: Connection, _ namespaces: [String]) throws -> [String: Extension] {
+    static func readExtensions(_ connection: Connection, _ filter: CatalogFilter) throws -> [String: Extension] {
         let rows = try connection.query(
             """
             SELECT e.extname, e.extversion, n.nspname
             FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
             WHERE n.nspname = ANY($1)
-            """, [namespaces])
+            """, [filter.namespaces])
         var extensions: [String: Extension] = [:]
         for row in rows {
             let found = Extension(name: try row.get(0), version: try row.get(1), schema: try row.get(2))
             extensions[found.name] = found
         }
         return extensions
+    }
+}
+
+/// What a catalog read covers: schemas, and optionally only some relations of them.
+struct CatalogFilter: Sendable {
+    var namespaces: [String]
+    /// Relation oids (as text); nil for every relation of the schemas.
+    var relations: [String]?
+
+    var parameters: [(any PostgresEncodable)?] { [namespaces, relations] }
+
+    /// `tables` (those that exist) and, when `related`, the views that read them, the tables
+    /// whose foreign keys reference them and the tables they reference: what a step about them
+    /// needs to know to decide and to predict. nil `tables` is everything.
+    static func scoped(_ namespaces: [String], tables: [ObjectName]?, related: Bool, on connection: Connection) throws -> CatalogFilter {
+        guard let tables else { return CatalogFilter(namespaces: namespaces, relations: nil) }
+        let names = tables.map { QualifiedName(schema: $0.schema, $0.name).quoted }
+        let oids = try connection.query(
+            """
+            WITH base AS (SELECT to_regclass(t)::oid AS oid FROM unnest($1::text[]) t)
+            SELECT oid::text FROM base WHERE oid IS NOT NULL
+            UNION SELECT r.ev_class::text FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+             WHERE $2 AND d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid IN (SELECT oid FROM base)
+            UNION SELECT conrelid::text FROM pg_constraint WHERE $2 AND contype = 'f' AND confrelid IN (SELECT oid FROM base)
+            UNION SELECT confrelid::text FROM pg_constraint WHERE $2 AND contype = 'f' AND conrelid IN (SELECT oid FROM base)
+            """, [names, related]
+        ).map { try $0.get(0, as: String.self) }
+        return CatalogFilter(namespaces: namespaces, relations: oids)
     }
 }
 

@@ -37,7 +37,7 @@ public struct Runner {
     /// the run gets to it, and the prediction is marked incomplete.
     public func dryRun() throws -> RunReport {
         var report = newReport(.dryRun)
-        let live = try CatalogReader(connection: connection).readSchema()
+        let live = try CatalogReader(connection: connection).readSchema(tables: planScope)
         let probe = Probe(connection: connection, settings: plan.settings)
         var predicted = live
         var pending = PendingChanges()
@@ -168,12 +168,24 @@ public struct Runner {
 
     /// The live schema; in a rehearsal, as the rehearsal's transaction sees it, with the
     /// reader's session settings undone afterwards so the plan's SQL runs as written.
-    private func readSchema(rehearsal: Bool) throws -> Schema {
+    /// With `tables`, only what steps about those tables need (`RepairStep.scope`): a run costs
+    /// what its plan touches, not the whole catalog.
+    private func readSchema(rehearsal: Bool, tables: [ObjectName]? = nil, related: Bool = true) throws -> Schema {
         let reader = CatalogReader(connection: connection)
-        guard rehearsal else { return try reader.readSchema() }
+        guard rehearsal else { return try reader.readSchema(tables: tables, related: related) }
         try connection.execute("SAVEPOINT pgmend_read")
         defer { _ = try? connection.execute("ROLLBACK TO SAVEPOINT pgmend_read; RELEASE SAVEPOINT pgmend_read") }
-        return try reader.readSchemaInCurrentTransaction()
+        return try reader.readSchemaInCurrentTransaction(tables: tables, related: related)
+    }
+
+    /// The tables the plan's steps read or change; nil when one of them may touch anything.
+    var planScope: [ObjectName]? {
+        var tables: [ObjectName] = []
+        for planned in plan.steps {
+            guard let scope = planned.step.scope else { return nil }
+            tables += scope
+        }
+        return tables
     }
 
     /// Bytes of the tables the dry run's needed actions lock; the whole database when raw SQL
@@ -202,7 +214,7 @@ public struct Runner {
             planSHA256: plan.sha256, progress: progress, archiveOverride: rehearsal ? rehearsalArchives : nil)
         // The catalog as the last read left it: a satisfied step changes nothing, and after a
         // predicted step the read that checked the prediction is the state the next one needs.
-        var known: Schema?
+        var known: (scope: [ObjectName]?, schema: Schema)?
         steps: for planned in plan.steps {
             progress.progress(task: "step", done: planned.number - 1, total: plan.steps.count, detail: planned.kind)
             context.step = planned.number
@@ -211,7 +223,8 @@ public struct Runner {
             // Assessed again from the live database before every attempt: a retry after a lock
             // timeout does only what is still needed (an archive written, its DROP not done).
             attempts: while true {
-                let current = try known ?? readSchema(rehearsal: rehearsal)
+                let scope = planned.step.scope
+                let current = try known.flatMap { $0.scope == scope ? $0.schema : nil } ?? readSchema(rehearsal: rehearsal, tables: scope)
                 known = nil
                 let assessment = try probe.assessing { try planned.step.assess(current, $0) }
                 var stepReport = stepReport(planned, assessment)
@@ -225,7 +238,7 @@ public struct Runner {
                 switch assessment {
                 case .satisfied(let reason):
                     try finish(executed.isEmpty ? .satisfied : .applied, reason)
-                    known = current
+                    known = (scope, current)
                     continue steps
                 case .blocked(let problems):
                     try finish(.blocked, problems.map(\.description).joined(separator: "; "), outcome: .blocked)
@@ -283,7 +296,13 @@ public struct Runner {
                         }
                     }
                     if let predicted {
-                        let actual = try readSchema(rehearsal: rehearsal)
+                        // Exactly the relations read before the step, by name, and the step's
+                        // own: the prediction was made from those.
+                        let compared = scope.map { scope in
+                            Array(Set(scope + current.tables.values.map(\.objectName)
+                                + current.views.values.map { ObjectName(schema: $0.schema, name: $0.name) }))
+                        }
+                        let actual = try readSchema(rehearsal: rehearsal, tables: compared, related: false)
                         let differences = SchemaDiff.changes(from: predicted, to: actual)
                         if !differences.isEmpty {
                             let failure = RunFailure.predictionMismatch(step: planned.number, changes: differences)
@@ -291,7 +310,7 @@ public struct Runner {
                             report.message = failure.description
                             return
                         }
-                        known = actual
+                        known = (scope, actual)
                     }
                     try finish(.applied, nil)
                     continue steps

@@ -21,6 +21,8 @@ public struct AddCheckStep: RepairStep {
         self.expression = expression
     }
 
+    public var scope: [ObjectName]? { [table] }
+
     public var settings: [(name: String, value: String)] {
         [("table", table.description), ("name", name), ("expression", expression)]
     }

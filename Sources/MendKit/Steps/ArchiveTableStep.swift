@@ -32,6 +32,8 @@ public struct ArchiveTableStep: RepairStep {
         self.drop = drop
     }
 
+    public var scope: [ObjectName]? { tables }
+
     public var settings: [(name: String, value: String)] {
         [("tables", tables.map(\.description).joined(separator: ", ")), ("to", folder), ("drop", String(drop))]
     }

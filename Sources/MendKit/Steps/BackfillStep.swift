@@ -47,6 +47,8 @@ public struct BackfillStep: RepairStep {
             .joined(separator: " OR ")
     }
 
+    public var scope: [ObjectName]? { [table] }
+
     public var settings: [(name: String, value: String)] {
         [("table", table.description)] + assignments.map { ("set \($0.column)", $0.expression) } + [("where", condition)]
     }

@@ -129,6 +129,8 @@ public struct CreateTableStep: RepairStep {
         }
     }
 
+    public var scope: [ObjectName]? { [table] + columns.compactMap { $0.references?.table } }
+
     public var settings: [(name: String, value: String)] {
         var lines: [(String, String)] = [("name", table.description)]
         for column in columns {

@@ -19,6 +19,8 @@ public struct DropTableStep: RepairStep {
         self.table = ObjectName(parsing: table)
     }
 
+    public var scope: [ObjectName]? { [table] }
+
     public var settings: [(name: String, value: String)] {
         [("table", table.description), ("require_archive", String(requireArchive)), ("archives", folder)]
     }

@@ -23,6 +23,8 @@ public struct RenameTableStep: RepairStep {
         self.to = to
     }
 
+    public var scope: [ObjectName]? { [from, to] }
+
     public var settings: [(name: String, value: String)] { [("from", from.description), ("to", to.description)] }
 
     public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {

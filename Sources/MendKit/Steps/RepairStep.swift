@@ -25,10 +25,19 @@ public protocol RepairStep: Sendable {
     /// The options as understood, defaults filled in, in a stable order.
     var settings: [(name: String, value: String)] { get }
 
+    /// The tables the step reads or changes, by name (they need not exist yet): the runner
+    /// reads only these from the catalog, with the views that read them and the tables
+    /// related to them by foreign keys. nil: anything (raw SQL), the whole catalog.
+    var scope: [ObjectName]? { get }
+
     /// Satisfied, needed (with the actions and the schema after them), blocked (with the
     /// problems), or waiting for an earlier step. `schema` is the database as the earlier
     /// steps of the plan will have left it; data checks go to the live database via `probe`.
     func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment
+}
+
+extension RepairStep {
+    public var scope: [ObjectName]? { nil }
 }
 
 /// What a step found it has to do.

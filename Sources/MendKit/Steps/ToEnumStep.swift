@@ -33,6 +33,8 @@ public struct ToEnumStep: RepairStep {
         self.labels = labels
     }
 
+    public var scope: [ObjectName]? { [table] }
+
     public var settings: [(name: String, value: String)] {
         [("table", table.description), ("column", column), ("type", type.description), ("labels", labels.joined(separator: ", "))]
     }

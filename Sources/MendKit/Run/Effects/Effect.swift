@@ -128,7 +128,10 @@ public final class EffectContext {
                 try setTimeouts(local: true)
                 let value = try body(connection)
                 try connection.execute("RELEASE SAVEPOINT \(savepoint)")
-                for (name, value) in saved { try connection.setLocal(name, value) }
+                // set_config, not SET: the value is the server's own text of a list setting
+                // (`"$user", public`), which SET would take as one quoted item. Only in the
+                // savepoint path, where the outer transaction's snapshots are long taken.
+                for (name, value) in saved { try connection.query("SELECT set_config($1, $2, true)", [name, value]) }
                 return value
             } catch {
                 if connection.isOpen { _ = try? connection.execute("ROLLBACK TO SAVEPOINT \(savepoint); RELEASE SAVEPOINT \(savepoint)") }
