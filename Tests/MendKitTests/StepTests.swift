@@ -115,6 +115,55 @@ struct StepTests {
         }
     }
 
+    @Test func toEnumIsBlockedByWhatTheTypeChangeCannotCarryOver() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("""
+                SET search_path = public;
+                CREATE TABLE apps (id int PRIMARY KEY, status text, name text);
+                CREATE INDEX apps_status_idx ON apps (status);
+                CREATE INDEX apps_name_live_idx ON apps (name) WHERE name <> '';
+                INSERT INTO apps VALUES (1, 'x', 'a'), (2, 'y', 'b');
+                CREATE VIEW app_names AS SELECT id, name FROM apps;
+                """)
+            let step = try makeStep("to_enum: {table: apps, column: status, type: app_status, labels: [x, y]}")
+            // A plain index on the column, a partial index and a view on other columns: the ALTER rebuilds
+            // the first and leaves the others alone.
+            guard case .needed = try step.assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection)) else {
+                Issue.record("a plain index of the column should not block"); return
+            }
+
+            try connection.execute("""
+                SET search_path = public;
+                CREATE VIEW pending_apps AS SELECT id FROM apps WHERE status = 'x';
+                CREATE INDEX apps_x_idx ON apps (id) WHERE status = 'x';
+                CREATE INDEX apps_status_lower_idx ON apps (lower(status));
+                CREATE INDEX apps_status_pattern_idx ON apps (status text_pattern_ops);
+                CREATE TABLE app_labels (id int, status text, label text GENERATED ALWAYS AS (upper(status)) STORED);
+                ALTER TABLE apps ADD COLUMN status_upper text GENERATED ALWAYS AS (upper(status)) STORED;
+                CREATE RULE apps_no_y AS ON UPDATE TO apps WHERE new.status = 'y' DO INSTEAD NOTHING;
+                CREATE POLICY apps_only_x ON apps USING (status = 'x');
+                """)
+            let before = try CatalogReader(connection: connection).readSchema()
+            guard case .blocked(let problems) = try step.assess(before, Probe(connection: connection)) else {
+                Issue.record("a view, indexes, a rule, a generated column and a policy should block"); return
+            }
+            let advice = ": ALTER COLUMN ... TYPE cannot carry it over; drop it in an earlier step and create it again after"
+            #expect(problems.map(\.description) == [
+                "generated column apps.status_upper reads apps.status",
+                "index apps_status_lower_idx reads in its expression or predicate apps.status",
+                "index apps_x_idx reads in its expression or predicate apps.status",
+                "index apps_status_pattern_idx has an operator class for the old type of apps.status",
+                "policy apps_only_x on apps reads apps.status",
+                "rule apps_no_y on apps reads apps.status",
+                "view pending_apps reads apps.status",
+            ].map { $0 + advice })
+            #expect(problems.allSatisfy { $0.table == ObjectName(schema: "public", name: "apps") })
+            #expect(try CatalogReader(connection: connection).readSchema() == before)
+            #expect(try connection.scalar("SELECT to_regtype('public.app_status') IS NULL", as: Bool.self) == true)
+        }
+    }
+
     @Test func createTable() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
