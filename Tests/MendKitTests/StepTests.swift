@@ -164,6 +164,45 @@ struct StepTests {
         }
     }
 
+    @Test func addCheckIsBlockedByACheckOfTheSameNameAndAnotherExpression() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("""
+                CREATE TABLE public.goals (id int PRIMARY KEY, progress int CONSTRAINT goals_progress_range CHECK (progress >= 0));
+                INSERT INTO public.goals VALUES (1, 10);
+                """)
+            let step = try makeStep("add_check: {table: goals, name: goals_progress_range, expression: progress BETWEEN 0 AND 100}")
+            let before = try CatalogReader(connection: connection).readSchema()
+            guard case .blocked(let problems) = try step.assess(before, Probe(connection: connection)) else {
+                Issue.record("a check of that name with another expression should block"); return
+            }
+            #expect(problems.map(\.description) == [
+                "goals already has a check named goals_progress_range with another expression: it is CHECK (progress >= 0), the plan wants CHECK (progress >= 0 AND progress <= 100); drop or rename it in an earlier step",
+            ])
+
+            // NOT VALID with another expression blocks too; with the same one it is only validated.
+            try connection.execute("""
+                ALTER TABLE public.goals DROP CONSTRAINT goals_progress_range;
+                ALTER TABLE public.goals ADD CONSTRAINT goals_progress_range CHECK (progress > 0) NOT VALID;
+                """)
+            guard case .blocked(let notValid) = try step.assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection)) else {
+                Issue.record("a NOT VALID check of that name with another expression should block"); return
+            }
+            #expect(notValid.map(\.description) == [
+                "goals already has a check named goals_progress_range with another expression: it is CHECK (progress > 0) NOT VALID, the plan wants CHECK (progress >= 0 AND progress <= 100); drop or rename it in an earlier step",
+            ])
+            try connection.execute("""
+                ALTER TABLE public.goals DROP CONSTRAINT goals_progress_range;
+                ALTER TABLE public.goals ADD CONSTRAINT goals_progress_range CHECK (progress BETWEEN 0 AND 100) NOT VALID;
+                """)
+            guard case .needed(let effects, _) = try step.assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection)) else {
+                Issue.record("a NOT VALID check of the same expression should be validated"); return
+            }
+            #expect(effects.map(\.sql) == [#"ALTER TABLE "public"."goals" VALIDATE CONSTRAINT "goals_progress_range""#])
+            try applyAndCheckPrediction(step, on: connection)
+        }
+    }
+
     @Test func createTable() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
