@@ -203,6 +203,42 @@ struct StepTests {
         }
     }
 
+    /// Sequential scans of a table so far, with this backend's own counts flushed first.
+    static func sequentialScans(_ table: String, _ connection: Connection) throws -> Int {
+        try connection.execute("SELECT pg_stat_force_next_flush()")
+        try connection.execute("SELECT pg_stat_clear_snapshot()")
+        return try connection.scalar("SELECT seq_scan::int FROM pg_stat_user_tables WHERE relid = to_regclass($1)", [table], as: Int.self) ?? -1
+    }
+
+    @Test func archiveTableKeptAndArchivedReadsTheTableOnce() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE public.notes (id int PRIMARY KEY, body text); INSERT INTO public.notes SELECT g, 'note ' || g FROM generate_series(1, 100) g")
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-steps-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let step = try makeStep("archive_table: {table: notes, to: \(folder), drop: false}")
+            let schema = try CatalogReader(connection: connection).readSchema()
+            guard case .needed(let effects, _) = try step.assess(schema, Probe(connection: connection)) else {
+                Issue.record("expected the archive to be needed"); return
+            }
+            for effect in effects { _ = try effect.apply(EffectContext.standalone(connection)) }
+
+            let before = try Self.sequentialScans("public.notes", connection)
+            let probe = Probe(connection: connection)
+            guard case .satisfied = try probe.assessing({ try step.assess(schema, $0) }) else {
+                Issue.record("expected the archived table to be satisfied"); return
+            }
+            let assessed = try Self.sequentialScans("public.notes", connection) - before
+            #expect(assessed == 1, "one assessment scanned the table \(assessed) times")
+            let plan = try writePlan("steps:\n  - archive_table: {table: notes, to: \(folder), drop: false}\n")
+            let beforeRun = try Self.sequentialScans("public.notes", connection)
+            let report = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: folder + "/snapshots")
+            #expect(report.steps.map(\.status) == [.satisfied])
+            let run = try Self.sequentialScans("public.notes", connection) - beforeRun
+            #expect(run == 1, "a run of the satisfied step scanned the table \(run) times")
+        }
+    }
+
     @Test func createTable() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
