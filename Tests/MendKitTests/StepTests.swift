@@ -49,6 +49,44 @@ struct StepTests {
         }
     }
 
+    @Test func renameTableWithItsDependents() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("""
+                SET search_path = public;
+                CREATE TABLE file_locks (id serial PRIMARY KEY, path text UNIQUE, owner int CHECK (owner > 0), at timestamptz);
+                CREATE INDEX file_locks_at_idx ON file_locks (at);
+                CREATE INDEX recent_locks ON file_locks (at DESC);
+                CREATE TABLE lock_events (id int, lock_id int CONSTRAINT lock_events_lock_fkey REFERENCES file_locks (id));
+                """)
+            let step = try makeStep("rename_table: {from: file_locks, to: claude_code_file_locks, rename_dependents: true}")
+            try applyAndCheckPrediction(step, on: connection)
+            let names = try connection.query("""
+                SELECT relname::text FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('i', 'S')
+                UNION ALL SELECT conname::text FROM pg_constraint WHERE conrelid = 'public.claude_code_file_locks'::regclass ORDER BY 1
+                """).map { try $0.get(0, as: String.self) }
+            #expect(names == [
+                "claude_code_file_locks_at_idx", "claude_code_file_locks_id_seq", "claude_code_file_locks_owner_check",
+                "claude_code_file_locks_path_key", "claude_code_file_locks_path_key", "claude_code_file_locks_pkey",
+                "claude_code_file_locks_pkey", "recent_locks",
+            ])
+            #expect(try connection.scalar("SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'public.claude_code_file_locks'::regclass", as: String.self)
+                == "nextval('claude_code_file_locks_id_seq'::regclass)")
+        }
+    }
+
+    @Test func renameTableFinishesWhatAPlainRenameLeft() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            // to begins with from_: names already beginning with to_ are the new ones.
+            try connection.execute("CREATE TABLE public.calendar (id int PRIMARY KEY, title text); CREATE INDEX calendar_title_idx ON public.calendar (title)")
+            try applyAndCheckPrediction(try makeStep("rename_table: {from: calendar, to: calendar_events}"), on: connection)
+            #expect(try connection.scalar("SELECT count(*) FROM pg_class WHERE relname IN ('calendar_pkey', 'calendar_title_idx')", as: Int.self) == 2)
+            try applyAndCheckPrediction(try makeStep("rename_table: {from: calendar, to: calendar_events, rename_dependents: true}"), on: connection)
+            #expect(try connection.scalar("SELECT count(*) FROM pg_class WHERE relname IN ('calendar_events_pkey', 'calendar_events_title_idx')", as: Int.self) == 2)
+        }
+    }
+
     @Test func renameTableBlocksWhenBothOrNeitherExist() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
