@@ -56,7 +56,16 @@ public enum SchemaDiff {
             diff.property("sequence", name, "cycle", String(a.cycle), String(b.cycle))
             diff.property("sequence", name, "owned by", a.ownedBy.map(display), b.ownedBy.map(display))
         } summary: { $0.type }
-        diff.compareNamed("table", old.tables, new.tables, label: display) { name, a, b, diff in
+        var oldTables = old.tables
+        var newTables = new.tables
+        for rename in tableRenames(from: old.tables, to: new.tables) {
+            oldTables[rename.old] = nil
+            newTables[rename.new] = nil
+            let (before, after) = (display(rename.old), display(rename.new))
+            diff.append("table", after, .changed, "name", before, after, "table \(before) renamed to \(after)")
+            if let table = new.tables[rename.new] { compareTables(after, rename.renamed, table, &diff) }
+        }
+        diff.compareNamed("table", oldTables, newTables, label: display) { name, a, b, diff in
             compareTables(name, a, b, &diff)
         } summary: { countedColumns($0.columns.count) }
         diff.compareNamed("view", old.views, new.views, label: display) { name, a, b, diff in
@@ -84,6 +93,120 @@ public enum SchemaDiff {
             }
         }
         return diff.changes
+    }
+
+    /// Tables that disappeared and appeared under another name in the same schema, with the
+    /// old table as it reads once renamed. A pair counts as a rename when the columns,
+    /// constraints and indexes are the same with the old name read as the new one, also as
+    /// the prefix of their own names (`calendar_pkey` as `calendar_events_pkey`), so a
+    /// `rename_table` with or without `rename_dependents` reads as one rename, not as a drop
+    /// and an add. Each disappeared table pairs with the first match, by name.
+    static func tableRenames(from old: [String: Table], to new: [String: Table]) -> [(old: String, new: String, renamed: Table)] {
+        let appeared = new.keys.filter { old[$0] == nil }.sorted()
+        var used: Set<String> = []
+        var renames: [(old: String, new: String, renamed: Table)] = []
+        for key in old.keys.filter({ new[$0] == nil }).sorted() {
+            guard let table = old[key] else { continue }
+            for candidate in appeared where !used.contains(candidate) {
+                guard let other = new[candidate], let renamed = renaming(table, as: other) else { continue }
+                used.insert(candidate)
+                renames.append((key, candidate, renamed))
+                break
+            }
+        }
+        return renames
+    }
+
+    /// `b` with what a rename leaves as it was taken from `a` (comment, triggers, storage), to
+    /// report what else changed; nil when `a`'s columns, constraints and indexes are not `b`'s
+    /// with the old name read as the new one. Both sides are read with either name (and each
+    /// pair of own names) as one placeholder, so it holds whether definitions print the old
+    /// name or the new.
+    private static func renaming(_ a: Table, as b: Table) -> Table? {
+        guard a.schema == b.schema, a.kind == b.kind, a.columns.map(\.name) == b.columns.map(\.name) else { return nil }
+        // Names of a's own objects that b has under the new prefix: constraints, indexes, and
+        // sequences as its column defaults print them.
+        let oldPrefix = a.name + "_"
+        let newPrefix = b.name + "_"
+        let placeholder = "\u{1}"
+        var same = [a.name: placeholder, b.name: placeholder]
+        var forward = [a.name: b.name]
+        let defaultTokens = Set(b.columns.compactMap(\.defaultExpression).flatMap(tokens))
+        let candidates = Set(a.constraints.keys).union(a.indexes.keys).union(a.columns.compactMap(\.defaultExpression).flatMap(tokens))
+        for name in candidates where name.hasPrefix(oldPrefix) {
+            let renamed = newPrefix + name.dropFirst(oldPrefix.count)
+            guard b.constraints[renamed] != nil || b.indexes[renamed] != nil || defaultTokens.contains(renamed) else { continue }
+            same[name] = placeholder + "_" + name.dropFirst(oldPrefix.count)
+            same[renamed] = same[name]
+            forward[name] = renamed
+        }
+        let keys: Set<String> = [ObjectName(schema: a.schema, name: a.name).key, ObjectName(schema: b.schema, name: b.name).key]
+        func normalized(_ table: Table) -> Table {
+            func map(_ text: String) -> String { replacingTokens(in: text, same) }
+            func mapName(_ name: String) -> String { same[name] ?? name }
+            var table = table
+            for index in table.columns.indices {
+                table.columns[index].defaultExpression = table.columns[index].defaultExpression.map(map)
+                table.columns[index].generatedExpression = table.columns[index].generatedExpression.map(map)
+            }
+            table.constraints = Dictionary(table.constraints.values.map { constraint in
+                var constraint = constraint
+                constraint.name = mapName(constraint.name)
+                constraint.index = constraint.index.map(mapName)
+                constraint.definition = map(constraint.definition)
+                constraint.checkExpression = constraint.checkExpression.map(map)
+                if let target = constraint.foreignKey?.referencedTable, keys.contains(target) { constraint.foreignKey?.referencedTable = placeholder }
+                return (constraint.name, constraint)
+            }, uniquingKeysWith: { first, _ in first })
+            table.indexes = Dictionary(table.indexes.values.map { index in
+                var index = index
+                index.name = mapName(index.name)
+                index.constraint = index.constraint.map(mapName)
+                index.definition = map(index.definition)
+                index.predicate = index.predicate.map(map)
+                return (index.name, index)
+            }, uniquingKeysWith: { first, _ in first })
+            return table
+        }
+        let (x, y) = (normalized(a), normalized(b))
+        guard x.columns == y.columns, x.constraints == y.constraints, x.indexes == y.indexes else { return nil }
+        var renamed = b
+        renamed.persistence = a.persistence
+        renamed.comment = a.comment
+        renamed.partitionOf = a.partitionOf
+        renamed.partitionBound = a.partitionBound
+        renamed.partitionKey = a.partitionKey
+        renamed.triggers = a.triggers.mapValues { trigger in
+            var trigger = trigger
+            trigger.definition = replacingTokens(in: trigger.definition, forward)
+            return trigger
+        }
+        return renamed
+    }
+
+    /// The name-like words of SQL text: runs of letters, digits, `_` and `$`.
+    private static func tokens(_ text: String) -> [String] {
+        text.split(whereSeparator: { !isNameCharacter($0) }).map(String.init)
+    }
+
+    /// `text` with every whole word that is a key of `names` replaced by its value.
+    private static func replacingTokens(in text: String, _ names: [String: String]) -> String {
+        var result = ""
+        var word = ""
+        for character in text {
+            if isNameCharacter(character) {
+                word.append(character)
+            } else {
+                result += names[word] ?? word
+                word = ""
+                result.append(character)
+            }
+        }
+        return result + (names[word] ?? word)
+    }
+
+    private static func isNameCharacter(_ character: Character) -> Bool {
+        character == "_" || character == "$" || character.isLetter || character.isNumber
     }
 
     private static func compareTables(_ name: String, _ a: Table, _ b: Table, _ diff: inout Collector) {

@@ -123,7 +123,7 @@ struct PlanLoaderTests {
             "lock_timeout=500ms", "statement_timeout=1min", "batch_size=1000", "batch_pause=50ms", "retries=3",
         ])
         #expect(plan.steps.map(\.kind) == StepRegistry.names)
-        #expect(plan.steps.map(\.location.line) == [10, 15, 18, 47, 51, 56, 60, 64])
+        #expect(plan.steps.map(\.location.line) == [10, 15, 19, 48, 52, 57, 61, 65])
 
         let steps = plan.steps.map { $0.step.settings.map { "\($0.name): \($0.value)" } }
         #expect(steps[0] == [
@@ -131,7 +131,7 @@ struct PlanLoaderTests {
             "done_when: SELECT NOT EXISTS (SELECT 1 FROM users WHERE email <> lower(email))",
             "lock: ROW EXCLUSIVE", "transaction: true",
         ])
-        #expect(steps[1] == ["from: calendar", "to: calendar_events"])
+        #expect(steps[1] == ["from: calendar", "to: calendar_events", "rename_dependents: true"])
         #expect(steps[2] == [
             "name: app.checkins",
             "column id: bigint NOT NULL PRIMARY KEY identity by_default",
@@ -168,7 +168,7 @@ struct PlanLoaderTests {
         #expect(plan.settings.batchSize == 5000)
         let steps = plan.steps.map { $0.step.settings.map { "\($0.name): \($0.value)" } }
         #expect(steps == [
-            ["from: audit.log", "to: audit.log_entries"],
+            ["from: audit.log", "to: audit.log_entries", "rename_dependents: false"],
             ["table: audit.log_entries", "column: kind", "type: entry_kind", "labels: insert, update, delete"],
             // A type without a schema goes in the table's schema; quoted labels stay text.
             ["table: audit.log_entries", "column: level", "type: audit.entry_level", "labels: 2024, yes, no"],

@@ -49,6 +49,44 @@ struct StepTests {
         }
     }
 
+    @Test func renameTableWithItsDependents() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("""
+                SET search_path = public;
+                CREATE TABLE file_locks (id serial PRIMARY KEY, path text UNIQUE, owner int CHECK (owner > 0), at timestamptz);
+                CREATE INDEX file_locks_at_idx ON file_locks (at);
+                CREATE INDEX recent_locks ON file_locks (at DESC);
+                CREATE TABLE lock_events (id int, lock_id int CONSTRAINT lock_events_lock_fkey REFERENCES file_locks (id));
+                """)
+            let step = try makeStep("rename_table: {from: file_locks, to: claude_code_file_locks, rename_dependents: true}")
+            try applyAndCheckPrediction(step, on: connection)
+            let names = try connection.query("""
+                SELECT relname::text FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('i', 'S')
+                UNION ALL SELECT conname::text FROM pg_constraint WHERE conrelid = 'public.claude_code_file_locks'::regclass ORDER BY 1
+                """).map { try $0.get(0, as: String.self) }
+            #expect(names == [
+                "claude_code_file_locks_at_idx", "claude_code_file_locks_id_seq", "claude_code_file_locks_owner_check",
+                "claude_code_file_locks_path_key", "claude_code_file_locks_path_key", "claude_code_file_locks_pkey",
+                "claude_code_file_locks_pkey", "recent_locks",
+            ])
+            #expect(try connection.scalar("SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'public.claude_code_file_locks'::regclass", as: String.self)
+                == "nextval('claude_code_file_locks_id_seq'::regclass)")
+        }
+    }
+
+    @Test func renameTableFinishesWhatAPlainRenameLeft() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            // to begins with from_: names already beginning with to_ are the new ones.
+            try connection.execute("CREATE TABLE public.calendar (id int PRIMARY KEY, title text); CREATE INDEX calendar_title_idx ON public.calendar (title)")
+            try applyAndCheckPrediction(try makeStep("rename_table: {from: calendar, to: calendar_events}"), on: connection)
+            #expect(try connection.scalar("SELECT count(*) FROM pg_class WHERE relname IN ('calendar_pkey', 'calendar_title_idx')", as: Int.self) == 2)
+            try applyAndCheckPrediction(try makeStep("rename_table: {from: calendar, to: calendar_events, rename_dependents: true}"), on: connection)
+            #expect(try connection.scalar("SELECT count(*) FROM pg_class WHERE relname IN ('calendar_events_pkey', 'calendar_events_title_idx')", as: Int.self) == 2)
+        }
+    }
+
     @Test func renameTableBlocksWhenBothOrNeitherExist() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
@@ -112,6 +150,130 @@ struct StepTests {
                 Issue.record("outside values should block"); return
             }
             #expect(problems.map(\.description) == ["values of apps.sync_status outside (synced, pending): 'SYNCED', 'unknown ' (2 rows: 2, 3)"])
+        }
+    }
+
+    @Test func toEnumIsBlockedByWhatTheTypeChangeCannotCarryOver() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("""
+                SET search_path = public;
+                CREATE TABLE apps (id int PRIMARY KEY, status text, name text);
+                CREATE INDEX apps_status_idx ON apps (status);
+                CREATE INDEX apps_name_live_idx ON apps (name) WHERE name <> '';
+                INSERT INTO apps VALUES (1, 'x', 'a'), (2, 'y', 'b');
+                CREATE VIEW app_names AS SELECT id, name FROM apps;
+                """)
+            let step = try makeStep("to_enum: {table: apps, column: status, type: app_status, labels: [x, y]}")
+            // A plain index on the column, a partial index and a view on other columns: the ALTER rebuilds
+            // the first and leaves the others alone.
+            guard case .needed = try step.assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection)) else {
+                Issue.record("a plain index of the column should not block"); return
+            }
+
+            try connection.execute("""
+                SET search_path = public;
+                CREATE VIEW pending_apps AS SELECT id FROM apps WHERE status = 'x';
+                CREATE INDEX apps_x_idx ON apps (id) WHERE status = 'x';
+                CREATE INDEX apps_status_lower_idx ON apps (lower(status));
+                CREATE INDEX apps_status_pattern_idx ON apps (status text_pattern_ops);
+                CREATE TABLE app_labels (id int, status text, label text GENERATED ALWAYS AS (upper(status)) STORED);
+                ALTER TABLE apps ADD COLUMN status_upper text GENERATED ALWAYS AS (upper(status)) STORED;
+                CREATE RULE apps_no_y AS ON UPDATE TO apps WHERE new.status = 'y' DO INSTEAD NOTHING;
+                CREATE POLICY apps_only_x ON apps USING (status = 'x');
+                """)
+            let before = try CatalogReader(connection: connection).readSchema()
+            guard case .blocked(let problems) = try step.assess(before, Probe(connection: connection)) else {
+                Issue.record("a view, indexes, a rule, a generated column and a policy should block"); return
+            }
+            let advice = ": ALTER COLUMN ... TYPE cannot carry it over; drop it in an earlier step and create it again after"
+            #expect(problems.map(\.description) == [
+                "generated column apps.status_upper reads apps.status",
+                "index apps_status_lower_idx reads in its expression or predicate apps.status",
+                "index apps_x_idx reads in its expression or predicate apps.status",
+                "index apps_status_pattern_idx has an operator class for the old type of apps.status",
+                "policy apps_only_x on apps reads apps.status",
+                "rule apps_no_y on apps reads apps.status",
+                "view pending_apps reads apps.status",
+            ].map { $0 + advice })
+            #expect(problems.allSatisfy { $0.table == ObjectName(schema: "public", name: "apps") })
+            #expect(try CatalogReader(connection: connection).readSchema() == before)
+            #expect(try connection.scalar("SELECT to_regtype('public.app_status') IS NULL", as: Bool.self) == true)
+        }
+    }
+
+    @Test func addCheckIsBlockedByACheckOfTheSameNameAndAnotherExpression() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("""
+                CREATE TABLE public.goals (id int PRIMARY KEY, progress int CONSTRAINT goals_progress_range CHECK (progress >= 0));
+                INSERT INTO public.goals VALUES (1, 10);
+                """)
+            let step = try makeStep("add_check: {table: goals, name: goals_progress_range, expression: progress BETWEEN 0 AND 100}")
+            let before = try CatalogReader(connection: connection).readSchema()
+            guard case .blocked(let problems) = try step.assess(before, Probe(connection: connection)) else {
+                Issue.record("a check of that name with another expression should block"); return
+            }
+            #expect(problems.map(\.description) == [
+                "goals already has a check named goals_progress_range with another expression: it is CHECK (progress >= 0), the plan wants CHECK (progress >= 0 AND progress <= 100); drop or rename it in an earlier step",
+            ])
+
+            // NOT VALID with another expression blocks too; with the same one it is only validated.
+            try connection.execute("""
+                ALTER TABLE public.goals DROP CONSTRAINT goals_progress_range;
+                ALTER TABLE public.goals ADD CONSTRAINT goals_progress_range CHECK (progress > 0) NOT VALID;
+                """)
+            guard case .blocked(let notValid) = try step.assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection)) else {
+                Issue.record("a NOT VALID check of that name with another expression should block"); return
+            }
+            #expect(notValid.map(\.description) == [
+                "goals already has a check named goals_progress_range with another expression: it is CHECK (progress > 0) NOT VALID, the plan wants CHECK (progress >= 0 AND progress <= 100); drop or rename it in an earlier step",
+            ])
+            try connection.execute("""
+                ALTER TABLE public.goals DROP CONSTRAINT goals_progress_range;
+                ALTER TABLE public.goals ADD CONSTRAINT goals_progress_range CHECK (progress BETWEEN 0 AND 100) NOT VALID;
+                """)
+            guard case .needed(let effects, _) = try step.assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection)) else {
+                Issue.record("a NOT VALID check of the same expression should be validated"); return
+            }
+            #expect(effects.map(\.sql) == [#"ALTER TABLE "public"."goals" VALIDATE CONSTRAINT "goals_progress_range""#])
+            try applyAndCheckPrediction(step, on: connection)
+        }
+    }
+
+    /// Sequential scans of a table so far, with this backend's own counts flushed first.
+    static func sequentialScans(_ table: String, _ connection: Connection) throws -> Int {
+        try connection.execute("SELECT pg_stat_force_next_flush()")
+        try connection.execute("SELECT pg_stat_clear_snapshot()")
+        return try connection.scalar("SELECT seq_scan::int FROM pg_stat_user_tables WHERE relid = to_regclass($1)", [table], as: Int.self) ?? -1
+    }
+
+    @Test func archiveTableKeptAndArchivedReadsTheTableOnce() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE public.notes (id int PRIMARY KEY, body text); INSERT INTO public.notes SELECT g, 'note ' || g FROM generate_series(1, 100) g")
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-steps-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let step = try makeStep("archive_table: {table: notes, to: \(folder), drop: false}")
+            let schema = try CatalogReader(connection: connection).readSchema()
+            guard case .needed(let effects, _) = try step.assess(schema, Probe(connection: connection)) else {
+                Issue.record("expected the archive to be needed"); return
+            }
+            for effect in effects { _ = try effect.apply(EffectContext.standalone(connection)) }
+
+            let before = try Self.sequentialScans("public.notes", connection)
+            let probe = Probe(connection: connection)
+            guard case .satisfied = try probe.assessing({ try step.assess(schema, $0) }) else {
+                Issue.record("expected the archived table to be satisfied"); return
+            }
+            let assessed = try Self.sequentialScans("public.notes", connection) - before
+            #expect(assessed == 1, "one assessment scanned the table \(assessed) times")
+            let plan = try writePlan("steps:\n  - archive_table: {table: notes, to: \(folder), drop: false}\n")
+            let beforeRun = try Self.sequentialScans("public.notes", connection)
+            let report = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: folder + "/snapshots")
+            #expect(report.steps.map(\.status) == [.satisfied])
+            let run = try Self.sequentialScans("public.notes", connection) - beforeRun
+            #expect(run == 1, "a run of the satisfied step scanned the table \(run) times")
         }
     }
 

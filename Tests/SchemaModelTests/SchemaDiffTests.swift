@@ -105,7 +105,55 @@ struct SchemaDiffTests {
                 return table
             }
             schema.tables["public.api_keys"] = nil
+        } == ["table api_keys renamed to calendar_events"])
+        // Other columns: not the same table.
+        #expect(diff { schema in
+            schema.tables["public.calendar_events"] = schema.tables["public.api_keys"].map {
+                var table = $0
+                table.name = "calendar_events"
+                table.columns[1].type = "uuid"
+                return table
+            }
+            schema.tables["public.api_keys"] = nil
         } == ["table api_keys removed", "table calendar_events added: 2 columns"])
+    }
+
+    @Test func aTableRenamedWithItsConstraintsIndexesAndSequence() {
+        var before = sampleSchema()
+        before.tables["public.users"]?.columns[0].defaultExpression = "nextval('public.users_id_seq'::regclass)"
+        guard var accounts = before.tables["public.users"] else { Issue.record("no users table"); return }
+        accounts.name = "accounts"
+        accounts.columns[0].defaultExpression = "nextval('public.accounts_id_seq'::regclass)"
+
+        // Renamed alone: the constraints and indexes keep their names, definitions print the new one.
+        var plain = accounts
+        plain.indexes["users_pkey"]?.definition = "CREATE UNIQUE INDEX users_pkey ON public.accounts USING btree (id)"
+        var after = before
+        after.tables["public.users"] = nil
+        after.tables["public.accounts"] = plain
+        #expect(SchemaDiff.changes(from: before, to: after).map(\.description) == ["table users renamed to accounts"])
+
+        // Renamed with them (rename_dependents), and a comment added on the way.
+        accounts.constraints = [
+            "accounts_pkey": Constraint(name: "accounts_pkey", kind: .primaryKey, columns: ["id"], definition: "PRIMARY KEY (id)", index: "accounts_pkey"),
+            "accounts_email_check": Constraint(
+                name: "accounts_email_check", kind: .check, columns: ["email"], definition: "CHECK (email::text <> ''::text)",
+                checkExpression: "email::text <> ''::text"),
+        ]
+        accounts.indexes = [
+            "accounts_pkey": Index(
+                name: "accounts_pkey", definition: "CREATE UNIQUE INDEX accounts_pkey ON public.accounts USING btree (id)",
+                keys: [IndexKey(expression: "id")], unique: true, primary: true, constraint: "accounts_pkey"),
+        ]
+        accounts.comment = "who signs in"
+        after.tables["public.accounts"] = accounts
+        #expect(SchemaDiff.changes(from: before, to: after).map(\.description)
+            == ["table users renamed to accounts", "table accounts: comment none -> who signs in"])
+
+        // A constraint that is not the renamed one: a drop and an add.
+        accounts.constraints["accounts_email_check"]?.definition = "CHECK (length(email::text) > 3)"
+        after.tables["public.accounts"] = accounts
+        #expect(SchemaDiff.changes(from: before, to: after).map(\.description) == ["table accounts added: 3 columns", "table users removed"])
     }
 
     @Test func enumLabelsAndColumnOrder() {

@@ -15,6 +15,9 @@ public struct Runner {
     let connection: Connection
     let plan: Plan
     let progress: any ProgressReporter
+    /// Shared by the dry run that `apply` and `rehearse` show first and the assessments of the
+    /// steps themselves, so a table is fingerprinted once per run, not once per assessment.
+    let fingerprints = FingerprintMemo()
 
     public init(connection: Connection, plan: Plan, progress: any ProgressReporter = SilentProgress()) {
         self.connection = connection
@@ -37,8 +40,10 @@ public struct Runner {
     /// the run gets to it, and the prediction is marked incomplete.
     public func dryRun() throws -> RunReport {
         var report = newReport(.dryRun)
+        // A new run: what an earlier one on this runner fingerprinted may be stale.
+        fingerprints.forget()
         let live = try CatalogReader(connection: connection).readSchema(tables: planScope)
-        let probe = Probe(connection: connection, settings: plan.settings)
+        let probe = Probe(connection: connection, settings: plan.settings, fingerprints: fingerprints)
         var predicted = live
         var pending = PendingChanges()
         for planned in plan.steps {
@@ -208,7 +213,7 @@ public struct Runner {
     static func backoff(_ attempt: Int) -> Int { min(5000, 100 << min(attempt - 1, 10)) }
 
     private func runSteps(_ report: inout RunReport, journal: Journal?, run: Int64, rehearsal: Bool) throws {
-        let probe = Probe(connection: connection, archiveOverride: rehearsal ? rehearsalArchives : nil, settings: plan.settings)
+        let probe = Probe(connection: connection, archiveOverride: rehearsal ? rehearsalArchives : nil, settings: plan.settings, fingerprints: fingerprints)
         let context = EffectContext(
             connection: connection, settings: plan.settings, rehearsal: rehearsal, journal: journal, run: run,
             planSHA256: plan.sha256, progress: progress, archiveOverride: rehearsal ? rehearsalArchives : nil)
@@ -253,6 +258,8 @@ public struct Runner {
                         let index = executed.count + position
                         context.effectNumber += 1
                         let statement = try journal?.startStatement(run, step: planned.number, sql: effect.sql)
+                        // It may change any table: later assessments fingerprint afresh.
+                        fingerprints.forget()
                         do {
                             let outcome = try effect.apply(context)
                             if let statement { try journal?.finishStatement(statement, rowsAffected: outcome.rowsAffected, attempts: failedAttempts + 1, error: nil) }

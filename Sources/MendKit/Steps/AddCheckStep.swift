@@ -35,6 +35,14 @@ public struct AddCheckStep: RepairStep {
         if let existing, existing.kind != .check {
             return .blocked([StepProblem("\(table) already has a \(existing.kind.rawValue) constraint named \(name)", table: table)])
         }
+        // The server's printing of the wanted expression, to compare with the existing one's:
+        // the name alone says nothing of what a constraint checks.
+        var forms = existing == nil ? nil : try probe.canonicalForms(columns: current.columns, checks: [(name, expression)], defaults: [])
+        if let existing, let canonical = forms?.checks[name], existing.checkExpression != canonical.expression {
+            return .blocked([StepProblem(
+                "\(table) already has a check named \(name) with another expression: it is \(existing.definition), the plan wants \(canonical.definition); drop or rename it in an earlier step",
+                table: table)])
+        }
         if existing?.validated == true {
             return .satisfied("\(table) has the validated check \(name)")
         }
@@ -61,12 +69,14 @@ public struct AddCheckStep: RepairStep {
             "validate \(name) against existing rows", ["ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(constraint)"],
             lock: .shareUpdateExclusive, on: table, hazards: [.fullTableScan]))
 
-        let forms = try probe.canonicalForms(columns: current.columns, checks: [(name, expression)], defaults: [])
+        // Asked only now when no constraint exists: the temporary table needs the column types,
+        // which an earlier step of the plan may be creating.
+        if forms == nil { forms = try probe.canonicalForms(columns: current.columns, checks: [(name, expression)], defaults: []) }
+        let canonical = forms?.checks[name]
         var after = schema
-        let canonical = forms.checks[name]
         after.tables[table.key]?.constraints[name] = Constraint(
             name: name, kind: .check,
-            columns: current.columns.map(\.name).filter { forms.checkColumns[name]?.contains($0) ?? false },
+            columns: current.columns.map(\.name).filter { forms?.checkColumns[name]?.contains($0) ?? false },
             definition: canonical?.definition ?? "CHECK (\(expression))",
             checkExpression: canonical?.expression ?? expression)
         return .needed(effects, after: after)

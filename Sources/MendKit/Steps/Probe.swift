@@ -9,11 +9,28 @@ public struct Probe {
     let archiveOverride: String?
     /// The plan's settings: a backfill's batches are sized by them.
     public let settings: PlanSettings
+    /// Fingerprints already taken in this run, shared by the runner's dry-run preview and the
+    /// assessments that follow it (nil: every fingerprint is taken afresh).
+    let fingerprints: FingerprintMemo?
 
-    public init(connection: Connection, archiveOverride: String? = nil, settings: PlanSettings = PlanSettings()) {
+    public init(
+        connection: Connection, archiveOverride: String? = nil, settings: PlanSettings = PlanSettings(), fingerprints: FingerprintMemo? = nil
+    ) {
         self.connection = connection
         self.archiveOverride = archiveOverride
         self.settings = settings
+        self.fingerprints = fingerprints
+    }
+    /// The table's row count and content fingerprint: a full scan, so taken once per run
+    /// when the runner shares a memo, and only until the run's first effect changes anything.
+    public func liveFingerprint(_ table: ObjectName) throws -> TableData {
+        if let known = fingerprints?.known[table.key] { return known }
+        let live = try connection.transaction(isolation: .repeatableRead, readOnly: true) { connection in
+            try DataStatistics.pinTextSettings(connection)
+            return try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: table.schema, table.name))
+        }
+        fingerprints?.known[table.key] = live
+        return live
     }
 
     /// The archives under `folder` (or the rehearsal's stand-in folder).
@@ -178,4 +195,19 @@ public struct CanonicalForms {
     public var checkColumns: [String: [String]] = [:]
     /// By column name: the default expression.
     public var defaults: [String: String] = [:]
+}
+
+/// Table fingerprints taken during one run, by `schema.table`. The runner assesses each step
+/// twice when it applies a plan (the dry run it shows first, then just before the step runs);
+/// without this an archive step that is already satisfied scans its whole table twice. The
+/// runner forgets them all before it applies any effect, since an effect can change any
+/// table. What they spare is only a decision that is checked again where it matters: every
+/// DROP recomputes the fingerprint under its lock.
+public final class FingerprintMemo {
+    var known: [String: TableData] = [:]
+
+    public init() {}
+
+    /// Drops what is known: the tables may have changed.
+    public func forget() { known = [:] }
 }

@@ -40,10 +40,7 @@ enum TableDependants {
     static func matchingArchive(of table: ObjectName, in store: ArchiveStore, probe: Probe) throws -> ArchiveStore.Entry? {
         let archives = store.archives(of: table, database: probe.connection.database)
         guard !archives.isEmpty else { return nil }
-        let live = try probe.connection.transaction(isolation: .repeatableRead, readOnly: true) { connection in
-            try DataStatistics.pinTextSettings(connection)
-            return try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: table.schema, table.name))
-        }
+        let live = try probe.liveFingerprint(table)
         return archives.first { $0.manifest?.rows == live.rows && $0.manifest?.fingerprint == live.fingerprint }
     }
 }
