@@ -56,5 +56,12 @@ let package = Package(
             dependencies: ["pgmend", "MendTestSupport", "PostgresClient", "SchemaModel"],
             exclude: ["Fixtures"]
         ),
+        // Every step kind through the built binary: dry run, apply, second run, rehearsal,
+        // killed between and inside its effects. Driven by the step registry.
+        .testTarget(
+            name: "ConformanceTests",
+            dependencies: ["pgmend", "MendTestSupport", "PostgresClient", "SchemaModel", "MendKit"],
+            exclude: ["Fixtures"]
+        ),
     ]
 )
