@@ -95,17 +95,9 @@ struct ConformanceTests {
                 #expect(report.outcome == "ok")
                 #expect(report.statementsExecuted > 0)
             }
-            if kind == SQLStep.kind {
-                // Known issue: an `sql` step with `transaction: false` (here CREATE INDEX
-                // CONCURRENTLY) is rehearsed as written inside the rehearsal's transaction,
-                // and PostgreSQL refuses it (25001, "cannot run inside a transaction block"):
-                // the rehearsal exits 1. Raw SQL has no transactional form pgmend could derive;
-                // how to rehearse it (a plan option, or skipping it and saying so) is a design
-                // decision left to the kind's owner. Remove this when it is made.
-                withKnownIssue("a non-transactional sql step cannot be rehearsed (25001)") { try expectItRan() }
-            } else {
-                try expectItRan()
-            }
+            // A non-transactional sql step (CREATE INDEX CONCURRENTLY) is rehearsed in its
+            // transactional form, inside the rehearsal's transaction.
+            try expectItRan()
             bench.expectState(try bench.state(), equals: before, "a rehearsal of \(kind) changed the database")
             // Archives a rehearsal writes go to a throwaway folder, never beside the plan.
             let written = (try? FileManager.default.subpathsOfDirectory(atPath: "\(bench.folder)/Snapshots")) ?? []

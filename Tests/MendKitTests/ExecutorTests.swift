@@ -234,3 +234,17 @@ struct ExecutorTests {
         }
     }
 }
+
+@Suite("sql: concurrent index statements")
+struct ConcurrentIndexStatementTests {
+    @Test func theIndexAndTheRehearsalFormAreRead() throws {
+        let built = try #require(SQLStep.concurrentIndex("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS Users_Email ON ONLY app.\"Users\" (email);"))
+        #expect(built.builds == ObjectName(schema: "app", name: "users_email"))
+        #expect(built.rehearsal == "CREATE UNIQUE INDEX IF NOT EXISTS Users_Email ON ONLY app.\"Users\" (email)")
+        let quoted = try #require(SQLStep.concurrentIndex("create index concurrently \"Idx\"\"x\" on t (a)"))
+        #expect(quoted.builds == ObjectName(schema: "public", name: "Idx\"x"))
+        #expect(SQLStep.concurrentIndex("DROP INDEX CONCURRENTLY users_email")?.rehearsal == "DROP INDEX users_email")
+        #expect(SQLStep.concurrentIndex("CREATE INDEX CONCURRENTLY a ON t (x); CREATE INDEX CONCURRENTLY b ON t (y)") == nil)
+        #expect(SQLStep.concurrentIndex("VACUUM t") == nil)
+    }
+}

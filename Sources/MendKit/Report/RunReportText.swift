@@ -36,7 +36,7 @@ public struct RunReportText {
                 if !action.transactional { facts.append("outside a transaction") }
                 if action.executed {
                     facts.append("ran" + (action.rowsAffected.map { ", \($0) row\($0 == 1 ? "" : "s")" } ?? "") + ((action.attempts ?? 1) > 1 ? ", \(action.attempts ?? 1) attempts" : "")
-                        + (action.longestTransactionMs.map { ", longest transaction \($0) ms" } ?? ""))
+                        + (action.longestTransactionMs.map { ", longest transaction \($0) ms" } ?? "") + (action.note.map { "; \($0)" } ?? ""))
                 }
                 lines.append("  - \(action.summary) [\(facts.joined(separator: "; "))]")
                 for sqlLine in action.sql.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -56,7 +56,9 @@ public struct RunReportText {
         lines.append("")
         if report.mode == .dryRun || report.actualChanges == nil {
             lines.append(changes("predicted schema changes", report.predictedChanges))
-            if !report.predictionComplete { lines.append("  (incomplete: raw SQL steps change what pgmend cannot predict)") }
+            if !report.predictionComplete {
+                lines.append("  (incomplete: raw SQL, and steps waiting for earlier ones, change what pgmend cannot predict before they run)")
+            }
         } else if let actual = report.actualChanges {
             lines.append(changes("schema changes", actual))
         }

@@ -51,6 +51,8 @@ public struct RunReport: Encodable, Sendable {
         public var attempts: Int?
         /// Milliseconds of its longest transaction (a backfill's longest batch).
         public var longestTransactionMs: Int?
+        /// How it ran, when there is something to say ("not rehearsed: ...").
+        public var note: String?
     }
 
     public struct ProblemReport: Encodable, Sendable {
@@ -118,6 +120,6 @@ extension RunReport.StepReport {
 extension RunReport.ActionReport {
     enum CodingKeys: String, CodingKey {
         case summary, sql, transactional, lock, table, hazards, executed, rowsAffected = "rows_affected", attempts
-        case longestTransactionMs = "longest_transaction_ms"
+        case longestTransactionMs = "longest_transaction_ms", note
     }
 }

@@ -267,6 +267,7 @@ public struct Runner {
                             stepReport.actions[index].rowsAffected = outcome.rowsAffected
                             stepReport.actions[index].attempts = failedAttempts + 1
                             stepReport.actions[index].longestTransactionMs = outcome.longestTransaction.map { Int(($0 * 1000).rounded()) }
+                            stepReport.actions[index].note = outcome.note
                             report.statementsExecuted += 1
                             context.fault(.after)
                         } catch let error as PostgresError where error.sqlState == .lockNotAvailable {

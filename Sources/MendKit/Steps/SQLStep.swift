@@ -1,3 +1,5 @@
+import Foundation
+import PostgresClient
 import SchemaModel
 
 /// `sql`: raw SQL for what no other step does, run until a check says it is done.
@@ -54,10 +56,50 @@ public struct SQLStep: RepairStep {
         case .failure(let problem): return .blocked([problem])
         case .success(true): return .satisfied("done_when is true")
         case .success(false):
+            let index = Self.concurrentIndex(run)
             let effect: any Effect = transaction
                 ? AtomicSQL("run the plan's SQL", [run], lock: lock, hazards: [.rawSQL], raw: true)
-                : ConcurrentSQL("run the plan's SQL outside a transaction", run, lock: lock, hazards: [.rawSQL])
+                : ConcurrentSQL(
+                    "run the plan's SQL outside a transaction", run, rehearsalSQL: index?.rehearsal, lock: lock,
+                    hazards: [.rawSQL], builds: index?.builds)
             return .needed([effect], after: nil)
         }
+    }
+
+    /// For one `CREATE [UNIQUE] INDEX CONCURRENTLY` or `DROP INDEX CONCURRENTLY` statement: the
+    /// index a build makes (so an invalid leftover of a killed or cancelled build is dropped
+    /// before it runs again) and the statement without CONCURRENTLY, which a rehearsal can run
+    /// inside its transaction. nil for anything else.
+    static func concurrentIndex(_ sql: String) -> (builds: ObjectName?, rehearsal: String)? {
+        let name = #"("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)"#
+        let create = #"^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+(CONCURRENTLY)\s+(?:IF\s+NOT\s+EXISTS\s+)?"# + name
+            + #"\s+ON\s+(?:ONLY\s+)?(?:"# + name + #"\s*\.\s*)?"# + name
+        let drop = #"^\s*DROP\s+INDEX\s+(CONCURRENTLY)\b"#
+        let trimmed = sql.trimmingCharacters(in: .whitespacesAndNewlines)
+        let body = trimmed.hasSuffix(";") ? String(trimmed.dropLast()) : trimmed
+        guard SQLFragment.problem(in: "(" + body + ")") == nil else { return nil }  // one statement
+        func unquote(_ text: String) -> String {
+            text.hasPrefix("\"") ? String(text.dropFirst().dropLast()).replacingOccurrences(of: "\"\"", with: "\"") : text.lowercased()
+        }
+        func withoutConcurrently(_ match: NSTextCheckingResult) -> String {
+            let range = match.range(at: 1)
+            return (body as NSString).replacingCharacters(in: NSRange(location: range.location, length: range.length + 1), with: "")
+        }
+        let whole = NSRange(body.startIndex..., in: body)
+        if let regex = try? NSRegularExpression(pattern: create, options: [.caseInsensitive]),
+            let match = regex.firstMatch(in: body, range: whole)
+        {
+            func group(_ number: Int) -> String? {
+                Range(match.range(at: number), in: body).map { String(body[$0]) }
+            }
+            let schema = group(3).map(unquote) ?? "public"
+            return (group(2).map { ObjectName(schema: schema, name: unquote($0)) }, withoutConcurrently(match))
+        }
+        if let regex = try? NSRegularExpression(pattern: drop, options: [.caseInsensitive]),
+            let match = regex.firstMatch(in: body, range: whole)
+        {
+            return (nil, withoutConcurrently(match))
+        }
+        return nil
     }
 }

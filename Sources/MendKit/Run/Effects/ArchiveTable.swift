@@ -35,8 +35,10 @@ public struct ArchiveTable: Effect {
     public func apply(_ context: EffectContext) throws -> EffectOutcome {
         // A rehearsal proves the archive can be written, to a folder removed at its end.
         let store = ArchiveStore(directory: context.archiveDirectory(folder))
-        return try context.inTransaction(isolation: .repeatableRead) { connection in
-            let writer = ArchiveWriter(connection: connection, store: store, progress: context.progress, parallel: !context.rehearsal)
+        // Its `inside` fault point: the files written, not yet read back nor renamed.
+        return try context.inTransaction(isolation: .repeatableRead, faultInside: false) { connection in
+            var writer = ArchiveWriter(connection: connection, store: store, progress: context.progress, parallel: !context.rehearsal)
+            writer.afterWrite = { _ in context.fault(.inside) }
             let outcome = try writer.archive(table, drop: drop)
             return EffectOutcome(rowsAffected: Int(outcome.manifest.rows))
         }

@@ -27,6 +27,7 @@ public struct Assertion: Effect {
         try connection.execute(begin)
         defer { _ = try? connection.execute(end) }
         let rows = try connection.query("SELECT count(*) OVER (), q.key FROM (\(query)) q ORDER BY q.key LIMIT 10")
+        context.fault(.inside)
         guard let first = rows.first else { return EffectOutcome(rowsAffected: 0) }
         let count = try first.get(0, as: Int.self)
         let keys = try rows.map { try $0.get(1, as: String.self) }

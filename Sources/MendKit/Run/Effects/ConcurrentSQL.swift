@@ -35,7 +35,8 @@ public struct ConcurrentSQL: Effect {
 
     public func apply(_ context: EffectContext) throws -> EffectOutcome {
         if context.rehearsal || context.connection.isInTransaction {
-            let form = rehearsalSQL ?? statement
+            // Without a transactional form there is nothing a rehearsal can run: it says so.
+            guard let form = rehearsalSQL else { return EffectOutcome(note: "not rehearsed: it runs only outside a transaction") }
             return try context.inTransaction { EffectOutcome(rowsAffected: try $0.execute(form).affectedRows) }
         }
         return try context.outsideTransaction { connection in

@@ -44,10 +44,13 @@ public struct EffectOutcome: Sendable {
     /// Seconds of its longest transaction, when it ran several (a backfill's batches): the
     /// longest any of its locks was held.
     public var longestTransaction: Double?
+    /// Something the operator should read about how it ran ("not rehearsed: ...").
+    public var note: String?
 
-    public init(rowsAffected: Int? = nil, longestTransaction: Double? = nil) {
+    public init(rowsAffected: Int? = nil, longestTransaction: Double? = nil, note: String? = nil) {
         self.rowsAffected = rowsAffected
         self.longestTransaction = longestTransaction
+        self.note = note
     }
 }
 
