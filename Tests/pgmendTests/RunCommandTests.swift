@@ -258,6 +258,19 @@ struct RunCommandTests {
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("no plan 'schema-clenaup' in Plans/ (did you mean 'schema-cleanup'?)"))
     }
+
+    /// `--format json` prints one document whatever the outcome, with the exit code in it.
+    @Test func jsonForEveryExitCode() throws {
+        let badPlan = try Self.pgmend(["run", "no-such-plan", "--format", "json"])
+        #expect(badPlan.status == 2)
+        let bad = try JSONSerialization.jsonObject(with: Data(badPlan.stdout.utf8)) as? [String: Any]
+        #expect(bad?["outcome"] as? String == "bad_input" && bad?["exit_code"] as? Int == 2, "\(badPlan.stdout)")
+        let noServer = try Self.pgmend(["run", "schema-cleanup", "--db", "host=/nonexistent port=1", "--format", "json"])
+        #expect(noServer.status == 4)
+        let unreachable = try JSONSerialization.jsonObject(with: Data(noServer.stdout.utf8)) as? [String: Any]
+        #expect(unreachable?["outcome"] as? String == "unreachable" && unreachable?["exit_code"] as? Int == 4, "\(noServer.stdout)")
+        #expect(noServer.stderr.contains("could not connect"))
+    }
 }
 
 /// Outcomes collected from several threads.
