@@ -61,23 +61,41 @@ public struct Backfill: Effect {
 
     /// One batch: the next keys after `$1...` (or from the start) whose rows match, updated;
     /// returns rows updated, keys taken, and the last key as text.
+    ///
+    /// The UPDATE finds its rows by the batch's key range (first to last key taken), one index
+    /// range scan, not by looking up each key taken (a semi-join: hashing the keys, then one
+    /// index descent per row, which made a batch cost twice a plain UPDATE of its rows). Both
+    /// parts run under the statement's one snapshot, so the rows in that range that match are
+    /// exactly the rows taken; a row changed meanwhile by another transaction is rechecked
+    /// against the range and `condition` once its lock is granted, as before. With a composite
+    /// key the range is given on the first column as well, so that the planner estimates it as a
+    /// range (a row comparison alone is estimated as a third of the table each side).
     func batchStatement(after: Bool) -> String {
         let bound = key.enumerated().map { "$\($0.offset + 1)::\($0.element.type)" }.joined(separator: ", ")
         let lastKey = key.map { "\(SQLIdentifier($0.name).quoted)::text" }.joined(separator: ", ")
         let descending = key.map { "\(SQLIdentifier($0.name).quoted) DESC" }.joined(separator: ", ")
         let condition = SQLFragment.parenthesized(condition)
+        let leading = SQLIdentifier(key[0].name).quoted
+        var range = "\(leading) >= (SELECT \(leading) FROM batch_first) AND \(leading) <= (SELECT \(leading) FROM batch_last)"
+        if key.count > 1 {
+            range += " AND (\(keyList)) >= (SELECT \(keyList) FROM batch_first) AND (\(keyList)) <= (SELECT \(keyList) FROM batch_last)"
+        }
         return """
             WITH batch AS MATERIALIZED (
                 SELECT \(keyList) FROM \(quotedTable)
                 WHERE \(after ? "(\(keyList)) > (\(bound)) AND " : "")\(condition)
                 ORDER BY \(keyList) LIMIT \(batchSize)
+            ), batch_first AS MATERIALIZED (
+                SELECT \(keyList) FROM batch ORDER BY \(keyList) LIMIT 1
+            ), batch_last AS MATERIALIZED (
+                SELECT \(keyList) FROM batch ORDER BY \(descending) LIMIT 1
             ), changed AS (
                 UPDATE \(quotedTable) SET \(setList)
-                WHERE (\(keyList)) IN (SELECT \(keyList) FROM batch) AND \(condition)
+                WHERE \(range) AND \(condition)
                 RETURNING 1
             )
             SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM batch),
-                   (SELECT ARRAY[\(lastKey)] FROM batch ORDER BY \(descending) LIMIT 1)
+                   (SELECT ARRAY[\(lastKey)] FROM batch_last)
             """
     }
 

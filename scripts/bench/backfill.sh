@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Benchmark: the backfill plan step (`pgmend run` of a one-step plan), timed against a baseline
+# measured in the same run.
+#
+#   backfill       `pgmend run` of a plan with one step,
+#                    backfill: {table: apps, set: {sync_status: "lower(trim(sync_status))"},
+#                               where: "sync_status <> lower(trim(sync_status))"}
+#                  on a table of BENCH_ROWS rows, 70% of which match `where` (see
+#                  backfill-data.sql), versus one plain
+#                    UPDATE apps_copy SET sync_status = lower(trim(sync_status))
+#                    WHERE sync_status <> lower(trim(sync_status))
+#                  by psql on an identical copy. Target: ratio <= 1.50.
+#   backfill lock  the longest batch transaction of the pgmend run (`longest_transaction_ms` of
+#                  the step's action in `run --format json`): how long any row lock was held.
+#                  Target: < 200 ms. The plain UPDATE holds its row locks for its whole run.
+#
+# Why the baseline is fair: one UPDATE is the fastest way to do the same change, and what people
+# do when they do not mind locking every matching row until it commits. pgmend does more on top
+# (a dry-run assessment counting the matching rows, its run lock and journal, creating the
+# journal schema `pgmend` as on a first run, pre- and post-run schema snapshots, a BEGIN, two
+# SET LOCALs, a checkpoint INSERT and a COMMIT around every batch, and a count of the rows that
+# still match after the pass); that extra work is part of what is timed. Before every round both
+# tables are recreated identical (backfill-data.sql: same rows, frozen, analysed, checkpointed),
+# outside the timing, and a CHECKPOINT precedes each timed command, so neither pays for the
+# other's dirty buffers. The two run against the same throwaway cluster, over the same Unix
+# socket, alternately (baseline, candidate, baseline, candidate, ...) after one untimed warm-up
+# of each; the report gives medians. After each round the two tables must be identical and no
+# row of either may match `where` any more. psql is run from the server's bindir, not through
+# Debian's Perl pg_wrapper, whose start-up would pad the baseline.
+#
+#   BENCH_ROWS        rows in each table (default 1000000)
+#   BENCH_ROUNDS      timed rounds of each command (default 3)
+#   BENCH_BATCH_SIZE  the plan's batch_size setting (default: none, so pgmend's default, 5000)
+#   BENCH_PORT        port of the throwaway cluster; names its socket only (default 54343)
+#   PGMEND_BIN        a pgmend binary to time instead of building the release one
+#
+# Exits 0 whatever the ratios (PASS/MISS is a report, not a test); non-zero if something could
+# not run or the two tables end different.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+
+rows=${BENCH_ROWS:-1000000}
+rounds=${BENCH_ROUNDS:-3}
+batch_size=${BENCH_BATCH_SIZE:-}
+port=${BENCH_PORT:-54343}
+timed_shows_stdout=yes   # timed shows a failed command's stdout too (the JSON report says why)
+
+time_target=150   # hundredths: candidate/baseline <= 1.50
+lock_target=200   # ms: the longest batch transaction < 200 ms
+
+# die, make_work, find_pgmend, start_cluster, conninfo, sql, load, print_machine, timed, median,
+# ratio_line, seconds, ...; the globals work, pgmend, psql, elapsed.
+source "$root/scripts/bench/lib/common.sh"
+
+dbname=bench_backfill
+db=""          # the benchmark database's conninfo, set once the cluster runs
+round=""       # names the current round's report and snapshot folder
+matching=0     # rows of each table that match `where` when a round starts
+
+set_expression="lower(trim(sync_status))"
+condition="sync_status <> lower(trim(sync_status))"
+
+# --- setup -------------------------------------------------------------------------------------
+
+# The plan, $work/plans/backfill-apps.yaml (a named plan: its name is its base name). The same
+# file every round; each round starts without the journal, so no run resumes another.
+write_plan() {
+  mkdir -p "$work/plans"
+  {
+    echo "name: backfill-apps"
+    if [[ -n "$batch_size" ]]; then
+      echo "settings:"
+      echo "  batch_size: $batch_size"
+    fi
+    echo "steps:"
+    echo "  - backfill:"
+    echo "      table: apps"
+    echo "      set: {sync_status: \"$set_expression\"}"
+    echo "      where: \"$condition\""
+  } >"$work/plans/backfill-apps.yaml"
+}
+
+# Both tables recreated identical, and pgmend's journal schema dropped (outside the timing).
+reset_tables() {
+  sql "$dbname" -v rows="$rows" -f scripts/bench/backfill-data.sql >"$work/reset.log" 2>&1 \
+    || { cat "$work/reset.log" >&2; die "recreating the tables failed"; }
+  local copy_matching
+  matching=$(sql "$dbname" -At -c "SELECT count(*) FROM apps WHERE $condition")
+  copy_matching=$(sql "$dbname" -At -c "SELECT count(*) FROM apps_copy WHERE $condition")
+  (( matching > 0 && matching == copy_matching )) \
+    || die "the tables differ before the round: $matching rows of apps match, $copy_matching of apps_copy"
+}
+
+checkpoint() {
+  sql "$dbname" -c "CHECKPOINT"
+}
+
+# --- the commands timed ------------------------------------------------------------------------
+
+baseline() {
+  sql "$dbname" -c "UPDATE apps_copy SET sync_status = $set_expression WHERE $condition"
+}
+candidate() {
+  "$pgmend" run backfill-apps --plans "$work/plans" --db "$db" --yes --format json --snapshots "$work/snaps-$round"
+}
+
+# A field of round ROUND's JSON report, by a jsonb path expression over the report `r` (the
+# server parses it: no JSON tool needed).
+report_field() { # ROUND SQL-EXPRESSION
+  sql "$dbname" -At -v report="$(cat "$work/report-$1.json")" <<EOF
+SELECT $2 FROM (SELECT :'report'::jsonb AS r) AS report;
+EOF
+}
+
+# Checks a round: pgmend's report (ok, the step's one action executed, every matching row
+# updated), both tables identical and none of their rows matching `where` any more.
+check_round() { # ROUND
+  local r=$1 outcome executed affected differ left
+  outcome=$(report_field "$r" "r->>'outcome'")
+  [[ "$outcome" == ok ]] || die "round $r: pgmend's run ended '$outcome' (report: $work/report-$r.json)"
+  executed=$(report_field "$r" "r#>>'{steps,0,actions,0,executed}'")
+  affected=$(report_field "$r" "r#>>'{steps,0,actions,0,rows_affected}'")
+  [[ "$executed" == true && "$affected" == "$matching" ]] \
+    || die "round $r: pgmend's backfill executed=$executed, rows_affected=$affected; $matching rows matched"
+  differ=$(sql "$dbname" -At -c \
+    "SELECT count(*) FROM apps a FULL JOIN apps_copy c USING (id)
+     WHERE a.id IS NULL OR c.id IS NULL OR (a.name, a.sync_status, a.note) IS DISTINCT FROM (c.name, c.sync_status, c.note)")
+  (( differ == 0 )) || die "round $r: apps (pgmend) and apps_copy (UPDATE) differ in $differ rows"
+  left=$(sql "$dbname" -At -c "SELECT (SELECT count(*) FROM apps WHERE $condition) + (SELECT count(*) FROM apps_copy WHERE $condition)")
+  (( left == 0 )) || die "round $r: $left rows still match '$condition'"
+  rm -rf "$work/snaps-$r"
+}
+
+# One round: fresh tables, then the baseline and the candidate, each after a CHECKPOINT; the
+# candidate's report kept as $work/report-ROUND.json. Sets base_ns and cand_ns.
+base_ns=0
+cand_ns=0
+run_round() { # ROUND LABEL-SUFFIX
+  round=$1
+  reset_tables
+  checkpoint
+  timed "UPDATE$2" baseline; base_ns=$elapsed
+  checkpoint
+  timed "pgmend$2" candidate; cand_ns=$elapsed
+  cp "$work/run.out" "$work/report-$round.json"
+  check_round "$round"
+}
+
+# One untimed warm-up of each; then BENCH_ROUNDS rounds of baseline-then-candidate. Prints the
+# medians, the ratio candidate/baseline, the longest batch and the throughput.
+compare() {
+  local -a base_all=() cand_all=() longest_all=()
+  local r base cand longest summary batches lock_verdict size_from=BENCH_BATCH_SIZE
+  [[ -n "$batch_size" ]] || size_from="the default"
+  run_round 0 " (warm-up)"
+  for (( r = 1; r <= rounds; r++ )); do
+    run_round "$r" ""
+    base_all+=("$base_ns")
+    cand_all+=("$cand_ns")
+    longest=$(report_field "$r" "round((r#>>'{steps,0,actions,0,longest_transaction_ms}')::numeric)")
+    [[ "$longest" =~ ^[0-9]+$ ]] || die "round $r: no longest_transaction_ms in $work/report-$r.json"
+    longest_all+=("$longest")
+  done
+  base=$(median "${base_all[@]}")
+  cand=$(median "${cand_all[@]}")
+  ratio_line backfill "$time_target" UPDATE "$base" pgmend "$cand"
+
+  # The longest batch of any timed round: the worst lock a reader of this report must expect.
+  longest=$(printf '%s\n' "${longest_all[@]}" | sort -n | tail -1)
+  if (( longest < lock_target )); then lock_verdict=PASS; else lock_verdict=MISS; fi
+  echo "bench backfill lock: longest batch transaction $longest ms (max of $rounds rounds;" \
+       "each round's: ${longest_all[*]} ms) (target < $lock_target ms) $lock_verdict"
+
+  summary=$(report_field "$rounds" "r#>>'{steps,0,actions,0,summary}'")
+  batches=$(sed -n 's/.* in \([0-9]*\) batch.*/\1/p' <<<"$summary")
+  echo "bench:   $matching of $rows rows updated in ${batches:-?} batches of at most" \
+       "${batch_size:-5000} ($size_from):" \
+       "pgmend $(( matching * 1000000000 / cand )) rows/s, UPDATE $(( matching * 1000000000 / base )) rows/s"
+}
+
+# --- main --------------------------------------------------------------------------------------
+
+main() {
+  require_count BENCH_ROWS "$rows"
+  require_count BENCH_ROUNDS "$rounds"
+  require_count BENCH_PORT "$port"
+  [[ -z "$batch_size" ]] || require_count BENCH_BATCH_SIZE "$batch_size"
+
+  make_work
+  find_pgmend run
+  start_cluster
+  db=$(conninfo "$dbname")
+  print_machine
+  write_plan
+
+  load "$dbname" "$rows rows into apps and apps_copy" scripts/bench/backfill-data.sql -v rows="$rows"
+  echo "bench:   table apps: $(bytes_text "$(sql "$dbname" -At -c "SELECT pg_total_relation_size('apps')")") on disk" \
+       "(pg_total_relation_size), apps_copy the same"
+
+  compare
+}
+
+main "$@"
