@@ -68,12 +68,10 @@ public struct BackfillStep: RepairStep {
             return .waiting("\(table) does not exist yet; an earlier step creates it")
         }
         let key = primaryKey.columns.map { name in (name: name, type: current.column(name)?.type ?? "text") }
-        // The condition is plan text: counted read-only.
-        let matching = try probe.readOnly { probe in
-            try probe.scalar(
-                "SELECT count(*) FROM \(QualifiedName(schema: table.schema, table.name).quoted) WHERE \(SQLFragment.parenthesized(condition))",
-                as: Int.self) ?? 0
-        }
+        // The condition is plan text: counted read-only (and once, by the dry run a real run
+        // shows first, while nothing has changed since).
+        let matching = try probe.memoizedCount(
+            "SELECT count(*) FROM \(QualifiedName(schema: table.schema, table.name).quoted) WHERE \(SQLFragment.parenthesized(condition))")
         guard matching > 0 else { return .satisfied("no row of \(table) matches where") }
         let effect = Backfill(
             table: table, key: key, assignments: assignments, condition: condition, matching: matching, batchSize: probe.settings.batchSize)

@@ -48,6 +48,15 @@ public struct Probe {
         try connection.scalar(sql, parameters, as: type)
     }
 
+    /// `SELECT count(*) ...` read-only (it may hold plan text), once per run while no effect
+    /// has run (see `FingerprintMemo`).
+    public func memoizedCount(_ sql: String) throws -> Int {
+        if let known = fingerprints?.counts[sql] { return known }
+        let count = try readOnly { try $0.scalar(sql, as: Int.self) ?? 0 }
+        fingerprints?.counts[sql] = count
+        return count
+    }
+
     /// Runs `body` read-only and rolls it back: for SQL from the plan (a `done_when` query, a
     /// check expression) that must not change anything. Inside a rehearsal's transaction it
     /// is a savepoint, and what it set is undone with it.
@@ -197,17 +206,23 @@ public struct CanonicalForms {
     public var defaults: [String: String] = [:]
 }
 
-/// Table fingerprints taken during one run, by `schema.table`. The runner assesses each step
-/// twice when it applies a plan (the dry run it shows first, then just before the step runs);
-/// without this an archive step that is already satisfied scans its whole table twice. The
-/// runner forgets them all before it applies any effect, since an effect can change any
-/// table. What they spare is only a decision that is checked again where it matters: every
-/// DROP recomputes the fingerprint under its lock.
+/// Full-table reads taken during one run: fingerprints by `schema.table`, and row counts by
+/// the query that counted them. The runner assesses each step twice when it applies a plan
+/// (the dry run it shows first, then just before the step runs); without this an archive step
+/// that is already satisfied scans its whole table twice, and a backfill counts its rows
+/// twice. The runner forgets them all before it applies any effect, since an effect can change
+/// any table. What they spare is only a decision that is checked again where it matters: every
+/// DROP recomputes the fingerprint under its lock, and a backfill's batches are driven by its
+/// condition, not by its count.
 public final class FingerprintMemo {
     var known: [String: TableData] = [:]
+    var counts: [String: Int] = [:]
 
     public init() {}
 
     /// Drops what is known: the tables may have changed.
-    public func forget() { known = [:] }
+    public func forget() {
+        known = [:]
+        counts = [:]
+    }
 }
