@@ -99,7 +99,7 @@ cat <<MSG
 demo: the schema document the team kept (stale):  Plans/demo/DATABASE_SCHEMA.md
 demo: the database before and after the repair:   Snapshots/runs/demo-DATABASE_SCHEMA-{before,after}.md
 demo: what ran is journaled in schema pgmend:     psql "$conninfo" -c 'TABLE pgmend.statements'
-demo: not yet in the plan: archive/drop, UUID, timestamp, index and JSON-field steps (see README)
+demo: not yet in the plan: UUID, timestamp, index, JSON-field and model steps (see README)
 demo: explore it:  psql "$conninfo"
 demo: stop it:     make demo-stop
 MSG
