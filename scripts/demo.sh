@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: a throwaway PostgreSQL under .pgmend/ (unless PGMEND_DEMO_DB names a database),
-# the drifted demo database loaded into it, and pgmend run against it.
+# the drifted demo database loaded into it, pgmend run against it, and the result verified
+# against the run's post-snapshot and the committed Snapshots/schema-cleanup.expected.json.
 #
 #   scripts/demo.sh            start (or reuse) the cluster, reload the demo database, run pgmend
 #   scripts/demo.sh stop       stop the cluster and delete .pgmend/
@@ -91,6 +92,8 @@ run run schema-cleanup --db "$conninfo" --dry-run
 run run schema-cleanup --db "$conninfo" --yes --snapshots Snapshots/runs/demo
 post=$(ls -t Snapshots/runs/demo/*-post.json | head -1)
 run verify "$post" --db "$conninfo"
+# The committed expected schema: what the plan must leave on any copy of the demo database.
+run verify Snapshots/schema-cleanup.expected.json --db "$conninfo"
 run run schema-cleanup --db "$conninfo" --yes --snapshots Snapshots/runs/demo
 run docs --db "$conninfo" -o Snapshots/runs/demo-DATABASE_SCHEMA-after.md
 

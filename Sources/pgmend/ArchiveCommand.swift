@@ -33,14 +33,31 @@ extension PgMend.ArchiveCommand {
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Read an archive back and check its hashes and row count.",
-            discussion: "Exits 0 when it is intact, 1 when it is not.")
+            abstract: "Read an archive back and check every figure of its manifest.",
+            discussion: """
+                Checks the manifest's own SHA-256, the data file's size and SHA-256, and the COPY text's \
+                size, SHA-256 and row count. With --db it also loads the rows into a temporary table \
+                (rolled back) and checks their fingerprint; without, it says the fingerprint was not \
+                checked. --db "" uses libpq's PG* variables. Exits 0 when it is intact, 1 when it is not.
+                """)
         @Argument(help: "The archive folder.") var directory: String
+        @OptionGroup var connection: ConnectionOptions
 
         func run() throws {
             do {
                 let manifest = try ArchiveVerifier.verify(directory: directory)
-                print("verified: \(directory): \(manifest.objectName), \(manifest.rows) rows, sha256 \(manifest.dataSHA256)")
+                var facts = "\(manifest.objectName), \(manifest.rows) rows, sha256 \(manifest.dataSHA256)"
+                if manifest.manifestSHA256 == nil { facts += "; the manifest has no manifest_sha256 (an older pgmend wrote it)" }
+                // Only a server computes the fingerprint the way it was taken (md5 of each
+                // row's text form), so without a database it is said to be unchecked.
+                if self.connection.db != nil {
+                    let connection = try self.connection.connect()
+                    let found = try ArchiveVerifier.verifyFingerprint(directory: directory, against: manifest, on: connection)
+                    facts += ", fingerprint \(found.fingerprint) (rows loaded into a temporary table in \(connection.database))"
+                } else {
+                    facts += "; fingerprint not checked: no database given (--db loads the rows into a temporary table to check it)"
+                }
+                print("verified: \(directory): \(facts)")
             } catch let error as ArchiveError {
                 throw CommandFailure(.failed, error.description)
             }

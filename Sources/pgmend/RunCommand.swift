@@ -29,10 +29,13 @@ extension PgMend {
         var yes = false
         @Option(help: "Where the pre- and post-run snapshots go.")
         var snapshots: String = "Snapshots/runs"
+        @Flag(help: "Snapshots with row counts and content fingerprints (reads every table twice), so the run's data changes can be verified after it.")
+        var data = false
         @OptionGroup var format: FormatOption
 
         func validate() throws {
             if dryRun && rehearse { throw ValidationError("choose --dry-run or --rehearse, not both") }
+            if data && (dryRun || rehearse) { throw ValidationError("--data is for a real run: a dry run and a rehearsal write no snapshots") }
             if Self.bytes(maxRehearsalSize) == nil { throw ValidationError("--max-rehearsal-size takes a size like 500MB or 2GB") }
         }
 
@@ -69,13 +72,16 @@ extension PgMend {
                 } else if rehearse {
                     report = try runner.rehearse(maxBytes: Self.bytes(maxRehearsalSize) ?? 0)
                 } else {
-                    report = try runner.apply(snapshotDirectory: snapshots, confirm: confirm)
+                    report = try runner.apply(snapshotDirectory: snapshots, includeData: data, confirm: confirm)
                 }
             } catch let failure as RunFailure {
                 if case .alreadyRunning = failure { throw CommandFailure(.unreachable, failure.description) }
                 throw CommandFailure(.failed, failure.description)
             } catch let refused as RehearsalRefused {
                 throw CommandFailure(.badInput, refused.description)
+            } catch let failure as SnapshotNotWritten {
+                // Only the pre-snapshot is thrown: a post-snapshot failure is in the report.
+                throw CommandFailure(.failed, "nothing was changed; \(failure)")
             }
             if report.mode == .dryRun && !dryRun {
                 // The operator saw the dry run at the prompt and said no.

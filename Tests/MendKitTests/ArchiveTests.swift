@@ -50,6 +50,41 @@ struct ArchiveTests {
         }
     }
 
+    /// A table name is not a path: `../../escaped` is archived inside the folder, and found.
+    @Test func aTableNamedLikeAPathStaysInsideTheFolder() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute(#"CREATE TABLE "../../escaped" AS SELECT g AS id FROM generate_series(1, 25) g"#)
+            let scratch = Self.scratch("traversal")
+            let folder = scratch + "/archive"
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            let plan = try writePlan("steps:\n  - archive_table: {table: \"public.../../escaped\", to: \(folder)}\n")
+            let report = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: folder + "/snapshots")
+            #expect(report.outcome == .ok, "\(report.message ?? "")")
+            // Nothing beside the archive folder, nothing beside the database's folder in it.
+            #expect(try FileManager.default.contentsOfDirectory(atPath: scratch) == ["archive"])
+            let table = ObjectName(schema: "public", name: "../../escaped")
+            let found = ArchiveStore(directory: folder).archives(of: table, database: database.name)
+            let entry = try #require(found.first)
+            #expect(found.count == 1)
+            let path = URL(fileURLWithPath: entry.path).standardizedFileURL.path
+            #expect(path.hasPrefix("\(folder)/\(database.name)/%2E.%2F..%2Fescaped-"), "\(path)")
+            #expect(try !Self.exists(#""../../escaped""#, connection))
+            let restored = try ArchiveRestorer(connection: connection).restore(directory: entry.path)
+            #expect(restored.rows == 25)
+            #expect(try connection.scalar(#"SELECT sum(id) FROM "../../escaped""#, as: Int.self) == 325)
+        }
+    }
+
+    @Test func safeFileNamesLeaveOrdinaryNamesAlone() {
+        #expect(SafeFileName.encode("memories_backup_66d3d5d1") == "memories_backup_66d3d5d1")
+        #expect(SafeFileName.encode("audit.log-2") == "audit.log-2")
+        #expect(SafeFileName.encode("..") == "%2E.")
+        #expect(SafeFileName.encode("a/b c%") == "a%2Fb%20c%25")
+        let long = SafeFileName.encode(String(repeating: "é", count: 31) + "." + String(repeating: "ü", count: 31))
+        #expect(long.utf8.count <= 200 && !long.contains("/"))
+    }
+
     @Test func aRestoreUnderAnotherNameLeavesTheOriginal() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
@@ -74,6 +109,99 @@ struct ArchiveTests {
             #expect(try connection.scalar("SELECT col_description('notes_copy'::regclass, 2)", as: String.self) == "it's the body")
             let error = try #require(throws: ArchiveError.self) { try ArchiveRestorer(connection: connection).restore(directory: outcome.directory) }
             #expect(error.description == "table notes exists; restore it under another name with --as")
+        }
+    }
+
+    /// README's plain-psql restore into a database that has none of the table's types.
+    @Test func schemaSQLCreatesTheTypesTheTableUses() throws {
+        let cluster = try ThrowawayCluster.shared()
+        try cluster.withFreshDatabase(label: "types_source") { source in
+            let connection = try source.connect()
+            try connection.execute("""
+                CREATE SCHEMA app;
+                CREATE TYPE app.mood AS ENUM ('sad', 'it''s ok', 'happy');
+                CREATE DOMAIN positive AS integer DEFAULT 1 NOT NULL CONSTRAINT positive_check CHECK (VALUE > 0);
+                CREATE DOMAIN good_mood AS app.mood CHECK (VALUE <> 'sad');
+                CREATE TABLE feelings (id int PRIMARY KEY, m app.mood, p positive, g good_mood, ms app.mood[]);
+                INSERT INTO feelings SELECT g, (ARRAY['sad', 'it''s ok', 'happy']::app.mood[])[1 + g % 3], g, 'happy', ARRAY['sad', 'happy']::app.mood[]
+                FROM generate_series(1, 300) g;
+                """)
+            let folder = Self.scratch("types")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let outcome = try connection.transaction(isolation: .repeatableRead) { connection in
+                try ArchiveWriter(connection: connection, store: ArchiveStore(directory: folder)).archive(ObjectName(parsing: "feelings"), drop: false)
+            }
+            let expected = try Self.fingerprint("feelings", connection)
+            // In the source database the types exist: schema.sql leaves them as they are.
+            try connection.execute("DROP TABLE feelings")
+            #expect(try ArchiveRestorer(connection: connection).restore(directory: outcome.directory).rows == 300)
+
+            try cluster.withFreshDatabase(label: "types_target") { target in
+                let psql = "\(cluster.binDirectory)/psql"
+                let schema = try ProcessRunner.run(psql, ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", target.conninfo, "-f", "\(outcome.directory)/schema.sql"])
+                #expect(schema.status == 0, "\(schema.stderr)")
+                let columns = outcome.manifest.columns.map { SQLIdentifier($0.name).quoted }.joined(separator: ", ")
+                let load = try ProcessRunner.run("/bin/sh", [
+                    "-c", "gunzip -c \"$1\" | \"$2\" -X -q -v ON_ERROR_STOP=1 -d \"$3\" -c \"COPY public.feelings (\(columns)) FROM STDIN\"",
+                    "sh", "\(outcome.directory)/data.copy.gz", psql, target.conninfo,
+                ])
+                #expect(load.status == 0, "\(load.stderr)")
+                #expect(try Self.fingerprint("feelings", try target.connect()) == expected)
+            }
+        }
+    }
+
+    /// Every figure of the manifest is checked against the data: an edited fingerprint or row
+    /// count (even with manifest_sha256 made to match) and any field edited by hand.
+    @Test func verifyNoticesEveryEditedFigure() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("""
+                CREATE TYPE tone AS ENUM ('low', 'high');
+                CREATE TABLE notes (id int PRIMARY KEY, body text, t tone, doubled int GENERATED ALWAYS AS (id * 2) STORED);
+                INSERT INTO notes (id, body, t) SELECT g, 'note ' || g, 'high' FROM generate_series(1, 200) g;
+                """)
+            let folder = Self.scratch("verify")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let outcome = try connection.transaction(isolation: .repeatableRead) { connection in
+                try ArchiveWriter(connection: connection, store: ArchiveStore(directory: folder)).archive(ObjectName(parsing: "notes"), drop: false)
+            }
+            let original = try ArchiveVerifier.verify(directory: outcome.directory)
+            #expect(original.manifestSHA256 != nil)
+            #expect(try ArchiveVerifier.verifyFingerprint(directory: outcome.directory, against: original, on: connection).rows == 200)
+
+            /// A copy of the archive whose manifest is changed, its SHA-256 recomputed or not.
+            func edited(_ label: String, reseal: Bool, _ change: (inout ArchiveManifest) -> Void) throws -> (String, ArchiveManifest) {
+                let copy = "\(folder)/\(label)"
+                try FileManager.default.copyItem(atPath: outcome.directory, toPath: copy)
+                var manifest = original
+                change(&manifest)
+                if reseal { manifest = try manifest.sealed() }
+                try Data(try CanonicalJSON.encode(manifest).utf8).write(to: URL(fileURLWithPath: "\(copy)/manifest.json"))
+                return (copy, manifest)
+            }
+
+            let (fingerprinted, withFingerprint) = try edited("fingerprint", reseal: true) { $0.fingerprint = "12345" }
+            _ = try ArchiveVerifier.verify(directory: fingerprinted)
+            let wrongFingerprint = try #require(throws: ArchiveError.self) {
+                try ArchiveVerifier.verifyFingerprint(directory: fingerprinted, against: withFingerprint, on: connection)
+            }
+            #expect(wrongFingerprint.description.contains("its fingerprint 12345 is not the archived rows' \(original.fingerprint)"), "\(wrongFingerprint)")
+            // The temporary table went with the rollback.
+            #expect(try connection.scalar("SELECT to_regclass('pg_temp.pgmend_archive_verify') IS NULL", as: Bool.self) == true)
+
+            let (counted, _) = try edited("rows", reseal: true) { $0.rows = 201 }
+            let wrongRows = try #require(throws: ArchiveError.self) { try ArchiveVerifier.verify(directory: counted) }
+            #expect(wrongRows.description.contains("it holds 200 rows, the archive recorded 201"), "\(wrongRows)")
+
+            let (sized, _) = try edited("bytes", reseal: true) { $0.dataBytes += 1 }
+            #expect(throws: ArchiveError.self) { try ArchiveVerifier.verify(directory: sized) }
+
+            for (label, change) in [("table", { (m: inout ArchiveManifest) in m.table = "other" }), ("quiet", { $0.fingerprint = "12345" })] as [(String, (inout ArchiveManifest) -> Void)] {
+                let (changed, _) = try edited(label, reseal: false, change)
+                let error = try #require(throws: ArchiveError.self) { try ArchiveVerifier.verify(directory: changed) }
+                #expect(error.description.contains("manifest.json is damaged: it was changed after it was written"), "\(error)")
+            }
         }
     }
 
@@ -103,6 +231,32 @@ struct ArchiveTests {
             if fault == "truncate" { #expect(error.description.contains("truncated")) }
             #expect(try Self.exists("backup", connection))
             #expect(ArchiveStore(directory: folder).entries().allSatisfy { $0.manifest == nil })
+        }
+    }
+
+    /// A full disk while the archive is written: the error says so, the table stays, and the
+    /// half-written folder is removed rather than left filling the disk.
+    @Test func aFullDiskRemovesThePartialFolder() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE backup AS SELECT g AS id, md5(g::text) AS body FROM generate_series(1, 5000) g")
+            let folder = Self.scratch("full")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            var writer = ArchiveWriter(connection: connection, store: ArchiveStore(directory: folder))
+            let seen = LockedPaths()
+            writer.afterWrite = { directory in
+                seen.append(directory)
+                throw ArchiveError.io("\(directory)/data.copy.gz", "cannot write", ENOSPC)
+            }
+            let error = try #require(throws: ArchiveError.self) {
+                try connection.transaction(isolation: .repeatableRead) { _ in try writer.archive(ObjectName(parsing: "backup"), drop: true) }
+            }
+            #expect(error.description.hasSuffix("data.copy.gz: the disk is full"), "\(error)")
+            let partial = try #require(seen.all.first)
+            #expect(partial.hasSuffix(".partial"))
+            #expect(!FileManager.default.fileExists(atPath: partial))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: "\(folder)/\(database.name)").isEmpty)
+            #expect(try Self.exists("backup", connection))
         }
     }
 
@@ -181,4 +335,12 @@ struct ArchiveTests {
             }
         }
     }
+}
+
+/// Paths a test hook saw, readable after the hook's closure is gone.
+final class LockedPaths: @unchecked Sendable {
+    private let lock = NSLock()
+    private var paths: [String] = []
+    func append(_ path: String) { lock.withLock { paths.append(path) } }
+    var all: [String] { lock.withLock { paths } }
 }

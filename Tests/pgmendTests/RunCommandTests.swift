@@ -63,6 +63,55 @@ struct RunCommandTests {
         }
     }
 
+    /// `run --data`: both snapshots hold row counts and fingerprints, so the run's data
+    /// change is there to verify.
+    @Test func runWithDataSnapshotsTheData() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try database.connect().execute("CREATE TABLE visits (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY); INSERT INTO visits DEFAULT VALUES")
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-data-\(database.name)").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let plan = "\(folder)/visit.yaml"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try "name: visit\nsteps:\n  - sql: {run: \"INSERT INTO visits DEFAULT VALUES\", done_when: \"SELECT false\"}\n".write(toFile: plan, atomically: true, encoding: .utf8)
+            let run = try Self.pgmend(["run", plan, "--data", "--db", database.conninfo, "--snapshots", folder, "--format", "json"])
+            #expect(run.status == 0, "stderr: \(run.stderr)")
+            struct Report: Decodable { var pre_snapshot: String; var post_snapshot: String }
+            let report = try JSONDecoder().decode(Report.self, from: Data(run.stdout.utf8))
+            struct Rows: Decodable { var rows: Int }
+            struct File: Decodable { var data: [String: Rows]? }
+            let pre = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: report.pre_snapshot)))
+            let post = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: report.post_snapshot)))
+            #expect(pre.data?["public.visits"]?.rows == 1)
+            #expect(post.data?["public.visits"]?.rows == 2)
+            let verify = try Self.pgmend(["verify", report.post_snapshot, "--data", "--db", database.conninfo])
+            #expect(verify.status == 0, "\(verify.stdout)")
+            let refused = try Self.pgmend(["run", plan, "--data", "--dry-run", "--db", database.conninfo])
+            #expect(refused.status == 2)
+        }
+    }
+
+    /// Without a database the fingerprint cannot be checked, and `archive verify` says so.
+    @Test func archiveVerifySaysWhatItChecked() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try database.connect().execute("CREATE TABLE old_rows AS SELECT g AS id FROM generate_series(1, 10) g")
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-archive-verify-\(database.name)").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let plan = "\(folder)/keep.yaml"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try "name: keep\nsteps:\n  - archive_table: {table: old_rows, drop: false, to: \(folder)/archive}\n".write(toFile: plan, atomically: true, encoding: .utf8)
+            let run = try Self.pgmend(["run", plan, "--db", database.conninfo, "--snapshots", "\(folder)/runs"])
+            #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+            let archive = try #require(try FileManager.default.contentsOfDirectory(atPath: "\(folder)/archive/\(database.name)").first)
+            let path = "\(folder)/archive/\(database.name)/\(archive)"
+            let offline = try Self.pgmend(["archive", "verify", path])
+            #expect(offline.status == 0, "\(offline.stderr)")
+            #expect(offline.stdout.contains("fingerprint not checked: no database given"), "\(offline.stdout)")
+            let online = try Self.pgmend(["archive", "verify", path, "--db", database.conninfo])
+            #expect(online.status == 0, "\(online.stderr)")
+            #expect(online.stdout.contains("(rows loaded into a temporary table in \(database.name))"), "\(online.stdout)")
+        }
+    }
+
     @Test func aBlockedPlanExitsThree() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             try database.connect().execute("CREATE TABLE tasks (id int PRIMARY KEY, priority int); INSERT INTO tasks VALUES (7, 9)")

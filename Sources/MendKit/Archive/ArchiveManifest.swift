@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import SchemaModel
 
@@ -33,6 +34,10 @@ public struct ArchiveManifest: Codable, Sendable, Equatable {
     /// COPY's text format, with the session settings that fix how values are written.
     public var copyFormat = "text"
     public var settings: [String: String]
+    /// SHA-256 of this manifest's canonical JSON without this field: a manifest edited by hand
+    /// (a row count, a fingerprint, a table name) no longer matches it. Absent in archives
+    /// written before pgmend recorded it.
+    public var manifestSHA256: String?
 
     public var objectName: ObjectName { ObjectName(schema: schema, name: table) }
 
@@ -40,7 +45,21 @@ public struct ArchiveManifest: Codable, Sendable, Equatable {
         case formatVersion = "format_version", pgmendVersion = "pgmend_version", createdAt = "created_at"
         case serverVersion = "server_version", database, schema, table, rows, fingerprint
         case dataSHA256 = "data_sha256", dataBytes = "data_bytes", fileSHA256 = "file_sha256", fileBytes = "file_bytes"
-        case columns, copyFormat = "copy_format", settings
+        case columns, copyFormat = "copy_format", settings, manifestSHA256 = "manifest_sha256"
+    }
+
+    /// The SHA-256 `manifestSHA256` records: of the canonical JSON of every other field.
+    public func computedSHA256() throws -> String {
+        var content = self
+        content.manifestSHA256 = nil
+        return hex(SHA256.hash(data: Data(try CanonicalJSON.encode(content).utf8)))
+    }
+
+    /// This manifest with `manifestSHA256` set.
+    public func sealed() throws -> ArchiveManifest {
+        var sealed = self
+        sealed.manifestSHA256 = try computedSHA256()
+        return sealed
     }
 
     public static func read(_ directory: String) throws -> ArchiveManifest {
@@ -59,13 +78,20 @@ public struct ArchiveManifest: Codable, Sendable, Equatable {
     }
 }
 
-/// The archives under a folder: `<folder>/<database>/<table>-<UTC time>/`.
+/// The archives under a folder: `<folder>/<database>/<table>-<UTC time>/`, the database and
+/// table names made safe as path components (`SafeFileName`).
 public struct ArchiveStore: Sendable {
     public let directory: String
 
     public init(directory: String = "Snapshots/archive") {
         self.directory = directory
     }
+
+    /// The folder of a database's archives: `<folder>/<database>`.
+    public static func folderName(database: String) -> String { SafeFileName.encode(database) }
+
+    /// The start of a table's archive folder names, before `-<UTC time>`.
+    public static func folderName(table: ObjectName) -> String { SafeFileName.encode(table.description) }
 
     /// An archive folder and what is known of it without reading its data.
     public struct Entry: Sendable {
@@ -77,7 +103,7 @@ public struct ArchiveStore: Sendable {
 
     public func entries(database: String? = nil) -> [Entry] {
         let fileManager = FileManager.default
-        let databases = database.map { [$0] } ?? ((try? fileManager.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+        let databases = database.map { [Self.folderName(database: $0)] } ?? ((try? fileManager.contentsOfDirectory(atPath: directory)) ?? []).sorted()
         var entries: [Entry] = []
         for name in databases {
             let folder = "\(directory)/\(name)"

@@ -6,6 +6,8 @@ import SchemaModel
 struct ArchivedTable: Codable {
     var table: Table
     var sequences: [SequenceDefinition]
+    /// Absent in archives written before pgmend created the types in `schema.sql`.
+    var types: ColumnTypes?
 }
 
 /// Brings an archived table back: checks the files, recreates the table, loads the data
@@ -33,7 +35,7 @@ public struct ArchiveRestorer {
                 throw ArchiveError.missing("\(directory)/table.json")
             }
             let archived = try JSONDecoder().decode(ArchivedTable.self, from: data)
-            script = TableScript.script(for: archived.table, sequences: archived.sequences, as: newName)
+            script = TableScript.script(for: archived.table, sequences: archived.sequences, types: archived.types ?? ColumnTypes(), as: newName)
         } else {
             guard let data = FileManager.default.contents(atPath: "\(directory)/schema.sql") else {
                 throw ArchiveError.missing("\(directory)/schema.sql")

@@ -39,7 +39,7 @@ public struct ArchiveWriter {
     public func archive(_ table: ObjectName, drop: Bool) throws -> Outcome {
         let quoted = QualifiedName(schema: table.schema, table.name).quoted
         try connection.execute("LOCK TABLE \(quoted) IN SHARE MODE")
-        let schema = try scopedSchema(table)
+        let (schema, types) = try scopedSchema(table)
         guard let definition = schema.tables[table.key] else { throw ArchiveError.unusable("table \(table) does not exist") }
         let sequences = schema.sequences.values.filter { $0.ownedBy?.hasPrefix(table.key + ".") == true }.sorted { $0.name < $1.name }
         try DataStatistics.pinTextSettings(connection)
@@ -47,47 +47,56 @@ public struct ArchiveWriter {
         let final = try newDirectory(for: table)
         let partial = final + ".partial"
         try createDirectory(partial)
-        let script = TableScript.script(for: definition, sequences: sequences)
-        try writeFile("\(partial)/schema.sql", Data(script.utf8))
-        // The model too, so a restore under another name can write its DDL afresh.
-        try writeFile("\(partial)/table.json", Data(try CanonicalJSON.encode(ArchivedTable(table: definition, sequences: sequences)).utf8))
+        let manifest: ArchiveManifest
+        do {
+            let script = TableScript.script(for: definition, sequences: sequences, types: types)
+            try writeFile("\(partial)/schema.sql", Data(script.utf8))
+            // The model too, so a restore under another name can write its DDL afresh.
+            try writeFile("\(partial)/table.json", Data(try CanonicalJSON.encode(ArchivedTable(table: definition, sequences: sequences, types: types)).utf8))
 
-        let columns = definition.columns.filter { $0.generatedExpression == nil }
-        let copy = "COPY \(quoted) (\(columns.map { SQLIdentifier($0.name).quoted }.joined(separator: ", "))) TO STDOUT"
-        let dataPath = "\(partial)/data.copy.gz"
-        let written: WrittenData
-        let statistics: TableData
-        if parallel {
-            // The fingerprint (a full scan with an md5 per row) runs on a second connection at
-            // the same moment, under this transaction's exported snapshot.
-            let name = QualifiedName(schema: table.schema, table.name)
-            (written, statistics) = try withSharedSnapshot(on: connection, {
-                try writeData(copy, to: dataPath, table: table, expectedRows: nil)
-            }, background: { sibling in
-                try DataStatistics.pinTextSettings(sibling)
-                return try DataStatistics(connection: sibling).fingerprint(name)
-            })
-        } else {
-            statistics = try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: table.schema, table.name))
-            written = try writeData(copy, to: dataPath, table: table, expectedRows: statistics.rows)
+            let columns = definition.columns.filter { $0.generatedExpression == nil }
+            let copy = "COPY \(quoted) (\(columns.map { SQLIdentifier($0.name).quoted }.joined(separator: ", "))) TO STDOUT"
+            let dataPath = "\(partial)/data.copy.gz"
+            let written: WrittenData
+            let statistics: TableData
+            if parallel {
+                // The fingerprint (a full scan with an md5 per row) runs on a second connection at
+                // the same moment, under this transaction's exported snapshot.
+                let name = QualifiedName(schema: table.schema, table.name)
+                (written, statistics) = try withSharedSnapshot(on: connection, {
+                    try writeData(copy, to: dataPath, table: table, expectedRows: nil)
+                }, background: { sibling in
+                    try DataStatistics.pinTextSettings(sibling)
+                    return try DataStatistics(connection: sibling).fingerprint(name)
+                })
+            } else {
+                statistics = try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: table.schema, table.name))
+                written = try writeData(copy, to: dataPath, table: table, expectedRows: statistics.rows)
+            }
+
+            manifest = try ArchiveManifest(
+                createdAt: ISO8601DateFormatter().string(from: Date()), serverVersion: connection.serverVersion,
+                database: connection.database, schema: table.schema, table: table.name, rows: written.reportedRows,
+                fingerprint: statistics.fingerprint, dataSHA256: written.dataSHA256, dataBytes: written.dataBytes,
+                fileSHA256: written.fileSHA256, fileBytes: written.fileBytes,
+                columns: columns.map { .init(name: $0.name, type: $0.type) },
+                settings: Dictionary(DataStatistics.stableTextSettings, uniquingKeysWith: { first, _ in first })
+            ).sealed()
+            guard written.countedRows == written.reportedRows, statistics.rows == written.reportedRows else {
+                throw ArchiveError.mismatch("the server reported \(written.reportedRows) rows, the file holds \(written.countedRows) and the table \(statistics.rows)")
+            }
+
+            try afterWrite?(partial)
+            // Proof before anything is dropped: read the file back from disk.
+            try ArchiveVerifier.verify(directory: partial, against: manifest)
+            try writeFile("\(partial)/manifest.json", Data(try CanonicalJSON.encode(manifest).utf8))
+            guard rename(partial, final) == 0 else { throw ArchiveError.io(final, "cannot rename \(partial) to", errno) }
+        } catch {
+            // Incomplete files are never used, and after a full disk they would keep the disk
+            // full: remove them (a killed run's leftover is removed by the next archive).
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
         }
-
-        let manifest = ArchiveManifest(
-            createdAt: ISO8601DateFormatter().string(from: Date()), serverVersion: connection.serverVersion,
-            database: connection.database, schema: table.schema, table: table.name, rows: written.reportedRows,
-            fingerprint: statistics.fingerprint, dataSHA256: written.dataSHA256, dataBytes: written.dataBytes,
-            fileSHA256: written.fileSHA256, fileBytes: written.fileBytes,
-            columns: columns.map { .init(name: $0.name, type: $0.type) },
-            settings: Dictionary(DataStatistics.stableTextSettings, uniquingKeysWith: { first, _ in first }))
-        guard written.countedRows == written.reportedRows, statistics.rows == written.reportedRows else {
-            throw ArchiveError.mismatch("the server reported \(written.reportedRows) rows, the file holds \(written.countedRows) and the table \(statistics.rows)")
-        }
-
-        try afterWrite?(partial)
-        // Proof before anything is dropped: read the file back from disk.
-        try ArchiveVerifier.verify(directory: partial, against: manifest)
-        try writeFile("\(partial)/manifest.json", Data(try CanonicalJSON.encode(manifest).utf8))
-        guard rename(partial, final) == 0 else { throw ArchiveError.io(final, "cannot rename \(partial) to", errno) }
         if drop {
             try connection.execute("DROP TABLE \(quoted)")
         }
@@ -151,50 +160,42 @@ public struct ArchiveWriter {
             fileSHA256: file.hexDigest, fileBytes: file.bytes)
     }
 
-    /// The schema's catalog, read without leaving the reader's settings in the transaction.
-    private func scopedSchema(_ table: ObjectName) throws -> Schema {
+    /// The schema's catalog and the types the table's columns use, read without leaving the
+    /// reader's settings in the transaction (the types while its `search_path` is pinned).
+    private func scopedSchema(_ table: ObjectName) throws -> (Schema, ColumnTypes) {
         try connection.execute("SAVEPOINT pgmend_archive_read")
         defer { _ = try? connection.execute("ROLLBACK TO SAVEPOINT pgmend_archive_read; RELEASE SAVEPOINT pgmend_archive_read") }
-        return try CatalogReader(connection: connection).readSchemaInCurrentTransaction(.only([table.schema]), tables: [table])
+        let schema = try CatalogReader(connection: connection).readSchemaInCurrentTransaction(.only([table.schema]), tables: [table])
+        return (schema, try ColumnTypes.read(table, on: connection))
     }
 
     private func newDirectory(for table: ObjectName) throws -> String {
         let stamp = FileStamp.now()
-        let database = "\(store.directory)/\(connection.database)"
+        // Both names are made safe: a table called `../../x` must not write outside the folder.
+        let database = "\(store.directory)/\(ArchiveStore.folderName(database: connection.database))"
+        let base = ArchiveStore.folderName(table: table)
         try createDirectory(database)
         // Leftovers of a run that was killed while writing: never complete, safe to remove
         // (the caller holds the database's run lock).
         for name in (try? FileManager.default.contentsOfDirectory(atPath: database)) ?? []
-        where name.hasPrefix("\(table.description)-") && name.hasSuffix(".partial") {
+        where name.hasPrefix("\(base)-") && name.hasSuffix(".partial") {
             try? FileManager.default.removeItem(atPath: "\(database)/\(name)")
         }
-        var path = "\(database)/\(table.description)-\(stamp)"
+        var path = "\(database)/\(base)-\(stamp)"
         var suffix = 1
         while FileManager.default.fileExists(atPath: path) || FileManager.default.fileExists(atPath: path + ".partial") {
             suffix += 1
-            path = "\(database)/\(table.description)-\(stamp)-\(suffix)"
+            path = "\(database)/\(base)-\(stamp)-\(suffix)"
         }
         return path
     }
 
-    /// `mkdir -p`, with the system's own reason when it cannot (no permission, a file in
-    /// the way, a full disk).
     private func createDirectory(_ path: String) throws {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { throw ArchiveError.io(path, "cannot create the folder", ENOTDIR) }
-        } else {
-            let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            if parent != path && !parent.isEmpty { try createDirectory(parent) }
-            if mkdir(path, 0o755) != 0 && errno != EEXIST { throw ArchiveError.io(path, "cannot create the folder", errno) }
-        }
-        guard access(path, W_OK) == 0 else { throw ArchiveError.io(path, "cannot write to", errno) }
+        try FileSink.createDirectory(path)
     }
 
     private func writeFile(_ path: String, _ data: Data) throws {
-        let sink = try FileSink(creating: path)
-        try data.withUnsafeBytes { try sink.write($0) }
-        try sink.finish()
+        try FileSink.write(data, to: path)
     }
 
     private func rate(_ bytes: Int64, since start: Date) -> String {
@@ -220,7 +221,9 @@ func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
     digest.map { String(format: "%02x", $0) }.joined()
 }
 
-/// Reads an archive's data back from disk and checks it against its manifest.
+/// Reads an archive back from disk and checks every figure of its manifest: its own SHA-256,
+/// the data file's size and SHA-256, the COPY text's size, SHA-256 and rows, and, given a
+/// connection, the fingerprint of the rows once loaded.
 public enum ArchiveVerifier {
     public static func verify(directory: String) throws -> ArchiveManifest {
         let manifest = try ArchiveManifest.read(directory)
@@ -229,18 +232,23 @@ public enum ArchiveVerifier {
     }
 
     static func verify(directory: String, against manifest: ArchiveManifest) throws {
+        if let recorded = manifest.manifestSHA256, try manifest.computedSHA256() != recorded {
+            throw ArchiveError.corrupt("\(directory)/manifest.json", "it was changed after it was written (its manifest_sha256 does not match its content)")
+        }
         let path = "\(directory)/data.copy.gz"
         guard FileManager.default.fileExists(atPath: "\(directory)/schema.sql") else { throw ArchiveError.missing("\(directory)/schema.sql") }
         var fileHash = SHA256()
         var fileBytes: Int64 = 0
         var dataHash = SHA256()
+        var dataBytes: Int64 = 0
         var rows: Int64 = 0
         try GzipReader.read(path: path, fileChunk: { chunk in
             fileHash.update(bufferPointer: chunk)
             fileBytes += Int64(chunk.count)
         }) { chunk in
             dataHash.update(bufferPointer: chunk)
-            rows += Int64(chunk.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) })
+            dataBytes += Int64(chunk.count)
+            rows += Int64(countNewlines(chunk))
         }
         guard fileBytes == manifest.fileBytes, hex(fileHash.finalize()) == manifest.fileSHA256 else {
             throw ArchiveError.corrupt(path, "its SHA-256 is not the one recorded when it was written")
@@ -248,8 +256,49 @@ public enum ArchiveVerifier {
         guard rows == manifest.rows else {
             throw ArchiveError.corrupt(path, "it holds \(rows) rows, the archive recorded \(manifest.rows)")
         }
+        guard dataBytes == manifest.dataBytes else {
+            throw ArchiveError.corrupt(path, "it holds \(dataBytes) bytes of COPY text, the archive recorded \(manifest.dataBytes)")
+        }
         guard hex(dataHash.finalize()) == manifest.dataSHA256 else {
             throw ArchiveError.corrupt(path, "its content's SHA-256 is not the one recorded")
         }
+    }
+
+    /// Loads the archived rows into a temporary table on `connection`, in a transaction that
+    /// is rolled back, and checks their count and fingerprint against the manifest. The
+    /// fingerprint is the server's md5 of each row's text form, so only a server computes it
+    /// the same way. Returns the fingerprint found.
+    @discardableResult
+    public static func verifyFingerprint(directory: String, against manifest: ArchiveManifest, on connection: Connection) throws -> TableData {
+        // The columns as the table had them, generated ones included: they are part of the
+        // row's text form. Archives always have table.json; without it, the manifest's columns.
+        let archived = FileManager.default.contents(atPath: "\(directory)/table.json").flatMap { try? JSONDecoder().decode(ArchivedTable.self, from: $0) }
+        let columns = archived?.table.columns ?? manifest.columns.map { Column(name: $0.name, type: $0.type) }
+        let definitions = columns.map { column in
+            "\(SQLIdentifier(column.name).quoted) \(column.type)" + (column.generatedExpression.map { " GENERATED ALWAYS AS (\($0)) STORED" } ?? "")
+        }
+        let temporary = "pg_temp.pgmend_archive_verify"
+        try connection.execute("BEGIN")
+        defer { _ = try? connection.execute("ROLLBACK") }
+        // The types the columns use, where the server lacks them, go with the rollback.
+        for statement in TableScript.prerequisites(schemas: [], types: archived?.types ?? ColumnTypes()) {
+            try connection.execute(statement)
+        }
+        try connection.execute("CREATE TEMPORARY TABLE \(temporary) (\(definitions.joined(separator: ", ")))")
+        for (name, value) in manifest.settings.sorted(by: { $0.key < $1.key }) { try connection.setLocal(name, value) }
+        let names = manifest.columns.map { SQLIdentifier($0.name).quoted }.joined(separator: ", ")
+        let loaded = try connection.copyIn("COPY \(temporary) (\(names)) FROM STDIN") { sink in
+            try GzipReader.read(path: "\(directory)/data.copy.gz") { try sink.write($0) }
+        }
+        guard Int64(loaded) == manifest.rows else {
+            throw ArchiveError.mismatch("loaded \(loaded) rows, the manifest says \(manifest.rows)")
+        }
+        try DataStatistics.pinTextSettings(connection)
+        let found = try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: "pg_temp", "pgmend_archive_verify"))
+        guard found.fingerprint == manifest.fingerprint else {
+            throw ArchiveError.corrupt(
+                "\(directory)/manifest.json", "its fingerprint \(manifest.fingerprint) is not the archived rows' \(found.fingerprint)")
+        }
+        return found
     }
 }

@@ -34,6 +34,27 @@ final class FileSink {
         if close(descriptor) != 0 { throw ArchiveError.io(path, "cannot close", errno) }
         descriptor = -1
     }
+
+    /// Writes a new file (never over an existing one) and flushes it to disk.
+    static func write(_ data: Data, to path: String) throws {
+        let sink = try FileSink(creating: path)
+        try data.withUnsafeBytes { try sink.write($0) }
+        try sink.finish()
+    }
+
+    /// `mkdir -p`, with the system's own reason when it cannot (no permission, a file in
+    /// the way, a full disk).
+    static func createDirectory(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw ArchiveError.io(path, "cannot create the folder", ENOTDIR) }
+        } else {
+            let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            if parent != path && !parent.isEmpty { try createDirectory(parent) }
+            if mkdir(path, 0o755) != 0 && errno != EEXIST { throw ArchiveError.io(path, "cannot create the folder", errno) }
+        }
+        guard access(path, W_OK) == 0 else { throw ArchiveError.io(path, "cannot write to", errno) }
+    }
 }
 
 /// Compresses a stream into gzip format (what `gunzip` reads), in bounded memory.

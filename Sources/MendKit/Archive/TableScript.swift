@@ -6,7 +6,7 @@ import SchemaModel
 enum TableScript {
     /// - Parameter newName: recreate the table under this name (in the same schema);
     ///   indexes, constraints and sequences named after the table are renamed with it.
-    static func script(for table: Table, sequences: [SequenceDefinition], as newName: String? = nil) -> String {
+    static func script(for table: Table, sequences: [SequenceDefinition], types: ColumnTypes = ColumnTypes(), as newName: String? = nil) -> String {
         let oldName = table.name
         let name = newName ?? oldName
         func renamed(_ object: String) -> String {
@@ -27,6 +27,11 @@ enum TableScript {
         }
 
         var lines = ["-- Recreates \(printedNew) as pgmend archived it. Restore: psql -f schema.sql, then load data.copy.gz (see manifest.json).", ""]
+        // The schemas and types its columns use, each created only if missing: into a fresh
+        // database the table could not be created without them, and in the database it came
+        // from they usually still exist (other tables use them). An existing type is taken as
+        // it is.
+        lines += prerequisites(schemas: [table.schema], types: types)
         for definition in sequences where table.columns.first(where: { "\(table.schema).\(table.name).\($0.name)" == definition.ownedBy })?.identity == nil {
             lines.append(
                 "CREATE SEQUENCE \(QualifiedName(schema: definition.schema, renamed(definition.name)).quoted) AS \(definition.type) "
@@ -76,5 +81,93 @@ enum TableScript {
             }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Statements that create `schemas` and `types` where they do not exist yet. A schema is
+    /// looked up before CREATE SCHEMA: creating needs a privilege on the database that a
+    /// restore into an existing schema should not.
+    static func prerequisites(schemas: [String], types: ColumnTypes) -> [String] {
+        var lines: [String] = []
+        for schema in Set(schemas + types.enums.map(\.schema) + types.domains.map(\.schema)).sorted() {
+            let statement = "IF NOT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = \(SQLLiteral.quoted(schema))) THEN CREATE SCHEMA \(SQLIdentifier(schema).quoted); END IF;"
+            lines.append(doBlock(statement, handler: nil))
+        }
+        for type in types.enums {
+            let labels = type.labels.map(SQLLiteral.quoted).joined(separator: ", ")
+            lines.append(ifMissing("CREATE TYPE \(QualifiedName(schema: type.schema, type.name).quoted) AS ENUM (\(labels));"))
+        }
+        for domain in types.domains {
+            var line = "CREATE DOMAIN \(QualifiedName(schema: domain.schema, domain.name).quoted) AS \(domain.baseType)"
+            if let value = domain.defaultExpression { line += " DEFAULT \(value)" }
+            if domain.notNull { line += " NOT NULL" }
+            for (name, check) in domain.checks.sorted(by: { $0.key < $1.key }) {
+                line += " CONSTRAINT \(SQLIdentifier(name).quoted) \(check)"
+            }
+            lines.append(ifMissing(line + ";"))
+        }
+        return lines
+    }
+
+    /// A statement run only when its object does not exist yet (`duplicate_object`), as a DO
+    /// block whose dollar-quote tag does not occur in the statement.
+    static func ifMissing(_ statement: String) -> String {
+        doBlock(statement, handler: "EXCEPTION WHEN duplicate_object THEN NULL;")
+    }
+
+    static func doBlock(_ statement: String, handler: String?) -> String {
+        var tag = "$pgmend$"
+        var number = 0
+        while statement.contains(tag) {
+            number += 1
+            tag = "$pgmend\(number)$"
+        }
+        return "DO \(tag) BEGIN\n    \(statement)\n\(handler.map { $0 + "\n" } ?? "")END \(tag);"
+    }
+}
+
+/// The enum types and domains a table's columns use, directly or through arrays and domains,
+/// in the order they must be created (what a domain is based on before the domain).
+struct ColumnTypes: Codable, Equatable {
+    var enums: [EnumType] = []
+    var domains: [Domain] = []
+
+    /// Read with `search_path` pinned to `pg_catalog` (inside the catalog reader's savepoint),
+    /// so every type name is printed schema-qualified. Extension members are left out: the
+    /// extension creates them.
+    static func read(_ table: ObjectName, on connection: Connection) throws -> ColumnTypes {
+        let rows = try connection.query(
+            """
+            WITH RECURSIVE used(oid, depth) AS (
+                SELECT a.atttypid, 0 FROM pg_attribute a
+                WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+              UNION
+                SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.typelem END, u.depth + 1
+                FROM used u JOIN pg_type t ON t.oid = u.oid
+                WHERE t.typtype = 'd' OR (t.typelem <> 0 AND t.typlen = -1)
+            )
+            SELECT n.nspname, t.typname, t.typtype::text,
+                   coalesce((SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid), '{}'),
+                   format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault,
+                   coalesce((SELECT json_object_agg(co.conname, regexp_replace(pg_get_constraintdef(co.oid, true), ' NOT VALID$', ''))::text
+                               FROM pg_constraint co WHERE co.contypid = t.oid AND co.contype = 'c'), '{}')
+            FROM (SELECT oid, max(depth) AS depth FROM used GROUP BY oid) u
+            JOIN pg_type t ON t.oid = u.oid JOIN pg_namespace n ON n.oid = t.typnamespace
+            WHERE t.typtype IN ('e', 'd') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')
+            ORDER BY u.depth DESC, n.nspname, t.typname
+            """, [QualifiedName(schema: table.schema, table.name).quoted])
+        var types = ColumnTypes()
+        for row in rows {
+            let schema = try row.get(0, as: String.self)
+            let name = try row.get(1, as: String.self)
+            if try row.get(2, as: String.self) == "e" {
+                types.enums.append(EnumType(schema: schema, name: name, labels: try row.get(3)))
+            } else {
+                types.domains.append(Domain(
+                    schema: schema, name: name, baseType: try row.get(4), notNull: try row.get(5),
+                    defaultExpression: try row.get(6, as: String?.self), checks: try JSONObjectText.strings(try row.get(7, as: String.self))))
+            }
+        }
+        return types
     }
 }

@@ -61,6 +61,19 @@ public struct Journal {
                 PRIMARY KEY (run_id, step_number, key)
             );
             """)
+        // Columns added since the first journals: looked up first, so that an up-to-date
+        // journal is not locked (ALTER TABLE takes ACCESS EXCLUSIVE even when it adds nothing).
+        let missing = try connection.scalar(
+            "SELECT count(*) < 2 FROM pg_attribute WHERE attrelid = 'pgmend.runs'::regclass AND attname IN ('pre_snapshot', 'post_snapshot') AND NOT attisdropped",
+            as: Bool.self) ?? true
+        if missing {
+            try connection.execute("ALTER TABLE pgmend.runs ADD COLUMN IF NOT EXISTS pre_snapshot text, ADD COLUMN IF NOT EXISTS post_snapshot text")
+        }
+    }
+
+    /// Records where the run's snapshot files are (NULL: none written).
+    public func recordSnapshots(_ run: Int64, pre: String?, post: String?) throws {
+        try connection.query("UPDATE pgmend.runs SET pre_snapshot = $2, post_snapshot = $3 WHERE id = $1", [run, pre, post])
     }
 
     /// Starts a run and returns its id. Runs still marked running were cut off (killed, or

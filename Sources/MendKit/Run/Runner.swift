@@ -18,6 +18,9 @@ public struct Runner {
     /// Shared by the dry run that `apply` and `rehearse` show first and the assessments of the
     /// steps themselves, so a table is fingerprinted once per run, not once per assessment.
     let fingerprints = FingerprintMemo()
+    /// Test hook: called with a run snapshot's path before it is written; throwing
+    /// `ArchiveError.io` makes the write fail as a full disk would.
+    var snapshotWriteHook: ((String) throws -> Void)?
 
     public init(connection: Connection, plan: Plan, progress: any ProgressReporter = SilentProgress()) {
         self.connection = connection
@@ -105,8 +108,13 @@ public struct Runner {
 
     /// Takes the run lock, journals, snapshots before and after, and runs each step that is
     /// needed, stopping at the first that is blocked or fails.
+    ///
+    /// A run whose dry run finds nothing needed is journaled but writes no snapshots: there is
+    /// no change to record. A post-snapshot that cannot be written (a full disk) does not undo
+    /// the steps: the report and the journal say they were applied, and the run ends `failed`.
+    /// - Parameter includeData: snapshots with row counts and fingerprints (`run --data`).
     /// - Parameter confirm: shown the dry run; returns false to stop before any change.
-    public func apply(snapshotDirectory: String, confirm: (RunReport) -> Bool = { _ in true }) throws -> RunReport {
+    public func apply(snapshotDirectory: String, includeData: Bool = false, confirm: (RunReport) -> Bool = { _ in true }) throws -> RunReport {
         guard try connection.tryAdvisoryLock(Self.lockKey) else {
             throw RunFailure.alreadyRunning(holders: try connection.advisoryLockHolders(Self.lockKey))
         }
@@ -125,8 +133,20 @@ public struct Runner {
         try journal.prepare()
         let run = try journal.startRun(plan, mode: "apply")
         let taker = SnapshotTaker(connection: connection)
-        let pre = try taker.take()
-        report.preSnapshot = try write(pre, directory: snapshotDirectory, suffix: "pre")
+        let files = RunSnapshots(directory: snapshotDirectory, database: connection.database, plan: plan.name, run: run)
+        var pre: Snapshot?
+        if needed {
+            do {
+                let taken = try taker.take(includeData: includeData)
+                report.preSnapshot = try files.write(taken, .pre, hook: snapshotWriteHook)
+                pre = taken
+                try journal.recordSnapshots(run, pre: report.preSnapshot, post: nil)
+            } catch {
+                let message = error is SnapshotNotWritten ? "nothing was changed; \(error)" : String(describing: error)
+                try? journal.finishRun(run, status: RunReport.Outcome.failed.rawValue, message: message)
+                throw error
+            }
+        }
 
         do {
             try runSteps(&report, journal: journal, run: run, rehearsal: false)
@@ -136,9 +156,26 @@ public struct Runner {
             try? journal.finishRun(run, status: RunReport.Outcome.failed.rawValue, message: String(describing: error))
             throw error
         }
-        let post = try taker.take()
-        report.postSnapshot = try write(post, directory: snapshotDirectory, suffix: "post")
-        report.actualChanges = SchemaDiff.changes(from: pre.schema, to: post.schema)
+        // Without a pre-snapshot a post-snapshot is still taken if something ran after all
+        // (the database changed between the dry run and the steps).
+        if pre != nil || report.statementsExecuted > 0 {
+            do {
+                let post = try taker.take(includeData: includeData)
+                report.postSnapshot = try files.write(post, .post, hook: snapshotWriteHook)
+                if let pre { report.actualChanges = SchemaDiff.changes(from: pre.schema, to: post.schema) }
+            } catch let failure as SnapshotNotWritten {
+                // The steps stay applied; what is missing is the record of the result.
+                if report.outcome == .ok {
+                    report.message = "the steps were applied; \(failure)"
+                } else {
+                    report.message = [report.message, failure.description].compactMap { $0 }.joined(separator: "; ")
+                }
+                report.outcome = .failed
+            }
+            try journal.recordSnapshots(run, pre: report.preSnapshot, post: report.postSnapshot)
+        } else {
+            report.actualChanges = []
+        }
         report.predictedChanges = preview.predictedChanges
         report.predictionComplete = preview.predictionComplete
         try journal.finishRun(run, status: report.outcome.rawValue, message: report.message)
@@ -362,11 +399,6 @@ public struct Runner {
         return report
     }
 
-    private func write(_ snapshot: Snapshot, directory: String, suffix: String) throws -> String {
-        let path = "\(directory)/\(snapshot.database)-\(plan.name)-\(FileStamp.now())-\(suffix).json"
-        try OutputFile.write(Data(try snapshot.jsonText().utf8), to: path)
-        return path
-    }
 }
 
 /// A rehearsal that would hold too much in one transaction.

@@ -50,7 +50,7 @@ public struct ArchiveTableStep: RepairStep {
                 if let newest = archives.first {
                     satisfied.append("\(table) is archived in \(newest.path)")
                 } else {
-                    problems.append(StepProblem("\(table) does not exist and no archive of it is in \(folder)/\(probe.connection.database)", table: table))
+                    problems.append(StepProblem("\(table) does not exist and no archive of it is in \(folder)/\(ArchiveStore.folderName(database: probe.connection.database))", table: table))
                 }
                 continue
             }
@@ -73,7 +73,7 @@ public struct ArchiveTableStep: RepairStep {
                 }
                 continue
             }
-            let target = "\(folder)/\(probe.connection.database)/\(table.description)-<UTC time>/"
+            let target = "\(folder)/\(ArchiveStore.folderName(database: probe.connection.database))/\(ArchiveStore.folderName(table: table))-<UTC time>/"
             effects.append(ArchiveTable(table, folder: folder, drop: drop, target: target))
             if drop { after = TableDependants.dropping(table, from: after) }
         }
