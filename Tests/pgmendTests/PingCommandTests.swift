@@ -117,4 +117,19 @@ struct PingCommandTests {
             #expect(!outcome.stderr.contains(secret) && !outcome.stdout.contains(secret))
         }
     }
+
+    /// A host that accepts TCP and never answers: exit 4 naming it, within PGCONNECT_TIMEOUT.
+    @Test func aHostThatNeverAnswersExitsFourNamingIt() throws {
+        let server = try SilentServer()
+        // Released after 8 s whatever happens, so a hang fails the test instead of stopping it.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 8) { server.stop() }
+        let started = Date()
+        let outcome = try PgMendBinary.run(
+            ["ping", "--db", "host=127.0.0.1 port=\(server.port) dbname=app user=app"], environment: ["PGCONNECT_TIMEOUT": "2"])
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(outcome.status == 4)
+        #expect(outcome.stderr.contains("could not connect"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("127.0.0.1"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("timeout"), "\(outcome.stderr)")
+    }
 }
