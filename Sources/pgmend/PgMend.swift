@@ -56,7 +56,7 @@ struct CommandFailure: Error {
     init(_ error: PostgresError) {
         switch error.kind {
         case .connection: self.init(.unreachable, error.description)
-        default: self.init(.failed, error.description)
+        default: self.init(.failed, error.descriptionWithDetail)
         }
     }
 }

@@ -271,6 +271,45 @@ struct RunCommandTests {
         #expect(unreachable?["outcome"] as? String == "unreachable" && unreachable?["exit_code"] as? Int == 4, "\(noServer.stdout)")
         #expect(noServer.stderr.contains("could not connect"))
     }
+
+    /// Writes a plan for one test in a folder of its own; returns its path.
+    static func plan(_ name: String, _ yaml: String) throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-plan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let path = folder.appendingPathComponent("\(name).yaml").path
+        try "name: \(name)\n\(yaml)".write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// What the server says about the failure (which key is duplicated) is what the operator needs.
+    @Test func theServersDetailIsInTheOutputAndTheJournal() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try database.connect().execute("""
+                CREATE TABLE public.users (id int PRIMARY KEY, phone_number text);
+                INSERT INTO public.users VALUES (1, '+15550000005'), (2, '+15550000005'), (3, '+15550000006')
+                """)
+            let plan = try Self.plan("phones", """
+                steps:
+                  - sql:
+                      run: CREATE UNIQUE INDEX users_phone_number_key ON public.users (phone_number)
+                      done_when: SELECT to_regclass('public.users_phone_number_key') IS NOT NULL
+                      lock: share
+                """)
+            let snapshots = "/tmp/pgmend-detail-\(database.name)"
+            defer { try? FileManager.default.removeItem(atPath: snapshots) }
+            let detail = "DETAIL: Key (phone_number)=(+15550000005) is duplicated."
+            let text = try Self.pgmend(["run", plan, "--db", database.conninfo, "--snapshots", snapshots])
+            #expect(text.status == 1)
+            #expect(text.stdout.contains("ERROR 23505: could not create unique index \"users_phone_number_key\"\n\(detail)"), "\(text.stdout)")
+            let json = try Self.pgmend(["run", plan, "--db", database.conninfo, "--snapshots", snapshots, "--format", "json"])
+            #expect(json.status == 1)
+            let report = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+            #expect((report?["message"] as? String)?.contains(detail) == true, "\(json.stdout)")
+            let connection = try database.connect()
+            #expect(try connection.scalar("SELECT count(*) FROM pgmend.statements WHERE strpos(error, $1) > 0", [detail], as: Int.self) == 2)
+            #expect(try connection.scalar("SELECT count(*) FROM pgmend.steps WHERE strpos(message, $1) > 0", [detail], as: Int.self) == 2)
+        }
+    }
 }
 
 /// Outcomes collected from several threads.

@@ -133,7 +133,7 @@ public struct Runner {
         } catch {
             // Statement failures are reported by runSteps; this is anything else (an
             // assessment's query, a lost connection): the run did not finish.
-            try? journal.finishRun(run, status: RunReport.Outcome.failed.rawValue, message: String(describing: error))
+            try? journal.finishRun(run, status: RunReport.Outcome.failed.rawValue, message: Self.text(of: error))
             throw error
         }
         let post = try taker.take()
@@ -294,12 +294,13 @@ public struct Runner {
                             report.message = "step \(planned.number) (\(planned.kind)) is blocked: \(changed)"
                             return
                         } catch {
-                            if let statement { try? journal?.finishStatement(statement, rowsAffected: nil, attempts: failedAttempts + 1, error: String(describing: error)) }
+                            let text = Self.text(of: error)
+                            if let statement { try? journal?.finishStatement(statement, rowsAffected: nil, attempts: failedAttempts + 1, error: text) }
                             if let failed = error as? AssertionFailed {
                                 stepReport.problems.append(RunReport.ProblemReport(message: failed.summary, count: failed.count, sample: failed.sample))
                             }
-                            try? finish(.failed, String(describing: error), outcome: .failed)
-                            report.message = "step \(planned.number) (\(planned.kind)) failed: \(error)"
+                            try? finish(.failed, text, outcome: .failed)
+                            report.message = "step \(planned.number) (\(planned.kind)) failed: \(text)"
                             return
                         }
                     }
@@ -329,6 +330,12 @@ public struct Runner {
         if report.statementsExecuted == 0 {
             report.message = "nothing to do: every step is satisfied (0 statements executed)"
         }
+    }
+
+    /// An error as the report and the journal give it: with the server's DETAIL and HINT,
+    /// which name what is in the way (`Key (phone_number)=(+15550000005) is duplicated.`).
+    static func text(of error: any Error) -> String {
+        (error as? PostgresError)?.descriptionWithDetail ?? String(describing: error)
     }
 
     private var rehearsalArchives: String {
