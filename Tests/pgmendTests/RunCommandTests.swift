@@ -310,6 +310,32 @@ struct RunCommandTests {
             #expect(try connection.scalar("SELECT count(*) FROM pgmend.steps WHERE strpos(message, $1) > 0", [detail], as: Int.self) == 2)
         }
     }
+
+    /// A new foreign key locks every table it references: the output names each, unquoted.
+    @Test func locksNameEveryTableTheyAreTakenOn() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try database.connect().execute("CREATE TABLE public.users (id int PRIMARY KEY); CREATE TABLE public.\"Teams\" (id int PRIMARY KEY)")
+            let plan = try Self.plan("members", """
+                steps:
+                  - create_table:
+                      name: members
+                      columns:
+                        - {name: id, type: int, primary_key: true}
+                        - {name: user_id, type: int, references: users(id)}
+                        - {name: team_id, type: int, references: Teams(id)}
+                        - {name: mentor_id, type: int, references: users(id)}
+                """)
+            let json = try Self.pgmend(["run", plan, "--dry-run", "--db", database.conninfo, "--format", "json"])
+            #expect(json.status == 0, "\(json.stderr)")
+            let report = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+            let action = ((report?["steps"] as? [[String: Any]])?.first?["actions"] as? [[String: Any]])?.first
+            #expect(action?["lock"] as? String == "SHARE ROW EXCLUSIVE")
+            #expect(action?["table"] as? String == "public.users")
+            #expect(action?["tables"] as? [String] == ["public.users", "public.Teams"])
+            let text = try Self.pgmend(["run", plan, "--dry-run", "--db", database.conninfo])
+            #expect(text.stdout.contains("[lock SHARE ROW EXCLUSIVE on public.users, public.Teams]"), "\(text.stdout)")
+        }
+    }
 }
 
 /// Outcomes collected from several threads.

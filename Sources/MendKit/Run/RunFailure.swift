@@ -2,18 +2,18 @@ import Foundation
 import PostgresClient
 import SchemaModel
 
-/// Who holds locks on `table`, for the message when a lock could not be had in time.
-func lockHolders(of table: ObjectName?, on connection: Connection) throws -> [String] {
-    guard let table else { return [] }
+/// Who holds locks on `tables`, for the message when a lock could not be had in time.
+func lockHolders(of tables: [ObjectName], on connection: Connection) throws -> [String] {
+    guard !tables.isEmpty else { return [] }
     return try connection.query(
         """
         SELECT format('pid %s (%s, %s, %s since %s): %s', a.pid, coalesce(nullif(a.application_name, ''), 'no application name'),
                       l.mode, a.state, to_char(coalesce(a.xact_start, a.backend_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                       left(regexp_replace(a.query, '\\s+', ' ', 'g'), 80))
         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-        WHERE l.relation = to_regclass($1) AND l.granted AND l.pid <> pg_backend_pid()
+        WHERE l.relation = ANY (SELECT to_regclass(t) FROM unnest($1::text[]) t) AND l.granted AND l.pid <> pg_backend_pid()
         ORDER BY a.pid
-        """, [QualifiedName(schema: table.schema, table.name).quoted]
+        """, [tables.map { QualifiedName(schema: $0.schema, $0.name).quoted }]
     ).map { try $0.get(0, as: String.self) }
 }
 

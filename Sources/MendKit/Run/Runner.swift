@@ -200,7 +200,7 @@ public struct Runner {
         if needed.contains(where: { $0.kind == SQLStep.kind }) {
             return try connection.scalar("SELECT pg_database_size(current_database())", as: Int64.self) ?? 0
         }
-        let tables = Set(needed.flatMap { $0.actions.compactMap(\.table) })
+        let tables = Set(needed.flatMap { $0.actions.flatMap { $0.lockedTables.map { QualifiedName(schema: $0.schema, $0.name).quoted } } })
         guard !tables.isEmpty else { return 0 }
         return try connection.scalar(
             "SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0)::bigint FROM unnest($1::text[]) t",
@@ -275,7 +275,7 @@ public struct Runner {
                             guard failedAttempts <= plan.settings.retries else {
                                 let failure = RunFailure.lockNotGranted(
                                     statement: effect.sql, attempts: failedAttempts, timeout: plan.settings.lockTimeout,
-                                    holders: (try? lockHolders(of: effect.lockTarget, on: connection)) ?? [])
+                                    holders: (try? lockHolders(of: effect.lockTargets, on: connection)) ?? [])
                                 if let statement { try? journal?.finishStatement(statement, rowsAffected: nil, attempts: failedAttempts, error: failure.description) }
                                 stepReport.actions[index].attempts = failedAttempts
                                 try? finish(.failed, failure.description, outcome: .locked)
@@ -356,8 +356,8 @@ public struct Runner {
             report.actions = effects.map {
                 RunReport.ActionReport(
                     summary: $0.summary, sql: $0.sql, transactional: $0.transactional, lock: $0.lock.rawValue,
-                    table: $0.lockTarget.map { QualifiedName(schema: $0.schema, $0.name).quoted },
-                    hazards: $0.hazards.map(\.rawValue), executed: false)
+                    table: $0.lockTargets.first?.key, tables: $0.lockTargets.map(\.key),
+                    hazards: $0.hazards.map(\.rawValue), executed: false, lockedTables: $0.lockTargets)
             }
         case .blocked(let problems):
             report.status = .blocked
