@@ -64,6 +64,12 @@ public final class Connection {
         // Values are read in text form; ISO dates are the one form the decoders accept. Standard
         // strings (no backslash escapes in '...') are how SQLFragment and SQLLiteral read text.
         try execute("SET DateStyle TO ISO; SET standard_conforming_strings TO on")
+        // A killed pgmend's backend notices only when it next talks to the client, at the end
+        // of its statement, and holds its locks (the run lock, ACCESS EXCLUSIVE on a table)
+        // until then; from PostgreSQL 14 it can poll the socket while the statement runs.
+        if serverVersionNumber >= 140000 {
+            try execute("SET client_connection_check_interval TO 1000")
+        }
     }
 
     /// Seconds libpq waits for a server to answer before giving up, unless the conninfo (which

@@ -336,6 +336,51 @@ struct RunCommandTests {
             #expect(text.stdout.contains("[lock SHARE ROW EXCLUSIVE on public.users, public.Teams]"), "\(text.stdout)")
         }
     }
+
+    /// A rehearsal holds its locks to the end: beside a real run it would report a state in
+    /// between, so it takes the run lock and exits 4 when another run holds it.
+    @Test func aRehearsalBesideARunExitsFour() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let holder = try Connection(database.conninfo, applicationName: "pgmend-elsewhere")
+            #expect(try holder.tryAdvisoryLock(AdvisoryLockKey(name: "pgmend run")))
+            let plan = Self.fixtures.appendingPathComponent("slow.yaml").path
+            let outcome = try Self.pgmend(["run", plan, "--rehearse", "--db", database.conninfo, "--format", "json"])
+            #expect(outcome.status == 4, "\(outcome.stdout)\(outcome.stderr)")
+            #expect(outcome.stderr.contains("another pgmend run holds this database's lock: pid \(holder.backendPID) (pgmend-elsewhere"), "\(outcome.stderr)")
+            #expect(try holder.scalar("SELECT to_regclass('slow') IS NULL", as: Bool.self) == true)
+        }
+    }
+
+    /// Killed in the middle of a statement, a run leaves its backend holding the run lock until
+    /// the server notices; the run started right after waits for it instead of exiting 4.
+    @Test func aRunStartedRightAfterAKilledOneWaitsForItsLock() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let plan = Self.fixtures.appendingPathComponent("slow.yaml").path
+            let snapshots = "/tmp/pgmend-rerun-\(database.name)"
+            defer { try? FileManager.default.removeItem(atPath: snapshots) }
+            let psql = "\(database.cluster.binDirectory)/psql"
+            let binary = try PgMendBinary.path()
+            let command = """
+                \(binary) run \(plan) --db '\(database.conninfo)' --snapshots \(snapshots) >/dev/null 2>&1 &
+                pid=$!
+                for i in $(seq 1 1000); do
+                  running=$(\(psql) -X -At -d '\(database.conninfo)' -c "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE TABLE slow%'")
+                  [ "$running" = 1 ] && break
+                  sleep 0.02
+                done
+                kill -9 $pid; wait $pid
+                echo "running=$running"
+                exec \(binary) run \(plan) --db '\(database.conninfo)' --snapshots \(snapshots)
+                """
+            let rerun = try ProcessRunner.run("/bin/sh", ["-c", command])
+            #expect(rerun.stdout.contains("running=1"), "the statement never started: \(rerun.stdout)\(rerun.stderr)")
+            #expect(rerun.status == 0, "\(rerun.stdout)\(rerun.stderr)")
+            let connection = try database.connect()
+            #expect(try connection.scalar("SELECT to_regclass('slow') IS NOT NULL", as: Bool.self) == true)
+            let statuses = try connection.query("SELECT status FROM pgmend.runs ORDER BY id").map { try $0.get(0, as: String.self) }
+            #expect(statuses == ["interrupted", "ok"])
+        }
+    }
 }
 
 /// Outcomes collected from several threads.

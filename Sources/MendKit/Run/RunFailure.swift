@@ -21,7 +21,17 @@ func lockHolders(of tables: [ObjectName], on connection: Connection) throws -> [
 public enum RunFailure: Error, Sendable, CustomStringConvertible {
     case lockNotGranted(statement: String, attempts: Int, timeout: Int, holders: [String])
     case alreadyRunning(holders: [LockHolder])
+    /// The run lock stayed with a pgmend whose client has gone, through every retry.
+    case abandonedRunLock(holders: [LockHolder], attempts: Int, timeout: Int)
     case predictionMismatch(step: Int, changes: [SchemaChange])
+
+    /// A lock could not be had (exit 4), as opposed to a run that went wrong.
+    public var isLock: Bool {
+        switch self {
+        case .lockNotGranted, .alreadyRunning, .abandonedRunLock: true
+        case .predictionMismatch: false
+        }
+    }
 
     public var description: String {
         switch self {
@@ -31,6 +41,9 @@ public enum RunFailure: Error, Sendable, CustomStringConvertible {
         case .alreadyRunning(let holders):
             let who = holders.map(\.description).joined(separator: "; ")
             return "another pgmend run holds this database's lock: \(who.isEmpty ? "a session that has since ended" : who)"
+        case .abandonedRunLock(let holders, let attempts, let timeout):
+            let who = holders.map(\.description).joined(separator: "; ")
+            return "the run lock is held by a pgmend whose client has gone (\(who)); it did not end in \(attempts) attempts of lock_timeout \(PlanDuration.text(milliseconds: timeout)) (it ends when its statement does)"
         case .predictionMismatch(let step, let changes):
             return "after step \(step) the database differs from the prediction:\n" + changes.map { "  \($0.description)" }.joined(separator: "\n")
         }

@@ -10,7 +10,7 @@ import SchemaModel
 /// catalog must equal the step's prediction.
 public struct Runner {
     /// The advisory lock that keeps two runs off one database at once.
-    public static let lockKey = AdvisoryLockKey(name: "pgmend run")
+    public static let lockKey = RunLock.key
 
     let connection: Connection
     let plan: Plan
@@ -103,14 +103,12 @@ public struct Runner {
 
     // MARK: For real
 
-    /// Takes the run lock, journals, snapshots before and after, and runs each step that is
+    /// Takes the run lock (see `RunLock`), journals, snapshots before and after, and runs each step that is
     /// needed, stopping at the first that is blocked or fails.
     /// - Parameter confirm: shown the dry run; returns false to stop before any change.
     public func apply(snapshotDirectory: String, confirm: (RunReport) -> Bool = { _ in true }) throws -> RunReport {
-        guard try connection.tryAdvisoryLock(Self.lockKey) else {
-            throw RunFailure.alreadyRunning(holders: try connection.advisoryLockHolders(Self.lockKey))
-        }
-        defer { _ = try? connection.advisoryUnlock(Self.lockKey) }
+        let lock = try RunLock.acquire(on: connection, settings: plan.settings, note: progress.note)
+        defer { lock.release() }
 
         let preview = try dryRun()
         let needed = preview.steps.contains { $0.status == .needed }
@@ -147,9 +145,12 @@ public struct Runner {
 
     // MARK: Rehearsal
 
-    /// Runs the plan inside one transaction and rolls it back, reporting what happened.
-    /// Refuses when the tables it would touch are larger than `maxBytes` together.
+    /// Runs the plan inside one transaction and rolls it back, reporting what happened. Takes
+    /// the run lock as a real run does. Refuses when the tables it would touch are larger than `maxBytes` together.
     public func rehearse(maxBytes: Int64) throws -> RunReport {
+        // Beside a real run, it would wait for that run's locks and report a state in between.
+        let lock = try RunLock.acquire(on: connection, settings: plan.settings, note: progress.note)
+        defer { lock.release() }
         let preview = try dryRun()
         let size = try rehearsalSize(preview)
         if size > maxBytes {
