@@ -41,10 +41,16 @@ final class RunLock {
         let ours = connection.parameterStatus("application_name") ?? "pgmend"
         var attempts = 0
         var told = false
+        var unseen = 0
         while true {
             if try connection.tryAdvisoryLock(key) { return lock }
             let holders = try connection.advisoryLockHolders(key)
-            if holders.isEmpty { continue }  // released in between
+            if holders.isEmpty {
+                // Released in between; a holder that never shows in pg_stat_activity is refused.
+                unseen += 1
+                if unseen > 100 { throw RunFailure.alreadyRunning(holders: []) }
+                continue
+            }
             let gone = try holders.allSatisfy { holder in
                 guard holder.applicationName == ours else { return false }
                 return try connection.advisoryLockHolders(aliveKey(backend: holder.pid)).isEmpty
