@@ -37,9 +37,14 @@ public final class Connection {
         recipe = ConnectionRecipe(conninfo: conninfo, applicationName: applicationName)
         secrets = ConnectionSecrets(conninfo: conninfo)
         // dbname with expand_dbname=1 is how libpq takes "a conninfo string or a URI" whole;
-        // later keywords (only ever fallbacks here) do not override what it says.
-        let keywords = ["dbname", "fallback_application_name", "client_encoding"]
-        let values = [conninfo, applicationName, "UTF8"]
+        // later keywords (only ever fallbacks here) do not override what it says, and earlier
+        // ones are overridden by it: the default connect_timeout comes first.
+        var keywords = ["dbname", "fallback_application_name", "client_encoding"]
+        var values = [conninfo, applicationName, "UTF8"]
+        if let timeout = Self.defaultConnectTimeout(ProcessInfo.processInfo.environment) {
+            keywords.insert("connect_timeout", at: 0)
+            values.insert(timeout, at: 0)
+        }
         let connection: OpaquePointer? = withCStringArray(keywords) { keywordPointers in
             withCStringArray(values) { valuePointers in
                 PQconnectdbParams(keywordPointers, valuePointers, 1)
@@ -59,6 +64,23 @@ public final class Connection {
         // Values are read in text form; ISO dates are the one form the decoders accept. Standard
         // strings (no backslash escapes in '...') are how SQLFragment and SQLLiteral read text.
         try execute("SET DateStyle TO ISO; SET standard_conforming_strings TO on")
+        // A killed pgmend's backend notices only when it next talks to the client, at the end
+        // of its statement, and holds its locks (the run lock, ACCESS EXCLUSIVE on a table)
+        // until then; from PostgreSQL 14 it can poll the socket while the statement runs.
+        if serverVersionNumber >= 140000 {
+            try execute("SET client_connection_check_interval TO 1000")
+        }
+    }
+
+    /// Seconds libpq waits for a server to answer before giving up, unless the conninfo (which
+    /// overrides it) or `PGCONNECT_TIMEOUT` says otherwise: without one, a host that accepts
+    /// TCP and never answers hangs the connection forever.
+    public static let connectTimeout = 10
+
+    /// The `connect_timeout` to pass ahead of the conninfo; nil when `PGCONNECT_TIMEOUT`
+    /// decides (libpq reads it only for a keyword nobody set).
+    static func defaultConnectTimeout(_ environment: [String: String]) -> String? {
+        (environment["PGCONNECT_TIMEOUT"] ?? "").isEmpty ? String(connectTimeout) : nil
     }
 
     deinit {
@@ -83,6 +105,19 @@ public final class Connection {
     public var isInTransaction: Bool {
         let status = PQtransactionStatus(handle)
         return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE
+    }
+
+    /// The value libpq used for a connection option (`connect_timeout`, `sslmode`, ...), as
+    /// `PQconninfo` reports it; nil when unset. Never asked for `password` here.
+    public func option(_ keyword: String) -> String? {
+        guard keyword != "password", let options = PQconninfo(handle) else { return nil }
+        defer { PQconninfoFree(options) }
+        var option = options
+        while let name = option.pointee.keyword {
+            if String(cString: name) == keyword { return option.pointee.val.map { String(cString: $0) } }
+            option += 1
+        }
+        return nil
     }
 
     /// A run-time parameter the server reports on its own (`server_version`, `TimeZone`, ...).

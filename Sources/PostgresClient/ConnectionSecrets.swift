@@ -110,6 +110,13 @@ struct ConnectionSecrets: Sendable {
     }
 }
 
+extension Connection {
+    /// Whether a conninfo string or URI carries a password (`password=...`, `user:pass@`).
+    public static func holdsPassword(_ conninfo: String) -> Bool {
+        !ConnectionSecrets(conninfo: conninfo).values.isEmpty
+    }
+}
+
 extension String {
     func replacingAll(_ target: String, with replacement: String) -> String {
         guard !target.isEmpty else { return self }

@@ -88,6 +88,17 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         }
     }
 
+    /// `description` and the server's DETAIL and HINT, one line each: what an operator needs
+    /// to act on a failed statement (`Key (phone)=(+1555...) is duplicated.`). Like
+    /// `description`, it never holds the statement text or a password.
+    public var descriptionWithDetail: String {
+        guard kind == .server else { return description }
+        var lines = [description]
+        if let detail { lines.append("DETAIL: \(detail)") }
+        if let hint { lines.append("HINT: \(hint)") }
+        return lines.joined(separator: "\n")
+    }
+
     public var debugDescription: String {
         var lines = [description]
         if let detail { lines.append("DETAIL: \(detail)") }

@@ -16,8 +16,8 @@ extension PgMend {
         var output: String?
 
         func validate() throws {
-            if snapshot != nil && connection.db != nil {
-                throw ValidationError("give either a snapshot file or --db, not both")
+            if snapshot != nil && (connection.db != nil || connection.dbFile != nil) {
+                throw ValidationError("give either a snapshot file or --db/--db-file, not both")
             }
         }
 

@@ -56,23 +56,61 @@ struct CommandFailure: Error {
     init(_ error: PostgresError) {
         switch error.kind {
         case .connection: self.init(.unreachable, error.description)
-        default: self.init(.failed, error.description)
+        default: self.init(.failed, error.descriptionWithDetail)
         }
     }
 }
 
 /// The connection options every subcommand that talks to a database shares.
+///
+/// A conninfo on the command line can be read by every user of the machine (`ps`) for the
+/// whole run, so it can also come from `PGMEND_DB` or a file, and a password in `--db` is
+/// warned about.
 struct ConnectionOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Conninfo string or postgresql:// URI. Without it, libpq's PG* variables, ~/.pgpass and service files apply, as for psql.",
+            "Conninfo string or postgresql:// URI (visible in ps: keep passwords in ~/.pgpass or PGPASSWORD). Without it, --db-file, then PGMEND_DB, then libpq's PG* variables, ~/.pgpass and service files apply, as for psql.",
             valueName: "conninfo"))
     var db: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp("A file holding the conninfo string or URI (its first line), instead of --db.", valueName: "path"))
+    var dbFile: String?
+
+    func validate() throws {
+        if db != nil && dbFile != nil { throw ValidationError("choose --db or --db-file, not both") }
+    }
+
+    /// The conninfo to connect with: `--db`, `--db-file`, `PGMEND_DB`, or nil for libpq's own
+    /// defaults.
+    func conninfo(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
+        if let db {
+            if Connection.holdsPassword(db) {
+                StandardError.write(
+                    "pgmend: warning: --db holds a password, which other users of this machine can read (ps) while pgmend runs; put it in ~/.pgpass or PGPASSWORD, or give the conninfo in PGMEND_DB or --db-file\n")
+            }
+            return db
+        }
+        if let dbFile {
+            let text: String
+            do {
+                text = try String(contentsOfFile: dbFile, encoding: .utf8)
+            } catch {
+                throw CommandFailure(.badInput, "cannot read --db-file \(dbFile): \((error as NSError).localizedDescription)")
+            }
+            let line = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            if line.isEmpty { throw CommandFailure(.badInput, "--db-file \(dbFile) holds no conninfo") }
+            return line
+        }
+        if let fromEnvironment = environment["PGMEND_DB"], !fromEnvironment.isEmpty { return fromEnvironment }
+        return nil
+    }
+
     func connect() throws -> Connection {
         do {
-            return try Connection(db)
+            return try Connection(try conninfo())
         } catch let error as PostgresError {
             throw CommandFailure(error)
         }

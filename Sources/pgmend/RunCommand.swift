@@ -75,7 +75,7 @@ extension PgMend {
                     report = try runner.apply(snapshotDirectory: snapshots, includeData: data, confirm: confirm)
                 }
             } catch let failure as RunFailure {
-                if case .alreadyRunning = failure { throw CommandFailure(.unreachable, failure.description) }
+                if failure.isLock { throw CommandFailure(.unreachable, failure.description) }
                 throw CommandFailure(.failed, failure.description)
             } catch let refused as RehearsalRefused {
                 throw CommandFailure(.badInput, refused.description)

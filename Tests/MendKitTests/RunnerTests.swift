@@ -150,4 +150,98 @@ struct RunnerTests {
             #expect(after.data == before.data)
         }
     }
+
+    /// A rehearsal beside a real run would wait for its locks and report a state in between.
+    @Test func aRehearsalTakesTheRunLock() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let holder = try Connection(database.conninfo, applicationName: "pgmend (bob)")
+            #expect(try holder.tryAdvisoryLock(Runner.lockKey))
+            let plan = try writePlan("steps:\n  - create_table: {name: t, columns: [{name: id, type: int}]}\n")
+            let failure = try #require(throws: RunFailure.self) {
+                try Runner(connection: try database.connect(), plan: plan).rehearse(maxBytes: 1 << 30)
+            }
+            #expect(failure.isLock)
+            #expect(failure.description.contains("pid \(holder.backendPID) (pgmend (bob)"), "\(failure)")
+            try holder.advisoryUnlock(Runner.lockKey)
+            let report = try Runner(connection: try database.connect(), plan: plan).rehearse(maxBytes: 1 << 30)
+            #expect(report.outcome == .ok)
+            // Released afterwards: a run can take it.
+            #expect(try holder.tryAdvisoryLock(Runner.lockKey))
+        }
+    }
+
+    /// The run lock held by a pgmend backend without its "client alive" lock (what a pgmend
+    /// killed mid-statement leaves) is waited for, with the plan's lock_timeout and retries.
+    @Test func aRunLockHeldByAPgmendWhoseClientHasGoneIsWaitedFor() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let locked = DispatchSemaphore(value: 0)
+            let holderPID = Locked<Int32>(0)
+            let conninfo = database.conninfo
+            let thread = Thread {
+                // As a killed pgmend's backend: the run lock, busy in a statement, no alive lock.
+                guard let holder = try? Connection(conninfo, applicationName: "pgmend"),
+                    (try? holder.tryAdvisoryLock(Runner.lockKey)) == true
+                else {
+                    locked.signal()
+                    return
+                }
+                holderPID.value = holder.backendPID
+                locked.signal()
+                _ = try? holder.execute("SELECT pg_sleep(1.5)")
+            }
+            thread.start()
+            locked.wait()
+            let pid = holderPID.value
+            #expect(pid != 0)
+            let plan = try writePlan("""
+                settings: {lock_timeout: 500ms, retries: 10}
+                steps:
+                  - create_table: {name: t, columns: [{name: id, type: int}]}
+                """)
+            let notes = NoteRecorder()
+            let started = Date()
+            let report = try Runner(connection: try database.connect(), plan: plan, progress: notes).apply(snapshotDirectory: Self.snapshots)
+            #expect(report.outcome == .ok, "\(report.message ?? "")")
+            #expect(Date().timeIntervalSince(started) > 0.5)
+            #expect(notes.all.contains { $0.contains("held by pgmend pid \(pid) whose client has gone; waiting for it to end") }, "\(notes.all)")
+        }
+    }
+
+    /// A live pgmend holds its alive lock: a second run is refused at once, not made to wait.
+    @Test func aRunLockHeldByALiveRunIsRefusedAtOnce() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let live = try database.connect()
+            let alive = try database.connect()
+            #expect(try alive.tryAdvisoryLock(AdvisoryLockKey(name: "pgmend client alive \(live.backendPID)")))
+            #expect(try live.tryAdvisoryLock(Runner.lockKey))
+            let plan = try writePlan("settings: {lock_timeout: 2s, retries: 10}\nsteps:\n  - create_table: {name: t, columns: [{name: id, type: int}]}\n")
+            let started = Date()
+            let failure = try #require(throws: RunFailure.self) {
+                try Runner(connection: try database.connect(), plan: plan).apply(snapshotDirectory: Self.snapshots)
+            }
+            #expect(Date().timeIntervalSince(started) < 1.5)
+            #expect(failure.description.contains("another pgmend run holds this database's lock: pid \(live.backendPID)"), "\(failure)")
+        }
+    }
+}
+
+/// Notes a runner gives while it works, from any thread.
+final class NoteRecorder: ProgressReporter, @unchecked Sendable {
+    private let lock = NSLock()
+    private var notes: [String] = []
+    func progress(task: String, done: Int, total: Int, detail: String) {}
+    func finish(task: String) {}
+    func note(_ message: String) { lock.withLock { notes.append(message) } }
+    var all: [String] { lock.withLock { notes } }
+}
+
+/// A value shared with a thread.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
 }

@@ -126,3 +126,33 @@ struct ConnectionTests {
         }
     }
 }
+
+@Suite("Connect timeout")
+struct ConnectTimeoutTests {
+    /// Without a connect_timeout, a host that accepts TCP and never answers hangs libpq for good.
+    @Test func aDefaultConnectTimeoutIsAppliedUnlessTheConninfoSaysOtherwise() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let plain = try database.connect()
+            let keyword = try Connection(database.conninfo + " connect_timeout=3")
+            let uri = try Connection(database.cluster.uri(database: database.name) + "?connect_timeout=4")
+            #expect(plain.option("connect_timeout") == "10")
+            #expect(keyword.option("connect_timeout") == "3")
+            #expect(uri.option("connect_timeout") == "4")
+            #expect(plain.option("password") == nil)
+        }
+    }
+
+    @Test func aHostThatNeverAnswersTimesOutNamingTheHost() throws {
+        let server = try SilentServer()
+        let started = Date()
+        // Released after 8 s whatever happens, so a hang fails the test instead of stopping it.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 8) { server.stop() }
+        let error = try #require(throws: PostgresError.self) {
+            try Connection("host=127.0.0.1 port=\(server.port) dbname=nothing user=nobody connect_timeout=2")
+        }
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(error.kind == .connection)
+        #expect(error.description.contains("127.0.0.1"), "\(error.description)")
+        #expect(error.description.contains("timeout"), "\(error.description)")
+    }
+}

@@ -117,4 +117,53 @@ struct PingCommandTests {
             #expect(!outcome.stderr.contains(secret) && !outcome.stdout.contains(secret))
         }
     }
+
+    /// A host that accepts TCP and never answers: exit 4 naming it, within PGCONNECT_TIMEOUT.
+    @Test func aHostThatNeverAnswersExitsFourNamingIt() throws {
+        let server = try SilentServer()
+        // Released after 8 s whatever happens, so a hang fails the test instead of stopping it.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 8) { server.stop() }
+        let started = Date()
+        let outcome = try PgMendBinary.run(
+            ["ping", "--db", "host=127.0.0.1 port=\(server.port) dbname=app user=app"], environment: ["PGCONNECT_TIMEOUT": "2"])
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(outcome.status == 4)
+        #expect(outcome.stderr.contains("could not connect"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("127.0.0.1"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("timeout"), "\(outcome.stderr)")
+    }
+
+    /// The conninfo can stay out of `ps`: from PGMEND_DB or a file; a password in --db is warned about.
+    @Test func theConninfoComesFromTheEnvironmentOrAFileAndAPasswordInDbIsWarnedAbout() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let fromEnvironment = try PgMendBinary.run(["ping"], environment: ["PGMEND_DB": database.conninfo])
+            #expect(fromEnvironment.status == 0, "\(fromEnvironment.stderr)")
+            #expect(fromEnvironment.stdout.contains("database: \(database.name)"))
+            #expect(!fromEnvironment.stderr.contains("warning"))
+
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-db-\(database.name)").path
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            try (database.conninfo + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            let fromFile = try PgMendBinary.run(["ping", "--db-file", file], environment: ["PGMEND_DB": "dbname=not_this_one"])
+            #expect(fromFile.status == 0, "\(fromFile.stderr)")
+            #expect(fromFile.stdout.contains("database: \(database.name)"))
+            let missing = try PgMendBinary.run(["ping", "--db-file", file + ".missing"])
+            #expect(missing.status == 2, "\(missing.stderr)")
+            #expect(try PgMendBinary.run(["ping", "--db-file", file, "--db", database.conninfo]).status == 2)
+
+            // Over the socket the test cluster trusts, so the password is not checked: only warned about.
+            let keyword = try PgMendBinary.run(["ping", "--db", database.conninfo + " password=s3cret-word"])
+            #expect(keyword.status == 0, "\(keyword.stderr)")
+            #expect(keyword.stderr.contains("warning: --db holds a password"), "\(keyword.stderr)")
+            #expect(keyword.stderr.contains(".pgpass") && keyword.stderr.contains("PGMEND_DB"))
+            #expect(!keyword.stderr.contains("s3cret-word"))
+            let uri = try PgMendBinary.run(["ping", "--db", "postgresql://someone:s3cret-word@127.0.0.1:1/nothing"])
+            #expect(uri.status == 4)
+            #expect(uri.stderr.contains("warning: --db holds a password"), "\(uri.stderr)")
+            #expect(!uri.stderr.contains("s3cret-word"))
+            let plain = try PgMendBinary.run(["ping", "--db", database.conninfo])
+            #expect(plain.status == 0)
+            #expect(!plain.stderr.contains("warning"))
+        }
+    }
 }

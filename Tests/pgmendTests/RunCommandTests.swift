@@ -320,6 +320,116 @@ struct RunCommandTests {
         #expect(unreachable?["outcome"] as? String == "unreachable" && unreachable?["exit_code"] as? Int == 4, "\(noServer.stdout)")
         #expect(noServer.stderr.contains("could not connect"))
     }
+
+    /// Writes a plan for one test in a folder of its own; returns its path.
+    static func plan(_ name: String, _ yaml: String) throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-plan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let path = folder.appendingPathComponent("\(name).yaml").path
+        try "name: \(name)\n\(yaml)".write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// What the server says about the failure (which key is duplicated) is what the operator needs.
+    @Test func theServersDetailIsInTheOutputAndTheJournal() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try database.connect().execute("""
+                CREATE TABLE public.users (id int PRIMARY KEY, phone_number text);
+                INSERT INTO public.users VALUES (1, '+15550000005'), (2, '+15550000005'), (3, '+15550000006')
+                """)
+            let plan = try Self.plan("phones", """
+                steps:
+                  - sql:
+                      run: CREATE UNIQUE INDEX users_phone_number_key ON public.users (phone_number)
+                      done_when: SELECT to_regclass('public.users_phone_number_key') IS NOT NULL
+                      lock: share
+                """)
+            let snapshots = "/tmp/pgmend-detail-\(database.name)"
+            defer { try? FileManager.default.removeItem(atPath: snapshots) }
+            let detail = "DETAIL: Key (phone_number)=(+15550000005) is duplicated."
+            let text = try Self.pgmend(["run", plan, "--db", database.conninfo, "--snapshots", snapshots])
+            #expect(text.status == 1)
+            #expect(text.stdout.contains("ERROR 23505: could not create unique index \"users_phone_number_key\"\n\(detail)"), "\(text.stdout)")
+            let json = try Self.pgmend(["run", plan, "--db", database.conninfo, "--snapshots", snapshots, "--format", "json"])
+            #expect(json.status == 1)
+            let report = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+            #expect((report?["message"] as? String)?.contains(detail) == true, "\(json.stdout)")
+            let connection = try database.connect()
+            #expect(try connection.scalar("SELECT count(*) FROM pgmend.statements WHERE strpos(error, $1) > 0", [detail], as: Int.self) == 2)
+            #expect(try connection.scalar("SELECT count(*) FROM pgmend.steps WHERE strpos(message, $1) > 0", [detail], as: Int.self) == 2)
+        }
+    }
+
+    /// A new foreign key locks every table it references: the output names each, unquoted.
+    @Test func locksNameEveryTableTheyAreTakenOn() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try database.connect().execute("CREATE TABLE public.users (id int PRIMARY KEY); CREATE TABLE public.\"Teams\" (id int PRIMARY KEY)")
+            let plan = try Self.plan("members", """
+                steps:
+                  - create_table:
+                      name: members
+                      columns:
+                        - {name: id, type: int, primary_key: true}
+                        - {name: user_id, type: int, references: users(id)}
+                        - {name: team_id, type: int, references: Teams(id)}
+                        - {name: mentor_id, type: int, references: users(id)}
+                """)
+            let json = try Self.pgmend(["run", plan, "--dry-run", "--db", database.conninfo, "--format", "json"])
+            #expect(json.status == 0, "\(json.stderr)")
+            let report = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+            let action = ((report?["steps"] as? [[String: Any]])?.first?["actions"] as? [[String: Any]])?.first
+            #expect(action?["lock"] as? String == "SHARE ROW EXCLUSIVE")
+            #expect(action?["table"] as? String == "public.users")
+            #expect(action?["tables"] as? [String] == ["public.users", "public.Teams"])
+            let text = try Self.pgmend(["run", plan, "--dry-run", "--db", database.conninfo])
+            #expect(text.stdout.contains("[lock SHARE ROW EXCLUSIVE on public.users, public.Teams]"), "\(text.stdout)")
+        }
+    }
+
+    /// A rehearsal holds its locks to the end: beside a real run it would report a state in
+    /// between, so it takes the run lock and exits 4 when another run holds it.
+    @Test func aRehearsalBesideARunExitsFour() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let holder = try Connection(database.conninfo, applicationName: "pgmend-elsewhere")
+            #expect(try holder.tryAdvisoryLock(AdvisoryLockKey(name: "pgmend run")))
+            let plan = Self.fixtures.appendingPathComponent("slow.yaml").path
+            let outcome = try Self.pgmend(["run", plan, "--rehearse", "--db", database.conninfo, "--format", "json"])
+            #expect(outcome.status == 4, "\(outcome.stdout)\(outcome.stderr)")
+            #expect(outcome.stderr.contains("another pgmend run holds this database's lock: pid \(holder.backendPID) (pgmend-elsewhere"), "\(outcome.stderr)")
+            #expect(try holder.scalar("SELECT to_regclass('slow') IS NULL", as: Bool.self) == true)
+        }
+    }
+
+    /// Killed in the middle of a statement, a run leaves its backend holding the run lock until
+    /// the server notices; the run started right after waits for it instead of exiting 4.
+    @Test func aRunStartedRightAfterAKilledOneWaitsForItsLock() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let plan = Self.fixtures.appendingPathComponent("slow.yaml").path
+            let snapshots = "/tmp/pgmend-rerun-\(database.name)"
+            defer { try? FileManager.default.removeItem(atPath: snapshots) }
+            let psql = "\(database.cluster.binDirectory)/psql"
+            let binary = try PgMendBinary.path()
+            let command = """
+                \(binary) run \(plan) --db '\(database.conninfo)' --snapshots \(snapshots) >/dev/null 2>&1 &
+                pid=$!
+                for i in $(seq 1 1000); do
+                  running=$(\(psql) -X -At -d '\(database.conninfo)' -c "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE TABLE slow%'")
+                  [ "$running" = 1 ] && break
+                  sleep 0.02
+                done
+                kill -9 $pid; wait $pid
+                echo "running=$running"
+                exec \(binary) run \(plan) --db '\(database.conninfo)' --snapshots \(snapshots)
+                """
+            let rerun = try ProcessRunner.run("/bin/sh", ["-c", command])
+            #expect(rerun.stdout.contains("running=1"), "the statement never started: \(rerun.stdout)\(rerun.stderr)")
+            #expect(rerun.status == 0, "\(rerun.stdout)\(rerun.stderr)")
+            let connection = try database.connect()
+            #expect(try connection.scalar("SELECT to_regclass('slow') IS NOT NULL", as: Bool.self) == true)
+            let statuses = try connection.query("SELECT status FROM pgmend.runs ORDER BY id").map { try $0.get(0, as: String.self) }
+            #expect(statuses == ["interrupted", "ok"])
+        }
+    }
 }
 
 /// Outcomes collected from several threads.

@@ -5,6 +5,13 @@ public protocol ProgressReporter: Sendable {
     func progress(task: String, done: Int, total: Int, detail: String)
     /// The task is over; a reporter that drew a status line clears it.
     func finish(task: String)
+    /// Something the operator should know while it happens ("waiting for ..."); unlike
+    /// progress, worth saying off a terminal too.
+    func note(_ message: String)
+}
+
+extension ProgressReporter {
+    public func note(_ message: String) {}
 }
 
 /// Reports nothing.

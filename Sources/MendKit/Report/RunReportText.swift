@@ -31,7 +31,7 @@ public struct RunReportText {
             lines.append("")
             lines.append("step \(step.number), \(step.kind) (\(step.location)):")
             for action in step.actions {
-                var facts = ["lock \(action.lock)"]
+                var facts = ["lock \(action.lock)" + (action.tables.isEmpty || action.lock == LockLevel.none.rawValue ? "" : " on " + action.tables.joined(separator: ", "))]
                 if !action.hazards.isEmpty { facts.append("hazards: \(action.hazards.joined(separator: ", "))") }
                 if !action.transactional { facts.append("outside a transaction") }
                 if action.executed {

@@ -43,8 +43,12 @@ public struct RunReport: Encodable, Sendable {
         public var sql: String
         public var transactional: Bool
         public var lock: String
-        /// The table whose lock it waits for (`schema.table`), when there is one.
+        /// The table whose lock it waits for (`schema.table`, unquoted), when there is one:
+        /// the first of `tables`.
         public var table: String?
+        /// Every table it takes `lock` on (`schema.table`, unquoted): a new foreign key locks
+        /// each table it references.
+        public var tables: [String]
         public var hazards: [String]
         public var executed: Bool
         public var rowsAffected: Int?
@@ -53,6 +57,8 @@ public struct RunReport: Encodable, Sendable {
         public var longestTransactionMs: Int?
         /// How it ran, when there is something to say ("not rehearsed: ...").
         public var note: String?
+        /// The tables of `tables` as names, for SQL (not encoded).
+        var lockedTables: [ObjectName] = []
     }
 
     public struct ProblemReport: Encodable, Sendable {
@@ -119,7 +125,7 @@ extension RunReport.StepReport {
 
 extension RunReport.ActionReport {
     enum CodingKeys: String, CodingKey {
-        case summary, sql, transactional, lock, table, hazards, executed, rowsAffected = "rows_affected", attempts
+        case summary, sql, transactional, lock, table, tables, hazards, executed, rowsAffected = "rows_affected", attempts
         case longestTransactionMs = "longest_transaction_ms", note
     }
 }

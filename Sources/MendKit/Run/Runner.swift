@@ -10,7 +10,7 @@ import SchemaModel
 /// catalog must equal the step's prediction.
 public struct Runner {
     /// The advisory lock that keeps two runs off one database at once.
-    public static let lockKey = AdvisoryLockKey(name: "pgmend run")
+    public static let lockKey = RunLock.key
 
     let connection: Connection
     let plan: Plan
@@ -106,7 +106,7 @@ public struct Runner {
 
     // MARK: For real
 
-    /// Takes the run lock, journals, snapshots before and after, and runs each step that is
+    /// Takes the run lock (see `RunLock`), journals, snapshots before and after, and runs each step that is
     /// needed, stopping at the first that is blocked or fails.
     ///
     /// A run whose dry run finds nothing needed is journaled but writes no snapshots: there is
@@ -115,10 +115,8 @@ public struct Runner {
     /// - Parameter includeData: snapshots with row counts and fingerprints (`run --data`).
     /// - Parameter confirm: shown the dry run; returns false to stop before any change.
     public func apply(snapshotDirectory: String, includeData: Bool = false, confirm: (RunReport) -> Bool = { _ in true }) throws -> RunReport {
-        guard try connection.tryAdvisoryLock(Self.lockKey) else {
-            throw RunFailure.alreadyRunning(holders: try connection.advisoryLockHolders(Self.lockKey))
-        }
-        defer { _ = try? connection.advisoryUnlock(Self.lockKey) }
+        let lock = try RunLock.acquire(on: connection, settings: plan.settings, note: progress.note)
+        defer { lock.release() }
 
         let preview = try dryRun()
         let needed = preview.steps.contains { $0.status == .needed }
@@ -153,7 +151,7 @@ public struct Runner {
         } catch {
             // Statement failures are reported by runSteps; this is anything else (an
             // assessment's query, a lost connection): the run did not finish.
-            try? journal.finishRun(run, status: RunReport.Outcome.failed.rawValue, message: String(describing: error))
+            try? journal.finishRun(run, status: RunReport.Outcome.failed.rawValue, message: Self.text(of: error))
             throw error
         }
         // Without a pre-snapshot a post-snapshot is still taken if something ran after all
@@ -184,9 +182,12 @@ public struct Runner {
 
     // MARK: Rehearsal
 
-    /// Runs the plan inside one transaction and rolls it back, reporting what happened.
-    /// Refuses when the tables it would touch are larger than `maxBytes` together.
+    /// Runs the plan inside one transaction and rolls it back, reporting what happened. Takes
+    /// the run lock as a real run does. Refuses when the tables it would touch are larger than `maxBytes` together.
     public func rehearse(maxBytes: Int64) throws -> RunReport {
+        // Beside a real run, it would wait for that run's locks and report a state in between.
+        let lock = try RunLock.acquire(on: connection, settings: plan.settings, note: progress.note)
+        defer { lock.release() }
         let preview = try dryRun()
         let size = try rehearsalSize(preview)
         if size > maxBytes {
@@ -237,7 +238,7 @@ public struct Runner {
         if needed.contains(where: { $0.kind == SQLStep.kind }) {
             return try connection.scalar("SELECT pg_database_size(current_database())", as: Int64.self) ?? 0
         }
-        let tables = Set(needed.flatMap { $0.actions.compactMap(\.table) })
+        let tables = Set(needed.flatMap { $0.actions.flatMap { $0.lockedTables.map { QualifiedName(schema: $0.schema, $0.name).quoted } } })
         guard !tables.isEmpty else { return 0 }
         return try connection.scalar(
             "SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0)::bigint FROM unnest($1::text[]) t",
@@ -312,7 +313,7 @@ public struct Runner {
                             guard failedAttempts <= plan.settings.retries else {
                                 let failure = RunFailure.lockNotGranted(
                                     statement: effect.sql, attempts: failedAttempts, timeout: plan.settings.lockTimeout,
-                                    holders: (try? lockHolders(of: effect.lockTarget, on: connection)) ?? [])
+                                    holders: (try? lockHolders(of: effect.lockTargets, on: connection)) ?? [])
                                 if let statement { try? journal?.finishStatement(statement, rowsAffected: nil, attempts: failedAttempts, error: failure.description) }
                                 stepReport.actions[index].attempts = failedAttempts
                                 try? finish(.failed, failure.description, outcome: .locked)
@@ -331,12 +332,13 @@ public struct Runner {
                             report.message = "step \(planned.number) (\(planned.kind)) is blocked: \(changed)"
                             return
                         } catch {
-                            if let statement { try? journal?.finishStatement(statement, rowsAffected: nil, attempts: failedAttempts + 1, error: String(describing: error)) }
+                            let text = Self.text(of: error)
+                            if let statement { try? journal?.finishStatement(statement, rowsAffected: nil, attempts: failedAttempts + 1, error: text) }
                             if let failed = error as? AssertionFailed {
                                 stepReport.problems.append(RunReport.ProblemReport(message: failed.summary, count: failed.count, sample: failed.sample))
                             }
-                            try? finish(.failed, String(describing: error), outcome: .failed)
-                            report.message = "step \(planned.number) (\(planned.kind)) failed: \(error)"
+                            try? finish(.failed, text, outcome: .failed)
+                            report.message = "step \(planned.number) (\(planned.kind)) failed: \(text)"
                             return
                         }
                     }
@@ -368,6 +370,12 @@ public struct Runner {
         }
     }
 
+    /// An error as the report and the journal give it: with the server's DETAIL and HINT,
+    /// which name what is in the way (`Key (phone_number)=(+15550000005) is duplicated.`).
+    static func text(of error: any Error) -> String {
+        (error as? PostgresError)?.descriptionWithDetail ?? String(describing: error)
+    }
+
     private var rehearsalArchives: String {
         FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-rehearsal-archives-\(getpid())").path
     }
@@ -386,8 +394,8 @@ public struct Runner {
             report.actions = effects.map {
                 RunReport.ActionReport(
                     summary: $0.summary, sql: $0.sql, transactional: $0.transactional, lock: $0.lock.rawValue,
-                    table: $0.lockTarget.map { QualifiedName(schema: $0.schema, $0.name).quoted },
-                    hazards: $0.hazards.map(\.rawValue), executed: false)
+                    table: $0.lockTargets.first?.key, tables: $0.lockTargets.map(\.key),
+                    hazards: $0.hazards.map(\.rawValue), executed: false, lockedTables: $0.lockTargets)
             }
         case .blocked(let problems):
             report.status = .blocked

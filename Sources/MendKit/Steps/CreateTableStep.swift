@@ -176,12 +176,13 @@ public struct CreateTableStep: RepairStep {
         // table of another definition and be blocked for good.
         let statements = [createStatement()] + indexes.map(indexStatement)
         let names = indexes.map { $0.name ?? defaultIndexName($0.columns) }
-        let referenced = columns.compactMap { $0.references?.table }.first
+        var referenced: [ObjectName] = []
+        for case let (target, _)? in columns.map(\.references) where !referenced.contains(target) { referenced.append(target) }
         let effect = AtomicSQL(
             names.isEmpty ? "create table \(table)" : "create table \(table) with index\(names.count == 1 ? "" : "es") \(names.joined(separator: ", "))",
             statements,
             // SHARE ROW EXCLUSIVE on the referenced tables, for the foreign keys.
-            lock: referenced == nil ? .none : .shareRowExclusive, on: referenced, hazards: names.isEmpty ? [] : [.indexBuild])
+            lock: referenced.isEmpty ? .none : .shareRowExclusive, on: referenced, hazards: names.isEmpty ? [] : [.indexBuild])
         return .needed([effect], after: after)
     }
 

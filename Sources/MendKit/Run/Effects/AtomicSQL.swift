@@ -7,17 +7,23 @@ public struct AtomicSQL: Effect {
     public var summary: String
     public var statements: [String]
     public var lock: LockLevel
-    public var lockTarget: ObjectName?
+    public var lockTargets: [ObjectName]
+    public var lockTarget: ObjectName? { lockTargets.first }
     public var hazards: [Hazard]
     /// Plan text run as written (an `sql` step): sent as one script, which may hold several
     /// statements. Otherwise each statement is one protocol message that takes one only.
     public var raw: Bool
 
     public init(_ summary: String, _ statements: [String], lock: LockLevel, on table: ObjectName? = nil, hazards: [Hazard] = [], raw: Bool = false) {
+        self.init(summary, statements, lock: lock, on: table.map { [$0] } ?? [], hazards: hazards, raw: raw)
+    }
+
+    /// With every table it locks (`lock` on each), the first named when one cannot be had.
+    public init(_ summary: String, _ statements: [String], lock: LockLevel, on tables: [ObjectName], hazards: [Hazard] = [], raw: Bool = false) {
         self.summary = summary
         self.statements = statements
         self.lock = lock
-        self.lockTarget = table
+        self.lockTargets = tables
         self.hazards = hazards
         self.raw = raw
     }

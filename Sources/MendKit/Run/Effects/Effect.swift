@@ -16,6 +16,9 @@ public protocol Effect: Sendable {
     var lock: LockLevel { get }
     /// The table whose lock it waits for, to name who holds it when it cannot be had.
     var lockTarget: ObjectName? { get }
+    /// Every table it locks with `lock`, `lockTarget` first: a new foreign key locks each
+    /// table it references.
+    var lockTargets: [ObjectName] { get }
     var hazards: [Hazard] { get }
     /// False when it runs outside a transaction block (`CREATE INDEX CONCURRENTLY`).
     var transactional: Bool { get }
@@ -29,6 +32,7 @@ public protocol Effect: Sendable {
 
 extension Effect {
     public var lockTarget: ObjectName? { nil }
+    public var lockTargets: [ObjectName] { lockTarget.map { [$0] } ?? [] }
     public var hazards: [Hazard] { [] }
     public var transactional: Bool { true }
     public var touches: [ObjectName] {
