@@ -150,21 +150,34 @@ public struct OptionReader {
 
     public mutating func int(_ key: String, default defaultValue: Int, range: ClosedRange<Int>) -> Int {
         guard let value = value(key, required: false) else { return defaultValue }
+        let outOfRange = "\(noun) '\(key)' of \(owner) must be between \(range.lowerBound) and \(range.upperBound), not \(value.text ?? "")"
         guard let int = value.int else {
-            wrongType(key, value, expected: "a whole number")
+            // Digits too many for an Int are a number out of range, not text.
+            if let text = value.text, PlanNumber.isWholeNumber(text) {
+                report(value.location, outOfRange)
+            } else {
+                wrongType(key, value, expected: "a whole number")
+            }
             return defaultValue
         }
         guard range.contains(int) else {
-            report(value.location, "\(noun) '\(key)' of \(owner) must be between \(range.lowerBound) and \(range.upperBound), not \(int)")
+            report(value.location, outOfRange)
             return defaultValue
         }
         return int
     }
 
-    /// A duration in PostgreSQL's units (`500ms`, `2s`, `1min`, `0` for none), in milliseconds.
+    /// A duration in PostgreSQL's units (`500ms`, `2s`, `1min`, `0` for none), in milliseconds,
+    /// at most `PlanDuration.limit`.
     public mutating func duration(_ key: String, default defaultValue: Int) -> Int {
         guard let value = value(key, required: false) else { return defaultValue }
-        guard let text = value.text, let milliseconds = PlanDuration.milliseconds(text) else {
+        switch value.text.map(PlanDuration.parse) {
+        case .milliseconds(let milliseconds):
+            return milliseconds
+        case .tooLong:
+            report(value.location, "\(noun) '\(key)' of \(owner) must be at most \(PlanDuration.text(milliseconds: PlanDuration.limit)), not '\(value.text ?? "")'")
+            return defaultValue
+        case .malformed, nil:
             report(value.location, "\(noun) '\(key)' of \(owner) must be a duration like 500ms, 2s or 1min, not '\(value.text ?? value.kindDescription)'")
             return defaultValue
         }
@@ -231,18 +244,43 @@ public struct OptionReader {
 
 /// Durations as PostgreSQL writes them in settings like lock_timeout.
 enum PlanDuration {
-    static func milliseconds(_ text: String) -> Int? {
+    /// The longest duration a plan may give: a lock or statement wait longer than a day is a
+    /// mistake, and it keeps every duration far inside PostgreSQL's `int` milliseconds
+    /// (lock_timeout and statement_timeout are at most 2147483647 ms).
+    static let limit = 24 * 3_600_000
+
+    enum Parsed: Equatable {
+        case milliseconds(Int)
+        /// Well written, but longer than `limit` (or too long to count).
+        case tooLong
+        case malformed
+    }
+
+    static func parse(_ text: String) -> Parsed {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let digits = trimmed.prefix { $0.isNumber }
-        guard let amount = Int(digits) else { return nil }
+        let digits = trimmed.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty else { return .malformed }
         let unit = trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces)
+        let factor: Int
         switch unit {
-        case "" where amount == 0, "ms": return amount
-        case "s": return amount * 1000
-        case "min": return amount * 60_000
-        case "h": return amount * 3_600_000
-        default: return nil
+        case "" where digits.allSatisfy({ $0 == "0" }), "ms": factor = 1
+        case "s": factor = 1000
+        case "min": factor = 60_000
+        case "h": factor = 3_600_000
+        default: return .malformed
         }
+        // More digits than an Int holds, or a product that overflows, is as much too long as
+        // any other amount over the limit; neither may trap.
+        guard let amount = Int(digits) else { return .tooLong }
+        let (milliseconds, overflow) = amount.multipliedReportingOverflow(by: factor)
+        guard !overflow, milliseconds <= limit else { return .tooLong }
+        return .milliseconds(milliseconds)
+    }
+
+    /// Milliseconds, or nil for text that is not a duration within the limit.
+    static func milliseconds(_ text: String) -> Int? {
+        if case .milliseconds(let milliseconds) = parse(text) { return milliseconds }
+        return nil
     }
 
     static func text(milliseconds: Int) -> String {
@@ -251,5 +289,14 @@ enum PlanDuration {
         if milliseconds % 60_000 == 0 { return "\(milliseconds / 60_000)min" }
         if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
         return "\(milliseconds)ms"
+    }
+}
+
+/// Whole numbers as a plan writes them.
+enum PlanNumber {
+    /// Optional sign and ASCII digits: a number, however many digits it has.
+    static func isWholeNumber(_ text: String) -> Bool {
+        let digits = text.hasPrefix("-") || text.hasPrefix("+") ? text.dropFirst() : Substring(text)
+        return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
     }
 }

@@ -374,6 +374,7 @@ public struct RehearsalRefused: Error, Sendable, CustomStringConvertible {
     public var size: Int64
     public var limit: Int64
     public var description: String {
-        "rehearsal refused: the tables it would change hold \(size / 1_048_576) MiB, over the limit of \(limit / 1_048_576) MiB (raise it with --max-rehearsal-size)"
+        let (size, limit) = ByteSize.texts(size, limit)
+        return "rehearsal refused: the tables it would change hold \(size), over the limit of \(limit) (raise it with --max-rehearsal-size)"
     }
 }
