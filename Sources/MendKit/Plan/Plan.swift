@@ -162,7 +162,7 @@ public enum PlanLoader {
     /// Tabs in indentation confuse YAML's error messages; say it plainly, once per line.
     static func tabProblems(_ text: String, file: String) -> [PlanProblem] {
         var problems: [PlanProblem] = []
-        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (number, line) in SourceLines.split(text).enumerated() {
             let indentation = line.prefix { $0 == " " || $0 == "\t" }
             if let tab = indentation.firstIndex(of: "\t") {
                 let column = line.distance(from: line.startIndex, to: tab) + 1
@@ -200,12 +200,14 @@ public enum PlanLoader {
 
     /// Where `key:` is written again at the same column, after its first occurrence.
     static func secondOccurrence(of key: String, after first: Mark, in text: String) -> (line: Int, column: Int)? {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = SourceLines.split(text)
+        // YAML's mark and these lines count alike; should they ever not, no second key is found.
+        guard first.line >= 1, first.column >= 1, first.line <= lines.count else { return nil }
         for index in first.line..<lines.count {
-            let line = lines[index]
+            let scalars = lines[index]
             let column = first.column - 1
-            guard line.count > column else { continue }
-            let rest = line.dropFirst(column)
+            guard scalars.count > column else { continue }
+            let rest = String(Substring(scalars.dropFirst(column)))
             if rest.hasPrefix(key + ":") || rest.hasPrefix("- " + key + ":") {
                 return (index + 1, first.column + (rest.hasPrefix("- ") ? 2 : 0))
             }
@@ -236,5 +238,33 @@ extension OptionReader {
             return nil
         }
         return list
+    }
+}
+
+/// A plan's lines as YAML counts them, for positions of our own beside the parser's: a line
+/// ends at LF, CR or CRLF (and NEL, LS and PS, which libyaml also breaks on), and columns count
+/// Unicode scalars, as libyaml's do. Swift's `Character` is no unit for either: "\r\n" is one
+/// Character, so splitting on "\n" finds a CRLF file to be a single line.
+enum SourceLines {
+    static func split(_ text: String) -> [Substring.UnicodeScalarView] {
+        let scalars = Substring(text).unicodeScalars
+        var lines: [Substring.UnicodeScalarView] = []
+        var start = scalars.startIndex
+        var index = start
+        while index < scalars.endIndex {
+            let scalar = scalars[index]
+            guard ["\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"].contains(scalar) else {
+                index = scalars.index(after: index)
+                continue
+            }
+            lines.append(scalars[start..<index])
+            index = scalars.index(after: index)
+            if scalar == "\r", index < scalars.endIndex, scalars[index] == "\n" {
+                index = scalars.index(after: index)
+            }
+            start = index
+        }
+        lines.append(scalars[start...])
+        return lines
     }
 }
