@@ -51,6 +51,12 @@ public struct PlannedStep: Sendable {
 /// Reads plan files, reporting every problem at once with `file:line:column`.
 public enum PlanLoader {
     public static func load(path: String) throws -> Plan {
+        // Not read at all when it is far too big to be a plan.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > PlanLimits.maxBytes {
+            throw PlanError([PlanProblem(
+                FileLocation(file: path, line: 1, column: 1),
+                "the file is \(size) bytes; a plan may be at most \(PlanLimits.maxBytes) bytes (1 MB)")])
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PlanError([PlanProblem(FileLocation(file: path, line: 1, column: 1), "cannot read the file")])
         }
@@ -61,6 +67,7 @@ public enum PlanLoader {
     }
 
     public static func parse(_ text: String, file: String) throws -> Plan {
+        if let problem = PlanLimits.problem(text, file: file) { throw PlanError([problem]) }
         let root: Node
         do {
             guard let composed = try Yams.compose(yaml: text) else {
