@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import SchemaModel
 import Yams
 
 /// A value in a plan file and where it is written, read with typed accessors that record a
@@ -87,6 +88,11 @@ public struct OptionReader {
         entries.first { $0.key == key }?.value.location ?? map.location
     }
 
+    /// Whether `key` is written with a value (not null).
+    public func has(_ key: String) -> Bool {
+        entries.contains { $0.key == key && !$0.value.isNull }
+    }
+
     public mutating func report(_ location: FileLocation, _ message: String) {
         problems.append(PlanProblem(location, message))
     }
@@ -139,6 +145,60 @@ public struct OptionReader {
         return text
     }
 
+    // MARK: Names PostgreSQL stores
+
+    /// A name PostgreSQL stores as written (a column, a constraint, an index): 1 to 63 bytes.
+    public mutating func identifier(_ key: String, required: Bool = true) -> String? {
+        guard let text = readText(key, required: required) else { return nil }
+        return checkName(text, at: location(of: key), what: "\(noun) '\(key)' of \(owner)") ? text : nil
+    }
+
+    /// A table or type name as written, `name` or `schema.name`, each part 1 to 63 bytes.
+    public mutating func qualifiedName(_ key: String, required: Bool = true, part: String = "table") -> String? {
+        guard let text = readText(key, required: required) else { return nil }
+        return checkName(text, at: location(of: key), what: "\(noun) '\(key)' of \(owner)", qualified: part) ? text : nil
+    }
+
+    /// A table: `users` (in `public`) or `audit.log`.
+    public mutating func objectName(_ key: String, required: Bool = true) -> ObjectName? {
+        qualifiedName(key, required: required).map(ObjectName.init(parsing:))
+    }
+
+    /// A list of tables, each checked where it is written; nil when any is not a name.
+    public mutating func objectNameList(_ key: String, required: Bool = true) -> [ObjectName]? {
+        guard let items = locatedTextList(key, required: required) else { return nil }
+        var names: [ObjectName] = []
+        for item in items where checkName(item.text, at: item.location, what: "each item of '\(key)' in \(owner)", qualified: "table") {
+            names.append(ObjectName(parsing: item.text))
+        }
+        return names.count == items.count ? names : nil
+    }
+
+    /// Reports, and returns false, when `text` cannot be a name in PostgreSQL. With
+    /// `qualified` (what the last part names: "table", "type"), `text` may be `schema.name`
+    /// and each part is checked.
+    public mutating func checkName(_ text: String, at location: FileLocation, what: String, qualified: String? = nil) -> Bool {
+        if text.isEmpty {
+            report(location, "\(what) is empty")
+            return false
+        }
+        if let qualified, text.contains(".") {
+            let name = ObjectName(parsing: text)
+            for (part, partName) in [("schema", name.schema), (qualified, name.name)] {
+                if let problem = PostgresName.problem(partName) {
+                    report(location, "\(what) '\(text)': its \(part) name \(problem)")
+                    return false
+                }
+            }
+            return true
+        }
+        if let problem = PostgresName.problem(text) {
+            report(location, "\(what) '\(text)' \(problem)")
+            return false
+        }
+        return true
+    }
+
     public mutating func bool(_ key: String, default defaultValue: Bool) -> Bool {
         guard let value = value(key, required: false) else { return defaultValue }
         guard let bool = value.bool else {
@@ -181,7 +241,6 @@ public struct OptionReader {
             report(value.location, "\(noun) '\(key)' of \(owner) must be a duration like 500ms, 2s or 1min, not '\(value.text ?? value.kindDescription)'")
             return defaultValue
         }
-        return milliseconds
     }
 
     public mutating func textList(_ key: String, required: Bool = true) -> [String]? {
@@ -289,6 +348,23 @@ enum PlanDuration {
         if milliseconds % 60_000 == 0 { return "\(milliseconds / 60_000)min" }
         if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
         return "\(milliseconds)ms"
+    }
+}
+
+/// The length PostgreSQL allows a name: `NAMEDATALEN - 1` bytes. The server cuts a longer name
+/// short without an error, so a plan that names a longer table, column or label would look for
+/// one that never exists, and run again forever.
+enum PostgresName {
+    static let maxBytes = 63
+
+    /// What is wrong with `name` (one part, not `schema.name`), or nil.
+    static func problem(_ name: String) -> String? {
+        if name.isEmpty { return "is empty" }
+        let bytes = name.utf8.count
+        guard bytes <= maxBytes else {
+            return "is \(bytes) bytes long; PostgreSQL keeps only the first \(maxBytes) bytes of a name"
+        }
+        return nil
     }
 }
 

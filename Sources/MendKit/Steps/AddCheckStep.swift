@@ -12,8 +12,8 @@ public struct AddCheckStep: RepairStep {
     public let expression: String
 
     public init?(options: inout OptionReader) {
-        let table = options.text("table").map(ObjectName.init(parsing:))
-        let name = options.text("name")
+        let table = options.objectName("table")
+        let name = options.identifier("name")
         let expression = options.sqlFragment("expression")
         guard let table, let name, let expression else { return nil }
         self.table = table

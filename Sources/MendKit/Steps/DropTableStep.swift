@@ -12,11 +12,11 @@ public struct DropTableStep: RepairStep {
     public let folder: String
 
     public init?(options: inout OptionReader) {
-        let table = options.text("table")
+        let table = options.objectName("table")
         requireArchive = options.bool("require_archive", default: true)
         folder = options.optionalText("archives") ?? "Snapshots/archive"
         guard let table else { return nil }
-        self.table = ObjectName(parsing: table)
+        self.table = table
     }
 
     public var scope: [ObjectName]? { [table] }
