@@ -45,7 +45,15 @@ public struct PlannedStep: Sendable {
     public var number: Int
     public var location: FileLocation
     public var step: any RepairStep
+    /// Where each of the step's options is written: a problem the server finds in one (a
+    /// `done_when` it refuses) is reported there.
+    public var optionLocations: [String: FileLocation] = [:]
     public var kind: String { type(of: step).kind }
+
+    /// Where `option` is written, or the step when it is not (a default).
+    public func location(of option: String) -> FileLocation {
+        optionLocations[option] ?? location
+    }
 }
 
 /// Reads plan files, reporting every problem at once with `file:line:column`.
@@ -152,7 +160,7 @@ public enum PlanLoader {
         var options = OptionReader(owner: kindName, map: value.isNull ? key : value)
         let step = kind.init(options: &options)
         top.absorb(options)
-        return step.map { PlannedStep(number: number, location: key.location, step: $0) }
+        return step.map { PlannedStep(number: number, location: key.location, step: $0, optionLocations: options.optionLocations) }
     }
 
     static func checkName(_ name: String, file: String, reader: inout OptionReader) {

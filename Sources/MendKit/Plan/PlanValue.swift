@@ -88,6 +88,11 @@ public struct OptionReader {
         entries.first { $0.key == key }?.value.location ?? map.location
     }
 
+    /// Where each option's value is written, by key.
+    public var optionLocations: [String: FileLocation] {
+        Dictionary(entries.map { ($0.key, $0.value.location) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// Whether `key` is written with a value (not null).
     public func has(_ key: String) -> Bool {
         entries.contains { $0.key == key && !$0.value.isNull }

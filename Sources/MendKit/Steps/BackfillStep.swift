@@ -72,11 +72,11 @@ public struct BackfillStep: RepairStep {
         }
         let key = primaryKey.columns.map { name in (name: name, type: current.column(name)?.type ?? "text") }
         // The condition is plan text: counted read-only.
-        let matching = try probe.readOnly { probe in
+        let matching = try probe.planText(conditionGiven ? "where" : "set") { try probe.readOnly { probe in
             try probe.scalar(
                 "SELECT count(*) FROM \(QualifiedName(schema: table.schema, table.name).quoted) WHERE \(SQLFragment.parenthesized(condition))",
                 as: Int.self) ?? 0
-        }
+        } }
         guard matching > 0 else { return .satisfied("no row of \(table) matches where") }
         let effect = Backfill(
             table: table, key: key, assignments: assignments, condition: condition, matching: matching, batchSize: probe.settings.batchSize)

@@ -232,12 +232,12 @@ public struct CreateTableStep: RepairStep {
         var sequences: [SequenceDefinition] = []
         for column in columns {
             built.columns.append(Column(
-                name: column.name, type: try probe.canonicalType(column.type),
+                name: column.name, type: try probe.planText("columns") { try probe.canonicalType(column.type) },
                 notNull: !column.nullable || column.identity != nil, identity: column.identity))
         }
         let checks = columns.compactMap { column in column.check.map { ("\(table.name)_\(column.name)_check", $0) } }
         let defaults = columns.compactMap { column in column.defaultExpression.map { (column.name, $0) } }
-        let forms = try probe.canonicalForms(columns: built.columns, checks: checks, defaults: defaults)
+        let forms = try probe.planText("columns") { try probe.canonicalForms(columns: built.columns, checks: checks, defaults: defaults) }
         for (position, column) in columns.enumerated() {
             built.columns[position].defaultExpression = forms.defaults[column.name]
             let printedColumn = PrintedNames.identifier(column.name)
