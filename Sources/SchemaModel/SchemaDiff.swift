@@ -250,7 +250,7 @@ public enum SchemaDiff {
             diff.property("constraint", constraint, "validation", a.validated ? "valid" : "NOT VALID", b.validated ? "valid" : "NOT VALID")
             diff.property("constraint", constraint, "index", a.index, b.index)
         } summary: { $0.definition + ($0.validated ? "" : " NOT VALID") }
-        diff.compareNamed("index", a.indexes, b.indexes, label: { qualifiedMember(of: a, $0) }) { index, a, b, diff in
+        diff.compareNamed("index", a.indexes, b.indexes, label: { qualifiedMember(of: a, $0) }, removedFrom: name) { index, a, b, diff in
             compareIndexes(index, a, b, &diff)
         } summary: { $0.definition }
         diff.compareNamed("trigger", a.triggers, b.triggers, label: { "\(name).\($0)" }, owner: "table \(name)") {
@@ -321,10 +321,12 @@ private struct Collector {
     }
 
     /// Added, removed and changed members of two keyed collections. Members of a table are
-    /// reported under it (`table users: constraint ... added`) when `owner` is given.
+    /// reported under it (`table users: constraint ... added`) when `owner` is given. With
+    /// `removedFrom`, a removed member names the table it was on (`index x on users removed`):
+    /// an added index's definition names its table, a removed one has nothing else that does.
     mutating func compareNamed<Value: Equatable>(
         _ type: String, _ old: [String: Value], _ new: [String: Value],
-        label: (String) -> String, owner: String? = nil,
+        label: (String) -> String, owner: String? = nil, removedFrom table: String? = nil,
         changed: (String, Value, Value, inout Collector) -> Void,
         summary: (Value) -> String
     ) {
@@ -336,7 +338,7 @@ private struct Collector {
             case (nil, let added?):
                 append(type, name, .added, nil, nil, summary(added), "\(prefix)\(type) \(shortName) added: \(summary(added))")
             case (let removed?, nil):
-                append(type, name, .removed, nil, summary(removed), nil, "\(prefix)\(type) \(shortName) removed")
+                append(type, name, .removed, nil, summary(removed), nil, "\(prefix)\(type) \(shortName)\(table.map { " on \($0)" } ?? "") removed")
             case (let before?, let after?) where before != after:
                 changed(name, before, after, &self)
             default:

@@ -67,6 +67,10 @@ public struct Snapshot: Codable, Sendable, Equatable {
         guard let version = header.formatVersion else {
             throw SnapshotFileError(source: source, problem: "not a pgmend snapshot (no format_version)")
         }
+        // Versions count from 1; zero or less is no version pgmend ever wrote.
+        guard version >= 1 else {
+            throw SnapshotFileError(source: source, problem: "format_version \(version) is not a snapshot format (they count from 1)")
+        }
         guard version <= currentFormatVersion else {
             throw SnapshotFileError(
                 source: source,

@@ -87,13 +87,22 @@ extension PgMend.PlanCommand {
             let targets = names.isEmpty ? plans.catalog.names() : names
             var answers: [Answer] = []
             for name in targets {
+                // Named by its file whether it is valid or not, so a script can match answers
+                // to files; by the name as given only when there is no such file.
+                let path: String
                 do {
-                    let plan = try plans.catalog.load(name)
-                    answers.append(Answer(plan: plan.path, valid: true, problems: []))
-                } catch let error as PlanError {
-                    answers.append(Answer(plan: name, valid: false, problems: error.problems.map(\.description)))
+                    path = try plans.catalog.path(for: name)
                 } catch {
                     answers.append(Answer(plan: name, valid: false, problems: [String(describing: error)]))
+                    continue
+                }
+                do {
+                    _ = try PlanLoader.load(path: path)
+                    answers.append(Answer(plan: path, valid: true, problems: []))
+                } catch let error as PlanError {
+                    answers.append(Answer(plan: path, valid: false, problems: error.problems.map(\.description)))
+                } catch {
+                    answers.append(Answer(plan: path, valid: false, problems: [String(describing: error)]))
                 }
             }
             switch format.format {

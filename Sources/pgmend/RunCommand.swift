@@ -36,15 +36,17 @@ extension PgMend {
         func validate() throws {
             if dryRun && rehearse { throw ValidationError("choose --dry-run or --rehearse, not both") }
             if data && (dryRun || rehearse) { throw ValidationError("--data is for a real run: a dry run and a rehearsal write no snapshots") }
-            if Self.bytes(maxRehearsalSize) == nil { throw ValidationError("--max-rehearsal-size takes a size like 500MB or 2GB") }
+            switch ByteSize.parse(maxRehearsalSize) {
+            case .bytes: break
+            case .tooLarge: throw ValidationError("--max-rehearsal-size must be at most 1TB, not '\(maxRehearsalSize)'")
+            case .malformed: throw ValidationError("--max-rehearsal-size takes a size like 500MB or 2GB, not '\(maxRehearsalSize)'")
+            }
         }
 
-        static func bytes(_ text: String) -> Int64? {
-            let units: [(String, Int64)] = [("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10), ("B", 1)]
-            for (suffix, factor) in units where text.hasSuffix(suffix) {
-                return Int64(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)).map { $0 * factor }
-            }
-            return Int64(text)
+        /// `--max-rehearsal-size` in bytes (checked in `validate`).
+        var maxRehearsalBytes: Int64 {
+            if case .bytes(let bytes) = ByteSize.parse(maxRehearsalSize) { return bytes }
+            return 0
         }
 
         func run() throws {
@@ -70,7 +72,7 @@ extension PgMend {
                 if dryRun {
                     report = try runner.dryRun()
                 } else if rehearse {
-                    report = try runner.rehearse(maxBytes: Self.bytes(maxRehearsalSize) ?? 0)
+                    report = try runner.rehearse(maxBytes: maxRehearsalBytes)
                 } else {
                     report = try runner.apply(snapshotDirectory: snapshots, includeData: data, confirm: confirm)
                 }

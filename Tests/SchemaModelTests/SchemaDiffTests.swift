@@ -75,7 +75,7 @@ struct SchemaDiffTests {
     }
 
     @Test func anIndexRemovedAndAdded() {
-        #expect(diff { $0.tables["public.api_keys"]?.indexes["idx_apikey_user_id"] = nil } == ["index idx_apikey_user_id removed"])
+        #expect(diff { $0.tables["public.api_keys"]?.indexes["idx_apikey_user_id"] = nil } == ["index idx_apikey_user_id on api_keys removed"])
         #expect(diff {
             $0.tables["public.api_keys"]?.indexes["idx_apikey_user_id"]?.definition =
                 "CREATE INDEX idx_apikey_user_id ON public.api_keys USING hash (user_id)"

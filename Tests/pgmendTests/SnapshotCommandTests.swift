@@ -48,7 +48,7 @@ struct SnapshotCommandTests {
         ("ALTER TABLE api_keys ALTER COLUMN key_hash TYPE text",
          ["column api_keys.key_hash: type character varying(64) -> text"]),
         ("DROP INDEX idx_apikey_user_id",
-         ["index idx_apikey_user_id removed"]),
+         ["index idx_apikey_user_id on api_keys removed"]),
         ("ALTER TABLE apps ALTER COLUMN sync_status SET DEFAULT 'synced'",
          ["column apps.sync_status: default 'pending'::character varying -> 'synced'::character varying"]),
         ("ALTER TABLE users DROP CONSTRAINT users_firstname_length, ADD CONSTRAINT users_firstname_length CHECK (char_length(firstname) <= 50)",

@@ -45,12 +45,26 @@ public struct PlannedStep: Sendable {
     public var number: Int
     public var location: FileLocation
     public var step: any RepairStep
+    /// Where each of the step's options is written: a problem the server finds in one (a
+    /// `done_when` it refuses) is reported there.
+    public var optionLocations: [String: FileLocation] = [:]
     public var kind: String { type(of: step).kind }
+
+    /// Where `option` is written, or the step when it is not (a default).
+    public func location(of option: String) -> FileLocation {
+        optionLocations[option] ?? location
+    }
 }
 
 /// Reads plan files, reporting every problem at once with `file:line:column`.
 public enum PlanLoader {
     public static func load(path: String) throws -> Plan {
+        // Not read at all when it is far too big to be a plan.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > PlanLimits.maxBytes {
+            throw PlanError([PlanProblem(
+                FileLocation(file: path, line: 1, column: 1),
+                "the file is \(size) bytes; a plan may be at most \(PlanLimits.maxBytes) bytes (1 MB)")])
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PlanError([PlanProblem(FileLocation(file: path, line: 1, column: 1), "cannot read the file")])
         }
@@ -61,6 +75,7 @@ public enum PlanLoader {
     }
 
     public static func parse(_ text: String, file: String) throws -> Plan {
+        if let problem = PlanLimits.problem(text, file: file) { throw PlanError([problem]) }
         let root: Node
         do {
             guard let composed = try Yams.compose(yaml: text) else {
@@ -145,7 +160,7 @@ public enum PlanLoader {
         var options = OptionReader(owner: kindName, map: value.isNull ? key : value)
         let step = kind.init(options: &options)
         top.absorb(options)
-        return step.map { PlannedStep(number: number, location: key.location, step: $0) }
+        return step.map { PlannedStep(number: number, location: key.location, step: $0, optionLocations: options.optionLocations) }
     }
 
     static func checkName(_ name: String, file: String, reader: inout OptionReader) {
@@ -162,7 +177,7 @@ public enum PlanLoader {
     /// Tabs in indentation confuse YAML's error messages; say it plainly, once per line.
     static func tabProblems(_ text: String, file: String) -> [PlanProblem] {
         var problems: [PlanProblem] = []
-        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (number, line) in SourceLines.split(text).enumerated() {
             let indentation = line.prefix { $0 == " " || $0 == "\t" }
             if let tab = indentation.firstIndex(of: "\t") {
                 let column = line.distance(from: line.startIndex, to: tab) + 1
@@ -200,12 +215,14 @@ public enum PlanLoader {
 
     /// Where `key:` is written again at the same column, after its first occurrence.
     static func secondOccurrence(of key: String, after first: Mark, in text: String) -> (line: Int, column: Int)? {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = SourceLines.split(text)
+        // YAML's mark and these lines count alike; should they ever not, no second key is found.
+        guard first.line >= 1, first.column >= 1, first.line <= lines.count else { return nil }
         for index in first.line..<lines.count {
-            let line = lines[index]
+            let scalars = lines[index]
             let column = first.column - 1
-            guard line.count > column else { continue }
-            let rest = line.dropFirst(column)
+            guard scalars.count > column else { continue }
+            let rest = String(Substring(scalars.dropFirst(column)))
             if rest.hasPrefix(key + ":") || rest.hasPrefix("- " + key + ":") {
                 return (index + 1, first.column + (rest.hasPrefix("- ") ? 2 : 0))
             }
@@ -236,5 +253,33 @@ extension OptionReader {
             return nil
         }
         return list
+    }
+}
+
+/// A plan's lines as YAML counts them, for positions of our own beside the parser's: a line
+/// ends at LF, CR or CRLF (and NEL, LS and PS, which libyaml also breaks on), and columns count
+/// Unicode scalars, as libyaml's do. Swift's `Character` is no unit for either: "\r\n" is one
+/// Character, so splitting on "\n" finds a CRLF file to be a single line.
+enum SourceLines {
+    static func split(_ text: String) -> [Substring.UnicodeScalarView] {
+        let scalars = Substring(text).unicodeScalars
+        var lines: [Substring.UnicodeScalarView] = []
+        var start = scalars.startIndex
+        var index = start
+        while index < scalars.endIndex {
+            let scalar = scalars[index]
+            guard ["\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"].contains(scalar) else {
+                index = scalars.index(after: index)
+                continue
+            }
+            lines.append(scalars[start..<index])
+            index = scalars.index(after: index)
+            if scalar == "\r", index < scalars.endIndex, scalars[index] == "\n" {
+                index = scalars.index(after: index)
+            }
+            start = index
+        }
+        lines.append(scalars[start...])
+        return lines
     }
 }

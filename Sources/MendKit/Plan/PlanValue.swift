@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import SchemaModel
 import Yams
 
 /// A value in a plan file and where it is written, read with typed accessors that record a
@@ -87,6 +88,16 @@ public struct OptionReader {
         entries.first { $0.key == key }?.value.location ?? map.location
     }
 
+    /// Where each option's value is written, by key.
+    public var optionLocations: [String: FileLocation] {
+        Dictionary(entries.map { ($0.key, $0.value.location) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Whether `key` is written with a value (not null).
+    public func has(_ key: String) -> Bool {
+        entries.contains { $0.key == key && !$0.value.isNull }
+    }
+
     public mutating func report(_ location: FileLocation, _ message: String) {
         problems.append(PlanProblem(location, message))
     }
@@ -139,6 +150,60 @@ public struct OptionReader {
         return text
     }
 
+    // MARK: Names PostgreSQL stores
+
+    /// A name PostgreSQL stores as written (a column, a constraint, an index): 1 to 63 bytes.
+    public mutating func identifier(_ key: String, required: Bool = true) -> String? {
+        guard let text = readText(key, required: required) else { return nil }
+        return checkName(text, at: location(of: key), what: "\(noun) '\(key)' of \(owner)") ? text : nil
+    }
+
+    /// A table or type name as written, `name` or `schema.name`, each part 1 to 63 bytes.
+    public mutating func qualifiedName(_ key: String, required: Bool = true, part: String = "table") -> String? {
+        guard let text = readText(key, required: required) else { return nil }
+        return checkName(text, at: location(of: key), what: "\(noun) '\(key)' of \(owner)", qualified: part) ? text : nil
+    }
+
+    /// A table: `users` (in `public`) or `audit.log`.
+    public mutating func objectName(_ key: String, required: Bool = true) -> ObjectName? {
+        qualifiedName(key, required: required).map(ObjectName.init(parsing:))
+    }
+
+    /// A list of tables, each checked where it is written; nil when any is not a name.
+    public mutating func objectNameList(_ key: String, required: Bool = true) -> [ObjectName]? {
+        guard let items = locatedTextList(key, required: required) else { return nil }
+        var names: [ObjectName] = []
+        for item in items where checkName(item.text, at: item.location, what: "each item of '\(key)' in \(owner)", qualified: "table") {
+            names.append(ObjectName(parsing: item.text))
+        }
+        return names.count == items.count ? names : nil
+    }
+
+    /// Reports, and returns false, when `text` cannot be a name in PostgreSQL. With
+    /// `qualified` (what the last part names: "table", "type"), `text` may be `schema.name`
+    /// and each part is checked.
+    public mutating func checkName(_ text: String, at location: FileLocation, what: String, qualified: String? = nil) -> Bool {
+        if text.isEmpty {
+            report(location, "\(what) is empty")
+            return false
+        }
+        if let qualified, text.contains(".") {
+            let name = ObjectName(parsing: text)
+            for (part, partName) in [("schema", name.schema), (qualified, name.name)] {
+                if let problem = PostgresName.problem(partName) {
+                    report(location, "\(what) '\(text)': its \(part) name \(problem)")
+                    return false
+                }
+            }
+            return true
+        }
+        if let problem = PostgresName.problem(text) {
+            report(location, "\(what) '\(text)' \(problem)")
+            return false
+        }
+        return true
+    }
+
     public mutating func bool(_ key: String, default defaultValue: Bool) -> Bool {
         guard let value = value(key, required: false) else { return defaultValue }
         guard let bool = value.bool else {
@@ -150,25 +215,37 @@ public struct OptionReader {
 
     public mutating func int(_ key: String, default defaultValue: Int, range: ClosedRange<Int>) -> Int {
         guard let value = value(key, required: false) else { return defaultValue }
+        let outOfRange = "\(noun) '\(key)' of \(owner) must be between \(range.lowerBound) and \(range.upperBound), not \(value.text ?? "")"
         guard let int = value.int else {
-            wrongType(key, value, expected: "a whole number")
+            // Digits too many for an Int are a number out of range, not text.
+            if let text = value.text, PlanNumber.isWholeNumber(text) {
+                report(value.location, outOfRange)
+            } else {
+                wrongType(key, value, expected: "a whole number")
+            }
             return defaultValue
         }
         guard range.contains(int) else {
-            report(value.location, "\(noun) '\(key)' of \(owner) must be between \(range.lowerBound) and \(range.upperBound), not \(int)")
+            report(value.location, outOfRange)
             return defaultValue
         }
         return int
     }
 
-    /// A duration in PostgreSQL's units (`500ms`, `2s`, `1min`, `0` for none), in milliseconds.
+    /// A duration in PostgreSQL's units (`500ms`, `2s`, `1min`, `0` for none), in milliseconds,
+    /// at most `PlanDuration.limit`.
     public mutating func duration(_ key: String, default defaultValue: Int) -> Int {
         guard let value = value(key, required: false) else { return defaultValue }
-        guard let text = value.text, let milliseconds = PlanDuration.milliseconds(text) else {
+        switch value.text.map(PlanDuration.parse) {
+        case .milliseconds(let milliseconds):
+            return milliseconds
+        case .tooLong:
+            report(value.location, "\(noun) '\(key)' of \(owner) must be at most \(PlanDuration.text(milliseconds: PlanDuration.limit)), not '\(value.text ?? "")'")
+            return defaultValue
+        case .malformed, nil:
             report(value.location, "\(noun) '\(key)' of \(owner) must be a duration like 500ms, 2s or 1min, not '\(value.text ?? value.kindDescription)'")
             return defaultValue
         }
-        return milliseconds
     }
 
     public mutating func textList(_ key: String, required: Bool = true) -> [String]? {
@@ -231,18 +308,43 @@ public struct OptionReader {
 
 /// Durations as PostgreSQL writes them in settings like lock_timeout.
 enum PlanDuration {
-    static func milliseconds(_ text: String) -> Int? {
+    /// The longest duration a plan may give: a lock or statement wait longer than a day is a
+    /// mistake, and it keeps every duration far inside PostgreSQL's `int` milliseconds
+    /// (lock_timeout and statement_timeout are at most 2147483647 ms).
+    static let limit = 24 * 3_600_000
+
+    enum Parsed: Equatable {
+        case milliseconds(Int)
+        /// Well written, but longer than `limit` (or too long to count).
+        case tooLong
+        case malformed
+    }
+
+    static func parse(_ text: String) -> Parsed {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let digits = trimmed.prefix { $0.isNumber }
-        guard let amount = Int(digits) else { return nil }
+        let digits = trimmed.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty else { return .malformed }
         let unit = trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces)
+        let factor: Int
         switch unit {
-        case "" where amount == 0, "ms": return amount
-        case "s": return amount * 1000
-        case "min": return amount * 60_000
-        case "h": return amount * 3_600_000
-        default: return nil
+        case "" where digits.allSatisfy({ $0 == "0" }), "ms": factor = 1
+        case "s": factor = 1000
+        case "min": factor = 60_000
+        case "h": factor = 3_600_000
+        default: return .malformed
         }
+        // More digits than an Int holds, or a product that overflows, is as much too long as
+        // any other amount over the limit; neither may trap.
+        guard let amount = Int(digits) else { return .tooLong }
+        let (milliseconds, overflow) = amount.multipliedReportingOverflow(by: factor)
+        guard !overflow, milliseconds <= limit else { return .tooLong }
+        return .milliseconds(milliseconds)
+    }
+
+    /// Milliseconds, or nil for text that is not a duration within the limit.
+    static func milliseconds(_ text: String) -> Int? {
+        if case .milliseconds(let milliseconds) = parse(text) { return milliseconds }
+        return nil
     }
 
     static func text(milliseconds: Int) -> String {
@@ -251,5 +353,31 @@ enum PlanDuration {
         if milliseconds % 60_000 == 0 { return "\(milliseconds / 60_000)min" }
         if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
         return "\(milliseconds)ms"
+    }
+}
+
+/// The length PostgreSQL allows a name: `NAMEDATALEN - 1` bytes. The server cuts a longer name
+/// short without an error, so a plan that names a longer table, column or label would look for
+/// one that never exists, and run again forever.
+enum PostgresName {
+    static let maxBytes = 63
+
+    /// What is wrong with `name` (one part, not `schema.name`), or nil.
+    static func problem(_ name: String) -> String? {
+        if name.isEmpty { return "is empty" }
+        let bytes = name.utf8.count
+        guard bytes <= maxBytes else {
+            return "is \(bytes) bytes long; PostgreSQL keeps only the first \(maxBytes) bytes of a name"
+        }
+        return nil
+    }
+}
+
+/// Whole numbers as a plan writes them.
+enum PlanNumber {
+    /// Optional sign and ASCII digits: a number, however many digits it has.
+    static func isWholeNumber(_ text: String) -> Bool {
+        let digits = text.hasPrefix("-") || text.hasPrefix("+") ? text.dropFirst() : Substring(text)
+        return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
     }
 }

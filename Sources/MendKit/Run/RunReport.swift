@@ -19,6 +19,9 @@ public struct RunReport: Encodable, Sendable {
         case failed
         /// The run's or a table's lock could not be had.
         case locked
+        /// The server refused the plan's own text (a `done_when`, an expression, a type) as
+        /// wrong for this database: a syntax error, an undefined function, column or type.
+        case badInput = "bad_input"
     }
 
     public struct PlanInfo: Encodable, Sendable {
@@ -90,6 +93,7 @@ public struct RunReport: Encodable, Sendable {
         case .blocked: .blocked
         case .failed: .failed
         case .locked: .unreachable
+        case .badInput: .badInput
         }
     }
 

@@ -53,9 +53,16 @@ public struct Runner {
             var assessment: Assessment
             do {
                 assessment = try probe.assessing { try planned.step.assess(predicted, $0) }
-            } catch let error as PostgresError where pending.any && error.sqlState?.isUndefinedObject == true {
+            } catch let error where pending.any && Self.serverError(error)?.sqlState?.isUndefinedObject == true {
                 // A query of the plan's (done_when) reads what an earlier step creates or renames.
-                assessment = .waiting("judged after the earlier steps run; today: \(error.message)")
+                assessment = .waiting("judged after the earlier steps run; today: \(Self.serverError(error)?.message ?? "\(error)")")
+            } catch {
+                let failure = try assessmentFailure(planned, error)
+                report.steps.append(failedStepReport(planned, failure))
+                report.predictionComplete = false
+                if report.outcome != .badInput { report.outcome = failure.outcome }
+                report.message = report.message ?? failure.runMessage
+                continue
             }
             if case .blocked(let problems) = assessment, let reason = pending.reason(for: problems) {
                 assessment = .waiting(reason + "; today: " + problems.map(\.description).joined(separator: "; "))
@@ -66,7 +73,7 @@ public struct Runner {
                 pending.record(planned.number, effects: effects, from: predicted, to: after)
                 if let after { predicted = after } else { report.predictionComplete = false }
             case .waiting: report.predictionComplete = false
-            case .blocked: report.outcome = .blocked
+            case .blocked: if report.outcome == .ok { report.outcome = .blocked }
             case .satisfied: break
             }
         }
@@ -269,7 +276,19 @@ public struct Runner {
                 let scope = planned.step.scope
                 let current = try known.flatMap { $0.scope == scope ? $0.schema : nil } ?? readSchema(rehearsal: rehearsal, tables: scope)
                 known = nil
-                let assessment = try probe.assessing { try planned.step.assess(current, $0) }
+                let assessment: Assessment
+                do {
+                    assessment = try probe.assessing { try planned.step.assess(current, $0) }
+                } catch {
+                    let failure = try assessmentFailure(planned, error)
+                    var stepReport = failedStepReport(planned, failure)
+                    stepReport.actions = executed
+                    try journal?.recordStep(run, number: planned.number, kind: planned.kind, status: StepStatus.failed.rawValue, message: failure.problem)
+                    report.steps.append(stepReport)
+                    report.outcome = failure.outcome
+                    report.message = failure.runMessage
+                    return
+                }
                 var stepReport = stepReport(planned, assessment)
                 stepReport.actions = executed + stepReport.actions
                 func finish(_ status: StepStatus, _ message: String?, outcome: RunReport.Outcome? = nil) throws {
@@ -376,6 +395,43 @@ public struct Runner {
         (error as? PostgresError)?.descriptionWithDetail ?? String(describing: error)
     }
 
+    /// Why a step's assessment could not be made, as that step's problem.
+    struct AssessmentFailure {
+        var problem: String
+        /// `badInput` when the plan's text is at fault, `failed` otherwise.
+        var outcome: RunReport.Outcome
+        var runMessage: String
+    }
+
+    /// The error an assessment threw, as the step's problem: the option whose text the server
+    /// refused, where it is written, and the server's words. A connection that failed is no
+    /// step's problem and is thrown on.
+    func assessmentFailure(_ planned: PlannedStep, _ error: Error) throws -> AssessmentFailure {
+        let problem: String
+        var outcome = RunReport.Outcome.failed
+        if let refused = error as? PlanTextRefused {
+            problem = "\(refused.option) (\(planned.location(of: refused.option))): the server refused it: \(refused.error.description)"
+            if refused.isPlanTextAtFault { outcome = .badInput }
+        } else if let error = error as? PostgresError, error.kind == .connection || error.kind == .connectionLost {
+            throw error
+        } else {
+            problem = "could not be assessed: \(error)"
+        }
+        return AssessmentFailure(problem: problem, outcome: outcome, runMessage: "step \(planned.number) (\(planned.kind)) failed: \(problem)")
+    }
+
+    /// The server's error behind an assessment's failure, when there is one.
+    static func serverError(_ error: Error) -> PostgresError? {
+        (error as? PlanTextRefused)?.error ?? (error as? PostgresError)
+    }
+
+    private func failedStepReport(_ planned: PlannedStep, _ failure: AssessmentFailure) -> RunReport.StepReport {
+        var report = stepReport(planned, .blocked([]))
+        report.status = .failed
+        report.problems = [RunReport.ProblemReport(message: failure.problem, count: nil, sample: [])]
+        return report
+    }
+
     private var rehearsalArchives: String {
         FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-rehearsal-archives-\(getpid())").path
     }
@@ -414,6 +470,7 @@ public struct RehearsalRefused: Error, Sendable, CustomStringConvertible {
     public var size: Int64
     public var limit: Int64
     public var description: String {
-        "rehearsal refused: the tables it would change hold \(size / 1_048_576) MiB, over the limit of \(limit / 1_048_576) MiB (raise it with --max-rehearsal-size)"
+        let (size, limit) = ByteSize.texts(size, limit)
+        return "rehearsal refused: the tables it would change hold \(size), over the limit of \(limit) (raise it with --max-rehearsal-size)"
     }
 }

@@ -12,8 +12,8 @@ public struct AddCheckStep: RepairStep {
     public let expression: String
 
     public init?(options: inout OptionReader) {
-        let table = options.text("table").map(ObjectName.init(parsing:))
-        let name = options.text("name")
+        let table = options.objectName("table")
+        let name = options.identifier("name")
         let expression = options.sqlFragment("expression")
         guard let table, let name, let expression else { return nil }
         self.table = table
@@ -37,7 +37,7 @@ public struct AddCheckStep: RepairStep {
         }
         // The server's printing of the wanted expression, to compare with the existing one's:
         // the name alone says nothing of what a constraint checks.
-        var forms = existing == nil ? nil : try probe.canonicalForms(columns: current.columns, checks: [(name, expression)], defaults: [])
+        var forms = existing == nil ? nil : try canonicalForms(current, probe)
         if let existing, let canonical = forms?.checks[name], existing.checkExpression != canonical.expression {
             return .blocked([StepProblem(
                 "\(table) already has a check named \(name) with another expression: it is \(existing.definition), the plan wants \(canonical.definition); drop or rename it in an earlier step",
@@ -49,7 +49,9 @@ public struct AddCheckStep: RepairStep {
         guard try probe.tableExists(table) else {
             return .waiting("\(table) does not exist yet; an earlier step creates it")
         }
-        let violations = try probe.offendingRows(in: table, where: "NOT \(SQLFragment.parenthesized(expression))")
+        let violations = try probe.planText("expression") {
+            try probe.offendingRows(in: table, where: "NOT \(SQLFragment.parenthesized(expression))")
+        }
         if violations.count > 0 {
             return .blocked([StepProblem("rows of \(table) violate CHECK (\(expression))", count: violations.count, sample: violations.sample, table: table)])
         }
@@ -71,7 +73,7 @@ public struct AddCheckStep: RepairStep {
 
         // Asked only now when no constraint exists: the temporary table needs the column types,
         // which an earlier step of the plan may be creating.
-        if forms == nil { forms = try probe.canonicalForms(columns: current.columns, checks: [(name, expression)], defaults: []) }
+        if forms == nil { forms = try canonicalForms(current, probe) }
         let canonical = forms?.checks[name]
         var after = schema
         after.tables[table.key]?.constraints[name] = Constraint(
@@ -80,5 +82,10 @@ public struct AddCheckStep: RepairStep {
             definition: canonical?.definition ?? "CHECK (\(expression))",
             checkExpression: canonical?.expression ?? expression)
         return .needed(effects, after: after)
+    }
+
+    /// The server's spelling of the check, which is where it first reads the expression.
+    private func canonicalForms(_ table: Table, _ probe: Probe) throws -> CanonicalForms {
+        try probe.planText("expression") { try probe.canonicalForms(columns: table.columns, checks: [(name, expression)], defaults: []) }
     }
 }

@@ -14,19 +14,21 @@ public struct ArchiveTableStep: RepairStep {
     public let drop: Bool
 
     public init?(options: inout OptionReader) {
-        let single = options.optionalText("table")
-        let several = options.textList("tables", required: false)
+        let single = options.objectName("table", required: false)
+        let several = options.objectNameList("tables", required: false)
         let folder = options.optionalText("to") ?? "Snapshots/archive"
         let drop = options.bool("drop", default: true)
-        switch (single, several) {
-        case (let table?, nil): tables = [ObjectName(parsing: table)]
-        case (nil, let list?) where !list.isEmpty: tables = list.map(ObjectName.init(parsing:))
-        case (nil, nil):
+        // Which were written, whether or not they hold good names (those are reported already).
+        switch (options.has("table"), options.has("tables")) {
+        case (false, false):
             options.report(options.location, "archive_table needs option 'table' or 'tables'")
             return nil
-        default:
+        case (true, true):
             options.report(options.location(of: "tables"), "archive_table takes 'table' or 'tables', not both")
             return nil
+        default:
+            guard let written = single.map({ [$0] }) ?? several, !written.isEmpty else { return nil }
+            tables = written
         }
         self.folder = folder
         self.drop = drop

@@ -24,13 +24,16 @@ public struct BackfillStep: RepairStep {
     public let conditionGiven: Bool
 
     public init?(options: inout OptionReader) {
-        let table = options.text("table").map(ObjectName.init(parsing:))
+        let table = options.objectName("table")
         var assignments: [(column: String, expression: String)] = []
         if let value = options.mapValue("set") {
             var reader = OptionReader(owner: "set of backfill", map: value, noun: "column")
             for (key, _) in value.pairs ?? [] {
                 guard let column = key.text else { continue }
-                if let expression = reader.sqlFragment(column) { assignments.append((column, expression)) }
+                let expression = reader.sqlFragment(column)
+                if reader.checkName(column, at: key.location, what: "a column name in 'set' of backfill"), let expression {
+                    assignments.append((column, expression))
+                }
             }
             if assignments.isEmpty && reader.problems.isEmpty { options.report(value.location, "option 'set' of backfill names no column") }
             options.absorb(reader)
@@ -70,8 +73,10 @@ public struct BackfillStep: RepairStep {
         let key = primaryKey.columns.map { name in (name: name, type: current.column(name)?.type ?? "text") }
         // The condition is plan text: counted read-only (and once, by the dry run a real run
         // shows first, while nothing has changed since).
-        let matching = try probe.memoizedCount(
-            "SELECT count(*) FROM \(QualifiedName(schema: table.schema, table.name).quoted) WHERE \(SQLFragment.parenthesized(condition))")
+        let matching = try probe.planText(conditionGiven ? "where" : "set") {
+            try probe.memoizedCount(
+                "SELECT count(*) FROM \(QualifiedName(schema: table.schema, table.name).quoted) WHERE \(SQLFragment.parenthesized(condition))")
+        }
         guard matching > 0 else { return .satisfied("no row of \(table) matches where") }
         let effect = Backfill(
             table: table, key: key, assignments: assignments, condition: condition, matching: matching, batchSize: probe.settings.batchSize)

@@ -36,7 +36,7 @@ public struct CreateTableStep: RepairStep {
     public let indexes: [IndexSpec]
 
     public init?(options: inout OptionReader) {
-        let table = options.text("name").map(ObjectName.init(parsing:))
+        let table = options.objectName("name")
         var columns: [ColumnSpec] = []
         // Every column named, even one with a problem of its own, so it is not also "missing".
         var declared: Set<String> = []
@@ -61,7 +61,7 @@ public struct CreateTableStep: RepairStep {
         var indexes: [IndexSpec] = []
         for var reader in options.mapList("indexes", itemOwner: "index", required: false) ?? [] {
             let columns = reader.locatedTextList("columns") ?? []
-            indexes.append(IndexSpec(name: reader.optionalText("name"), columns: columns.map(\.text), unique: reader.bool("unique", default: false)))
+            indexes.append(IndexSpec(name: reader.identifier("name", required: false), columns: columns.map(\.text), unique: reader.bool("unique", default: false)))
             mentioned += columns
             options.absorb(reader)
         }
@@ -80,7 +80,7 @@ public struct CreateTableStep: RepairStep {
     }
 
     static func readColumn(_ reader: inout OptionReader) -> ColumnSpec? {
-        let name = reader.text("name")
+        let name = reader.identifier("name")
         let type = reader.sqlFragment("type", what: "one type name")
         let nullable = reader.bool("nullable", default: true)
         let defaultExpression = reader.sqlFragment("default", required: false)
@@ -94,7 +94,15 @@ public struct CreateTableStep: RepairStep {
         var references: (ObjectName, String)?
         if let text = reader.optionalText("references") {
             references = parseReference(text)
-            if references == nil { reader.report(reader.location(of: "references"), "references must be written table(column), not '\(text)'") }
+            if let (table, column) = references {
+                let parts = [("schema", table.schema), ("table", table.name), ("column", column)]
+                if let (part, problem) = parts.lazy.compactMap({ part, name in PostgresName.problem(name).map { (part, $0) } }).first {
+                    reader.report(reader.location(of: "references"), "option 'references' of column '\(text)': its \(part) name \(problem)")
+                    references = nil
+                }
+            } else {
+                reader.report(reader.location(of: "references"), "references must be written table(column), not '\(text)'")
+            }
         }
         var onDelete = ForeignKey.Action.noAction
         if let text = reader.optionalText("on_delete") {
@@ -225,12 +233,12 @@ public struct CreateTableStep: RepairStep {
         var sequences: [SequenceDefinition] = []
         for column in columns {
             built.columns.append(Column(
-                name: column.name, type: try probe.canonicalType(column.type),
+                name: column.name, type: try probe.planText("columns") { try probe.canonicalType(column.type) },
                 notNull: !column.nullable || column.identity != nil, identity: column.identity))
         }
         let checks = columns.compactMap { column in column.check.map { ("\(table.name)_\(column.name)_check", $0) } }
         let defaults = columns.compactMap { column in column.defaultExpression.map { (column.name, $0) } }
-        let forms = try probe.canonicalForms(columns: built.columns, checks: checks, defaults: defaults)
+        let forms = try probe.planText("columns") { try probe.canonicalForms(columns: built.columns, checks: checks, defaults: defaults) }
         for (position, column) in columns.enumerated() {
             built.columns[position].defaultExpression = forms.defaults[column.name]
             let printedColumn = PrintedNames.identifier(column.name)

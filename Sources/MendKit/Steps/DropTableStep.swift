@@ -12,11 +12,11 @@ public struct DropTableStep: RepairStep {
     public let folder: String
 
     public init?(options: inout OptionReader) {
-        let table = options.text("table")
+        let table = options.objectName("table")
         requireArchive = options.bool("require_archive", default: true)
         folder = options.optionalText("archives") ?? "Snapshots/archive"
         guard let table else { return nil }
-        self.table = ObjectName(parsing: table)
+        self.table = table
     }
 
     public var scope: [ObjectName]? { [table] }
@@ -43,8 +43,20 @@ public struct DropTableStep: RepairStep {
                     lock: .accessExclusive, on: table, hazards: [.accessExclusiveLock, .deletesData])],
                 after: after)
         }
-        if let archived = try TableDependants.matchingArchive(of: table, in: probe.archiveStore(folder), probe: probe) {
+        let store = probe.archiveStore(folder)
+        if let archived = try TableDependants.matchingArchive(of: table, in: store, probe: probe) {
             return .needed([DropAgainstArchive(table, archive: archived.path, summary: "drop \(table): its \(rows) rows are in the archive \(archived.path)")], after: after)
+        }
+        // Archives that no longer match say something different from none at all: the table
+        // changed after it was archived.
+        if let newest = store.archives(of: table, database: probe.connection.database).first, let manifest = newest.manifest {
+            let live = try probe.liveFingerprint(table)
+            let what = manifest.rows == live.rows
+                ? "the same number of rows (\(live.rows)) but other content (fingerprint \(manifest.fingerprint), the table's is now \(live.fingerprint))"
+                : "\(manifest.rows) rows, the table now \(live.rows)"
+            return .blocked([StepProblem(
+                "\(table) has \(rows) rows; an archive of it exists, but it no longer matches them: the newest, \(newest.path), holds \(what); archive it again (archive_table) or say require_archive: false",
+                table: table)])
         }
         return .blocked([StepProblem(
             "\(table) has \(rows) rows and no archive of them in \(folder)/\(probe.connection.database); archive it first (archive_table) or say require_archive: false",

@@ -12,8 +12,8 @@ public struct RenameTableStep: RepairStep {
     public let renameDependents: Bool
 
     public init?(options: inout OptionReader) {
-        let from = options.text("from").map(ObjectName.init(parsing:))
-        let toText = options.text("to")
+        let from = options.objectName("from")
+        let toText = options.qualifiedName("to")
         renameDependents = options.bool("rename_dependents", default: false)
         guard let from, let toText else { return nil }
         var to = ObjectName(parsing: toText)

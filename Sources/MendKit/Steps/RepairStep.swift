@@ -98,3 +98,36 @@ public struct StepProblem: Error, Sendable, CustomStringConvertible {
     }
 }
 
+
+/// The server refused text the plan wrote for `option` of a step (a `done_when` query, a
+/// check expression, a column type) while the step was assessed: the step's problem, reported
+/// at that option, not a failure of the run.
+public struct PlanTextRefused: Error, Sendable, CustomStringConvertible {
+    /// The step's option whose text it was: `done_when`, `expression`, `columns`, `where`.
+    public var option: String
+    public var error: PostgresError
+
+    public init(option: String, error: PostgresError) {
+        self.option = option
+        self.error = error
+    }
+
+    /// Class 42 (syntax error or access rule violation: an undefined function, column, type,
+    /// a syntax error) says the text itself is wrong for this database: a bad plan. Anything
+    /// else (a division by zero, a statement timeout) is a failure of this run.
+    public var isPlanTextAtFault: Bool { error.sqlState?.rawValue.hasPrefix("42") ?? false }
+
+    public var description: String { "the server refused \(option): \(error.description)" }
+}
+
+extension Probe {
+    /// Runs `body`, which sends the text of the plan's `option` to the server: an error the
+    /// server raises there is that option's (`PlanTextRefused`). A lost connection is not.
+    public func planText<T>(_ option: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as PostgresError where error.kind == .server {
+            throw PlanTextRefused(option: option, error: error)
+        }
+    }
+}

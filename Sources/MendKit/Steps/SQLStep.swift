@@ -42,7 +42,7 @@ public struct SQLStep: RepairStep {
     }
 
     public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
-        let answer = try probe.readOnly { probe -> Result<Bool, StepProblem> in
+        let answer = try probe.planText("done_when") { try probe.readOnly { probe -> Result<Bool, StepProblem> in
             let result = try probe.query(doneWhen)
             guard result.count == 1, result.columnNames.count == 1, result.columnTypes.first == .bool,
                 let row = result.first
@@ -51,7 +51,7 @@ public struct SQLStep: RepairStep {
                     "done_when must return one row with one boolean; it returned \(result.count) rows of \(result.columnNames.count) columns"))
             }
             return .success(try row.get(0, as: Bool?.self) ?? false)
-        }
+        } }
         switch answer {
         case .failure(let problem): return .blocked([problem])
         case .success(true): return .satisfied("done_when is true")

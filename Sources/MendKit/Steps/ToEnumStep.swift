@@ -13,18 +13,24 @@ public struct ToEnumStep: RepairStep {
     public let labels: [String]
 
     public init?(options: inout OptionReader) {
-        let table = options.text("table").map(ObjectName.init(parsing:))
-        let column = options.text("column")
-        let typeText = options.text("type")
+        let table = options.objectName("table")
+        let column = options.identifier("column")
+        let typeText = options.qualifiedName("type", part: "type")
         let labelItems = options.locatedTextList("labels") ?? []
         var seen: Set<String> = []
-        var repeated = false
+        var badLabel = false
         for item in labelItems where !seen.insert(item.text).inserted {
             options.report(item.location, "label '\(item.text)' of to_enum is repeated")
-            repeated = true
+            badLabel = true
+        }
+        // Labels are values, not names, but the server holds them to a name's length and
+        // refuses a longer one only when the type is created, mid-run.
+        for item in labelItems where item.text.utf8.count > PostgresName.maxBytes {
+            options.report(item.location, "label '\(item.text)' of to_enum is \(item.text.utf8.count) bytes long; PostgreSQL allows at most \(PostgresName.maxBytes) bytes in an enum label")
+            badLabel = true
         }
         let labels = labelItems.map(\.text)
-        guard let table, let column, let typeText, !labels.isEmpty, !repeated else { return nil }
+        guard let table, let column, let typeText, !labels.isEmpty, !badLabel else { return nil }
         self.table = table
         self.column = column
         var type = ObjectName(parsing: typeText)
