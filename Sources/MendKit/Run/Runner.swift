@@ -383,7 +383,7 @@ public struct Runner {
     private func stepReport(_ planned: PlannedStep, _ assessment: Assessment) -> RunReport.StepReport {
         var report = RunReport.StepReport(
             number: planned.number, kind: planned.kind, location: planned.location.description, status: .needed, reason: nil,
-            actions: [], problems: [],
+            note: nil, actions: [], problems: [],
             settings: Dictionary(planned.step.settings.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first }))
         switch assessment {
         case .satisfied(let reason):
