@@ -109,6 +109,26 @@ struct ReadOnlyDryRunTests {
         }
     }
 
+    /// What exists already is compared by presence, not by the plan's spelling, which would
+    /// differ from the catalog's and block a table or check that is just as the plan wants.
+    @Test func anExistingTableAndCheckAreNotBlockedBySpelling() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let admin = try database.connect()
+            try admin.execute(Self.setup)
+            let plan = try writePlan(Self.checksAndDefaults)
+            let applied = try Runner(connection: admin, plan: plan).apply(snapshotDirectory: RunnerTests.snapshots)
+            #expect(applied.outcome == .ok, "\(applied.message ?? "")")
+
+            let connection = try Connection(database.conninfo + " options='-c default_transaction_read_only=on'")
+            let report = try Runner(connection: connection, plan: plan).dryRun()
+            #expect(report.outcome == .ok, "\(report.steps.flatMap(\.problems).map(\.message))")
+            #expect(report.steps.map(\.status) == [.satisfied, .satisfied])
+            #expect(report.steps[0].note?.contains("goals exists; check goals_progress_check, the default of progress compared by presence only") == true)
+            #expect(report.steps[1].note?.contains("cannot be told without writing, so it is taken to be") == true)
+            #expect(!report.predictionComplete)
+        }
+    }
+
     /// A real run and a rehearsal still need a session that can write, and say so as before.
     @Test func aRehearsalInAReadOnlySessionStillFails() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
