@@ -90,6 +90,43 @@ struct RunCommandTests {
         }
     }
 
+    /// A dry run as a replica would take it: every transaction read-only. It exits 0, notes
+    /// the checks and defaults it predicted in the plan's spelling, and says the prediction
+    /// is incomplete; a real run in the same session is refused by the server, as before.
+    @Test func aDryRunInAReadOnlySessionExitsZero() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try database.connect().execute("CREATE TABLE public.users (id int PRIMARY KEY, status text)")
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-readonly-\(database.name)").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let plan = "\(folder)/replica.yaml"
+            try """
+                name: replica
+                steps:
+                  - create_table: {name: goals, columns: [{name: id, type: int, primary_key: true}, {name: done, type: int, default: "0", check: "done >= 0"}]}
+                  - add_check: {table: users, name: users_status_set, expression: "status IS NOT NULL"}
+
+                """.write(toFile: plan, atomically: true, encoding: .utf8)
+            let readOnly = database.conninfo + " options='-c default_transaction_read_only=on'"
+            let text = try Self.pgmend(["run", plan, "--dry-run", "--db", readOnly])
+            #expect(text.status == 0, "stdout: \(text.stdout) stderr: \(text.stderr)")
+            #expect(text.stdout.contains("    note: check goals_done_check, the default of done predicted in the plan's spelling"))
+            #expect(text.stdout.contains("(incomplete: the steps with a note were predicted without the server's spelling"))
+            let json = try Self.pgmend(["run", plan, "--dry-run", "--db", readOnly, "--format", "json"])
+            #expect(json.status == 0)
+            struct Step: Decodable { var status: String; var note: String? }
+            struct Report: Decodable { var steps: [Step]; var prediction_complete: Bool; var outcome: String }
+            let report = try JSONDecoder().decode(Report.self, from: Data(json.stdout.utf8))
+            #expect(report.steps.map(\.status) == ["needed", "needed"])
+            #expect(report.steps.allSatisfy { $0.note?.contains("read-only (default_transaction_read_only is on)") == true })
+            #expect(!report.prediction_complete)
+            #expect(report.outcome == "ok")
+            let run = try Self.pgmend(["run", plan, "--yes", "--db", readOnly, "--snapshots", folder])
+            #expect(run.status != 0)
+            #expect(run.stderr.contains("read-only transaction"), "\(run.stderr)")
+        }
+    }
+
     /// Without a database the fingerprint cannot be checked, and `archive verify` says so.
     @Test func archiveVerifySaysWhatItChecked() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in

@@ -25,6 +25,7 @@ public struct RunReportText {
             var line = "\(mark(step.status)) \(step.number). \(step.kind)\(summary(step)): \(step.status.rawValue)"
             if let reason = step.reason { line += " - \(reason)" }
             lines.append(line)
+            if let note = step.note { lines.append("    note: \(note)") }
         }
         let details = report.steps.filter { !$0.actions.isEmpty || !$0.problems.isEmpty }
         for step in details {
@@ -57,7 +58,16 @@ public struct RunReportText {
         if report.mode == .dryRun || report.actualChanges == nil {
             lines.append(changes("predicted schema changes", report.predictedChanges))
             if !report.predictionComplete {
-                lines.append("  (incomplete: raw SQL, and steps waiting for earlier ones, change what pgmend cannot predict before they run)")
+                // Each cause its own line, so a plan with neither raw SQL nor a waiting step
+                // is not told it has them.
+                let noted = report.steps.contains { $0.note != nil }
+                let unforeseeable = report.steps.contains { $0.status == .waiting || ($0.kind == SQLStep.kind && $0.status == .needed) }
+                if unforeseeable || !noted {
+                    lines.append("  (incomplete: raw SQL, and steps waiting for earlier ones, change what pgmend cannot predict before they run)")
+                }
+                if noted {
+                    lines.append("  (incomplete: the steps with a note were predicted without the server's spelling of their checks and defaults)")
+                }
             }
         } else if let actual = report.actualChanges {
             lines.append(changes("schema changes", actual))

@@ -36,6 +36,9 @@ public struct RunReport: Encodable, Sendable {
         public var location: String
         public var status: StepStatus
         public var reason: String?
+        /// What the assessment could only approximate, when there is something to say: in a
+        /// read-only dry run, checks and defaults in the plan's spelling, not the server's.
+        public var note: String?
         public var actions: [ActionReport]
         public var problems: [ProblemReport]
         public var settings: [String: String]
@@ -77,7 +80,8 @@ public struct RunReport: Encodable, Sendable {
     public var steps: [StepReport] = []
     /// From the live schema at the start to the predicted schema at the end.
     public var predictedChanges: [SchemaChange] = []
-    /// False when a raw `sql` step makes the prediction incomplete.
+    /// False when a raw `sql` step, a step waiting for an earlier one, or a step with a note
+    /// (a read-only dry run) makes the prediction incomplete.
     public var predictionComplete = true
     /// From the schema at the start to the schema at the end (rehearsal and apply).
     public var actualChanges: [SchemaChange]?
@@ -124,7 +128,7 @@ public struct RunReport: Encodable, Sendable {
 }
 
 extension RunReport.StepReport {
-    enum CodingKeys: String, CodingKey { case number, kind, location, status, reason, actions, problems, settings }
+    enum CodingKeys: String, CodingKey { case number, kind, location, status, reason, note, actions, problems, settings }
 }
 
 extension RunReport.ActionReport {

@@ -41,12 +41,24 @@ public struct Runner {
     /// A step that is blocked stays blocked (exit 3) unless an earlier step of the plan changes
     /// what the problem is about, or runs raw SQL that could: then it is `waiting`, judged when
     /// the run gets to it, and the prediction is marked incomplete.
+    ///
+    /// It writes nothing and takes no advisory lock, so it runs on a hot standby and as a
+    /// read-only role. There the server's spelling of a new check or default cannot be had
+    /// (`Probe.canonicalForms`): the step's report carries a note and the prediction is
+    /// marked incomplete.
     public func dryRun() throws -> RunReport {
+        try dryRun(readOnlyAllowed: true)
+    }
+
+    /// `readOnlyAllowed` false: as before a real run or a rehearsal, which need a session that
+    /// can write; a read-only one fails here, before the journal or a snapshot is written.
+    private func dryRun(readOnlyAllowed: Bool) throws -> RunReport {
         var report = newReport(.dryRun)
         // A new run: what an earlier one on this runner fingerprinted may be stale.
         fingerprints.forget()
         let live = try CatalogReader(connection: connection).readSchema(tables: planScope)
-        let probe = Probe(connection: connection, settings: plan.settings, fingerprints: fingerprints)
+        let readOnly = try readOnlyAllowed ? ReadOnlySession.detect(connection) : nil
+        let probe = Probe(connection: connection, settings: plan.settings, fingerprints: fingerprints, readOnlySession: readOnly)
         var predicted = live
         var pending = PendingChanges()
         for planned in plan.steps {
@@ -67,7 +79,12 @@ public struct Runner {
             if case .blocked(let problems) = assessment, let reason = pending.reason(for: problems) {
                 assessment = .waiting(reason + "; today: " + problems.map(\.description).joined(separator: "; "))
             }
-            report.steps.append(stepReport(planned, assessment))
+            var stepReport = stepReport(planned, assessment)
+            if let notes = readOnly?.takeNotes(), !notes.isEmpty {
+                stepReport.note = notes.joined(separator: "; ")
+                report.predictionComplete = false
+            }
+            report.steps.append(stepReport)
             switch assessment {
             case .needed(let effects, let after):
                 pending.record(planned.number, effects: effects, from: predicted, to: after)
@@ -125,7 +142,7 @@ public struct Runner {
         let lock = try RunLock.acquire(on: connection, settings: plan.settings, note: progress.note)
         defer { lock.release() }
 
-        let preview = try dryRun()
+        let preview = try dryRun(readOnlyAllowed: false)
         let needed = preview.steps.contains { $0.status == .needed }
         guard !needed || confirm(preview) else {
             var report = preview
@@ -195,7 +212,7 @@ public struct Runner {
         // Beside a real run, it would wait for that run's locks and report a state in between.
         let lock = try RunLock.acquire(on: connection, settings: plan.settings, note: progress.note)
         defer { lock.release() }
-        let preview = try dryRun()
+        let preview = try dryRun(readOnlyAllowed: false)
         let size = try rehearsalSize(preview)
         if size > maxBytes {
             throw RehearsalRefused(size: size, limit: maxBytes)
@@ -439,7 +456,7 @@ public struct Runner {
     private func stepReport(_ planned: PlannedStep, _ assessment: Assessment) -> RunReport.StepReport {
         var report = RunReport.StepReport(
             number: planned.number, kind: planned.kind, location: planned.location.description, status: .needed, reason: nil,
-            actions: [], problems: [],
+            note: nil, actions: [], problems: [],
             settings: Dictionary(planned.step.settings.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first }))
         switch assessment {
         case .satisfied(let reason):

@@ -38,7 +38,12 @@ public struct AddCheckStep: RepairStep {
         // The server's printing of the wanted expression, to compare with the existing one's:
         // the name alone says nothing of what a constraint checks.
         var forms = existing == nil ? nil : try canonicalForms(current, probe)
-        if let existing, let canonical = forms?.checks[name], existing.checkExpression != canonical.expression {
+        if let existing, forms?.fromPlan == true {
+            // Read-only, the plan's spelling cannot be told from the catalog's; a real run
+            // compares them, and blocks there when they differ.
+            probe.noteApproximation(
+                "\(table) already has the check \(name), \(existing.definition): whether that is the plan's CHECK (\(expression)) cannot be told without writing, so it is taken to be")
+        } else if let existing, let canonical = forms?.checks[name], existing.checkExpression != canonical.expression {
             return .blocked([StepProblem(
                 "\(table) already has a check named \(name) with another expression: it is \(existing.definition), the plan wants \(canonical.definition); drop or rename it in an earlier step",
                 table: table)])
@@ -74,11 +79,15 @@ public struct AddCheckStep: RepairStep {
         // Asked only now when no constraint exists: the temporary table needs the column types,
         // which an earlier step of the plan may be creating.
         if forms == nil { forms = try canonicalForms(current, probe) }
-        let canonical = forms?.checks[name]
+        // Read-only, an existing constraint is as good a spelling as the plan's, and better.
+        let canonical = existing.flatMap { existing in
+            forms?.fromPlan == true ? (existing.definition, existing.checkExpression ?? expression) : nil
+        } ?? forms?.checks[name]
+        let checkColumns = forms?.fromPlan == true ? existing?.columns : forms?.checkColumns[name]
         var after = schema
         after.tables[table.key]?.constraints[name] = Constraint(
             name: name, kind: .check,
-            columns: current.columns.map(\.name).filter { forms?.checkColumns[name]?.contains($0) ?? false },
+            columns: current.columns.map(\.name).filter { checkColumns?.contains($0) ?? false },
             definition: canonical?.definition ?? "CHECK (\(expression))",
             checkExpression: canonical?.expression ?? expression)
         return .needed(effects, after: after)

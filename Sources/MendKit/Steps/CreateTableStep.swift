@@ -171,7 +171,17 @@ public struct CreateTableStep: RepairStep {
         }
         let expected = try expectedTable(probe)
         if let existing = schema.tables[table.key] {
-            var before = Schema(); before.tables[table.key] = expected.table
+            var wanted = expected.table
+            if expected.checksAndDefaultsFromPlan {
+                // Read-only, the plan's spelling of a check or default cannot be told from the
+                // catalog's: only that they are there is compared, and the report says so.
+                let skipped = Self.takeExpressions(of: existing, into: &wanted)
+                if !skipped.isEmpty {
+                    probe.noteApproximation(
+                        "\(table) exists; \(skipped.joined(separator: ", ")) compared by presence only, not by expression")
+                }
+            }
+            var before = Schema(); before.tables[table.key] = wanted
             var now = Schema(); now.tables[table.key] = existing
             let differences = SchemaDiff.changes(from: before, to: now)
             if differences.isEmpty { return .satisfied("\(table) exists with this definition") }
@@ -225,9 +235,30 @@ public struct CreateTableStep: RepairStep {
         ([table.name] + columns + ["idx"]).joined(separator: "_")
     }
 
+    /// Puts the expressions of `existing`'s checks and defaults in place of `wanted`'s where
+    /// both have one (by constraint name, by column); returns what it took, for the report.
+    static func takeExpressions(of existing: Table, into wanted: inout Table) -> [String] {
+        var taken: [String] = []
+        for (name, constraint) in wanted.constraints where constraint.kind == .check {
+            guard let found = existing.constraints[name], found.kind == .check else { continue }
+            wanted.constraints[name]?.definition = found.definition
+            wanted.constraints[name]?.checkExpression = found.checkExpression
+            wanted.constraints[name]?.columns = found.columns
+            taken.append("check \(name)")
+        }
+        for position in wanted.columns.indices where wanted.columns[position].defaultExpression != nil {
+            let name = wanted.columns[position].name
+            guard let found = existing.column(name)?.defaultExpression else { continue }
+            wanted.columns[position].defaultExpression = found
+            taken.append("the default of \(name)")
+        }
+        return taken.sorted()
+    }
+
     /// The table as the catalog will describe it, with the server's spelling of types,
     /// defaults and checks, and PostgreSQL's names for the constraints it creates.
-    func expectedTable(_ probe: Probe) throws -> (table: Table, sequences: [SequenceDefinition]) {
+    /// `checksAndDefaultsFromPlan`: a read-only session had only the plan's spelling of them.
+    func expectedTable(_ probe: Probe) throws -> (table: Table, sequences: [SequenceDefinition], checksAndDefaultsFromPlan: Bool) {
         let printedTable = PrintedNames.qualified(table)
         var built = Table(schema: table.schema, name: table.name)
         var sequences: [SequenceDefinition] = []
@@ -288,7 +319,7 @@ public struct CreateTableStep: RepairStep {
                 definition: "CREATE \(index.unique ? "UNIQUE " : "")INDEX \(PrintedNames.identifier(name)) ON \(printedTable) USING btree (\(index.columns.map(PrintedNames.identifier).joined(separator: ", ")))",
                 keys: index.columns.map { IndexKey(expression: $0) }, unique: index.unique)
         }
-        return (built, sequences)
+        return (built, sequences, forms.fromPlan)
 
         func uniqueIndex(_ name: String, columns: [String], primary: Bool) -> Index {
             Index(

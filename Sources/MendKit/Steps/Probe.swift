@@ -12,14 +12,26 @@ public struct Probe {
     /// Fingerprints already taken in this run, shared by the runner's dry-run preview and the
     /// assessments that follow it (nil: every fingerprint is taken afresh).
     let fingerprints: FingerprintMemo?
+    /// Set when the session cannot create the temporary table that `canonicalForms` learns
+    /// the server's spelling from (a dry run on a replica or as a read-only role): the forms
+    /// are then the plan's own, and the step's assessment is noted as approximate.
+    public let readOnlySession: ReadOnlySession?
 
     public init(
-        connection: Connection, archiveOverride: String? = nil, settings: PlanSettings = PlanSettings(), fingerprints: FingerprintMemo? = nil
+        connection: Connection, archiveOverride: String? = nil, settings: PlanSettings = PlanSettings(), fingerprints: FingerprintMemo? = nil,
+        readOnlySession: ReadOnlySession? = nil
     ) {
         self.connection = connection
         self.archiveOverride = archiveOverride
         self.settings = settings
         self.fingerprints = fingerprints
+        self.readOnlySession = readOnlySession
+    }
+
+    /// Records that the step being assessed judged or predicted something approximately,
+    /// for its report; without a read-only session there is nothing approximate to say.
+    public func noteApproximation(_ text: String) {
+        readOnlySession?.note(text)
     }
     /// The table's row count and content fingerprint: a full scan, so taken once per run
     /// when the runner shares a memo, and only until the run's first effect changes anything.
@@ -147,11 +159,25 @@ public struct Probe {
     /// How the catalog will print check constraints and column defaults once they are on
     /// `table`: they are put on a temporary table of the same columns, read back, and rolled
     /// back. Nothing outside this session's temporary schema is touched.
+    ///
+    /// In a read-only session (`readOnlySession`) no temporary table can be had, and there is
+    /// no read-only way to make the server print an expression as the catalog will: the forms
+    /// are the plan's own text (`fromPlan`), and the step's report says so.
     public func canonicalForms(
         columns: [Column], checks: [(name: String, expression: String)], defaults: [(column: String, expression: String)]
     ) throws -> CanonicalForms {
         for column in columns { try Self.requireFragment(column.type, "a type name") }
         for (_, expression) in checks + defaults.map({ ($0.column, $0.expression) }) { try Self.requireFragment(expression, "one expression") }
+        guard !checks.isEmpty || !defaults.isEmpty else { return CanonicalForms() }
+        if let session = readOnlySession {
+            var forms = CanonicalForms(fromPlan: true)
+            for (name, expression) in checks { forms.checks[name] = ("CHECK (\(expression))", expression) }
+            for (column, expression) in defaults { forms.defaults[column] = expression }
+            let what = checks.map { "check \($0.name)" } + defaults.map { "the default of \($0.column)" }
+            session.note(
+                "\(what.joined(separator: ", ")) predicted in the plan's spelling, not the server's: learning that needs a temporary table, and this session is \(session.reason)")
+            return forms
+        }
         // A temporary table cannot be created read-only, so this transaction is writable; it
         // is always rolled back, and every statement goes through the extended protocol, which
         // takes one statement only. Defaults and NOT VALID checks are stored, never evaluated.
@@ -198,12 +224,53 @@ public struct Probe {
 
 /// Check constraints and defaults as the catalog prints them.
 public struct CanonicalForms {
+    /// True when they are the plan's own text, the server's being out of reach without
+    /// writing (`Probe.readOnlySession`): they may differ from the catalog's only in spelling,
+    /// so they are not to be compared with what the catalog holds.
+    public var fromPlan = false
     /// By constraint name: the `pg_get_constraintdef` text and the bare expression.
     public var checks: [String: (definition: String, expression: String)] = [:]
     /// By constraint name: the columns the check reads.
     public var checkColumns: [String: [String]] = [:]
     /// By column name: the default expression.
     public var defaults: [String: String] = [:]
+}
+
+/// A session that cannot create a temporary table: a hot standby, a read-only transaction
+/// (`default_transaction_read_only`, for a role or in the connection's options), or a role
+/// without the TEMPORARY privilege. Found once per dry run; it collects what each step's
+/// assessment could only approximate, for the runner to put in that step's report.
+public final class ReadOnlySession {
+    /// Why, as the end of "this session is ...": `a hot standby (in recovery)`.
+    public let reason: String
+    private var notes: [String] = []
+
+    init(reason: String) {
+        self.reason = reason
+    }
+
+    /// The session's read-only state, or nil when it can create a temporary table. Run
+    /// outside a transaction: `transaction_read_only` then says what a new one would be.
+    public static func detect(_ connection: Connection) throws -> ReadOnlySession? {
+        let reason = try connection.scalar(
+            """
+            SELECT CASE WHEN pg_is_in_recovery() THEN 'a hot standby (in recovery)'
+                        WHEN current_setting('transaction_read_only') = 'on' THEN 'read-only (default_transaction_read_only is on)'
+                        WHEN NOT has_database_privilege(current_database(), 'TEMPORARY') THEN 'without the TEMPORARY privilege on this database'
+                   END
+            """, as: String.self)
+        return reason.map(ReadOnlySession.init(reason:))
+    }
+
+    func note(_ text: String) {
+        if !notes.contains(text) { notes.append(text) }
+    }
+
+    /// The notes of the assessment just made, forgotten here so the next step starts afresh.
+    func takeNotes() -> [String] {
+        defer { notes = [] }
+        return notes
+    }
 }
 
 /// Full-table reads taken during one run: fingerprints by `schema.table`, and row counts by
