@@ -5,9 +5,11 @@ import SchemaModel
 /// An UPDATE of many rows done as keyset batches over the primary key, each batch one short
 /// transaction with `lock_timeout`, so no lock is held for long and a killed run resumes.
 ///
-/// - A batch takes the next `batch_size` keys after the last one done whose rows match
-///   `condition`, updates those rows (still matching) and writes the last key to the journal
-///   (`pgmend.checkpoints`) in the same transaction: the checkpoint is exactly what committed.
+/// - A batch is the next `batch_size` keys after the last one done: its upper bound is read
+///   from the primary key's index alone, then one plain UPDATE takes the rows of that key
+///   range that match `condition` (one index range scan, each row visited once), and the bound
+///   is written to the journal (`pgmend.checkpoints`) in the same transaction: the checkpoint
+///   is exactly what committed.
 /// - A lock not granted in time retries that batch with backoff; a killed run's successor
 ///   starts after the checkpoint of the same plan step (it is an optimisation only: the
 ///   condition, not the checkpoint, says what is left).
@@ -43,14 +45,15 @@ public struct Backfill: Effect {
 
     var quotedTable: String { QualifiedName(schema: table.schema, table.name).quoted }
     var keyList: String { key.map { SQLIdentifier($0.name).quoted }.joined(separator: ", ") }
-    var batches: Int { (matching + batchSize - 1) / batchSize }
     /// The checkpoint's name: a changed statement does not resume an older one's position.
     var checkpointKey: String { "backfill \(table) " + String(sql.hashValueStable, radix: 16) }
 
     public var summary: String {
-        "update \(matching) row\(matching == 1 ? "" : "s") of \(table) in \(batches) batch\(batches == 1 ? "" : "es") of at most \(batchSize), by (\(key.map(\.name).joined(separator: ", ")))"
+        "update \(matching) row\(matching == 1 ? "" : "s") of \(table) in batches of \(batchSize) keys, by (\(key.map(\.name).joined(separator: ", ")))"
     }
-    public var sql: String { batchStatement(after: true) }
+    public var sql: String {
+        boundStatement(after: true) + ";\n" + updateStatement(lower: true, upper: true)
+    }
     public var lock: LockLevel { .rowExclusive }
     public var lockTarget: ObjectName? { table }
     public var hazards: [Hazard] { [.rowUpdates] }
@@ -59,51 +62,33 @@ public struct Backfill: Effect {
         assignments.map { "\(SQLIdentifier($0.column).quoted) = \(SQLFragment.parenthesized($0.expression))" }.joined(separator: ", ")
     }
 
-    /// One batch: the next keys after `$1...` (or from the start) whose rows match, updated;
-    /// returns rows updated, keys taken, and the last key as text.
-    ///
-    /// The UPDATE finds its rows by the batch's key range (first to last key taken), one index
-    /// range scan, not by looking up each key taken (a semi-join: hashing the keys, then one
-    /// index descent per row, which made a batch cost twice a plain UPDATE of its rows). Both
-    /// parts run under the statement's one snapshot, so the rows in that range that match are
-    /// exactly the rows taken; a row changed meanwhile by another transaction is rechecked
-    /// against the range and `condition` once its lock is granted, as before. With a composite
-    /// key the range is given on the first column as well, so that the planner estimates it as a
-    /// range (a row comparison alone is estimated as a third of the table each side).
-    func batchStatement(after: Bool) -> String {
-        let bound = key.enumerated().map { "$\($0.offset + 1)::\($0.element.type)" }.joined(separator: ", ")
-        let lastKey = key.map { "\(SQLIdentifier($0.name).quoted)::text" }.joined(separator: ", ")
-        let descending = key.map { "\(SQLIdentifier($0.name).quoted) DESC" }.joined(separator: ", ")
-        let condition = SQLFragment.parenthesized(condition)
-        let leading = SQLIdentifier(key[0].name).quoted
-        var range = "\(leading) >= (SELECT \(leading) FROM batch_first) AND \(leading) <= (SELECT \(leading) FROM batch_last)"
-        if key.count > 1 {
-            range += " AND (\(keyList)) >= (SELECT \(keyList) FROM batch_first) AND (\(keyList)) <= (SELECT \(keyList) FROM batch_last)"
-        }
-        return """
-            WITH batch AS MATERIALIZED (
-                SELECT \(keyList) FROM \(quotedTable)
-                WHERE \(after ? "(\(keyList)) > (\(bound)) AND " : "")\(condition)
-                ORDER BY \(keyList) LIMIT \(batchSize)
-            ), batch_first AS MATERIALIZED (
-                SELECT \(keyList) FROM batch ORDER BY \(keyList) LIMIT 1
-            ), batch_last AS MATERIALIZED (
-                SELECT \(keyList) FROM batch ORDER BY \(descending) LIMIT 1
-            ), changed AS (
-                UPDATE \(quotedTable) SET \(setList)
-                WHERE \(range) AND \(condition)
-                RETURNING 1
-            )
-            SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM batch),
-                   (SELECT ARRAY[\(lastKey)] FROM batch_last)
-            """
+    /// `$first::type, ...` for the key, its parameters numbered from `first`.
+    func parameters(from first: Int) -> String {
+        key.enumerated().map { "$\($0.offset + first)::\($0.element.type)" }.joined(separator: ", ")
+    }
+
+    /// The batch's upper bound: the key `batch_size` keys after `$1...` (or from the first), as
+    /// text; no row when fewer are left. Only the primary key's index is read.
+    func boundStatement(after: Bool) -> String {
+        let keyText = key.map { "\(SQLIdentifier($0.name).quoted)::text" }.joined(separator: ", ")
+        return "SELECT ARRAY[\(keyText)] FROM \(quotedTable)\(after ? " WHERE (\(keyList)) > (\(parameters(from: 1)))" : "")"
+            + " ORDER BY \(keyList) OFFSET \(batchSize - 1) LIMIT 1"
+    }
+
+    /// The batch: the rows after the lower bound (when there is one) up to and including the
+    /// upper bound (when there is one) that still match the condition.
+    func updateStatement(lower: Bool, upper: Bool) -> String {
+        var clauses: [String] = []
+        if lower { clauses.append("(\(keyList)) > (\(parameters(from: 1)))") }
+        if upper { clauses.append("(\(keyList)) <= (\(parameters(from: lower ? key.count + 1 : 1)))") }
+        clauses.append(SQLFragment.parenthesized(condition))
+        return "UPDATE \(quotedTable) SET \(setList)\nWHERE " + clauses.joined(separator: " AND ")
     }
 
     public func apply(_ context: EffectContext) throws -> EffectOutcome {
         let started = Date()
         var updated = 0
-        var batchNumber = 0
-        let insideAfter = max(1, batches / 2)
+        var faulted = false
         var longestBatch = 0.0
         func report(_ pass: Int) {
             let seconds = max(Date().timeIntervalSince(started), 0.001)
@@ -121,28 +106,30 @@ public struct Backfill: Effect {
             var passUpdated = 0
             while true {
                 let batchStarted = Date()
-                let (rows, taken, next) = try withBatchRetries(context) {
+                let (rows, bound) = try withBatchRetries(context) {
                     try context.inTransaction(faultInside: false) { connection in
-                        let result = try connection.query(batchStatement(after: last != nil), last ?? [])
-                        guard let row = result.first else { return (0, 0, [String]?.none) }
-                        let rows = try row.get(0, as: Int.self)
-                        let taken = try row.get(1, as: Int.self)
-                        let next = try row.get(2, as: [String]?.self)
-                        if let next, let journal = context.journal {
-                            let value = Self.checkpointValue(last: next, pass: number, resumedFrom: start, rows: updated + rows)
+                        let bound = try connection.query(boundStatement(after: last != nil), last ?? []).first?.get(0, as: [String].self)
+                        let rows = try connection.query(
+                            updateStatement(lower: last != nil, upper: bound != nil), (last ?? []) + (bound ?? [])
+                        ).affectedRows ?? 0
+                        if let bound, let journal = context.journal {
+                            let value = Self.checkpointValue(last: bound, pass: number, resumedFrom: start, rows: updated + rows)
                             try journal.checkpoint(context.run, step: context.step, key: checkpointKey, value: value)
                         }
-                        return (rows, taken, next)
+                        return (rows, bound)
                     }
                 }
                 longestBatch = max(longestBatch, Date().timeIntervalSince(batchStarted))
                 updated += rows
                 passUpdated += rows
-                batchNumber += 1
                 report(number)
-                if batchNumber == insideAfter { context.fault(.inside) }
-                guard taken == batchSize, let next else { return passUpdated }
-                last = next
+                // The `inside` fault point: half of the rows that matched are done.
+                if !faulted && updated * 2 >= matching {
+                    faulted = true
+                    context.fault(.inside)
+                }
+                guard let bound else { return passUpdated }
+                last = bound
                 if context.settings.batchPause > 0 { Thread.sleep(forTimeInterval: Double(context.settings.batchPause) / 1000) }
             }
         }
