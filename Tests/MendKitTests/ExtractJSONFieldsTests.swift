@@ -200,3 +200,22 @@ struct ExtractJSONFieldsTests {
     }
 }
 
+
+@Suite("Plans/metadata-columns.yaml on the demo database")
+struct MetadataColumnsPlanTests {
+    @Test func thePlanRunsToTheEndAndASecondRunDoesNothing() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try loadSQL("Plans/demo/drifted.sql", into: database, variables: ["users": "60"])
+            let connection = try database.connect()
+            let plan = try PlanLoader.load(path: packagePath("Plans/metadata-columns.yaml"))
+            let dry = try Runner(connection: connection, plan: plan).dryRun()
+            let backfill = try #require(dry.steps.first?.actions.dropFirst().first)
+            #expect(backfill.summary.contains("phone_number: 54 with the key"), "\(backfill.summary)")
+            #expect(backfill.summary.contains("2 set aside by keep_first_by"), "\(backfill.summary)")
+            let first = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: ExtractJSONFieldsTests.snapshots)
+            #expect(first.outcome == .ok, "\(first.message ?? "")")
+            let second = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: ExtractJSONFieldsTests.snapshots)
+            #expect(second.statementsExecuted == 0)
+        }
+    }
+}

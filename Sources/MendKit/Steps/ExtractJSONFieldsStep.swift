@@ -269,7 +269,9 @@ public struct ExtractJSONFieldsStep: RepairStep {
                     + (missing.isEmpty ? condition : plans.map(\.present).joined(separator: " OR ")), as: Int.self) ?? 0
         }
         if needing > 0 || !missing.isEmpty {
-            effects.append(Backfill(table: table, key: key, assignments: assignments, condition: condition, matching: needing, batchSize: probe.settings.batchSize))
+            var backfill = Backfill(table: table, key: key, assignments: assignments, condition: condition, matching: needing, batchSize: probe.settings.batchSize)
+            backfill.purpose = try fieldCounts(plans, quotedTable, keyList, probe).joined(separator: "; ")
+            effects.append(backfill)
         }
 
         for plan in plans where plan.field.unique {
@@ -309,6 +311,7 @@ public struct ExtractJSONFieldsStep: RepairStep {
             let count = missing.isEmpty ? try probe.readOnly { try $0.scalar("SELECT count(*) FROM \(quotedTable) WHERE \(removable)", as: Int.self) ?? 0 } : needing
             if count > 0 || !missing.isEmpty {
                 removal = Backfill(table: table, key: key, assignments: [(column, expression)], condition: removable, matching: count, batchSize: probe.settings.batchSize)
+                removal?.purpose = "remove from \(column) the keys whose values are in their columns (set-aside values stay)"
             }
         }
 
@@ -319,6 +322,32 @@ public struct ExtractJSONFieldsStep: RepairStep {
         effects.append(assertion)
         if let removal { effects.append(removal) }
         return .needed(effects, after: after)
+    }
+
+    /// Per field, for the dry run: rows with the key, values accepted in another form (a
+    /// string for a non-text type, trimmed text), values left out, rows set aside.
+    func fieldCounts(_ plans: [FieldPlan], _ quotedTable: String, _ keyList: String, _ probe: Probe) throws -> [String] {
+        try plans.map { plan in
+            let row = try probe.readOnly { probe in
+                try probe.query(
+                    """
+                    SELECT count(*) FILTER (WHERE \(plan.present)),
+                           count(*) FILTER (WHERE \(plan.present) AND \(plan.valid) AND \(plan.convertedForm)),
+                           count(*) FILTER (WHERE \(plan.present) AND NOT \(plan.valid))
+                    FROM \(quotedTable)
+                    """)
+            }.first
+            let present = try row?.get(0, as: Int.self) ?? 0
+            let converted = try row?.get(1, as: Int.self) ?? 0
+            let invalid = try row?.get(2, as: Int.self) ?? 0
+            var parts = ["\(plan.field.name): \(present) with the key"]
+            if converted > 0 { parts.append("\(converted) accepted in another form") }
+            if invalid > 0 { parts.append("\(invalid) not convertible, left out") }
+            if !plan.losers.isEmpty {
+                parts.append("\(plan.losers.count) set aside by keep_first_by (\(plan.losers.prefix(10).joined(separator: ", "))\(plan.losers.count > 10 ? ", ..." : ""))")
+            }
+            return parts.joined(separator: ", ")
+        }
     }
 
     /// Rows a unique field may set aside by `keep_first_by`: their keys go into the backfill's
@@ -367,6 +396,15 @@ struct FieldPlan {
     var cast: JSONCast { JSONCast(family: family, json: json, type: printedType, trim: field.trim, timeZone: field.assumeTimeZone) }
     /// Converts losslessly (only meaningful where `present`).
     var valid: String { cast.valid }
+    /// The value is written in a form other than the type's own: a string for a non-text
+    /// type, or text that trimming changed.
+    var convertedForm: String {
+        switch family {
+        case .text: return field.trim ? "(\(json) #>> '{}') <> btrim(\(json) #>> '{}')" : "false"
+        case .boolean, .integer, .numeric: return "jsonb_typeof(\(json)) = 'string'"
+        default: return "false"
+        }
+    }
     /// The JSON's value as the column's type, NULL when absent or not convertible.
     var value: String { "(CASE WHEN \(present) AND \(valid) THEN \(cast.converted) END)" }
     /// The column is set to something other than its declared default.
