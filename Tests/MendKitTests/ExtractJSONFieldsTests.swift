@@ -93,6 +93,24 @@ struct ExtractJSONFieldsTests {
             #expect(try connection.scalar("SELECT phone_number FROM users WHERE id = md5('user-30')::uuid", as: String.self) == "+15550000030")
             #expect(try connection.scalar(
                 "SELECT indisvalid AND indisunique FROM pg_index WHERE indexrelid = 'public.users_phone_number_key'::regclass", as: Bool.self) == true)
+            // The journal holds what was set aside, with what each row held, before the write.
+            let journaled = try connection.query(
+                "SELECT (SELECT i FROM generate_series(1, 60) i WHERE md5('user-' || i)::uuid::text = s.key), field, reason, json_value #>> '{}', column_value FROM pgmend.set_aside s ORDER BY 1, 2"
+            ).map { row in
+                "\(try row.get(0, as: Int.self)) \(try row.get(1, as: String.self)) \(try row.get(2, as: String.self)) \(try row.get(3, as: String.self)) \((try row.get(4, as: String?.self)) ?? "-")"
+            }
+            #expect(journaled == [
+                "23 phone_number prefer: json +15550000023 +15559990023",
+                "27 phone_number prefer: json +15550000027 +15559990027",
+                "31 phone_number prefer: json +15550000031 +15559990031",
+                "38 phone_number on_invalid: null +1 (555) 000-0038 ext. 4411 -",
+                "44 phone_number on_conflict: keep_first_by +15550000004 -",
+                "45 phone_number on_conflict: keep_first_by +15550000005 -",
+                "46 phone_verified on_invalid: null yes-ish -",
+                "47 phone_verified on_invalid: null maybe -",
+                "48 phone_verification_attempts on_invalid: null three -",
+                "49 phone_verified_at on_invalid: null last tuesday -",
+            ])
             let second = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
             #expect(second.statementsExecuted == 0, "\(second.steps.map { $0.actions.map(\.summary) })")
             #expect(second.steps.first?.status == .satisfied)
@@ -209,7 +227,7 @@ struct MetadataColumnsPlanTests {
             let connection = try database.connect()
             let plan = try PlanLoader.load(path: packagePath("Plans/metadata-columns.yaml"))
             let dry = try Runner(connection: connection, plan: plan).dryRun()
-            let backfill = try #require(dry.steps.first?.actions.dropFirst().first)
+            let backfill = try #require(dry.steps.first?.actions.first { $0.summary.hasPrefix("update") })
             #expect(backfill.summary.contains("phone_number: 54 with the key"), "\(backfill.summary)")
             #expect(backfill.summary.contains("2 set aside by keep_first_by"), "\(backfill.summary)")
             let first = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: ExtractJSONFieldsTests.snapshots)

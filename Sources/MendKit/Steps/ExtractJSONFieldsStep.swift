@@ -259,6 +259,27 @@ public struct ExtractJSONFieldsStep: RepairStep {
             }
         }
 
+        // What the move leaves out goes to the journal first, with what the row held.
+        var setAside: [String] = []
+        var journal: JournalSetAside?
+        for plan in plans {
+            let field = SQLLiteral.quoted(plan.field.name)
+            let columnText = plan.exists ? "\(plan.columnSQL)::text" : "NULL::text"
+            func part(_ reason: String, _ condition: String) -> String {
+                "SELECT \(keyText) AS key, \(field)::text AS field, \(SQLLiteral.quoted(reason))::text AS reason, \(plan.json) AS json_value, \(columnText) AS column_value FROM \(quotedTable) WHERE \(condition)"
+            }
+            if invalidToNull { setAside.append(part("on_invalid: null", "\(plan.present) AND NOT \(plan.valid)")) }
+            if !plan.losers.isEmpty {
+                setAside.append(part("on_conflict: keep_first_by", "\(keyText) = ANY(\(SQLLiteral.quoted(JSONCast.arrayLiteral(plan.losers)))::text[])"))
+            }
+            if plan.exists, let preferColumn { setAside.append(part(preferColumn ? "prefer: column" : "prefer: json", plan.columnDiffers)) }
+        }
+        if !setAside.isEmpty {
+            let query = setAside.joined(separator: "\nUNION ALL ")
+            let count = try probe.readOnly { try $0.scalar("SELECT count(*) FROM (\(query)) s", as: Int.self) ?? 0 }
+            if count > 0 { journal = JournalSetAside(table: table, query: query, count: count) }
+        }
+
         let key = keyColumns.map { name in (name: name, type: current.column(name)?.type ?? "text") }
         let assignments = plans.map { (column: $0.field.name, expression: $0.target) }
         let condition = plans.map { "\(SQLIdentifier($0.field.name).quoted) IS DISTINCT FROM \($0.target)" }.joined(separator: " OR ")
@@ -271,6 +292,8 @@ public struct ExtractJSONFieldsStep: RepairStep {
         if needing > 0 || !missing.isEmpty {
             var backfill = Backfill(table: table, key: key, assignments: assignments, condition: condition, matching: needing, batchSize: probe.settings.batchSize)
             backfill.purpose = try fieldCounts(plans, quotedTable, keyList, probe).joined(separator: "; ")
+            // Journaled only when the move runs: a satisfied step has nothing left to set aside.
+            if let journal { effects.append(journal) }
             effects.append(backfill)
         }
 
