@@ -217,17 +217,35 @@ public struct ExtractJSONFieldsStep: RepairStep {
             }
         }
 
+        // Every field's counts in one read of the table; rows are named only where a count
+        // says there are some (a second read, of the problem rows' keys).
+        var aggregates: [String] = []
+        for plan in plans {
+            aggregates.append("count(*) FILTER (WHERE \(plan.present))")
+            aggregates.append("count(*) FILTER (WHERE \(plan.present) AND \(plan.valid) AND \(plan.convertedForm))")
+            aggregates.append("count(*) FILTER (WHERE \(plan.present) AND NOT \(plan.valid))")
+            aggregates.append(plan.exists && preferColumn == nil ? "count(*) FILTER (WHERE \(plan.columnDiffers))" : "0::bigint")
+        }
+        let counts = try probe.readOnly { probe in
+            try probe.query("SELECT \(aggregates.joined(separator: ",\n  ")) FROM \(quotedTable)").first.map { row in
+                try (0..<aggregates.count).map { try row.get(.index($0), as: Int.self) }
+            } ?? []
+        }
+        for index in plans.indices where counts.count == aggregates.count {
+            plans[index].counts = FieldCounts(
+                present: counts[index * 4], converted: counts[index * 4 + 1], invalid: counts[index * 4 + 2], differing: counts[index * 4 + 3])
+        }
         for index in plans.indices {
             plans[index].losers = losers[plans[index].field.name] ?? []
             plans[index].keyText = keyText
             let plan = plans[index]
-            let invalid = try probe.offendingRows(in: table, where: "\(plan.present) AND NOT \(plan.valid)")
-            if invalid.count > 0 && !invalidToNull {
+            if plan.counts.invalid > 0 && !invalidToNull {
+                let invalid = try probe.offendingRows(in: table, where: "\(plan.present) AND NOT \(plan.valid)")
                 problems.append(StepProblem(
                     "\(plan.field.name): values that do not convert to \(plan.printedType) (on_invalid: \"null\" leaves them out)",
                     count: invalid.count, sample: invalid.sample, table: table))
             }
-            if plan.exists, preferColumn == nil {
+            if plan.exists, preferColumn == nil, plan.counts.differing > 0 {
                 let differing = try probe.offendingRows(in: table, where: plan.columnDiffers)
                 if differing.count > 0 {
                     problems.append(StepProblem(
@@ -291,7 +309,7 @@ public struct ExtractJSONFieldsStep: RepairStep {
         }
         if needing > 0 || !missing.isEmpty {
             var backfill = Backfill(table: table, key: key, assignments: assignments, condition: condition, matching: needing, batchSize: probe.settings.batchSize)
-            backfill.purpose = try fieldCounts(plans, quotedTable, keyList, probe).joined(separator: "; ")
+            backfill.purpose = fieldCounts(plans).joined(separator: "; ")
             // Journaled only when the move runs: a satisfied step has nothing left to set aside.
             if let journal { effects.append(journal) }
             effects.append(backfill)
@@ -349,23 +367,11 @@ public struct ExtractJSONFieldsStep: RepairStep {
 
     /// Per field, for the dry run: rows with the key, values accepted in another form (a
     /// string for a non-text type, trimmed text), values left out, rows set aside.
-    func fieldCounts(_ plans: [FieldPlan], _ quotedTable: String, _ keyList: String, _ probe: Probe) throws -> [String] {
-        try plans.map { plan in
-            let row = try probe.readOnly { probe in
-                try probe.query(
-                    """
-                    SELECT count(*) FILTER (WHERE \(plan.present)),
-                           count(*) FILTER (WHERE \(plan.present) AND \(plan.valid) AND \(plan.convertedForm)),
-                           count(*) FILTER (WHERE \(plan.present) AND NOT \(plan.valid))
-                    FROM \(quotedTable)
-                    """)
-            }.first
-            let present = try row?.get(0, as: Int.self) ?? 0
-            let converted = try row?.get(1, as: Int.self) ?? 0
-            let invalid = try row?.get(2, as: Int.self) ?? 0
-            var parts = ["\(plan.field.name): \(present) with the key"]
-            if converted > 0 { parts.append("\(converted) accepted in another form") }
-            if invalid > 0 { parts.append("\(invalid) not convertible, left out") }
+    func fieldCounts(_ plans: [FieldPlan]) -> [String] {
+        plans.map { plan in
+            var parts = ["\(plan.field.name): \(plan.counts.present) with the key"]
+            if plan.counts.converted > 0 { parts.append("\(plan.counts.converted) accepted in another form") }
+            if plan.counts.invalid > 0 { parts.append("\(plan.counts.invalid) not convertible, left out") }
             if !plan.losers.isEmpty {
                 parts.append("\(plan.losers.count) set aside by keep_first_by (\(plan.losers.prefix(10).joined(separator: ", "))\(plan.losers.count > 10 ? ", ..." : ""))")
             }
@@ -393,6 +399,16 @@ extension ExtractJSONFieldsStep.ConflictRule {
     }
 }
 
+/// One field's rows, counted when assessed.
+struct FieldCounts {
+    var present = 0
+    /// Accepted in another form than the type's own.
+    var converted = 0
+    var invalid = 0
+    /// The column is set and differs from the JSON's value.
+    var differing = 0
+}
+
 /// The SQL of one field: its JSON value, whether it converts, and what the column must hold.
 struct FieldPlan {
     var field: ExtractJSONFieldsStep.Field
@@ -405,6 +421,7 @@ struct FieldPlan {
     /// Primary keys (as text) of rows a unique group sets aside.
     var losers: [String] = []
     var keyText = ""
+    var counts = FieldCounts()
 
     var columnSQL: String { SQLIdentifier(field.name).quoted }
 
@@ -414,7 +431,8 @@ struct FieldPlan {
         return "(\(document) #> \(SQLLiteral.quoted(JSONCast.arrayLiteral(field.path)))::text[])"
     }
     /// The key is there with a value other than JSON null.
-    var present: String { "(jsonb_typeof(\(json)) IS DISTINCT FROM 'null' AND \(json) IS NOT NULL)" }
+    /// (`jsonb_typeof` of a missing key is NULL: one extraction says both.)
+    var present: String { "coalesce(jsonb_typeof(\(json)) <> 'null', false)" }
     /// SQL gets the server's printed type, not the plan's text: a name it knows, nothing else.
     var cast: JSONCast { JSONCast(family: family, json: json, type: printedType, trim: field.trim, timeZone: field.assumeTimeZone) }
     /// Converts losslessly (only meaningful where `present`).
@@ -441,7 +459,7 @@ struct FieldPlan {
     var groupValue: String {
         let column = exists ? columnSQL : "NULL::\(printedType)"
         let keep = preferColumn ? "WHEN \(columnSet) THEN \(column) " : ""
-        return "(CASE \(keep)WHEN \(value) IS NOT NULL THEN \(value) ELSE \(column) END)"
+        return keep.isEmpty ? "coalesce(\(value), \(column))" : "(CASE \(keep)ELSE coalesce(\(value), \(column)) END)"
     }
     /// What the column must hold: nothing for a row a unique group set aside, else the JSON's
     /// value, unless there is none (absent, null, not convertible: the column is left as it
@@ -449,7 +467,9 @@ struct FieldPlan {
     var target: String {
         let setAside = losers.isEmpty ? "" : "WHEN \(keyText) = ANY(\(SQLLiteral.quoted(JSONCast.arrayLiteral(losers)))::text[]) THEN NULL "
         let keep = preferColumn ? "WHEN \(columnSet) THEN \(columnSQL) " : ""
-        return "(CASE \(setAside)\(keep)WHEN \(value) IS NOT NULL THEN \(value) ELSE \(columnSQL) END)"
+        // coalesce evaluates the conversion once per row, where CASE ... THEN value would twice.
+        let whens = setAside + keep
+        return whens.isEmpty ? "coalesce(\(value), \(columnSQL))" : "(CASE \(whens)ELSE coalesce(\(value), \(columnSQL)) END)"
     }
     /// The key may go: its value is in the column (or it holds JSON null, which says nothing).
     var removable: String {
