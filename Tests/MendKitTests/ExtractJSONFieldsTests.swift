@@ -117,6 +117,29 @@ struct ExtractJSONFieldsTests {
         }
     }
 
+    /// A killed concurrent build leaves an INVALID index of the name the step builds: the
+    /// step finds it, drops it and builds it again.
+    @Test func anInvalidLeftoverIndexIsDroppedAndRebuilt() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try loadSQL("Plans/demo/drifted.sql", into: database, variables: ["users": "60"])
+            let connection = try database.connect()
+            try connection.execute("UPDATE public.users SET phone_number = '+1' WHERE id IN (md5('user-1')::uuid, md5('user-2')::uuid)")
+            #expect(throws: PostgresError.self) {
+                try connection.execute("CREATE UNIQUE INDEX CONCURRENTLY users_phone_number_key ON public.users (phone_number)")
+            }
+            try connection.execute("UPDATE public.users SET phone_number = NULL WHERE id IN (md5('user-1')::uuid, md5('user-2')::uuid)")
+            #expect(try connection.scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'public.users_phone_number_key'::regclass", as: Bool.self) == false)
+            let plan = try writePlan(Self.plan(Self.resolved))
+            let dry = try Runner(connection: connection, plan: plan).dryRun()
+            #expect(dry.steps.first?.actions.contains { $0.summary == "build unique index users_phone_number_key on users (phone_number)" } == true)
+            let report = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
+            #expect(report.outcome == .ok, "\(report.message ?? "")")
+            #expect(try connection.scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'public.users_phone_number_key'::regclass", as: Bool.self) == true)
+            let second = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
+            #expect(second.statementsExecuted == 0)
+        }
+    }
+
     @Test func removeKeysRemovesExactlyTheKeysWhoseValuesAreInTheirColumns() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             try loadSQL("Plans/demo/drifted.sql", into: database, variables: ["users": "60"])
