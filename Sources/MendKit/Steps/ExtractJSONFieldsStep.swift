@@ -302,11 +302,10 @@ public struct ExtractJSONFieldsStep: RepairStep {
         let assignments = plans.map { (column: $0.field.name, expression: $0.target) }
         let condition = plans.map { "\(SQLIdentifier($0.field.name).quoted) IS DISTINCT FROM \($0.target)" }.joined(separator: " OR ")
         // With a column missing the condition cannot be counted yet: every row with a key is.
-        let needing = try probe.readOnly { probe in
-            try probe.scalar(
-                "SELECT count(*) FROM \(quotedTable) WHERE "
-                    + (missing.isEmpty ? condition : plans.map(\.present).joined(separator: " OR ")), as: Int.self) ?? 0
-        }
+        // Counted once per run while nothing has changed (the dry run a real run shows first,
+        // then the step's own assessment): a full read of the table each time otherwise.
+        let needing = try probe.memoizedCount(
+            "SELECT count(*) FROM \(quotedTable) WHERE " + (missing.isEmpty ? condition : plans.map(\.present).joined(separator: " OR ")))
         if needing > 0 || !missing.isEmpty {
             var backfill = Backfill(table: table, key: key, assignments: assignments, condition: condition, matching: needing, batchSize: probe.settings.batchSize)
             backfill.purpose = fieldCounts(plans).joined(separator: "; ")
