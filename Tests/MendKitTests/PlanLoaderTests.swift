@@ -123,7 +123,7 @@ struct PlanLoaderTests {
             "lock_timeout=500ms", "statement_timeout=1min", "batch_size=1000", "batch_pause=50ms", "retries=3",
         ])
         #expect(plan.steps.map(\.kind) == StepRegistry.names)
-        #expect(plan.steps.map(\.location.line) == [10, 15, 19, 48, 52, 57, 61, 65])
+        #expect(plan.steps.map(\.location.line) == [10, 15, 19, 48, 52, 57, 61, 65, 69])
 
         let steps = plan.steps.map { $0.step.settings.map { "\($0.name): \($0.value)" } }
         #expect(steps[0] == [
@@ -150,6 +150,14 @@ struct PlanLoaderTests {
         #expect(steps[7] == [
             "table: apps", "set sync_status: lower(trim(sync_status))", "set updated_at: now()",
             "where: sync_status <> lower(trim(sync_status))",
+        ])
+        #expect(steps[8] == [
+            "table: users", "column: metadata",
+            "field phone_number: varchar(20), unique, trim",
+            "field phone_verified: boolean, default false",
+            "field referrer: text, key ref.source",
+            "field phone_verified_at: timestamptz, assume_time_zone UTC",
+            "on_conflict: keep_first_by created_at", "on_invalid: null", "prefer: json", "remove_keys: true",
         ])
     }
 

@@ -60,6 +60,19 @@ public struct Journal {
                 updated_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
                 PRIMARY KEY (run_id, step_number, key)
             );
+            -- Values a step left out of where it moved them (extract_json_fields' on_invalid,
+            -- on_conflict, prefer), with what the row held, written before the move.
+            CREATE TABLE IF NOT EXISTS pgmend.set_aside (
+                run_id        bigint NOT NULL REFERENCES pgmend.runs (id) ON DELETE CASCADE,
+                step_number   integer NOT NULL,
+                table_name    text NOT NULL,
+                key           text NOT NULL,
+                field         text NOT NULL,
+                reason        text NOT NULL,
+                json_value    jsonb,
+                column_value  text,
+                recorded_at   timestamptz NOT NULL DEFAULT clock_timestamp()
+            );
             """)
         // Columns added since the first journals: looked up first, so that an up-to-date
         // journal is not locked (ALTER TABLE takes ACCESS EXCLUSIVE even when it adds nothing).

@@ -30,6 +30,9 @@ public struct Backfill: Effect {
     /// Rows that matched when assessed, for progress and the dry run.
     public var matching: Int
     public var batchSize: Int
+    /// What the rows get, for people, when the step that asks for it can say more than
+    /// "update": appended to the summary.
+    public var purpose: String?
 
     public init(
         table: ObjectName, key: [(name: String, type: String)], assignments: [(column: String, expression: String)],
@@ -50,6 +53,7 @@ public struct Backfill: Effect {
 
     public var summary: String {
         "update \(matching) row\(matching == 1 ? "" : "s") of \(table) in batches of \(batchSize) keys, by (\(key.map(\.name).joined(separator: ", ")))"
+            + (purpose.map { ": \($0)" } ?? "")
     }
     public var sql: String {
         boundStatement(after: true) + ";\n" + updateStatement(lower: true, upper: true)

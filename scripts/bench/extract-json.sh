@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Benchmark: the extract_json_fields step (`pgmend run` of a one-step plan with the seed's five
+# phone fields, phone_number unique), timed against a baseline measured in the same run.
+#
+#   extract-json       `pgmend run` of that plan on a table of BENCH_ROWS users
+#                      (extract-json-data.sql), versus, by psql on an identical copy, in one
+#                      transaction: ALTER TABLE ... ADD COLUMN x5, one
+#                        UPDATE users_copy SET phone_number = btrim(metadata->>'phone_number'), ...
+#                      and CREATE UNIQUE INDEX on phone_number. Target: ratio <= 1.50.
+#   extract-json lock  the longest batch transaction of the pgmend run (the backfill action's
+#                      `longest_transaction_ms`). Target: < 200 ms.
+#
+# pgmend does more than the baseline, and all of it is timed: the read-only assessment reads the
+# whole table several times (values that do not convert, per field; unique groups; counts for
+# the dry run), the batches evaluate each field's guarded conversion, the unique index is built
+# CONCURRENTLY (two table scans), and the assertion reads every row once more. Rounds, warm-up,
+# CHECKPOINTs and medians as in backfill.sh; after each round the five columns of the two tables
+# must be equal.
+#
+#   BENCH_ROWS        rows in each table (default 1000000)
+#   BENCH_ROUNDS      timed rounds of each command (default 3)
+#   BENCH_BATCH_SIZE  the plan's batch_size setting (default: none, so pgmend's default, 5000)
+#   BENCH_PORT        port of the throwaway cluster; names its socket only (default 54344)
+#   PGMEND_BIN        a pgmend binary to time instead of building the release one
+#
+# Exits 0 whatever the ratios (PASS/MISS is a report, not a test); non-zero if something could
+# not run or the two tables end different.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+
+rows=${BENCH_ROWS:-1000000}
+rounds=${BENCH_ROUNDS:-3}
+batch_size=${BENCH_BATCH_SIZE:-}
+port=${BENCH_PORT:-54344}
+timed_shows_stdout=yes   # timed shows a failed command's stdout too (the JSON report says why)
+
+time_target=150   # hundredths: candidate/baseline <= 1.50
+lock_target=200   # ms: the longest batch transaction < 200 ms
+
+# die, make_work, find_pgmend, start_cluster, conninfo, sql, load, print_machine, timed, median,
+# ratio_line, seconds, ...; the globals work, pgmend, psql, elapsed.
+source "$root/scripts/bench/lib/common.sh"
+
+dbname=bench_extract_json
+db=""          # the benchmark database's conninfo, set once the cluster runs
+round=""       # names the current round's report and snapshot folder
+matching=0     # rows of each table that match `where` when a round starts
+
+# --- setup -------------------------------------------------------------------------------------
+
+# The plan, $work/plans/extract-json-users.yaml (a named plan: its name is its base name). The same
+# file every round; each round starts without the journal, so no run resumes another.
+write_plan() {
+  mkdir -p "$work/plans"
+  {
+    echo "name: extract-json-users"
+    if [[ -n "$batch_size" ]]; then
+      echo "settings:"
+      echo "  batch_size: $batch_size"
+    fi
+    echo "steps:"
+    echo "  - extract_json_fields:"
+    echo "      table: users"
+    echo "      column: metadata"
+    echo "      fields:"
+    echo "        - {name: phone_number, type: \"varchar(20)\", unique: true, trim: true}"
+    echo "        - {name: phone_verified, type: boolean, default: false}"
+    echo "        - {name: phone_verification_attempts, type: integer, default: 0}"
+    echo "        - {name: phone_verified_at, type: timestamptz, assume_time_zone: UTC}"
+    echo "        - {name: sms_enabled, type: boolean, default: true}"
+  } >"$work/plans/extract-json-users.yaml"
+}
+
+# Both tables recreated identical, and pgmend's journal schema dropped (outside the timing).
+reset_tables() {
+  sql "$dbname" -v rows="$rows" -f scripts/bench/extract-json-data.sql >"$work/reset.log" 2>&1 \
+    || { cat "$work/reset.log" >&2; die "recreating the tables failed"; }
+  matching=$(sql "$dbname" -At -c "SELECT count(*) FROM users WHERE metadata ? 'phone_number'")
+}
+
+checkpoint() {
+  sql "$dbname" -c "CHECKPOINT"
+}
+
+# --- the commands timed ------------------------------------------------------------------------
+
+baseline() {
+  sql "$dbname" -v ON_ERROR_STOP=1 <<'SQL'
+BEGIN;
+ALTER TABLE users_copy ADD COLUMN phone_number varchar(20), ADD COLUMN phone_verified boolean DEFAULT false,
+  ADD COLUMN phone_verification_attempts integer DEFAULT 0, ADD COLUMN phone_verified_at timestamptz,
+  ADD COLUMN sms_enabled boolean DEFAULT true;
+UPDATE users_copy SET
+  phone_number = btrim(metadata->>'phone_number'),
+  phone_verified = coalesce((metadata->>'phone_verified')::boolean, phone_verified),
+  phone_verification_attempts = coalesce((metadata->>'phone_verification_attempts')::integer, phone_verification_attempts),
+  phone_verified_at = (metadata->>'phone_verified_at')::timestamptz,
+  sms_enabled = coalesce((metadata->>'sms_enabled')::boolean, sms_enabled)
+WHERE metadata ?| ARRAY['phone_number', 'phone_verified', 'phone_verification_attempts', 'phone_verified_at', 'sms_enabled'];
+CREATE UNIQUE INDEX users_copy_phone_number_key ON users_copy (phone_number);
+COMMIT;
+SQL
+}
+candidate() {
+  "$pgmend" run extract-json-users --plans "$work/plans" --db "$db" --yes --format json --snapshots "$work/snaps-$round"
+}
+
+# A field of round ROUND's JSON report, by a jsonb path expression over the report `r` (the
+# server parses it: no JSON tool needed).
+report_field() { # ROUND SQL-EXPRESSION
+  sql "$dbname" -At -v report="$(cat "$work/report-$1.json")" <<EOF
+SELECT $2 FROM (SELECT :'report'::jsonb AS r) AS report;
+EOF
+}
+
+# Checks a round: pgmend's report (ok, the step's one action executed, every matching row
+# updated), both tables identical and none of their rows matching `where` any more.
+check_round() { # ROUND
+  local r=$1 outcome differ valid
+  outcome=$(report_field "$r" "r->>'outcome'")
+  [[ "$outcome" == ok ]] || die "round $r: pgmend's run ended '$outcome' (report: $work/report-$r.json)"
+  differ=$(sql "$dbname" -At -c \
+    "SELECT count(*) FROM users a FULL JOIN users_copy c USING (id)
+     WHERE a.id IS NULL OR c.id IS NULL
+        OR (a.phone_number, a.phone_verified, a.phone_verification_attempts, a.phone_verified_at, a.sms_enabled)
+           IS DISTINCT FROM (c.phone_number, c.phone_verified, c.phone_verification_attempts, c.phone_verified_at, c.sms_enabled)")
+  (( differ == 0 )) || die "round $r: users (pgmend) and users_copy (UPDATE) differ in $differ rows"
+  valid=$(sql "$dbname" -At -c "SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_phone_number_key'::regclass")
+  [[ "$valid" == t ]] || die "round $r: the unique index is not valid"
+  rm -rf "$work/snaps-$r"
+}
+
+# One round: fresh tables, then the baseline and the candidate, each after a CHECKPOINT; the
+# candidate's report kept as $work/report-ROUND.json. Sets base_ns and cand_ns.
+base_ns=0
+cand_ns=0
+run_round() { # ROUND LABEL-SUFFIX
+  round=$1
+  reset_tables
+  checkpoint
+  timed "UPDATE$2" baseline; base_ns=$elapsed
+  checkpoint
+  timed "pgmend$2" candidate; cand_ns=$elapsed
+  cp "$work/run.out" "$work/report-$round.json"
+  check_round "$round"
+}
+
+# One untimed warm-up of each; then BENCH_ROUNDS rounds of baseline-then-candidate. Prints the
+# medians, the ratio candidate/baseline, the longest batch and the throughput.
+compare() {
+  local -a base_all=() cand_all=() longest_all=()
+  local r base cand longest batches lock_verdict size_from=BENCH_BATCH_SIZE
+  [[ -n "$batch_size" ]] || size_from="the default"
+  run_round 0 " (warm-up)"
+  for (( r = 1; r <= rounds; r++ )); do
+    run_round "$r" ""
+    base_all+=("$base_ns")
+    cand_all+=("$cand_ns")
+    longest=$(report_field "$r" "(SELECT round(max((a->>'longest_transaction_ms')::numeric)) FROM jsonb_array_elements(r#>'{steps,0,actions}') a)")
+    [[ "$longest" =~ ^[0-9]+$ ]] || die "round $r: no longest_transaction_ms in $work/report-$r.json"
+    longest_all+=("$longest")
+  done
+  base=$(median "${base_all[@]}")
+  cand=$(median "${cand_all[@]}")
+  ratio_line extract-json "$time_target" UPDATE "$base" pgmend "$cand"
+
+  # The longest batch of any timed round: the worst lock a reader of this report must expect.
+  longest=$(printf '%s\n' "${longest_all[@]}" | sort -n | tail -1)
+  if (( longest < lock_target )); then lock_verdict=PASS; else lock_verdict=MISS; fi
+  echo "bench extract-json lock: longest batch transaction $longest ms (max of $rounds rounds;" \
+       "each round's: ${longest_all[*]} ms) (target < $lock_target ms) $lock_verdict"
+
+  # A batch is the next batch_size keys: one per batch_size rows of the table.
+  batches=$(( (rows + ${batch_size:-5000} - 1) / ${batch_size:-5000} ))
+  echo "bench:   $matching of $rows users with phone keys, $batches batches of ${batch_size:-5000} keys" \
+       "($size_from):" \
+       "pgmend $(( matching * 1000000000 / cand )) rows/s, UPDATE $(( matching * 1000000000 / base )) rows/s"
+}
+
+# --- main --------------------------------------------------------------------------------------
+
+main() {
+  require_count BENCH_ROWS "$rows"
+  require_count BENCH_ROUNDS "$rounds"
+  require_count BENCH_PORT "$port"
+  [[ -z "$batch_size" ]] || require_count BENCH_BATCH_SIZE "$batch_size"
+
+  make_work
+  find_pgmend run
+  start_cluster
+  db=$(conninfo "$dbname")
+  print_machine
+  write_plan
+
+  load "$dbname" "$rows rows into users and users_copy" scripts/bench/extract-json-data.sql -v rows="$rows"
+  echo "bench:   table users: $(bytes_text "$(sql "$dbname" -At -c "SELECT pg_total_relation_size('users')")") on disk" \
+       "(pg_total_relation_size), users_copy the same"
+
+  compare
+}
+
+main "$@"
