@@ -123,7 +123,7 @@ struct PlanLoaderTests {
             "lock_timeout=500ms", "statement_timeout=1min", "batch_size=1000", "batch_pause=50ms", "retries=3",
         ])
         #expect(plan.steps.map(\.kind) == StepRegistry.names)
-        #expect(plan.steps.map(\.location.line) == [10, 15, 19, 48, 52, 57, 61, 65])
+        #expect(plan.steps.map(\.location.line) == [10, 15, 19, 48, 52, 57, 61, 65, 69])
 
         let steps = plan.steps.map { $0.step.settings.map { "\($0.name): \($0.value)" } }
         #expect(steps[0] == [
@@ -151,6 +151,7 @@ struct PlanLoaderTests {
             "table: apps", "set sync_status: lower(trim(sync_status))", "set updated_at: now()",
             "where: sync_status <> lower(trim(sync_status))",
         ])
+        #expect(steps[8] == ["tables: api_keys, memories", "include_redundant: true", "keep: idx_memories_state", "prefer: ix_%"])
     }
 
     @Test func defaultsAndSchemas() throws {

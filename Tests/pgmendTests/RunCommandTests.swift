@@ -63,6 +63,28 @@ struct RunCommandTests {
         }
     }
 
+    /// `Plans/indexes-and-keys.yaml` repairs the demo database's index drift, and then has
+    /// nothing left to do.
+    @Test func indexesAndKeysPlanRunsOnTheDemoDatabase() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try DemoDatabaseTests.load(database, users: 60)
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-indexes-\(database.name)").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let run = try Self.pgmend(["run", "indexes-and-keys", "--yes", "--db", database.conninfo, "--snapshots", folder, "--format", "json"])
+            #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+            struct Report: Decodable { var statements_executed: Int; var outcome: String }
+            let report = try JSONDecoder().decode(Report.self, from: Data(run.stdout.utf8))
+            // idx_apikey_user_id, ix_api_keys_user_id, idx_memories_user_id.
+            #expect(report.statements_executed == 3)
+            let left = try database.connect().query(
+                "SELECT relname::text FROM pg_class WHERE relname IN ('idx_apikey_user_id', 'ix_api_keys_user_id', 'idx_memories_user_id')")
+            #expect(left.count == 0)
+            let again = try Self.pgmend(["run", "indexes-and-keys", "--yes", "--db", database.conninfo, "--snapshots", folder])
+            #expect(again.status == 0)
+            #expect(again.stdout.contains("nothing to do: every step is satisfied (0 statements executed)"), "\(again.stdout)")
+        }
+    }
+
     /// `run --data`: both snapshots hold row counts and fingerprints, so the run's data
     /// change is there to verify.
     @Test func runWithDataSnapshotsTheData() throws {

@@ -9,6 +9,7 @@ public enum StepRegistry {
         ArchiveTableStep.self,
         DropTableStep.self,
         BackfillStep.self,
+        DedupeIndexesStep.self,
     ]
 
     public static func kind(named name: String) -> (any RepairStep.Type)? {
