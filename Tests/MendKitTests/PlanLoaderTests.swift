@@ -123,7 +123,7 @@ struct PlanLoaderTests {
             "lock_timeout=500ms", "statement_timeout=1min", "batch_size=1000", "batch_pause=50ms", "retries=3",
         ])
         #expect(plan.steps.map(\.kind) == StepRegistry.names)
-        #expect(plan.steps.map(\.location.line) == [10, 15, 19, 48, 52, 57, 61, 65, 69])
+        #expect(plan.steps.map(\.location.line) == [10, 15, 19, 48, 52, 57, 61, 65, 69, 74])
 
         let steps = plan.steps.map { $0.step.settings.map { "\($0.name): \($0.value)" } }
         #expect(steps[0] == [
@@ -152,6 +152,10 @@ struct PlanLoaderTests {
             "where: sync_status <> lower(trim(sync_status))",
         ])
         #expect(steps[8] == ["tables: api_keys, memories", "include_redundant: true", "keep: idx_memories_state", "prefer: ix_%"])
+        #expect(steps[9] == [
+            "reference memories.user_id: users.id ON DELETE CASCADE, indexed",
+            "reference audit.claude_code_sessions.user_id: users.user_id ON DELETE SET NULL", "orphans: null",
+        ])
     }
 
     @Test func defaultsAndSchemas() throws {

@@ -63,7 +63,7 @@ struct RunCommandTests {
         }
     }
 
-    /// `Plans/indexes-and-keys.yaml` repairs the demo database's index drift, and then has
+    /// `Plans/indexes-and-keys.yaml` repairs the demo database's index and reference drift, and then has
     /// nothing left to do.
     @Test func indexesAndKeysPlanRunsOnTheDemoDatabase() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
@@ -74,11 +74,16 @@ struct RunCommandTests {
             #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
             struct Report: Decodable { var statements_executed: Int; var outcome: String }
             let report = try JSONDecoder().decode(Report.self, from: Data(run.stdout.utf8))
-            // idx_apikey_user_id, ix_api_keys_user_id, idx_memories_user_id.
-            #expect(report.statements_executed == 3)
+            // idx_apikey_user_id, ix_api_keys_user_id, idx_memories_user_id; then per
+            // reference, replace-and-add and validate.
+            #expect(report.statements_executed == 9)
             let left = try database.connect().query(
                 "SELECT relname::text FROM pg_class WHERE relname IN ('idx_apikey_user_id', 'ix_api_keys_user_id', 'idx_memories_user_id')")
             #expect(left.count == 0)
+            let cascades = try database.connect().scalar(
+                "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND confdeltype = 'c' AND convalidated AND conname IN ('memories_user_id_fkey', 'memory_status_history_memory_id_fkey', 'memory_access_logs_memory_id_fkey')",
+                as: Int.self)
+            #expect(cascades == 3)
             let again = try Self.pgmend(["run", "indexes-and-keys", "--yes", "--db", database.conninfo, "--snapshots", folder])
             #expect(again.status == 0)
             #expect(again.stdout.contains("nothing to do: every step is satisfied (0 statements executed)"), "\(again.stdout)")

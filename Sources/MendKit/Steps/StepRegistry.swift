@@ -10,6 +10,7 @@ public enum StepRegistry {
         DropTableStep.self,
         BackfillStep.self,
         DedupeIndexesStep.self,
+        FixForeignKeysStep.self,
     ]
 
     public static func kind(named name: String) -> (any RepairStep.Type)? {
