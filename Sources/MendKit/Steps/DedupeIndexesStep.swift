@@ -66,7 +66,9 @@ public struct DedupeIndexesStep: RepairStep {
         var after = schema
         var looked: [String] = []
         var freed: Int64 = 0
-        for table in chosen {
+        // A partitioned table's index cannot be dropped concurrently, nor a partition's index
+        // that is attached to its parent's: they are left alone.
+        for table in chosen where table.kind != .partitioned && table.partitionOf == nil {
             let verdict = IndexRedundancy.judge(table, facts: facts, keep: Set(keep), includeRedundant: includeRedundant)
             looked += verdict.lookAlikes.map { "\(table.objectName): \($0)" }
             for (position, drop) in verdict.drops.enumerated() {
@@ -118,6 +120,9 @@ struct LiveIndexFact {
     var oid: Int64
     var replicaIdentity: Bool
     var clustered: Bool
+    /// A foreign key of another table checks against it (a unique index that is no constraint):
+    /// DROP INDEX would refuse.
+    var usedByForeignKey: Bool
     var bytes: Int64
     var size: String
     var preferred: Bool
@@ -128,6 +133,7 @@ struct LiveIndexFact {
         for row in try probe.query(
             """
             SELECT n.nspname || '.' || c.relname || '.' || ic.relname, i.indexrelid::int8, i.indisreplident, i.indisclustered,
+                   EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = i.indexrelid),
                    pg_relation_size(i.indexrelid), pg_size_pretty(pg_relation_size(i.indexrelid)), coalesce(ic.relname LIKE $2, false)
             FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid
             JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -135,8 +141,8 @@ struct LiveIndexFact {
             """, [tables.map(\.key), prefer])
         {
             facts[try row.get(0, as: String.self)] = LiveIndexFact(
-                oid: try row.get(1), replicaIdentity: try row.get(2), clustered: try row.get(3), bytes: try row.get(4), size: try row.get(5),
-                preferred: try row.get(6))
+                oid: try row.get(1), replicaIdentity: try row.get(2), clustered: try row.get(3), usedByForeignKey: try row.get(4), bytes: try row.get(5),
+                size: try row.get(6), preferred: try row.get(7))
         }
         return facts
     }
@@ -180,6 +186,7 @@ enum IndexRedundancy {
             if let constraint = index.constraint { return "backs constraint \(constraint)" }
             if fact(index)?.replicaIdentity == true { return "is the replica identity" }
             if fact(index)?.clustered == true { return "is the clustered index" }
+            if fact(index)?.usedByForeignKey == true { return "a foreign key checks against it" }
             if keep.contains(index.name) { return "is in keep" }
             return nil
         }
