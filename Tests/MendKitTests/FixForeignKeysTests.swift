@@ -59,6 +59,16 @@ struct FixForeignKeysTests {
         }
     }
 
+    @Test func orphansNullReadsTheSameQuotedOrNot() throws {
+        for text in ["orphans: null", "orphans: 'null'", "orphans: ~"] {
+            let step = try #require(try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id}], \(text)}") as? FixForeignKeysStep)
+            #expect(step.orphans == .null, "\(text)")
+        }
+        let step = try #require(try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id}]}") as? FixForeignKeysStep)
+        #expect(step.orphans == .fail)
+        #expect(throws: (any Error).self) { try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id}], orphans: delete}") }
+    }
+
     @Test func typeMismatchPointsToNormalizeUUID() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()

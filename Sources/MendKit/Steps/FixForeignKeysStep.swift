@@ -50,7 +50,12 @@ public struct FixForeignKeysStep: RepairStep {
             options.absorb(item)
         }
         var orphans = Orphans.fail
-        if let text = options.optionalText("orphans") {
+        if options.optionLocations["orphans"] != nil, !options.has("orphans") {
+            // `orphans: null` unquoted is YAML's null: the operator wrote the null strategy,
+            // and reading it as absent would quietly mean `fail`.
+            orphans = .null
+            _ = options.optionalText("orphans")
+        } else if let text = options.optionalText("orphans") {
             if let value = Orphans(rawValue: text) {
                 orphans = value
             } else {
