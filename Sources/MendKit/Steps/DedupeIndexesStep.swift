@@ -75,7 +75,8 @@ public struct DedupeIndexesStep: RepairStep {
                 guard let index = table.indexes[drop.index] else { continue }
                 let fact = facts[table.objectName.key + "." + index.name]
                 freed += fact?.bytes ?? 0
-                var summary = "drop index \(index.name) on \(table.objectName): \(drop.reason); \(fact?.size ?? "size unknown") freed"
+                let kept = facts[table.objectName.key + "." + drop.keptInstead]?.size ?? "size unknown"
+                var summary = "drop index \(index.name) on \(table.objectName): \(drop.reason); \(fact?.size ?? "size unknown") freed; kept over it: \(drop.keptInstead), \(kept)"
                 if position == 0, !verdict.lookAlikes.isEmpty {
                     summary += "; look-alikes kept: " + verdict.lookAlikes.joined(separator: ", ")
                 }
@@ -152,6 +153,8 @@ struct LiveIndexFact {
 enum IndexRedundancy {
     struct Drop: Equatable {
         var index: String
+        /// The index that stays in its place: the kept duplicate, or the one it leads.
+        var keptInstead: String
         var reason: String
     }
 
@@ -219,7 +222,7 @@ enum IndexRedundancy {
             for other in ranked.dropFirst() {
                 if protected(other) != nil { continue }
                 dropped.insert(other.name)
-                verdict.drops.append(Drop(index: other.name, reason: "duplicate of \(best.name) (kept: \(why(best, over: other)))"))
+                verdict.drops.append(Drop(index: other.name, keptInstead: best.name, reason: "duplicate of \(best.name) (kept: \(why(best, over: other)))"))
             }
         }
         if includeRedundant {
@@ -235,7 +238,7 @@ enum IndexRedundancy {
                     continue
                 }
                 dropped.insert(candidate.name)
-                verdict.drops.append(Drop(index: candidate.name, reason: "redundant: its keys lead \(longest.name)"))
+                verdict.drops.append(Drop(index: candidate.name, keptInstead: longest.name, reason: "redundant: its keys lead \(longest.name)"))
             }
         }
         // Pairs of kept indexes first, then a kept one beside a dropped one (a partial index
