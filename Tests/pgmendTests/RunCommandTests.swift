@@ -87,6 +87,17 @@ struct RunCommandTests {
             let again = try Self.pgmend(["run", "indexes-and-keys", "--yes", "--db", database.conninfo, "--snapshots", folder])
             #expect(again.status == 0)
             #expect(again.stdout.contains("nothing to do: every step is satisfied (0 statements executed)"), "\(again.stdout)")
+            // The journal holds the way back, as docs/steps.md shows it: each dropped index
+            // built again from its statement.
+            let connection = try database.connect()
+            let restores = try connection.query(
+                "SELECT substring(sql FROM '^-- to put it back: (.*);') FROM pgmend.statements WHERE sql LIKE '-- to put it back:%' ORDER BY id"
+            ).map { try $0.get(0, as: String.self) }
+            #expect(restores.count == 3)
+            for statement in restores { try connection.execute(statement) }
+            #expect(try connection.query(
+                "SELECT 1 FROM pg_index WHERE indisvalid AND indexrelid IN (to_regclass('idx_apikey_user_id'), to_regclass('ix_api_keys_user_id'), to_regclass('idx_memories_user_id'))"
+            ).count == 3)
         }
     }
 
