@@ -123,7 +123,7 @@ struct PlanLoaderTests {
             "lock_timeout=500ms", "statement_timeout=1min", "batch_size=1000", "batch_pause=50ms", "retries=3",
         ])
         #expect(plan.steps.map(\.kind) == StepRegistry.names)
-        #expect(plan.steps.map(\.location.line) == [10, 15, 19, 48, 52, 57, 61, 65, 69])
+        #expect(plan.steps.map(\.location.line) == [10, 15, 19, 48, 52, 57, 61, 65, 69, 81, 86])
 
         let steps = plan.steps.map { $0.step.settings.map { "\($0.name): \($0.value)" } }
         #expect(steps[0] == [
@@ -158,6 +158,11 @@ struct PlanLoaderTests {
             "field referrer: text, key ref.source",
             "field phone_verified_at: timestamptz, assume_time_zone UTC",
             "on_conflict: keep_first_by created_at", "on_invalid: null", "prefer: json", "remove_keys: true",
+        ])
+        #expect(steps[9] == ["tables: api_keys, memories", "include_redundant: true", "keep: idx_memories_state", "prefer: ix_%"])
+        #expect(steps[10] == [
+            "reference memories.user_id: users.id ON DELETE CASCADE, indexed",
+            "reference audit.claude_code_sessions.user_id: users.user_id ON DELETE SET NULL", "orphans: null",
         ])
     }
 

@@ -63,6 +63,44 @@ struct RunCommandTests {
         }
     }
 
+    /// `Plans/indexes-and-keys.yaml` repairs the demo database's index and reference drift, and then has
+    /// nothing left to do.
+    @Test func indexesAndKeysPlanRunsOnTheDemoDatabase() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try DemoDatabaseTests.load(database, users: 60)
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-indexes-\(database.name)").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let run = try Self.pgmend(["run", "indexes-and-keys", "--yes", "--db", database.conninfo, "--snapshots", folder, "--format", "json"])
+            #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+            struct Report: Decodable { var statements_executed: Int; var outcome: String }
+            let report = try JSONDecoder().decode(Report.self, from: Data(run.stdout.utf8))
+            // idx_apikey_user_id, ix_api_keys_user_id, idx_memories_user_id; then per
+            // reference, replace-and-add and validate.
+            #expect(report.statements_executed == 9)
+            let left = try database.connect().query(
+                "SELECT relname::text FROM pg_class WHERE relname IN ('idx_apikey_user_id', 'ix_api_keys_user_id', 'idx_memories_user_id')")
+            #expect(left.count == 0)
+            let cascades = try database.connect().scalar(
+                "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND confdeltype = 'c' AND convalidated AND conname IN ('memories_user_id_fkey', 'memory_status_history_memory_id_fkey', 'memory_access_logs_memory_id_fkey')",
+                as: Int.self)
+            #expect(cascades == 3)
+            let again = try Self.pgmend(["run", "indexes-and-keys", "--yes", "--db", database.conninfo, "--snapshots", folder])
+            #expect(again.status == 0)
+            #expect(again.stdout.contains("nothing to do: every step is satisfied (0 statements executed)"), "\(again.stdout)")
+            // The journal holds the way back, as docs/steps.md shows it: each dropped index
+            // built again from its statement.
+            let connection = try database.connect()
+            let restores = try connection.query(
+                "SELECT substring(sql FROM '^-- to put it back: (.*);') FROM pgmend.statements WHERE sql LIKE '-- to put it back:%' ORDER BY id"
+            ).map { try $0.get(0, as: String.self) }
+            #expect(restores.count == 3)
+            for statement in restores { try connection.execute(statement) }
+            #expect(try connection.query(
+                "SELECT 1 FROM pg_index WHERE indisvalid AND indexrelid IN (to_regclass('idx_apikey_user_id'), to_regclass('ix_api_keys_user_id'), to_regclass('idx_memories_user_id'))"
+            ).count == 3)
+        }
+    }
+
     /// `run --data`: both snapshots hold row counts and fingerprints, so the run's data
     /// change is there to verify.
     @Test func runWithDataSnapshotsTheData() throws {

@@ -10,6 +10,8 @@ public enum StepRegistry {
         DropTableStep.self,
         BackfillStep.self,
         ExtractJSONFieldsStep.self,
+        DedupeIndexesStep.self,
+        FixForeignKeysStep.self,
     ]
 
     public static func kind(named name: String) -> (any RepairStep.Type)? {

@@ -1,0 +1,254 @@
+import PostgresClient
+import SchemaModel
+
+/// `fix_foreign_keys`: makes each listed reference a validated foreign key with exactly the
+/// actions the models declare, replacing one on the same column that differs. Added NOT VALID
+/// (a brief lock), then validated (reads and writes go on); rows whose value has no parent
+/// block it unless `orphans: null`.
+public struct FixForeignKeysStep: RepairStep {
+    public static let kind = "fix_foreign_keys"
+    public static let summary = "make references validated foreign keys with the declared ON DELETE / ON UPDATE; orphans block"
+
+    /// One reference as the plan writes it: `{from: memories.user_id, to: users.id, on_delete: cascade}`.
+    public struct Reference: Sendable {
+        public var table: ObjectName
+        public var column: String
+        public var target: ObjectName
+        public var targetColumn: String
+        public var onDelete: ForeignKey.Action
+        public var onUpdate: ForeignKey.Action
+        public var index: Bool
+
+        /// PostgreSQL's own default name for a one-column foreign key.
+        var constraintName: String { "\(table.name)_\(column)_fkey" }
+        var indexName: String { "\(table.name)_\(column)_idx" }
+    }
+
+    /// What to do with rows whose value has no parent.
+    public enum Orphans: String, Sendable { case fail, null }
+
+    public let references: [Reference]
+    public let orphans: Orphans
+
+    public init?(options: inout OptionReader) {
+        var references: [Reference] = []
+        let items = options.mapList("references", itemOwner: "each reference of fix_foreign_keys") ?? []
+        var good = !items.isEmpty
+        for var item in items {
+            let from = item.text("from")
+            let to = item.text("to")
+            let onDelete = Self.action(&item, "on_delete")
+            let onUpdate = Self.action(&item, "on_update")
+            let index = item.bool("index", default: false)
+            if let from, let to, let onDelete, let onUpdate,
+                let (table, column) = Self.columnReference(from, "from", &item), let (target, targetColumn) = Self.columnReference(to, "to", &item)
+            {
+                references.append(Reference(table: table, column: column, target: target, targetColumn: targetColumn, onDelete: onDelete, onUpdate: onUpdate, index: index))
+            } else {
+                good = false
+            }
+            options.absorb(item)
+        }
+        var orphans = Orphans.fail
+        if options.optionLocations["orphans"] != nil, !options.has("orphans") {
+            // `orphans: null` unquoted is YAML's null: the operator wrote the null strategy,
+            // and reading it as absent would quietly mean `fail`.
+            orphans = .null
+            _ = options.optionalText("orphans")
+        } else if let text = options.optionalText("orphans") {
+            if let value = Orphans(rawValue: text) {
+                orphans = value
+            } else {
+                options.report(options.location(of: "orphans"), "orphans must be fail or null, not '\(text)' (delete is not supported yet)")
+                good = false
+            }
+        }
+        for (i, reference) in references.enumerated() where references[..<i].contains(where: { $0.table == reference.table && $0.column == reference.column }) {
+            options.report(options.location(of: "references"), "\(reference.table).\(reference.column) is listed twice in references")
+            good = false
+        }
+        guard good else { return nil }
+        self.references = references
+        self.orphans = orphans
+    }
+
+    /// `table.column` or `schema.table.column`: the last dot ends the table's name.
+    private static func columnReference(_ text: String, _ key: String, _ reader: inout OptionReader) -> (ObjectName, String)? {
+        guard let dot = text.lastIndex(of: "."), dot != text.startIndex, text.index(after: dot) != text.endIndex else {
+            reader.report(reader.location(of: key), "\(key) must be written table.column, not '\(text)'")
+            return nil
+        }
+        let table = String(text[..<dot])
+        let column = String(text[text.index(after: dot)...])
+        guard reader.checkName(table, at: reader.location(of: key), what: "the table of '\(key)'", qualified: "table"),
+            reader.checkName(column, at: reader.location(of: key), what: "the column of '\(key)'")
+        else { return nil }
+        return (ObjectName(parsing: table), column)
+    }
+
+    /// `cascade`, `set_null`, `set_default`, `restrict`, `no_action` (the default).
+    private static func action(_ reader: inout OptionReader, _ key: String) -> ForeignKey.Action? {
+        guard let text = reader.optionalText(key) else { return .noAction }
+        if let action = ForeignKey.Action(rawValue: text.uppercased().replacingOccurrences(of: "_", with: " ")) { return action }
+        reader.report(reader.location(of: key), "\(key) must be one of cascade, set_null, set_default, restrict, no_action; not '\(text)'")
+        return nil
+    }
+
+    public var scope: [ObjectName]? {
+        var tables: [ObjectName] = []
+        for reference in references {
+            for table in [reference.table, reference.target] where !tables.contains(table) { tables.append(table) }
+        }
+        return tables
+    }
+
+    public var settings: [(name: String, value: String)] {
+        references.map { reference in
+            var text = "\(reference.target).\(reference.targetColumn) ON DELETE \(reference.onDelete.rawValue)"
+            if reference.onUpdate != .noAction { text += " ON UPDATE \(reference.onUpdate.rawValue)" }
+            if reference.index { text += ", indexed" }
+            return ("reference \(reference.table).\(reference.column)", text)
+        } + [("orphans", orphans.rawValue)]
+    }
+
+    public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
+        var effects: [any Effect] = []
+        var problems: [StepProblem] = []
+        var after = schema
+        var waiting: [String] = []
+        for reference in references {
+            switch try assess(reference, schema, probe) {
+            case .satisfied: continue
+            case .waiting(let reason): waiting.append(reason)
+            case .blocked(let found): problems += found
+            case .needed(let found, let predicted):
+                effects += found
+                if let table = predicted?.tables[reference.table.key] { after.tables[reference.table.key] = table }
+            }
+        }
+        if !problems.isEmpty { return .blocked(problems) }
+        if !waiting.isEmpty { return .waiting(waiting.joined(separator: "; ")) }
+        if effects.isEmpty {
+            return .satisfied("every reference is a validated foreign key with the declared actions")
+        }
+        return .needed(effects, after: after)
+    }
+
+    private func assess(_ reference: Reference, _ schema: Schema, _ probe: Probe) throws -> Assessment {
+        let from = "\(reference.table).\(reference.column)"
+        let to = "\(reference.target).\(reference.targetColumn)"
+        guard let table = schema.tables[reference.table.key] else {
+            return .blocked([StepProblem("table \(reference.table) does not exist", table: reference.table)])
+        }
+        guard let target = schema.tables[reference.target.key] else {
+            return .blocked([StepProblem("table \(reference.target) does not exist", table: reference.target)])
+        }
+        guard let column = table.column(reference.column) else {
+            return .blocked([StepProblem("\(reference.table) has no column \(reference.column)", table: reference.table)])
+        }
+        guard let targetColumn = target.column(reference.targetColumn) else {
+            return .blocked([StepProblem("\(reference.target) has no column \(reference.targetColumn)", table: reference.target)])
+        }
+        if column.type != targetColumn.type {
+            return .blocked([StepProblem(
+                "\(from) is \(column.type) and \(to) is \(targetColumn.type): a foreign key needs one type; convert it first (normalize_uuid for UUIDs kept as text)",
+                table: reference.table)])
+        }
+        guard target.constraints.values.contains(where: { [.primaryKey, .unique].contains($0.kind) && $0.columns == [reference.targetColumn] }) else {
+            return .blocked([StepProblem("\(to) is not a primary key or unique constraint of its own: a foreign key can reference only one", table: reference.target)])
+        }
+        if column.notNull, [.setNull].contains(reference.onDelete) || [.setNull].contains(reference.onUpdate) {
+            return .blocked([StepProblem("\(from) is NOT NULL, so SET NULL would fail when the parent goes", table: reference.table)])
+        }
+
+        let onColumn = table.constraints.values.filter { $0.kind == .foreignKey && $0.columns == [reference.column] }.sorted { $0.name < $1.name }
+        let wanted = onColumn.first { Self.matches($0, reference) }
+        let existingIndex = table.indexes.values.first { $0.valid && $0.predicate == nil && $0.keys.first?.expression == reference.column && $0.keys.first?.isColumn == true }
+        let needsIndex = reference.index && existingIndex == nil
+        if let wanted, wanted.validated, !needsIndex, onColumn.count == 1 {
+            return .satisfied("\(from) references \(to)")
+        }
+        guard try probe.tableExists(reference.table), try probe.tableExists(reference.target) else {
+            return .waiting("\(reference.table) or \(reference.target) does not exist yet; an earlier step creates it")
+        }
+
+        let quotedTable = QualifiedName(schema: reference.table.schema, reference.table.name).quoted
+        let quotedTarget = QualifiedName(schema: reference.target.schema, reference.target.name).quoted
+        let quotedColumn = SQLIdentifier(reference.column).quoted
+        let quotedTargetColumn = SQLIdentifier(reference.targetColumn).quoted
+        // Rows whose value no parent has: a NULL references nothing and is no orphan.
+        let orphanCondition =
+            "\(quotedColumn) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM \(quotedTarget) p WHERE p.\(quotedTargetColumn) = \(quotedTable).\(quotedColumn))"
+        let orphanRows = try probe.offendingRows(in: reference.table, where: orphanCondition)
+        if orphanRows.count > 0 {
+            if orphans == .fail || column.notNull {
+                let why = column.notNull && orphans == .null ? " (orphans: null cannot clear them: the column is NOT NULL)" : ""
+                return .blocked([StepProblem(
+                    "rows of \(reference.table) whose \(reference.column) is in no row of \(to)\(why)", count: orphanRows.count, sample: orphanRows.sample,
+                    table: reference.table)])
+            }
+        }
+
+        var effects: [any Effect] = []
+        var after = schema
+        let name = wanted?.name ?? reference.constraintName
+        if needsIndex {
+            let indexName = reference.indexName
+            let index = ObjectName(schema: reference.table.schema, name: indexName)
+            effects.append(ConcurrentSQL(
+                "build index \(indexName) on \(from) for the foreign key (deletes of \(reference.target) look it up)",
+                "CREATE INDEX CONCURRENTLY \(SQLIdentifier(indexName).quoted) ON \(quotedTable) (\(quotedColumn))",
+                rehearsalSQL: "CREATE INDEX \(SQLIdentifier(indexName).quoted) ON \(quotedTable) (\(quotedColumn))",
+                lock: .shareUpdateExclusive, on: reference.table, hazards: [.indexBuild], builds: index))
+            after.tables[reference.table.key]?.indexes[indexName] = Index(
+                name: indexName,
+                definition: "CREATE INDEX \(PrintedNames.identifier(indexName)) ON \(PrintedNames.qualified(reference.table)) USING btree (\(PrintedNames.identifier(reference.column)))",
+                keys: [IndexKey(expression: reference.column)])
+        }
+        if wanted == nil || onColumn.count > 1 || orphanRows.count > 0 {
+            // The old constraint goes in the transaction that adds the new one, so the column
+            // is never without a reference; the brief ACCESS EXCLUSIVE lock is the DROP's.
+            let old = onColumn.filter { $0.name != wanted?.name }
+            var statements = old.map { "ALTER TABLE \(quotedTable) DROP CONSTRAINT \(SQLIdentifier($0.name).quoted)" }
+            var hazards: [Hazard] = old.isEmpty ? [] : [.accessExclusiveLock]
+            if wanted == nil {
+                var add = "ALTER TABLE \(quotedTable) ADD CONSTRAINT \(SQLIdentifier(name).quoted) FOREIGN KEY (\(quotedColumn)) REFERENCES \(quotedTarget) (\(quotedTargetColumn))"
+                if reference.onUpdate != .noAction { add += " ON UPDATE \(reference.onUpdate.rawValue)" }
+                if reference.onDelete != .noAction { add += " ON DELETE \(reference.onDelete.rawValue)" }
+                statements.append(add + " NOT VALID")
+            }
+            // With orphans: null, also when none was seen: one committed while this waited
+            // for its lock is cleared too. After the ADD, under its lock (no write to either
+            // table gets in), so no orphan can appear between this UPDATE and the constraint.
+            if orphanRows.count > 0 || (orphans == .null && !column.notNull) {
+                statements.append("UPDATE \(quotedTable) SET \(quotedColumn) = NULL WHERE \(orphanCondition)")
+                hazards.append(.rowUpdates)
+            }
+            let summary = (old.isEmpty ? "" : "replace \(old.map(\.name).joined(separator: ", ")): ")
+                + (wanted == nil ? "add \(name) NOT VALID (existing rows are checked next)" : "keep \(name)")
+                + (orphans == .null && !column.notNull ? "; set orphan values to NULL (\(orphanRows.count) now)" : "")
+            effects.append(AtomicSQL(
+                summary, statements, lock: old.isEmpty ? .shareRowExclusive : .accessExclusive, on: [reference.table, reference.target], hazards: hazards))
+            for constraint in old { after.tables[reference.table.key]?.constraints[constraint.name] = nil }
+        }
+        if wanted?.validated != true {
+            effects.append(AtomicSQL(
+                "validate \(name) against existing rows", ["ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(SQLIdentifier(name).quoted)"],
+                lock: .shareUpdateExclusive, on: reference.table, hazards: [.fullTableScan]))
+        }
+        var definition = "FOREIGN KEY (\(PrintedNames.identifier(reference.column))) REFERENCES \(PrintedNames.qualified(reference.target))(\(PrintedNames.identifier(reference.targetColumn)))"
+        if reference.onUpdate != .noAction { definition += " ON UPDATE \(reference.onUpdate.rawValue)" }
+        if reference.onDelete != .noAction { definition += " ON DELETE \(reference.onDelete.rawValue)" }
+        after.tables[reference.table.key]?.constraints[name] = Constraint(
+            name: name, kind: .foreignKey, columns: [reference.column], definition: definition,
+            foreignKey: ForeignKey(referencedTable: reference.target.key, referencedColumns: [reference.targetColumn], onDelete: reference.onDelete, onUpdate: reference.onUpdate))
+        return .needed(effects, after: after)
+    }
+
+    /// Exactly the reference: the same parent column and actions, plain MATCH SIMPLE, not deferrable.
+    static func matches(_ constraint: Constraint, _ reference: Reference) -> Bool {
+        guard let key = constraint.foreignKey else { return false }
+        return key.referencedTable == reference.target.key && key.referencedColumns == [reference.targetColumn]
+            && key.onDelete == reference.onDelete && key.onUpdate == reference.onUpdate && key.match == .simple && !constraint.deferrable
+    }
+}

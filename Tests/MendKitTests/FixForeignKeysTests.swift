@@ -1,0 +1,85 @@
+import MendKit
+import MendTestSupport
+import PostgresClient
+import SchemaModel
+import Testing
+
+/// The seed's shape: memories.user_id references users.id without the cascade the model
+/// declares; api_keys.user_id is the UUID kept as text.
+private let tables = """
+    CREATE TABLE public.users (id int PRIMARY KEY, email text);
+    CREATE TABLE public.memories (id int PRIMARY KEY, user_id int, content text);
+    CREATE TABLE public.api_keys (id int PRIMARY KEY, user_id varchar(36));
+    INSERT INTO public.users VALUES (1, 'a@example.com'), (2, 'b@example.com');
+    INSERT INTO public.memories VALUES (10, 1, 'x'), (11, 2, 'y'), (12, 2, 'z'), (13, NULL, 'no owner');
+    """
+
+@Suite("fix_foreign_keys")
+struct FixForeignKeysTests {
+    @Test func replacesTheOldConstraintAndCascadeCascades() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute(tables + "ALTER TABLE public.memories ADD CONSTRAINT memories_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users (id);")
+            let step = try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id, on_delete: cascade, index: true}]}")
+            try applyAndCheckPrediction(step, on: connection)
+            let constraints = try connection.query(
+                "SELECT conname::text, confdeltype::text, convalidated FROM pg_constraint WHERE conrelid = 'public.memories'::regclass AND contype = 'f'")
+            #expect(constraints.count == 1, "the old constraint is gone")
+            #expect(try constraints.first?.get(1, as: String.self) == "c")
+            #expect(try constraints.first?.get(2, as: Bool.self) == true)
+            #expect(try connection.scalar("SELECT to_regclass('public.memories_user_id_idx') IS NOT NULL", as: Bool.self) == true)
+            try connection.execute("DELETE FROM public.users WHERE id = 2")
+            #expect(try connection.scalar("SELECT count(*) FROM public.memories WHERE user_id = 2", as: Int.self) == 0)
+            #expect(try connection.scalar("SELECT count(*) FROM public.memories", as: Int.self) == 2)
+        }
+    }
+
+    @Test func orphansBlockNamedByPrimaryKey() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute(tables + "INSERT INTO public.memories VALUES (14, 7, 'gone'), (15, 8, 'gone too');")
+            let step = try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id, on_delete: cascade}]}")
+            let schema = try CatalogReader(connection: connection).readSchema()
+            guard case .blocked(let problems) = try step.assess(schema, Probe(connection: connection)) else {
+                Issue.record("expected orphans to block")
+                return
+            }
+            #expect(problems.map(\.description) == ["rows of memories whose user_id is in no row of users.id (2 rows: 14, 15)"])
+        }
+    }
+
+    @Test func orphansNullClearsThemThenValidates() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute(tables + "INSERT INTO public.memories VALUES (14, 7, 'gone');")
+            let step = try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id, on_delete: set_null}], orphans: 'null'}")
+            try applyAndCheckPrediction(step, on: connection)
+            #expect(try connection.scalar("SELECT user_id IS NULL FROM public.memories WHERE id = 14", as: Bool.self) == true)
+            #expect(try connection.scalar("SELECT user_id FROM public.memories WHERE id = 10", as: Int.self) == 1)
+        }
+    }
+
+    @Test func orphansNullReadsTheSameQuotedOrNot() throws {
+        for text in ["orphans: null", "orphans: 'null'", "orphans: ~"] {
+            let step = try #require(try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id}], \(text)}") as? FixForeignKeysStep)
+            #expect(step.orphans == .null, "\(text)")
+        }
+        let step = try #require(try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id}]}") as? FixForeignKeysStep)
+        #expect(step.orphans == .fail)
+        #expect(throws: (any Error).self) { try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id}], orphans: delete}") }
+    }
+
+    @Test func typeMismatchPointsToNormalizeUUID() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute(tables)
+            let step = try makeStep("fix_foreign_keys: {references: [{from: api_keys.user_id, to: users.id}]}")
+            let schema = try CatalogReader(connection: connection).readSchema()
+            guard case .blocked(let problems) = try step.assess(schema, Probe(connection: connection)) else {
+                Issue.record("expected the type mismatch to block")
+                return
+            }
+            #expect(problems.first?.message.contains("normalize_uuid") == true, "\(problems)")
+        }
+    }
+}
