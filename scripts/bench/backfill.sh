@@ -52,6 +52,7 @@ lock_target=200   # ms: the longest batch transaction < 200 ms
 # die, make_work, find_pgmend, start_cluster, conninfo, sql, load, print_machine, timed, median,
 # ratio_line, seconds, ...; the globals work, pgmend, psql, elapsed.
 source "$root/scripts/bench/lib/common.sh"
+source "$root/scripts/bench/lib/rounds.sh"
 
 dbname=bench_backfill
 db=""          # the benchmark database's conninfo, set once the cluster runs
@@ -92,9 +93,6 @@ reset_tables() {
     || die "the tables differ before the round: $matching rows of apps match, $copy_matching of apps_copy"
 }
 
-checkpoint() {
-  sql "$dbname" -c "CHECKPOINT"
-}
 
 # --- the commands timed ------------------------------------------------------------------------
 
@@ -103,14 +101,6 @@ baseline() {
 }
 candidate() {
   "$pgmend" run backfill-apps --plans "$work/plans" --db "$db" --yes --format json --snapshots "$work/snaps-$round"
-}
-
-# A field of round ROUND's JSON report, by a jsonb path expression over the report `r` (the
-# server parses it: no JSON tool needed).
-report_field() { # ROUND SQL-EXPRESSION
-  sql "$dbname" -At -v report="$(cat "$work/report-$1.json")" <<EOF
-SELECT $2 FROM (SELECT :'report'::jsonb AS r) AS report;
-EOF
 }
 
 # Checks a round: pgmend's report (ok, the step's one action executed, every matching row
@@ -132,45 +122,11 @@ check_round() { # ROUND
   rm -rf "$work/snaps-$r"
 }
 
-# One round: fresh tables, then the baseline and the candidate, each after a CHECKPOINT; the
-# candidate's report kept as $work/report-ROUND.json. Sets base_ns and cand_ns.
-base_ns=0
-cand_ns=0
-run_round() { # ROUND LABEL-SUFFIX
-  round=$1
-  reset_tables
-  checkpoint
-  timed "UPDATE$2" baseline; base_ns=$elapsed
-  checkpoint
-  timed "pgmend$2" candidate; cand_ns=$elapsed
-  cp "$work/run.out" "$work/report-$round.json"
-  check_round "$round"
-}
-
-# One untimed warm-up of each; then BENCH_ROUNDS rounds of baseline-then-candidate. Prints the
-# medians, the ratio candidate/baseline, the longest batch and the throughput.
+# The shared rounds (lib/rounds.sh), then the throughput.
 compare() {
-  local -a base_all=() cand_all=() longest_all=()
-  local r base cand longest batches lock_verdict size_from=BENCH_BATCH_SIZE
+  local batches size_from=BENCH_BATCH_SIZE
   [[ -n "$batch_size" ]] || size_from="the default"
-  run_round 0 " (warm-up)"
-  for (( r = 1; r <= rounds; r++ )); do
-    run_round "$r" ""
-    base_all+=("$base_ns")
-    cand_all+=("$cand_ns")
-    longest=$(report_field "$r" "round((r#>>'{steps,0,actions,0,longest_transaction_ms}')::numeric)")
-    [[ "$longest" =~ ^[0-9]+$ ]] || die "round $r: no longest_transaction_ms in $work/report-$r.json"
-    longest_all+=("$longest")
-  done
-  base=$(median "${base_all[@]}")
-  cand=$(median "${cand_all[@]}")
-  ratio_line backfill "$time_target" UPDATE "$base" pgmend "$cand"
-
-  # The longest batch of any timed round: the worst lock a reader of this report must expect.
-  longest=$(printf '%s\n' "${longest_all[@]}" | sort -n | tail -1)
-  if (( longest < lock_target )); then lock_verdict=PASS; else lock_verdict=MISS; fi
-  echo "bench backfill lock: longest batch transaction $longest ms (max of $rounds rounds;" \
-       "each round's: ${longest_all[*]} ms) (target < $lock_target ms) $lock_verdict"
+  compare_rounds backfill
 
   # A batch is the next batch_size keys: one per batch_size rows of the table.
   batches=$(( (rows + ${batch_size:-5000} - 1) / ${batch_size:-5000} ))
