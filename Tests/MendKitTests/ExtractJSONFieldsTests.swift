@@ -211,6 +211,16 @@ struct ExtractJSONFieldsTests {
         }
     }
 
+    /// `on_invalid: null` unquoted is YAML's null; it means the null strategy, not "fail".
+    @Test func aBareNullOnInvalidMeansNull() throws {
+        for written in ["null", "\"null\"", "~"] {
+            let step = try makeStep("extract_json_fields: {table: users, column: metadata, fields: [{name: a, type: text}], on_invalid: \(written)}")
+            #expect(step.settings.contains { $0.name == "on_invalid" && $0.value == "null" }, "on_invalid: \(written)")
+        }
+        let absent = try makeStep("extract_json_fields: {table: users, column: metadata, fields: [{name: a, type: text}]}")
+        #expect(absent.settings.contains { $0.name == "on_invalid" && $0.value == "fail" })
+    }
+
     @Test func castabilityPerTypeFamily() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()

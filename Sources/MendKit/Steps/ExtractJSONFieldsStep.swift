@@ -90,8 +90,12 @@ public struct ExtractJSONFieldsStep: RepairStep {
             }
         }
         var invalidToNull = false
-        if let value = options.rawValue("on_invalid") {
-            // YAML reads a bare null as no value at all: "null" must be quoted, or written as is.
+        if options.optionLocations["on_invalid"] != nil, !options.has("on_invalid") {
+            // `on_invalid: null` unquoted is YAML's null: the operator wrote the null strategy,
+            // as for fix_foreign_keys' `orphans: null`, not "no option" (which means fail).
+            invalidToNull = true
+            _ = options.rawValue("on_invalid")
+        } else if let value = options.rawValue("on_invalid") {
             switch value.text {
             case "fail": invalidToNull = false
             case "null": invalidToNull = true
