@@ -129,7 +129,8 @@ public final class EffectContext {
             let savepoint = "pgmend_effect"
             // RELEASE keeps what SET LOCAL did inside the savepoint: the settings an effect pins
             // are put back afterwards, so later steps of a rehearsal run with the session's own.
-            let saved = try Self.pinnable.map { ($0, try connection.scalar("SELECT current_setting($1)", [$0], as: String.self) ?? "") }
+            let saved = try connection.query("SELECT n, current_setting(n) FROM unnest($1::text[]) n", [Self.pinnable])
+                .map { (try $0.get(0, as: String.self), try $0.get(1, as: String.self)) }
             try connection.execute("SAVEPOINT \(savepoint)")
             do {
                 try setTimeouts(local: true)
@@ -138,7 +139,8 @@ public final class EffectContext {
                 // set_config, not SET: the value is the server's own text of a list setting
                 // (`"$user", public`), which SET would take as one quoted item. Only in the
                 // savepoint path, where the outer transaction's snapshots are long taken.
-                for (name, value) in saved { try connection.query("SELECT set_config($1, $2, true)", [name, value]) }
+                try connection.query(
+                    "SELECT set_config(n, v, true) FROM unnest($1::text[], $2::text[]) AS s(n, v)", [saved.map(\.0), saved.map(\.1)])
                 return value
             } catch {
                 if connection.isOpen { _ = try? connection.execute("ROLLBACK TO SAVEPOINT \(savepoint); RELEASE SAVEPOINT \(savepoint)") }
