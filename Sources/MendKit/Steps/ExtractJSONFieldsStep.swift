@@ -192,20 +192,63 @@ public struct ExtractJSONFieldsStep: RepairStep {
         let keyList = keyColumns.map { SQLIdentifier($0).quoted }.joined(separator: ", ")
         let keyText = keyColumns.count == 1 ? "\(SQLIdentifier(keyColumns[0]).quoted)::text" : "ROW(\(keyList))::text"
 
-        // Unique groups first: their losers become part of each field's target expression.
+        // Every field's counts in one read of the table (and for a unique field, whether any
+        // value repeats); rows are named only where a count says there are some (a second
+        // read, of the problem rows' keys). Read once per run (`memoized`).
+        // Each field's state is computed once per row in `s` (OFFSET 0 keeps the planner from
+        // copying the expressions into every aggregate): 0 absent or JSON null, 1 converts,
+        // 2 converts from another form, 3 does not convert; `d` the column differs; `g` the
+        // value a unique index will hold. A unique field's repeats are counted by hash (a
+        // collision only costs the exact query below, which then finds no group).
+        var states: [String] = []
+        var aggregates: [String] = []
+        for (index, plan) in plans.enumerated() {
+            states.append("CASE WHEN NOT \(plan.present) THEN 0 WHEN NOT \(plan.valid) THEN 3 WHEN \(plan.convertedForm) THEN 2 ELSE 1 END AS s\(index)")
+            aggregates.append("count(*) FILTER (WHERE s\(index) > 0)")
+            aggregates.append("count(*) FILTER (WHERE s\(index) = 2)")
+            aggregates.append("count(*) FILTER (WHERE s\(index) = 3)")
+            if plan.exists {
+                states.append("\(plan.columnDiffers) AS d\(index)")
+                aggregates.append("count(*) FILTER (WHERE d\(index))")
+            } else {
+                aggregates.append("0::bigint")
+            }
+            if plan.field.unique {
+                states.append("\(plan.groupValue)::text AS g\(index)")
+                aggregates.append("count(g\(index)) - count(DISTINCT hashtextextended(g\(index), 0))")
+            } else {
+                aggregates.append("0::bigint")
+            }
+        }
+        let countsQuery = "SELECT \(aggregates.joined(separator: ",\n  "))\nFROM (SELECT \(states.joined(separator: ",\n  ")) FROM \(quotedTable) OFFSET 0) s"
+        let counts: [Int] = try probe.memoized(countsQuery) {
+            try probe.readOnly { probe in
+                // The distinct hashes sort in memory rather than on disk.
+                try probe.connection.setLocal("work_mem", "64MB")
+                return try probe.query(countsQuery).first.map { row in
+                    try (0..<aggregates.count).map { try row.get(.index($0), as: Int.self) }
+                } ?? []
+            }
+        }
+        for index in plans.indices where counts.count == aggregates.count {
+            plans[index].counts = FieldCounts(
+                present: counts[index * 5], converted: counts[index * 5 + 1], invalid: counts[index * 5 + 2], differing: counts[index * 5 + 3],
+                repeated: counts[index * 5 + 4])
+        }
+
+        // Unique groups: their losers become part of each field's target expression.
         var losers: [String: [String]] = [:]
-        for plan in plans where plan.field.unique {
+        for plan in plans where plan.field.unique && plan.counts.repeated > 0 {
             let value = plan.groupValue
             let order = (onConflict.keepFirstBy.map { "\(SQLIdentifier($0).quoted), " } ?? "") + keyList
-            let groups = try probe.readOnly { probe in
-                try probe.query(
-                    """
-                    SELECT k, n FROM (SELECT \(keyText) AS k, count(*) OVER (PARTITION BY v) AS n,
-                        row_number() OVER (PARTITION BY v ORDER BY \(order)) AS r
-                      FROM (SELECT *, \(value) AS v FROM \(quotedTable)) t WHERE v IS NOT NULL) g
-                    WHERE n > 1 AND r > 1 ORDER BY k
-                    """
-                ).map { try $0.get(0, as: String.self) }
+            let groupsQuery = """
+                SELECT k, n FROM (SELECT \(keyText) AS k, count(*) OVER (PARTITION BY v) AS n,
+                    row_number() OVER (PARTITION BY v ORDER BY \(order)) AS r
+                  FROM (SELECT *, \(value) AS v FROM \(quotedTable)) t WHERE v IS NOT NULL) g
+                WHERE n > 1 AND r > 1 ORDER BY k
+                """
+            let groups: [String] = try probe.memoized(groupsQuery) {
+                try probe.readOnly { probe in try probe.query(groupsQuery).map { try $0.get(0, as: String.self) } }
             }
             guard !groups.isEmpty else { continue }
             if onConflict == .fail {
@@ -219,25 +262,6 @@ public struct ExtractJSONFieldsStep: RepairStep {
             } else {
                 losers[plan.field.name] = groups
             }
-        }
-
-        // Every field's counts in one read of the table; rows are named only where a count
-        // says there are some (a second read, of the problem rows' keys).
-        var aggregates: [String] = []
-        for plan in plans {
-            aggregates.append("count(*) FILTER (WHERE \(plan.present))")
-            aggregates.append("count(*) FILTER (WHERE \(plan.present) AND \(plan.valid) AND \(plan.convertedForm))")
-            aggregates.append("count(*) FILTER (WHERE \(plan.present) AND NOT \(plan.valid))")
-            aggregates.append(plan.exists && preferColumn == nil ? "count(*) FILTER (WHERE \(plan.columnDiffers))" : "0::bigint")
-        }
-        let counts = try probe.readOnly { probe in
-            try probe.query("SELECT \(aggregates.joined(separator: ",\n  ")) FROM \(quotedTable)").first.map { row in
-                try (0..<aggregates.count).map { try row.get(.index($0), as: Int.self) }
-            } ?? []
-        }
-        for index in plans.indices where counts.count == aggregates.count {
-            plans[index].counts = FieldCounts(
-                present: counts[index * 4], converted: counts[index * 4 + 1], invalid: counts[index * 4 + 2], differing: counts[index * 4 + 3])
         }
         for index in plans.indices {
             plans[index].losers = losers[plans[index].field.name] ?? []
@@ -297,9 +321,11 @@ public struct ExtractJSONFieldsStep: RepairStep {
             if plan.exists, let preferColumn { setAside.append(part(preferColumn ? "prefer: column" : "prefer: json", plan.columnDiffers)) }
         }
         if !setAside.isEmpty {
-            let query = setAside.joined(separator: "\nUNION ALL ")
-            let count = try probe.readOnly { try $0.scalar("SELECT count(*) FROM (\(query)) s", as: Int.self) ?? 0 }
-            if count > 0 { journal = JournalSetAside(table: table, query: query, count: count) }
+            // Its rows, counted from what the counts above read: one row per part it matches.
+            let count = plans.reduce(0) { sum, plan in
+                sum + (invalidToNull ? plan.counts.invalid : 0) + plan.losers.count + (plan.exists && preferColumn != nil ? plan.counts.differing : 0)
+            }
+            if count > 0 { journal = JournalSetAside(table: table, query: setAside.joined(separator: "\nUNION ALL "), count: count) }
         }
 
         let key = keyColumns.map { name in (name: name, type: current.column(name)?.type ?? "text") }
@@ -313,6 +339,15 @@ public struct ExtractJSONFieldsStep: RepairStep {
         if needing > 0 || !missing.isEmpty {
             var backfill = Backfill(table: table, key: key, assignments: assignments, condition: condition, matching: needing, batchSize: probe.settings.batchSize)
             backfill.purpose = fieldCounts(plans).joined(separator: "; ")
+            // `condition` is "a column differs from its target": each target once per row.
+            backfill.conditionIsDifference = true
+            // The backfill's last read of the table is the proof that every row agrees; with
+            // on_invalid: fail it also finds values written since that do not convert.
+            if !invalidToNull {
+                backfill.verify = (
+                    "values of \(table).\(column) that do not convert, written after the step was assessed (on_invalid: \"null\" leaves them out)",
+                    plans.map { "(\($0.present) AND NOT \($0.valid))" }.joined(separator: " OR "))
+            }
             // Journaled only when the move runs: a satisfied step has nothing left to set aside.
             if let journal { effects.append(journal) }
             effects.append(backfill)
@@ -349,12 +384,19 @@ public struct ExtractJSONFieldsStep: RepairStep {
         var removal: Backfill?
         if removeKeys {
             let removable = plans.map(\.removable).joined(separator: " OR ")
-            let expression = plans.reduce(SQLIdentifier(column).quoted) { json, plan in
-                "CASE WHEN \(plan.removable) THEN \(plan.removing(from: json)) ELSE \(json) END"
+            // One `#-` per field, removing its path or nothing (`{}`): the expression grows with
+            // the fields, and each field's test is read from the document as it was.
+            let sourceIsJSON = plans.first?.sourceIsJSON ?? false
+            let removed = plans.reduce(SQLIdentifier(column).quoted + (sourceIsJSON ? "::jsonb" : "")) { document, plan in
+                "(\(document) #- CASE WHEN \(plan.removable) THEN \(plan.pathLiteral) ELSE '{}'::text[] END)"
             }
-            let count = missing.isEmpty ? try probe.readOnly { try $0.scalar("SELECT count(*) FROM \(quotedTable) WHERE \(removable)", as: Int.self) ?? 0 } : needing
-            if count > 0 || !missing.isEmpty {
-                removal = Backfill(table: table, key: key, assignments: [(column, expression)], condition: removable, matching: count, batchSize: probe.settings.batchSize)
+            let expression = sourceIsJSON ? "(\(removed))::json" : removed
+            let count = missing.isEmpty ? try probe.memoizedCount("SELECT count(*) FROM \(quotedTable) WHERE \(removable)") : needing
+            // A backfill in this run makes more rows removable than the count says: the removal
+            // runs after it whatever the count (its condition decides, row by row).
+            if count > 0 || !missing.isEmpty || needing > 0 {
+                let matching = missing.isEmpty ? count + needing : needing
+                removal = Backfill(table: table, key: key, assignments: [(column, expression)], condition: removable, matching: matching, batchSize: probe.settings.batchSize)
                 removal?.purpose = "remove from \(column) the keys whose values are in their columns (set-aside values stay)"
             }
         }
@@ -363,7 +405,9 @@ public struct ExtractJSONFieldsStep: RepairStep {
             let indexes = plans.filter(\.field.unique).isEmpty ? "" : ", unique indexes valid"
             return .satisfied("every column of \(plans.map(\.field.name).joined(separator: ", ")) exists and agrees with \(column)\(indexes)\(removeKeys ? ", keys removed" : "")")
         }
-        effects.append(assertion)
+        // Without a backfill (nothing to write: an index or the keys' removal is what is left)
+        // the proof is a read of its own.
+        if !effects.contains(where: { $0 is Backfill }) { effects.append(assertion) }
         if let removal { effects.append(removal) }
         return .needed(effects, after: after)
     }
@@ -410,6 +454,8 @@ struct FieldCounts {
     var invalid = 0
     /// The column is set and differs from the JSON's value.
     var differing = 0
+    /// For a unique field: values that more than one row would hold (rows minus distinct values).
+    var repeated = 0
 }
 
 /// The SQL of one field: its JSON value, whether it converts, and what the column must hold.
@@ -429,28 +475,32 @@ struct FieldPlan {
     var columnSQL: String { SQLIdentifier(field.name).quoted }
 
     /// The JSON value at the path, as jsonb.
-    var json: String {
+    var json: String { extract("->", "#>") }
+    /// The value at the path as text (a string without its quotes).
+    var text: String { extract("->>", "#>>") }
+    func extract(_ key: String, _ path: String) -> String {
         let document = SQLIdentifier(source).quoted + (sourceIsJSON ? "::jsonb" : "")
-        return "(\(document) #> \(SQLLiteral.quoted(JSONCast.arrayLiteral(field.path)))::text[])"
+        if field.path.count == 1 { return "(\(document) \(key) \(SQLLiteral.quoted(field.path[0])))" }
+        return "(\(document) \(path) \(SQLLiteral.quoted(JSONCast.arrayLiteral(field.path)))::text[])"
     }
     /// The key is there with a value other than JSON null.
     /// (`jsonb_typeof` of a missing key is NULL: one extraction says both.)
     var present: String { "coalesce(jsonb_typeof(\(json)) <> 'null', false)" }
     /// SQL gets the server's printed type, not the plan's text: a name it knows, nothing else.
-    var cast: JSONCast { JSONCast(family: family, json: json, type: printedType, trim: field.trim, timeZone: field.assumeTimeZone) }
+    var cast: JSONCast { JSONCast(family: family, json: json, text: text, type: printedType, trim: field.trim, timeZone: field.assumeTimeZone) }
     /// Converts losslessly (only meaningful where `present`).
     var valid: String { cast.valid }
     /// The value is written in a form other than the type's own: a string for a non-text
     /// type, or text that trimming changed.
     var convertedForm: String {
         switch family {
-        case .text: return field.trim ? "(\(json) #>> '{}') <> btrim(\(json) #>> '{}')" : "false"
+        case .text: return field.trim ? "\(text) <> btrim(\(text))" : "false"
         case .boolean, .integer, .numeric: return "jsonb_typeof(\(json)) = 'string'"
         default: return "false"
         }
     }
-    /// The JSON's value as the column's type, NULL when absent or not convertible.
-    var value: String { "(CASE WHEN \(present) AND \(valid) THEN \(cast.converted) END)" }
+    /// The JSON's value as the column's type, NULL when absent, JSON null or not convertible.
+    var value: String { cast.value }
     /// The column is set to something other than its declared default.
     var columnSet: String {
         guard exists else { return "false" }
@@ -478,121 +528,7 @@ struct FieldPlan {
     var removable: String {
         "(\(json) IS NOT NULL AND (jsonb_typeof(\(json)) = 'null' OR (\(valid) AND \(columnSQL) IS NOT DISTINCT FROM \(value))))"
     }
-    func removing(from document: String) -> String {
-        let path = "\(SQLLiteral.quoted(JSONCast.arrayLiteral(field.path)))::text[]"
-        return sourceIsJSON ? "((\(document))::jsonb #- \(path))::json" : "(\(document) #- \(path))"
-    }
+    /// The field's path in the document, as `#-` takes it.
+    var pathLiteral: String { "\(SQLLiteral.quoted(JSONCast.arrayLiteral(field.path)))::text[]" }
 }
 
-/// Which JSON values convert losslessly to a type, decided by the value's JSON type and a
-/// pattern for strings: PostgreSQL 15 has no `pg_input_is_valid`, and a failed cast would
-/// abort the whole statement. Every cast is guarded by its test inside one CASE.
-struct JSONCast {
-    enum Family: Equatable {
-        case boolean
-        case integer(min: String, max: String)
-        case numeric
-        case text(limit: Int?)
-        case timestamptz
-        case timestamp
-        case date
-        case uuid
-
-        init?(printedType: String) {
-            switch printedType {
-            case "boolean": self = .boolean
-            case "smallint": self = .integer(min: "-32768", max: "32767")
-            case "integer": self = .integer(min: "-2147483648", max: "2147483647")
-            case "bigint": self = .integer(min: "-9223372036854775808", max: "9223372036854775807")
-            case "numeric", "double precision", "real": self = .numeric
-            case "text", "character varying": self = .text(limit: nil)
-            case "timestamp with time zone": self = .timestamptz
-            case "timestamp without time zone": self = .timestamp
-            case "date": self = .date
-            case "uuid": self = .uuid
-            default:
-                for prefix in ["character varying(", "character("] where printedType.hasPrefix(prefix) && printedType.hasSuffix(")") {
-                    guard let limit = Int(printedType.dropFirst(prefix.count).dropLast()) else { return nil }
-                    self = .text(limit: limit)
-                    return
-                }
-                return nil
-            }
-        }
-    }
-
-    var family: Family
-    /// The jsonb value.
-    var json: String
-    /// The type as the server prints it (`format_type`).
-    var type: String
-    var trim: Bool
-    var timeZone: String?
-
-    var kind: String { "jsonb_typeof(\(json))" }
-    /// The scalar as text (a string without its quotes).
-    var scalar: String { trim ? "btrim(\(json) #>> '{}')" : "(\(json) #>> '{}')" }
-
-    static let numberPattern = #"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]{1,3})?$"#
-    static let datePattern = #"[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"#
-    static let timePattern = #"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"#
-    static let offsetPattern = #"(Z|z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)"#
-
-    /// True when the (present) value converts without loss.
-    var valid: String {
-        switch family {
-        case .boolean:
-            return "(\(kind) = 'boolean' OR (\(kind) = 'string' AND \(scalar) IN ('true', 'false')))"
-        case .integer(let min, let max):
-            return "(CASE WHEN \(kind) = 'number' OR (\(kind) = 'string' AND \(scalar) ~ \(SQLLiteral.quoted(Self.numberPattern)))"
-                + " THEN \(scalar)::numeric = trunc(\(scalar)::numeric) AND \(scalar)::numeric BETWEEN \(min) AND \(max) ELSE false END)"
-        case .numeric:
-            return "(\(kind) = 'number' OR (\(kind) = 'string' AND \(scalar) ~ \(SQLLiteral.quoted(Self.numberPattern))))"
-        case .text(let limit):
-            let fits = limit.map { " AND char_length(\(scalar)) <= \($0)" } ?? ""
-            return "(\(kind) IN ('string', 'number', 'boolean')\(fits))"
-        case .timestamptz:
-            let offset = timeZone == nil ? Self.offsetPattern : Self.offsetPattern + "?"
-            return dated("([T ]" + Self.timePattern + ")?" + offset)
-        case .timestamp:
-            let offset = timeZone == nil ? "" : Self.offsetPattern + "?"
-            return dated("([T ]" + Self.timePattern + ")?" + offset)
-        case .date:
-            return dated("")
-        case .uuid:
-            return "(\(kind) = 'string' AND \(scalar) ~ '^\\{?[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}\\}?$')"
-        }
-    }
-
-    /// A string that starts with a date of the calendar (the pattern allows 2025-02-31; the day
-    /// is then compared with the month's last, computed from parts the pattern made safe).
-    func dated(_ rest: String) -> String {
-        let pattern = SQLLiteral.quoted("^" + Self.datePattern + rest + "$")
-        let lastDay = "extract(day from make_date(substr(\(scalar), 1, 4)::int, substr(\(scalar), 6, 2)::int, 1) + interval '1 month - 1 day')"
-        return "(CASE WHEN \(kind) = 'string' AND \(scalar) ~ \(pattern) THEN substr(\(scalar), 9, 2)::int <= \(lastDay) ELSE false END)"
-    }
-
-    /// The value as the column's type (only where `valid`).
-    var converted: String {
-        switch family {
-        case .integer:
-            return "(\(scalar)::numeric)::\(type)"
-        case .timestamptz:
-            guard let zone = timeZone else { return "(\(scalar))::timestamptz" }
-            // No offset written: the time is read in the zone the plan names.
-            let hasOffset = "\(scalar) ~ \(SQLLiteral.quoted(Self.offsetPattern + "$"))"
-            return "(CASE WHEN \(hasOffset) THEN (\(scalar))::timestamptz ELSE (\(scalar))::timestamp AT TIME ZONE \(SQLLiteral.quoted(zone)) END)"
-        case .timestamp:
-            guard let zone = timeZone else { return "(\(scalar))::\(type)" }
-            let hasOffset = "\(scalar) ~ \(SQLLiteral.quoted(Self.offsetPattern + "$"))"
-            return "(CASE WHEN \(hasOffset) THEN (\(scalar))::timestamptz AT TIME ZONE \(SQLLiteral.quoted(zone)) ELSE (\(scalar))::timestamp END)"
-        default:
-            return "(\(scalar))::\(type)"
-        }
-    }
-
-    /// `{"a","b"}`: a text array literal, each element quoted (quotes and backslashes escaped).
-    static func arrayLiteral(_ items: [String]) -> String {
-        "{" + items.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
-    }
-}

@@ -63,10 +63,19 @@ public struct Probe {
     /// `SELECT count(*) ...` read-only (it may hold plan text), once per run while no effect
     /// has run (see `FingerprintMemo`).
     public func memoizedCount(_ sql: String) throws -> Int {
-        if let known = fingerprints?.counts[sql] { return known }
-        let count = try readOnly { try $0.scalar(sql, as: Int.self) ?? 0 }
-        fingerprints?.counts[sql] = count
-        return count
+        try memoized(sql) { try readOnly { try $0.scalar(sql, as: Int.self) ?? 0 } }
+    }
+
+    /// What `compute` read, once per run while no effect has run, by `key` (the SQL it sends):
+    /// a real run assesses each step twice (the dry run it shows first, then the step itself),
+    /// and a step that reads whole tables should not read them twice. A value read here may
+    /// be as old as the run's start; effects must not depend on it for safety (they decide
+    /// under their own locks).
+    public func memoized<T>(_ key: String, _ compute: () throws -> T) throws -> T {
+        if let known = fingerprints?.results[key] as? T { return known }
+        let value = try compute()
+        fingerprints?.results[key] = value
+        return value
     }
 
     /// Runs `body` read-only and rolls it back: for SQL from the plan (a `done_when` query, a
@@ -283,13 +292,13 @@ public final class ReadOnlySession {
 /// condition, not by its count.
 public final class FingerprintMemo {
     var known: [String: TableData] = [:]
-    var counts: [String: Int] = [:]
+    var results: [String: Any] = [:]
 
     public init() {}
 
     /// Drops what is known: the tables may have changed.
     public func forget() {
         known = [:]
-        counts = [:]
+        results = [:]
     }
 }

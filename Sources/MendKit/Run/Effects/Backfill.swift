@@ -33,6 +33,16 @@ public struct Backfill: Effect {
     /// What the rows get, for people, when the step that asks for it can say more than
     /// "update": appended to the summary.
     public var purpose: String?
+    /// True when `condition` is exactly "some assigned column differs from its expression"
+    /// (a step that derives columns from others, as extract_json_fields does): then a batch
+    /// evaluates each expression once per row instead of twice (in SET and in WHERE), by
+    /// computing them in a subquery and comparing there (`updateStatement`).
+    public var conditionIsDifference = false
+    /// Rows that must not exist once the backfill is done, though no update can change them
+    /// (a value the application wrote that does not convert): counted in the same read of the
+    /// table that looks for rows left to update, and if there are any the effect fails naming
+    /// them. That read, returning no row, is the proof that every row is as the step says.
+    public var verify: (summary: String, condition: String)?
 
     public init(
         table: ObjectName, key: [(name: String, type: String)], assignments: [(column: String, expression: String)],
@@ -54,6 +64,7 @@ public struct Backfill: Effect {
     public var summary: String {
         "update \(matching) row\(matching == 1 ? "" : "s") of \(table) in batches of \(batchSize) keys, by (\(key.map(\.name).joined(separator: ", ")))"
             + (purpose.map { ": \($0)" } ?? "")
+            + (verify == nil ? "" : "; then one read of the table proves no row is left to update and none breaks the step's rule")
     }
     public var sql: String {
         boundStatement(after: true) + ";\n" + updateStatement(lower: true, upper: true)
@@ -82,11 +93,31 @@ public struct Backfill: Effect {
     /// The batch: the rows after the lower bound (when there is one) up to and including the
     /// upper bound (when there is one) that still match the condition.
     func updateStatement(lower: Bool, upper: Bool) -> String {
-        var clauses: [String] = []
-        if lower { clauses.append("(\(keyList)) > (\(parameters(from: 1)))") }
-        if upper { clauses.append("(\(keyList)) <= (\(parameters(from: lower ? key.count + 1 : 1)))") }
-        clauses.append(SQLFragment.parenthesized(condition))
-        return "UPDATE \(quotedTable) SET \(setList)\nWHERE " + clauses.joined(separator: " AND ")
+        func range(_ qualifier: String) -> [String] {
+            let keys = key.map { qualifier + SQLIdentifier($0.name).quoted }.joined(separator: ", ")
+            var clauses: [String] = []
+            if lower { clauses.append("(\(keys)) > (\(parameters(from: 1)))") }
+            if upper { clauses.append("(\(keys)) <= (\(parameters(from: lower ? key.count + 1 : 1)))") }
+            return clauses
+        }
+        guard conditionIsDifference else {
+            return "UPDATE \(quotedTable) SET \(setList)\nWHERE " + (range("") + [SQLFragment.parenthesized(condition)]).joined(separator: " AND ")
+        }
+        // The expressions once per row, in `v` (OFFSET 0 keeps the planner from merging it
+        // back into the UPDATE, which would evaluate them in SET and WHERE again). A row that
+        // another session changed after `v` read it is left alone: EvalPlanQual rechecks the
+        // WHERE clause on the row's newest version, whose xmin is not the one `v` saw, so
+        // values computed from the old version are never written; the catch-up pass takes it.
+        let values = assignments.indices.map { "pgmend_\($0)" }
+        let computed = zip(assignments, values).map { "\(SQLFragment.parenthesized($0.0.expression)) AS \($0.1)" }.joined(separator: ", ")
+        let vWhere = range("")
+        let targets = assignments.map { "t.\(SQLIdentifier($0.column).quoted)" }.joined(separator: ", ")
+        let joined = key.map { "t.\(SQLIdentifier($0.name).quoted) = v.\(SQLIdentifier($0.name).quoted)" }
+        return "UPDATE \(quotedTable) AS t SET " + zip(assignments, values).map { "\(SQLIdentifier($0.0.column).quoted) = v.\($0.1)" }.joined(separator: ", ")
+            + "\nFROM (SELECT \(keyList), xmin AS pgmend_xmin, \(computed) FROM \(quotedTable)"
+            + (vWhere.isEmpty ? "" : " WHERE " + vWhere.joined(separator: " AND ")) + " OFFSET 0) AS v"
+            + "\nWHERE " + (joined + range("t.") + ["t.xmin = v.pgmend_xmin", "(\(targets)) IS DISTINCT FROM (\(values.map { "v.\($0)" }.joined(separator: ", ")))"])
+                .joined(separator: " AND ")
     }
 
     public func apply(_ context: EffectContext) throws -> EffectOutcome {
@@ -143,21 +174,40 @@ public struct Backfill: Effect {
         }.flatMap(Self.lastKey(fromCheckpoint:))
         _ = try pass(1, from: resume)
         // Catch-up: rows written behind the cursor (or before the resume point) that match.
-        var remaining = try count(context.connection)
+        var (remaining, violating) = try count(context.connection)
         var number = 1
         while remaining > batchSize && number < 5 {
             number += 1
             _ = try pass(number, from: nil)
-            remaining = try count(context.connection)
+            (remaining, violating) = try count(context.connection)
         }
-        if remaining > 0 { updated += try finalPass(context) }
+        if remaining > 0 {
+            let started = Date()
+            updated += try finalPass(context)
+            longestBatch = max(longestBatch, Date().timeIntervalSince(started))
+        }
+        if violating > 0, let verify {
+            let keyText = key.map { "\(SQLIdentifier($0.name).quoted)::text" }.joined(separator: " || ', ' || ")
+            let sample = try context.connection.query(
+                "SELECT \(keyText) FROM \(quotedTable) WHERE \(SQLFragment.parenthesized(verify.condition)) ORDER BY \(keyList) LIMIT 10"
+            ).map { try $0.get(0, as: String.self) }
+            if !sample.isEmpty { throw AssertionFailed(summary: verify.summary, count: max(violating, sample.count), sample: sample) }
+        }
         context.progress.finish(task: "backfill \(table)")
         return EffectOutcome(rowsAffected: updated, longestTransaction: longestBatch)
     }
 
-    /// Rows that still match, now.
-    func count(_ connection: Connection) throws -> Int {
-        try connection.scalar("SELECT count(*) FROM \(quotedTable) WHERE \(SQLFragment.parenthesized(condition))", as: Int.self) ?? 0
+    /// Rows that still match, now, and rows that break `verify`: one read of the table.
+    func count(_ connection: Connection) throws -> (remaining: Int, violating: Int) {
+        let condition = SQLFragment.parenthesized(condition)
+        guard let verify else {
+            return (try connection.scalar("SELECT count(*) FROM \(quotedTable) WHERE \(condition)", as: Int.self) ?? 0, 0)
+        }
+        let violates = SQLFragment.parenthesized(verify.condition)
+        let row = try connection.query(
+            "SELECT count(*) FILTER (WHERE \(condition)), count(*) FILTER (WHERE \(violates)) FROM \(quotedTable) WHERE \(condition) OR \(violates)"
+        ).first
+        return (try row?.get(0, as: Int.self) ?? 0, try row?.get(1, as: Int.self) ?? 0)
     }
 
     /// The few rows left, under an EXCLUSIVE lock so none can be written meanwhile; a row that
@@ -174,7 +224,7 @@ public struct Backfill: Effect {
                 guard left.isEmpty else {
                     throw AssertionFailed(
                         summary: "after the backfill, rows of \(table) still match where: the set expressions do not make it false",
-                        count: try count(connection), sample: left)
+                        count: try count(connection).remaining, sample: left)
                 }
                 return rows
             }

@@ -1,0 +1,217 @@
+import PostgresClient
+
+/// Which JSON values convert losslessly to a type, and what they convert to, as SQL: PostgreSQL
+/// 15 has no `pg_input_is_valid`, and a failed cast would abort the whole statement, so every
+/// cast is guarded by a test of the value's JSON type and, for strings, of its form.
+///
+/// `value` is the one expression the step builds on: the JSON value as the column's type, NULL
+/// when the key is absent, holds JSON null, or does not convert. "Converts" is therefore
+/// `value IS NOT NULL`, and the counts, the backfill and the assertion cannot disagree about it.
+///
+/// `value` is evaluated for every row the step reads (several times per run), so its cost is the
+/// step's: the forms applications actually write take a path without regular expressions (a
+/// JSON number for an integer, `2025-01-01T10:00:00Z` for a timestamp), and everything else
+/// falls through to `generalValue`, the reference, which accepts exactly the same values and
+/// gives the same result for them (`JSONCastTests` compares the two on generated values).
+struct JSONCast {
+    enum Family: Equatable {
+        case boolean
+        case integer(min: String, max: String)
+        case numeric
+        case text(limit: Int?)
+        case timestamptz
+        case timestamp
+        case date
+        case uuid
+
+        init?(printedType: String) {
+            switch printedType {
+            case "boolean": self = .boolean
+            case "smallint": self = .integer(min: "-32768", max: "32767")
+            case "integer": self = .integer(min: "-2147483648", max: "2147483647")
+            case "bigint": self = .integer(min: "-9223372036854775808", max: "9223372036854775807")
+            case "numeric", "double precision", "real": self = .numeric
+            case "text", "character varying": self = .text(limit: nil)
+            case "timestamp with time zone": self = .timestamptz
+            case "timestamp without time zone": self = .timestamp
+            case "date": self = .date
+            case "uuid": self = .uuid
+            default:
+                for prefix in ["character varying(", "character("] where printedType.hasPrefix(prefix) && printedType.hasSuffix(")") {
+                    guard let limit = Int(printedType.dropFirst(prefix.count).dropLast()) else { return nil }
+                    self = .text(limit: limit)
+                    return
+                }
+                return nil
+            }
+        }
+    }
+
+    var family: Family
+    /// The jsonb value.
+    var json: String
+    /// The same value as text (a string without its quotes), read from the document directly
+    /// (`doc ->> 'key'` costs far less than `(doc -> 'key') #>> '{}'`).
+    var text: String
+    /// The type as the server prints it (`format_type`).
+    var type: String
+    var trim: Bool
+    var timeZone: String?
+
+    var kind: String { "jsonb_typeof(\(json))" }
+
+    init(family: Family, json: String, text: String? = nil, type: String, trim: Bool, timeZone: String?) {
+        self.family = family
+        self.json = json
+        self.text = text ?? "(\(json) #>> '{}')"
+        self.type = type
+        self.trim = trim
+        self.timeZone = timeZone
+    }
+    /// The scalar as text (a string without its quotes).
+    var scalar: String { trim ? "btrim(\(text))" : text }
+
+    static let numberPattern = #"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]{1,3})?$"#
+    static let datePattern = #"[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"#
+    static let timePattern = #"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"#
+    /// PostgreSQL takes offsets up to ±15:59; a larger one is an error, not a value.
+    static let offsetPattern = #"(Z|z|[+-](0[0-9]|1[0-5])(:?[0-5][0-9])?)"#
+
+    /// True when the value is present and converts without loss.
+    var valid: String { "(\(value) IS NOT NULL)" }
+
+    /// The value as the column's type; NULL when absent, JSON null, or not convertible.
+    var value: String {
+        switch family {
+        case .boolean:
+            // One jsonb_typeof per row; a JSON boolean casts directly.
+            return "(CASE \(kind) WHEN 'boolean' THEN (\(json))::boolean WHEN 'string' THEN CASE \(scalar) WHEN 'true' THEN true WHEN 'false' THEN false END END)"
+        case .integer(let min, let max):
+            // A JSON number without a fractional part, in range: its numeric, cast.
+            let number = "(\(json))::numeric"
+            return "(CASE WHEN \(kind) = 'number' AND scale(\(number)) = 0 AND \(number) BETWEEN \(min) AND \(max)"
+                + " THEN (\(number))::\(type) ELSE \(generalValue) END)"
+        case .timestamptz, .timestamp, .date:
+            guard let fast = fastDated else { return generalValue }
+            return "(CASE WHEN \(fast.test) THEN \(fast.value) ELSE \(generalValue) END)"
+        case .numeric, .text, .uuid:
+            return generalValue
+        }
+    }
+
+    /// The reference: a test of the value's form, then the cast.
+    var generalValue: String {
+        switch family {
+        case .boolean:
+            return "(CASE WHEN \(kind) = 'boolean' OR (\(kind) = 'string' AND \(scalar) IN ('true', 'false')) THEN (\(scalar))::boolean END)"
+        case .integer(let min, let max):
+            return "(CASE WHEN \(kind) = 'number' OR (\(kind) = 'string' AND \(scalar) ~ \(SQLLiteral.quoted(Self.numberPattern)))"
+                + " THEN CASE WHEN \(scalar)::numeric = trunc(\(scalar)::numeric) AND \(scalar)::numeric BETWEEN \(min) AND \(max)"
+                + " THEN (\(scalar)::numeric)::\(type) END END)"
+        case .numeric:
+            return "(CASE WHEN \(kind) = 'number' OR (\(kind) = 'string' AND \(scalar) ~ \(SQLLiteral.quoted(Self.numberPattern))) THEN (\(scalar))::\(type) END)"
+        case .text(let limit):
+            let fits = limit.map { " AND char_length(\(scalar)) <= \($0)" } ?? ""
+            return "(CASE WHEN \(kind) IN ('string', 'number', 'boolean')\(fits) THEN (\(scalar))::\(type) END)"
+        case .timestamptz:
+            let offset = timeZone == nil ? Self.offsetPattern : Self.offsetPattern + "?"
+            return "(CASE WHEN \(dated("([T ]" + Self.timePattern + ")?" + offset)) THEN \(datedConversion) END)"
+        case .timestamp:
+            let offset = timeZone == nil ? "" : Self.offsetPattern + "?"
+            return "(CASE WHEN \(dated("([T ]" + Self.timePattern + ")?" + offset)) THEN \(datedConversion) END)"
+        case .date:
+            return "(CASE WHEN \(dated("")) THEN (\(scalar))::\(type) END)"
+        case .uuid:
+            return "(CASE WHEN \(kind) = 'string' AND \(scalar) ~ '^\\{?[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}\\}?$' THEN (\(scalar))::uuid END)"
+        }
+    }
+
+    /// A string that starts with a date of the calendar (the pattern allows 2025-02-31; the day
+    /// is then compared with the month's last, computed from parts the pattern made safe).
+    func dated(_ rest: String) -> String {
+        let pattern = SQLLiteral.quoted("^" + Self.datePattern + rest + "$")
+        let lastDay = "extract(day from make_date(substr(\(scalar), 1, 4)::int, substr(\(scalar), 6, 2)::int, 1) + interval '1 month - 1 day')"
+        return "(CASE WHEN \(kind) = 'string' AND \(scalar) ~ \(pattern) THEN substr(\(scalar), 9, 2)::int <= \(lastDay) ELSE false END)"
+    }
+
+    /// Whether a string the date pattern accepted ends in an offset: after the date (ten
+    /// characters) the pattern allows a sign only there.
+    var hasOffset: String {
+        "(right(\(scalar), 1) IN ('Z', 'z') OR strpos(substr(\(scalar), 11), '+') > 0 OR strpos(substr(\(scalar), 11), '-') > 0)"
+    }
+
+    /// A dated string's value (only where its pattern matched).
+    var datedConversion: String {
+        switch family {
+        case .timestamptz:
+            guard let zone = timeZone else { return "(\(scalar))::timestamptz" }
+            // No offset written: the time is read in the zone the plan names.
+            return "(CASE WHEN \(hasOffset) THEN (\(scalar))::timestamptz ELSE (\(scalar))::timestamp AT TIME ZONE \(SQLLiteral.quoted(zone)) END)"
+        case .timestamp:
+            guard let zone = timeZone else { return "(\(scalar))::\(type)" }
+            return "(CASE WHEN \(hasOffset) THEN (\(scalar))::timestamptz AT TIME ZONE \(SQLLiteral.quoted(zone)) ELSE (\(scalar))::timestamp END)"
+        default:
+            return "(\(scalar))::\(type)"
+        }
+    }
+
+    /// The common dated forms, recognised without a regular expression: every digit mapped to 0
+    /// by `translate` gives the shape, and the fields are compared as text where the shape makes
+    /// their places fixed. Days after the 28th go the general way (the month decides).
+    /// nil: no fast form for this family and zone.
+    var fastDated: (test: String, value: String)? {
+        let date = ["0000-00-00"]
+        let times = ["T00:00:00", " 00:00:00"].flatMap { [$0, $0 + ".000", $0 + ".000000"] }
+        let naive = times.map { date[0] + $0 }
+        let utc = naive.map { $0 + "Z" } + naive.map { $0 + "+00:00" }
+        var shapes: [String]
+        var value: String
+        var checkTime = true
+        switch family {
+        case .timestamptz:
+            if let zone = timeZone {
+                // Either an explicit UTC offset, or none (read in the plan's zone).
+                shapes = utc + naive
+                value = "(CASE WHEN \(hasOffset) THEN (\(scalar))::timestamptz ELSE (\(scalar))::timestamp AT TIME ZONE \(SQLLiteral.quoted(zone)) END)"
+            } else {
+                shapes = utc
+                value = "(\(scalar))::timestamptz"
+            }
+        case .timestamp:
+            guard timeZone == nil else { return nil }
+            shapes = naive
+            value = "(\(scalar))::\(type)"
+        case .date:
+            shapes = date
+            value = "(\(scalar))::\(type)"
+            checkTime = false
+        default:
+            return nil
+        }
+        let s = scalar
+        var tests = [
+            "\(kind) = 'string'",
+            "translate(\(s), '123456789', '000000000') IN (\(shapes.map(SQLLiteral.quoted).joined(separator: ", ")))",
+            // The shapes' only letters and signs are these; translate kept any other.
+            "left(\(s), 1) <> '0'",
+            "substr(\(s), 6, 2) BETWEEN '01' AND '12'",
+            "substr(\(s), 9, 2) BETWEEN '01' AND '28'",
+        ]
+        if checkTime {
+            tests += ["substr(\(s), 12, 2) <= '23'", "substr(\(s), 15, 2) <= '59'", "substr(\(s), 18, 2) <= '59'"]
+            // "+00:00" is a shape for any offset: only a zero one is taken here.
+            if shapes.contains(where: { $0.hasSuffix("+00:00") }) {
+                tests.append("(right(\(s), 6) = '+00:00' OR NOT \(s) LIKE '%+__:__')")
+            }
+        }
+        return ("(" + tests.joined(separator: " AND ") + ")", value)
+    }
+
+    /// The value as the column's type (only meaningful where `valid`).
+    var converted: String { value }
+
+    /// `{"a","b"}`: a text array literal, each element quoted (quotes and backslashes escaped).
+    static func arrayLiteral(_ items: [String]) -> String {
+        "{" + items.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
+    }
+}

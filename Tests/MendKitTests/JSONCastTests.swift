@@ -1,0 +1,84 @@
+@testable import MendKit
+import MendTestSupport
+import PostgresClient
+import Testing
+
+/// `JSONCast.value` takes fast paths for the forms applications write; `generalValue` is the
+/// reference. On the server, over generated values (every combination of the parts of a
+/// timestamp, valid and not; numbers in and out of range; booleans in every spelling), the two
+/// must agree on every value, and neither may raise an error (an error would abort a batch).
+@Suite("JSON casts: the fast paths equal the general one")
+struct JSONCastTests {
+    /// Timestamps and dates built from parts, each list holding valid and invalid pieces.
+    static let datedValues = """
+        SELECT to_jsonb(y || '-' || m || '-' || d || sep || t || f || o) AS v
+        FROM unnest(ARRAY['0999', '1999', '2024', '2025', '0000']) y,
+             unnest(ARRAY['00', '01', '02', '12', '13']) m,
+             unnest(ARRAY['00', '01', '28', '29', '30', '31', '32']) d,
+             unnest(ARRAY['T', ' ', 't']) sep,
+             unnest(ARRAY['00:00:00', '23:59:59', '24:00:00', '12:60:00', '12:00:60', '12:00', '1:00:00']) t,
+             unnest(ARRAY['', '.1', '.000', '.123456', '.1234567']) f,
+             unnest(ARRAY['', 'Z', 'z', '+00:00', '+0000', '+00', '+05:30', '-03:00', '+15:59', '+16:00', '-00:00', '+05:3']) o
+        UNION ALL
+        SELECT to_jsonb(y || '-' || m || '-' || d || x)
+        FROM unnest(ARRAY['0999', '2024', '2025']) y, unnest(ARRAY['00', '01', '02', '13']) m,
+             unnest(ARRAY['00', '01', '28', '29', '31', '32']) d, unnest(ARRAY['', ' ', 'T', 'x']) x
+        UNION ALL
+        SELECT v::jsonb FROM unnest(ARRAY['null', 'true', '3', '{}', '[]', '"last tuesday"', '""', '" 2025-01-01T10:00:00Z "']) v
+        """
+
+    static let numberValues = """
+        SELECT v::jsonb FROM unnest(ARRAY['3', '-3', '3.0', '3.5', '1e2', '1e20', '1e-2', '0.0', '-0', '32767', '32768',
+            '-32768', '-32769', '2147483647', '2147483648', '-2147483648', '-2147483649', '9223372036854775807',
+            '9223372036854775808', '12345678901234567890', '"3"', '"3.0"', '" 3 "', '"3x"', '"1e2"', '""', 'null', 'true',
+            '{}', '[]', '"+4"', '"-0.0"']) v
+        """
+
+    static let booleanValues = """
+        SELECT v::jsonb FROM unnest(ARRAY['true', 'false', '"true"', '"false"', '" true "', '"True"', '"yes"', '1', '0',
+            'null', '{}', '"t"']) v
+        """
+
+    static let cases: [(type: String, zone: String?, values: String)] = [
+        ("timestamptz", nil, datedValues), ("timestamptz", "UTC", datedValues), ("timestamptz", "America/New_York", datedValues),
+        ("timestamp", nil, datedValues), ("timestamp", "UTC", datedValues), ("date", nil, datedValues),
+        ("smallint", nil, numberValues), ("integer", nil, numberValues), ("bigint", nil, numberValues),
+        ("boolean", nil, booleanValues),
+    ]
+
+    @Test("fast and general paths agree, for every generated value", arguments: [false, true])
+    func fastEqualsGeneral(trim: Bool) throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            // The session's zone must not decide anything; a zone far from UTC would show it.
+            try connection.execute("SET TimeZone = 'Asia/Kathmandu'")
+            for item in Self.cases {
+                let printed = try #require(try connection.scalar("SELECT format_type($1::regtype, NULL)", [item.type], as: String.self))
+                let family = try #require(JSONCast.Family(printedType: printed), "\(item.type)")
+                let cast = JSONCast(family: family, json: "v", type: printed, trim: trim, timeZone: item.zone)
+                let rows = try connection.query(
+                    """
+                    SELECT count(*), count(*) FILTER (WHERE \(cast.value) IS NOT NULL),
+                           count(*) FILTER (WHERE \(cast.value) IS DISTINCT FROM \(cast.generalValue)),
+                           (array_agg(v::text) FILTER (WHERE \(cast.value) IS DISTINCT FROM \(cast.generalValue)))[1:5]::text
+                    FROM (\(item.values)) generated
+                    """)
+                let total = try rows[0].get(0, as: Int.self)
+                let converted = try rows[0].get(1, as: Int.self)
+                let differing = try rows[0].get(2, as: Int.self)
+                let examples = try rows[0].get(3, as: String?.self) ?? ""
+                #expect(total > 10 && converted > 0 && converted < total, "\(item.type) \(item.zone ?? ""): \(converted) of \(total) convert")
+                #expect(differing == 0, "\(item.type) zone \(item.zone ?? "none") trim \(trim): fast and general differ on \(differing) values: \(examples)")
+            }
+        }
+    }
+
+    @Test func anOffsetPostgreSQLRefusesIsInvalidNotAnError() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            let cast = JSONCast(family: .timestamptz, json: "$1::jsonb", type: "timestamp with time zone", trim: false, timeZone: nil)
+            #expect(try connection.scalar("SELECT \(cast.valid)", ["\"2025-01-01T00:00:00+16:00\""], as: Bool.self) == false)
+            #expect(try connection.scalar("SELECT \(cast.valid)", ["\"2025-01-01T00:00:00+15:59\""], as: Bool.self) == true)
+        }
+    }
+}
