@@ -46,3 +46,70 @@ extension Connection {
         throw PostgresError(kind: .usage, message: "no session waited for a lock on \(table) within \(seconds) s")
     }
 }
+
+/// A named session in the isolation tester's sense ("app", "observer"): one connection that
+/// only its own serial queue touches, so a test can drive it from any thread, from pgmend's
+/// progress callbacks too, and keep its transaction open while pgmend waits for a lock.
+/// Its `application_name` is its name, which tells its backend from pgmend's.
+public final class NamedSession: @unchecked Sendable {
+    public let name: String
+    private let queue: DispatchQueue
+    private var connection: Connection?
+
+    public init(_ name: String, conninfo: String) throws {
+        self.name = name
+        queue = DispatchQueue(label: "pgmend-test-session-\(name)")
+        try queue.sync {
+            let connection = try Connection(conninfo, applicationName: name)
+            try connection.execute("SET search_path = public")
+            self.connection = connection
+        }
+    }
+
+    /// Runs `body` with the session's connection and waits for it.
+    public func run<T>(_ body: (Connection) throws -> T) throws -> T {
+        try queue.sync {
+            guard let connection else { throw PostgresError(kind: .usage, message: "session \(name) is closed") }
+            return try body(connection)
+        }
+    }
+
+    public func execute(_ sql: String) throws {
+        try run { _ = try $0.execute(sql) }
+    }
+
+    public func scalar<T: PostgresDecodable>(_ sql: String, _ parameters: [(any PostgresEncodable)?] = [], as type: T.Type = T.self) throws -> T? {
+        try run { try $0.scalar(sql, parameters, as: type) }
+    }
+
+    /// Every row's first column as text.
+    public func column(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> [String] {
+        try run { try $0.query(sql, parameters).map { try $0.get(0, as: String.self) } }
+    }
+
+    /// Ends an open transaction, if any (for cleanup after a failed expectation).
+    public func rollbackIfOpen() {
+        _ = try? run { connection in
+            if connection.isInTransaction { _ = try connection.execute("ROLLBACK") }
+        }
+    }
+}
+
+extension Connection {
+    /// Waits until a backend of `application` in this database waits for a lock it has not
+    /// been granted, of any kind: a table's (`relation ExclusiveLock`), a row's writer
+    /// (`transactionid ShareLock`). Returns its lock type and mode. Fails after `seconds`.
+    public func waitForLockWait(by application: String, seconds: Double = 20) throws -> String {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let waiting = try scalar(
+                """
+                SELECT l.locktype || ' ' || l.mode FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE a.application_name = $1 AND a.datname = current_database() AND NOT l.granted LIMIT 1
+                """, [application], as: String.self)
+            if let waiting { return waiting }
+            Thread.sleep(forTimeInterval: 0.002)
+        }
+        throw PostgresError(kind: .usage, message: "no session of \(application) waited for a lock within \(seconds) s")
+    }
+}
