@@ -439,20 +439,12 @@ struct ExtractJSONFieldsWriterTests {
                 #expect(second.outcome == .ok, "\(second.message ?? "")")
                 try Self.expectNothingLost(connection)
                 #expect(try connection.scalar("SELECT phone_number FROM public.users WHERE id = md5($1)::uuid", [held.user], as: String.self) == heldPhone)
-                try withKnownIssue(Self.removalSkipped) {
-                    try Self.expectOnlySetAsideKeysLeft(connection)
-                    let third = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
-                    #expect(third.statementsExecuted == 0)
-                }
+                try Self.expectOnlySetAsideKeysLeft(connection)
+                let third = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
+                #expect(third.statementsExecuted == 0)
             }
         }
     }
-
-    /// A bug of the step, open while its SQL is rewritten: remove at once with the fix.
-    static let removalSkipped: Comment = """
-        issue 11: when no row is removable as the step is assessed, assess() leaves the key removal out even though the \
-        backfill it runs makes rows removable; the keys it moved stay until the next run
-        """
 
     /// The application changed a value after a run with remove_keys: the next run moves it
     /// to the column and, in the same run, removes its key. When assessed, no key is
@@ -471,13 +463,10 @@ struct ExtractJSONFieldsWriterTests {
             #expect(second.outcome == .ok, "\(second.message ?? "")")
             #expect(try connection.scalar("SELECT phone_number || ' ' || sms_enabled FROM public.users WHERE id = md5('user-50')::uuid", as: String.self) == "+18880000050 false")
             try Self.expectNothingLost(connection)
-            try withKnownIssue(Self.removalSkipped) {
-                // Actual: U50:phone_number and U50:sms_enabled are left, and a third run
-                // executes 2 statements (the assertion and the removal).
-                try Self.expectOnlySetAsideKeysLeft(connection)
-                let third = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
-                #expect(third.statementsExecuted == 0, "\(third.steps.map { $0.actions.map(\.summary) })")
-            }
+            // The same run removed the keys it moved: a third run has nothing left to do.
+            try Self.expectOnlySetAsideKeysLeft(connection)
+            let third = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
+            #expect(third.statementsExecuted == 0, "\(third.steps.map { $0.actions.map(\.summary) })")
         }
     }
 
