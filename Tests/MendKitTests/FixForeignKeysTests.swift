@@ -1,3 +1,4 @@
+import Foundation
 import MendKit
 import MendTestSupport
 import PostgresClient
@@ -66,7 +67,57 @@ struct FixForeignKeysTests {
         }
         let step = try #require(try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id}]}") as? FixForeignKeysStep)
         #expect(step.orphans == .fail)
-        #expect(throws: (any Error).self) { try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id}], orphans: delete}") }
+        let delete = try #require(try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id}], orphans: delete}") as? FixForeignKeysStep)
+        #expect(delete.orphans == .delete && delete.archiveFolder == "Snapshots/archive")
+        #expect(throws: (any Error).self) { try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id}], orphans: drop}") }
+        // An archive folder without anything to archive is a mistake in the plan.
+        #expect(throws: (any Error).self) { try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id}], archive_to: /tmp/x}") }
+    }
+
+    @Test func orphansDeleteArchivesThemVerifiedThenDeletes() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-orphans-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try connection.execute(tables + "INSERT INTO public.memories VALUES (14, 7, 'gone'), (15, 8, 'gone too');")
+            let step = try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id, on_delete: cascade}], orphans: delete, archive_to: '\(folder)'}")
+            try applyAndCheckPrediction(step, on: connection)
+            let kept = try connection.query("SELECT id FROM public.memories ORDER BY id").map { try $0.get(0, as: Int.self) }
+            #expect(kept == [10, 11, 12, 13], "the orphans went, the row without an owner (NULL) stayed")
+            let store = ArchiveStore(directory: folder)
+            let entries = store.rowArchives(of: ObjectName(parsing: "memories"), database: database.name)
+            #expect(entries.count == 1)
+            #expect(store.archives(of: ObjectName(parsing: "memories"), database: database.name).isEmpty, "a row archive is not the table's")
+            let entry = try #require(entries.first)
+            let manifest = try ArchiveVerifier.verify(directory: entry.path)
+            #expect(manifest.rows == 2)
+            #expect(manifest.selection == "orphans of memories.user_id: rows whose value is in no row of users.id")
+            #expect(entry.path.contains("/memories-orphans-"), "\(entry.path)")
+            // The fingerprint proves the rows; restored beside the table, they are the orphans.
+            try ArchiveVerifier.verifyFingerprint(directory: entry.path, against: manifest, on: connection)
+            _ = try ArchiveRestorer(connection: connection).restore(directory: entry.path, as: "memories_orphans")
+            let restored = try connection.query("SELECT id, user_id, content FROM public.memories_orphans ORDER BY id")
+                .map { "\(try $0.get(0, as: Int.self)) \(try $0.get(1, as: Int.self)) \(try $0.get(2, as: String.self))" }
+            #expect(restored == ["14 7 gone", "15 8 gone too"])
+        }
+    }
+
+    @Test func orphansDeleteBlocksWhenDeletesWouldCascadeFurther() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute(tables + """
+                INSERT INTO public.memories VALUES (14, 7, 'gone');
+                CREATE TABLE public.memory_logs (id int PRIMARY KEY, memory_id int REFERENCES public.memories ON DELETE CASCADE);
+                INSERT INTO public.memory_logs VALUES (1, 14);
+                """)
+            let step = try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id}], orphans: delete}")
+            let schema = try CatalogReader(connection: connection).readSchema()
+            guard case .blocked(let problems) = try step.assess(schema, Probe(connection: connection)) else {
+                Issue.record("expected the cascade to block")
+                return
+            }
+            #expect(problems.first?.message.contains("memory_logs memory_logs_memory_id_fkey (ON DELETE CASCADE)") == true, "\(problems)")
+        }
     }
 
     @Test func typeMismatchPointsToNormalizeUUID() throws {

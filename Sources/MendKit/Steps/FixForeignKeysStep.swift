@@ -4,7 +4,8 @@ import SchemaModel
 /// `fix_foreign_keys`: makes each listed reference a validated foreign key with exactly the
 /// actions the models declare, replacing one on the same column that differs. Added NOT VALID
 /// (a brief lock), then validated (reads and writes go on); rows whose value has no parent
-/// block it unless `orphans: null`.
+/// block it unless `orphans: null` (journaled, then set to NULL) or `orphans: delete` (archived,
+/// then deleted), decided under the lock of the transaction that adds the constraint.
 public struct FixForeignKeysStep: RepairStep {
     public static let kind = "fix_foreign_keys"
     public static let summary = "make references validated foreign keys with the declared ON DELETE / ON UPDATE; orphans block"
@@ -25,10 +26,12 @@ public struct FixForeignKeysStep: RepairStep {
     }
 
     /// What to do with rows whose value has no parent.
-    public enum Orphans: String, Sendable { case fail, null }
+    public enum Orphans: String, Sendable { case fail, null, delete }
 
     public let references: [Reference]
     public let orphans: Orphans
+    /// Where `orphans: delete` archives the rows it deletes.
+    public let archiveFolder: String
 
     public init?(options: inout OptionReader) {
         var references: [Reference] = []
@@ -59,7 +62,7 @@ public struct FixForeignKeysStep: RepairStep {
             if let value = Orphans(rawValue: text) {
                 orphans = value
             } else {
-                options.report(options.location(of: "orphans"), "orphans must be fail or null, not '\(text)' (delete is not supported yet)")
+                options.report(options.location(of: "orphans"), "orphans must be fail, null or delete, not '\(text)'")
                 good = false
             }
         }
@@ -67,9 +70,15 @@ public struct FixForeignKeysStep: RepairStep {
             options.report(options.location(of: "references"), "\(reference.table).\(reference.column) is listed twice in references")
             good = false
         }
+        let archiveFolder = options.optionalText("archive_to")
+        if archiveFolder != nil, orphans != .delete {
+            options.report(options.location(of: "archive_to"), "archive_to is where orphans: delete archives rows; with orphans: \(orphans.rawValue) nothing is archived")
+            good = false
+        }
         guard good else { return nil }
         self.references = references
         self.orphans = orphans
+        self.archiveFolder = archiveFolder ?? "Snapshots/archive"
     }
 
     /// `table.column` or `schema.table.column`: the last dot ends the table's name.
@@ -108,7 +117,7 @@ public struct FixForeignKeysStep: RepairStep {
             if reference.onUpdate != .noAction { text += " ON UPDATE \(reference.onUpdate.rawValue)" }
             if reference.index { text += ", indexed" }
             return ("reference \(reference.table).\(reference.column)", text)
-        } + [("orphans", orphans.rawValue)]
+        } + [("orphans", orphans.rawValue)] + (orphans == .delete ? [("archive_to", archiveFolder)] : [])
     }
 
     public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
@@ -180,8 +189,20 @@ public struct FixForeignKeysStep: RepairStep {
         let orphanCondition =
             "\(quotedColumn) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM \(quotedTarget) p WHERE p.\(quotedTargetColumn) = \(quotedTable).\(quotedColumn))"
         let orphanRows = try probe.offendingRows(in: reference.table, where: orphanCondition)
+        if orphans == .delete {
+            // A deleted orphan must not take rows of other tables with it: those would be
+            // deleted or changed without an archive. Checked again under the lock.
+            let acting = try probe.query(ResolveRowsUnderLock.referencesActingOnDelete, [quotedTable]).map { try $0.get(0, as: String.self) }
+                + references.filter { $0.target == reference.table && [.cascade, .setNull, .setDefault].contains($0.onDelete) }
+                .map { "\($0.table).\($0.column) (this step, ON DELETE \($0.onDelete.rawValue))" }
+            if !acting.isEmpty {
+                return .blocked([StepProblem(
+                    "orphans: delete would delete rows of \(reference.table), and these references act on its deletes (their rows would change unarchived): \(acting.joined(separator: ", "))",
+                    table: reference.table)])
+            }
+        }
         if orphanRows.count > 0 {
-            if orphans == .fail || column.notNull {
+            if orphans == .fail || (orphans == .null && column.notNull) {
                 let why = column.notNull && orphans == .null ? " (orphans: null cannot clear them: the column is NOT NULL)" : ""
                 return .blocked([StepProblem(
                     "rows of \(reference.table) whose \(reference.column) is in no row of \(to)\(why)", count: orphanRows.count, sample: orphanRows.sample,
@@ -210,25 +231,43 @@ public struct FixForeignKeysStep: RepairStep {
             // is never without a reference; the brief ACCESS EXCLUSIVE lock is the DROP's.
             let old = onColumn.filter { $0.name != wanted?.name }
             var statements = old.map { "ALTER TABLE \(quotedTable) DROP CONSTRAINT \(SQLIdentifier($0.name).quoted)" }
-            var hazards: [Hazard] = old.isEmpty ? [] : [.accessExclusiveLock]
+            let hazards: [Hazard] = old.isEmpty ? [] : [.accessExclusiveLock]
             if wanted == nil {
                 var add = "ALTER TABLE \(quotedTable) ADD CONSTRAINT \(SQLIdentifier(name).quoted) FOREIGN KEY (\(quotedColumn)) REFERENCES \(quotedTarget) (\(quotedTargetColumn))"
                 if reference.onUpdate != .noAction { add += " ON UPDATE \(reference.onUpdate.rawValue)" }
                 if reference.onDelete != .noAction { add += " ON DELETE \(reference.onDelete.rawValue)" }
                 statements.append(add + " NOT VALID")
             }
-            // With orphans: null, also when none was seen: one committed while this waited
-            // for its lock is cleared too. After the ADD, under its lock (no write to either
-            // table gets in), so no orphan can appear between this UPDATE and the constraint.
-            if orphanRows.count > 0 || (orphans == .null && !column.notNull) {
-                statements.append("UPDATE \(quotedTable) SET \(quotedColumn) = NULL WHERE \(orphanCondition)")
-                hazards.append(.rowUpdates)
-            }
-            let summary = (old.isEmpty ? "" : "replace \(old.map(\.name).joined(separator: ", ")): ")
+            let lock: LockLevel = old.isEmpty ? .shareRowExclusive : .accessExclusive
+            var summary = (old.isEmpty ? "" : "replace \(old.map(\.name).joined(separator: ", ")): ")
                 + (wanted == nil ? "add \(name) NOT VALID (existing rows are checked next)" : "keep \(name)")
-                + (orphans == .null && !column.notNull ? "; set orphan values to NULL (\(orphanRows.count) now)" : "")
-            effects.append(AtomicSQL(
-                summary, statements, lock: old.isEmpty ? .shareRowExclusive : .accessExclusive, on: [reference.table, reference.target], hazards: hazards))
+            if orphans == .fail || column.notNull && orphans == .null {
+                // Nothing to resolve (a NOT NULL column cannot take NULL: its orphans block
+                // above, and one committed while this waited makes the validation fail).
+                effects.append(AtomicSQL(summary, statements, lock: lock, on: [reference.table, reference.target], hazards: hazards))
+            } else {
+                // Also when none was seen: one committed while this waited for its lock is
+                // handled too. Which rows are orphans is decided after the lock, in the
+                // transaction that adds the constraint, so none can appear in between.
+                let selection = ArchiveWriter.RowSelection(
+                    condition: "t.\(quotedColumn) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY \(quotedTarget) p WHERE p.\(quotedTargetColumn) = t.\(quotedColumn))",
+                    description: "orphans of \(from): rows whose value is in no row of \(to)", label: "orphans")
+                let resolution: ResolveRowsUnderLock.Resolution
+                if orphans == .delete {
+                    let database = ArchiveStore.folderName(database: probe.connection.database)
+                    let target = "\(archiveFolder)/\(database)/\(ArchiveStore.folderName(table: reference.table))-orphans-<UTC time>/"
+                    resolution = .delete(folder: archiveFolder, target: target)
+                    summary = "archive the orphan rows of \(reference.table) (\(orphanRows.count) now) to \(target), verify, delete them; " + summary
+                } else {
+                    let key = try probe.primaryKey(of: reference.table)
+                    let keyText = key.isEmpty ? "t.ctid::text" : key.map { "t.\(SQLIdentifier($0).quoted)::text" }.joined(separator: " || ', ' || ")
+                    resolution = .setNull(column: reference.column, key: keyText, reason: "orphans: null (no row of \(to) has the value)")
+                    summary += "; set orphan values to NULL, journaled in pgmend.set_aside (\(orphanRows.count) now)"
+                }
+                effects.append(ResolveRowsUnderLock(
+                    summary, table: reference.table, selection: selection, resolution: resolution, then: statements, lock: lock,
+                    on: [reference.table, reference.target]))
+            }
             for constraint in old { after.tables[reference.table.key]?.constraints[constraint.name] = nil }
         }
         if wanted?.validated != true {
