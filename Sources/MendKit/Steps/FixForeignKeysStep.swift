@@ -20,9 +20,9 @@ public struct FixForeignKeysStep: RepairStep {
         public var onUpdate: ForeignKey.Action
         public var index: Bool
 
-        /// PostgreSQL's own default name for a one-column foreign key.
-        var constraintName: String { "\(table.name)_\(column)_fkey" }
-        var indexName: String { "\(table.name)_\(column)_idx" }
+        /// PostgreSQL's own default name for a one-column foreign key (within 63 bytes).
+        var constraintName: String { GeneratedName.make([table.name, column], suffix: "fkey") }
+        var indexName: String { GeneratedName.make([table.name, column], suffix: "idx") }
     }
 
     /// What to do with rows whose value has no parent.
