@@ -133,4 +133,57 @@ struct FixForeignKeysTests {
             #expect(problems.first?.message.contains("normalize_uuid") == true, "\(problems)")
         }
     }
+
+    @Test func severalColumnsReferenceAUniqueConstraintInOrder() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-orphans-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try connection.execute(
+                """
+                CREATE TABLE public.products (id int PRIMARY KEY, shop_id int NOT NULL, sku text NOT NULL, UNIQUE (sku, shop_id));
+                CREATE TABLE public.orders (id int PRIMARY KEY, shop_id int, sku text);
+                INSERT INTO public.products VALUES (1, 1, 'a'), (2, 1, 'b'), (3, 2, 'a');
+                -- 13: shop 2 has no 'b'; 14: a NULL in one column references nothing (MATCH SIMPLE).
+                INSERT INTO public.orders VALUES (10, 1, 'a'), (11, 1, 'b'), (12, 2, 'a'), (13, 2, 'b'), (14, 9, NULL);
+                """)
+            let step = try makeStep(
+                "fix_foreign_keys: {references: [{from: [orders.shop_id, orders.sku], to: [products.shop_id, products.sku], on_delete: cascade, index: true}], orphans: delete, archive_to: '\(folder)'}")
+            let blocked = try makeStep("fix_foreign_keys: {references: [{from: [orders.shop_id, orders.sku], to: [products.shop_id, products.sku]}]}")
+            guard case .blocked(let problems) = try blocked.assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection)) else {
+                Issue.record("expected the orphan to block")
+                return
+            }
+            #expect(problems.map(\.description) == ["rows of orders whose (shop_id, sku) is in no row of products.(shop_id, sku) (1 row: 13)"])
+
+            try applyAndCheckPrediction(step, on: connection)
+            #expect(try connection.query("SELECT id FROM public.orders ORDER BY id").map { try $0.get(0, as: Int.self) } == [10, 11, 12, 14])
+            #expect(try connection.scalar(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'orders_shop_id_sku_fkey'", as: String.self)
+                == "FOREIGN KEY (shop_id, sku) REFERENCES products(shop_id, sku) ON DELETE CASCADE")
+            #expect(try connection.scalar("SELECT to_regclass('public.orders_shop_id_sku_idx') IS NOT NULL", as: Bool.self) == true)
+            let archive = try #require(ArchiveStore(directory: folder).rowArchives(of: ObjectName(parsing: "orders"), database: database.name).first)
+            #expect(archive.manifest?.rows == 1)
+            try connection.execute("DELETE FROM public.products WHERE id = 1")
+            #expect(try connection.query("SELECT id FROM public.orders ORDER BY id").map { try $0.get(0, as: Int.self) } == [11, 12, 14],
+                "the cascade matched both columns: only (1, 'a') went")
+        }
+    }
+
+    @Test func severalColumnsAreCheckedWhenThePlanIsRead() throws {
+        let step = try #require(try makeStep("fix_foreign_keys: {references: [{from: [orders.a, orders.b], to: [items.x, items.y]}]}") as? FixForeignKeysStep)
+        #expect(step.references.first?.columns == ["a", "b"] && step.references.first?.targetColumns == ["x", "y"])
+        for (yaml, message) in [
+            ("{from: [orders.a, orders.b], to: items.x}", "from names 2 columns and to 1: they pair in order"),
+            ("{from: [orders.a, lines.b], to: [items.x, items.y]}", "the columns of 'from' must all be of one table, not lines and orders"),
+            ("{from: [orders.a, orders.a], to: [items.x, items.y]}", "'from' names a column twice"),
+        ] {
+            #expect(throws: (any Error).self, "\(message)") { try makeStep("fix_foreign_keys: {references: [\(yaml)]}") }
+            do {
+                _ = try makeStep("fix_foreign_keys: {references: [\(yaml)]}")
+            } catch {
+                #expect("\(error)".contains(message), "\(error)")
+            }
+        }
+    }
 }

@@ -15,9 +15,11 @@ public struct ResolveRowsUnderLock: Effect {
     public enum Resolution: Sendable {
         /// Archive to `folder` (`target` for people), then delete.
         case delete(folder: String, target: String)
-        /// Journal, then set `column` to NULL; `key` is the SQL text of a row's primary key
-        /// (alias `t`) and `reason` what the journal says about it.
-        case setNull(column: String, key: String, reason: String)
+        /// Journal, then set `columns` to NULL; `key` is the SQL text of a row's primary key
+        /// (alias `t`) and `reason` what the journal says about it. The journal's `field` is
+        /// the column (`a, b` for several) and its `column_value` the old value as text (the
+        /// row of them, `(1,x)`, for several).
+        case setNull(columns: [String], key: String, reason: String)
     }
 
     public var summary: String
@@ -55,6 +57,10 @@ public struct ResolveRowsUnderLock: Effect {
         ORDER BY 1
         """
 
+    static func assignments(_ columns: [String]) -> String {
+        columns.map { "\(SQLIdentifier($0).quoted) = NULL" }.joined(separator: ", ")
+    }
+
     var quoted: String { QualifiedName(schema: table.schema, table.name).quoted }
     var lockStatement: String {
         "LOCK TABLE \(lockTargets.map { QualifiedName(schema: $0.schema, $0.name).quoted }.joined(separator: ", ")) IN \(lock.rawValue) MODE"
@@ -76,9 +82,9 @@ public struct ResolveRowsUnderLock: Effect {
         case .delete(_, let target):
             lines.append(("COPY (SELECT * FROM ONLY \(quoted) t WHERE \(selection.condition)) TO STDOUT", "to \(target)data.copy.gz, read back and checked"))
             lines.append(("DELETE FROM ONLY \(quoted) t WHERE \(selection.condition)", "as many rows as archived, or nothing happens"))
-        case .setNull(let column, _, _):
+        case .setNull(let columns, _, _):
             lines.append(("INSERT INTO pgmend.set_aside (...) SELECT ... FROM ONLY \(quoted) t WHERE \(selection.condition)", "each row's key and old value"))
-            lines.append(("UPDATE ONLY \(quoted) t SET \(SQLIdentifier(column).quoted) = NULL WHERE \(selection.condition)", ""))
+            lines.append(("UPDATE ONLY \(quoted) t SET \(Self.assignments(columns)) WHERE \(selection.condition)", ""))
         }
         lines += statements.map { ($0, "") }
         return lines.enumerated().map { index, line in
@@ -110,15 +116,16 @@ public struct ResolveRowsUnderLock: Effect {
                         throw ChangedUnderLock(table: table, change: "\(manifest.rows) rows archived to \(directory), \(deleted) to delete")
                     }
                     note = "\(deleted) row\(deleted == 1 ? "" : "s") archived to \(context.rehearsal ? "a rehearsal folder" : directory), then deleted"
-                case .setNull(let column, let key, let reason):
-                    let quotedColumn = SQLIdentifier(column).quoted
+                case .setNull(let columns, let key, let reason):
+                    let quotedColumns = columns.map { "t.\(SQLIdentifier($0).quoted)" }
+                    let oldValue = columns.count == 1 ? "\(quotedColumns[0])::text" : "ROW(\(quotedColumns.joined(separator: ", ")))::text"
                     if context.journal != nil, !context.rehearsal {
                         let journaled = try connection.query(
                             """
                             INSERT INTO pgmend.set_aside (run_id, step_number, table_name, key, field, reason, json_value, column_value)
-                            SELECT $1::bigint, $2::int, $3::text, \(key), $4::text, $5::text, NULL, t.\(quotedColumn)::text
+                            SELECT $1::bigint, $2::int, $3::text, \(key), $4::text, $5::text, NULL, \(oldValue)
                             FROM ONLY \(quoted) t WHERE \(selection.condition)
-                            """, [context.run, context.step, table.description, column, reason]
+                            """, [context.run, context.step, table.description, columns.joined(separator: ", "), reason]
                         ).affectedRows
                         guard journaled == count else {
                             throw ChangedUnderLock(table: table, change: "\(count) rows to set to NULL, \(journaled ?? 0) journaled")
@@ -126,7 +133,7 @@ public struct ResolveRowsUnderLock: Effect {
                     } else {
                         note = "not journaled: no journal in a rehearsal"
                     }
-                    let updated = try connection.query("UPDATE ONLY \(quoted) t SET \(quotedColumn) = NULL WHERE \(selection.condition)").affectedRows
+                    let updated = try connection.query("UPDATE ONLY \(quoted) t SET \(Self.assignments(columns)) WHERE \(selection.condition)").affectedRows
                     guard updated == count else {
                         throw ChangedUnderLock(table: table, change: "\(count) rows to set to NULL, \(updated ?? 0) updated")
                     }
