@@ -69,39 +69,57 @@ struct OrphanWriterTests {
         return rows
     }
 
+    /// Rows committed by the end of the interleaving above: the initial ones, 3001 (a new
+    /// orphan) and 3002 (a new item with a parent).
+    static func committedByTheApplication() -> [Int: String] {
+        var committed = initialItems()
+        committed[3001] = "999 late orphan"
+        committed[3002] = "1 late child"
+        return committed
+    }
+
+    /// The orphans once the application committed: 2002...2010 (2001 gained user 501), 3001,
+    /// and the ten items of user 100, whom it deleted.
+    static let orphansAfterTheApplication = Set((2002...2010) + [3001] + (1...1000).filter { $0 % 100 + 1 == 100 })
+
+    /// One trial of the interleaving above with `orphans` (and its options): the app session
+    /// holds its writes while the run waits for its lock, then commits. Returns the items table.
+    static func runWhileTheApplicationCommits(
+        _ trial: Int, orphans: String, _ database: TestDatabase, _ observer: Connection, snapshots: String
+    ) throws -> String {
+        let (users, items) = try create(trial, observer)
+        let app = try ConcurrentWriterTests.session(database)
+        try app.execute(
+            """
+            BEGIN; INSERT INTO \(users) VALUES (501); INSERT INTO \(items) VALUES (3001, 999, 'late orphan'), (3002, 1, 'late child');
+            DELETE FROM \(users) WHERE id = 100
+            """)
+        let plan = try writePlan(
+            "settings: {lock_timeout: 30s}\nsteps:\n  - fix_foreign_keys: {references: [{from: \(items).user_id, to: \(users).id}], \(orphans)}\n")
+        let run = ConcurrentWriterTests.apply(plan, on: database, snapshots: snapshots)
+        try observer.waitForLockWaiter(on: items)
+        try app.execute("COMMIT")
+        let report = try run.value()
+        #expect(report.outcome == .ok, "trial \(trial): \(report.message ?? "")")
+        #expect(try constraintIsValid(items, observer), "trial \(trial)")
+        return items
+    }
+
     @Test func deleteDecidesWhichRowsAreOrphansUnderTheLock() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let observer = try ConcurrentWriterTests.session(database)
             let folder = ConcurrentWriterTests.scratch("orphans-delete")
             defer { try? FileManager.default.removeItem(atPath: folder) }
             for trial in 1...Self.trials {
-                let (users, items) = try Self.create(trial, observer)
-                let app = try ConcurrentWriterTests.session(database)
-                // Item 2001 gains its parent; 3001 is a new orphan; user 100's ten items lose theirs;
-                // 3002 is a new item with a parent.
-                try app.execute(
-                    """
-                    BEGIN; INSERT INTO \(users) VALUES (501); INSERT INTO \(items) VALUES (3001, 999, 'late orphan'), (3002, 1, 'late child');
-                    DELETE FROM \(users) WHERE id = 100
-                    """)
-                let plan = try writePlan(
-                    "settings: {lock_timeout: 30s}\nsteps:\n  - fix_foreign_keys: {references: [{from: \(items).user_id, to: \(users).id}], orphans: delete, archive_to: '\(folder)'}\n")
-                let run = ConcurrentWriterTests.apply(plan, on: database, snapshots: folder + "/runs")
-                try observer.waitForLockWaiter(on: items)
-                try app.execute("COMMIT")
-                let report = try run.value()
-                #expect(report.outcome == .ok, "trial \(trial): \(report.message ?? "")")
-
-                var committed = Self.initialItems()
-                committed[3001] = "999 late orphan"
-                committed[3002] = "1 late child"
-                let orphanIDs = Set((2002...2010) + [3001] + (1...1000).filter { $0 % 100 + 1 == 100 })
+                let items = try Self.runWhileTheApplicationCommits(
+                    trial, orphans: "orphans: delete, archive_to: '\(folder)'", database, observer, snapshots: folder + "/runs")
+                let committed = Self.committedByTheApplication()
+                let orphanIDs = Self.orphansAfterTheApplication
                 let table = try Self.items(items, observer)
                 let archived = try Self.archivedOrphans(of: items, in: folder, database: database, observer)
                 #expect(Set(archived.keys).symmetricDifference(orphanIDs).sorted() == [], "trial \(trial): the archive holds what were orphans after the application committed")
                 #expect(Set(table.keys).symmetricDifference(Set(committed.keys).subtracting(orphanIDs)).sorted() == [], "trial \(trial): item 2001, which gained its parent, stays")
                 #expect(table.merging(archived) { a, _ in a } == committed, "trial \(trial): every committed row is in the table or the archive, as committed")
-                #expect(try Self.constraintIsValid(items, observer), "trial \(trial)")
             }
         }
     }
@@ -112,25 +130,9 @@ struct OrphanWriterTests {
             let snapshots = ConcurrentWriterTests.scratch("orphans-null")
             defer { try? FileManager.default.removeItem(atPath: snapshots) }
             for trial in 1...Self.trials {
-                let (users, items) = try Self.create(trial, observer)
-                let app = try ConcurrentWriterTests.session(database)
-                try app.execute(
-                    """
-                    BEGIN; INSERT INTO \(users) VALUES (501); INSERT INTO \(items) VALUES (3001, 999, 'late orphan'), (3002, 1, 'late child');
-                    DELETE FROM \(users) WHERE id = 100
-                    """)
-                let plan = try writePlan(
-                    "settings: {lock_timeout: 30s}\nsteps:\n  - fix_foreign_keys: {references: [{from: \(items).user_id, to: \(users).id}], orphans: 'null'}\n")
-                let run = ConcurrentWriterTests.apply(plan, on: database, snapshots: snapshots)
-                try observer.waitForLockWaiter(on: items)
-                try app.execute("COMMIT")
-                let report = try run.value()
-                #expect(report.outcome == .ok, "trial \(trial): \(report.message ?? "")")
-
-                var committed = Self.initialItems()
-                committed[3001] = "999 late orphan"
-                committed[3002] = "1 late child"
-                let orphanIDs = Set((2002...2010) + [3001] + (1...1000).filter { $0 % 100 + 1 == 100 })
+                let items = try Self.runWhileTheApplicationCommits(trial, orphans: "orphans: 'null'", database, observer, snapshots: snapshots)
+                let committed = Self.committedByTheApplication()
+                let orphanIDs = Self.orphansAfterTheApplication
                 let table = try Self.items(items, observer)
                 #expect(Set(table.keys).symmetricDifference(committed.keys).sorted() == [], "trial \(trial): nothing is deleted")
                 let cleared = Set(table.filter { $0.value.hasPrefix("- ") }.keys)
@@ -144,7 +146,6 @@ struct OrphanWriterTests {
                 }
                 let expected = Dictionary(uniqueKeysWithValues: orphanIDs.map { id in (id, String(committed[id]?.split(separator: " ").first ?? "")) })
                 #expect(journaled == expected, "trial \(trial)")
-                #expect(try Self.constraintIsValid(items, observer), "trial \(trial)")
             }
         }
     }
