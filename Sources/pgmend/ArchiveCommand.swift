@@ -26,7 +26,7 @@ extension PgMend.ArchiveCommand {
                     continue
                 }
                 let state = entry.intact ? "" : "\tDAMAGED (data file size differs; pgmend archive verify)"
-                print("\(entry.path)\t\(manifest.database)\t\(manifest.objectName)\t\(manifest.rows) rows\t\(manifest.fileBytes) bytes\t\(manifest.createdAt)\(state)")
+                print("\(entry.path)\t\(manifest.database)\t\(manifest.objectName)\t\(manifest.rows) rows\t\(manifest.fileBytes) bytes\t\(manifest.createdAt)\(manifest.selection.map { "\tonly \($0)" } ?? "")\(state)")
             }
         }
     }

@@ -1,3 +1,4 @@
+import Foundation
 import MendKit
 import MendTestSupport
 import PostgresClient
@@ -66,7 +67,57 @@ struct FixForeignKeysTests {
         }
         let step = try #require(try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id}]}") as? FixForeignKeysStep)
         #expect(step.orphans == .fail)
-        #expect(throws: (any Error).self) { try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id}], orphans: delete}") }
+        let delete = try #require(try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id}], orphans: delete}") as? FixForeignKeysStep)
+        #expect(delete.orphans == .delete && delete.archiveFolder == "Snapshots/archive")
+        #expect(throws: (any Error).self) { try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id}], orphans: drop}") }
+        // An archive folder without anything to archive is a mistake in the plan.
+        #expect(throws: (any Error).self) { try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id}], archive_to: /tmp/x}") }
+    }
+
+    @Test func orphansDeleteArchivesThemVerifiedThenDeletes() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-orphans-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try connection.execute(tables + "INSERT INTO public.memories VALUES (14, 7, 'gone'), (15, 8, 'gone too');")
+            let step = try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id, on_delete: cascade}], orphans: delete, archive_to: '\(folder)'}")
+            try applyAndCheckPrediction(step, on: connection)
+            let kept = try connection.query("SELECT id FROM public.memories ORDER BY id").map { try $0.get(0, as: Int.self) }
+            #expect(kept == [10, 11, 12, 13], "the orphans went, the row without an owner (NULL) stayed")
+            let store = ArchiveStore(directory: folder)
+            let entries = store.rowArchives(of: ObjectName(parsing: "memories"), database: database.name)
+            #expect(entries.count == 1)
+            #expect(store.archives(of: ObjectName(parsing: "memories"), database: database.name).isEmpty, "a row archive is not the table's")
+            let entry = try #require(entries.first)
+            let manifest = try ArchiveVerifier.verify(directory: entry.path)
+            #expect(manifest.rows == 2)
+            #expect(manifest.selection == "orphans of memories.user_id: rows whose value is in no row of users.id")
+            #expect(entry.path.contains("/memories-orphans-"), "\(entry.path)")
+            // The fingerprint proves the rows; restored beside the table, they are the orphans.
+            try ArchiveVerifier.verifyFingerprint(directory: entry.path, against: manifest, on: connection)
+            _ = try ArchiveRestorer(connection: connection).restore(directory: entry.path, as: "memories_orphans")
+            let restored = try connection.query("SELECT id, user_id, content FROM public.memories_orphans ORDER BY id")
+                .map { "\(try $0.get(0, as: Int.self)) \(try $0.get(1, as: Int.self)) \(try $0.get(2, as: String.self))" }
+            #expect(restored == ["14 7 gone", "15 8 gone too"])
+        }
+    }
+
+    @Test func orphansDeleteBlocksWhenDeletesWouldCascadeFurther() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute(tables + """
+                INSERT INTO public.memories VALUES (14, 7, 'gone');
+                CREATE TABLE public.memory_logs (id int PRIMARY KEY, memory_id int REFERENCES public.memories ON DELETE CASCADE);
+                INSERT INTO public.memory_logs VALUES (1, 14);
+                """)
+            let step = try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id}], orphans: delete}")
+            let schema = try CatalogReader(connection: connection).readSchema()
+            guard case .blocked(let problems) = try step.assess(schema, Probe(connection: connection)) else {
+                Issue.record("expected the cascade to block")
+                return
+            }
+            #expect(problems.first?.message.contains("memory_logs memory_logs_memory_id_fkey (ON DELETE CASCADE)") == true, "\(problems)")
+        }
     }
 
     @Test func typeMismatchPointsToNormalizeUUID() throws {
@@ -80,6 +131,59 @@ struct FixForeignKeysTests {
                 return
             }
             #expect(problems.first?.message.contains("normalize_uuid") == true, "\(problems)")
+        }
+    }
+
+    @Test func severalColumnsReferenceAUniqueConstraintInOrder() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-orphans-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try connection.execute(
+                """
+                CREATE TABLE public.products (id int PRIMARY KEY, shop_id int NOT NULL, sku text NOT NULL, UNIQUE (sku, shop_id));
+                CREATE TABLE public.orders (id int PRIMARY KEY, shop_id int, sku text);
+                INSERT INTO public.products VALUES (1, 1, 'a'), (2, 1, 'b'), (3, 2, 'a');
+                -- 13: shop 2 has no 'b'; 14: a NULL in one column references nothing (MATCH SIMPLE).
+                INSERT INTO public.orders VALUES (10, 1, 'a'), (11, 1, 'b'), (12, 2, 'a'), (13, 2, 'b'), (14, 9, NULL);
+                """)
+            let step = try makeStep(
+                "fix_foreign_keys: {references: [{from: [orders.shop_id, orders.sku], to: [products.shop_id, products.sku], on_delete: cascade, index: true}], orphans: delete, archive_to: '\(folder)'}")
+            let blocked = try makeStep("fix_foreign_keys: {references: [{from: [orders.shop_id, orders.sku], to: [products.shop_id, products.sku]}]}")
+            guard case .blocked(let problems) = try blocked.assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection)) else {
+                Issue.record("expected the orphan to block")
+                return
+            }
+            #expect(problems.map(\.description) == ["rows of orders whose (shop_id, sku) is in no row of products.(shop_id, sku) (1 row: 13)"])
+
+            try applyAndCheckPrediction(step, on: connection)
+            #expect(try connection.query("SELECT id FROM public.orders ORDER BY id").map { try $0.get(0, as: Int.self) } == [10, 11, 12, 14])
+            #expect(try connection.scalar(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'orders_shop_id_sku_fkey'", as: String.self)
+                == "FOREIGN KEY (shop_id, sku) REFERENCES products(shop_id, sku) ON DELETE CASCADE")
+            #expect(try connection.scalar("SELECT to_regclass('public.orders_shop_id_sku_idx') IS NOT NULL", as: Bool.self) == true)
+            let archive = try #require(ArchiveStore(directory: folder).rowArchives(of: ObjectName(parsing: "orders"), database: database.name).first)
+            #expect(archive.manifest?.rows == 1)
+            try connection.execute("DELETE FROM public.products WHERE id = 1")
+            #expect(try connection.query("SELECT id FROM public.orders ORDER BY id").map { try $0.get(0, as: Int.self) } == [11, 12, 14],
+                "the cascade matched both columns: only (1, 'a') went")
+        }
+    }
+
+    @Test func severalColumnsAreCheckedWhenThePlanIsRead() throws {
+        let step = try #require(try makeStep("fix_foreign_keys: {references: [{from: [orders.a, orders.b], to: [items.x, items.y]}]}") as? FixForeignKeysStep)
+        #expect(step.references.first?.columns == ["a", "b"] && step.references.first?.targetColumns == ["x", "y"])
+        for (yaml, message) in [
+            ("{from: [orders.a, orders.b], to: items.x}", "from names 2 columns and to 1: they pair in order"),
+            ("{from: [orders.a, lines.b], to: [items.x, items.y]}", "the columns of 'from' must all be of one table, not lines and orders"),
+            ("{from: [orders.a, orders.a], to: [items.x, items.y]}", "'from' names a column twice"),
+        ] {
+            #expect(throws: (any Error).self, "\(message)") { try makeStep("fix_foreign_keys: {references: [\(yaml)]}") }
+            do {
+                _ = try makeStep("fix_foreign_keys: {references: [\(yaml)]}")
+            } catch {
+                #expect("\(error)".contains(message), "\(error)")
+            }
         }
     }
 }

@@ -38,6 +38,10 @@ public struct ArchiveManifest: Codable, Sendable, Equatable {
     /// (a row count, a fingerprint, a table name) no longer matches it. Absent in archives
     /// written before pgmend recorded it.
     public var manifestSHA256: String?
+    /// Set when only some rows of the table were archived (the orphans `fix_foreign_keys`
+    /// deletes): which rows, in words and as the condition that chose them. Such an archive
+    /// is never taken for the whole table's (`ArchiveStore.archives(of:)`). Absent for a table.
+    public var selection: String?
 
     public var objectName: ObjectName { ObjectName(schema: schema, name: table) }
 
@@ -45,7 +49,7 @@ public struct ArchiveManifest: Codable, Sendable, Equatable {
         case formatVersion = "format_version", pgmendVersion = "pgmend_version", createdAt = "created_at"
         case serverVersion = "server_version", database, schema, table, rows, fingerprint
         case dataSHA256 = "data_sha256", dataBytes = "data_bytes", fileSHA256 = "file_sha256", fileBytes = "file_bytes"
-        case columns, copyFormat = "copy_format", settings, manifestSHA256 = "manifest_sha256"
+        case columns, copyFormat = "copy_format", settings, manifestSHA256 = "manifest_sha256", selection
     }
 
     /// The SHA-256 `manifestSHA256` records: of the canonical JSON of every other field.
@@ -117,10 +121,17 @@ public struct ArchiveStore: Sendable {
         return entries
     }
 
-    /// Intact archives of one table, newest first.
+    /// Intact archives of one whole table, newest first.
     public func archives(of table: ObjectName, database: String) -> [Entry] {
         entries(database: database)
-            .filter { $0.intact && $0.manifest?.objectName == table }
+            .filter { $0.intact && $0.manifest?.objectName == table && $0.manifest?.selection == nil }
+            .sorted { ($0.manifest?.createdAt ?? "") > ($1.manifest?.createdAt ?? "") }
+    }
+
+    /// Intact archives of some rows of one table (`selection` set), newest first.
+    public func rowArchives(of table: ObjectName, database: String) -> [Entry] {
+        entries(database: database)
+            .filter { $0.intact && $0.manifest?.objectName == table && $0.manifest?.selection != nil }
             .sorted { ($0.manifest?.createdAt ?? "") > ($1.manifest?.createdAt ?? "") }
     }
 }

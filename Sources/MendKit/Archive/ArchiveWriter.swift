@@ -39,12 +39,48 @@ public struct ArchiveWriter {
     public func archive(_ table: ObjectName, drop: Bool) throws -> Outcome {
         let quoted = QualifiedName(schema: table.schema, table.name).quoted
         try connection.execute("LOCK TABLE \(quoted) IN SHARE MODE")
+        let (directory, manifest) = try write(table, selection: nil)
+        if drop {
+            try connection.execute("DROP TABLE \(quoted)")
+        }
+        return Outcome(directory: directory, manifest: manifest, dropped: drop)
+    }
+
+    /// Some rows of a table, chosen by a condition over its columns (alias `t`), to be deleted
+    /// next by the caller.
+    public struct RowSelection: Sendable {
+        /// SQL over the table's columns, the table aliased `t`.
+        public var condition: String
+        /// For people and the manifest: "orphans of memories.user_id (no row in users.id)".
+        public var description: String
+        /// The start of the folder's name after the table's: `orphans`.
+        public var label: String
+
+        public init(condition: String, description: String, label: String) {
+            self.condition = condition
+            self.description = description
+            self.label = label
+        }
+    }
+
+    /// Archives the rows of `table` that `selection` chooses, in the caller's REPEATABLE READ
+    /// transaction, which must already hold a lock that keeps writers off the table (the
+    /// caller deletes the same rows next, in that transaction). The archive's `schema.sql`
+    /// has the table's definition without its foreign keys: the rows archived are often the
+    /// ones that have no parent. The fingerprint is computed on this connection.
+    public func archiveRows(_ table: ObjectName, _ selection: RowSelection) throws -> (directory: String, manifest: ArchiveManifest) {
+        try write(table, selection: selection)
+    }
+
+    private func write(_ table: ObjectName, selection: RowSelection?) throws -> (String, ArchiveManifest) {
+        let quoted = QualifiedName(schema: table.schema, table.name).quoted
         let (schema, types) = try scopedSchema(table)
-        guard let definition = schema.tables[table.key] else { throw ArchiveError.unusable("table \(table) does not exist") }
+        guard var definition = schema.tables[table.key] else { throw ArchiveError.unusable("table \(table) does not exist") }
+        if selection != nil { definition.constraints = definition.constraints.filter { $0.value.kind != .foreignKey } }
         let sequences = schema.sequences.values.filter { $0.ownedBy?.hasPrefix(table.key + ".") == true }.sorted { $0.name < $1.name }
         try DataStatistics.pinTextSettings(connection)
 
-        let final = try newDirectory(for: table)
+        let final = try newDirectory(for: table, label: selection?.label)
         let partial = final + ".partial"
         try createDirectory(partial)
         let manifest: ArchiveManifest
@@ -55,11 +91,13 @@ public struct ArchiveWriter {
             try writeFile("\(partial)/table.json", Data(try CanonicalJSON.encode(ArchivedTable(table: definition, sequences: sequences, types: types)).utf8))
 
             let columns = definition.columns.filter { $0.generatedExpression == nil }
-            let copy = "COPY \(quoted) (\(columns.map { SQLIdentifier($0.name).quoted }.joined(separator: ", "))) TO STDOUT"
+            let columnList = columns.map { SQLIdentifier($0.name).quoted }.joined(separator: ", ")
+            let copy = selection.map { "COPY (SELECT \(columnList) FROM ONLY \(quoted) t WHERE \($0.condition)) TO STDOUT" }
+                ?? "COPY \(quoted) (\(columnList)) TO STDOUT"
             let dataPath = "\(partial)/data.copy.gz"
             let written: WrittenData
             let statistics: TableData
-            if parallel {
+            if parallel, selection == nil {
                 // The fingerprint (a full scan with an md5 per row) runs on a second connection at
                 // the same moment, under this transaction's exported snapshot.
                 let name = QualifiedName(schema: table.schema, table.name)
@@ -70,7 +108,7 @@ public struct ArchiveWriter {
                     return try DataStatistics(connection: sibling).fingerprint(name)
                 })
             } else {
-                statistics = try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: table.schema, table.name))
+                statistics = try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: table.schema, table.name), where: selection?.condition)
                 written = try writeData(copy, to: dataPath, table: table, expectedRows: statistics.rows)
             }
 
@@ -80,7 +118,8 @@ public struct ArchiveWriter {
                 fingerprint: statistics.fingerprint, dataSHA256: written.dataSHA256, dataBytes: written.dataBytes,
                 fileSHA256: written.fileSHA256, fileBytes: written.fileBytes,
                 columns: columns.map { .init(name: $0.name, type: $0.type) },
-                settings: Dictionary(DataStatistics.stableTextSettings, uniquingKeysWith: { first, _ in first })
+                settings: Dictionary(DataStatistics.stableTextSettings, uniquingKeysWith: { first, _ in first }),
+                selection: selection?.description
             ).sealed()
             guard written.countedRows == written.reportedRows, statistics.rows == written.reportedRows else {
                 throw ArchiveError.mismatch("the server reported \(written.reportedRows) rows, the file holds \(written.countedRows) and the table \(statistics.rows)")
@@ -97,10 +136,7 @@ public struct ArchiveWriter {
             try? FileManager.default.removeItem(atPath: partial)
             throw error
         }
-        if drop {
-            try connection.execute("DROP TABLE \(quoted)")
-        }
-        return Outcome(directory: final, manifest: manifest, dropped: drop)
+        return (final, manifest)
     }
 
     /// What went into `data.copy.gz`.
@@ -169,11 +205,11 @@ public struct ArchiveWriter {
         return (schema, try ColumnTypes.read(table, on: connection))
     }
 
-    private func newDirectory(for table: ObjectName) throws -> String {
+    private func newDirectory(for table: ObjectName, label: String?) throws -> String {
         let stamp = FileStamp.now()
         // Both names are made safe: a table called `../../x` must not write outside the folder.
         let database = "\(store.directory)/\(ArchiveStore.folderName(database: connection.database))"
-        let base = ArchiveStore.folderName(table: table)
+        let base = ArchiveStore.folderName(table: table) + (label.map { "-" + SafeFileName.encode($0) } ?? "")
         try createDirectory(database)
         // Leftovers of a run that was killed while writing: never complete, safe to remove
         // (the caller holds the database's run lock).

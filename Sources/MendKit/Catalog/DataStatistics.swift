@@ -80,11 +80,12 @@ public struct DataStatistics {
     }
 
     /// One table's count and fingerprint. `ONLY`: rows of inheritance children are theirs.
-    public func fingerprint(_ table: QualifiedName) throws -> TableData {
+    /// With `condition` (SQL over the table's columns), of the rows it holds for only.
+    public func fingerprint(_ table: QualifiedName, where condition: String? = nil) throws -> TableData {
         let row = try connection.query(
             """
             SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint), 0)::text
-            FROM ONLY \(table.quoted) t
+            FROM ONLY \(table.quoted) t\(condition.map { " WHERE \($0)" } ?? "")
             """)
         guard let first = row.first else { return TableData(rows: 0, fingerprint: "0") }
         return TableData(rows: try first.get(0), fingerprint: try first.get(1))

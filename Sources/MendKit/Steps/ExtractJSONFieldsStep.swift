@@ -430,12 +430,10 @@ public struct ExtractJSONFieldsStep: RepairStep {
     /// SQL, so their number is bounded.
     static let setAsideLimit = 10_000
 
-    /// `users_phone_number_key`, PostgreSQL's name for a unique constraint's index, cut to the
-    /// 63 bytes a name may have (on a character boundary).
+    /// `users_phone_number_key`, PostgreSQL's name for a unique constraint's index, within the
+    /// 63 bytes a name may have (`GeneratedName`).
     static func indexName(table: String, column: String) -> String {
-        var name = "\(table)_\(column)_key"
-        while name.utf8.count > 63 { name.removeLast() }
-        return name
+        GeneratedName.make([table, column], suffix: "key")
     }
 }
 

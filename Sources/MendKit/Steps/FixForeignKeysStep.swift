@@ -4,46 +4,62 @@ import SchemaModel
 /// `fix_foreign_keys`: makes each listed reference a validated foreign key with exactly the
 /// actions the models declare, replacing one on the same column that differs. Added NOT VALID
 /// (a brief lock), then validated (reads and writes go on); rows whose value has no parent
-/// block it unless `orphans: null`.
+/// block it unless `orphans: null` (journaled, then set to NULL) or `orphans: delete` (archived,
+/// then deleted), decided under the lock of the transaction that adds the constraint.
 public struct FixForeignKeysStep: RepairStep {
     public static let kind = "fix_foreign_keys"
-    public static let summary = "make references validated foreign keys with the declared ON DELETE / ON UPDATE; orphans block"
+    public static let summary = "make references validated foreign keys with the declared ON DELETE / ON UPDATE; orphans block, or are set to NULL (journaled) or deleted (archived)"
 
-    /// One reference as the plan writes it: `{from: memories.user_id, to: users.id, on_delete: cascade}`.
+    /// One reference as the plan writes it: `{from: memories.user_id, to: users.id, on_delete: cascade}`,
+    /// or with several columns `{from: [orders.shop_id, orders.sku], to: [products.shop_id, products.sku]}`.
     public struct Reference: Sendable {
         public var table: ObjectName
-        public var column: String
+        /// The referencing columns, in order; one for most references.
+        public var columns: [String]
         public var target: ObjectName
-        public var targetColumn: String
+        /// The referenced columns, paired with `columns` in order.
+        public var targetColumns: [String]
         public var onDelete: ForeignKey.Action
         public var onUpdate: ForeignKey.Action
         public var index: Bool
 
-        /// PostgreSQL's own default name for a one-column foreign key.
-        var constraintName: String { "\(table.name)_\(column)_fkey" }
-        var indexName: String { "\(table.name)_\(column)_idx" }
+        /// PostgreSQL's own default name for the foreign key (within 63 bytes).
+        var constraintName: String { GeneratedName.make([table.name] + columns, suffix: "fkey") }
+        var indexName: String { GeneratedName.make([table.name] + columns, suffix: "idx") }
+        /// `memories.user_id`, or `orders.(shop_id, sku)`.
+        var fromText: String { Self.text(table, columns) }
+        var toText: String { Self.text(target, targetColumns) }
+        var columnsText: String { columns.count == 1 ? columns[0] : "(\(columns.joined(separator: ", ")))" }
+
+        static func text(_ table: ObjectName, _ columns: [String]) -> String {
+            columns.count == 1 ? "\(table).\(columns[0])" : "\(table).(\(columns.joined(separator: ", ")))"
+        }
     }
 
     /// What to do with rows whose value has no parent.
-    public enum Orphans: String, Sendable { case fail, null }
+    public enum Orphans: String, Sendable { case fail, null, delete }
 
     public let references: [Reference]
     public let orphans: Orphans
+    /// Where `orphans: delete` archives the rows it deletes.
+    public let archiveFolder: String
 
     public init?(options: inout OptionReader) {
         var references: [Reference] = []
         let items = options.mapList("references", itemOwner: "each reference of fix_foreign_keys") ?? []
         var good = !items.isEmpty
         for var item in items {
-            let from = item.text("from")
-            let to = item.text("to")
+            let from = Self.columnReferences("from", &item)
+            let to = Self.columnReferences("to", &item)
             let onDelete = Self.action(&item, "on_delete")
             let onUpdate = Self.action(&item, "on_update")
             let index = item.bool("index", default: false)
-            if let from, let to, let onDelete, let onUpdate,
-                let (table, column) = Self.columnReference(from, "from", &item), let (target, targetColumn) = Self.columnReference(to, "to", &item)
-            {
-                references.append(Reference(table: table, column: column, target: target, targetColumn: targetColumn, onDelete: onDelete, onUpdate: onUpdate, index: index))
+            if let from, let to, from.columns.count != to.columns.count {
+                item.report(item.location(of: "to"), "from names \(from.columns.count) column\(from.columns.count == 1 ? "" : "s") and to \(to.columns.count): they pair in order")
+                good = false
+            } else if let from, let to, let onDelete, let onUpdate {
+                references.append(Reference(
+                    table: from.table, columns: from.columns, target: to.table, targetColumns: to.columns, onDelete: onDelete, onUpdate: onUpdate, index: index))
             } else {
                 good = false
             }
@@ -59,17 +75,48 @@ public struct FixForeignKeysStep: RepairStep {
             if let value = Orphans(rawValue: text) {
                 orphans = value
             } else {
-                options.report(options.location(of: "orphans"), "orphans must be fail or null, not '\(text)' (delete is not supported yet)")
+                options.report(options.location(of: "orphans"), "orphans must be fail, null or delete, not '\(text)'")
                 good = false
             }
         }
-        for (i, reference) in references.enumerated() where references[..<i].contains(where: { $0.table == reference.table && $0.column == reference.column }) {
-            options.report(options.location(of: "references"), "\(reference.table).\(reference.column) is listed twice in references")
+        for (i, reference) in references.enumerated() where references[..<i].contains(where: { $0.table == reference.table && $0.columns == reference.columns }) {
+            options.report(options.location(of: "references"), "\(reference.fromText) is listed twice in references")
+            good = false
+        }
+        let archiveFolder = options.optionalText("archive_to")
+        if archiveFolder != nil, orphans != .delete {
+            options.report(options.location(of: "archive_to"), "archive_to is where orphans: delete archives rows; with orphans: \(orphans.rawValue) nothing is archived")
             good = false
         }
         guard good else { return nil }
         self.references = references
         self.orphans = orphans
+        self.archiveFolder = archiveFolder ?? "Snapshots/archive"
+    }
+
+    /// `from` or `to`: one `table.column`, or a list of them, all of one table, no column twice.
+    private static func columnReferences(_ key: String, _ reader: inout OptionReader) -> (table: ObjectName, columns: [String])? {
+        guard let raw = reader.rawValue(key), raw.list != nil else {
+            guard let text = reader.text(key), let (table, column) = columnReference(text, key, &reader) else { return nil }
+            return (table, [column])
+        }
+        guard let items = reader.locatedTextList(key), !items.isEmpty else { return nil }
+        var parsed: [(ObjectName, String)] = []
+        for item in items {
+            guard let one = columnReference(item.text, key, &reader) else { return nil }
+            parsed.append(one)
+        }
+        let table = parsed[0].0
+        guard parsed.allSatisfy({ $0.0 == table }) else {
+            reader.report(reader.location(of: key), "the columns of '\(key)' must all be of one table, not \(Set(parsed.map { $0.0.description }).sorted().joined(separator: " and "))")
+            return nil
+        }
+        let columns = parsed.map(\.1)
+        guard Set(columns).count == columns.count else {
+            reader.report(reader.location(of: key), "'\(key)' names a column twice")
+            return nil
+        }
+        return (table, columns)
     }
 
     /// `table.column` or `schema.table.column`: the last dot ends the table's name.
@@ -104,11 +151,11 @@ public struct FixForeignKeysStep: RepairStep {
 
     public var settings: [(name: String, value: String)] {
         references.map { reference in
-            var text = "\(reference.target).\(reference.targetColumn) ON DELETE \(reference.onDelete.rawValue)"
+            var text = "\(reference.toText) ON DELETE \(reference.onDelete.rawValue)"
             if reference.onUpdate != .noAction { text += " ON UPDATE \(reference.onUpdate.rawValue)" }
             if reference.index { text += ", indexed" }
-            return ("reference \(reference.table).\(reference.column)", text)
-        } + [("orphans", orphans.rawValue)]
+            return ("reference \(reference.fromText)", text)
+        } + [("orphans", orphans.rawValue)] + (orphans == .delete ? [("archive_to", archiveFolder)] : [])
     }
 
     public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
@@ -135,35 +182,46 @@ public struct FixForeignKeysStep: RepairStep {
     }
 
     private func assess(_ reference: Reference, _ schema: Schema, _ probe: Probe) throws -> Assessment {
-        let from = "\(reference.table).\(reference.column)"
-        let to = "\(reference.target).\(reference.targetColumn)"
+        let from = reference.fromText
+        let to = reference.toText
         guard let table = schema.tables[reference.table.key] else {
             return .blocked([StepProblem("table \(reference.table) does not exist", table: reference.table)])
         }
         guard let target = schema.tables[reference.target.key] else {
             return .blocked([StepProblem("table \(reference.target) does not exist", table: reference.target)])
         }
-        guard let column = table.column(reference.column) else {
-            return .blocked([StepProblem("\(reference.table) has no column \(reference.column)", table: reference.table)])
+        var notNull: [String] = []
+        for (name, targetName) in zip(reference.columns, reference.targetColumns) {
+            guard let column = table.column(name) else {
+                return .blocked([StepProblem("\(reference.table) has no column \(name)", table: reference.table)])
+            }
+            guard let targetColumn = target.column(targetName) else {
+                return .blocked([StepProblem("\(reference.target) has no column \(targetName)", table: reference.target)])
+            }
+            if column.type != targetColumn.type {
+                return .blocked([StepProblem(
+                    "\(reference.table).\(name) is \(column.type) and \(reference.target).\(targetName) is \(targetColumn.type): a foreign key needs one type; convert it first (normalize_uuid for UUIDs kept as text)",
+                    table: reference.table)])
+            }
+            if column.notNull { notNull.append(name) }
         }
-        guard let targetColumn = target.column(reference.targetColumn) else {
-            return .blocked([StepProblem("\(reference.target) has no column \(reference.targetColumn)", table: reference.target)])
-        }
-        if column.type != targetColumn.type {
-            return .blocked([StepProblem(
-                "\(from) is \(column.type) and \(to) is \(targetColumn.type): a foreign key needs one type; convert it first (normalize_uuid for UUIDs kept as text)",
-                table: reference.table)])
-        }
-        guard target.constraints.values.contains(where: { [.primaryKey, .unique].contains($0.kind) && $0.columns == [reference.targetColumn] }) else {
+        // PostgreSQL takes the referenced columns in any order, as long as they are exactly a
+        // primary key's or a unique constraint's.
+        guard target.constraints.values.contains(where: { [.primaryKey, .unique].contains($0.kind) && $0.columns.sorted() == reference.targetColumns.sorted() }) else {
             return .blocked([StepProblem("\(to) is not a primary key or unique constraint of its own: a foreign key can reference only one", table: reference.target)])
         }
-        if column.notNull, [.setNull].contains(reference.onDelete) || [.setNull].contains(reference.onUpdate) {
-            return .blocked([StepProblem("\(from) is NOT NULL, so SET NULL would fail when the parent goes", table: reference.table)])
+        if !notNull.isEmpty, [.setNull].contains(reference.onDelete) || [.setNull].contains(reference.onUpdate) {
+            return .blocked([StepProblem("\(reference.table).\(notNull.joined(separator: ", ")) is NOT NULL, so SET NULL would fail when the parent goes", table: reference.table)])
         }
+        // orphans: null sets every column of the reference to NULL.
+        let cannotBeNull = !notNull.isEmpty
 
-        let onColumn = table.constraints.values.filter { $0.kind == .foreignKey && $0.columns == [reference.column] }.sorted { $0.name < $1.name }
+        let onColumn = table.constraints.values.filter { $0.kind == .foreignKey && $0.columns == reference.columns }.sorted { $0.name < $1.name }
         let wanted = onColumn.first { Self.matches($0, reference) }
-        let existingIndex = table.indexes.values.first { $0.valid && $0.predicate == nil && $0.keys.first?.expression == reference.column && $0.keys.first?.isColumn == true }
+        let existingIndex = table.indexes.values.first { index in
+            index.valid && index.predicate == nil && index.keys.count >= reference.columns.count
+                && zip(index.keys, reference.columns).allSatisfy { $0.isColumn && $0.expression == $1 }
+        }
         let needsIndex = reference.index && existingIndex == nil
         if let wanted, wanted.validated, !needsIndex, onColumn.count == 1 {
             return .satisfied("\(from) references \(to)")
@@ -174,17 +232,33 @@ public struct FixForeignKeysStep: RepairStep {
 
         let quotedTable = QualifiedName(schema: reference.table.schema, reference.table.name).quoted
         let quotedTarget = QualifiedName(schema: reference.target.schema, reference.target.name).quoted
-        let quotedColumn = SQLIdentifier(reference.column).quoted
-        let quotedTargetColumn = SQLIdentifier(reference.targetColumn).quoted
-        // Rows whose value no parent has: a NULL references nothing and is no orphan.
-        let orphanCondition =
-            "\(quotedColumn) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM \(quotedTarget) p WHERE p.\(quotedTargetColumn) = \(quotedTable).\(quotedColumn))"
+        let quotedColumns = reference.columns.map { SQLIdentifier($0).quoted }
+        let pairs = zip(quotedColumns, reference.targetColumns.map { SQLIdentifier($0).quoted })
+        // Rows whose value no parent has: under MATCH SIMPLE a row with a NULL in any of the
+        // columns references nothing and is no orphan. `row` is how the table is named.
+        func orphansOf(_ row: String, only: String) -> String {
+            quotedColumns.map { "\(row).\($0) IS NOT NULL" }.joined(separator: " AND ")
+                + " AND NOT EXISTS (SELECT 1 FROM \(only)\(quotedTarget) p WHERE \(pairs.map { "p.\($1) = \(row).\($0)" }.joined(separator: " AND ")))"
+        }
+        let orphanCondition = orphansOf(quotedTable, only: "")
         let orphanRows = try probe.offendingRows(in: reference.table, where: orphanCondition)
-        if orphanRows.count > 0 {
-            if orphans == .fail || column.notNull {
-                let why = column.notNull && orphans == .null ? " (orphans: null cannot clear them: the column is NOT NULL)" : ""
+        if orphans == .delete {
+            // A deleted orphan must not take rows of other tables with it: those would be
+            // deleted or changed without an archive. Checked again under the lock.
+            let acting = try probe.query(ResolveRowsUnderLock.referencesActingOnDelete, [quotedTable]).map { try $0.get(0, as: String.self) }
+                + references.filter { $0.target == reference.table && [.cascade, .setNull, .setDefault].contains($0.onDelete) }
+                .map { "\($0.fromText) (this step, ON DELETE \($0.onDelete.rawValue))" }
+            if !acting.isEmpty {
                 return .blocked([StepProblem(
-                    "rows of \(reference.table) whose \(reference.column) is in no row of \(to)\(why)", count: orphanRows.count, sample: orphanRows.sample,
+                    "orphans: delete would delete rows of \(reference.table), and these references act on its deletes (their rows would change unarchived): \(acting.joined(separator: ", "))",
+                    table: reference.table)])
+            }
+        }
+        if orphanRows.count > 0 {
+            if orphans == .fail || (orphans == .null && cannotBeNull) {
+                let why = cannotBeNull && orphans == .null ? " (orphans: null cannot clear them: \(notNull.joined(separator: ", ")) is NOT NULL)" : ""
+                return .blocked([StepProblem(
+                    "rows of \(reference.table) whose \(reference.columnsText) is in no row of \(to)\(why)", count: orphanRows.count, sample: orphanRows.sample,
                     table: reference.table)])
             }
         }
@@ -197,38 +271,56 @@ public struct FixForeignKeysStep: RepairStep {
             let index = ObjectName(schema: reference.table.schema, name: indexName)
             effects.append(ConcurrentSQL(
                 "build index \(indexName) on \(from) for the foreign key (deletes of \(reference.target) look it up)",
-                "CREATE INDEX CONCURRENTLY \(SQLIdentifier(indexName).quoted) ON \(quotedTable) (\(quotedColumn))",
-                rehearsalSQL: "CREATE INDEX \(SQLIdentifier(indexName).quoted) ON \(quotedTable) (\(quotedColumn))",
+                "CREATE INDEX CONCURRENTLY \(SQLIdentifier(indexName).quoted) ON \(quotedTable) (\(quotedColumns.joined(separator: ", ")))",
+                rehearsalSQL: "CREATE INDEX \(SQLIdentifier(indexName).quoted) ON \(quotedTable) (\(quotedColumns.joined(separator: ", ")))",
                 lock: .shareUpdateExclusive, on: reference.table, hazards: [.indexBuild], builds: index))
             after.tables[reference.table.key]?.indexes[indexName] = Index(
                 name: indexName,
-                definition: "CREATE INDEX \(PrintedNames.identifier(indexName)) ON \(PrintedNames.qualified(reference.table)) USING btree (\(PrintedNames.identifier(reference.column)))",
-                keys: [IndexKey(expression: reference.column)])
+                definition: "CREATE INDEX \(PrintedNames.identifier(indexName)) ON \(PrintedNames.qualified(reference.table)) USING btree (\(reference.columns.map(PrintedNames.identifier).joined(separator: ", ")))",
+                keys: reference.columns.map { IndexKey(expression: $0) })
         }
         if wanted == nil || onColumn.count > 1 || orphanRows.count > 0 {
             // The old constraint goes in the transaction that adds the new one, so the column
             // is never without a reference; the brief ACCESS EXCLUSIVE lock is the DROP's.
             let old = onColumn.filter { $0.name != wanted?.name }
             var statements = old.map { "ALTER TABLE \(quotedTable) DROP CONSTRAINT \(SQLIdentifier($0.name).quoted)" }
-            var hazards: [Hazard] = old.isEmpty ? [] : [.accessExclusiveLock]
+            let hazards: [Hazard] = old.isEmpty ? [] : [.accessExclusiveLock]
             if wanted == nil {
-                var add = "ALTER TABLE \(quotedTable) ADD CONSTRAINT \(SQLIdentifier(name).quoted) FOREIGN KEY (\(quotedColumn)) REFERENCES \(quotedTarget) (\(quotedTargetColumn))"
+                var add = "ALTER TABLE \(quotedTable) ADD CONSTRAINT \(SQLIdentifier(name).quoted) FOREIGN KEY (\(quotedColumns.joined(separator: ", "))) REFERENCES \(quotedTarget) (\(reference.targetColumns.map { SQLIdentifier($0).quoted }.joined(separator: ", ")))"
                 if reference.onUpdate != .noAction { add += " ON UPDATE \(reference.onUpdate.rawValue)" }
                 if reference.onDelete != .noAction { add += " ON DELETE \(reference.onDelete.rawValue)" }
                 statements.append(add + " NOT VALID")
             }
-            // With orphans: null, also when none was seen: one committed while this waited
-            // for its lock is cleared too. After the ADD, under its lock (no write to either
-            // table gets in), so no orphan can appear between this UPDATE and the constraint.
-            if orphanRows.count > 0 || (orphans == .null && !column.notNull) {
-                statements.append("UPDATE \(quotedTable) SET \(quotedColumn) = NULL WHERE \(orphanCondition)")
-                hazards.append(.rowUpdates)
-            }
-            let summary = (old.isEmpty ? "" : "replace \(old.map(\.name).joined(separator: ", ")): ")
+            let lock: LockLevel = old.isEmpty ? .shareRowExclusive : .accessExclusive
+            var summary = (old.isEmpty ? "" : "replace \(old.map(\.name).joined(separator: ", ")): ")
                 + (wanted == nil ? "add \(name) NOT VALID (existing rows are checked next)" : "keep \(name)")
-                + (orphans == .null && !column.notNull ? "; set orphan values to NULL (\(orphanRows.count) now)" : "")
-            effects.append(AtomicSQL(
-                summary, statements, lock: old.isEmpty ? .shareRowExclusive : .accessExclusive, on: [reference.table, reference.target], hazards: hazards))
+            if orphans == .fail || cannotBeNull && orphans == .null {
+                // Nothing to resolve (a NOT NULL column cannot take NULL: its orphans block
+                // above, and one committed while this waited makes the validation fail).
+                effects.append(AtomicSQL(summary, statements, lock: lock, on: [reference.table, reference.target], hazards: hazards))
+            } else {
+                // Also when none was seen: one committed while this waited for its lock is
+                // handled too. Which rows are orphans is decided after the lock, in the
+                // transaction that adds the constraint, so none can appear in between.
+                let selection = ArchiveWriter.RowSelection(
+                    condition: orphansOf("t", only: "ONLY "),
+                    description: "orphans of \(from): rows whose value is in no row of \(to)", label: "orphans")
+                let resolution: ResolveRowsUnderLock.Resolution
+                if orphans == .delete {
+                    let database = ArchiveStore.folderName(database: probe.connection.database)
+                    let target = "\(archiveFolder)/\(database)/\(ArchiveStore.folderName(table: reference.table))-orphans-<UTC time>/"
+                    resolution = .delete(folder: archiveFolder, target: target)
+                    summary = "archive the orphan rows of \(reference.table) (\(orphanRows.count) now) to \(target), verify, delete them; " + summary
+                } else {
+                    let key = try probe.primaryKey(of: reference.table)
+                    let keyText = key.isEmpty ? "t.ctid::text" : key.map { "t.\(SQLIdentifier($0).quoted)::text" }.joined(separator: " || ', ' || ")
+                    resolution = .setNull(columns: reference.columns, key: keyText, reason: "orphans: null (no row of \(to) has the value)")
+                    summary += "; set orphan values to NULL, journaled in pgmend.set_aside (\(orphanRows.count) now)"
+                }
+                effects.append(ResolveRowsUnderLock(
+                    summary, table: reference.table, selection: selection, resolution: resolution, then: statements, lock: lock,
+                    on: [reference.table, reference.target]))
+            }
             for constraint in old { after.tables[reference.table.key]?.constraints[constraint.name] = nil }
         }
         if wanted?.validated != true {
@@ -236,19 +328,19 @@ public struct FixForeignKeysStep: RepairStep {
                 "validate \(name) against existing rows", ["ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(SQLIdentifier(name).quoted)"],
                 lock: .shareUpdateExclusive, on: reference.table, hazards: [.fullTableScan]))
         }
-        var definition = "FOREIGN KEY (\(PrintedNames.identifier(reference.column))) REFERENCES \(PrintedNames.qualified(reference.target))(\(PrintedNames.identifier(reference.targetColumn)))"
+        var definition = "FOREIGN KEY (\(reference.columns.map(PrintedNames.identifier).joined(separator: ", "))) REFERENCES \(PrintedNames.qualified(reference.target))(\(reference.targetColumns.map(PrintedNames.identifier).joined(separator: ", ")))"
         if reference.onUpdate != .noAction { definition += " ON UPDATE \(reference.onUpdate.rawValue)" }
         if reference.onDelete != .noAction { definition += " ON DELETE \(reference.onDelete.rawValue)" }
         after.tables[reference.table.key]?.constraints[name] = Constraint(
-            name: name, kind: .foreignKey, columns: [reference.column], definition: definition,
-            foreignKey: ForeignKey(referencedTable: reference.target.key, referencedColumns: [reference.targetColumn], onDelete: reference.onDelete, onUpdate: reference.onUpdate))
+            name: name, kind: .foreignKey, columns: reference.columns, definition: definition,
+            foreignKey: ForeignKey(referencedTable: reference.target.key, referencedColumns: reference.targetColumns, onDelete: reference.onDelete, onUpdate: reference.onUpdate))
         return .needed(effects, after: after)
     }
 
     /// Exactly the reference: the same parent column and actions, plain MATCH SIMPLE, not deferrable.
     static func matches(_ constraint: Constraint, _ reference: Reference) -> Bool {
         guard let key = constraint.foreignKey else { return false }
-        return key.referencedTable == reference.target.key && key.referencedColumns == [reference.targetColumn]
+        return key.referencedTable == reference.target.key && key.referencedColumns == reference.targetColumns
             && key.onDelete == reference.onDelete && key.onUpdate == reference.onUpdate && key.match == .simple && !constraint.deferrable
     }
 }

@@ -1,7 +1,8 @@
 -- The demo database's references (seeds 000 and 001): memories.user_id references users
 -- without the ON DELETE CASCADE the model declares, and memory_access_logs.memory_id is not
 -- a foreign key at all, with no index and one log row whose memory is gone (an orphan the
--- plan sets to NULL). Values are fixed so every fresh database holds the same rows.
+-- plan sets to NULL), and tasks.user_id is not one either, with two tasks whose user is gone
+-- (orphans the plan archives and deletes). Values are fixed so every fresh database holds the same rows.
 CREATE TABLE public.users (
     id    uuid NOT NULL,
     email varchar(255) NOT NULL,
@@ -22,6 +23,13 @@ CREATE TABLE public.memory_access_logs (
     CONSTRAINT memory_access_logs_pkey PRIMARY KEY (id)
 );
 
+CREATE TABLE public.tasks (
+    id      integer NOT NULL,
+    user_id uuid NOT NULL,
+    title   text NOT NULL,
+    CONSTRAINT tasks_pkey PRIMARY KEY (id)
+);
+
 INSERT INTO public.users (id, email)
 SELECT md5('user-' || g)::uuid, 'user' || g || '@example.com' FROM generate_series(1, 5) g;
 INSERT INTO public.memories (id, user_id, content)
@@ -29,3 +37,6 @@ SELECT md5('memory-' || g)::uuid, md5('user-' || (g % 5 + 1))::uuid, 'memory ' |
 INSERT INTO public.memory_access_logs (memory_id, access_type)
 SELECT md5('memory-' || g)::uuid, 'read' FROM generate_series(1, 10) g;
 INSERT INTO public.memory_access_logs (memory_id, access_type) VALUES (md5('memory-gone')::uuid, 'read');
+INSERT INTO public.tasks (id, user_id, title)
+SELECT g, md5('user-' || (g % 5 + 1))::uuid, 'task ' || g FROM generate_series(1, 8) g;
+INSERT INTO public.tasks (id, user_id, title) VALUES (9, md5('user-gone')::uuid, 'orphan'), (10, md5('user-gone')::uuid, 'orphan too');
