@@ -194,7 +194,8 @@ struct GenerateModelsTests {
             let names = [ObjectName(parsing: "claude_code_sessions"), ObjectName(parsing: "claude_code_agents")]
             let schema = try CatalogReader(connection: try database.connect()).readSchema()
             let models = try SQLAlchemyModels.render(schema, tables: names)
-            let migration = try AlembicMigration.render(schema, tables: names, revision: "a1b2c3d4e5f6", downRevision: "001")
+            // The revision ids Plans/claude-code-models.yaml gives, so its run writes these files.
+            let migration = try AlembicMigration.render(schema, tables: names, revision: "0002_claude_code", downRevision: "001")
             try Self.expectGolden(models, "claude_code_models.py")
             try Self.expectGolden(migration, "claude_code_migration.py")
 
@@ -205,10 +206,10 @@ struct GenerateModelsTests {
                 [Self.checker, "compare", Self.sqlalchemyURL(database), "\(folder)/claude_code.py", "claude_code_sessions", "claude_code_agents"],
                 "compare_metadata on the demo's claude_code_* models")
             // Alembic needs the migration to be the first of its history to run it alone.
-            let first = try AlembicMigration.render(schema, tables: names, revision: "a1b2c3d4e5f6", downRevision: nil)
-            try first.write(toFile: "\(folder)/a1b2c3d4e5f6_claude_code.py", atomically: true, encoding: .utf8)
+            let first = try AlembicMigration.render(schema, tables: names, revision: "0002_claude_code", downRevision: nil)
+            try first.write(toFile: "\(folder)/0002_claude_code.py", atomically: true, encoding: .utf8)
             try cluster.withFreshDatabase(label: "models_demo_upgraded") { empty in
-                try Self.expectPython([Self.checker, "upgrade", Self.sqlalchemyURL(empty), "\(folder)/a1b2c3d4e5f6_claude_code.py"], "alembic upgrade head")
+                try Self.expectPython([Self.checker, "upgrade", Self.sqlalchemyURL(empty), "\(folder)/0002_claude_code.py"], "alembic upgrade head")
                 let upgraded = try CatalogReader(connection: try empty.connect()).readSchema()
                 let changes = SchemaDiff.changes(from: Self.only(names, of: schema), to: Self.only(names, of: upgraded))
                 #expect(changes.isEmpty, "\(changes.map(\.description).joined(separator: "\n"))")

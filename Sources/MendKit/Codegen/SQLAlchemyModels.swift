@@ -75,7 +75,7 @@ public enum SQLAlchemyModels {
     }
 
     /// `app.db:Base` or `app.db.Base` -> ("app.db", "Base").
-    static func importPath(_ text: String) -> (String, String)? {
+    public static func importPath(_ text: String) -> (String, String)? {
         if let colon = text.firstIndex(of: ":") {
             let module = String(text[..<colon]), name = String(text[text.index(after: colon)...])
             return module.isEmpty || name.isEmpty ? nil : (module, name)
