@@ -13,6 +13,7 @@ build: deps
 
 ## make test: build, start a throwaway PostgreSQL (inside the test process), run every test.
 test: deps
+	@scripts/python-venv.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

@@ -12,6 +12,7 @@ public enum StepRegistry {
         ExtractJSONFieldsStep.self,
         DedupeIndexesStep.self,
         FixForeignKeysStep.self,
+        GenerateModelsStep.self,
     ]
 
     public static func kind(named name: String) -> (any RepairStep.Type)? {

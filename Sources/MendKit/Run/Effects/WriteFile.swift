@@ -7,14 +7,17 @@ import SchemaModel
 public struct WriteFile: Effect {
     public var path: String
     public var content: String
+    /// What a dry run shows in place of SQL, e.g. the diff between the file and `content`.
+    public var preview: String?
 
-    public init(path: String, content: String) {
+    public init(path: String, content: String, preview: String? = nil) {
         self.path = path
         self.content = content
+        self.preview = preview
     }
 
     public var summary: String { "write \(path) (\(content.utf8.count) bytes)" }
-    public var sql: String { "-- no SQL: writes \(path)" }
+    public var sql: String { preview ?? "-- no SQL: writes \(path)" }
     public var lock: LockLevel { .none }
 
     /// Whether `path` already holds exactly `content`.
