@@ -97,12 +97,28 @@ run verify Snapshots/schema-cleanup.expected.json --db "$conninfo"
 run run schema-cleanup --db "$conninfo" --yes --snapshots Snapshots/runs/demo
 run docs --db "$conninfo" -o Snapshots/runs/demo-DATABASE_SCHEMA-after.md
 
+# The other plans for this database, each as a dry run, for real, then once more (it must find
+# nothing to do): the phone fields of users.metadata to columns, UUID and timestamp types, the
+# duplicate indexes and the cascades the models declare, and models for the claude_code_*
+# tables. types comes before indexes-and-keys: a foreign key needs both sides of one type.
+for plan in metadata-columns types indexes-and-keys claude-code-models; do
+  [[ -f "Plans/$plan.yaml" ]] || continue
+  run run "$plan" --db "$conninfo" --dry-run
+  run run "$plan" --db "$conninfo" --yes --snapshots Snapshots/runs/demo
+  again=$("$pgmend" run "$plan" --db "$conninfo" --yes --snapshots Snapshots/runs/demo --format json)
+  case "$again" in
+    *'"statements_executed" : 0'*|*'"statements_executed":0'*) echo "demo: $plan again: nothing to do" ;;
+    *) echo "demo: $plan did something on its second run:" >&2; echo "$again" >&2; exit 1 ;;
+  esac
+done
+
 cat <<MSG
 
 demo: the schema document the team kept (stale):  Plans/demo/DATABASE_SCHEMA.md
 demo: the database before and after the repair:   Snapshots/runs/demo-DATABASE_SCHEMA-{before,after}.md
 demo: what ran is journaled in schema pgmend:     psql "$conninfo" -c 'TABLE pgmend.statements'
-demo: more plans for this database: Plans/metadata-columns.yaml, Plans/indexes-and-keys.yaml; not yet: UUID, timestamp and model steps (see README)
+demo: the other plans it ran: Plans/metadata-columns.yaml, types.yaml, indexes-and-keys.yaml, claude-code-models.yaml
+demo: the generated models and migration:       generated/ (Plans/claude-code-models.yaml)
 demo: explore it:  psql "$conninfo"
 demo: stop it:     make demo-stop
 MSG
