@@ -12,6 +12,8 @@ public enum StepRegistry {
         ExtractJSONFieldsStep.self,
         DedupeIndexesStep.self,
         FixForeignKeysStep.self,
+        NormalizeUUIDStep.self,
+        NormalizeTimestampsStep.self,
     ]
 
     public static func kind(named name: String) -> (any RepairStep.Type)? {

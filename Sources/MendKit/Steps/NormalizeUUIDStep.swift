@@ -1,0 +1,221 @@
+import PostgresClient
+import SchemaModel
+
+/// `normalize_uuid`: UUIDs kept as text become native `uuid` columns, each column together
+/// with every column a declared foreign key joins it to. Values are read first: forms the
+/// `uuid` type accepts (upper case, braces, no hyphens) are counted and normalised; anything
+/// else blocks the step by primary key, or with `on_invalid: null` is journaled and cleared.
+///
+/// ```yaml
+/// - normalize_uuid:
+///     columns: [apps.id, api_keys.user_id]   # or auto: true
+///     exclude: [user_integrations.id]
+///     on_invalid: fail
+///     recreate_views: true
+/// ```
+public struct NormalizeUUIDStep: RepairStep {
+    public static let kind = "normalize_uuid"
+    public static let summary = "UUIDs kept as text become uuid columns, foreign-key partners together, views kept; bad values block"
+
+    /// The forms PostgreSQL's `uuid` input accepts: 32 hex digits, a hyphen allowed after any
+    /// group of four, the whole optionally in braces (`string_to_uuid` in uuid.c).
+    static let acceptedPattern = "^([0-9a-fA-F]{4}(-?[0-9a-fA-F]{4}){7}|\\{[0-9a-fA-F]{4}(-?[0-9a-fA-F]{4}){7}\\})$"
+    /// The form `uuid` prints: lower case, 8-4-4-4-12.
+    static let canonicalPattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+    public let columns: [ColumnName]?
+    public let exclude: [ColumnName]
+    public let invalidToNull: Bool
+    public let recreateViews: Bool
+
+    public init?(options: inout OptionReader) {
+        let columns = options.columnNames("columns")
+        let auto = options.bool("auto", default: false)
+        let exclude = options.columnNames("exclude") ?? []
+        var invalidToNull = false
+        if options.optionLocations["on_invalid"] != nil, !options.has("on_invalid") {
+            // `on_invalid: null` unquoted is YAML's null: the operator wrote the null strategy.
+            invalidToNull = true
+            _ = options.optionalText("on_invalid")
+        } else if let text = options.optionalText("on_invalid") {
+            switch text {
+            case "fail": invalidToNull = false
+            case "null": invalidToNull = true
+            default: options.report(options.location(of: "on_invalid"), "option 'on_invalid' of normalize_uuid must be fail or \"null\", not '\(text)'")
+            }
+        }
+        let recreateViews = options.bool("recreate_views", default: false)
+        let methodKnown = options.typeChangeMethod()
+        if columns == nil && !auto {
+            options.report(options.location, "normalize_uuid needs option 'columns' (a list of table.column) or auto: true")
+        } else if columns != nil && auto {
+            options.report(options.location(of: "auto"), "normalize_uuid takes either 'columns' or auto: true, not both")
+        }
+        guard methodKnown, options.problems.isEmpty else { return nil }
+        self.columns = auto ? nil : columns
+        self.exclude = exclude
+        self.invalidToNull = invalidToNull
+        self.recreateViews = recreateViews
+    }
+
+    public var scope: [ObjectName]? {
+        guard let columns else { return nil }
+        var tables: [ObjectName] = []
+        for column in columns where !tables.contains(column.table) { tables.append(column.table) }
+        return tables
+    }
+
+    public var settings: [(name: String, value: String)] {
+        [
+            ("columns", columns.map { $0.map(\.description).joined(separator: ", ") } ?? "auto (text columns named id or *_id holding UUIDs)"),
+            ("exclude", exclude.isEmpty ? "(none)" : exclude.map(\.description).joined(separator: ", ")),
+            ("on_invalid", invalidToNull ? "null" : "fail"),
+            ("recreate_views", recreateViews ? "true" : "false"),
+            ("method", "rewrite"),
+        ]
+    }
+
+    static func isTextLike(_ type: String) -> Bool {
+        type == "text" || type.hasPrefix("character varying") || type.hasPrefix("character(") || type == "character"
+    }
+
+    /// Counts of one column's values: non-null, accepted by `uuid`, already in its printed form.
+    struct ValueCounts { var present = 0, accepted = 0, canonical = 0 }
+
+    static func accepted(_ column: String) -> String { "\(SQLIdentifier(column).quoted)::text ~ \(SQLLiteral.quoted(acceptedPattern))" }
+    static func invalid(_ column: String) -> String { "\(SQLIdentifier(column).quoted) IS NOT NULL AND NOT (\(accepted(column)))" }
+
+    static func counts(of columns: [String], in table: ObjectName, _ probe: Probe) throws -> [String: ValueCounts] {
+        guard !columns.isEmpty else { return [:] }
+        let selects = columns.flatMap { column -> [String] in
+            let quoted = SQLIdentifier(column).quoted
+            return [
+                "count(\(quoted))", "count(*) FILTER (WHERE \(accepted(column)))",
+                "count(*) FILTER (WHERE \(quoted)::text ~ \(SQLLiteral.quoted(canonicalPattern)))",
+            ]
+        }
+        let text = "SELECT " + selects.joined(separator: ", ") + " FROM \(ColumnTypeChange.quoted(table))"
+        return try probe.readOnly { probe in
+            guard let row = try probe.query(text).first else { return [:] }
+            var result: [String: ValueCounts] = [:]
+            for (position, column) in columns.enumerated() {
+                result[column] = ValueCounts(
+                    present: try row.get(.index(position * 3), as: Int.self), accepted: try row.get(.index(position * 3 + 1), as: Int.self),
+                    canonical: try row.get(.index(position * 3 + 2), as: Int.self))
+            }
+            return result
+        }
+    }
+
+    public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
+        var problems: [StepProblem] = []
+        var chosen: [ColumnName] = []
+        if let columns {
+            for name in columns where !exclude.contains(name) {
+                guard let table = schema.tables[name.table.key] else {
+                    problems.append(StepProblem("table \(name.table) does not exist", table: name.table))
+                    continue
+                }
+                guard let column = table.column(name.column) else {
+                    problems.append(StepProblem("\(name.table) has no column \(name.column)", table: name.table))
+                    continue
+                }
+                if column.type == "uuid" { continue }
+                guard Self.isTextLike(column.type) else {
+                    problems.append(StepProblem("\(name) is \(column.type), not text, varchar or char", table: name.table))
+                    continue
+                }
+                chosen.append(name)
+            }
+        } else {
+            // Text columns named id or *_id that hold at least one UUID: a column of other
+            // identifiers (`cus_123`) is left alone, one with a stray bad value is blocked.
+            for table in schema.tables.values.sorted(by: { $0.objectName < $1.objectName }) where table.schema != "pgmend" {
+                let names = table.columns.filter { column in
+                    Self.isTextLike(column.type) && (column.name == "id" || column.name.hasSuffix("_id"))
+                        && !exclude.contains(ColumnName(table: table.objectName, column: column.name))
+                }.map(\.name)
+                guard !names.isEmpty, try probe.tableExists(table.objectName) else { continue }
+                let counts = try Self.counts(of: names, in: table.objectName, probe)
+                for name in names where (counts[name]?.accepted ?? 0) > 0 {
+                    chosen.append(ColumnName(table: table.objectName, column: name))
+                }
+            }
+        }
+        guard problems.isEmpty else { return .blocked(problems) }
+        guard !chosen.isEmpty else {
+            return .satisfied(columns == nil ? "no text column named id or *_id holds UUIDs" : "every column is uuid")
+        }
+
+        // Foreign-key partners go with them.
+        let group = ColumnTypeChange.foreignKeyGroup(of: chosen, in: schema)
+        var retypes: [ColumnRetype] = []
+        var checks: [AlterColumnTypes.UnderLockCheck] = []
+        var setAside: [AlterColumnTypes.SetAside] = []
+        var notes: [String] = []
+        for name in group {
+            guard let table = schema.tables[name.table.key], let column = table.column(name.column) else { continue }
+            if exclude.contains(name) {
+                problems.append(StepProblem("\(name) is excluded, but a foreign key joins it to \(chosen.map(\.description).joined(separator: ", ")): they change type together", table: name.table))
+                continue
+            }
+            guard Self.isTextLike(column.type) else {
+                problems.append(StepProblem("\(name) is \(column.type) and joined by a foreign key to \(chosen.first?.description ?? ""): not text, varchar or char", table: name.table))
+                continue
+            }
+            guard try probe.tableExists(name.table) else {
+                return .waiting("\(name.table) does not exist yet; an earlier step creates it")
+            }
+            if !chosen.contains(name) { notes.append("\(name) joins by foreign key") }
+            let counts = try Self.counts(of: [name.column], in: name.table, probe)[name.column] ?? ValueCounts()
+            let invalid = counts.present - counts.accepted
+            let quotedColumn = SQLIdentifier(name.column).quoted
+            if counts.accepted > counts.canonical {
+                let n = counts.accepted - counts.canonical
+                notes.append("\(n) value\(n == 1 ? "" : "s") of \(name) will be normalised (upper case, braces or no hyphens)")
+            }
+            if invalid > 0 {
+                let rows = try probe.offendingRows(in: name.table, where: Self.invalid(name.column))
+                if !invalidToNull || column.notNull {
+                    let why = invalidToNull ? " (on_invalid: null cannot clear them: the column is NOT NULL)" : ""
+                    problems.append(StepProblem("values of \(name) that are not UUIDs\(why)", count: rows.count, sample: rows.sample, table: name.table))
+                    continue
+                }
+                notes.append("\(invalid) value\(invalid == 1 ? "" : "s") of \(name) that are not UUIDs set to NULL, journaled first")
+            }
+            let using: String
+            if invalidToNull && !column.notNull {
+                using = "CASE WHEN \(Self.accepted(name.column)) THEN \(quotedColumn)::text::uuid END"
+                let keyColumns = try probe.primaryKey(of: name.table)
+                let keyText = keyColumns.isEmpty ? "ctid::text" : keyColumns.count == 1
+                    ? "\(SQLIdentifier(keyColumns[0]).quoted)::text" : "ROW(\(keyColumns.map { SQLIdentifier($0).quoted }.joined(separator: ", ")))::text"
+                setAside.append(AlterColumnTypes.SetAside(
+                    table: name.table,
+                    query: "SELECT \(keyText) AS key, \(SQLLiteral.quoted(name.column))::text AS field, 'on_invalid: null'::text AS reason, NULL::jsonb AS json_value, \(quotedColumn)::text AS column_value FROM \(ColumnTypeChange.quoted(name.table)) WHERE \(Self.invalid(name.column))"))
+            } else {
+                using = "\(quotedColumn)::text::uuid"
+                checks.append(AlterColumnTypes.UnderLockCheck(table: name.table, condition: Self.invalid(name.column), what: "rows whose \(name.column) is not a UUID"))
+            }
+            retypes.append(ColumnRetype(
+                column: name, newType: "uuid", using: using, newDefault: column.defaultExpression.map(Self.uuidDefault), hadDefault: column.defaultExpression != nil))
+        }
+        guard problems.isEmpty else { return .blocked(problems) }
+
+        switch try ColumnTypeChange.plan(
+            retypes, schema: schema, probe: probe, recreateViews: recreateViews, checks: checks, setAside: setAside, pinned: [], rewrites: true, notes: notes)
+        {
+        case .failure(let found): return .blocked(found)
+        case .success(let outcome): return .needed(outcome.effects, after: outcome.after)
+        }
+    }
+
+    /// A text column's default on the uuid column: without its cast to text
+    /// (`(gen_random_uuid())::text` -> `(gen_random_uuid())`). The server then decides whether
+    /// it is a uuid; one that is not blocks the step.
+    static func uuidDefault(_ expression: String) -> String {
+        for suffix in ["::text", "::character varying", "::bpchar"] where expression.hasSuffix(suffix) {
+            return String(expression.dropLast(suffix.count))
+        }
+        return expression
+    }
+}
