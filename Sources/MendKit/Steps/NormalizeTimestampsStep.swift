@@ -147,7 +147,8 @@ public struct NormalizeTimestampsStep: RepairStep {
             }
             let quotedColumn = SQLIdentifier(name.column).quoted
             // Under TimeZone = 'UTC' the plain cast reads the value as UTC; PostgreSQL then
-            // knows that nothing changes on disk and skips the rewrite.
+            // knows that nothing changes on disk and skips the rewrite, unless the type has a
+            // precision (`timestamp(3)`): its length coercion makes PostgreSQL rewrite.
             retypes.append(ColumnRetype(
                 column: name, newType: Self.zoned(column.type), using: isUTC ? nil : "\(quotedColumn) AT TIME ZONE \(quotedZone)",
                 newDefault: newDefault, hadDefault: column.defaultExpression != nil))
@@ -155,7 +156,7 @@ public struct NormalizeTimestampsStep: RepairStep {
         guard problems.isEmpty else { return .blocked(problems) }
         switch try ColumnTypeChange.plan(
             retypes, schema: schema, probe: probe, recreateViews: recreateViews, checks: [], setAside: [],
-            pinned: [("TimeZone", "UTC")], rewrites: !isUTC, notes: notes)
+            pinned: [("TimeZone", "UTC")], rewrites: !isUTC || retypes.contains { $0.newType.hasPrefix("timestamp(") }, notes: notes)
         {
         case .failure(let found): return .blocked(found)
         case .success(let outcome): return .needed(outcome.effects, after: outcome.after)
