@@ -194,7 +194,7 @@ public struct NormalizeUUIDStep: RepairStep {
                     query: "SELECT \(keyText) AS key, \(SQLLiteral.quoted(name.column))::text AS field, 'on_invalid: null'::text AS reason, NULL::jsonb AS json_value, \(quotedColumn)::text AS column_value FROM \(ColumnTypeChange.quoted(name.table)) WHERE \(Self.invalid(name.column))"))
             } else {
                 using = "\(quotedColumn)::text::uuid"
-                checks.append(AlterColumnTypes.UnderLockCheck(table: name.table, condition: Self.invalid(name.column), what: "rows whose \(name.column) is not a UUID"))
+                checks.append(AlterColumnTypes.UnderLockCheck(table: name.table, condition: Self.invalid(name.column), what: "whose \(name.column) is not a UUID"))
             }
             retypes.append(ColumnRetype(
                 column: name, newType: "uuid", using: using, newDefault: column.defaultExpression.map(Self.uuidDefault), hadDefault: column.defaultExpression != nil))

@@ -13,7 +13,7 @@ public struct AlterColumnTypes: Effect {
         public var table: ObjectName
         /// SQL over the table's columns: true for a row that would be lost or refused.
         public var condition: String
-        /// What such a row is, for the message: "rows whose user_id is not a UUID".
+        /// What such a row is, after "row(s)", for the message: "whose user_id is not a UUID".
         public var what: String
     }
 
@@ -45,7 +45,7 @@ public struct AlterColumnTypes: Effect {
     public var sql: String {
         var lines = [lockStatement]
         lines += pinned.map { "SET LOCAL \($0.name) = \(SQLLiteral.quoted($0.value))" }
-        lines += checks.map { "-- stops here if any row of \($0.table) is one of the \($0.what) (committed while pgmend waited)" }
+        lines += checks.map { "-- stops here if a row of \($0.table) \($0.what) (committed while pgmend waited)" }
         lines += setAside.map { "-- journal in pgmend.set_aside what \($0.table) leaves out:\n\($0.query)" }
         return (lines + statements).joined(separator: ";\n")
     }
@@ -59,7 +59,7 @@ public struct AlterColumnTypes: Effect {
                 let quoted = QualifiedName(schema: check.table.schema, check.table.name).quoted
                 let rows = try connection.scalar("SELECT count(*) FROM \(quoted) WHERE \(check.condition)", as: Int.self) ?? 0
                 if rows > 0 {
-                    throw ChangedUnderLock(table: check.table, change: "\(rows) \(check.what) now")
+                    throw ChangedUnderLock(table: check.table, change: "\(rows) row\(rows == 1 ? "" : "s") \(check.what) now", outcome: "no column was changed")
                 }
             }
             var journaled = 0
