@@ -123,7 +123,7 @@ struct PlanLoaderTests {
             "lock_timeout=500ms", "statement_timeout=1min", "batch_size=1000", "batch_pause=50ms", "retries=3",
         ])
         #expect(plan.steps.map(\.kind) == StepRegistry.names)
-        #expect(plan.steps.map(\.location.line) == [10, 15, 19, 48, 52, 57, 61, 65, 69, 81, 86])
+        #expect(plan.steps.map(\.location.line) == [10, 15, 19, 48, 52, 57, 61, 65, 69, 81, 86, 91, 97])
 
         let steps = plan.steps.map { $0.step.settings.map { "\($0.name): \($0.value)" } }
         #expect(steps[0] == [
@@ -163,6 +163,13 @@ struct PlanLoaderTests {
         #expect(steps[10] == [
             "reference memories.user_id: users.id ON DELETE CASCADE, indexed",
             "reference audit.claude_code_sessions.user_id: users.user_id ON DELETE SET NULL", "orphans: null",
+        ])
+        #expect(steps[11] == [
+            "columns: apps.id, api_keys.user_id", "exclude: user_integrations.id", "on_invalid: null", "recreate_views: true", "method: rewrite",
+        ])
+        #expect(steps[12] == [
+            "columns: users.created_at, memories.created_at", "exclude: calendar.start_at", "assume_time_zone: UTC", "recreate_views: true",
+            "method: rewrite",
         ])
     }
 

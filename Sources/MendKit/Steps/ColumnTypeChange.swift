@@ -464,6 +464,27 @@ enum ColumnTypeChange {
         }
     }
 
+    /// The foreign keys on `columns` (and their groups) left NOT VALID, each validated: what a
+    /// run killed between re-adding them and validating them left to do. nil: none.
+    static func pendingValidations(of columns: [ColumnName], in schema: Schema) -> Assessment? {
+        let group = Set(foreignKeyGroup(of: columns, in: schema))
+        let pending = foreignKeys(touching: group, in: schema).filter { !$0.constraint.validated }
+        guard !pending.isEmpty else { return nil }
+        var after = schema
+        var effects: [any Effect] = []
+        for (table, constraint) in pending {
+            effects.append(AtomicSQL(
+                "validate \(constraint.name) against existing rows (left NOT VALID)",
+                ["ALTER TABLE \(quoted(table)) VALIDATE CONSTRAINT \(SQLIdentifier(constraint.name).quoted)"],
+                lock: .shareUpdateExclusive, on: table, hazards: [.fullTableScan]))
+            after.tables[table.key]?.constraints[constraint.name]?.validated = true
+            if constraint.definition.hasSuffix(" NOT VALID") {
+                after.tables[table.key]?.constraints[constraint.name]?.definition = String(constraint.definition.dropLast(" NOT VALID".count))
+            }
+        }
+        return .needed(effects, after: after)
+    }
+
     static func quoted(_ table: ObjectName) -> String { QualifiedName(schema: table.schema, table.name).quoted }
 
     /// Whether catalog text (a definition, an expression) names the column as a whole word.

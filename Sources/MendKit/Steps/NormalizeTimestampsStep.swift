@@ -117,6 +117,12 @@ public struct NormalizeTimestampsStep: RepairStep {
         }
         guard problems.isEmpty else { return .blocked(problems) }
         guard !chosen.isEmpty else {
+            // A foreign key a killed run re-added NOT VALID and did not validate.
+            let converted = columns ?? schema.tables.values.filter { $0.schema != "pgmend" }.flatMap { table in
+                table.columns.filter { $0.type.hasSuffix(" with time zone") && $0.type.hasPrefix("timestamp") }
+                    .map { ColumnName(table: table.objectName, column: $0.name) }
+            }
+            if let pending = ColumnTypeChange.pendingValidations(of: converted, in: schema) { return pending }
             return .satisfied(columns == nil ? "no column is timestamp without time zone" : "every column is timestamp with time zone")
         }
 

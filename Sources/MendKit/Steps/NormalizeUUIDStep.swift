@@ -144,6 +144,12 @@ public struct NormalizeUUIDStep: RepairStep {
         }
         guard problems.isEmpty else { return .blocked(problems) }
         guard !chosen.isEmpty else {
+            // A foreign key a killed run re-added NOT VALID and did not validate.
+            let converted = columns ?? schema.tables.values.filter { $0.schema != "pgmend" }.flatMap { table in
+                table.columns.filter { $0.type == "uuid" && ($0.name == "id" || $0.name.hasSuffix("_id")) }
+                    .map { ColumnName(table: table.objectName, column: $0.name) }
+            }
+            if let pending = ColumnTypeChange.pendingValidations(of: converted, in: schema) { return pending }
             return .satisfied(columns == nil ? "no text column named id or *_id holds UUIDs" : "every column is uuid")
         }
 
