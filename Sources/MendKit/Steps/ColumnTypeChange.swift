@@ -233,6 +233,55 @@ enum ColumnTypeChange {
         }
     }
 
+    /// Splits the changes into the parts that must share a transaction: columns of one table,
+    /// columns joined by foreign keys, columns read by one view. Each part is its own
+    /// transaction, so no lock is held for longer than its own tables need.
+    static func parts(of retypes: [ColumnRetype], in schema: Schema, _ probe: Probe) throws -> [[ColumnRetype]] {
+        var parts: [[ColumnRetype]] = []
+        var keysOfPart: [Set<String>] = []
+        for retype in retypes {
+            var keys: Set<String> = ["table " + retype.column.table.key]
+            keys.formUnion(foreignKeyGroup(of: [retype.column], in: schema).map { "table " + $0.table.key })
+            keys.formUnion(try dependentViews(of: [retype.column], probe).map { "view " + $0.name.key })
+            let joined = keysOfPart.indices.filter { !keysOfPart[$0].isDisjoint(with: keys) }
+            var part = [retype]
+            for index in joined.reversed() {
+                part = parts[index] + part
+                keys.formUnion(keysOfPart[index])
+                parts.remove(at: index)
+                keysOfPart.remove(at: index)
+            }
+            parts.append(part)
+            keysOfPart.append(keys)
+        }
+        return parts
+    }
+
+    /// `plan` for each part in turn, each from the schema the previous leaves.
+    static func planInParts(
+        _ retypes: [ColumnRetype], schema: Schema, probe: Probe, recreateViews: Bool, checks: [AlterColumnTypes.UnderLockCheck],
+        setAside: [AlterColumnTypes.SetAside], pinned: [(name: String, value: String)], rewrites: (ColumnRetype) -> Bool, notes: [ColumnName: [String]]
+    ) throws -> Assessment {
+        var effects: [any Effect] = []
+        var after = schema
+        var problems: [StepProblem] = []
+        for part in try parts(of: retypes, in: schema, probe) {
+            let tables = Set(part.map(\.column.table))
+            let outcome = try plan(
+                part, schema: after, probe: probe, recreateViews: recreateViews, checks: checks.filter { tables.contains($0.table) },
+                setAside: setAside.filter { tables.contains($0.table) }, pinned: pinned, rewrites: part.contains(where: rewrites),
+                notes: part.flatMap { notes[$0.column] ?? [] })
+            switch outcome {
+            case .failure(let found): problems += found
+            case .success(let done):
+                effects += done.effects
+                after = done.after
+            }
+        }
+        if !problems.isEmpty { return .blocked(problems) }
+        return .needed(effects, after: after)
+    }
+
     /// What the change amounts to: the effects and the schema afterwards, or why it cannot be made.
     struct Outcome {
         var effects: [any Effect]

@@ -128,7 +128,7 @@ public struct NormalizeTimestampsStep: RepairStep {
 
         let quotedZone = SQLLiteral.quoted(zone)
         var retypes: [ColumnRetype] = []
-        var notes: [String] = []
+        var notes: [ColumnName: [String]] = [:]
         for name in ColumnTypeChange.foreignKeyGroup(of: chosen, in: schema) {
             guard let column = schema.tables[name.table.key]?.column(name.column) else { continue }
             guard Self.isNaive(column.type), !exclude.contains(name) else {
@@ -143,7 +143,7 @@ public struct NormalizeTimestampsStep: RepairStep {
                 switch defaultAfter(expression) {
                 case .some(let converted):
                     newDefault = converted
-                    if converted != expression { notes.append("default of \(name) \(expression) becomes \(converted)") }
+                    if converted != expression { notes[name, default: []].append("default of \(name) \(expression) becomes \(converted)") }
                 case .none:
                     problems.append(StepProblem(
                         "the default of \(name), \(expression), is not one pgmend can carry to timestamptz (now() and the like, or timezone('\(zone)', now())): change it first",
@@ -160,13 +160,10 @@ public struct NormalizeTimestampsStep: RepairStep {
                 newDefault: newDefault, hadDefault: column.defaultExpression != nil))
         }
         guard problems.isEmpty else { return .blocked(problems) }
-        switch try ColumnTypeChange.plan(
-            retypes, schema: schema, probe: probe, recreateViews: recreateViews, checks: [], setAside: [],
-            pinned: [("TimeZone", "UTC")], rewrites: !isUTC || retypes.contains { $0.newType.hasPrefix("timestamp(") }, notes: notes)
-        {
-        case .failure(let found): return .blocked(found)
-        case .success(let outcome): return .needed(outcome.effects, after: outcome.after)
-        }
+        let utc = isUTC
+        return try ColumnTypeChange.planInParts(
+            retypes, schema: schema, probe: probe, recreateViews: recreateViews, checks: [], setAside: [], pinned: [("TimeZone", "UTC")],
+            rewrites: { !utc || $0.newType.hasPrefix("timestamp(") }, notes: notes)
     }
 
     /// The default on the timestamptz column: the current-time functions stay as they are;

@@ -158,7 +158,7 @@ public struct NormalizeUUIDStep: RepairStep {
         var retypes: [ColumnRetype] = []
         var checks: [AlterColumnTypes.UnderLockCheck] = []
         var setAside: [AlterColumnTypes.SetAside] = []
-        var notes: [String] = []
+        var notes: [ColumnName: [String]] = [:]
         for name in group {
             guard let table = schema.tables[name.table.key], let column = table.column(name.column) else { continue }
             if exclude.contains(name) {
@@ -172,13 +172,13 @@ public struct NormalizeUUIDStep: RepairStep {
             guard try probe.tableExists(name.table) else {
                 return .waiting("\(name.table) does not exist yet; an earlier step creates it")
             }
-            if !chosen.contains(name) { notes.append("\(name) joins by foreign key") }
+            if !chosen.contains(name) { notes[name, default: []].append("\(name) joins by foreign key") }
             let counts = try Self.counts(of: [name.column], in: name.table, probe)[name.column] ?? ValueCounts()
             let invalid = counts.present - counts.accepted
             let quotedColumn = SQLIdentifier(name.column).quoted
             if counts.accepted > counts.canonical {
                 let n = counts.accepted - counts.canonical
-                notes.append("\(n) value\(n == 1 ? "" : "s") of \(name) will be normalised (upper case, braces or no hyphens)")
+                notes[name, default: []].append("\(n) value\(n == 1 ? "" : "s") of \(name) will be normalised (upper case, braces or no hyphens)")
             }
             if invalid > 0 {
                 let rows = try probe.offendingRows(in: name.table, where: Self.invalid(name.column))
@@ -187,7 +187,7 @@ public struct NormalizeUUIDStep: RepairStep {
                     problems.append(StepProblem("values of \(name) that are not UUIDs\(why)", count: rows.count, sample: rows.sample, table: name.table))
                     continue
                 }
-                notes.append("\(invalid) value\(invalid == 1 ? "" : "s") of \(name) that are not UUIDs set to NULL, journaled first")
+                notes[name, default: []].append("\(invalid) value\(invalid == 1 ? "" : "s") of \(name) that are not UUIDs set to NULL, journaled first")
             }
             let using: String
             if invalidToNull && !column.notNull {
@@ -207,12 +207,9 @@ public struct NormalizeUUIDStep: RepairStep {
         }
         guard problems.isEmpty else { return .blocked(problems) }
 
-        switch try ColumnTypeChange.plan(
-            retypes, schema: schema, probe: probe, recreateViews: recreateViews, checks: checks, setAside: setAside, pinned: [], rewrites: true, notes: notes)
-        {
-        case .failure(let found): return .blocked(found)
-        case .success(let outcome): return .needed(outcome.effects, after: outcome.after)
-        }
+        return try ColumnTypeChange.planInParts(
+            retypes, schema: schema, probe: probe, recreateViews: recreateViews, checks: checks, setAside: setAside, pinned: [], rewrites: { _ in true },
+            notes: notes)
     }
 
     /// A text column's default on the uuid column: without its cast to text
