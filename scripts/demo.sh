@@ -102,7 +102,7 @@ cat <<MSG
 demo: the schema document the team kept (stale):  Plans/demo/DATABASE_SCHEMA.md
 demo: the database before and after the repair:   Snapshots/runs/demo-DATABASE_SCHEMA-{before,after}.md
 demo: what ran is journaled in schema pgmend:     psql "$conninfo" -c 'TABLE pgmend.statements'
-demo: more plans for this database: Plans/metadata-columns.yaml, Plans/indexes-and-keys.yaml; not yet: UUID, timestamp and model steps (see README)
+demo: more plans for this database: Plans/metadata-columns.yaml, Plans/indexes-and-keys.yaml, Plans/types.yaml; not yet: model steps (see README)
 demo: explore it:  psql "$conninfo"
 demo: stop it:     make demo-stop
 MSG
