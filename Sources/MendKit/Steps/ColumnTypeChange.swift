@@ -259,8 +259,9 @@ enum ColumnTypeChange {
 
     /// `plan` for each part in turn, each from the schema the previous leaves.
     static func planInParts(
-        _ retypes: [ColumnRetype], schema: Schema, probe: Probe, recreateViews: Bool, checks: [AlterColumnTypes.UnderLockCheck],
-        setAside: [AlterColumnTypes.SetAside], pinned: [(name: String, value: String)], rewrites: (ColumnRetype) -> Bool, notes: [ColumnName: [String]]
+        _ retypes: [ColumnRetype], schema: Schema, probe: Probe, recreateViews: Bool,
+        setAside: [AlterColumnTypes.SetAside], pinned: [(name: String, value: String)], refusal: String?, rewrites: (ColumnRetype) -> Bool,
+        notes: [ColumnName: [String]]
     ) throws -> Assessment {
         var effects: [any Effect] = []
         var after = schema
@@ -268,8 +269,8 @@ enum ColumnTypeChange {
         for part in try parts(of: retypes, in: schema, probe) {
             let tables = Set(part.map(\.column.table))
             let outcome = try plan(
-                part, schema: after, probe: probe, recreateViews: recreateViews, checks: checks.filter { tables.contains($0.table) },
-                setAside: setAside.filter { tables.contains($0.table) }, pinned: pinned, rewrites: part.contains(where: rewrites),
+                part, schema: after, probe: probe, recreateViews: recreateViews,
+                setAside: setAside.filter { tables.contains($0.table) }, pinned: pinned, refusal: refusal, rewrites: part.contains(where: rewrites),
                 notes: part.flatMap { notes[$0.column] ?? [] })
             switch outcome {
             case .failure(let found): problems += found
@@ -289,11 +290,12 @@ enum ColumnTypeChange {
     }
 
     /// Builds the change of `retypes` (every column of their foreign-key groups included by the
-    /// caller). `checks` and `setAside` run under the locks first; `pinned` settings hold for
-    /// the altering transaction; `rewrites` says whether the tables are rewritten.
+    /// caller). `setAside` is journaled under the locks first; `pinned` settings hold for the
+    /// altering transaction; `refusal` says what a value the conversion refuses means;
+    /// `rewrites` says whether the tables are rewritten.
     static func plan(
-        _ retypes: [ColumnRetype], schema: Schema, probe: Probe, recreateViews: Bool, checks: [AlterColumnTypes.UnderLockCheck],
-        setAside: [AlterColumnTypes.SetAside], pinned: [(name: String, value: String)], rewrites: Bool, notes: [String]
+        _ retypes: [ColumnRetype], schema: Schema, probe: Probe, recreateViews: Bool,
+        setAside: [AlterColumnTypes.SetAside], pinned: [(name: String, value: String)], refusal: String?, rewrites: Bool, notes: [String]
     ) throws -> Planned<Outcome> {
         var problems: [StepProblem] = []
         let changing = Set(retypes.map(\.column))
@@ -436,7 +438,7 @@ enum ColumnTypeChange {
         let lockTables = Array(Set(tables + keys.flatMap { [$0.table] + ($0.constraint.foreignKey.map { [ObjectName(parsing: $0.referencedTable)] } ?? []) })).sorted()
         var effects: [any Effect] = [
             AlterColumnTypes(
-                summary: summary, tables: lockTables, pinned: pinned, checks: checks, setAside: setAside, statements: statements, hazards: hazards)
+                summary: summary, tables: lockTables, pinned: pinned, refusal: refusal, setAside: setAside, statements: statements, hazards: hazards)
         ]
         for (table, constraint) in keys where constraint.validated {
             effects.append(AtomicSQL(

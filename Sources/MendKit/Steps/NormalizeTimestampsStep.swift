@@ -162,7 +162,7 @@ public struct NormalizeTimestampsStep: RepairStep {
         guard problems.isEmpty else { return .blocked(problems) }
         let utc = isUTC
         return try ColumnTypeChange.planInParts(
-            retypes, schema: schema, probe: probe, recreateViews: recreateViews, checks: [], setAside: [], pinned: [("TimeZone", "UTC")],
+            retypes, schema: schema, probe: probe, recreateViews: recreateViews, setAside: [], pinned: [("TimeZone", "UTC")], refusal: nil,
             rewrites: { !utc || $0.newType.hasPrefix("timestamp(") }, notes: notes)
     }
 

@@ -95,16 +95,14 @@ public struct NormalizeUUIDStep: RepairStep {
             ]
         }
         let text = "SELECT " + selects.joined(separator: ", ") + " FROM \(ColumnTypeChange.quoted(table))"
-        return try probe.readOnly { probe in
-            guard let row = try probe.query(text).first else { return [:] }
-            var result: [String: ValueCounts] = [:]
-            for (position, column) in columns.enumerated() {
-                result[column] = ValueCounts(
-                    present: try row.get(.index(position * 3), as: Int.self), accepted: try row.get(.index(position * 3 + 1), as: Int.self),
-                    canonical: try row.get(.index(position * 3 + 2), as: Int.self))
-            }
-            return result
+        // One scan of the table, shared by the dry run a run shows first and the assessment.
+        let counts = try probe.memoizedCounts(text)
+        guard counts.count == columns.count * 3 else { return [:] }
+        var result: [String: ValueCounts] = [:]
+        for (position, column) in columns.enumerated() {
+            result[column] = ValueCounts(present: counts[position * 3], accepted: counts[position * 3 + 1], canonical: counts[position * 3 + 2])
         }
+        return result
     }
 
     public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
@@ -136,8 +134,8 @@ public struct NormalizeUUIDStep: RepairStep {
                         && !exclude.contains(ColumnName(table: table.objectName, column: column.name))
                 }.map(\.name)
                 guard !names.isEmpty, try probe.tableExists(table.objectName) else { continue }
-                let counts = try Self.counts(of: names, in: table.objectName, probe)
-                for name in names where (counts[name]?.accepted ?? 0) > 0 {
+                // One query per column, the same text the group's check below sends: counted once.
+                for name in names where (try Self.counts(of: [name], in: table.objectName, probe)[name]?.accepted ?? 0) > 0 {
                     chosen.append(ColumnName(table: table.objectName, column: name))
                 }
             }
@@ -156,7 +154,6 @@ public struct NormalizeUUIDStep: RepairStep {
         // Foreign-key partners go with them.
         let group = ColumnTypeChange.foreignKeyGroup(of: chosen, in: schema)
         var retypes: [ColumnRetype] = []
-        var checks: [AlterColumnTypes.UnderLockCheck] = []
         var setAside: [AlterColumnTypes.SetAside] = []
         var notes: [ColumnName: [String]] = [:]
         for name in group {
@@ -199,8 +196,9 @@ public struct NormalizeUUIDStep: RepairStep {
                     table: name.table,
                     query: "SELECT \(keyText) AS key, \(SQLLiteral.quoted(name.column))::text AS field, 'on_invalid: null'::text AS reason, NULL::jsonb AS json_value, \(quotedColumn)::text AS column_value FROM \(ColumnTypeChange.quoted(name.table)) WHERE \(Self.invalid(name.column))"))
             } else {
+                // A value committed while pgmend waited that is no UUID makes this cast fail
+                // under the lock, and the change with it (AlterColumnTypes.refusal).
                 using = "\(quotedColumn)::text::uuid"
-                checks.append(AlterColumnTypes.UnderLockCheck(table: name.table, condition: Self.invalid(name.column), what: "whose \(name.column) is not a UUID"))
             }
             retypes.append(ColumnRetype(
                 column: name, newType: "uuid", using: using, newDefault: column.defaultExpression.map(Self.uuidDefault), hadDefault: column.defaultExpression != nil))
@@ -208,7 +206,8 @@ public struct NormalizeUUIDStep: RepairStep {
         guard problems.isEmpty else { return .blocked(problems) }
 
         return try ColumnTypeChange.planInParts(
-            retypes, schema: schema, probe: probe, recreateViews: recreateViews, checks: checks, setAside: setAside, pinned: [], rewrites: { _ in true },
+            retypes, schema: schema, probe: probe, recreateViews: recreateViews, setAside: setAside, pinned: [],
+            refusal: "a value committed while pgmend waited is not a UUID", rewrites: { _ in true },
             notes: notes)
     }
 

@@ -69,6 +69,19 @@ public struct Probe {
         return count
     }
 
+    /// One row of counts (`SELECT count(...), count(...) ...`) read-only, once per run while no
+    /// effect has run, like `memoizedCount`.
+    public func memoizedCounts(_ sql: String) throws -> [Int] {
+        if let known = fingerprints?.rows[sql] { return known }
+        let counts = try readOnly { probe -> [Int] in
+            let result = try probe.query(sql)
+            guard let row = result.first else { return [] }
+            return try (0..<result.columnNames.count).map { try row.get(.index($0), as: Int.self) }
+        }
+        fingerprints?.rows[sql] = counts
+        return counts
+    }
+
     /// Runs `body` read-only and rolls it back: for SQL from the plan (a `done_when` query, a
     /// check expression) that must not change anything. Inside a rehearsal's transaction it
     /// is a savepoint, and what it set is undone with it.
@@ -284,6 +297,7 @@ public final class ReadOnlySession {
 public final class FingerprintMemo {
     var known: [String: TableData] = [:]
     var counts: [String: Int] = [:]
+    var rows: [String: [Int]] = [:]
 
     public init() {}
 
@@ -291,5 +305,6 @@ public final class FingerprintMemo {
     public func forget() {
         known = [:]
         counts = [:]
+        rows = [:]
     }
 }

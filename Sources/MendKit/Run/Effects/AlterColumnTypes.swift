@@ -1,22 +1,14 @@
+import Foundation
 import PostgresClient
 import SchemaModel
 
 /// Changes the type of columns in one transaction under ACCESS EXCLUSIVE locks on every table
-/// involved, taken first: the data the step assessed is checked again under the locks (a row
-/// a writer committed while pgmend waited may hold a value that does not convert), values the
-/// step leaves out are journaled, then the statements run (dependent views and foreign keys
-/// dropped, columns altered, keys re-added NOT VALID, views recreated). A value that no longer
-/// passes the check stops it before any change (`ChangedUnderLock`).
+/// involved, taken first, so everything after sees every writer that held them: values the
+/// step leaves out are journaled (decided under the locks), then the statements run (dependent
+/// views and foreign keys dropped, columns altered, keys re-added NOT VALID, views recreated).
+/// A value committed while pgmend waited that the conversion refuses rolls all of it back
+/// (`ChangedUnderLock`): the cast itself is the check, so the table is not read twice.
 public struct AlterColumnTypes: Effect {
-    /// A condition that must hold for no row of `table` once the locks are held.
-    public struct UnderLockCheck: Sendable {
-        public var table: ObjectName
-        /// SQL over the table's columns: true for a row that would be lost or refused.
-        public var condition: String
-        /// What such a row is, after "row(s)", for the message: "whose user_id is not a UUID".
-        public var what: String
-    }
-
     /// What the journal gets before the change: a query returning `key`, `field`, `reason`,
     /// `json_value` and `column_value`, as `JournalSetAside` takes it.
     public struct SetAside: Sendable {
@@ -29,7 +21,10 @@ public struct AlterColumnTypes: Effect {
     public var tables: [ObjectName]
     /// Settings pinned with SET LOCAL after the locks (`TimeZone`).
     public var pinned: [(name: String, value: String)]
-    public var checks: [UnderLockCheck]
+    /// What it means when the conversion refuses a value (SQLSTATE 22P02) under the locks: a
+    /// row committed while pgmend waited, which the assessment could not see. The change then
+    /// stops, nothing changed (`ChangedUnderLock`). nil: such an error fails the step.
+    public var refusal: String?
     public var setAside: [SetAside]
     public var statements: [String]
     public var hazards: [Hazard]
@@ -45,23 +40,18 @@ public struct AlterColumnTypes: Effect {
     public var sql: String {
         var lines = [lockStatement]
         lines += pinned.map { "SET LOCAL \($0.name) = \(SQLLiteral.quoted($0.value))" }
-        lines += checks.map { "-- stops here if a row of \($0.table) \($0.what) (committed while pgmend waited)" }
+        if let refusal { lines.append("-- a value the conversion refuses stops it here, nothing changed: \(refusal)") }
         lines += setAside.map { "-- journal in pgmend.set_aside what \($0.table) leaves out:\n\($0.query)" }
         return (lines + statements).joined(separator: ";\n")
     }
 
     public func apply(_ context: EffectContext) throws -> EffectOutcome {
-        try context.inTransaction { connection in
+        var locked = Date()
+        var outcome = try context.inTransaction { connection in
             // The lock first: everything after it sees every writer that held the tables.
             try connection.execute(lockStatement)
+            locked = Date()
             for (name, value) in pinned { try connection.setLocal(name, value) }
-            for check in checks {
-                let quoted = QualifiedName(schema: check.table.schema, check.table.name).quoted
-                let rows = try connection.scalar("SELECT count(*) FROM \(quoted) WHERE \(check.condition)", as: Int.self) ?? 0
-                if rows > 0 {
-                    throw ChangedUnderLock(table: check.table, change: "\(rows) row\(rows == 1 ? "" : "s") \(check.what) now", outcome: "no column was changed")
-                }
-            }
             var journaled = 0
             if context.journal != nil, !context.rehearsal {
                 for item in setAside {
@@ -70,8 +60,15 @@ public struct AlterColumnTypes: Effect {
                     ).affectedRows ?? 0
                 }
             }
-            for statement in statements { try connection.query(statement) }
+            do {
+                for statement in statements { try connection.query(statement) }
+            } catch let error as PostgresError where error.sqlState == .invalidTextRepresentation && refusal != nil {
+                throw ChangedUnderLock(table: tables.first ?? ObjectName(schema: "public", name: "?"), change: "\(refusal ?? ""): \(error.message)", outcome: "no column was changed")
+            }
             return EffectOutcome(note: journaled > 0 ? "\(journaled) value\(journaled == 1 ? "" : "s") journaled in pgmend.set_aside" : nil)
         }
+        // From the lock granted to the commit: how long reads and writes of the tables waited.
+        outcome.longestTransaction = Date().timeIntervalSince(locked)
+        return outcome
     }
 }
