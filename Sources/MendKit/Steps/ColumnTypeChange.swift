@@ -536,6 +536,33 @@ enum ColumnTypeChange {
         return .needed(effects, after: after)
     }
 
+    /// The tables of `columns`, each once, in order: a step's scope (nil: the whole catalog).
+    static func scope(of columns: [ColumnName]?) -> [ObjectName]? {
+        guard let columns else { return nil }
+        var tables: [ObjectName] = []
+        for column in columns where !tables.contains(column.table) { tables.append(column.table) }
+        return tables
+    }
+
+    /// The listed columns that are not excluded, with their catalog entries; a missing table
+    /// or column is a problem.
+    static func listed(_ columns: [ColumnName], excluding exclude: [ColumnName], in schema: Schema) -> (found: [(ColumnName, Column)], problems: [StepProblem]) {
+        var found: [(ColumnName, Column)] = []
+        var problems: [StepProblem] = []
+        for name in columns where !exclude.contains(name) {
+            guard let table = schema.tables[name.table.key] else {
+                problems.append(StepProblem("table \(name.table) does not exist", table: name.table))
+                continue
+            }
+            guard let column = table.column(name.column) else {
+                problems.append(StepProblem("\(name.table) has no column \(name.column)", table: name.table))
+                continue
+            }
+            found.append((name, column))
+        }
+        return (found, problems)
+    }
+
     static func quoted(_ table: ObjectName) -> String { QualifiedName(schema: table.schema, table.name).quoted }
 
     /// Whether catalog text (a definition, an expression) names the column as a whole word.

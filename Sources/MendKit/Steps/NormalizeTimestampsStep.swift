@@ -55,12 +55,7 @@ public struct NormalizeTimestampsStep: RepairStep {
         self.recreateViews = recreateViews
     }
 
-    public var scope: [ObjectName]? {
-        guard let columns else { return nil }
-        var tables: [ObjectName] = []
-        for column in columns where !tables.contains(column.table) { tables.append(column.table) }
-        return tables
-    }
+    public var scope: [ObjectName]? { ColumnTypeChange.scope(of: columns) }
 
     public var settings: [(name: String, value: String)] {
         [
@@ -92,15 +87,9 @@ public struct NormalizeTimestampsStep: RepairStep {
         var problems: [StepProblem] = []
         var chosen: [ColumnName] = []
         if let columns {
-            for name in columns where !exclude.contains(name) {
-                guard let table = schema.tables[name.table.key] else {
-                    problems.append(StepProblem("table \(name.table) does not exist", table: name.table))
-                    continue
-                }
-                guard let column = table.column(name.column) else {
-                    problems.append(StepProblem("\(name.table) has no column \(name.column)", table: name.table))
-                    continue
-                }
+            let listed = ColumnTypeChange.listed(columns, excluding: exclude, in: schema)
+            problems = listed.problems
+            for (name, column) in listed.found {
                 if Self.isNaive(column.type) {
                     chosen.append(name)
                 } else if !column.type.hasSuffix(" with time zone") {

@@ -58,12 +58,7 @@ public struct NormalizeUUIDStep: RepairStep {
         self.recreateViews = recreateViews
     }
 
-    public var scope: [ObjectName]? {
-        guard let columns else { return nil }
-        var tables: [ObjectName] = []
-        for column in columns where !tables.contains(column.table) { tables.append(column.table) }
-        return tables
-    }
+    public var scope: [ObjectName]? { ColumnTypeChange.scope(of: columns) }
 
     public var settings: [(name: String, value: String)] {
         [
@@ -95,8 +90,15 @@ public struct NormalizeUUIDStep: RepairStep {
             ]
         }
         let text = "SELECT " + selects.joined(separator: ", ") + " FROM \(ColumnTypeChange.quoted(table))"
-        // One scan of the table, shared by the dry run a run shows first and the assessment.
-        let counts = try probe.memoizedCounts(text)
+        // The cast is several times faster than the patterns: tried first, it answers for a
+        // column whose every value converts; the first one that does not sends it to the
+        // patterns. One read of the table (two for a column with a bad value), shared by the
+        // dry run a run shows first and the assessment.
+        let cast = "SELECT " + columns.flatMap { column -> [String] in
+            let text = "\(SQLIdentifier(column).quoted)::text"
+            return ["count(\(text))", "count(\(text)::uuid)", "count(*) FILTER (WHERE \(text)::uuid::text = \(text))"]
+        }.joined(separator: ", ") + " FROM \(ColumnTypeChange.quoted(table))"
+        let counts = try probe.memoizedCounts(cast, fallback: text, failing: .invalidTextRepresentation)
         guard counts.count == columns.count * 3 else { return [:] }
         var result: [String: ValueCounts] = [:]
         for (position, column) in columns.enumerated() {
@@ -109,15 +111,9 @@ public struct NormalizeUUIDStep: RepairStep {
         var problems: [StepProblem] = []
         var chosen: [ColumnName] = []
         if let columns {
-            for name in columns where !exclude.contains(name) {
-                guard let table = schema.tables[name.table.key] else {
-                    problems.append(StepProblem("table \(name.table) does not exist", table: name.table))
-                    continue
-                }
-                guard let column = table.column(name.column) else {
-                    problems.append(StepProblem("\(name.table) has no column \(name.column)", table: name.table))
-                    continue
-                }
+            let listed = ColumnTypeChange.listed(columns, excluding: exclude, in: schema)
+            problems = listed.problems
+            for (name, column) in listed.found {
                 if column.type == "uuid" { continue }
                 guard Self.isTextLike(column.type) else {
                     problems.append(StepProblem("\(name) is \(column.type), not text, varchar or char", table: name.table))

@@ -71,15 +71,25 @@ public struct Probe {
 
     /// One row of counts (`SELECT count(...), count(...) ...`) read-only, once per run while no
     /// effect has run, like `memoizedCount`.
-    public func memoizedCounts(_ sql: String) throws -> [Int] {
+    /// With `fallback`: when `sql` fails with the SQLSTATE `failing` (a fast query that casts,
+    /// and meets a value that does not cast), the counts of `fallback` instead, remembered for both.
+    public func memoizedCounts(_ sql: String, fallback: String? = nil, failing: SQLState? = nil) throws -> [Int] {
         if let known = fingerprints?.rows[sql] { return known }
-        let counts = try readOnly { probe -> [Int] in
-            let result = try probe.query(sql)
-            guard let row = result.first else { return [] }
-            return try (0..<result.columnNames.count).map { try row.get(.index($0), as: Int.self) }
+        func counts(_ text: String) throws -> [Int] {
+            try readOnly { probe -> [Int] in
+                let result = try probe.query(text)
+                guard let row = result.first else { return [] }
+                return try (0..<result.columnNames.count).map { try row.get(.index($0), as: Int.self) }
+            }
         }
-        fingerprints?.rows[sql] = counts
-        return counts
+        let found: [Int]
+        do {
+            found = try counts(sql)
+        } catch let error as PostgresError where fallback != nil && error.sqlState == failing {
+            found = try counts(fallback ?? sql)
+        }
+        fingerprints?.rows[sql] = found
+        return found
     }
 
     /// Runs `body` read-only and rolls it back: for SQL from the plan (a `done_when` query, a
