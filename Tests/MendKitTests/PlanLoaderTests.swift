@@ -123,7 +123,7 @@ struct PlanLoaderTests {
             "lock_timeout=500ms", "statement_timeout=1min", "batch_size=1000", "batch_pause=50ms", "retries=3",
         ])
         #expect(plan.steps.map(\.kind) == StepRegistry.names)
-        #expect(plan.steps.map(\.location.line) == [10, 15, 19, 48, 52, 57, 61, 65, 69, 81, 86, 91])
+        #expect(plan.steps.map(\.location.line) == [10, 15, 19, 48, 52, 57, 61, 65, 69, 81, 86, 91, 98, 104])
 
         let steps = plan.steps.map { $0.step.settings.map { "\($0.name): \($0.value)" } }
         #expect(steps[0] == [
@@ -168,6 +168,13 @@ struct PlanLoaderTests {
             "tables: claude_code_sessions, claude_code_agents", "output: app/models/claude_code.py",
             "base: app.models.base:Base", "alembic_migration: migrations/versions/0002_claude_code.py",
             "revision: 0002_claude_code", "down_revision: 001",
+        ])
+        #expect(steps[12] == [
+            "columns: apps.id, api_keys.user_id", "exclude: user_integrations.id", "on_invalid: null", "recreate_views: true", "method: rewrite",
+        ])
+        #expect(steps[13] == [
+            "columns: users.created_at, memories.created_at", "exclude: calendar.start_at", "assume_time_zone: UTC", "recreate_views: true",
+            "method: rewrite",
         ])
     }
 

@@ -101,6 +101,62 @@ struct RunCommandTests {
         }
     }
 
+    /// `Plans/types.yaml` on the demo database: with `auto: true` alone, api_keys.user_id (row
+    /// 7 holds 'legacy-admin') blocks, named; the plan as committed converts exactly the UUID
+    /// text columns, each value equal to its old text lower-cased, and every naive timestamp.
+    @Test func typesPlanRunsOnTheDemoDatabase() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try DemoDatabaseTests.load(database, users: 60)
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-types-\(database.name)").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try "name: auto\nsteps:\n  - normalize_uuid: {auto: true}\n".write(toFile: "\(folder)/auto.yaml", atomically: true, encoding: .utf8)
+            let blocked = try Self.pgmend(["run", "\(folder)/auto.yaml", "--dry-run", "--db", database.conninfo])
+            #expect(blocked.status == 3, "\(blocked.stdout)\(blocked.stderr)")
+            #expect(blocked.stdout.contains("values of api_keys.user_id that are not UUIDs (1 row; primary keys: 7)"), "\(blocked.stdout)")
+
+            let connection = try database.connect()
+            try connection.execute("""
+                CREATE TABLE public.before_text AS
+                SELECT 'apps' AS t, id AS k, id AS v FROM public.apps
+                UNION ALL SELECT 'memories', id::text, app_id FROM public.memories
+                UNION ALL SELECT 'memory_access_logs', id::text, app_id FROM public.memory_access_logs
+                UNION ALL SELECT 'user_integrations', id, user_id FROM public.user_integrations;
+                CREATE TABLE public.before_times AS SELECT id::text AS k, created_at::text AS v FROM public.users;
+                """)
+            let run = try Self.pgmend(["run", "types", "--yes", "--db", database.conninfo, "--snapshots", folder])
+            #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+            // The text columns named id or *_id, before: which became uuid.
+            let converted = try connection.query(
+                """
+                SELECT t.c FROM unnest(ARRAY['api_keys.user_id', 'apps.id', 'calendar.event_id', 'memories.app_id', 'memory_access_logs.app_id',
+                                             'user_integrations.id', 'user_integrations.user_id']) t(c)
+                JOIN pg_attribute a ON a.attrelid = ('public.' || split_part(t.c, '.', 1))::regclass AND a.attname = split_part(t.c, '.', 2)
+                WHERE a.atttypid = 'uuid'::regtype ORDER BY 1
+                """).map { try $0.get(0, as: String.self) }
+            #expect(converted == ["apps.id", "memories.app_id", "memory_access_logs.app_id", "user_integrations.id", "user_integrations.user_id"])
+            let differing = try connection.scalar(
+                """
+                SELECT count(*) FROM public.before_text b LEFT JOIN (
+                    SELECT 'apps' AS t, id::text AS k, id::text AS v FROM public.apps
+                    UNION ALL SELECT 'memories', id::text, app_id::text FROM public.memories
+                    UNION ALL SELECT 'memory_access_logs', id::text, app_id::text FROM public.memory_access_logs
+                    UNION ALL SELECT 'user_integrations', id::text, user_id::text FROM public.user_integrations
+                ) a ON a.t = b.t AND a.k = lower(b.k)
+                WHERE a.v IS DISTINCT FROM lower(b.v)
+                """, as: Int.self)
+            #expect(differing == 0)
+            #expect(try connection.scalar(
+                "SELECT count(*) FROM public.users u JOIN public.before_times b ON b.k = u.id::text WHERE u.created_at <> b.v::timestamp AT TIME ZONE 'UTC'",
+                as: Int.self) == 0)
+            #expect(try connection.scalar(
+                "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public' WHERE a.atttypid = 'timestamp'::regtype AND c.relkind = 'r'",
+                as: Int.self) == 0)
+            let again = try Self.pgmend(["run", "types", "--yes", "--db", database.conninfo, "--snapshots", folder])
+            #expect(again.stdout.contains("nothing to do: every step is satisfied (0 statements executed)"), "\(again.stdout)")
+        }
+    }
+
     /// `run --data`: both snapshots hold row counts and fingerprints, so the run's data
     /// change is there to verify.
     @Test func runWithDataSnapshotsTheData() throws {

@@ -78,6 +78,27 @@ public struct Probe {
         return value
     }
 
+    /// One row of counts (`SELECT count(...), count(...) ...`) read-only, once per run while no
+    /// effect has run, like `memoizedCount`.
+    /// With `fallback`: when `sql` fails with the SQLSTATE `failing` (a fast query that casts,
+    /// and meets a value that does not cast), the counts of `fallback` instead, remembered for both.
+    public func memoizedCounts(_ sql: String, fallback: String? = nil, failing: SQLState? = nil) throws -> [Int] {
+        func counts(_ text: String) throws -> [Int] {
+            try readOnly { probe -> [Int] in
+                let result = try probe.query(text)
+                guard let row = result.first else { return [] }
+                return try (0..<result.columnNames.count).map { try row.get(.index($0), as: Int.self) }
+            }
+        }
+        return try memoized(sql) {
+            do {
+                return try counts(sql)
+            } catch let error as PostgresError where fallback != nil && error.sqlState == failing {
+                return try counts(fallback ?? sql)
+            }
+        }
+    }
+
     /// Runs `body` read-only and rolls it back: for SQL from the plan (a `done_when` query, a
     /// check expression) that must not change anything. Inside a rehearsal's transaction it
     /// is a savepoint, and what it set is undone with it.

@@ -13,6 +13,8 @@ public enum StepRegistry {
         DedupeIndexesStep.self,
         FixForeignKeysStep.self,
         GenerateModelsStep.self,
+        NormalizeUUIDStep.self,
+        NormalizeTimestampsStep.self,
     ]
 
     public static func kind(named name: String) -> (any RepairStep.Type)? {

@@ -13,8 +13,10 @@ import SchemaModel
 public struct ChangedUnderLock: Error, Sendable, CustomStringConvertible {
     public var table: ObjectName
     public var change: String
+    /// What did not happen because of it.
+    public var outcome = "nothing was dropped"
 
     public var description: String {
-        "\(table) changed while pgmend waited for its lock: \(change); nothing was dropped, and the next run assesses it again"
+        "\(table) changed while pgmend waited for its lock: \(change); \(outcome), and the next run assesses it again"
     }
 }

@@ -24,7 +24,10 @@ public struct JournalSetAside: Effect {
     public var lock: LockLevel { .accessShare }
     public var lockTarget: ObjectName? { table }
 
-    var statement: String {
+    var statement: String { Self.statement(query) }
+
+    /// The INSERT that journals what `query` returns; `$1` run, `$2` step, `$3` table.
+    static func statement(_ query: String) -> String {
         """
         INSERT INTO pgmend.set_aside (run_id, step_number, table_name, key, field, reason, json_value, column_value)
         SELECT $1::bigint, $2::int, $3::text, s.key, s.field, s.reason, s.json_value, s.column_value FROM (\(query)) s

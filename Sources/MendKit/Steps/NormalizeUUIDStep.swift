@@ -1,0 +1,219 @@
+import PostgresClient
+import SchemaModel
+
+/// `normalize_uuid`: UUIDs kept as text become native `uuid` columns, each column together
+/// with every column a declared foreign key joins it to. Values are read first: forms the
+/// `uuid` type accepts (upper case, braces, no hyphens) are counted and normalised; anything
+/// else blocks the step by primary key, or with `on_invalid: null` is journaled and cleared.
+///
+/// ```yaml
+/// - normalize_uuid:
+///     columns: [apps.id, api_keys.user_id]   # or auto: true
+///     exclude: [user_integrations.id]
+///     on_invalid: fail
+///     recreate_views: true
+/// ```
+public struct NormalizeUUIDStep: RepairStep {
+    public static let kind = "normalize_uuid"
+    public static let summary = "UUIDs kept as text become uuid columns, foreign-key partners together, views kept; bad values block"
+
+    /// The forms PostgreSQL's `uuid` input accepts: 32 hex digits, a hyphen allowed after any
+    /// group of four, the whole optionally in braces (`string_to_uuid` in uuid.c).
+    static let acceptedPattern = "^([0-9a-fA-F]{4}(-?[0-9a-fA-F]{4}){7}|\\{[0-9a-fA-F]{4}(-?[0-9a-fA-F]{4}){7}\\})$"
+    /// The form `uuid` prints: lower case, 8-4-4-4-12.
+    static let canonicalPattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+    public let columns: [ColumnName]?
+    public let exclude: [ColumnName]
+    public let invalidToNull: Bool
+    public let recreateViews: Bool
+
+    public init?(options: inout OptionReader) {
+        let columns = options.columnNames("columns")
+        let auto = options.bool("auto", default: false)
+        let exclude = options.columnNames("exclude") ?? []
+        var invalidToNull = false
+        if options.optionLocations["on_invalid"] != nil, !options.has("on_invalid") {
+            // `on_invalid: null` unquoted is YAML's null: the operator wrote the null strategy.
+            invalidToNull = true
+            _ = options.optionalText("on_invalid")
+        } else if let text = options.optionalText("on_invalid") {
+            switch text {
+            case "fail": invalidToNull = false
+            case "null": invalidToNull = true
+            default: options.report(options.location(of: "on_invalid"), "option 'on_invalid' of normalize_uuid must be fail or \"null\", not '\(text)'")
+            }
+        }
+        let recreateViews = options.bool("recreate_views", default: false)
+        let methodKnown = options.typeChangeMethod()
+        if columns == nil && !auto {
+            options.report(options.location, "normalize_uuid needs option 'columns' (a list of table.column) or auto: true")
+        } else if columns != nil && auto {
+            options.report(options.location(of: "auto"), "normalize_uuid takes either 'columns' or auto: true, not both")
+        }
+        guard methodKnown, options.problems.isEmpty else { return nil }
+        self.columns = auto ? nil : columns
+        self.exclude = exclude
+        self.invalidToNull = invalidToNull
+        self.recreateViews = recreateViews
+    }
+
+    public var scope: [ObjectName]? { ColumnTypeChange.scope(of: columns) }
+
+    public var settings: [(name: String, value: String)] {
+        [
+            ("columns", columns.map { $0.map(\.description).joined(separator: ", ") } ?? "auto (text columns named id or *_id holding UUIDs)"),
+            ("exclude", exclude.isEmpty ? "(none)" : exclude.map(\.description).joined(separator: ", ")),
+            ("on_invalid", invalidToNull ? "null" : "fail"),
+            ("recreate_views", recreateViews ? "true" : "false"),
+            ("method", "rewrite"),
+        ]
+    }
+
+    static func isTextLike(_ type: String) -> Bool {
+        type == "text" || type.hasPrefix("character varying") || type.hasPrefix("character(") || type == "character"
+    }
+
+    /// Counts of one column's values: non-null, accepted by `uuid`, already in its printed form.
+    struct ValueCounts { var present = 0, accepted = 0, canonical = 0 }
+
+    static func accepted(_ column: String) -> String { "\(SQLIdentifier(column).quoted)::text ~ \(SQLLiteral.quoted(acceptedPattern))" }
+    static func invalid(_ column: String) -> String { "\(SQLIdentifier(column).quoted) IS NOT NULL AND NOT (\(accepted(column)))" }
+
+    static func counts(of columns: [String], in table: ObjectName, _ probe: Probe) throws -> [String: ValueCounts] {
+        guard !columns.isEmpty else { return [:] }
+        let selects = columns.flatMap { column -> [String] in
+            let quoted = SQLIdentifier(column).quoted
+            return [
+                "count(\(quoted))", "count(*) FILTER (WHERE \(accepted(column)))",
+                "count(*) FILTER (WHERE \(quoted)::text ~ \(SQLLiteral.quoted(canonicalPattern)))",
+            ]
+        }
+        let text = "SELECT " + selects.joined(separator: ", ") + " FROM \(ColumnTypeChange.quoted(table))"
+        // The cast is several times faster than the patterns: tried first, it answers for a
+        // column whose every value converts; the first one that does not sends it to the
+        // patterns. One read of the table (two for a column with a bad value), shared by the
+        // dry run a run shows first and the assessment.
+        let cast = "SELECT " + columns.flatMap { column -> [String] in
+            let text = "\(SQLIdentifier(column).quoted)::text"
+            return ["count(\(text))", "count(\(text)::uuid)", "count(*) FILTER (WHERE \(text)::uuid::text = \(text))"]
+        }.joined(separator: ", ") + " FROM \(ColumnTypeChange.quoted(table))"
+        let counts = try probe.memoizedCounts(cast, fallback: text, failing: .invalidTextRepresentation)
+        guard counts.count == columns.count * 3 else { return [:] }
+        var result: [String: ValueCounts] = [:]
+        for (position, column) in columns.enumerated() {
+            result[column] = ValueCounts(present: counts[position * 3], accepted: counts[position * 3 + 1], canonical: counts[position * 3 + 2])
+        }
+        return result
+    }
+
+    public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
+        var problems: [StepProblem] = []
+        var chosen: [ColumnName] = []
+        if let columns {
+            let listed = ColumnTypeChange.listed(columns, excluding: exclude, in: schema)
+            problems = listed.problems
+            for (name, column) in listed.found {
+                if column.type == "uuid" { continue }
+                guard Self.isTextLike(column.type) else {
+                    problems.append(StepProblem("\(name) is \(column.type), not text, varchar or char", table: name.table))
+                    continue
+                }
+                chosen.append(name)
+            }
+        } else {
+            // Text columns named id or *_id that hold at least one UUID: a column of other
+            // identifiers (`cus_123`) is left alone, one with a stray bad value is blocked.
+            for table in schema.tables.values.sorted(by: { $0.objectName < $1.objectName }) where table.schema != "pgmend" {
+                let names = table.columns.filter { column in
+                    Self.isTextLike(column.type) && (column.name == "id" || column.name.hasSuffix("_id"))
+                        && !exclude.contains(ColumnName(table: table.objectName, column: column.name))
+                }.map(\.name)
+                guard !names.isEmpty, try probe.tableExists(table.objectName) else { continue }
+                // One query per column, the same text the group's check below sends: counted once.
+                for name in names where (try Self.counts(of: [name], in: table.objectName, probe)[name]?.accepted ?? 0) > 0 {
+                    chosen.append(ColumnName(table: table.objectName, column: name))
+                }
+            }
+        }
+        guard problems.isEmpty else { return .blocked(problems) }
+        guard !chosen.isEmpty else {
+            // A foreign key a killed run re-added NOT VALID and did not validate.
+            let converted = columns ?? schema.tables.values.filter { $0.schema != "pgmend" }.flatMap { table in
+                table.columns.filter { $0.type == "uuid" && ($0.name == "id" || $0.name.hasSuffix("_id")) }
+                    .map { ColumnName(table: table.objectName, column: $0.name) }
+            }
+            if let pending = ColumnTypeChange.pendingValidations(of: converted, in: schema) { return pending }
+            return .satisfied(columns == nil ? "no text column named id or *_id holds UUIDs" : "every column is uuid")
+        }
+
+        // Foreign-key partners go with them.
+        let group = ColumnTypeChange.foreignKeyGroup(of: chosen, in: schema)
+        var retypes: [ColumnRetype] = []
+        var setAside: [AlterColumnTypes.SetAside] = []
+        var notes: [ColumnName: [String]] = [:]
+        for name in group {
+            guard let table = schema.tables[name.table.key], let column = table.column(name.column) else { continue }
+            if exclude.contains(name) {
+                problems.append(StepProblem("\(name) is excluded, but a foreign key joins it to \(chosen.map(\.description).joined(separator: ", ")): they change type together", table: name.table))
+                continue
+            }
+            guard Self.isTextLike(column.type) else {
+                problems.append(StepProblem("\(name) is \(column.type) and joined by a foreign key to \(chosen.first?.description ?? ""): not text, varchar or char", table: name.table))
+                continue
+            }
+            guard try probe.tableExists(name.table) else {
+                return .waiting("\(name.table) does not exist yet; an earlier step creates it")
+            }
+            if !chosen.contains(name) { notes[name, default: []].append("\(name) joins by foreign key") }
+            let counts = try Self.counts(of: [name.column], in: name.table, probe)[name.column] ?? ValueCounts()
+            let invalid = counts.present - counts.accepted
+            let quotedColumn = SQLIdentifier(name.column).quoted
+            if counts.accepted > counts.canonical {
+                let n = counts.accepted - counts.canonical
+                notes[name, default: []].append("\(n) value\(n == 1 ? "" : "s") of \(name) will be normalised (upper case, braces or no hyphens)")
+            }
+            if invalid > 0 {
+                let rows = try probe.offendingRows(in: name.table, where: Self.invalid(name.column))
+                if !invalidToNull || column.notNull {
+                    let why = invalidToNull ? " (on_invalid: null cannot clear them: the column is NOT NULL)" : ""
+                    problems.append(StepProblem("values of \(name) that are not UUIDs\(why)", count: rows.count, sample: rows.sample, table: name.table))
+                    continue
+                }
+                notes[name, default: []].append("\(invalid) value\(invalid == 1 ? "" : "s") of \(name) that are not UUIDs set to NULL, journaled first")
+            }
+            let using: String
+            if invalidToNull && !column.notNull {
+                using = "CASE WHEN \(Self.accepted(name.column)) THEN \(quotedColumn)::text::uuid END"
+                let keyColumns = try probe.primaryKey(of: name.table)
+                let keyText = keyColumns.isEmpty ? "ctid::text" : keyColumns.count == 1
+                    ? "\(SQLIdentifier(keyColumns[0]).quoted)::text" : "ROW(\(keyColumns.map { SQLIdentifier($0).quoted }.joined(separator: ", ")))::text"
+                setAside.append(AlterColumnTypes.SetAside(
+                    table: name.table,
+                    query: "SELECT \(keyText) AS key, \(SQLLiteral.quoted(name.column))::text AS field, 'on_invalid: null'::text AS reason, NULL::jsonb AS json_value, \(quotedColumn)::text AS column_value FROM \(ColumnTypeChange.quoted(name.table)) WHERE \(Self.invalid(name.column))"))
+            } else {
+                // A value committed while pgmend waited that is no UUID makes this cast fail
+                // under the lock, and the change with it (AlterColumnTypes.refusal).
+                using = "\(quotedColumn)::text::uuid"
+            }
+            retypes.append(ColumnRetype(
+                column: name, newType: "uuid", using: using, newDefault: column.defaultExpression.map(Self.uuidDefault), hadDefault: column.defaultExpression != nil))
+        }
+        guard problems.isEmpty else { return .blocked(problems) }
+
+        return try ColumnTypeChange.planInParts(
+            retypes, schema: schema, probe: probe, recreateViews: recreateViews, setAside: setAside, pinned: [],
+            refusal: "a value committed while pgmend waited is not a UUID", rewrites: { _ in true },
+            notes: notes)
+    }
+
+    /// A text column's default on the uuid column: without its cast to text
+    /// (`(gen_random_uuid())::text` -> `(gen_random_uuid())`). The server then decides whether
+    /// it is a uuid; one that is not blocks the step.
+    static func uuidDefault(_ expression: String) -> String {
+        for suffix in ["::text", "::character varying", "::bpchar"] where expression.hasSuffix(suffix) {
+            return String(expression.dropLast(suffix.count))
+        }
+        return expression
+    }
+}

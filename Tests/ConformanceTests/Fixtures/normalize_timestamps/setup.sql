@@ -1,0 +1,27 @@
+-- The demo database's naive timestamps (seed 000, P3): users.created_at was written in UTC by
+-- a default of timezone('utc', now()), read by a view; work_sessions were written in the
+-- office's wall-clock time, Europe/Berlin.
+CREATE TABLE public.users (
+    id         bigint NOT NULL,
+    email      varchar(255) NOT NULL,
+    created_at timestamp without time zone NOT NULL DEFAULT timezone('utc'::text, now()),
+    updated_at timestamp with time zone,
+    CONSTRAINT users_pkey PRIMARY KEY (id)
+);
+CREATE INDEX idx_users_created_at ON public.users (created_at);
+CREATE VIEW public.recent_users AS SELECT id, email, created_at FROM public.users WHERE created_at > '2026-01-05'::timestamp;
+COMMENT ON VIEW public.recent_users IS 'signed up since the launch';
+CREATE TABLE public.work_sessions (
+    id         bigint NOT NULL,
+    user_id    bigint NOT NULL REFERENCES public.users (id),
+    started_at timestamp without time zone NOT NULL,
+    ended_at   timestamp without time zone,
+    CONSTRAINT work_sessions_pkey PRIMARY KEY (id),
+    CONSTRAINT work_sessions_order CHECK (ended_at IS NULL OR ended_at >= started_at)
+);
+INSERT INTO public.users (id, email, created_at)
+SELECT g, 'user' || g || '@example.com', timestamp '2026-01-01' + g * interval '7 hours' FROM generate_series(1, 50) g;
+INSERT INTO public.work_sessions (id, user_id, started_at, ended_at)
+SELECT g, g % 50 + 1, timestamp '2026-03-20 08:00' + g * interval '13 hours',
+       CASE WHEN g % 9 = 0 THEN NULL ELSE timestamp '2026-03-20 08:00' + g * interval '13 hours' + interval '50 minutes' END
+FROM generate_series(1, 120) g;

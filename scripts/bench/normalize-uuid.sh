@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Benchmark: normalize_uuid, method rewrite (`pgmend run` of a one-step plan), timed against the
+# hand-written statements measured in the same run.
+#
+#   normalize-uuid  `pgmend run` of a plan with one step, normalize_uuid: {columns: [apps.id]},
+#                   on apps (BENCH_ROWS rows, id text primary key holding UUID text) and memories
+#                   (BENCH_ROWS rows, app_id text referencing apps.id, indexed): both columns
+#                   become uuid, the key dropped, re-added NOT VALID and validated. Versus, on an
+#                   identical copy, what an operator writes by hand, in one psql script:
+#                     BEGIN;
+#                     ALTER TABLE memories_copy DROP CONSTRAINT memories_copy_app_id_fkey;
+#                     ALTER TABLE apps_copy ALTER COLUMN id TYPE uuid USING id::uuid;
+#                     ALTER TABLE memories_copy ALTER COLUMN app_id TYPE uuid USING app_id::uuid;
+#                     ALTER TABLE memories_copy ADD CONSTRAINT memories_copy_app_id_fkey
+#                       FOREIGN KEY (app_id) REFERENCES apps_copy (id);
+#                     COMMIT;
+#                   Target: ratio <= 1.10.
+#   normalize-uuid lock  the longest transaction of the pgmend run's actions: the altering one
+#                   holds ACCESS EXCLUSIVE on both tables for its whole length (reported, no
+#                   target: method rewrite locks for the rewrite; method online is not built).
+#
+# Why the baseline is fair: it is the shortest correct way to do the same change by hand (the
+# key must go before either column changes). pgmend does more on top: a dry-run assessment
+# that reads each column once (counting values uuid accepts and those already in its printed
+# form), its run lock and journal (creating the schema `pgmend`, as on a first run), pre- and
+# post-run schema snapshots, a check of the catalog against its prediction, and the VALIDATE in
+# a transaction of its own; all of it is timed. Before every round both pairs are recreated
+# identical (normalize-uuid-data.sql), outside the timing, and a CHECKPOINT precedes each
+# timed command. Alternate rounds after one untimed warm-up of each; medians. After each round
+# both pairs must hold the same uuid values, and both keys must be validated.
+#
+#   BENCH_ROWS    rows in each table (default 1000000)
+#   BENCH_ROUNDS  timed rounds of each command (default 3)
+#   BENCH_PORT    port of the throwaway cluster; names its socket only (default 54345)
+#   PGMEND_BIN    a pgmend binary to time instead of building the release one
+#
+# Exits 0 whatever the ratio (PASS/MISS is a report, not a test); non-zero if something could
+# not run or the two pairs end different.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+
+rows=${BENCH_ROWS:-1000000}
+rounds=${BENCH_ROUNDS:-3}
+port=${BENCH_PORT:-54345}
+timed_shows_stdout=yes
+
+time_target=110    # hundredths: candidate/baseline <= 1.10
+lock_target=""     # reported only (see above)
+baseline_label=ALTER
+lock_label="longest transaction (the altering one, ACCESS EXCLUSIVE)"
+
+source "$root/scripts/bench/lib/common.sh"
+source "$root/scripts/bench/lib/rounds.sh"
+
+dbname=bench_normalize_uuid
+db=""
+round=""
+matching=0
+
+write_plan() {
+  mkdir -p "$work/plans"
+  printf '%s\n' "name: uuid-apps" "steps:" "  - normalize_uuid:" "      columns: [apps.id]" >"$work/plans/uuid-apps.yaml"
+}
+
+reset_tables() {
+  sql "$dbname" -v rows="$rows" -f scripts/bench/normalize-uuid-data.sql >"$work/reset.log" 2>&1 \
+    || { cat "$work/reset.log" >&2; die "recreating the tables failed"; }
+  matching=$rows
+}
+
+baseline() {
+  sql "$dbname" <<'SQL'
+BEGIN;
+ALTER TABLE memories_copy DROP CONSTRAINT memories_copy_app_id_fkey;
+ALTER TABLE apps_copy ALTER COLUMN id TYPE uuid USING id::uuid;
+ALTER TABLE memories_copy ALTER COLUMN app_id TYPE uuid USING app_id::uuid;
+ALTER TABLE memories_copy ADD CONSTRAINT memories_copy_app_id_fkey FOREIGN KEY (app_id) REFERENCES apps_copy (id);
+COMMIT;
+SQL
+}
+candidate() {
+  "$pgmend" run uuid-apps --plans "$work/plans" --db "$db" --yes --format json --snapshots "$work/snaps-$round"
+}
+
+check_round() { # ROUND
+  local r=$1 outcome differ types valid
+  outcome=$(report_field "$r" "r->>'outcome'")
+  [[ "$outcome" == ok ]] || die "round $r: pgmend's run ended '$outcome' (report: $work/report-$r.json)"
+  types=$(sql "$dbname" -At -c \
+    "SELECT count(*) FROM pg_attribute WHERE atttypid = 'uuid'::regtype AND (attrelid, attname) IN
+       (('apps'::regclass, 'id'), ('memories'::regclass, 'app_id'), ('apps_copy'::regclass, 'id'), ('memories_copy'::regclass, 'app_id'))")
+  (( types == 4 )) || die "round $r: $types of the 4 columns are uuid"
+  valid=$(sql "$dbname" -At -c "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated AND conname IN ('memories_app_id_fkey', 'memories_copy_app_id_fkey')")
+  (( valid == 2 )) || die "round $r: $valid of the 2 foreign keys are there and validated"
+  differ=$(sql "$dbname" -At -c \
+    "SELECT (SELECT count(*) FROM apps a FULL JOIN apps_copy c USING (id) WHERE a.id IS NULL OR c.id IS NULL)
+          + (SELECT count(*) FROM memories m FULL JOIN memories_copy c USING (id) WHERE m.app_id IS DISTINCT FROM c.app_id)")
+  (( differ == 0 )) || die "round $r: pgmend's tables and the copies differ in $differ rows"
+  rm -rf "$work/snaps-$r"
+}
+
+main() {
+  require_count BENCH_ROWS "$rows"
+  require_count BENCH_ROUNDS "$rounds"
+  require_count BENCH_PORT "$port"
+
+  make_work
+  find_pgmend run
+  start_cluster
+  db=$(conninfo "$dbname")
+  print_machine
+  write_plan
+
+  load "$dbname" "$rows rows into apps and memories, and their copies" scripts/bench/normalize-uuid-data.sql -v rows="$rows"
+  echo "bench:   tables apps $(bytes_text "$(sql "$dbname" -At -c "SELECT pg_total_relation_size('apps')")")," \
+       "memories $(bytes_text "$(sql "$dbname" -At -c "SELECT pg_total_relation_size('memories')")") on disk" \
+       "(pg_total_relation_size); the copies the same"
+
+  compare_rounds normalize-uuid
+}
+
+main "$@"
