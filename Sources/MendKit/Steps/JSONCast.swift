@@ -9,8 +9,9 @@ import PostgresClient
 /// `value IS NOT NULL`, and the counts, the backfill and the assertion cannot disagree about it.
 ///
 /// `value` is evaluated for every row the step reads (several times per run), so its cost is the
-/// step's: the forms applications actually write take a path without regular expressions (a
-/// JSON number for an integer, `2025-01-01T10:00:00Z` for a timestamp), and everything else
+/// step's: the forms applications actually write take a short path that reads the value out of
+/// the document once or twice (a JSON boolean, plain digits for an integer, one pattern and the
+/// cast for `2025-01-01T10:00:00Z`), and everything else
 /// falls through to `generalValue`, the reference, which accepts exactly the same values and
 /// gives the same result for them (`JSONCastTests` compares the two on generated values).
 struct JSONCast {
