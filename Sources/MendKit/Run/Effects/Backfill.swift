@@ -217,10 +217,18 @@ public struct Backfill: Effect {
             try context.inTransaction(faultInside: false) { connection in
                 try connection.execute("LOCK TABLE \(quotedTable) IN EXCLUSIVE MODE")
                 let condition = SQLFragment.parenthesized(condition)
-                let rows = try connection.query("UPDATE \(quotedTable) SET \(setList) WHERE \(condition)").affectedRows ?? 0
+                // One read of the table under the lock, not two: no one else writes while it is
+                // held, so only the rows this UPDATE wrote (found again by their new ctid) can
+                // still match.
+                let written = try connection.query(
+                    updateStatement(lower: false, upper: false) + " RETURNING \(conditionIsDifference ? "t." : "")ctid::text"
+                ).map { try $0.get(0, as: String.self) }
                 let keyText = key.map { "\(SQLIdentifier($0.name).quoted)::text" }.joined(separator: " || ', ' || ")
-                let left = try connection.query("SELECT \(keyText) FROM \(quotedTable) WHERE \(condition) ORDER BY \(keyList) LIMIT 10")
-                    .map { try $0.get(0, as: String.self) }
+                let left = written.isEmpty ? [] : try connection.query(
+                    "SELECT \(keyText) FROM \(quotedTable) WHERE ctid = ANY($1::text[]::tid[]) AND \(condition) ORDER BY \(keyList) LIMIT 10",
+                    [written]
+                ).map { try $0.get(0, as: String.self) }
+                let rows = written.count
                 guard left.isEmpty else {
                     throw AssertionFailed(
                         summary: "after the backfill, rows of \(table) still match where: the set expressions do not make it false",
