@@ -31,6 +31,8 @@ struct GeneratedTables {
     let relationships: [RelationshipPair]
     /// The enum types columns use, sorted by qualified name, with their Python class names.
     let enums: [(type: EnumType, className: String)]
+    /// The domains columns use, each after the domain it is based on.
+    let domains: [Domain]
     /// Foreign keys that reference a table created later (a cycle): created after all tables.
     let deferredForeignKeys: [(table: Table, constraint: Constraint)]
 
@@ -124,6 +126,21 @@ struct GeneratedTables {
         }
         self.enums = enumList
 
+        // Domains, each after the domain it is based on.
+        var domainList: [Domain] = []
+        func visitDomain(_ spelling: String) {
+            let element = spelling.hasSuffix("[]") ? String(spelling.dropLast(2)) : spelling
+            guard let domain = SQLAlchemyType.domainType(element, in: schema),
+                !domainList.contains(where: { $0.schema == domain.schema && $0.name == domain.name })
+            else { return }
+            visitDomain(domain.baseType)
+            domainList.append(domain)
+        }
+        for table in ordered {
+            for column in table.columns { visitDomain(column.type) }
+        }
+        domains = domainList
+
         var attributeNames: [String: [String: String]] = [:]
         var taken: [String: Set<String>] = [:]
         for table in ordered {
@@ -213,6 +230,56 @@ struct GeneratedTables {
             return known.ownedBy == "\(table.schema).\(table.name).\(column.name)"
         }
         return true
+    }
+
+    /// Whether a value of the type may be NULL and its default, as SQLAlchemy reflects a column
+    /// of it: a domain's NOT NULL and default (or its base domain's) count as the column's.
+    func domainConstraints(of type: String) -> (notNull: Bool, defaultExpression: String?) {
+        guard !type.hasSuffix("[]"), let domain = SQLAlchemyType.domainType(type, in: schema) else { return (false, nil) }
+        let base = domainConstraints(of: domain.baseType)
+        return (domain.notNull || base.notNull, domain.defaultExpression ?? base.defaultExpression)
+    }
+
+    /// The column that SQLAlchemy writes as SERIAL: the table's only integer key, drawing from
+    /// the sequence PostgreSQL gives a serial column.
+    func isAutoincrementSerial(_ column: Column, of table: Table) -> Bool {
+        autoincrementCandidate(table) == column.name && isSerial(column, of: table)
+    }
+
+    /// The sequence a column's `nextval('...'::regclass)` default draws from, when it is not
+    /// written as SERIAL and the schema has the sequence: the models declare it as the column's
+    /// `Sequence(...)`, the migration creates it before the tables.
+    func explicitSequence(_ column: Column, of table: Table) -> SequenceDefinition? {
+        guard column.identity == nil, !isAutoincrementSerial(column, of: table),
+            let expression = column.defaultExpression,
+            expression.hasPrefix("nextval('"), expression.hasSuffix("'::regclass)")
+        else { return nil }
+        let quoted = expression.dropFirst("nextval('".count).dropLast("'::regclass)".count)
+        let parts = SQLAlchemyType.identifierParts(String(quoted.replacingOccurrences(of: "''", with: "'")))
+        if parts.count == 2 { return schema.sequences[ObjectName(schema: parts[0], name: parts[1]).key] }
+        guard parts.count == 1 else { return nil }
+        return schema.sequences[ObjectName(schema: table.schema, name: parts[0]).key]
+            ?? schema.sequences[ObjectName(schema: "public", name: parts[0]).key]
+    }
+
+    /// The sequences the generated tables' columns draw from through `explicitSequence`, each
+    /// once, by qualified name, with the generated column that owns it (nil when it is owned by
+    /// none, or by a column of a table outside these).
+    var explicitSequences: [(sequence: SequenceDefinition, owner: (table: Table, column: String)?)] {
+        var found: [String: SequenceDefinition] = [:]
+        for table in tables {
+            for column in table.columns {
+                if let sequence = explicitSequence(column, of: table) {
+                    found[ObjectName(schema: sequence.schema, name: sequence.name).key] = sequence
+                }
+            }
+        }
+        return found.sorted { $0.key < $1.key }.map { _, sequence in
+            let owner = tables.lazy.compactMap { table in
+                table.columns.first { "\(table.schema).\(table.name).\($0.name)" == sequence.ownedBy }.map { (table, $0.name) }
+            }.first
+            return (sequence, owner)
+        }
     }
 
     /// The column SQLAlchemy would make autoincrementing on its own: the table's only

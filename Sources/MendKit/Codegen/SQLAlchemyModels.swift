@@ -124,9 +124,10 @@ public enum SQLAlchemyModels {
             let attribute = generated.attribute(table, column.name)
             var arguments = attribute == column.name ? [] : [PythonSource.literal(column.name)]
             arguments.append(type.expression)
-            arguments += parts.columnArguments(column, of: table, inlineForeignKeys: true, primaryKeyFlags: onColumns)
+            arguments += parts.columnArguments(column, of: table, inlineForeignKeys: true, primaryKeyFlags: onColumns, models: true)
             let isKey = table.primaryKey?.columns.contains(column.name) ?? false
-            let python = column.notNull || isKey || type.python == "Any" ? type.python : "\(type.python) | None"
+            let notNull = column.notNull || generated.domainConstraints(of: column.type).notNull
+            let python = notNull || isKey || type.python == "Any" ? type.python : "\(type.python) | None"
             lines.append(SQLAlchemyParts.call("mapped_column", arguments, indent: "    ", prefix: "\(attribute): Mapped[\(python)] = "))
         }
 
@@ -185,7 +186,7 @@ public enum SQLAlchemyModels {
         for column in table.columns {
             let type = parts.type(of: column)
             let columnArguments = [PythonSource.literal(column.name), type.expression]
-                + parts.columnArguments(column, of: table, inlineForeignKeys: true, primaryKeyFlags: false)
+                + parts.columnArguments(column, of: table, inlineForeignKeys: true, primaryKeyFlags: false, models: true)
             arguments.append("Column(\(columnArguments.joined(separator: ", ")))")
         }
         arguments += parts.constraintArguments(table, allForeignKeys: false, explicitPrimaryKey: false)

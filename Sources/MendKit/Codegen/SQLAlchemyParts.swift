@@ -49,12 +49,19 @@ struct SQLAlchemyParts {
         constraint.kind == .foreignKey && constraint.columns.count == 1
     }
 
-    /// The arguments after a column's name and type: identity, generation, foreign key,
-    /// key, nullability, default, comment.
+    /// The arguments after a column's name and type: identity or sequence, generation, foreign
+    /// key, key, nullability, default, comment. `models`: written for the models, which Alembic compares
+    /// with the database as SQLAlchemy reflects it: a column drawing from a sequence names it as
+    /// its `Sequence(...)` (the migration creates it apart), and a domain's NOT NULL and default
+    /// count as the column's (the migration creates the column as it is, the domain holds them).
     mutating func columnArguments(
-        _ column: Column, of table: Table, inlineForeignKeys: Bool, primaryKeyFlags: Bool
+        _ column: Column, of table: Table, inlineForeignKeys: Bool, primaryKeyFlags: Bool, models: Bool = false
     ) -> [String] {
         var arguments: [String] = []
+        let domain = models ? generated.domainConstraints(of: column.type) : (notNull: false, defaultExpression: nil)
+        if models, let sequence = generated.explicitSequence(column, of: table) {
+            arguments.append(sequenceObject(sequence, callee: use("Sequence")))
+        }
         if let identity = column.identity {
             var options = ["always=\(identity == .always ? "True" : "False")"]
             let owner = "\(table.schema).\(table.name).\(column.name)"
@@ -80,14 +87,21 @@ struct SQLAlchemyParts {
             }
         }
         let serial = generated.isSerial(column, of: table)
+        let autoincrementSerial = generated.isAutoincrementSerial(column, of: table)
         let isKeyColumn = table.primaryKey?.columns.contains(column.name) ?? false
         if primaryKeyFlags && isKeyColumn { arguments.append("primary_key=True") }
         if generated.autoincrementCandidate(table) == column.name && column.identity == nil && !serial {
             arguments.append("autoincrement=False")
         }
-        if !(primaryKeyFlags && isKeyColumn) { arguments.append("nullable=\(column.notNull ? "False" : "True")") }
-        if let expression = column.defaultExpression, !(serial && generated.autoincrementCandidate(table) == column.name) {
-            arguments.append("server_default=\(use("text"))(\(PythonSource.literal(expression)))")
+        if !(primaryKeyFlags && isKeyColumn) { arguments.append("nullable=\(column.notNull || domain.notNull ? "False" : "True")") }
+        // Alembic reflects an integer column's nextval default from a sequence that column owns
+        // as no default (it takes the column for a SERIAL), so the models leave it to the
+        // column's Sequence(...) rather than report a difference that is not there.
+        let ownsItsSequence = models && ["integer", "bigint"].contains(column.type)
+            && generated.explicitSequence(column, of: table)?.ownedBy == "\(table.schema).\(table.name).\(column.name)"
+        if let expression = column.defaultExpression ?? domain.defaultExpression, !autoincrementSerial, !ownsItsSequence {
+            let spelling = models ? Self.alembicSpelling(expression) : expression
+            arguments.append("server_default=\(use("text"))(\(PythonSource.literal(spelling)))")
         }
         if let comment = column.comment { arguments.append("comment=\(PythonSource.literal(comment))") }
         return arguments
@@ -106,7 +120,35 @@ struct SQLAlchemyParts {
         if foreignKey.onUpdate != .noAction { options.append("onupdate=\(PythonSource.literal(foreignKey.onUpdate.rawValue))") }
         if foreignKey.match != .simple { options.append("match=\(PythonSource.literal(foreignKey.match.rawValue))") }
         options += deferrability(constraint)
+        if !constraint.validated { options.append("postgresql_not_valid=True") }
         return options
+    }
+
+    /// `Sequence("name", start=..., ...)` with the options that differ from what
+    /// `CREATE SEQUENCE name AS type` would give, so the sequence it creates is the same.
+    mutating func sequenceObject(_ sequence: SequenceDefinition, callee: String) -> String {
+        var arguments = [PythonSource.literal(sequence.name)]
+        let bounds: (min: Int64, max: Int64) = switch sequence.type {
+        case "smallint": (Int64(Int16.min), Int64(Int16.max))
+        case "integer": (Int64(Int32.min), Int64(Int32.max))
+        default: (Int64.min, Int64.max)
+        }
+        let ascending = sequence.increment > 0
+        let defaultMin = ascending ? 1 : bounds.min
+        let defaultMax = ascending ? bounds.max : -1
+        let defaultStart = ascending ? sequence.minValue : sequence.maxValue
+        if sequence.type != "bigint" {
+            let typeName = ["smallint": "SmallInteger", "integer": "Integer"][sequence.type] ?? "Integer"
+            arguments.append("data_type=\(use(typeName))()")
+        }
+        if sequence.start != defaultStart { arguments.append("start=\(sequence.start)") }
+        if sequence.increment != 1 { arguments.append("increment=\(sequence.increment)") }
+        if sequence.minValue != defaultMin { arguments.append("minvalue=\(sequence.minValue)") }
+        if sequence.maxValue != defaultMax { arguments.append("maxvalue=\(sequence.maxValue)") }
+        if sequence.cycle { arguments.append("cycle=True") }
+        if sequence.cache != 1 { arguments.append("cache=\(sequence.cache)") }
+        if sequence.schema != "public" { arguments.append("schema=\(PythonSource.literal(sequence.schema))") }
+        return "\(callee)(\(arguments.joined(separator: ", ")))"
     }
 
     func deferrability(_ constraint: Constraint) -> [String] {
@@ -136,7 +178,9 @@ struct SQLAlchemyParts {
         }
         for constraint in sorted where constraint.kind == .check {
             let expression = constraint.checkExpression ?? Self.checkBody(constraint.definition)
-            arguments.append("\(use("CheckConstraint"))(\(PythonSource.literal(expression)), name=\(PythonSource.literal(constraint.name)))")
+            guard !skipping.contains(constraint.name) else { continue }
+            let validity = constraint.validated ? "" : ", postgresql_not_valid=True"
+            arguments.append("\(use("CheckConstraint"))(\(PythonSource.literal(expression)), name=\(PythonSource.literal(constraint.name))\(validity))")
         }
         return arguments
     }
@@ -196,6 +240,17 @@ struct SQLAlchemyParts {
         }
         if index.definition.contains(" NULLS NOT DISTINCT") { options.append("postgresql_nulls_not_distinct=True") }
         return (keys, options)
+    }
+
+    /// `nextval('public.s'::regclass)` -> `nextval('s')`, the spelling Alembic compares a
+    /// reflected nextval default in: reflected with the usual `search_path` (the catalog is read
+    /// with `pg_catalog` alone, so a sequence in `public` comes qualified), `::regclass` removed.
+    /// Both name the same sequence; PostgreSQL stores the same default for either.
+    static func alembicSpelling(_ expression: String) -> String {
+        guard expression.hasPrefix("nextval('"), expression.hasSuffix("'::regclass)") else { return expression }
+        var name = expression.dropFirst("nextval('".count).dropLast("'::regclass)".count)
+        if name.hasPrefix("public.") { name = name.dropFirst("public.".count) }
+        return "nextval('\(name)')"
     }
 
     /// `CHECK ((a > 0))` -> `(a > 0)`, for a constraint read without its expression.

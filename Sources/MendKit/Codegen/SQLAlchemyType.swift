@@ -105,10 +105,21 @@ struct SQLAlchemyType {
                 return SQLAlchemyType(expression: "ENUM(\(arguments.joined(separator: ", ")))", python: "str", enumType: found)
             }
         }
+        if let domain = domainType(spelling, in: schema) {
+            // A reference to the domain, which the migration creates (`AlembicMigration`):
+            // SQLAlchemy reflects a domain column as DOMAIN, so Alembic compares it by name.
+            let base = of(domain.baseType, in: schema, enums: enums, imports: &imports)
+            if base.isVerbatim { return verbatim(spelling, imports: &imports) }
+            imports.from(dialect, "DOMAIN")
+            var arguments = [PythonSource.literal(domain.name), base.expression]
+            if domain.schema != "public" { arguments.append("schema=\(PythonSource.literal(domain.schema))") }
+            arguments.append("create_type=False")
+            return SQLAlchemyType(expression: "DOMAIN(\(arguments.joined(separator: ", ")))", python: base.python, enumType: base.enumType)
+        }
         return verbatim(spelling, imports: &imports)
     }
 
-    /// A type with no SQLAlchemy class (an extension's, a domain, `xml`): `PgType("citext")`,
+    /// A type with no SQLAlchemy class (an extension's, `xml`, a domain over one of these): `PgType("citext")`,
     /// whose DDL is the spelling itself. Alembic cannot reflect these, so it does not compare them.
     private static func verbatim(_ spelling: String, imports: inout PythonImports) -> SQLAlchemyType {
         imports.annotation(from: "typing", "Any")
@@ -133,6 +144,16 @@ struct SQLAlchemyType {
         switch parts.count {
         case 1: return schema.enums["public.\(parts[0])"]
         case 2: return schema.enums["\(parts[0]).\(parts[1])"]
+        default: return nil
+        }
+    }
+
+    /// The domain a spelling names: `public.email`.
+    static func domainType(_ spelling: String, in schema: Schema) -> Domain? {
+        let parts = identifierParts(spelling)
+        switch parts.count {
+        case 1: return schema.domains["public.\(parts[0])"]
+        case 2: return schema.domains["\(parts[0]).\(parts[1])"]
         default: return nil
         }
     }

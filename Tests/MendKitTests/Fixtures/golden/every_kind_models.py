@@ -29,6 +29,7 @@ from sqlalchemy import (
     LargeBinary,
     Numeric,
     PrimaryKeyConstraint,
+    Sequence,
     SmallInteger,
     String,
     Table,
@@ -39,6 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import (
     ARRAY,
+    DOMAIN,
     DOUBLE_PRECISION,
     INET,
     INTERVAL,
@@ -91,6 +93,22 @@ class GenCounter(Base):
         nullable=False,
     )
     n: Mapped[int | None] = mapped_column(Integer(), nullable=True)
+    serial_no: Mapped[int] = mapped_column(
+        Integer(),
+        Sequence("gen_counters_serial_no_seq", data_type=Integer()),
+        nullable=False,
+    )
+    batch: Mapped[int] = mapped_column(
+        BigInteger(),
+        Sequence("gen_counters_batch_seq", data_type=Integer(), start=4000, increment=-10, maxvalue=5000, cycle=True, cache=5),
+        nullable=False,
+    )
+    shared: Mapped[int | None] = mapped_column(
+        BigInteger(),
+        Sequence("gen_shared_seq"),
+        nullable=True,
+        server_default=text("nextval('gen_shared_seq')"),
+    )
 
 
 class GenNode(Base):
@@ -108,6 +126,7 @@ class GenNode(Base):
         nullable=True,
     )
 
+    gen_pairs: Mapped[list[GenPair]] = relationship(back_populates="left")
     parent: Mapped[GenNode | None] = relationship(
         back_populates="parent_children",
         foreign_keys="[GenNode.parent_id]",
@@ -134,9 +153,15 @@ class GenPair(Base):
         PrimaryKeyConstraint("right_id", "left_id", name="gen_pairs_key"),
     )
 
-    left_id: Mapped[int] = mapped_column(Integer(), nullable=False)
+    left_id: Mapped[int] = mapped_column(
+        Integer(),
+        ForeignKey("gen_nodes.id", name="gen_pairs_left_fkey", postgresql_not_valid=True),
+        nullable=False,
+    )
     right_id: Mapped[int] = mapped_column(Integer(), nullable=False)
     label: Mapped[str | None] = mapped_column(Text(), nullable=True)
+
+    left: Mapped[GenNode] = relationship(back_populates="gen_pairs")
 
 
 class GenParent(Base):
@@ -184,6 +209,7 @@ class GenEverything(Base):
             "span > '00:00:00'::interval AND score >= 0::double precision AND score <= 1::double precision",
             name="gen_everything_span_check",
         ),
+        CheckConstraint("whole > 0", name="gen_everything_whole_check", postgresql_not_valid=True),
         Index(
             "gen_everything_code_pattern_idx",
             "code",
@@ -267,6 +293,23 @@ class GenEverything(Base):
         Integer(),
         Computed("(whole * 2)", persisted=True),
         nullable=True,
+    )
+    email: Mapped[str | None] = mapped_column(
+        DOMAIN("gen_email", String(200), create_type=False),
+        nullable=True,
+    )
+    work_email: Mapped[str | None] = mapped_column(
+        DOMAIN("gen_work_email", DOMAIN("gen_email", String(200), create_type=False), create_type=False),
+        nullable=True,
+    )
+    emails: Mapped[list[str] | None] = mapped_column(
+        ARRAY(DOMAIN("gen_email", String(200), create_type=False)),
+        nullable=True,
+    )
+    quantity: Mapped[int] = mapped_column(
+        DOMAIN("gen_positive", Integer(), create_type=False),
+        nullable=False,
+        server_default=text("1"),
     )
 
     gen_parent: Mapped[GenParent | None] = relationship(
