@@ -236,6 +236,14 @@ enum OnlineTypeChange {
         if !notes.isEmpty { summary += "; " + notes.joined(separator: "; ") }
         effects.append(AlterColumnTypes(
             summary: summary, tables: lockTables, pinned: [], refusal: nil, setAside: [], statements: swap, hazards: [.accessExclusiveLock]))
+        // The renamed columns have no statistics yet: the planner's estimates on them are
+        // guesses until they are gathered (autovacuum would, later).
+        for table in tables {
+            let columns = retypes.filter { $0.column.table == table }.map { SQLIdentifier($0.column.column).quoted }
+            effects.append(AtomicSQL(
+                "gather statistics on the new columns of \(table)", ["ANALYZE \(ColumnTypeChange.quoted(table)) (\(columns.joined(separator: ", ")))"],
+                lock: .shareUpdateExclusive, on: table))
+        }
         for (table, constraint) in foreignKeys where constraint.validated {
             effects.append(AtomicSQL(
                 "validate \(constraint.name) against existing rows",
