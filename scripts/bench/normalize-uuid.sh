@@ -142,6 +142,8 @@ main() {
     done
     echo "bench $bench_name swap: ACCESS EXCLUSIVE on apps and memories $(printf '%s\n' "${swaps[@]}" | sort -n | tail -1) ms" \
          "(max of $rounds rounds; each round's: ${swaps[*]} ms) (reported, no target)"
+    echo "bench $bench_name round 1, each action's longest transaction:"
+    report_field 1 "(SELECT string_agg('bench:   ' || (a->>'longest_transaction_ms') || ' ms  ' || left(a->>'summary', 70), E'\\n') FROM jsonb_array_elements(r#>'{steps,0,actions}') a WHERE a->>'longest_transaction_ms' IS NOT NULL)"
   fi
 }
 
