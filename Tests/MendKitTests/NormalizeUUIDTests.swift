@@ -170,13 +170,14 @@ struct NormalizeUUIDTests {
         }
     }
 
-    @Test func onlineIsRefusedAtItsLine() throws {
-        #expect(throws: (any Error).self) { try makeStep("normalize_uuid: {columns: [apps.id], method: online}") }
+    @Test func onlineIsAcceptedButNotWithOnInvalidNull() throws {
+        let step = try makeStep("normalize_uuid: {columns: [apps.id], method: online}")
+        #expect(step.settings.contains { $0.name == "method" && $0.value == "online" })
         do {
-            _ = try PlanLoader.parse("name: t\nsteps:\n  - normalize_uuid:\n      auto: true\n      method: online\n", file: "t.yaml")
-            Issue.record("expected online to be refused")
+            _ = try PlanLoader.parse("name: t\nsteps:\n  - normalize_uuid:\n      auto: true\n      on_invalid: \"null\"\n      method: online\n", file: "t.yaml")
+            Issue.record("expected on_invalid: null with online to be refused")
         } catch {
-            #expect("\(error)".contains("t.yaml:5:15: method 'online' of normalize_uuid is not built yet"), "\(error)")
+            #expect("\(error)".contains("t.yaml:5:19: on_invalid: null of normalize_uuid works with method: rewrite only"), "\(error)")
         }
     }
 }

@@ -43,18 +43,25 @@ extension OptionReader {
         return names
     }
 
-    /// `method: rewrite` (the default); `online` is not built yet and says so here.
-    mutating func typeChangeMethod() -> Bool {
-        guard let text = optionalText("method") else { return true }
+    /// `method: rewrite` (the default) or `online`; nil after a problem was reported. A step
+    /// that has no online method yet (`online: false`) says so here.
+    mutating func typeChangeMethod(online: Bool) -> TypeChangeMethod? {
+        guard let text = optionalText("method") else { return .rewrite }
         switch text {
-        case "rewrite": return true
+        case "rewrite": return .rewrite
+        case "online" where online: return .online
         case "online":
             report(location(of: "method"), "method 'online' of \(owner) is not built yet; use method: rewrite (an ACCESS EXCLUSIVE lock while the table is rewritten)")
         default:
             report(location(of: "method"), "option 'method' of \(owner) must be rewrite or online, not '\(text)'")
         }
-        return false
+        return nil
     }
+}
+
+/// How a column's type changes: `ALTER ... TYPE` under one lock, or a shadow column swapped in.
+enum TypeChangeMethod: String, Sendable {
+    case rewrite, online
 }
 
 /// One column's change: the type it gets, how its values convert, and its default afterwards.

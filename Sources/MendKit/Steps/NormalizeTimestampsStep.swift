@@ -47,7 +47,7 @@ public struct NormalizeTimestampsStep: RepairStep {
             options.report(options.location(of: "assume_time_zone"), "option 'assume_time_zone' of normalize_timestamps must be a time zone name like UTC or Europe/Berlin")
         }
         let recreateViews = options.bool("recreate_views", default: false)
-        let methodKnown = options.typeChangeMethod()
+        let methodKnown = options.typeChangeMethod(online: false) != nil
         guard methodKnown, let zone, all || columns != nil, options.problems.isEmpty else { return nil }
         self.columns = all ? nil : columns
         self.exclude = exclude

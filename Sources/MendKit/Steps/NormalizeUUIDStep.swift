@@ -27,6 +27,7 @@ public struct NormalizeUUIDStep: RepairStep {
     public let exclude: [ColumnName]
     public let invalidToNull: Bool
     public let recreateViews: Bool
+    let method: TypeChangeMethod
 
     public init?(options: inout OptionReader) {
         let columns = options.columnNames("columns")
@@ -45,13 +46,17 @@ public struct NormalizeUUIDStep: RepairStep {
             }
         }
         let recreateViews = options.bool("recreate_views", default: false)
-        let methodKnown = options.typeChangeMethod()
+        let method = options.typeChangeMethod(online: true)
+        if method == .online && invalidToNull {
+            options.report(options.location(of: "on_invalid"), "on_invalid: null of normalize_uuid works with method: rewrite only (method online refuses a value that is not a UUID)")
+        }
         if columns == nil && !auto {
             options.report(options.location, "normalize_uuid needs option 'columns' (a list of table.column) or auto: true")
         } else if columns != nil && auto {
             options.report(options.location(of: "auto"), "normalize_uuid takes either 'columns' or auto: true, not both")
         }
-        guard methodKnown, options.problems.isEmpty else { return nil }
+        guard let method, options.problems.isEmpty else { return nil }
+        self.method = method
         self.columns = auto ? nil : columns
         self.exclude = exclude
         self.invalidToNull = invalidToNull
@@ -66,7 +71,7 @@ public struct NormalizeUUIDStep: RepairStep {
             ("exclude", exclude.isEmpty ? "(none)" : exclude.map(\.description).joined(separator: ", ")),
             ("on_invalid", invalidToNull ? "null" : "fail"),
             ("recreate_views", recreateViews ? "true" : "false"),
-            ("method", "rewrite"),
+            ("method", method.rawValue),
         ]
     }
 
@@ -201,6 +206,21 @@ public struct NormalizeUUIDStep: RepairStep {
         }
         guard problems.isEmpty else { return .blocked(problems) }
 
+        if method == .online {
+            var effects: [any Effect] = []
+            var after = schema
+            for part in try ColumnTypeChange.parts(of: retypes, in: schema, probe) {
+                switch try OnlineTypeChange.plan(
+                    part, schema: after, probe: probe, recreateViews: recreateViews, notes: part.flatMap { notes[$0.column] ?? [] })
+                {
+                case .failure(let found): problems += found
+                case .success(let done):
+                    effects += done.effects
+                    after = done.after
+                }
+            }
+            return problems.isEmpty ? .needed(effects, after: after) : .blocked(problems)
+        }
         return try ColumnTypeChange.planInParts(
             retypes, schema: schema, probe: probe, recreateViews: recreateViews, setAside: setAside, pinned: [],
             refusal: "a value committed while pgmend waited is not a UUID", rewrites: { _ in true },

@@ -29,3 +29,27 @@ UPDATE public.apps SET id = replace(id, '-', '') WHERE name = 'app 7';
 INSERT INTO public.memories (id, app_id, content)
 SELECT g, (SELECT id FROM public.apps WHERE name = 'app ' || (g % 20 + 1)), 'memory ' || g FROM generate_series(1, 200) g;
 INSERT INTO public.memories (id, app_id, content) VALUES (201, NULL, 'no app');
+
+-- For method: online (the plan's second step): devices.id, NOT NULL with a default and a
+-- comment, referenced by sessions.device_id (NOT NULL, indexed, unique with started), read by
+-- a view.
+CREATE TABLE public.devices (
+    id    text NOT NULL DEFAULT (gen_random_uuid())::text,
+    label text NOT NULL,
+    CONSTRAINT devices_pkey PRIMARY KEY (id)
+);
+COMMENT ON COLUMN public.devices.id IS 'the device''s id, as the app generates it';
+CREATE TABLE public.sessions (
+    id        bigint NOT NULL,
+    device_id varchar(36) NOT NULL,
+    started   integer NOT NULL,
+    CONSTRAINT sessions_pkey PRIMARY KEY (id),
+    CONSTRAINT sessions_device_started_key UNIQUE (device_id, started),
+    CONSTRAINT sessions_device_id_fkey FOREIGN KEY (device_id) REFERENCES public.devices (id)
+);
+CREATE INDEX idx_sessions_device_id ON public.sessions (device_id DESC) WHERE started > 0;
+CREATE VIEW public.device_labels AS SELECT d.id, d.label FROM public.devices d;
+INSERT INTO public.devices (id, label) SELECT md5('device-' || g)::uuid::text, 'device ' || g FROM generate_series(1, 30) g;
+UPDATE public.devices SET id = upper(id) WHERE label = 'device 4';
+INSERT INTO public.sessions (id, device_id, started)
+SELECT g, (SELECT id FROM public.devices WHERE label = 'device ' || (g % 30 + 1)), g FROM generate_series(1, 300) g;

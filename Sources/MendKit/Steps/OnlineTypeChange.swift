@@ -1,0 +1,255 @@
+import PostgresClient
+import SchemaModel
+
+/// `method: online` of `normalize_uuid`: the type change of a foreign-key group without holding
+/// an ACCESS EXCLUSIVE lock for a table rewrite. Each column gets a shadow column of the new
+/// type (`<column>__pgmend_uuid`) that a trigger keeps equal to the cast of the column on every
+/// insert and update; the existing rows are backfilled in keyset batches; a NOT NULL column's
+/// shadow gets a validated `CHECK (shadow IS NOT NULL)`, so the swap's SET NOT NULL skips its
+/// scan; the indexes on the column are built on the shadow `CONCURRENTLY`; an assertion reads
+/// every row. Then one short transaction under the locks of every table of the group swaps
+/// them: views and foreign keys dropped, triggers dropped, old columns dropped, shadows renamed,
+/// NOT NULL, defaults, comments, the prebuilt indexes attached (`ADD CONSTRAINT ... USING
+/// INDEX`, or renamed), foreign keys re-added NOT VALID, views recreated; each key is validated
+/// after, in its own transaction.
+///
+/// Every piece is read back from the catalog by the next assessment, so a run killed anywhere
+/// is finished by the next one: an existing shadow column and trigger are kept, the backfill
+/// resumes at its checkpoint (its condition says what is left), an invalid index left by a
+/// killed build is dropped and built again, and the swap is one transaction.
+enum OnlineTypeChange {
+    /// The trigger's name on each table: BEFORE triggers fire in name order, so this one fires
+    /// after the application's own (which may change the column) and casts the final value.
+    static let triggerName = "zz_pgmend_uuid_shadow"
+
+    static func shadowName(_ column: String) -> String { GeneratedName.make([column, ""], suffix: "pgmend_uuid") }
+    static func functionName(_ table: ObjectName) -> String { GeneratedName.make([table.schema, table.name], suffix: "pgmend_uuid_shadow") }
+    static func notNullName(_ table: ObjectName, _ column: String) -> String { GeneratedName.make([table.name, column], suffix: "pgmend_not_null") }
+    static func indexName(_ index: String) -> String { GeneratedName.make([index], suffix: "pgmend_uuid") }
+    static func quotedFunction(_ table: ObjectName) -> String { "pgmend.\(SQLIdentifier(functionName(table)).quoted)" }
+
+    /// The online change of `retypes` (one foreign-key group, every partner included), from
+    /// whatever an earlier killed run left.
+    static func plan(_ retypes: [ColumnRetype], schema: Schema, probe: Probe, recreateViews: Bool, notes: [String]) throws -> Planned<ColumnTypeChange.Outcome> {
+        // What the change leaves, and what stops it, as the rewrite predicts them.
+        let rewrite = try ColumnTypeChange.plan(
+            retypes, schema: schema, probe: probe, recreateViews: recreateViews, setAside: [], pinned: [], refusal: nil, rewrites: true, notes: notes)
+        guard case .success(let rewritten) = rewrite else { return rewrite }
+
+        var problems: [StepProblem] = []
+        let tables = Array(Set(retypes.map(\.column.table))).sorted()
+        var keys: [ObjectName: [(name: String, type: String)]] = [:]
+        for table in tables {
+            guard let model = schema.tables[table.key] else { continue }
+            let mine = retypes.filter { $0.column.table == table }.map(\.column.column)
+            let primary = try probe.primaryKey(of: table)
+            if primary.isEmpty {
+                problems.append(StepProblem("\(table) has no primary key: method online backfills by it (use method: rewrite)", table: table))
+            }
+            keys[table] = primary.map { name in (name, model.column(name)?.type ?? "text") }
+            for column in mine {
+                let shadow = shadowName(column)
+                if let existing = model.column(shadow), existing.type != "uuid" {
+                    problems.append(StepProblem("\(table) has a column \(shadow) of type \(existing.type): method online needs that name for its uuid shadow column", table: table))
+                }
+                for constraint in model.constraints.values.sorted(by: { $0.name < $1.name }) where constraint.kind == .check || constraint.kind == .exclusion {
+                    if constraint.columns.contains(column) || ColumnTypeChange.mentions(constraint.definition, column) {
+                        problems.append(StepProblem("constraint \(constraint.name) uses \(table).\(column): method online does not carry it over yet (use method: rewrite)", table: table))
+                    }
+                }
+                for trigger in model.triggers.values.sorted(by: { $0.name < $1.name }) where trigger.name != triggerName && ColumnTypeChange.mentions(trigger.definition, column) {
+                    problems.append(StepProblem("trigger \(trigger.name) names \(table).\(column): method online does not carry it over yet (use method: rewrite)", table: table))
+                }
+            }
+            let granted = try probe.scalar(
+                "SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = ANY($2::text[]) AND attacl IS NOT NULL",
+                [ColumnTypeChange.quoted(table), mine], as: Int.self) ?? 0
+            if granted > 0 {
+                problems.append(StepProblem("\(table) has column privileges on \(mine.joined(separator: ", ")): method online does not carry them over yet (use method: rewrite)", table: table))
+            }
+        }
+        guard problems.isEmpty else { return .failure(problems) }
+
+        var effects: [any Effect] = []
+        var swap: [String] = []
+        var after = rewritten.after
+        let views = try ColumnTypeChange.dependentViews(of: retypes.map(\.column), probe)
+        let foreignKeys = ColumnTypeChange.foreignKeys(touching: Set(retypes.map(\.column)), in: schema)
+        swap += views.reversed().map(\.dropStatement)
+        for (table, constraint) in foreignKeys {
+            swap.append("ALTER TABLE \(ColumnTypeChange.quoted(table)) DROP CONSTRAINT \(SQLIdentifier(constraint.name).quoted)")
+        }
+
+        var prepared: [any Effect] = []
+        var indexBuilds: [any Effect] = []
+        var assertions: [String] = []
+        for table in tables {
+            guard let model = schema.tables[table.key], let key = keys[table] else { continue }
+            let quotedTable = ColumnTypeChange.quoted(table)
+            let mine = retypes.filter { $0.column.table == table }
+            let columns = mine.map(\.column.column)
+            let casts = columns.map { "\(SQLIdentifier($0).quoted)::text::uuid" }
+            let shadows = columns.map { SQLIdentifier(shadowName($0)).quoted }
+
+            // The shadow columns and the trigger that keeps them, in one transaction.
+            let hasShadows = columns.allSatisfy { model.column(shadowName($0)) != nil }
+            if !hasShadows || model.triggers[triggerName] == nil {
+                let body = zip(shadows, casts).map { "  NEW.\($0) := NEW.\($1);" }.joined(separator: "\n")
+                var statements = [
+                    "CREATE SCHEMA IF NOT EXISTS pgmend",
+                    "CREATE OR REPLACE FUNCTION \(quotedFunction(table))() RETURNS trigger LANGUAGE plpgsql AS $pgmend$\nBEGIN\n\(body)\n  RETURN NEW;\nEND\n$pgmend$",
+                ]
+                statements += shadows.map { "ALTER TABLE \(quotedTable) ADD COLUMN IF NOT EXISTS \($0) uuid" }
+                statements.append("DROP TRIGGER IF EXISTS \(SQLIdentifier(triggerName).quoted) ON \(quotedTable)")
+                statements.append("CREATE TRIGGER \(SQLIdentifier(triggerName).quoted) BEFORE INSERT OR UPDATE ON \(quotedTable) FOR EACH ROW EXECUTE FUNCTION \(quotedFunction(table))()")
+                prepared.append(AtomicSQL(
+                    "add \(shadows.count == 1 ? "shadow column" : "shadow columns") \(columns.map(shadowName).joined(separator: ", ")) to \(table), kept equal to the uuid cast of \(columns.joined(separator: ", ")) by trigger \(triggerName) (from now on a value uuid refuses is refused)",
+                    statements, lock: .accessExclusive, on: table))
+            }
+
+            // The existing rows, in keyset batches.
+            let condition = shadows.count == 1
+                ? "\(shadows[0]) IS DISTINCT FROM \(casts[0])"
+                : "(\(shadows.joined(separator: ", "))) IS DISTINCT FROM (\(casts.joined(separator: ", ")))"
+            let matching: Int
+            if hasShadows {
+                matching = try probe.scalar("SELECT count(*) FROM \(quotedTable) WHERE \(condition)", as: Int.self) ?? 0
+            } else {
+                matching = try probe.scalar(
+                    "SELECT count(*) FROM \(quotedTable) WHERE " + columns.map { "\(SQLIdentifier($0).quoted) IS NOT NULL" }.joined(separator: " OR "), as: Int.self) ?? 0
+            }
+            if !hasShadows || matching > 0 {
+                var backfill = Backfill(
+                    table: table, key: key, assignments: zip(columns, casts).map { (shadowName($0.0), $0.1) }, condition: condition,
+                    matching: matching, batchSize: probe.settings.batchSize)
+                backfill.purpose = "the shadow column\(columns.count == 1 ? " \(shadowName(columns[0])) gets" : "s \(columns.map(shadowName).joined(separator: ", ")) get") the uuid of \(columns.joined(separator: ", "))"
+                backfill.conditionIsDifference = true
+                prepared.append(backfill)
+            }
+
+            // NOT NULL, proven before the swap by a validated check.
+            for retype in mine where model.column(retype.column.column)?.notNull == true {
+                let name = notNullName(table, retype.column.column)
+                let shadow = SQLIdentifier(shadowName(retype.column.column)).quoted
+                let check = model.constraints[name]
+                if check == nil {
+                    prepared.append(AtomicSQL(
+                        "add check \(name) (\(shadowName(retype.column.column)) IS NOT NULL) NOT VALID", [
+                            "ALTER TABLE \(quotedTable) ADD CONSTRAINT \(SQLIdentifier(name).quoted) CHECK (\(shadow) IS NOT NULL) NOT VALID"
+                        ], lock: .accessExclusive, on: table))
+                }
+                if check?.validated != true {
+                    prepared.append(AtomicSQL(
+                        "validate \(name), so the swap's SET NOT NULL does not read the table",
+                        ["ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(SQLIdentifier(name).quoted)"],
+                        lock: .shareUpdateExclusive, on: table, hazards: [.fullTableScan]))
+                }
+                swap.append("ALTER TABLE \(quotedTable) DROP CONSTRAINT \(SQLIdentifier(name).quoted)")
+                after.tables[table.key]?.constraints[name] = nil
+            }
+
+            // The indexes on the columns, built on the shadows beforehand.
+            var attach: [String] = []
+            for index in model.indexes.values.sorted(by: { $0.name < $1.name }) where !index.name.hasSuffix("_pgmend_uuid") {
+                let usesColumn = index.keys.contains { $0.isColumn && columns.contains($0.expression) } || index.include.contains { columns.contains($0) }
+                guard usesColumn else { continue }
+                let shadowIndex = indexName(index.name)
+                let keyList = index.keys.map { key -> String in
+                    var text = key.isColumn ? SQLIdentifier(columns.contains(key.expression) ? shadowName(key.expression) : key.expression).quoted : "(\(key.expression))"
+                    if let collation = key.collation, !(key.isColumn && columns.contains(key.expression)) { text += " COLLATE \(collation)" }
+                    if let operatorClass = key.operatorClass { text += " \(operatorClass)" }
+                    if key.descending { text += key.nullsFirst ? " DESC" : " DESC NULLS LAST" } else if key.nullsFirst { text += " NULLS FIRST" }
+                    return text
+                }.joined(separator: ", ")
+                var definition = "INDEX CONCURRENTLY \(SQLIdentifier(shadowIndex).quoted) ON \(quotedTable) USING \(index.method) (\(keyList))"
+                if !index.include.isEmpty {
+                    definition += " INCLUDE (" + index.include.map { SQLIdentifier(columns.contains($0) ? shadowName($0) : $0).quoted }.joined(separator: ", ") + ")"
+                }
+                if let predicate = index.predicate { definition += " WHERE \(predicate)" }
+                let statement = "CREATE \(index.unique ? "UNIQUE " : "")\(definition)"
+                if model.indexes[shadowIndex]?.valid != true {
+                    indexBuilds.append(ConcurrentSQL(
+                        "build \(shadowIndex) on \(table), the index \(index.name) will be after the swap",
+                        statement, rehearsalSQL: statement.replacingOccurrences(of: "INDEX CONCURRENTLY", with: "INDEX"),
+                        lock: .shareUpdateExclusive, on: table, hazards: [.indexBuild], builds: ObjectName(schema: table.schema, name: shadowIndex)))
+                }
+                after.tables[table.key]?.indexes[shadowIndex] = nil
+                if let name = index.constraint, let constraint = model.constraints[name], constraint.kind == .primaryKey || constraint.kind == .unique {
+                    var clause = "ALTER TABLE \(quotedTable) ADD CONSTRAINT \(SQLIdentifier(name).quoted) \(constraint.kind == .primaryKey ? "PRIMARY KEY" : "UNIQUE") USING INDEX \(SQLIdentifier(shadowIndex).quoted)"
+                    if constraint.deferrable { clause += constraint.initiallyDeferred ? " DEFERRABLE INITIALLY DEFERRED" : " DEFERRABLE" }
+                    attach.append(clause)
+                } else {
+                    attach.append("ALTER INDEX \(QualifiedName(schema: table.schema, shadowIndex).quoted) RENAME TO \(SQLIdentifier(index.name).quoted)")
+                }
+            }
+
+            // The swap of this table.
+            swap.append("DROP TRIGGER \(SQLIdentifier(triggerName).quoted) ON \(quotedTable)")
+            swap.append("ALTER TABLE \(quotedTable) " + columns.map { "DROP COLUMN \(SQLIdentifier($0).quoted)" }.joined(separator: ", "))
+            for column in columns {
+                swap.append("ALTER TABLE \(quotedTable) RENAME COLUMN \(SQLIdentifier(shadowName(column)).quoted) TO \(SQLIdentifier(column).quoted)")
+            }
+            for retype in mine {
+                let column = SQLIdentifier(retype.column.column).quoted
+                var parts: [String] = []
+                if model.column(retype.column.column)?.notNull == true { parts.append("ALTER COLUMN \(column) SET NOT NULL") }
+                if let value = retype.newDefault { parts.append("ALTER COLUMN \(column) SET DEFAULT \(value)") }
+                if !parts.isEmpty { swap.append("ALTER TABLE \(quotedTable) " + parts.joined(separator: ", ")) }
+            }
+            swap += attach
+            for retype in mine {
+                if let comment = model.column(retype.column.column)?.comment {
+                    swap.append("COMMENT ON COLUMN \(quotedTable).\(SQLIdentifier(retype.column.column).quoted) IS \(SQLLiteral.quoted(comment))")
+                }
+            }
+            swap.append("DROP FUNCTION \(quotedFunction(table))()")
+
+            // Afterwards: the shadows and the trigger are gone, the columns are last.
+            if var changed = after.tables[table.key] {
+                changed.triggers[triggerName] = nil
+                changed.columns.removeAll { column in columns.contains { shadowName($0) == column.name } }
+                let moved = columns.compactMap { name in changed.columns.first { $0.name == name } }
+                changed.columns.removeAll { columns.contains($0.name) }
+                changed.columns += moved
+                after.tables[table.key] = changed
+            }
+
+            let keyText = key.map { "\(SQLIdentifier($0.name).quoted)::text" }.joined(separator: " || ', ' || ")
+            assertions.append("SELECT \(keyText) AS key FROM \(quotedTable) WHERE \(condition)")
+        }
+        for (table, constraint) in foreignKeys {
+            var definition = constraint.definition
+            if definition.hasSuffix(" NOT VALID") { definition.removeLast(" NOT VALID".count) }
+            swap.append("ALTER TABLE \(ColumnTypeChange.quoted(table)) ADD CONSTRAINT \(SQLIdentifier(constraint.name).quoted) \(definition) NOT VALID")
+        }
+        for view in views { swap += view.recreateStatements }
+
+        effects += prepared
+        effects += indexBuilds
+        effects.append(Assertion(
+            "every row's shadow column equals the uuid cast of its column (\(retypes.map(\.column.description).joined(separator: ", ")))",
+            query: assertions.joined(separator: "\nUNION ALL\n"), on: tables.first))
+        let lockTables = Array(Set(tables + foreignKeys.flatMap { [$0.table] + ($0.constraint.foreignKey.map { [ObjectName(parsing: $0.referencedTable)] } ?? []) })).sorted()
+        var summary = "swap \(retypes.map(\.column.description).joined(separator: ", ")) for their uuid shadow columns in one short transaction (no table rewrite)"
+        if !foreignKeys.isEmpty { summary += "; foreign keys \(foreignKeys.map(\.constraint.name).joined(separator: ", ")) dropped and re-added NOT VALID" }
+        if !views.isEmpty { summary += "; views \(views.map(\.name.description).joined(separator: ", ")) dropped and recreated with their owner, grants and comments" }
+        if !notes.isEmpty { summary += "; " + notes.joined(separator: "; ") }
+        effects.append(AlterColumnTypes(
+            summary: summary, tables: lockTables, pinned: [], refusal: nil, setAside: [], statements: swap, hazards: [.accessExclusiveLock]))
+        // The renamed columns have no statistics yet: the planner's estimates on them are
+        // guesses until they are gathered (autovacuum would, later).
+        for table in tables {
+            let columns = retypes.filter { $0.column.table == table }.map { SQLIdentifier($0.column.column).quoted }
+            effects.append(AtomicSQL(
+                "gather statistics on the new columns of \(table)", ["ANALYZE \(ColumnTypeChange.quoted(table)) (\(columns.joined(separator: ", ")))"],
+                lock: .shareUpdateExclusive, on: table))
+        }
+        for (table, constraint) in foreignKeys where constraint.validated {
+            effects.append(AtomicSQL(
+                "validate \(constraint.name) against existing rows",
+                ["ALTER TABLE \(ColumnTypeChange.quoted(table)) VALIDATE CONSTRAINT \(SQLIdentifier(constraint.name).quoted)"],
+                lock: .shareUpdateExclusive, on: table, hazards: [.fullTableScan]))
+        }
+        return .success(ColumnTypeChange.Outcome(effects: effects, after: after))
+    }
+}
