@@ -95,9 +95,12 @@ enum OnlineTypeChange {
             let hasShadows = columns.allSatisfy { model.column(shadowName($0)) != nil }
             if !hasShadows || model.triggers[triggerName] == nil {
                 let body = zip(shadows, casts).map { "  NEW.\($0) := NEW.\($1);" }.joined(separator: "\n")
+                // A dollar quote that no column name in the body can end early.
+                var tag = "$pgmend$"
+                while body.contains(tag) { tag = "$pgmend\(tag.count)$" }
                 var statements = [
                     "CREATE SCHEMA IF NOT EXISTS pgmend",
-                    "CREATE OR REPLACE FUNCTION \(quotedFunction(table))() RETURNS trigger LANGUAGE plpgsql AS $pgmend$\nBEGIN\n\(body)\n  RETURN NEW;\nEND\n$pgmend$",
+                    "CREATE OR REPLACE FUNCTION \(quotedFunction(table))() RETURNS trigger LANGUAGE plpgsql AS \(tag)\nBEGIN\n\(body)\n  RETURN NEW;\nEND\n\(tag)",
                 ]
                 statements += shadows.map { "ALTER TABLE \(quotedTable) ADD COLUMN IF NOT EXISTS \($0) uuid" }
                 statements.append("DROP TRIGGER IF EXISTS \(SQLIdentifier(triggerName).quoted) ON \(quotedTable)")
