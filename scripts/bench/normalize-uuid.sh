@@ -40,6 +40,16 @@
 #   BENCH_PORT    port of the throwaway cluster; names its socket only (default 54345)
 #   PGMEND_BIN    a pgmend binary to time instead of building the release one
 #   BENCH_METHOD  rewrite (default) or online
+#   BENCH_WRITER  1: (online only) a second connection writes apps and memories throughout each
+#                 pgmend run: pgbench (-n -c 1, BENCH_WRITER_RATE transactions a second, default
+#                 200, 0 for as fast as it can) runs normalize-uuid-writer.pgbench, each
+#                 transaction inserting an app (id written upper-case) and a memory referencing
+#                 it (the same text), pointing an existing memory at another existing app and
+#                 renaming that app, and logging every write in bench_writes in the same
+#                 transaction. After each round: every logged app is there, every memory holds
+#                 the lower-cased uuid of the value written last, every row the writer did not
+#                 touch equals its copy, the counts add up, the key is validated, and pgbench
+#                 reported no failed transaction. The time line then includes the writer's load.
 #
 # Exits 0 whatever the ratio (PASS/MISS is a report, not a test); non-zero if something could
 # not run or the two pairs end different.
@@ -64,6 +74,14 @@ case $method in
     lock_label="longest transaction (the longest of the batches, ROW EXCLUSIVE, and the swap, ACCESS EXCLUSIVE)" ;;
   *) echo "BENCH_METHOD must be rewrite or online, not '$method'" >&2; exit 2 ;;
 esac
+writer=${BENCH_WRITER:-0}
+writer_rate=${BENCH_WRITER_RATE:-200}
+case $writer in
+  0) ;;
+  1) [[ $method == online ]] || { echo "BENCH_WRITER=1 needs BENCH_METHOD=online" >&2; exit 2; }
+     bench_name=normalize-uuid-online-writer ;;
+  *) echo "BENCH_WRITER must be 0 or 1, not '$writer'" >&2; exit 2 ;;
+esac
 lock_target=""     # reported only (see above)
 baseline_label=ALTER
 
@@ -84,6 +102,11 @@ reset_tables() {
   sql "$dbname" -v rows="$rows" -f scripts/bench/normalize-uuid-data.sql >"$work/reset.log" 2>&1 \
     || { cat "$work/reset.log" >&2; die "recreating the tables failed"; }
   matching=$rows
+  if [[ $writer == 1 ]]; then
+    sql "$dbname" -c "DROP TABLE IF EXISTS bench_writes" -c "DROP SEQUENCE IF EXISTS bench_writer_app, bench_writer_memory" \
+      -c "CREATE TABLE bench_writes (seq bigserial PRIMARY KEY, tbl text NOT NULL, key text NOT NULL, value text NOT NULL, took interval)" \
+      -c "CREATE SEQUENCE bench_writer_app" -c "CREATE SEQUENCE bench_writer_memory START 100000001" -c "VACUUM ANALYZE bench_writes"
+  fi
 }
 
 baseline() {
@@ -97,7 +120,22 @@ COMMIT;
 SQL
 }
 candidate() {
-  "$pgmend" run uuid-apps --plans "$work/plans" --db "$db" --yes --format json --snapshots "$work/snaps-$round"
+  local writer_pid="" status=0
+  if [[ $writer == 1 ]]; then
+    local rate=()
+    (( writer_rate > 0 )) && rate=(-R "$writer_rate")
+    "$pgbench" -n -c 1 -j 1 -T 36000 "${rate[@]}" -D rows="$rows" -f scripts/bench/normalize-uuid-writer.pgbench \
+      "$db" >"$work/writer-$round.out" 2>"$work/writer-$round.err" &
+    writer_pid=$!
+    sleep 1 # the writer is writing before pgmend starts
+  fi
+  "$pgmend" run uuid-apps --plans "$work/plans" --db "$db" --yes --format json --snapshots "$work/snaps-$round" || status=$?
+  if [[ -n $writer_pid ]]; then
+    sleep 1 # and goes on after the swap
+    kill -TERM "$writer_pid" 2>/dev/null || true
+    wait "$writer_pid" 2>/dev/null || true
+  fi
+  return "$status"
 }
 
 check_round() { # ROUND
@@ -110,12 +148,48 @@ check_round() { # ROUND
   (( types == 4 )) || die "round $r: $types of the 4 columns are uuid"
   valid=$(sql "$dbname" -At -c "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated AND conname IN ('memories_app_id_fkey', 'memories_copy_app_id_fkey')")
   (( valid == 2 )) || die "round $r: $valid of the 2 foreign keys are there and validated"
+  if [[ $writer == 1 ]]; then check_writer "$r"; rm -rf "$work/snaps-$r"; return; fi
   differ=$(sql "$dbname" -At -c \
     "SELECT (SELECT count(*) FROM apps a FULL JOIN apps_copy c USING (id) WHERE a.id IS NULL OR c.id IS NULL)
           + (SELECT count(*) FROM memories m FULL JOIN memories_copy c USING (id) WHERE m.app_id IS DISTINCT FROM c.app_id)")
   (( differ == 0 )) || die "round $r: pgmend's tables and the copies differ in $differ rows"
   rm -rf "$work/snaps-$r"
 }
+
+# The writer's round: nothing lost or wrong (see BENCH_WRITER above).
+check_writer() { # ROUND
+  local r=$1 failed line
+  failed=$(grep -ciE 'error|abort' "$work/writer-$r.err" || true)
+  (( failed == 0 )) || { cat "$work/writer-$r.err" >&2; die "round $r: the writer reported $failed errors"; }
+  line=$(sql "$dbname" -At -F ' ' -c "
+    WITH last AS (SELECT DISTINCT ON (tbl, key) tbl, key, value FROM bench_writes ORDER BY tbl, key, seq DESC),
+         touched AS (SELECT key::bigint AS id FROM last WHERE tbl = 'memories')
+    SELECT (SELECT count(*) FROM bench_writes WHERE tbl = 'apps'),
+           (SELECT count(*) FROM bench_writes WHERE tbl = 'memories' AND key::bigint > 100000000),
+           (SELECT count(*) FROM bench_writes WHERE tbl = 'memories' AND key::bigint <= 100000000),
+           (SELECT count(*) FROM last l WHERE tbl = 'apps' AND NOT EXISTS (SELECT FROM apps a WHERE a.id::text = lower(l.value))),
+           (SELECT count(*) FROM last l LEFT JOIN memories m ON m.id = l.key::bigint
+              WHERE l.tbl = 'memories' AND m.app_id::text IS DISTINCT FROM lower(l.value)),
+           (SELECT count(*) FROM apps_copy c WHERE NOT EXISTS (SELECT FROM apps a WHERE a.id = c.id)),
+           (SELECT count(*) FROM memories_copy c LEFT JOIN memories m USING (id)
+              WHERE m.id IS NULL OR (m.app_id IS DISTINCT FROM c.app_id AND c.id NOT IN (SELECT id FROM touched))),
+           (SELECT count(*) FROM apps) - $rows - (SELECT count(*) FROM bench_writes WHERE tbl = 'apps'),
+           (SELECT count(*) FROM memories) - $rows - (SELECT count(*) FROM bench_writes WHERE tbl = 'memories' AND key::bigint > 100000000),
+           (SELECT round(extract(epoch FROM max(took)) * 1000) FROM bench_writes),
+           (SELECT round((extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY took)) * 1000)::numeric, 1) FROM bench_writes)")
+  local -a f
+  read -r -a f <<<"$line"
+  (( ${#f[@]} == 11 )) || die "round $r: the writer check returned '$line'"
+  (( f[0] > 0 )) || die "round $r: the writer committed no transaction"
+  (( f[3] == 0 )) || die "round $r: ${f[3]} apps the writer inserted are missing"
+  (( f[4] == 0 )) || die "round $r: ${f[4]} memories the writer wrote are missing or hold another value than the one written last"
+  (( f[5] == 0 )) || die "round $r: ${f[5]} apps of the copy are missing"
+  (( f[6] == 0 )) || die "round $r: ${f[6]} memories the writer did not touch differ from the copy"
+  (( f[7] == 0 && f[8] == 0 )) || die "round $r: the counts do not add up (apps off by ${f[7]}, memories by ${f[8]})"
+  writer_lines+=("round $r: ${f[0]} writer transactions committed (each: 1 app and 1 memory inserted, 1 memory re-pointed, 1 app renamed), all present and right (uuid = the text written last, lower-cased); the writer's transactions took ${f[10]} ms median, ${f[9]} ms longest")
+}
+writer_lines=()
+pgbench=""
 
 main() {
   require_count BENCH_ROWS "$rows"
@@ -125,6 +199,7 @@ main() {
   make_work
   find_pgmend run
   start_cluster
+  [[ $writer == 1 ]] && { pgbench=$(client pgbench) || die "no pgbench"; }
   db=$(conninfo "$dbname")
   print_machine
   write_plan
@@ -144,6 +219,12 @@ main() {
          "(max of $rounds rounds; each round's: ${swaps[*]} ms) (reported, no target)"
     echo "bench $bench_name round 1, each action's longest transaction:"
     report_field 1 "(SELECT string_agg('bench:   ' || (a->>'longest_transaction_ms') || ' ms  ' || left(a->>'summary', 70), E'\\n') FROM jsonb_array_elements(r#>'{steps,0,actions}') a WHERE a->>'longest_transaction_ms' IS NOT NULL)"
+    if [[ $writer == 1 ]]; then
+      local pace="at most $writer_rate transactions a second"
+      (( writer_rate > 0 )) || pace="as fast as it can"
+      echo "bench $bench_name writer: one pgbench connection, $pace, throughout each pgmend run (round 0 is the warm-up)"
+      printf 'bench:   %s\n' "${writer_lines[@]}"
+    fi
   fi
 }
 

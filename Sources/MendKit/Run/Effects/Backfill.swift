@@ -108,15 +108,19 @@ public struct Backfill: Effect {
         // another session changed after `v` read it is left alone: EvalPlanQual rechecks the
         // WHERE clause on the row's newest version, whose xmin is not the one `v` saw, so
         // values computed from the old version are never written; the catch-up pass takes it.
+        // `v` and `t` are joined by ctid, not by the key: each row of `v` then finds its row of
+        // `t` by a TID scan, whatever the planner estimates. Joined by a text key, PostgreSQL
+        // can estimate a batch's key range at a few rows where it holds thousands (a range
+        // inside one histogram bucket of UUID-like text), choose a nested loop whose inner side
+        // is the whole batch re-read for each row, and spend a second on 5,000 rows.
         let values = assignments.indices.map { "pgmend_\($0)" }
         let computed = zip(assignments, values).map { "\(SQLFragment.parenthesized($0.0.expression)) AS \($0.1)" }.joined(separator: ", ")
         let vWhere = range("")
         let targets = assignments.map { "t.\(SQLIdentifier($0.column).quoted)" }.joined(separator: ", ")
-        let joined = key.map { "t.\(SQLIdentifier($0.name).quoted) = v.\(SQLIdentifier($0.name).quoted)" }
         return "UPDATE \(quotedTable) AS t SET " + zip(assignments, values).map { "\(SQLIdentifier($0.0.column).quoted) = v.\($0.1)" }.joined(separator: ", ")
-            + "\nFROM (SELECT \(keyList), xmin AS pgmend_xmin, \(computed) FROM \(quotedTable)"
+            + "\nFROM (SELECT ctid AS pgmend_ctid, xmin AS pgmend_xmin, \(computed) FROM \(quotedTable)"
             + (vWhere.isEmpty ? "" : " WHERE " + vWhere.joined(separator: " AND ")) + " OFFSET 0) AS v"
-            + "\nWHERE " + (joined + range("t.") + ["t.xmin = v.pgmend_xmin", "(\(targets)) IS DISTINCT FROM (\(values.map { "v.\($0)" }.joined(separator: ", ")))"])
+            + "\nWHERE " + (["t.ctid = v.pgmend_ctid"] + range("t.") + ["t.xmin = v.pgmend_xmin", "(\(targets)) IS DISTINCT FROM (\(values.map { "v.\($0)" }.joined(separator: ", ")))"])
                 .joined(separator: " AND ")
     }
 
