@@ -113,14 +113,17 @@ public struct Backfill: Effect {
         // can estimate a batch's key range at a few rows where it holds thousands (a range
         // inside one histogram bucket of UUID-like text), choose a nested loop whose inner side
         // is the whole batch re-read for each row, and spend a second on 5,000 rows.
+        // A ctid names a row only within one table, and a partitioned table's partitions repeat
+        // them: the partition's tableoid makes the match exact.
+        let joinedKeys = ["t.tableoid = v.pgmend_tableoid"]
         let values = assignments.indices.map { "pgmend_\($0)" }
         let computed = zip(assignments, values).map { "\(SQLFragment.parenthesized($0.0.expression)) AS \($0.1)" }.joined(separator: ", ")
         let vWhere = range("")
         let targets = assignments.map { "t.\(SQLIdentifier($0.column).quoted)" }.joined(separator: ", ")
         return "UPDATE \(quotedTable) AS t SET " + zip(assignments, values).map { "\(SQLIdentifier($0.0.column).quoted) = v.\($0.1)" }.joined(separator: ", ")
-            + "\nFROM (SELECT ctid AS pgmend_ctid, xmin AS pgmend_xmin, \(computed) FROM \(quotedTable)"
+            + "\nFROM (SELECT ctid AS pgmend_ctid, tableoid AS pgmend_tableoid, xmin AS pgmend_xmin, \(computed) FROM \(quotedTable)"
             + (vWhere.isEmpty ? "" : " WHERE " + vWhere.joined(separator: " AND ")) + " OFFSET 0) AS v"
-            + "\nWHERE " + (["t.ctid = v.pgmend_ctid"] + range("t.") + ["t.xmin = v.pgmend_xmin", "(\(targets)) IS DISTINCT FROM (\(values.map { "v.\($0)" }.joined(separator: ", ")))"])
+            + "\nWHERE " + (["t.ctid = v.pgmend_ctid"] + joinedKeys + range("t.") + ["t.xmin = v.pgmend_xmin", "(\(targets)) IS DISTINCT FROM (\(values.map { "v.\($0)" }.joined(separator: ", ")))"])
                 .joined(separator: " AND ")
     }
 
