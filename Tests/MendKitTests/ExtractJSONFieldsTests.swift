@@ -243,7 +243,7 @@ struct ExtractJSONFieldsTests {
                 let valid = try connection.scalar("SELECT \(cast.valid)", [item.json], as: Bool.self)
                 #expect(valid == item.valid, "\(item.type) \(item.json)")
                 if item.valid {
-                    _ = try connection.query("SELECT \(cast.converted)", [item.json])
+                    _ = try connection.query("SELECT \(cast.value)", [item.json])
                 }
             }
             #expect(JSONCast.Family(printedType: "inet") == nil)

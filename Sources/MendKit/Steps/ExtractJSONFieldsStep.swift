@@ -329,6 +329,8 @@ public struct ExtractJSONFieldsStep: RepairStep {
         }
 
         let key = keyColumns.map { name in (name: name, type: current.column(name)?.type ?? "text") }
+        /// A row holds a value that does not convert.
+        let unconvertible = plans.map { "(\($0.present) AND NOT \($0.valid))" }.joined(separator: " OR ")
         let assignments = plans.map { (column: $0.field.name, expression: $0.target) }
         let condition = plans.map { "\(SQLIdentifier($0.field.name).quoted) IS DISTINCT FROM \($0.target)" }.joined(separator: " OR ")
         // With a column missing the condition cannot be counted yet: every row with a key is.
@@ -346,7 +348,7 @@ public struct ExtractJSONFieldsStep: RepairStep {
             if !invalidToNull {
                 backfill.verify = (
                     "values of \(table).\(column) that do not convert, written after the step was assessed (on_invalid: \"null\" leaves them out)",
-                    plans.map { "(\($0.present) AND NOT \($0.valid))" }.joined(separator: " OR "))
+                    unconvertible)
             }
             // Journaled only when the move runs: a satisfied step has nothing left to set aside.
             if let journal { effects.append(journal) }
@@ -373,14 +375,6 @@ public struct ExtractJSONFieldsStep: RepairStep {
                 keys: [IndexKey(expression: plan.field.name)], unique: true)
         }
 
-        // The proof: every row's column is what its JSON says (or what prefer/on_conflict/
-        // on_invalid decided), and with on_invalid: fail no value is left that does not convert.
-        var broken = [condition]
-        if !invalidToNull { broken += plans.map { "(\($0.present) AND NOT \($0.valid))" } }
-        let assertion = Assertion(
-            "every row of \(table) agrees with \(column): \(plans.map(\.field.name).joined(separator: ", "))",
-            query: "SELECT \(keyText) AS key FROM \(quotedTable) WHERE " + broken.joined(separator: " OR "), on: table)
-
         var removal: Backfill?
         if removeKeys {
             let removable = plans.map(\.removable).joined(separator: " OR ")
@@ -405,9 +399,16 @@ public struct ExtractJSONFieldsStep: RepairStep {
             let indexes = plans.filter(\.field.unique).isEmpty ? "" : ", unique indexes valid"
             return .satisfied("every column of \(plans.map(\.field.name).joined(separator: ", ")) exists and agrees with \(column)\(indexes)\(removeKeys ? ", keys removed" : "")")
         }
-        // Without a backfill (nothing to write: an index or the keys' removal is what is left)
-        // the proof is a read of its own.
-        if !effects.contains(where: { $0 is Backfill }) { effects.append(assertion) }
+        // The proof: every row's column is what its JSON says (or what prefer/on_conflict/
+        // on_invalid decided), and with on_invalid: fail no value is left that does not convert.
+        // The backfill's last read is it when there is a backfill; otherwise (nothing to write:
+        // an index or the keys' removal is what is left) it is a read of its own.
+        if !effects.contains(where: { $0 is Backfill }) {
+            let broken = [condition] + (invalidToNull ? [] : [unconvertible])
+            effects.append(Assertion(
+                "every row of \(table) agrees with \(column): \(plans.map(\.field.name).joined(separator: ", "))",
+                query: "SELECT \(keyText) AS key FROM \(quotedTable) WHERE " + broken.joined(separator: " OR "), on: table))
+        }
         if let removal { effects.append(removal) }
         return .needed(effects, after: after)
     }

@@ -98,8 +98,9 @@ struct JSONCast {
             let digits = max.count - 1
             return "(CASE WHEN \(scalar) ~ '^-?[0-9]{1,\(digits)}$' THEN (\(scalar))::\(type) ELSE \(generalValue) END)"
         case .timestamptz, .timestamp, .date:
+            // A match converts as the general path's does, without its checks.
             guard let fast = fastDated else { return generalValue }
-            return "(CASE WHEN \(scalar) ~ \(SQLLiteral.quoted(fast.pattern)) THEN \(fast.value) ELSE \(generalValue) END)"
+            return "(CASE WHEN \(scalar) ~ \(SQLLiteral.quoted(fast)) THEN \(datedConversion) ELSE \(generalValue) END)"
         case .numeric, .text, .uuid:
             return generalValue
         }
@@ -165,30 +166,21 @@ struct JSONCast {
     /// the general path: days up to the 28th (later ones depend on the month), seconds written,
     /// and for an offset only UTC's (`Z`, `+00:00`). No JSON number, object or array reads as
     /// one, so the JSON type needs no test. nil: no fast form for this family and zone.
-    var fastDated: (pattern: String, value: String)? {
+    var fastDated: String? {
         let date = #"[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"#
         let time = #"[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"#
         switch family {
         case .timestamptz:
-            if let zone = timeZone {
-                // With UTC's offset, or none (read in the plan's zone).
-                return ("^" + date + time + #"(Z|\+00:00)?$"#,
-                        "(CASE WHEN right(\(scalar), 1) = 'Z' OR right(\(scalar), 6) = '+00:00' THEN (\(scalar))::timestamptz"
-                            + " ELSE (\(scalar))::timestamp AT TIME ZONE \(SQLLiteral.quoted(zone)) END)")
-            }
-            return ("^" + date + time + #"(Z|\+00:00)$"#, "(\(scalar))::timestamptz")
+            // With UTC's offset, or (read in the plan's zone) none when a zone is given.
+            return "^" + date + time + (timeZone == nil ? #"(Z|\+00:00)$"# : #"(Z|\+00:00)?$"#)
         case .timestamp:
-            guard timeZone == nil else { return nil }
-            return ("^" + date + time + "$", "(\(scalar))::\(type)")
+            return timeZone == nil ? "^" + date + time + "$" : nil
         case .date:
-            return ("^" + date + "$", "(\(scalar))::\(type)")
+            return "^" + date + "$"
         default:
             return nil
         }
     }
-
-    /// The value as the column's type (only meaningful where `valid`).
-    var converted: String { value }
 
     /// `{"a","b"}`: a text array literal, each element quoted (quotes and backslashes escaped).
     static func arrayLiteral(_ items: [String]) -> String {
