@@ -73,6 +73,48 @@ struct JSONCastTests {
         }
     }
 
+    static let textValues = """
+        SELECT v::jsonb FROM unnest(ARRAY['"abc"', '" abc "', '"abcdef"', '"  abcde  "', '""', '3', '3.50', 'true', 'null',
+            '{}', '[]', '"é€😀x"', '"é€😀xyz"']) v
+        """
+
+    static let uuidValues = """
+        SELECT v::jsonb FROM unnest(ARRAY['"8f0e2b4c-1d3a-4e5f-9a7b-6c5d4e3f2a1b"', '"8F0E2B4C-1D3A-4E5F-9A7B-6C5D4E3F2A1B"',
+            '"{8f0e2b4c-1d3a-4e5f-9a7b-6c5d4e3f2a1b}"', '"8f0e2b4c1d3a4e5f9a7b6c5d4e3f2a1b"', '"not-a-uuid"', '""', '3', 'null']) v
+        """
+
+    /// `unchecked` is what a batch writes for rows the assessment found convertible: on every
+    /// value `value` converts it must give the same result (it is evaluated only there: on
+    /// other values it may raise an error).
+    @Test("the unchecked conversion equals the checked one wherever that converts", arguments: [false, true])
+    func uncheckedEqualsValue(trim: Bool) throws {
+        let more: [(type: String, zone: String?, values: String)] = [
+            ("numeric", nil, Self.numberValues), ("double precision", nil, Self.numberValues), ("real", nil, Self.numberValues),
+            ("text", nil, Self.textValues), ("varchar(5)", nil, Self.textValues), ("uuid", nil, Self.uuidValues),
+        ]
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("SET TimeZone = 'Asia/Kathmandu'")
+            for item in Self.cases + more {
+                let printed = try #require(try connection.scalar("SELECT format_type($1::regtype, NULL)", [item.type], as: String.self))
+                let family = try #require(JSONCast.Family(printedType: printed), "\(item.type)")
+                let cast = JSONCast(family: family, json: "v", type: printed, trim: trim, timeZone: item.zone)
+                let rows = try connection.query(
+                    """
+                    SELECT count(c), count(*) FILTER (WHERE c IS DISTINCT FROM u),
+                           (array_agg(v::text) FILTER (WHERE c IS DISTINCT FROM u))[1:5]::text
+                    FROM (SELECT v, \(cast.value) AS c, CASE WHEN \(cast.value) IS NOT NULL THEN \(cast.unchecked) END AS u
+                          FROM (\(item.values)) generated) t
+                    """)
+                let converted = try rows[0].get(0, as: Int.self)
+                let differing = try rows[0].get(1, as: Int.self)
+                let examples = try rows[0].get(2, as: String?.self) ?? ""
+                #expect(converted > 0, "\(item.type): nothing converts")
+                #expect(differing == 0, "\(item.type) zone \(item.zone ?? "none") trim \(trim): unchecked differs on \(differing) values: \(examples)")
+            }
+        }
+    }
+
     @Test func anOffsetPostgreSQLRefusesIsInvalidNotAnError() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()

@@ -106,6 +106,25 @@ struct JSONCast {
         }
     }
 
+    /// The conversion alone, without the tests of the value's form: equal to `value` wherever
+    /// `value` is not NULL (`JSONCastTests`), and only for values known to convert (on any other
+    /// it may raise an error, or take `"yes"` for true). The backfill uses it for rows the
+    /// assessment read and found convertible; the tests are most of a conversion's cost.
+    var unchecked: String {
+        switch family {
+        case .boolean:
+            // The checked form is one CASE already.
+            return value
+        case .integer:
+            // A JSON number or a string of one, as `3`, `3.0` or `1e2`: through numeric.
+            return "((\(scalar))::numeric)::\(type)"
+        case .timestamptz, .timestamp:
+            return datedConversion
+        case .numeric, .text, .date, .uuid:
+            return "(\(scalar))::\(type)"
+        }
+    }
+
     /// The reference: a test of the value's form, then the cast.
     var generalValue: String {
         switch family {
