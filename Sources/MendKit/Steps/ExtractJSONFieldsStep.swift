@@ -220,6 +220,9 @@ public struct ExtractJSONFieldsStep: RepairStep {
                 aggregates.append("0::bigint")
             }
         }
+        // And the oldest transaction the read's snapshot did not see finished: every row version
+        // written before it was read here (`trusted` below).
+        aggregates.append("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
         let countsQuery = "SELECT \(aggregates.joined(separator: ",\n  "))\nFROM (SELECT \(states.joined(separator: ",\n  ")) FROM \(quotedTable) OFFSET 0) s"
         let counts: [Int] = try probe.memoized(countsQuery) {
             try probe.readOnly { probe in
@@ -349,6 +352,13 @@ public struct ExtractJSONFieldsStep: RepairStep {
                 backfill.verify = (
                     "values of \(table).\(column) that do not convert, written after the step was assessed (on_invalid: \"null\" leaves them out)",
                     unconvertible)
+            }
+            // The rows this assessment read: a field none of whose values failed to convert
+            // converts them without its checks (`Backfill.trusted`).
+            if counts.count == aggregates.count, let snapshotXmin = counts.last, plans.contains(where: { $0.counts.invalid == 0 }) {
+                backfill.trusted = (
+                    assessedBefore: UInt64(snapshotXmin),
+                    expressions: plans.map { $0.counts.invalid == 0 ? $0.target(value: $0.cast.unchecked) : nil })
             }
             // Journaled only when the move runs: a satisfied step has nothing left to set aside.
             if let journal { effects.append(journal) }
@@ -516,7 +526,10 @@ struct FieldPlan {
     /// What the column must hold: nothing for a row a unique group set aside, else the JSON's
     /// value, unless there is none (absent, null, not convertible: the column is left as it
     /// is) or `prefer: column` keeps a column already set.
-    var target: String {
+    var target: String { target(value: value) }
+    /// The same, from `value` computed another way (`JSONCast.unchecked` for rows known to
+    /// convert).
+    func target(value: String) -> String {
         let setAside = losers.isEmpty ? "" : "WHEN \(keyText) = ANY(\(SQLLiteral.quoted(JSONCast.arrayLiteral(losers)))::text[]) THEN NULL "
         let keep = preferColumn ? "WHEN \(columnSet) THEN \(columnSQL) " : ""
         // coalesce evaluates the conversion once per row, where CASE ... THEN value would twice.

@@ -43,6 +43,17 @@ public struct Backfill: Effect {
     /// table that looks for rows left to update, and if there are any the effect fails naming
     /// them. That read, returning no row, is the proof that every row is as the step says.
     public var verify: (summary: String, condition: String)?
+    /// With `conditionIsDifference`: the step's assessment read every row and found none that
+    /// breaks `verify`, in a snapshot whose xmin (xid8) is `assessedBefore`; for the rows it
+    /// read, per assignment, an expression gives the same value without the checks the
+    /// general one makes (nil: the general one). A batch computes their values with these and
+    /// tests only the other rows against `verify`.
+    ///
+    /// The rows it read are those whose version is older than that xmin: a version written
+    /// since, or by a transaction running then, is younger (`age(xmin)` is at most that of
+    /// the snapshot's xmin), and gets the checks. A frozen row keeps its xmin; one so old that
+    /// its age wrapped around reads as young, and is merely checked.
+    public var trusted: (assessedBefore: UInt64, expressions: [String?])?
 
     public init(
         table: ObjectName, key: [(name: String, type: String)], assignments: [(column: String, expression: String)],
@@ -59,7 +70,12 @@ public struct Backfill: Effect {
     var quotedTable: String { QualifiedName(schema: table.schema, table.name).quoted }
     var keyList: String { key.map { SQLIdentifier($0.name).quoted }.joined(separator: ", ") }
     /// The checkpoint's name: a changed statement does not resume an older one's position.
-    var checkpointKey: String { "backfill \(table) " + String(sql.hashValueStable, radix: 16) }
+    /// (Whether rows are trusted is not part of it.)
+    var checkpointKey: String {
+        var general = self
+        general.trusted = nil
+        return "backfill \(table) " + String(general.sql.hashValueStable, radix: 16)
+    }
 
     public var summary: String {
         "update \(matching) row\(matching == 1 ? "" : "s") of \(table) in batches of \(batchSize) keys, by (\(key.map(\.name).joined(separator: ", ")))"
@@ -92,7 +108,13 @@ public struct Backfill: Effect {
 
     /// The batch: the rows after the lower bound (when there is one) up to and including the
     /// upper bound (when there is one) that still match the condition.
-    func updateStatement(lower: Bool, upper: Bool) -> String {
+    /// The parameters of `updateStatement` after the key bounds: the trusted rows' xid.
+    var trustedParameters: [String] {
+        guard conditionIsDifference, let trusted, verify != nil || trusted.expressions.contains(where: { $0 != nil }) else { return [] }
+        return [String(trusted.assessedBefore & 0xFFFF_FFFF)]
+    }
+
+    func updateStatement(lower: Bool, upper: Bool, skipping written: [UInt64] = []) -> String {
         func range(_ qualifier: String) -> [String] {
             let keys = key.map { qualifier + SQLIdentifier($0.name).quoted }.joined(separator: ", ")
             var clauses: [String] = []
@@ -115,15 +137,31 @@ public struct Backfill: Effect {
         // is the whole batch re-read for each row, and spend a second on 5,000 rows.
         // A ctid names a row only within one table, and a partitioned table's partitions repeat
         // them: the partition's tableoid makes the match exact.
+        // A trusted row's values come from the expressions without checks. A row that breaks
+        // `verify` is not written: it keeps the xmin that is not this run's, so the proof
+        // (`count`) reads it and fails naming it.
+        let assessed = "(age(xmin) > age($\((lower ? key.count : 0) + (upper ? key.count : 0) + 1)::xid))"
         let joinedKeys = ["t.tableoid = v.pgmend_tableoid"]
         let values = assignments.indices.map { "pgmend_\($0)" }
-        let computed = zip(assignments, values).map { "\(SQLFragment.parenthesized($0.0.expression)) AS \($0.1)" }.joined(separator: ", ")
-        let vWhere = range("")
+        var computed = assignments.indices.map { index in
+            let general = SQLFragment.parenthesized(assignments[index].expression)
+            guard let trusted, index < trusted.expressions.count, let fast = trusted.expressions[index] else { return "\(general) AS \(values[index])" }
+            return "(CASE WHEN \(assessed) THEN \(SQLFragment.parenthesized(fast)) ELSE \(general) END) AS \(values[index])"
+        }
+        var excluded: [String] = []
+        if let verify {
+            let violates = "coalesce(\(SQLFragment.parenthesized(verify.condition)), false)"
+            computed.append((trusted == nil ? violates : "(CASE WHEN \(assessed) THEN false ELSE \(violates) END)") + " AS pgmend_violates")
+            excluded.append("NOT v.pgmend_violates")
+        }
+        let computedList = computed.joined(separator: ", ")
+        let vWhere = range("") + (written.isEmpty ? [] : [Self.notWrittenBy(written)])
         let targets = assignments.map { "t.\(SQLIdentifier($0.column).quoted)" }.joined(separator: ", ")
         return "UPDATE \(quotedTable) AS t SET " + zip(assignments, values).map { "\(SQLIdentifier($0.0.column).quoted) = v.\($0.1)" }.joined(separator: ", ")
-            + "\nFROM (SELECT ctid AS pgmend_ctid, tableoid AS pgmend_tableoid, xmin AS pgmend_xmin, \(computed) FROM \(quotedTable)"
+            + "\nFROM (SELECT ctid AS pgmend_ctid, tableoid AS pgmend_tableoid, xmin AS pgmend_xmin, \(computedList) FROM \(quotedTable)"
             + (vWhere.isEmpty ? "" : " WHERE " + vWhere.joined(separator: " AND ")) + " OFFSET 0) AS v"
-            + "\nWHERE " + (["t.ctid = v.pgmend_ctid"] + joinedKeys + range("t.") + ["t.xmin = v.pgmend_xmin", "(\(targets)) IS DISTINCT FROM (\(values.map { "v.\($0)" }.joined(separator: ", ")))"])
+            + "\nWHERE " + (["t.ctid = v.pgmend_ctid"] + joinedKeys + range("t.") + ["t.xmin = v.pgmend_xmin"] + excluded
+                + ["(\(targets)) IS DISTINCT FROM (\(values.map { "v.\($0)" }.joined(separator: ", ")))"])
                 .joined(separator: " AND ")
     }
 
@@ -132,6 +170,14 @@ public struct Backfill: Effect {
         var updated = 0
         var faulted = false
         var longestBatch = 0.0
+        // The transactions of this run's batches (xid8), when each batch is one of its own: a
+        // row whose version one of them wrote holds what the batch computed from that very
+        // version (`t.xmin = v.pgmend_xmin`), and with `conditionIsDifference` no longer
+        // matches; only a session writing it since gives it another xmin. The proof reads the
+        // other rows (`count`). In a rehearsal the batches are savepoints, their rows carry
+        // subtransaction xids, and nothing is skipped.
+        let recordsWriters = conditionIsDifference && !context.connection.isInTransaction
+        var written: [UInt64] = []
         func report(_ pass: Int) {
             let seconds = max(Date().timeIntervalSince(started), 0.001)
             let rate = Double(updated) / seconds
@@ -150,10 +196,17 @@ public struct Backfill: Effect {
                 let batchStarted = Date()
                 let (rows, bound) = try withBatchRetries(context) {
                     try context.inTransaction(faultInside: false) { connection in
+                        // A batch and its checkpoint commit or are lost together, and a lost
+                        // one is done again by the next run: its commit need not wait for the
+                        // disk (a later synchronous commit, the run's journal's, flushes it).
+                        if !context.rehearsal && recordsWriters { try connection.execute("SET LOCAL synchronous_commit = off") }
                         let bound = try connection.query(boundStatement(after: last != nil), last ?? []).first?.get(0, as: [String].self)
                         let rows = try connection.query(
-                            updateStatement(lower: last != nil, upper: bound != nil), (last ?? []) + (bound ?? [])
+                            updateStatement(lower: last != nil, upper: bound != nil), (last ?? []) + (bound ?? []) + trustedParameters
                         ).affectedRows ?? 0
+                        if rows > 0 && recordsWriters, let xid = try connection.scalar("SELECT pg_current_xact_id()::text", as: String.self).flatMap(UInt64.init) {
+                            written.append(xid)
+                        }
                         if let bound, let journal = context.journal {
                             let value = Self.checkpointValue(last: bound, pass: number, resumedFrom: start, rows: updated + rows)
                             try journal.checkpoint(context.run, step: context.step, key: checkpointKey, value: value)
@@ -181,16 +234,16 @@ public struct Backfill: Effect {
         }.flatMap(Self.lastKey(fromCheckpoint:))
         _ = try pass(1, from: resume)
         // Catch-up: rows written behind the cursor (or before the resume point) that match.
-        var (remaining, violating) = try count(context.connection)
+        var (remaining, violating) = try count(context.connection, skipping: written)
         var number = 1
         while remaining > batchSize && number < 5 {
             number += 1
             _ = try pass(number, from: nil)
-            (remaining, violating) = try count(context.connection)
+            (remaining, violating) = try count(context.connection, skipping: written)
         }
         if remaining > 0 {
             let started = Date()
-            updated += try finalPass(context)
+            updated += try finalPass(context, skipping: written)
             longestBatch = max(longestBatch, Date().timeIntervalSince(started))
         }
         if violating > 0, let verify {
@@ -204,22 +257,40 @@ public struct Backfill: Effect {
         return EffectOutcome(rowsAffected: updated, longestTransaction: longestBatch)
     }
 
-    /// Rows that still match, now, and rows that break `verify`: one read of the table.
-    func count(_ connection: Connection) throws -> (remaining: Int, violating: Int) {
+    /// Rows that still match, now, and rows that break `verify`: one read of the table, which
+    /// tests only the rows whose version the batches in `written` did not write (`apply`).
+    func count(_ connection: Connection, skipping written: [UInt64] = []) throws -> (remaining: Int, violating: Int) {
         let condition = SQLFragment.parenthesized(condition)
+        let skip = try Self.comparable(written, connection).map { Self.notWrittenBy($0) + " AND " } ?? ""
         guard let verify else {
-            return (try connection.scalar("SELECT count(*) FROM \(quotedTable) WHERE \(condition)", as: Int.self) ?? 0, 0)
+            return (try connection.scalar("SELECT count(*) FROM \(quotedTable) WHERE \(skip)\(condition)", as: Int.self) ?? 0, 0)
         }
         let violates = SQLFragment.parenthesized(verify.condition)
         let row = try connection.query(
-            "SELECT count(*) FILTER (WHERE \(condition)), count(*) FILTER (WHERE \(violates)) FROM \(quotedTable) WHERE \(condition) OR \(violates)"
+            "SELECT count(*) FILTER (WHERE \(condition)), count(*) FILTER (WHERE \(violates)) FROM \(quotedTable) WHERE \(skip)(\(condition) OR \(violates))"
         ).first
         return (try row?.get(0, as: Int.self) ?? 0, try row?.get(1, as: Int.self) ?? 0)
     }
 
+    /// `written` as the row's xmin shows it, unless 2^31 transactions have begun since the
+    /// first of them: a 32-bit xid may then name another transaction, and nothing is skipped.
+    static func comparable(_ written: [UInt64], _ connection: Connection) throws -> [UInt64]? {
+        guard let first = written.min() else { return nil }
+        guard let next = try connection.scalar("SELECT pg_snapshot_xmax(pg_current_snapshot())::text", as: String.self).flatMap(UInt64.init),
+            next >= first, next - first < 1 << 31
+        else { return nil }
+        return written
+    }
+
+    /// The row's version was not written by one of `written` (xid8s, compared by their 32 bits).
+    static func notWrittenBy(_ written: [UInt64]) -> String {
+        let xids = Set(written.map { $0 & 0xFFFF_FFFF }).sorted().map(String.init).joined(separator: ",")
+        return "xmin <> ALL ('{\(xids)}'::xid[])"
+    }
+
     /// The few rows left, under an EXCLUSIVE lock so none can be written meanwhile; a row that
     /// still matches afterwards means the expressions do not satisfy the condition.
-    func finalPass(_ context: EffectContext) throws -> Int {
+    func finalPass(_ context: EffectContext, skipping written: [UInt64] = []) throws -> Int {
         try withBatchRetries(context) {
             try context.inTransaction(faultInside: false) { connection in
                 try connection.execute("LOCK TABLE \(quotedTable) IN EXCLUSIVE MODE")
@@ -227,8 +298,11 @@ public struct Backfill: Effect {
                 // One read of the table under the lock, not two: no one else writes while it is
                 // held, so only the rows this UPDATE wrote (found again by their new ctid) can
                 // still match.
+                // The rows this run's batches wrote need nothing (`apply`): not read again.
+                let skipped = conditionIsDifference ? try Self.comparable(written, connection) ?? [] : []
                 let written = try connection.query(
-                    updateStatement(lower: false, upper: false) + " RETURNING \(conditionIsDifference ? "t." : "")ctid::text"
+                    updateStatement(lower: false, upper: false, skipping: skipped) + " RETURNING \(conditionIsDifference ? "t." : "")ctid::text",
+                    trustedParameters
                 ).map { try $0.get(0, as: String.self) }
                 let keyText = key.map { "\(SQLIdentifier($0.name).quoted)::text" }.joined(separator: " || ', ' || ")
                 let left = written.isEmpty ? [] : try connection.query(

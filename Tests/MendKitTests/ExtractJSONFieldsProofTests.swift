@@ -1,0 +1,120 @@
+import Foundation
+@testable import MendKit
+import MendTestSupport
+import PostgresClient
+import Testing
+
+/// The backfill's proof reads only the rows its own batches did not write (a row a batch wrote
+/// holds what the batch computed from that very version), and a batch converts the rows the
+/// assessment read without the checks. Both rest on xmin: a row the application writes during
+/// the run, behind the cursor or ahead of it, has a new one, and is checked as if nothing were
+/// known about it.
+@Suite("extract_json_fields: the proof and the unchecked conversions see what the application wrote")
+struct ExtractJSONFieldsProofTests {
+    static let snapshots = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-extract-json-proof").path
+
+    static let plan = """
+        settings: {batch_size: 10}
+        steps:
+          - extract_json_fields:
+              table: users
+              column: metadata
+              fields:
+                - {name: phone_number, type: "varchar(20)", unique: true, trim: true}
+                - {name: phone_verification_attempts, type: integer, default: 0}
+                - {name: phone_verified_at, type: timestamptz}
+        """
+
+    /// 200 clean users: every value converts, so nothing blocks and `on_invalid: fail` holds.
+    static func load(_ connection: Connection) throws {
+        try connection.execute("""
+            CREATE TABLE public.users (id bigint PRIMARY KEY, metadata jsonb NOT NULL);
+            INSERT INTO public.users
+            SELECT i, jsonb_build_object('phone_number', '+1555' || lpad(i::text, 7, '0'), 'phone_verification_attempts', i % 4,
+                                         'phone_verified_at', '2025-01-02T03:04:05Z')
+            FROM generate_series(1, 200) i;
+            """)
+    }
+
+    /// After the fifth batch (users 1 to 50 written), the application commits `writes`.
+    final class WritesAfterFiveBatches: ProgressReporter, @unchecked Sendable {
+        let connection: Connection
+        let writes: [String]
+        var batches = 0
+        var wrote = false
+        init(_ connection: Connection, _ writes: [String]) {
+            self.connection = connection
+            self.writes = writes
+        }
+        func progress(task: String, done: Int, total: Int, detail: String) {
+            guard task.hasPrefix("backfill") else { return }
+            batches += 1
+            guard batches == 5, !wrote else { return }
+            wrote = true
+            for write in writes { try! connection.execute(write) }
+        }
+        func finish(task: String) {}
+    }
+
+    static func patch(_ id: Int, _ json: String) -> String {
+        "UPDATE public.users SET metadata = metadata || '\(json)'::jsonb WHERE id = \(id)"
+    }
+
+    @Test func valuesWrittenBehindAndAheadOfTheCursorEndInTheirColumns() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try Self.load(connection)
+            let writer = WritesAfterFiveBatches(try database.connect(), [
+                // Behind the cursor: rows a batch already wrote. Ahead: rows the assessment read.
+                Self.patch(7, #"{"phone_verification_attempts": 42}"#),
+                Self.patch(8, #"{"phone_verified_at": "2024-02-29T23:59:59+05:30"}"#),
+                Self.patch(150, #"{"phone_verification_attempts": "5"}"#),
+                Self.patch(151, #"{"phone_verification_attempts": 3.0, "phone_number": " +19990000151 "}"#),
+                "INSERT INTO public.users VALUES (1000, '{\"phone_verification_attempts\": \"1e1\", \"phone_number\": \"+1777\"}')",
+            ])
+            let plan = try writePlan(Self.plan)
+            let report = try Runner(connection: connection, plan: plan, progress: writer).apply(snapshotDirectory: Self.snapshots)
+            #expect(writer.wrote, "the application wrote during the backfill")
+            #expect(report.outcome == .ok, "\(report.message ?? "")")
+            let rows = try connection.query(
+                "SELECT id, phone_verification_attempts, phone_number, phone_verified_at AT TIME ZONE 'UTC' FROM public.users WHERE id IN (7, 8, 150, 151, 1000) ORDER BY id"
+            ).map { try "\($0.get(0, as: Int.self)) \($0.get(1, as: Int.self)) \($0.get(2, as: String.self)) \($0.get(3, as: String?.self) ?? "-")" }
+            #expect(rows == [
+                "7 42 +15550000007 2025-01-02 03:04:05", "8 0 +15550000008 2024-02-29 18:29:59", "150 5 +15550000150 2025-01-02 03:04:05",
+                "151 3 +19990000151 2025-01-02 03:04:05", "1000 10 +1777 -",
+            ])
+            let wrong = try connection.scalar(
+                """
+                SELECT count(*) FROM public.users WHERE phone_number IS DISTINCT FROM btrim(metadata->>'phone_number')
+                   OR phone_verification_attempts IS DISTINCT FROM coalesce((metadata->>'phone_verification_attempts')::numeric::int, 0)
+                   OR phone_verified_at IS DISTINCT FROM (metadata->>'phone_verified_at')::timestamptz
+                """, as: Int.self)
+            #expect(wrong == 0)
+            #expect(try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots).statementsExecuted == 0)
+        }
+    }
+
+    /// A value that does not convert, written during the run into a row a batch already wrote
+    /// (the proof must not skip it for that) and into a row the assessment read as clean (the
+    /// batch must not convert it unchecked): the step fails naming both, and writes neither.
+    @Test func aValueThatDoesNotConvertWrittenDuringTheRunFailsTheStepNamingItsRow() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try Self.load(connection)
+            let writer = WritesAfterFiveBatches(try database.connect(), [
+                Self.patch(3, #"{"phone_verification_attempts": "3x"}"#),
+                Self.patch(150, #"{"phone_verified_at": "2025-02-30T00:00:00Z", "phone_verification_attempts": 9}"#),
+            ])
+            let plan = try writePlan(Self.plan)
+            let report = try Runner(connection: connection, plan: plan, progress: writer).apply(snapshotDirectory: Self.snapshots)
+            #expect(writer.wrote)
+            #expect(report.outcome != .ok)
+            let message = report.message ?? ""
+            #expect(message.contains("do not convert") && message.contains("2 rows"), "\(message)")
+            #expect(message.contains("(primary keys: 3, 150)") || message.contains("(primary keys: 150, 3)"), "\(message)")
+            // Row 150's other values were not written either: the batch left the row alone.
+            #expect(try connection.scalar("SELECT phone_verification_attempts FROM public.users WHERE id = 150", as: Int.self) == 0)
+            #expect(try connection.scalar("SELECT phone_verification_attempts FROM public.users WHERE id = 3", as: Int.self) == 3)
+        }
+    }
+}
