@@ -23,8 +23,19 @@ struct ExtractJSONFieldsWriterTests {
     }
 
     /// The demo database with `users` users, and the ledger of what the application commits.
-    static func load(_ database: TestDatabase, users: Int) throws {
+    /// `clean`: without the planted values that do not convert (D4 to D7), so every field's
+    /// values convert when assessed, and the batches take the plain UPDATE with unchecked
+    /// conversions for the rows the assessment read.
+    static func load(_ database: TestDatabase, users: Int, clean: Bool = false) throws {
         try loadSQL("Plans/demo/drifted.sql", into: database, variables: ["users": "\(users)"])
+        if clean {
+            try database.connect().execute("""
+                UPDATE public.users SET metadata = metadata - 'phone_verified' WHERE id IN (md5('user-46')::uuid, md5('user-47')::uuid);
+                UPDATE public.users SET metadata = metadata - 'phone_verification_attempts' WHERE id = md5('user-48')::uuid;
+                UPDATE public.users SET metadata = metadata - 'phone_verified_at' WHERE id = md5('user-49')::uuid;
+                UPDATE public.users SET metadata = metadata - 'phone_number' WHERE id = md5('user-38')::uuid;
+                """)
+        }
         try database.connect().execute("""
             CREATE TABLE public.before AS SELECT id, metadata FROM public.users;
             CREATE TABLE public.app_log (seq bigserial PRIMARY KEY, id uuid NOT NULL, patch jsonb NOT NULL);
@@ -391,14 +402,21 @@ struct ExtractJSONFieldsWriterTests {
         }
     }
 
-    static let waitCases: [(Phase, Position)] = Phase.allCases.flatMap { phase in Position.allCases.map { (phase, $0) } }
+    /// Each phase and position on the demo's data; the backfill also on clean data, where its
+    /// batches are plain UPDATEs (the others join a subquery).
+    static let waitCases: [(Phase, Position, Bool)] =
+        Phase.allCases.flatMap { phase in Position.allCases.map { (phase, $0, false) } } + Position.allCases.map { (.backfill, $0, true) }
 
     @Test(arguments: waitCases)
-    func aWriteCommittedWhilePgmendWaitsEndsRight(phase: Phase, position: Position) throws {
-        try ThrowawayCluster.shared().withFreshDatabase(label: "wait_\(phase)_\(position)") { database in
-            try Self.load(database, users: 200)
+    func aWriteCommittedWhilePgmendWaitsEndsRight(phase: Phase, position: Position, clean: Bool) throws {
+        try ThrowawayCluster.shared().withFreshDatabase(label: "wait_\(phase)_\(position)\(clean ? "_clean" : "")") { database in
+            try Self.load(database, users: 200, clean: clean)
             let batchSize = 20
             let plan = try Self.plan(removeKeys: phase == .removal, batchSize: batchSize)
+            if phase == .backfill {
+                let sql = try Runner(connection: database.connect(), plan: plan).dryRun().steps.flatMap(\.actions).map(\.sql).joined()
+                #expect(sql.contains("AS v\nWHERE") == !clean, "the batch's form: \(clean ? "plain UPDATE" : "joined subquery")")
+            }
             let app = try App(database)
             let observer = try NamedSession("observer", conninfo: database.conninfo)
             defer { app.session.rollbackIfOpen() }

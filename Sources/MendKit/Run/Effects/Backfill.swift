@@ -125,11 +125,40 @@ public struct Backfill: Effect {
         guard conditionIsDifference else {
             return "UPDATE \(quotedTable) SET \(setList)\nWHERE " + (range("") + [SQLFragment.parenthesized(condition)]).joined(separator: " AND ")
         }
-        // The expressions once per row, in `v` (OFFSET 0 keeps the planner from merging it
-        // back into the UPDATE, which would evaluate them in SET and WHERE again). A row that
-        // another session changed after `v` read it is left alone: EvalPlanQual rechecks the
-        // WHERE clause on the row's newest version, whose xmin is not the one `v` saw, so
-        // values computed from the old version are never written; the catch-up pass takes it.
+        // A trusted row's values come from the expressions without checks (`trusted`). A row
+        // that breaks `verify` is not written: it keeps an xmin that is not this run's, so the
+        // proof (`count`) reads it and fails naming it. The rows this run's batches wrote
+        // (`written`) need nothing.
+        let assessed = "(age(xmin) > age($\((lower ? key.count : 0) + (upper ? key.count : 0) + 1)::xid))"
+        let expressions = assignments.indices.map { index in
+            let general = SQLFragment.parenthesized(assignments[index].expression)
+            guard let trusted, index < trusted.expressions.count, let fast = trusted.expressions[index] else { return general }
+            return "(CASE WHEN \(assessed) THEN \(SQLFragment.parenthesized(fast)) ELSE \(general) END)"
+        }
+        let violates = verify.map { verify in
+            let violates = "coalesce(\(SQLFragment.parenthesized(verify.condition)), false)"
+            return trusted == nil ? violates : "(CASE WHEN \(assessed) THEN false ELSE \(violates) END)"
+        }
+        let notWritten = written.isEmpty ? [] : [Self.notWrittenBy(written)]
+        let columns = assignments.map { SQLIdentifier($0.column).quoted }
+
+        // Every expression cheap for the rows it meets (each has a form without checks, and the
+        // rows written during the run are few): a plain UPDATE, which evaluates them in WHERE
+        // and again in SET, costs less than the join below. EvalPlanQual recomputes both on the
+        // newest version of a row another session changed meanwhile.
+        if let trusted, trusted.expressions.count == assignments.count, !trusted.expressions.contains(where: { $0 == nil }) {
+            return "UPDATE \(quotedTable) AS t SET " + zip(columns, expressions).map { "\($0) = \($1)" }.joined(separator: ", ")
+                + "\nWHERE " + (range("") + notWritten + (violates.map { ["NOT \($0)"] } ?? [])
+                    + ["(\(columns.joined(separator: ", "))) IS DISTINCT FROM (\(expressions.joined(separator: ", ")))"])
+                    .joined(separator: " AND ")
+        }
+
+        // Otherwise the expressions once per row, in `v` (OFFSET 0 keeps the planner from
+        // merging it back into the UPDATE, which would evaluate them in SET and WHERE again). A
+        // row that another session changed after `v` read it is left alone: EvalPlanQual
+        // rechecks the WHERE clause on the row's newest version, whose xmin is not the one `v`
+        // saw, so values computed from the old version are never written; the catch-up pass
+        // takes it.
         // `v` and `t` are joined by ctid, not by the key: each row of `v` then finds its row of
         // `t` by a TID scan, whatever the planner estimates. Joined by a text key, PostgreSQL
         // can estimate a batch's key range at a few rows where it holds thousands (a range
@@ -137,30 +166,15 @@ public struct Backfill: Effect {
         // is the whole batch re-read for each row, and spend a second on 5,000 rows.
         // A ctid names a row only within one table, and a partitioned table's partitions repeat
         // them: the partition's tableoid makes the match exact.
-        // A trusted row's values come from the expressions without checks. A row that breaks
-        // `verify` is not written: it keeps the xmin that is not this run's, so the proof
-        // (`count`) reads it and fails naming it.
-        let assessed = "(age(xmin) > age($\((lower ? key.count : 0) + (upper ? key.count : 0) + 1)::xid))"
-        let joinedKeys = ["t.tableoid = v.pgmend_tableoid"]
         let values = assignments.indices.map { "pgmend_\($0)" }
-        var computed = assignments.indices.map { index in
-            let general = SQLFragment.parenthesized(assignments[index].expression)
-            guard let trusted, index < trusted.expressions.count, let fast = trusted.expressions[index] else { return "\(general) AS \(values[index])" }
-            return "(CASE WHEN \(assessed) THEN \(SQLFragment.parenthesized(fast)) ELSE \(general) END) AS \(values[index])"
-        }
-        var excluded: [String] = []
-        if let verify {
-            let violates = "coalesce(\(SQLFragment.parenthesized(verify.condition)), false)"
-            computed.append((trusted == nil ? violates : "(CASE WHEN \(assessed) THEN false ELSE \(violates) END)") + " AS pgmend_violates")
-            excluded.append("NOT v.pgmend_violates")
-        }
-        let computedList = computed.joined(separator: ", ")
-        let vWhere = range("") + (written.isEmpty ? [] : [Self.notWrittenBy(written)])
-        let targets = assignments.map { "t.\(SQLIdentifier($0.column).quoted)" }.joined(separator: ", ")
-        return "UPDATE \(quotedTable) AS t SET " + zip(assignments, values).map { "\(SQLIdentifier($0.0.column).quoted) = v.\($0.1)" }.joined(separator: ", ")
-            + "\nFROM (SELECT ctid AS pgmend_ctid, tableoid AS pgmend_tableoid, xmin AS pgmend_xmin, \(computedList) FROM \(quotedTable)"
+        let computed = zip(expressions, values).map { "\($0) AS \($1)" } + (violates.map { ["\($0) AS pgmend_violates"] } ?? [])
+        let vWhere = range("") + notWritten
+        let targets = columns.map { "t.\($0)" }.joined(separator: ", ")
+        return "UPDATE \(quotedTable) AS t SET " + zip(columns, values).map { "\($0) = v.\($1)" }.joined(separator: ", ")
+            + "\nFROM (SELECT ctid AS pgmend_ctid, tableoid AS pgmend_tableoid, xmin AS pgmend_xmin, \(computed.joined(separator: ", ")) FROM \(quotedTable)"
             + (vWhere.isEmpty ? "" : " WHERE " + vWhere.joined(separator: " AND ")) + " OFFSET 0) AS v"
-            + "\nWHERE " + (["t.ctid = v.pgmend_ctid"] + joinedKeys + range("t.") + ["t.xmin = v.pgmend_xmin"] + excluded
+            + "\nWHERE " + (["t.ctid = v.pgmend_ctid", "t.tableoid = v.pgmend_tableoid"] + range("t.") + ["t.xmin = v.pgmend_xmin"]
+                + (violates == nil ? [] : ["NOT v.pgmend_violates"])
                 + ["(\(targets)) IS DISTINCT FROM (\(values.map { "v.\($0)" }.joined(separator: ", ")))"])
                 .joined(separator: " AND ")
     }
@@ -172,7 +186,8 @@ public struct Backfill: Effect {
         var longestBatch = 0.0
         // The transactions of this run's batches (xid8), when each batch is one of its own: a
         // row whose version one of them wrote holds what the batch computed from that very
-        // version (`t.xmin = v.pgmend_xmin`), and with `conditionIsDifference` no longer
+        // version (the join's `t.xmin = v.pgmend_xmin`, or EvalPlanQual recomputing a plain
+        // UPDATE's expressions on a version changed meanwhile), and with `conditionIsDifference` no longer
         // matches; only a session writing it since gives it another xmin. The proof reads the
         // other rows (`count`). In a rehearsal the batches are savepoints, their rows carry
         // subtransaction xids, and nothing is skipped.
