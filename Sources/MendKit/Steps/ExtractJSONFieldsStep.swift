@@ -220,6 +220,8 @@ public struct ExtractJSONFieldsStep: RepairStep {
                 aggregates.append("0::bigint")
             }
         }
+        // Rows with any of the keys: all a backfill writes while a column is missing.
+        aggregates.append("count(*) FILTER (WHERE \(plans.indices.map { "s\($0) > 0" }.joined(separator: " OR ")))")
         // And the oldest transaction the read's snapshot did not see finished: every row version
         // written before it was read here (`trusted` below).
         aggregates.append("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
@@ -336,11 +338,16 @@ public struct ExtractJSONFieldsStep: RepairStep {
         let unconvertible = plans.map { "(\($0.present) AND NOT \($0.valid))" }.joined(separator: " OR ")
         let assignments = plans.map { (column: $0.field.name, expression: $0.target) }
         let condition = plans.map { "\(SQLIdentifier($0.field.name).quoted) IS DISTINCT FROM \($0.target)" }.joined(separator: " OR ")
-        // With a column missing the condition cannot be counted yet: every row with a key is.
-        // Counted once per run while nothing has changed (the dry run a real run shows first,
-        // then the step's own assessment): a full read of the table each time otherwise.
-        let needing = try probe.memoizedCount(
-            "SELECT count(*) FROM \(quotedTable) WHERE " + (missing.isEmpty ? condition : plans.map(\.present).joined(separator: " OR ")))
+        // With a column missing the condition cannot be counted yet: every row with a key is,
+        // and the counts' read counted them. Otherwise counted once per run while nothing has
+        // changed (the dry run a real run shows first, then the step's own assessment): a full
+        // read of the table each time otherwise.
+        let needing: Int
+        if !missing.isEmpty && counts.count == aggregates.count {
+            needing = counts[counts.count - 2]
+        } else {
+            needing = try probe.memoizedCount("SELECT count(*) FROM \(quotedTable) WHERE " + (missing.isEmpty ? condition : plans.map(\.present).joined(separator: " OR ")))
+        }
         if needing > 0 || !missing.isEmpty {
             var backfill = Backfill(table: table, key: key, assignments: assignments, condition: condition, matching: needing, batchSize: probe.settings.batchSize)
             backfill.purpose = fieldCounts(plans).joined(separator: "; ")
