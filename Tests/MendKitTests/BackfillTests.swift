@@ -43,14 +43,18 @@ struct BackfillTests {
             as: Int.self) ?? -1
     }
 
-    @Test func aBackfillEqualsOnePlainUpdateAndASecondRunDoesNothing() throws {
+    /// With `batch_workers`, the same rows end the same, and each share of the keys keeps its
+    /// own checkpoint.
+    @Test(arguments: [1, 3])
+    func aBackfillEqualsOnePlainUpdateAndASecondRunDoesNothing(workers: Int) throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try Self.session(database.conninfo)
             try Self.setUp(connection, rows: 10_000)
-            let plan = try writePlan(Self.plan)
+            try connection.execute("ANALYZE public.apps")
+            let plan = try writePlan(Self.plan.replacingOccurrences(of: "batch_size: 1000", with: "batch_size: 1000, batch_workers: \(workers)"))
             let dry = try Runner(connection: connection, plan: plan).dryRun()
             let action = try #require(dry.steps.first?.actions.first)
-            #expect(action.summary == "update 6000 rows of apps in batches of 1000 keys, by (id)")
+            #expect(action.summary == "update 6000 rows of apps in batches of 1000 keys, by (id)" + (workers > 1 ? ", the first pass on \(workers) connections at once" : ""))
             #expect(action.lock == "ROW EXCLUSIVE")
             #expect(action.sql.contains("ORDER BY \"id\" OFFSET 999 LIMIT 1"))
             let report = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
@@ -58,9 +62,17 @@ struct BackfillTests {
             #expect(report.steps.first?.actions.first?.rowsAffected == 6000)
             #expect(report.steps.first?.actions.first?.longestTransactionMs != nil)
             #expect(try Self.differences(connection) == 0)
-            // The checkpoint is in the journal.
-            let checkpoint = try #require(try connection.scalar("SELECT value FROM pgmend.checkpoints", as: String.self))
-            #expect(checkpoint.contains("\"pass\":1") && checkpoint.contains("\"rows\":6000"), "\(checkpoint)")
+            // The checkpoints are in the journal: one, or one per share, each at its last key.
+            let checkpoints = try connection.query("SELECT key, value FROM pgmend.checkpoints ORDER BY key")
+                .map { (try $0.get(0, as: String.self), try $0.get(1, as: String.self)) }
+            if workers == 1 {
+                #expect(checkpoints.count == 1)
+                let checkpoint = checkpoints.first?.1 ?? ""
+                #expect(checkpoint.contains("\"pass\":1") && checkpoint.contains("\"rows\":6000"), "\(checkpoint)")
+            } else {
+                #expect(checkpoints.map { $0.0.suffix(11) } == ["part 1 of 3", "part 2 of 3", "part 3 of 3"], "\(checkpoints)")
+                #expect(checkpoints.allSatisfy { $0.1.contains("\"pass\":1") }, "\(checkpoints)")
+            }
             let again = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
             #expect(again.statementsExecuted == 0)
             #expect(again.steps.first?.reason == "no row of apps matches where")
@@ -134,10 +146,12 @@ struct BackfillTests {
     /// The application dirties rows behind the cursor and inserts new ones while the loop
     /// runs, and another session writes the table throughout: when the step ends no row
     /// matches `where`, and every committed row is there.
-    @Test func writesDuringTheLoopEndUpRight() throws {
+    @Test(arguments: [1, 2])
+    func writesDuringTheLoopEndUpRight(workers: Int) throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try Self.session(database.conninfo)
             try Self.setUp(connection, rows: 50_000)
+            try connection.execute("ANALYZE public.apps")
             let conninfo = database.conninfo
             let stop = DispatchSemaphore(value: 0)
             let app = Background { () -> (inserted: [Int], notes: [Int: String]) in
@@ -158,7 +172,7 @@ struct BackfillTests {
                 return (inserted, notes)
             }
             let dirtier = DirtyBetweenBatches(try Self.session(conninfo))
-            let plan = try writePlan(Self.plan.replacingOccurrences(of: "batch_size: 1000", with: "batch_size: 500"))
+            let plan = try writePlan(Self.plan.replacingOccurrences(of: "batch_size: 1000", with: "batch_size: 500, batch_workers: \(workers)"))
             let report = try Runner(connection: connection, plan: plan, progress: dirtier).apply(snapshotDirectory: Self.snapshots)
             stop.signal()
             let writes = try app.value()

@@ -13,8 +13,10 @@ import Testing
 struct ExtractJSONFieldsProofTests {
     static let snapshots = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-extract-json-proof").path
 
-    static let plan = """
-        settings: {batch_size: 10}
+    /// `workers`: the first pass on that many connections at once (`batch_workers`).
+    static func plan(workers: Int) -> String {
+        """
+        settings: {batch_size: 10, batch_workers: \(workers)}
         steps:
           - extract_json_fields:
               table: users
@@ -24,6 +26,7 @@ struct ExtractJSONFieldsProofTests {
                 - {name: phone_verification_attempts, type: integer, default: 0}
                 - {name: phone_verified_at, type: timestamptz}
         """
+    }
 
     /// 200 clean users: every value converts, so nothing blocks and `on_invalid: fail` holds.
     static func load(_ connection: Connection) throws {
@@ -60,10 +63,12 @@ struct ExtractJSONFieldsProofTests {
         "UPDATE public.users SET metadata = metadata || '\(json)'::jsonb WHERE id = \(id)"
     }
 
-    @Test func valuesWrittenBehindAndAheadOfTheCursorEndInTheirColumns() throws {
+    @Test(arguments: [1, 2])
+    func valuesWrittenBehindAndAheadOfTheCursorEndInTheirColumns(workers: Int) throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
             try Self.load(connection)
+            try connection.execute("ANALYZE public.users")
             let writer = WritesAfterFiveBatches(try database.connect(), [
                 // Behind the cursor: rows a batch already wrote. Ahead: rows the assessment read.
                 Self.patch(7, #"{"phone_verification_attempts": 42}"#),
@@ -72,7 +77,7 @@ struct ExtractJSONFieldsProofTests {
                 Self.patch(151, #"{"phone_verification_attempts": 3.0, "phone_number": " +19990000151 "}"#),
                 "INSERT INTO public.users VALUES (1000, '{\"phone_verification_attempts\": \"1e1\", \"phone_number\": \"+1777\"}')",
             ])
-            let plan = try writePlan(Self.plan)
+            let plan = try writePlan(Self.plan(workers: workers))
             let report = try Runner(connection: connection, plan: plan, progress: writer).apply(snapshotDirectory: Self.snapshots)
             #expect(writer.wrote, "the application wrote during the backfill")
             #expect(report.outcome == .ok, "\(report.message ?? "")")
@@ -97,15 +102,17 @@ struct ExtractJSONFieldsProofTests {
     /// A value that does not convert, written during the run into a row a batch already wrote
     /// (the proof must not skip it for that) and into a row the assessment read as clean (the
     /// batch must not convert it unchecked): the step fails naming both, and writes neither.
-    @Test func aValueThatDoesNotConvertWrittenDuringTheRunFailsTheStepNamingItsRow() throws {
+    @Test(arguments: [1, 2])
+    func aValueThatDoesNotConvertWrittenDuringTheRunFailsTheStepNamingItsRow(workers: Int) throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
             try Self.load(connection)
+            try connection.execute("ANALYZE public.users")
             let writer = WritesAfterFiveBatches(try database.connect(), [
                 Self.patch(3, #"{"phone_verification_attempts": "3x"}"#),
                 Self.patch(150, #"{"phone_verified_at": "2025-02-30T00:00:00Z", "phone_verification_attempts": 9}"#),
             ])
-            let plan = try writePlan(Self.plan)
+            let plan = try writePlan(Self.plan(workers: workers))
             let report = try Runner(connection: connection, plan: plan, progress: writer).apply(snapshotDirectory: Self.snapshots)
             #expect(writer.wrote)
             #expect(report.outcome != .ok)

@@ -197,7 +197,7 @@ struct ExtractJSONFieldsTests {
             #expect(writes > 5, "the other session wrote during the backfill")
             // The step's own assertion ran after the writes it raced; a second run agrees.
             let second = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
-            #expect(second.statementsExecuted == 0)
+            #expect(second.statementsExecuted == 0, "\(second.steps.flatMap(\.actions).map(\.summary))")
             #expect(try connection.scalar(
                 "SELECT count(*) FROM public.users WHERE metadata ? 'phone_verification_attempts' AND phone_verification_attempts IS DISTINCT FROM (metadata->>'phone_verification_attempts')::int AND id <> md5('user-48')::uuid",
                 as: Int.self) == 0)

@@ -118,12 +118,13 @@ struct PlanLoaderTests {
         settings.batchSize = 1000
         settings.batchPause = 50
         settings.retries = 3
+        settings.batchWorkers = 2
         #expect(plan.settings == settings)
         #expect(plan.settings.lines.map { "\($0.name)=\($0.value)" } == [
-            "lock_timeout=500ms", "statement_timeout=1min", "batch_size=1000", "batch_pause=50ms", "retries=3",
+            "lock_timeout=500ms", "statement_timeout=1min", "batch_size=1000", "batch_pause=50ms", "retries=3", "batch_workers=2",
         ])
         #expect(plan.steps.map(\.kind) == StepRegistry.names)
-        #expect(plan.steps.map(\.location.line) == [10, 15, 19, 48, 52, 57, 61, 65, 69, 81, 86, 91, 98, 104])
+        #expect(plan.steps.map(\.location.line) == [11, 16, 20, 49, 53, 58, 62, 66, 70, 82, 87, 92, 99, 105])
 
         let steps = plan.steps.map { $0.step.settings.map { "\($0.name): \($0.value)" } }
         #expect(steps[0] == [
@@ -183,7 +184,7 @@ struct PlanLoaderTests {
         #expect(minimal.description == nil)
         #expect(minimal.settings == PlanSettings())
         #expect(minimal.settings.lines.map { "\($0.name)=\($0.value)" } == [
-            "lock_timeout=2s", "statement_timeout=0", "batch_size=5000", "batch_pause=0", "retries=10",
+            "lock_timeout=2s", "statement_timeout=0", "batch_size=5000", "batch_pause=0", "retries=10", "batch_workers=1",
         ])
 
         let plan = try PlanFixtures.load("valid", "schemas-and-null-values")

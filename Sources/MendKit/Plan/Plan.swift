@@ -26,6 +26,9 @@ public struct PlanSettings: Sendable, Equatable {
     public var batchPause = 0
     /// How many times a statement that hit lock_timeout is retried, with backoff.
     public var retries = 10
+    /// Connections a backfill's first pass runs its batches on at once, each over its own
+    /// share of the keys.
+    public var batchWorkers = 1
 
     public init() {}
 
@@ -35,7 +38,8 @@ public struct PlanSettings: Sendable, Equatable {
          ("statement_timeout", PlanDuration.text(milliseconds: statementTimeout)),
          ("batch_size", String(batchSize)),
          ("batch_pause", PlanDuration.text(milliseconds: batchPause)),
-         ("retries", String(retries))]
+         ("retries", String(retries)),
+         ("batch_workers", String(batchWorkers))]
     }
 }
 
@@ -111,6 +115,7 @@ public enum PlanLoader {
             settings.batchSize = reader.int("batch_size", default: settings.batchSize, range: 1...10_000_000)
             settings.batchPause = reader.duration("batch_pause", default: settings.batchPause)
             settings.retries = reader.int("retries", default: settings.retries, range: 0...1000)
+            settings.batchWorkers = reader.int("batch_workers", default: settings.batchWorkers, range: 1...16)
             if settings.lockTimeout == 0 {
                 reader.report(reader.location(of: "lock_timeout"), "lock_timeout must not be 0: DDL never waits for a lock without a timeout")
             }

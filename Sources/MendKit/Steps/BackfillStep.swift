@@ -79,7 +79,7 @@ public struct BackfillStep: RepairStep {
         }
         guard matching > 0 else { return .satisfied("no row of \(table) matches where") }
         let effect = Backfill(
-            table: table, key: key, assignments: assignments, condition: condition, matching: matching, batchSize: probe.settings.batchSize)
+            table: table, key: key, assignments: assignments, condition: condition, matching: matching, batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers)
         return .needed([effect], after: schema)
     }
 }

@@ -349,7 +349,7 @@ public struct ExtractJSONFieldsStep: RepairStep {
             needing = try probe.memoizedCount("SELECT count(*) FROM \(quotedTable) WHERE " + (missing.isEmpty ? condition : plans.map(\.present).joined(separator: " OR ")))
         }
         if needing > 0 || !missing.isEmpty {
-            var backfill = Backfill(table: table, key: key, assignments: assignments, condition: condition, matching: needing, batchSize: probe.settings.batchSize)
+            var backfill = Backfill(table: table, key: key, assignments: assignments, condition: condition, matching: needing, batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers)
             backfill.purpose = fieldCounts(plans).joined(separator: "; ")
             // `condition` is "a column differs from its target": each target once per row.
             backfill.conditionIsDifference = true
@@ -407,7 +407,7 @@ public struct ExtractJSONFieldsStep: RepairStep {
             // runs after it whatever the count (its condition decides, row by row).
             if count > 0 || !missing.isEmpty || needing > 0 {
                 let matching = missing.isEmpty ? count + needing : needing
-                removal = Backfill(table: table, key: key, assignments: [(column, expression)], condition: removable, matching: matching, batchSize: probe.settings.batchSize)
+                removal = Backfill(table: table, key: key, assignments: [(column, expression)], condition: removable, matching: matching, batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers)
                 removal?.purpose = "remove from \(column) the keys whose values are in their columns (set-aside values stay)"
             }
         }

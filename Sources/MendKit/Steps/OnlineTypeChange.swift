@@ -124,7 +124,7 @@ enum OnlineTypeChange {
             if !hasShadows || matching > 0 {
                 var backfill = Backfill(
                     table: table, key: key, assignments: zip(columns, casts).map { (shadowName($0.0), $0.1) }, condition: condition,
-                    matching: matching, batchSize: probe.settings.batchSize)
+                    matching: matching, batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers)
                 backfill.purpose = "the shadow column\(columns.count == 1 ? " \(shadowName(columns[0])) gets" : "s \(columns.map(shadowName).joined(separator: ", ")) get") the uuid of \(columns.joined(separator: ", "))"
                 backfill.conditionIsDifference = true
                 prepared.append(backfill)

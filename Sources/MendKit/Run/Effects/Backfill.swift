@@ -55,9 +55,12 @@ public struct Backfill: Effect {
     /// its age wrapped around reads as young, and is merely checked.
     public var trusted: (assessedBefore: UInt64, expressions: [String?])?
 
+    /// Connections the first pass runs its batches on at once (`batch_workers`).
+    public var workers: Int
+
     public init(
         table: ObjectName, key: [(name: String, type: String)], assignments: [(column: String, expression: String)],
-        condition: String, matching: Int, batchSize: Int
+        condition: String, matching: Int, batchSize: Int, workers: Int = 1
     ) {
         self.table = table
         self.key = key
@@ -65,6 +68,7 @@ public struct Backfill: Effect {
         self.condition = condition
         self.matching = matching
         self.batchSize = batchSize
+        self.workers = workers
     }
 
     var quotedTable: String { QualifiedName(schema: table.schema, table.name).quoted }
@@ -79,6 +83,7 @@ public struct Backfill: Effect {
 
     public var summary: String {
         "update \(matching) row\(matching == 1 ? "" : "s") of \(table) in batches of \(batchSize) keys, by (\(key.map(\.name).joined(separator: ", ")))"
+            + (workers > 1 ? ", the first pass on \(workers) connections at once" : "")
             + (purpose.map { ": \($0)" } ?? "")
             + (verify == nil ? "" : "; then one read of the table proves no row is left to update and none breaks the step's rule")
     }
@@ -99,10 +104,12 @@ public struct Backfill: Effect {
     }
 
     /// The batch's upper bound: the key `batch_size` keys after `$1...` (or from the first), as
-    /// text; no row when fewer are left. Only the primary key's index is read.
-    func boundStatement(after: Bool) -> String {
+    /// text; no row when fewer are left (up to the next parameters' key, when `through`). Only
+    /// the primary key's index is read.
+    func boundStatement(after: Bool, through: Bool = false) -> String {
         let keyText = key.map { "\(SQLIdentifier($0.name).quoted)::text" }.joined(separator: ", ")
-        return "SELECT ARRAY[\(keyText)] FROM \(quotedTable)\(after ? " WHERE (\(keyList)) > (\(parameters(from: 1)))" : "")"
+        let clauses = (after ? ["(\(keyList)) > (\(parameters(from: 1)))"] : []) + (through ? ["(\(keyList)) <= (\(parameters(from: after ? key.count + 1 : 1)))"] : [])
+        return "SELECT ARRAY[\(keyText)] FROM \(quotedTable)\(clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "))"
             + " ORDER BY \(keyList) OFFSET \(batchSize - 1) LIMIT 1"
     }
 
@@ -180,86 +187,45 @@ public struct Backfill: Effect {
     }
 
     public func apply(_ context: EffectContext) throws -> EffectOutcome {
-        let started = Date()
-        var updated = 0
-        var faulted = false
-        var longestBatch = 0.0
-        // The transactions of this run's batches (xid8), when each batch is one of its own: a
-        // row whose version one of them wrote holds what the batch computed from that very
-        // version (the join's `t.xmin = v.pgmend_xmin`, or EvalPlanQual recomputing a plain
-        // UPDATE's expressions on a version changed meanwhile), and with `conditionIsDifference` no longer
-        // matches; only a session writing it since gives it another xmin. The proof reads the
-        // other rows (`count`). In a rehearsal the batches are savepoints, their rows carry
-        // subtransaction xids, and nothing is skipped.
-        let recordsWriters = conditionIsDifference && !context.connection.isInTransaction
-        var written: [UInt64] = []
-        func report(_ pass: Int) {
-            let seconds = max(Date().timeIntervalSince(started), 0.001)
-            let rate = Double(updated) / seconds
-            let left = max(matching - updated, 0)
-            let eta = rate > 0 && pass == 1 ? String(format: ", ETA %.0f s", Double(left) / rate) : ""
-            context.progress.progress(
-                task: "backfill \(table)", done: min(updated, matching), total: matching,
-                detail: String(format: "%.0f rows/s%@%@", rate, eta, pass > 1 ? ", catch-up pass \(pass)" : ""))
-        }
+        // Each batch a transaction of its own (not a rehearsal's savepoint): then its commit
+        // need not wait for the disk, and its xid names the rows it wrote.
+        let ownTransactions = !context.connection.isInTransaction
+        let tally = Tally(self, context, recordsWriters: conditionIsDifference && ownTransactions)
 
-        /// One pass over the keys from `start` (nil: the first key) to the end.
-        func pass(_ number: Int, from start: [String]?) throws -> Int {
-            var last = start
-            var passUpdated = 0
-            while true {
-                let batchStarted = Date()
-                let (rows, bound) = try withBatchRetries(context) {
+        /// One pass over the keys from `start` (nil: the first key) to the end, on the run's
+        /// connection.
+        func pass(_ number: Int, from start: [String]?) throws {
+            try batches(from: start, through: nil, pass: number, checkpointKey: checkpointKey, tally: tally) { body in
+                try Self.withBatchRetries(context.settings) {
                     try context.inTransaction(faultInside: false) { connection in
-                        // A batch and its checkpoint commit or are lost together, and a lost
-                        // one is done again by the next run: its commit need not wait for the
-                        // disk (a later synchronous commit, the run's journal's, flushes it).
-                        if !context.rehearsal && recordsWriters { try connection.execute("SET LOCAL synchronous_commit = off") }
-                        let bound = try connection.query(boundStatement(after: last != nil), last ?? []).first?.get(0, as: [String].self)
-                        let rows = try connection.query(
-                            updateStatement(lower: last != nil, upper: bound != nil), (last ?? []) + (bound ?? []) + trustedParameters
-                        ).affectedRows ?? 0
-                        if rows > 0 && recordsWriters, let xid = try connection.scalar("SELECT pg_current_xact_id()::text", as: String.self).flatMap(UInt64.init) {
-                            written.append(xid)
-                        }
-                        if let bound, let journal = context.journal {
-                            let value = Self.checkpointValue(last: bound, pass: number, resumedFrom: start, rows: updated + rows)
-                            try journal.checkpoint(context.run, step: context.step, key: checkpointKey, value: value)
-                        }
-                        return (rows, bound)
+                        if ownTransactions { try connection.execute("SET LOCAL synchronous_commit = off") }
+                        return try body(connection)
                     }
                 }
-                longestBatch = max(longestBatch, Date().timeIntervalSince(batchStarted))
-                updated += rows
-                passUpdated += rows
-                report(number)
-                // The `inside` fault point: half of the rows that matched are done.
-                if !faulted && updated * 2 >= matching {
-                    faulted = true
-                    context.fault(.inside)
-                }
-                guard let bound else { return passUpdated }
-                last = bound
-                if context.settings.batchPause > 0 { Thread.sleep(forTimeInterval: Double(context.settings.batchPause) / 1000) }
             }
         }
 
         let resume = context.rehearsal ? nil : try context.journal.flatMap {
             try $0.resumePoint(before: context.run, planSHA256: context.planSHA256, step: context.step, key: checkpointKey)
         }.flatMap(Self.lastKey(fromCheckpoint:))
-        _ = try pass(1, from: resume)
+        let workers = ownTransactions && resume == nil ? self.workers : 1
+        if workers > 1 {
+            try parallelPass(workers: workers, context: context, tally: tally)
+        } else {
+            try pass(1, from: resume)
+        }
         // Catch-up: rows written behind the cursor (or before the resume point) that match.
-        var (remaining, violating) = try count(context.connection, skipping: written)
+        var (remaining, violating) = try count(context.connection, skipping: tally.written)
         var number = 1
         while remaining > batchSize && number < 5 {
             number += 1
-            _ = try pass(number, from: nil)
-            (remaining, violating) = try count(context.connection, skipping: written)
+            try pass(number, from: nil)
+            (remaining, violating) = try count(context.connection, skipping: tally.written)
         }
         if remaining > 0 {
             let started = Date()
-            updated += try finalPass(context, skipping: written)
-            longestBatch = max(longestBatch, Date().timeIntervalSince(started))
+            let rows = try finalPass(context, skipping: tally.written)
+            tally.record(rows: rows, xid: nil, seconds: Date().timeIntervalSince(started), pass: nil)
         }
         if violating > 0, let verify {
             let keyText = key.map { "\(SQLIdentifier($0.name).quoted)::text" }.joined(separator: " || ', ' || ")
@@ -269,7 +235,50 @@ public struct Backfill: Effect {
             if !sample.isEmpty { throw AssertionFailed(summary: verify.summary, count: max(violating, sample.count), sample: sample) }
         }
         context.progress.finish(task: "backfill \(table)")
-        return EffectOutcome(rowsAffected: updated, longestTransaction: longestBatch)
+        return EffectOutcome(rowsAffected: tally.updated, longestTransaction: tally.longestBatch)
+    }
+
+    /// What one batch did.
+    struct Batch {
+        var rows: Int
+        /// Its upper bound; nil for the last batch of a pass or part.
+        var bound: [String]?
+        /// Its transaction (xid8), when it wrote rows and `Tally.recordsWriters`.
+        var xid: UInt64?
+    }
+
+    /// The batches over the keys after `start` (nil: from the first) through `end` (nil: to the
+    /// last), each in a transaction `transaction` opens (with its retries) on the connection it
+    /// hands to its body; each committed batch is told to `tally`.
+    func batches(
+        from start: [String]?, through end: [String]?, pass number: Int, checkpointKey: String, tally: Tally,
+        transaction: ((Connection) throws -> Batch) throws -> Batch
+    ) throws {
+        var last = start
+        while true {
+            let started = Date()
+            let batch = try transaction { connection in
+                let bound = try connection.query(boundStatement(after: last != nil, through: end != nil), (last ?? []) + (end ?? []))
+                    .first?.get(0, as: [String].self)
+                let upper = bound ?? end
+                let rows = try connection.query(
+                    updateStatement(lower: last != nil, upper: upper != nil), (last ?? []) + (upper ?? []) + trustedParameters
+                ).affectedRows ?? 0
+                var xid: UInt64?
+                if rows > 0 && tally.recordsWriters {
+                    xid = try connection.scalar("SELECT pg_current_xact_id()::text", as: String.self).flatMap(UInt64.init)
+                }
+                if let upper, let journal = tally.journal(on: connection) {
+                    let value = Self.checkpointValue(last: upper, pass: number, resumedFrom: start, rows: tally.updated + rows)
+                    try journal.checkpoint(tally.run, step: tally.step, key: checkpointKey, value: value)
+                }
+                return Batch(rows: rows, bound: bound, xid: xid)
+            }
+            tally.record(rows: batch.rows, xid: batch.xid, seconds: Date().timeIntervalSince(started), pass: number)
+            guard let bound = batch.bound else { return }
+            last = bound
+            if tally.settings.batchPause > 0 { Thread.sleep(forTimeInterval: Double(tally.settings.batchPause) / 1000) }
+        }
     }
 
     /// Rows that still match, now, and rows that break `verify`: one read of the table, which
@@ -306,7 +315,7 @@ public struct Backfill: Effect {
     /// The few rows left, under an EXCLUSIVE lock so none can be written meanwhile; a row that
     /// still matches afterwards means the expressions do not satisfy the condition.
     func finalPass(_ context: EffectContext, skipping written: [UInt64] = []) throws -> Int {
-        try withBatchRetries(context) {
+        try Self.withBatchRetries(context.settings) {
             try context.inTransaction(faultInside: false) { connection in
                 try connection.execute("LOCK TABLE \(quotedTable) IN EXCLUSIVE MODE")
                 let condition = SQLFragment.parenthesized(condition)
@@ -336,14 +345,14 @@ public struct Backfill: Effect {
     }
 
     /// Runs one batch, again after a backoff when its lock was not granted in time.
-    func withBatchRetries<T>(_ context: EffectContext, _ body: () throws -> T) throws -> T {
+    static func withBatchRetries<T>(_ settings: PlanSettings, _ body: () throws -> T) throws -> T {
         var attempt = 0
         while true {
             do {
                 return try body()
             } catch let error as PostgresError where error.sqlState == .lockNotAvailable || error.sqlState == .deadlockDetected {
                 attempt += 1
-                guard attempt <= context.settings.retries else { throw error }
+                guard attempt <= settings.retries else { throw error }
                 Thread.sleep(forTimeInterval: Double(Runner.backoff(attempt)) / 1000)
             }
         }

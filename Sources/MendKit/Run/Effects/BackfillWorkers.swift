@@ -1,0 +1,150 @@
+import Foundation
+import PostgresClient
+import SchemaModel
+
+extension Backfill {
+    /// What a backfill's batches did, added up from every connection that runs them, and what
+    /// they report: progress, the `inside` fault point once half the matching rows are done.
+    final class Tally: @unchecked Sendable {
+        private let lock = NSLock()
+        private let context: EffectContext
+        private let table: ObjectName
+        private let matching: Int
+        private let started = Date()
+        /// Whether batches note their transaction (`Backfill.count` skips the rows they wrote).
+        let recordsWriters: Bool
+        let settings: PlanSettings
+        let run: Int64
+        let step: Int
+        private var _updated = 0
+        private var _written: [UInt64] = []
+        private var _longestBatch = 0.0
+        private var faulted = false
+
+        init(_ backfill: Backfill, _ context: EffectContext, recordsWriters: Bool) {
+            self.context = context
+            table = backfill.table
+            matching = backfill.matching
+            self.recordsWriters = recordsWriters
+            settings = context.settings
+            run = context.run
+            step = context.step
+        }
+
+        var updated: Int { lock.withLock { _updated } }
+        var written: [UInt64] { lock.withLock { _written } }
+        var longestBatch: Double { lock.withLock { _longestBatch } }
+
+        /// The journal, writing on `connection` (a checkpoint commits with its batch); nil when
+        /// the run keeps none.
+        func journal(on connection: Connection) -> Journal? {
+            context.journal == nil ? nil : Journal(connection: connection)
+        }
+
+        /// A batch committed; `pass` nil for the last pass, which reports no progress (the
+        /// loop's work is done when it runs).
+        func record(rows: Int, xid: UInt64?, seconds: Double, pass: Int?) {
+            lock.withLock {
+                _updated += rows
+                if let xid { _written.append(xid) }
+                _longestBatch = max(_longestBatch, seconds)
+                guard let pass else { return }
+                let elapsed = max(Date().timeIntervalSince(started), 0.001)
+                let rate = Double(_updated) / elapsed
+                let left = max(matching - _updated, 0)
+                let eta = rate > 0 && pass == 1 ? String(format: ", ETA %.0f s", Double(left) / rate) : ""
+                context.progress.progress(
+                    task: "backfill \(table)", done: min(_updated, matching), total: matching,
+                    detail: String(format: "%.0f rows/s%@%@", rate, eta, pass > 1 ? ", catch-up pass \(pass)" : ""))
+                // The `inside` fault point: half of the rows that matched are done.
+                if !faulted && _updated * 2 >= matching {
+                    faulted = true
+                    context.fault(.inside)
+                }
+            }
+        }
+    }
+
+    /// The first pass on `workers` connections at once (`batch_workers`), each over its own
+    /// share of the keys: the run's connection takes the first, each other a connection of its
+    /// own on a thread of its own, with the run's session settings. The shares are cut at keys
+    /// read from the primary key's index (by the planner's row count, so roughly equal), and
+    /// each is a pass of its own: its batches, its checkpoints (under its own key, so a killed
+    /// run's successor starts again from the first key: the condition says what is left).
+    func parallelPass(workers: Int, context: EffectContext, tally: Tally) throws {
+        // The planner's row count, or (a table never analyzed has none) a count.
+        var rows = try context.connection.scalar(
+            "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = to_regclass($1)", [quotedTable], as: Int64.self) ?? 0
+        if rows == 0 { rows = try context.connection.scalar("SELECT count(*) FROM \(quotedTable)", as: Int64.self) ?? 0 }
+        let keyText = key.map { "\(SQLIdentifier($0.name).quoted)::text" }.joined(separator: ", ")
+        var cuts: [[String]] = []
+        for share in 1..<workers where rows > 0 {
+            let cut = try context.connection.query(
+                "SELECT ARRAY[\(keyText)] FROM \(quotedTable) ORDER BY \(keyList) OFFSET $1 LIMIT 1", [rows * Int64(share) / Int64(workers)]
+            ).first?.get(0, as: [String].self)
+            if let cut, cut != cuts.last { cuts.append(cut) }
+        }
+        let ranges: [(start: [String]?, end: [String]?)] = (0...cuts.count).map { index in
+            (index == 0 ? nil : cuts[index - 1], index == cuts.count ? nil : cuts[index])
+        }
+        let settingsQuery = "SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[])"
+        let session = try context.connection.query(settingsQuery, [Self.sessionSettings]).map { (try $0.get(0, as: String.self), try $0.get(1, as: String.self)) }
+        let recipe = context.connection.recipe
+        let main = UncheckedConnection(context.connection)
+        let backfill = self
+        try Self.concurrently(ranges.count) { index in
+            let connection = try index == 0 ? main.connection : recipe.connect()
+            if index > 0 {
+                for (name, value) in session { try connection.query("SELECT set_config($1, $2, false)", [name, value]) }
+            }
+            try backfill.batches(
+                from: ranges[index].start, through: ranges[index].end, pass: 1,
+                checkpointKey: backfill.checkpointKey + " part \(index + 1) of \(ranges.count)", tally: tally
+            ) { body in
+                try Self.withBatchRetries(tally.settings) {
+                    try connection.transaction { connection in
+                        try connection.setLocal("lock_timeout", "\(tally.settings.lockTimeout)ms")
+                        try connection.setLocal("statement_timeout", "\(tally.settings.statementTimeout)ms")
+                        try connection.execute("SET LOCAL synchronous_commit = off")
+                        return try body(connection)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The run's session settings a worker's connection copies: what a conversion or a plan may
+    /// depend on.
+    static let sessionSettings = ["jit", "search_path", "TimeZone", "DateStyle", "IntervalStyle", "extra_float_digits", "work_mem"]
+
+    /// Runs `body(0)` on this thread and `body(1)` ... `body(count - 1)` each on a thread of its
+    /// own; returns once all have ended, throwing the first error.
+    static func concurrently(_ count: Int, _ body: @escaping @Sendable (Int) throws -> Void) throws {
+        let errors = ErrorList()
+        let done = DispatchSemaphore(value: 0)
+        for index in 1..<max(count, 1) {
+            Thread.detachNewThread {
+                do { try body(index) } catch { errors.append(error) }
+                done.signal()
+            }
+        }
+        do { try body(0) } catch { errors.append(error) }
+        for _ in 1..<max(count, 1) { done.wait() }
+        if let first = errors.first { throw first }
+    }
+}
+
+/// The errors of several threads, in the order they happened.
+private final class ErrorList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var errors: [Error] = []
+    func append(_ error: Error) { lock.withLock { errors.append(error) } }
+    var first: Error? { lock.withLock { errors.first } }
+}
+
+/// The run's connection, handed to the code that runs on this thread while the other workers
+/// run theirs (it is used by this thread only).
+private struct UncheckedConnection: @unchecked Sendable {
+    let connection: Connection
+    init(_ connection: Connection) { self.connection = connection }
+}
