@@ -43,19 +43,14 @@ extension OptionReader {
         return names
     }
 
-    /// `method: rewrite` (the default) or `online`; nil after a problem was reported. A step
-    /// that has no online method yet (`online: false`) says so here.
-    mutating func typeChangeMethod(online: Bool) -> TypeChangeMethod? {
+    /// `method: rewrite` (the default) or `online`; nil after a problem was reported.
+    mutating func typeChangeMethod() -> TypeChangeMethod? {
         guard let text = optionalText("method") else { return .rewrite }
-        switch text {
-        case "rewrite": return .rewrite
-        case "online" where online: return .online
-        case "online":
-            report(location(of: "method"), "method 'online' of \(owner) is not built yet; use method: rewrite (an ACCESS EXCLUSIVE lock while the table is rewritten)")
-        default:
+        guard let method = TypeChangeMethod(rawValue: text) else {
             report(location(of: "method"), "option 'method' of \(owner) must be rewrite or online, not '\(text)'")
+            return nil
         }
-        return nil
+        return method
     }
 }
 
@@ -76,6 +71,10 @@ struct ColumnRetype: Sendable {
     var newDefault: String?
     /// Whether the column had a default to drop.
     var hadDefault: Bool
+    /// For `method: online`: the new value from `value` (the quoted column in a batch,
+    /// `NEW."column"` in the trigger), as SQL that no session setting changes the result of;
+    /// nil: `value::newType`.
+    var convert: (@Sendable (_ value: String) -> String)? = nil
 }
 
 /// A change that can be made, or the problems that stop it.

@@ -46,7 +46,7 @@ public struct NormalizeUUIDStep: RepairStep {
             }
         }
         let recreateViews = options.bool("recreate_views", default: false)
-        let method = options.typeChangeMethod(online: true)
+        let method = options.typeChangeMethod()
         if method == .online && invalidToNull {
             options.report(options.location(of: "on_invalid"), "on_invalid: null of normalize_uuid works with method: rewrite only (method online refuses a value that is not a UUID)")
         }
@@ -202,24 +202,13 @@ public struct NormalizeUUIDStep: RepairStep {
                 using = "\(quotedColumn)::text::uuid"
             }
             retypes.append(ColumnRetype(
-                column: name, newType: "uuid", using: using, newDefault: column.defaultExpression.map(Self.uuidDefault), hadDefault: column.defaultExpression != nil))
+                column: name, newType: "uuid", using: using, newDefault: column.defaultExpression.map(Self.uuidDefault), hadDefault: column.defaultExpression != nil,
+                convert: { "\($0)::text::uuid" }))
         }
         guard problems.isEmpty else { return .blocked(problems) }
 
         if method == .online {
-            var effects: [any Effect] = []
-            var after = schema
-            for part in try ColumnTypeChange.parts(of: retypes, in: schema, probe) {
-                switch try OnlineTypeChange.plan(
-                    part, schema: after, probe: probe, recreateViews: recreateViews, notes: part.flatMap { notes[$0.column] ?? [] })
-                {
-                case .failure(let found): problems += found
-                case .success(let done):
-                    effects += done.effects
-                    after = done.after
-                }
-            }
-            return problems.isEmpty ? .needed(effects, after: after) : .blocked(problems)
+            return try OnlineTypeChange.planInParts(retypes, .uuid, schema: schema, probe: probe, recreateViews: recreateViews, notes: notes)
         }
         return try ColumnTypeChange.planInParts(
             retypes, schema: schema, probe: probe, recreateViews: recreateViews, setAside: setAside, pinned: [],
