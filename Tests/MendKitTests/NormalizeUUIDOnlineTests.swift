@@ -145,6 +145,97 @@ struct NormalizeUUIDOnlineTests {
         }
     }
 
+    /// `on_invalid: null` online. Sessions `app` and `pgmend`:
+    ///
+    ///     pgmend: shadow + trigger, backfill, indexes, assertion  (a run killed before its swap)
+    ///     app:    INSERT a value that is no UUID; COMMIT          (the trigger nulls its shadow)
+    ///     app:    BEGIN; INSERT and UPDATE values that are none    (holds ROW EXCLUSIVE)
+    ///     pgmend: swap                                            (waits for ACCESS EXCLUSIVE)
+    ///     app:    COMMIT
+    ///     pgmend: journals every such value under the lock, then swaps
+    ///
+    /// Each value that is not a UUID, old or written meanwhile, is NULL afterwards and in
+    /// `pgmend.set_aside` with its row's key; every other value is its uuid.
+    @Test func valuesThatAreNoUUIDsAreJournaledUnderTheSwapsLockAndNulled() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let observer = try ConcurrentWriterTests.session(database)
+            try observer.execute("""
+                CREATE TABLE public.links (id bigint PRIMARY KEY, ref varchar(40), expected uuid);
+                CREATE INDEX links_ref_idx ON public.links (ref);
+                INSERT INTO public.links SELECT g, CASE WHEN g % 3 = 0 THEN upper(md5(g::text)::uuid::text) ELSE md5(g::text)::uuid::text END, md5(g::text)::uuid
+                FROM generate_series(1, 1000) g;
+                UPDATE public.links SET ref = 'bad-' || id, expected = NULL WHERE id % 100 = 0;
+                UPDATE public.links SET ref = '', expected = NULL WHERE id % 250 = 1;
+                UPDATE public.links SET ref = NULL, expected = NULL WHERE id % 250 = 7;
+                """)
+            let snapshots = ConcurrentWriterTests.scratch("uuid-online-null")
+            defer { try? FileManager.default.removeItem(atPath: snapshots) }
+            let options = "normalize_uuid: {columns: [links.ref], on_invalid: \"null\", method: online}"
+            let step = try makeStep(options)
+            guard case .needed(let effects, _) = try step.assess(try CatalogReader(connection: observer).readSchema(), Probe(connection: observer)) else {
+                Issue.record("expected needed")
+                return
+            }
+            let context = EffectContext.standalone(observer)
+            for effect in effects.prefix(while: { !($0 is AlterColumnTypes) }) { _ = try effect.apply(context) }
+            // Under the swap's lock the journal reads the partial index, not the table.
+            let swap = try #require(effects.first { $0 is AlterColumnTypes } as? AlterColumnTypes)
+            let journalQuery = try #require(swap.setAside.first?.query)
+            let plan = try observer.query("EXPLAIN (COSTS OFF) \(journalQuery)").map { try $0.get(0, as: String.self) }.joined(separator: "\n")
+            #expect(plan.contains("links_ref_pgmend_nulled"), "\(plan)")
+
+            let app = try ConcurrentWriterTests.session(database)
+            try app.execute("INSERT INTO public.links VALUES (2001, 'bad-before', NULL)")
+            try app.execute("""
+                BEGIN;
+                INSERT INTO public.links VALUES (2002, 'bad-while-waiting', NULL), (2003, upper(md5('late')::uuid::text), md5('late')::uuid);
+                UPDATE public.links SET ref = 'now-bad', expected = NULL WHERE id = 2;
+                """)
+            let run = ConcurrentWriterTests.apply(try writePlan("settings: {lock_timeout: 30s}\nsteps:\n  - \(options)\n"), on: database, snapshots: snapshots)
+            do {
+                try observer.waitForLockWaiter(on: "public.links")
+            } catch {
+                try app.execute("COMMIT")
+                Issue.record("pgmend did not wait for the swap's lock: \(try run.value().message ?? "")")
+                return
+            }
+            try app.execute("COMMIT")
+            let report = try run.value()
+            #expect(report.outcome == .ok, "\(report.message ?? "")")
+
+            #expect(try observer.scalar("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'public.links'::regclass AND attname = 'ref'", as: String.self) == "uuid")
+            #expect(try observer.scalar("SELECT count(*) FROM public.links", as: Int.self) == 1003)
+            #expect(try observer.scalar("SELECT count(*) FROM public.links WHERE ref IS DISTINCT FROM expected", as: Int.self) == 0)
+            let journaled = try observer.query(
+                "SELECT key || ' ' || field || ' ' || reason || ' [' || column_value || ']' FROM pgmend.set_aside ORDER BY key::bigint"
+            ).map { try $0.get(0, as: String.self) }
+            var expected = (1...1000).filter { $0 % 100 == 0 || $0 % 250 == 1 || $0 == 2 }.map { id in
+                "\(id) ref on_invalid: null [\(id == 2 ? "now-bad" : id % 100 == 0 ? "bad-\(id)" : "")]"
+            }
+            expected += ["2001 ref on_invalid: null [bad-before]", "2002 ref on_invalid: null [bad-while-waiting]"]
+            #expect(journaled == expected)
+            #expect(try observer.scalar("SELECT count(*) FROM pg_class WHERE relname LIKE '%pgmend%' AND relkind = 'i'", as: Int.self) == 0)
+
+            let again = try ConcurrentWriterTests.apply(try writePlan("steps:\n  - \(options)\n"), on: database, snapshots: snapshots).value()
+            #expect(again.outcome == .ok, "\(again.message ?? "")")
+            #expect(again.steps.first?.actions.allSatisfy { !$0.executed } == true)
+        }
+    }
+
+    @Test func aNotNullColumnWithValuesThatAreNoUUIDsStaysBlockedOnline() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE public.t (id int PRIMARY KEY, ref text NOT NULL); INSERT INTO public.t VALUES (1, md5('a')::uuid::text), (2, 'nope');")
+            let step = try makeStep("normalize_uuid: {columns: [t.ref], on_invalid: \"null\", method: online}")
+            guard case .blocked(let problems) = try step.assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection)) else {
+                Issue.record("expected blocked")
+                return
+            }
+            #expect(problems.map(\.message) == ["values of t.ref that are not UUIDs (on_invalid: null cannot clear them: the column is NOT NULL)"])
+            #expect(problems.first?.sample == ["2"])
+        }
+    }
+
     @Test func aTableWithoutPrimaryKeyIsBlocked() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()

@@ -170,14 +170,11 @@ struct NormalizeUUIDTests {
         }
     }
 
-    @Test func onlineIsAcceptedButNotWithOnInvalidNull() throws {
+    @Test func onlineIsAcceptedWithOnInvalidNullToo() throws {
         let step = try makeStep("normalize_uuid: {columns: [apps.id], method: online}")
         #expect(step.settings.contains { $0.name == "method" && $0.value == "online" })
-        do {
-            _ = try PlanLoader.parse("name: t\nsteps:\n  - normalize_uuid:\n      auto: true\n      on_invalid: \"null\"\n      method: online\n", file: "t.yaml")
-            Issue.record("expected on_invalid: null with online to be refused")
-        } catch {
-            #expect("\(error)".contains("t.yaml:5:19: on_invalid: null of normalize_uuid works with method: rewrite only"), "\(error)")
-        }
+        let nulling = try makeStep("normalize_uuid: {auto: true, on_invalid: \"null\", method: online}")
+        #expect(nulling.settings.contains { $0.name == "on_invalid" && $0.value == "null" })
+        #expect(throws: (any Error).self) { try makeStep("normalize_uuid: {columns: [apps.id], method: later}") }
     }
 }

@@ -75,6 +75,9 @@ struct ColumnRetype: Sendable {
     /// `NEW."column"` in the trigger), as SQL that no session setting changes the result of;
     /// nil: `value::newType`.
     var convert: (@Sendable (_ value: String) -> String)? = nil
+    /// For `method: online`: a value the conversion turns into NULL is journaled with this
+    /// reason under the swap's lock (`on_invalid: null`); nil: the conversion nulls nothing.
+    var nulledReason: String? = nil
 }
 
 /// A change that can be made, or the problems that stop it.
@@ -570,6 +573,19 @@ enum ColumnTypeChange {
     }
 
     static func quoted(_ table: ObjectName) -> String { QualifiedName(schema: table.schema, table.name).quoted }
+
+    /// What `pgmend.set_aside` gets for the rows of `table` matching `condition`: the key (the
+    /// primary key, as text; a row of several columns; the ctid without one), the column's
+    /// name and its old value as text, and `reason`.
+    static func setAside(
+        _ table: ObjectName, key: [String], column: String, reason: String, where condition: String
+    ) -> AlterColumnTypes.SetAside {
+        let keyText = key.isEmpty ? "ctid::text" : key.count == 1
+            ? "\(SQLIdentifier(key[0]).quoted)::text" : "ROW(\(key.map { SQLIdentifier($0).quoted }.joined(separator: ", ")))::text"
+        return AlterColumnTypes.SetAside(
+            table: table,
+            query: "SELECT \(keyText) AS key, \(SQLLiteral.quoted(column))::text AS field, \(SQLLiteral.quoted(reason))::text AS reason, NULL::jsonb AS json_value, \(SQLIdentifier(column).quoted)::text AS column_value FROM \(quoted(table)) WHERE \(condition)")
+    }
 
     /// Whether catalog text (a definition, an expression) names the column as a whole word.
     static func mentions(_ text: String, _ column: String) -> Bool {

@@ -50,9 +50,12 @@ struct OnlineConversion: Sendable {
 /// killed build is dropped and built again, and the swap is one transaction.
 enum OnlineTypeChange {
     /// The suffixes of the indexes pgmend builds on the way (every kind's): never copied.
-    static let ownIndexSuffixes = ["_pgmend_uuid", "_pgmend_tstz"]
+    static let ownIndexSuffixes = ["_pgmend_uuid", "_pgmend_tstz", "_pgmend_nulled"]
 
     static func notNullName(_ table: ObjectName, _ column: String) -> String { GeneratedName.make([table.name, column], suffix: "pgmend_not_null") }
+    /// The partial index of the rows whose value the conversion nulls: the swap journals them
+    /// under its lock by this index, without reading the table. Dropped with the old column.
+    static func nulledIndexName(_ table: ObjectName, _ column: String) -> String { GeneratedName.make([table.name, column], suffix: "pgmend_nulled") }
 
     /// The new value of a column from `value` (the quoted column, or `NEW."column"`).
     static func converted(_ retype: ColumnRetype, _ value: String) -> String {
@@ -142,6 +145,7 @@ enum OnlineTypeChange {
 
         var prepared: [any Effect] = []
         var indexBuilds: [any Effect] = []
+        var setAside: [AlterColumnTypes.SetAside] = []
         var assertions: [String] = []
         for table in tables {
             guard let model = schema.tables[table.key], let key = keys[table] else { continue }
@@ -166,7 +170,7 @@ enum OnlineTypeChange {
                 statements.append("DROP TRIGGER IF EXISTS \(SQLIdentifier(c.triggerName).quoted) ON \(quotedTable)")
                 statements.append("CREATE TRIGGER \(SQLIdentifier(c.triggerName).quoted) BEFORE INSERT OR UPDATE ON \(quotedTable) FOR EACH ROW EXECUTE FUNCTION \(c.quotedFunction(table))()")
                 prepared.append(AtomicSQL(
-                    "add \(shadows.count == 1 ? "shadow column" : "shadow columns") \(columns.map(c.shadowName).joined(separator: ", ")) to \(table), kept equal to \(c.holds) \(columns.joined(separator: ", ")) by trigger \(c.triggerName)\(c.refuses)",
+                    "add \(shadows.count == 1 ? "shadow column" : "shadow columns") \(columns.map(c.shadowName).joined(separator: ", ")) to \(table), kept equal to \(c.holds) \(columns.joined(separator: ", ")) by trigger \(c.triggerName)\(mine.contains { $0.nulledReason == nil } ? c.refuses : " (from now on a value it turns into NULL is journaled at the swap)")",
                     statements, lock: .accessExclusive, on: table))
             }
 
@@ -246,6 +250,23 @@ enum OnlineTypeChange {
                 }
             }
 
+            // The values the conversion nulls, found under the swap's lock by a partial index.
+            for retype in mine {
+                guard let reason = retype.nulledReason else { continue }
+                let column = retype.column.column
+                let nulled = "\(SQLIdentifier(column).quoted) IS NOT NULL AND \(SQLIdentifier(c.shadowName(column)).quoted) IS NULL"
+                let name = nulledIndexName(table, column)
+                if model.indexes[name]?.valid != true {
+                    let statement = "CREATE INDEX CONCURRENTLY \(SQLIdentifier(name).quoted) ON \(quotedTable) (\(key.map { SQLIdentifier($0.name).quoted }.joined(separator: ", "))) WHERE \(nulled)"
+                    indexBuilds.append(ConcurrentSQL(
+                        "build \(name) on \(table): the rows whose \(column) the conversion sets to NULL, journaled under the swap's lock",
+                        statement, rehearsalSQL: statement.replacingOccurrences(of: "INDEX CONCURRENTLY", with: "INDEX"),
+                        lock: .shareUpdateExclusive, on: table, hazards: [.indexBuild], builds: ObjectName(schema: table.schema, name: name)))
+                }
+                after.tables[table.key]?.indexes[name] = nil
+                setAside.append(ColumnTypeChange.setAside(table, key: key.map(\.name), column: column, reason: reason, where: nulled))
+            }
+
             // The swap of this table.
             swap.append("DROP TRIGGER \(SQLIdentifier(c.triggerName).quoted) ON \(quotedTable)")
             swap.append("ALTER TABLE \(quotedTable) " + columns.map { "DROP COLUMN \(SQLIdentifier($0).quoted)" }.joined(separator: ", "))
@@ -298,7 +319,7 @@ enum OnlineTypeChange {
         if !views.isEmpty { summary += "; views \(views.map(\.name.description).joined(separator: ", ")) dropped and recreated with their owner, grants and comments" }
         if !notes.isEmpty { summary += "; " + notes.joined(separator: "; ") }
         effects.append(AlterColumnTypes(
-            summary: summary, tables: lockTables, pinned: c.pinned, refusal: nil, setAside: [], statements: swap, hazards: [.accessExclusiveLock]))
+            summary: summary, tables: lockTables, pinned: c.pinned, refusal: nil, setAside: setAside, statements: swap, hazards: [.accessExclusiveLock]))
         // The renamed columns have no statistics yet: the planner's estimates on them are
         // guesses until they are gathered (autovacuum would, later).
         for table in tables {
