@@ -257,3 +257,83 @@ final class StopFlag: @unchecked Sendable {
     var isSet: Bool { lock.withLock { value } }
     func set() { lock.withLock { value = true } }
 }
+
+/// What `method: online` gives the swapped column and its rebuilt indexes besides its values.
+@Suite("normalize_uuid method: online carries a column's privileges, statistics and index storage")
+struct OnlineCarriedSettingsTests {
+    /// Privileges, statistics target, options and comment of the column; storage parameters
+    /// and tablespace of the indexes on it, as the catalog prints them.
+    static func carried(_ connection: Connection) throws -> [String] {
+        try connection.query(
+            """
+            SELECT 'column ' || attname || ' acl ' || coalesce(attacl::text, '-') || ' statistics ' || attstattarget || ' options ' || coalesce(attoptions::text, '-')
+                   || ' comment ' || coalesce(col_description(attrelid, attnum), '-')
+            FROM pg_attribute WHERE attrelid = 'public.t'::regclass AND attname = 'ref'
+            UNION ALL
+            SELECT 'index ' || c.relname || ' ' || coalesce(c.reloptions::text, '-') || ' ' || coalesce(s.spcname, '-') || ' ' || pg_get_indexdef(c.oid)
+            FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid LEFT JOIN pg_tablespace s ON s.oid = c.reltablespace
+            WHERE i.indrelid = 'public.t'::regclass
+            ORDER BY 1
+            """
+        ).map { try $0.get(0, as: String.self) }
+    }
+
+    @Test func privilegesStatisticsAndIndexStorageAreTheSameAfterTheSwap() throws {
+        let tablespace = "pgmend_ts_\(UUID().uuidString.prefix(8).lowercased())"
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("SET allow_in_place_tablespaces = on")
+            try connection.execute("CREATE TABLESPACE \(tablespace) LOCATION ''")
+            defer {
+                _ = try? connection.execute("DROP TABLE IF EXISTS public.t")
+                _ = try? connection.execute("DROP TABLESPACE IF EXISTS \(tablespace)")
+            }
+            try connection.execute("""
+                DO $$ BEGIN CREATE ROLE pgmend_carried_reader; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+                CREATE TABLE public.t (id int PRIMARY KEY, ref text NOT NULL, other text,
+                                       CONSTRAINT t_ref_key UNIQUE (ref) WITH (fillfactor = 70));
+                CREATE INDEX t_ref_other_idx ON public.t (ref, other) WITH (fillfactor = 60, deduplicate_items = off) TABLESPACE \(tablespace);
+                CREATE INDEX t_other_idx ON public.t (other) WITH (fillfactor = 50);
+                GRANT SELECT (ref), UPDATE (ref) ON public.t TO pgmend_carried_reader;
+                GRANT INSERT (ref) ON public.t TO pgmend_carried_reader WITH GRANT OPTION;
+                GRANT SELECT (ref) ON public.t TO PUBLIC;
+                ALTER TABLE public.t ALTER COLUMN ref SET STATISTICS 500, ALTER COLUMN ref SET (n_distinct = -0.5);
+                COMMENT ON COLUMN public.t.ref IS 'the reference';
+                INSERT INTO public.t SELECT g, upper(md5(g::text)::uuid::text), 'o' || g FROM generate_series(1, 200) g;
+                """)
+            let before = try Self.carried(connection)
+            #expect(before.contains { $0.contains("pgmend_carried_reader=arw*/") || $0.contains("pgmend_carried_reader=a*rw/") }, "\(before)")
+            #expect(before.contains { $0.contains(tablespace) })
+            let step = try makeStep("normalize_uuid: {columns: [t.ref], method: online}")
+            // The prediction (checked here) holds each index's definition, WITH (...) included.
+            try applyAndCheckPrediction(step, on: connection)
+            #expect(try connection.scalar("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'public.t'::regclass AND attname = 'ref'", as: String.self) == "uuid")
+            let after = try Self.carried(connection)
+            #expect(after == before)
+        }
+    }
+
+    @Test func aPrivilegeGrantedByAnotherRoleBlocks() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("""
+                DO $$ BEGIN CREATE ROLE pgmend_carried_reader; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+                DO $$ BEGIN CREATE ROLE pgmend_carried_granter; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+                CREATE TABLE public.t (id int PRIMARY KEY, ref text);
+                GRANT SELECT (ref) ON public.t TO pgmend_carried_granter WITH GRANT OPTION;
+                SET ROLE pgmend_carried_granter;
+                GRANT SELECT (ref) ON public.t TO pgmend_carried_reader;
+                RESET ROLE;
+                INSERT INTO public.t VALUES (1, md5('a')::uuid::text);
+                """)
+            let step = try makeStep("normalize_uuid: {columns: [t.ref], method: online}")
+            guard case .blocked(let problems) = try step.assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection)) else {
+                Issue.record("expected blocked")
+                return
+            }
+            #expect(problems.map(\.message) == [
+                "privileges on t.ref were granted by pgmend_carried_granter, not the table's owner: method online cannot grant them again as that role (use method: rewrite)"
+            ])
+        }
+    }
+}

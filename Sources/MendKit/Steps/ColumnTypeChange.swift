@@ -167,10 +167,7 @@ enum ColumnTypeChange {
         var recreateStatements: [String] {
             var body = definition.trimmingCharacters(in: .whitespacesAndNewlines)
             if body.hasSuffix(";") { body.removeLast() }
-            let with = options.isEmpty ? "" : " WITH (" + options.map { option -> String in
-                let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
-                return parts.count == 2 ? "\(SQLIdentifier(parts[0]).quoted) = \(SQLLiteral.quoted(parts[1]))" : SQLIdentifier(option).quoted
-            }.joined(separator: ", ") + ")"
+            let with = options.isEmpty ? "" : " WITH (\(ColumnTypeChange.optionList(options)))"
             var statements = ["CREATE VIEW \(quoted)\(with) AS\n\(body)", "ALTER VIEW \(quoted) OWNER TO \(SQLIdentifier(owner).quoted)"]
             if let grants {
                 statements.append("REVOKE ALL ON \(quoted) FROM PUBLIC, \(SQLIdentifier(owner).quoted)")
@@ -573,6 +570,15 @@ enum ColumnTypeChange {
     }
 
     static func quoted(_ table: ObjectName) -> String { QualifiedName(schema: table.schema, table.name).quoted }
+
+    /// `name=value` options as the catalog keeps them (`reloptions`, `attoptions`), written for
+    /// a `WITH (...)` or `SET (...)` clause: `"fillfactor" = '70'`.
+    static func optionList(_ options: [String]) -> String {
+        options.map { option -> String in
+            let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+            return parts.count == 2 ? "\(SQLIdentifier(parts[0]).quoted) = \(SQLLiteral.quoted(parts[1]))" : SQLIdentifier(option).quoted
+        }.joined(separator: ", ")
+    }
 
     /// What `pgmend.set_aside` gets for the rows of `table` matching `condition`: the key (the
     /// primary key, as text; a row of several columns; the ctid without one), the column's

@@ -101,6 +101,8 @@ enum OnlineTypeChange {
         var problems: [StepProblem] = []
         let tables = Array(Set(retypes.map(\.column.table))).sorted()
         var keys: [ObjectName: [(name: String, type: String)]] = [:]
+        var carried: [ObjectName: [CarriedColumn]] = [:]
+        var storage: [ObjectName: [String: IndexStorage]] = [:]
         for table in tables {
             guard let model = schema.tables[table.key] else { continue }
             let mine = retypes.filter { $0.column.table == table }.map(\.column.column)
@@ -124,12 +126,13 @@ enum OnlineTypeChange {
                     problems.append(StepProblem("trigger \(trigger.name) names \(table).\(column): method online does not carry it over yet (use method: rewrite)", table: table))
                 }
             }
-            let granted = try probe.scalar(
-                "SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = ANY($2::text[]) AND attacl IS NOT NULL",
-                [ColumnTypeChange.quoted(table), mine], as: Int.self) ?? 0
-            if granted > 0 {
-                problems.append(StepProblem("\(table) has column privileges on \(mine.joined(separator: ", ")): method online does not carry them over yet (use method: rewrite)", table: table))
+            carried[table] = try CarriedColumn.read(of: table, columns: mine, probe)
+            for column in carried[table] ?? [] where !column.otherGrantors.isEmpty {
+                problems.append(StepProblem(
+                    "privileges on \(table).\(column.name) were granted by \(column.otherGrantors.joined(separator: ", ")), not the table's owner: method online cannot grant them again as \(column.otherGrantors.count == 1 ? "that role" : "those roles") (use method: rewrite)",
+                    table: table))
             }
+            storage[table] = try IndexStorage.read(on: table, probe)
         }
         guard problems.isEmpty else { return .failure(problems) }
 
@@ -232,6 +235,11 @@ enum OnlineTypeChange {
                 if !index.include.isEmpty {
                     definition += " INCLUDE (" + index.include.map { SQLIdentifier(columns.contains($0) ? c.shadowName($0) : $0).quoted }.joined(separator: ", ") + ")"
                 }
+                if index.definition.contains(") NULLS NOT DISTINCT") { definition += " NULLS NOT DISTINCT" }
+                if let stored = storage[table]?[index.name] {
+                    if !stored.options.isEmpty { definition += " WITH (\(ColumnTypeChange.optionList(stored.options)))" }
+                    if let tablespace = stored.tablespace { definition += " TABLESPACE \(SQLIdentifier(tablespace).quoted)" }
+                }
                 if let predicate = index.predicate { definition += " WHERE \(predicate)" }
                 let statement = "CREATE \(index.unique ? "UNIQUE " : "")\(definition)"
                 if model.indexes[shadowIndex]?.valid != true {
@@ -286,6 +294,7 @@ enum OnlineTypeChange {
                     swap.append("COMMENT ON COLUMN \(quotedTable).\(SQLIdentifier(retype.column.column).quoted) IS \(SQLLiteral.quoted(comment))")
                 }
             }
+            for column in carried[table] ?? [] { swap += column.statements(on: quotedTable) }
             swap.append("DROP FUNCTION \(c.quotedFunction(table))()")
 
             // Afterwards: the shadows and the trigger are gone, the columns are last.
@@ -335,5 +344,90 @@ enum OnlineTypeChange {
                 lock: .shareUpdateExclusive, on: table, hazards: [.fullTableScan]))
         }
         return .success(ColumnTypeChange.Outcome(effects: effects, after: after))
+    }
+}
+
+/// What a column has that its renamed shadow does not, and the swap sets again: its statistics
+/// target, its options (`n_distinct`), its privileges. A privilege granted by a role other than
+/// the table's owner cannot be granted again as that role (PostgreSQL records pgmend's grants
+/// as the owner's): it is named, and the step blocked.
+struct CarriedColumn {
+    var name: String
+    var statistics: Int?
+    var options: [String]
+    /// Each grant: the role (nil: PUBLIC), the privilege, whether with grant option.
+    var grants: [(grantee: String?, privilege: String, grantable: Bool)]
+    var otherGrantors: [String]
+
+    /// The columns of `table` among `columns` that have any of it.
+    static func read(of table: ObjectName, columns: [String], _ probe: Probe) throws -> [CarriedColumn] {
+        // In the ACL's own order, so the grants give the same array back.
+        let grants = "aclexplode(a.attacl) WITH ORDINALITY x(grantor, grantee, privilege_type, is_grantable, n)"
+        return try probe.query(
+            """
+            SELECT a.attname::text, CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::int END, coalesce(a.attoptions, '{}')::text[],
+                   ARRAY(SELECT coalesce(r.rolname::text, '') FROM \(grants) LEFT JOIN pg_roles r ON r.oid = x.grantee ORDER BY x.n)::text[],
+                   ARRAY(SELECT x.privilege_type FROM \(grants) ORDER BY x.n)::text[],
+                   ARRAY(SELECT x.is_grantable::text FROM \(grants) ORDER BY x.n)::text[],
+                   ARRAY(SELECT DISTINCT pg_get_userbyid(x.grantor)::text FROM aclexplode(a.attacl) x WHERE x.grantor <> c.relowner ORDER BY 1)::text[]
+            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+            WHERE a.attrelid = to_regclass($1) AND a.attname = ANY($2::text[])
+              AND (a.attstattarget >= 0 OR a.attoptions IS NOT NULL OR a.attacl IS NOT NULL)
+            ORDER BY a.attnum
+            """, [ColumnTypeChange.quoted(table), columns]
+        ).map { row in
+            let grantees = try row.get(3, as: [String].self)
+            let privileges = try row.get(4, as: [String].self)
+            let grantable = try row.get(5, as: [String].self)
+            return CarriedColumn(
+                name: try row.get(0), statistics: try row.get(1, as: Int?.self), options: try row.get(2, as: [String].self),
+                grants: grantees.indices.map { (grantees[$0].isEmpty ? nil : grantees[$0], privileges[$0], grantable[$0] == "true") },
+                otherGrantors: try row.get(6, as: [String].self))
+        }
+    }
+
+    /// The statements that give the renamed column the same, in the swap's transaction.
+    func statements(on quotedTable: String) -> [String] {
+        let column = SQLIdentifier(name).quoted
+        var statements: [String] = []
+        if let statistics { statements.append("ALTER TABLE \(quotedTable) ALTER COLUMN \(column) SET STATISTICS \(statistics)") }
+        if !options.isEmpty { statements.append("ALTER TABLE \(quotedTable) ALTER COLUMN \(column) SET (\(ColumnTypeChange.optionList(options)))") }
+        // One GRANT per role and grant option, in the order the catalog lists them.
+        var groups: [(grantee: String?, grantable: Bool, privileges: [String])] = []
+        for grant in grants {
+            if let at = groups.firstIndex(where: { $0.grantee == grant.grantee && $0.grantable == grant.grantable }) {
+                groups[at].privileges.append(grant.privilege)
+            } else {
+                groups.append((grant.grantee, grant.grantable, [grant.privilege]))
+            }
+        }
+        for group in groups {
+            let grantee = group.grantee.map { SQLIdentifier($0).quoted } ?? "PUBLIC"
+            statements.append(
+                "GRANT \(group.privileges.map { "\($0) (\(column))" }.joined(separator: ", ")) ON \(quotedTable) TO \(grantee)\(group.grantable ? " WITH GRANT OPTION" : "")")
+        }
+        return statements
+    }
+}
+
+/// An index's storage parameters and tablespace, which its copy on the shadow is built with.
+struct IndexStorage {
+    var options: [String]
+    /// nil: the database's default tablespace.
+    var tablespace: String?
+
+    /// Every index of `table` that has either, by name.
+    static func read(on table: ObjectName, _ probe: Probe) throws -> [String: IndexStorage] {
+        var found: [String: IndexStorage] = [:]
+        for row in try probe.query(
+            """
+            SELECT c.relname::text, coalesce(c.reloptions, '{}')::text[], t.spcname::text
+            FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid LEFT JOIN pg_tablespace t ON t.oid = c.reltablespace
+            WHERE i.indrelid = to_regclass($1) AND (c.reloptions IS NOT NULL OR c.reltablespace <> 0)
+            """, [ColumnTypeChange.quoted(table)])
+        {
+            found[try row.get(0)] = IndexStorage(options: try row.get(1, as: [String].self), tablespace: try row.get(2, as: String?.self))
+        }
+        return found
     }
 }
