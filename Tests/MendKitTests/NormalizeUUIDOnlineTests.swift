@@ -294,6 +294,7 @@ struct OnlineCarriedSettingsTests {
                                        CONSTRAINT t_ref_key UNIQUE (ref) WITH (fillfactor = 70));
                 CREATE INDEX t_ref_other_idx ON public.t (ref, other) WITH (fillfactor = 60, deduplicate_items = off) TABLESPACE \(tablespace);
                 CREATE INDEX t_other_idx ON public.t (other) WITH (fillfactor = 50);
+                CREATE UNIQUE INDEX t_other_ref_key ON public.t (other, ref) NULLS NOT DISTINCT;
                 GRANT SELECT (ref), UPDATE (ref) ON public.t TO pgmend_carried_reader;
                 GRANT INSERT (ref) ON public.t TO pgmend_carried_reader WITH GRANT OPTION;
                 GRANT SELECT (ref) ON public.t TO PUBLIC;
@@ -304,6 +305,7 @@ struct OnlineCarriedSettingsTests {
             let before = try Self.carried(connection)
             #expect(before.contains { $0.contains("pgmend_carried_reader=arw*/") || $0.contains("pgmend_carried_reader=a*rw/") }, "\(before)")
             #expect(before.contains { $0.contains(tablespace) })
+            #expect(before.contains { $0.hasSuffix("(other, ref) NULLS NOT DISTINCT") }, "\(before)")
             let step = try makeStep("normalize_uuid: {columns: [t.ref], method: online}")
             // The prediction (checked here) holds each index's definition, WITH (...) included.
             try applyAndCheckPrediction(step, on: connection)

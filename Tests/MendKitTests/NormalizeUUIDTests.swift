@@ -123,6 +123,7 @@ struct NormalizeUUIDTests {
                 CREATE VIEW public.app_names AS SELECT app_memories.id, app_memories.name FROM public.app_memories;
                 GRANT SELECT ON public.app_memories TO pgmend_reader;
                 GRANT SELECT, INSERT ON public.app_names TO pgmend_reader WITH GRANT OPTION;
+                GRANT SELECT ON public.app_names TO PUBLIC;
                 ALTER VIEW public.app_memories OWNER TO pgmend_view_owner;
                 COMMENT ON VIEW public.app_memories IS 'memories with their app';
                 COMMENT ON COLUMN public.app_memories.content IS 'what was remembered';

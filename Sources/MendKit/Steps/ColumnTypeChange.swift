@@ -211,7 +211,8 @@ enum ColumnTypeChange {
                        ARRAY(SELECT col_description(c.oid, a.attnum) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
                              AND col_description(c.oid, a.attnum) IS NOT NULL ORDER BY a.attnum)::text[],
                        c.relacl IS NULL,
-                       ARRAY(SELECT coalesce(pg_get_userbyid(x.grantee), '') FROM aclexplode(c.relacl) x ORDER BY x.grantee, x.privilege_type)::text[],
+                       ARRAY(SELECT coalesce(r.rolname::text, '') FROM aclexplode(c.relacl) x LEFT JOIN pg_roles r ON r.oid = x.grantee
+                             ORDER BY x.grantee, x.privilege_type)::text[],
                        ARRAY(SELECT x.privilege_type FROM aclexplode(c.relacl) x ORDER BY x.grantee, x.privilege_type)::text[],
                        ARRAY(SELECT x.is_grantable::text FROM aclexplode(c.relacl) x ORDER BY x.grantee, x.privilege_type)::text[],
                        c.relkind = 'm',
