@@ -222,6 +222,70 @@ struct NormalizeUUIDOnlineTests {
         }
     }
 
+    /// `on_invalid: null` online while the application writes throughout: each transaction
+    /// inserts a row and changes another (never the same row twice), every third with a value
+    /// that is no UUID. Before the swap those commit (the trigger nulls their shadow); after it
+    /// the uuid column refuses them and the writer rolls back. Every bad value committed, and
+    /// every bad value there before, is journaled exactly once and NULL; every other is its uuid.
+    @Test func badValuesWrittenThroughoutTheRunAreJournaledAndNulled() throws {
+        let rows = 40_000
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let observer = try ConcurrentWriterTests.session(database)
+            try observer.execute("""
+                CREATE TABLE public.links (id bigint PRIMARY KEY, ref varchar(40), expected uuid);
+                CREATE INDEX links_ref_idx ON public.links (ref);
+                INSERT INTO public.links SELECT g, upper(md5(g::text)::uuid::text), md5(g::text)::uuid FROM generate_series(1, \(rows)) g;
+                UPDATE public.links SET ref = 'bad-' || id, expected = NULL WHERE id % 1000 = 0;
+                """)
+            let snapshots = ConcurrentWriterTests.scratch("uuid-online-null-writer")
+            defer { try? FileManager.default.removeItem(atPath: snapshots) }
+            let stop = StopFlag()
+            let conninfo = database.conninfo
+            let app = Background { () -> [String] in
+                let app = try ConcurrentWriterTests.session(conninfo)
+                var committedBad: [String] = []
+                var attempt = 0
+                while !stop.isSet {
+                    attempt += 1
+                    let id = rows + attempt
+                    // Distinct rows, none of the ones that start bad.
+                    let moved = 1 + (attempt * 7919) % rows
+                    if moved % 1000 == 0 { continue }
+                    let bad = attempt % 3 == 0
+                    let value = bad ? "bad-\(id)" : UUID().uuidString
+                    let expected = bad ? "NULL" : "'\(value.lowercased())'"
+                    do {
+                        try app.execute("""
+                            BEGIN;
+                            INSERT INTO public.links VALUES (\(id), '\(value)', \(expected));
+                            UPDATE public.links SET ref = '\(value)', expected = \(expected) WHERE id = \(moved);
+                            COMMIT;
+                            """)
+                        if bad { committedBad += ["\(id) [\(value)]", "\(moved) [\(value)]"] }
+                    } catch let error as PostgresError where error.sqlState == .invalidTextRepresentation && bad {
+                        try app.execute("ROLLBACK")
+                    }
+                }
+                return committedBad
+            }
+            Thread.sleep(forTimeInterval: 0.2)
+            let plan = try writePlan("settings: {lock_timeout: 2s, batch_size: 2000}\nsteps:\n  - normalize_uuid: {columns: [links.ref], on_invalid: \"null\", method: online}\n")
+            let report = try ConcurrentWriterTests.apply(plan, on: database, snapshots: snapshots).value(within: 300)
+            Thread.sleep(forTimeInterval: 0.2)
+            stop.set()
+            let committedBad = try app.value()
+            #expect(report.outcome == .ok, "\(report.message ?? "")")
+            #expect(!committedBad.isEmpty, "no bad value committed before the swap")
+
+            #expect(try observer.scalar("SELECT count(*) FROM public.links WHERE ref IS DISTINCT FROM expected", as: Int.self) == 0)
+            let journaled = try observer.query("SELECT key || ' [' || column_value || ']' FROM pgmend.set_aside").map { try $0.get(0, as: String.self) }.sorted()
+            let expected = (committedBad + (1...rows).filter { $0 % 1000 == 0 }.map { "\($0) [bad-\($0)]" }).sorted()
+            #expect(journaled == expected)
+            let swap = report.steps.first?.actions.first { $0.summary.hasPrefix("swap") }?.longestTransactionMs
+            print("normalize_uuid online on_invalid: null, \(rows) rows, \(committedBad.count / 2) bad values committed meanwhile, \(journaled.count) journaled: swap \(swap ?? -1) ms")
+        }
+    }
+
     @Test func aNotNullColumnWithValuesThatAreNoUUIDsStaysBlockedOnline() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
