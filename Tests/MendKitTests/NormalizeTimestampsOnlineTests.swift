@@ -169,19 +169,9 @@ struct NormalizeTimestampsOnlineTests {
         let rows = 30_000
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let observer = try Self.prepare(database, zone: "Europe/Berlin", rows: rows)
-            let snapshots = ConcurrentWriterTests.scratch("timestamps-online")
-            defer { try? FileManager.default.removeItem(atPath: snapshots) }
-            let stop = StopFlag()
-            let app = Self.writer(database.conninfo, rows: rows, stop: stop)
-            Thread.sleep(forTimeInterval: 0.2)
-            let plan = try writePlan(
-                "settings: {lock_timeout: 2s, batch_size: 2000}\nsteps:\n  - normalize_timestamps: {columns: [visits.at, visits.seen], assume_time_zone: Europe/Berlin, recreate_views: true, method: online}\n")
-            let started = Date()
-            let report = try ConcurrentWriterTests.apply(plan, on: database, snapshots: snapshots).value(within: 300)
-            let elapsed = Date().timeIntervalSince(started)
-            Thread.sleep(forTimeInterval: 0.2)
-            stop.set()
-            let committed = try app.value()
+            let (report, committed, elapsed) = try ConcurrentWriterTests.runWhileWriting(
+                "settings: {lock_timeout: 2s, batch_size: 2000}\nsteps:\n  - normalize_timestamps: {columns: [visits.at, visits.seen], assume_time_zone: Europe/Berlin, recreate_views: true, method: online}\n",
+                on: database, label: "timestamps-online") { Self.writer(database.conninfo, rows: rows, stop: $0) }
             #expect(report.outcome == .ok, "\(report.message ?? "")")
             #expect(committed > 0, "the writer committed nothing")
             try Self.expectConverted(observer, visits: rows + committed, marks: rows / 2 + committed)

@@ -57,18 +57,9 @@ struct NormalizeUUIDOnlineTests {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let observer = try ConcurrentWriterTests.session(database)
             try observer.execute(Self.tables)
-            let snapshots = ConcurrentWriterTests.scratch("uuid-online")
-            defer { try? FileManager.default.removeItem(atPath: snapshots) }
-            let stop = StopFlag()
-            let app = Self.writer(database.conninfo, stop: stop)
-            Thread.sleep(forTimeInterval: 0.2)
-            let plan = try writePlan("settings: {lock_timeout: 2s, batch_size: 2000}\nsteps:\n  - normalize_uuid: {columns: [owners.id], method: online}\n")
-            let started = Date()
-            let report = try ConcurrentWriterTests.apply(plan, on: database, snapshots: snapshots).value(within: 300)
-            let elapsed = Date().timeIntervalSince(started)
-            Thread.sleep(forTimeInterval: 0.2)
-            stop.set()
-            let committed = try app.value()
+            let (report, committed, elapsed) = try ConcurrentWriterTests.runWhileWriting(
+                "settings: {lock_timeout: 2s, batch_size: 2000}\nsteps:\n  - normalize_uuid: {columns: [owners.id], method: online}\n",
+                on: database, label: "uuid-online") { Self.writer(database.conninfo, stop: $0) }
             #expect(report.outcome == .ok, "\(report.message ?? "")")
             #expect(committed > 0, "the writer committed nothing")
 
@@ -237,11 +228,8 @@ struct NormalizeUUIDOnlineTests {
                 INSERT INTO public.links SELECT g, upper(md5(g::text)::uuid::text), md5(g::text)::uuid FROM generate_series(1, \(rows)) g;
                 UPDATE public.links SET ref = 'bad-' || id, expected = NULL WHERE id % 1000 = 0;
                 """)
-            let snapshots = ConcurrentWriterTests.scratch("uuid-online-null-writer")
-            defer { try? FileManager.default.removeItem(atPath: snapshots) }
-            let stop = StopFlag()
             let conninfo = database.conninfo
-            let app = Background { () -> [String] in
+            let writer = { (stop: StopFlag) in Background { () -> [String] in
                 let app = try ConcurrentWriterTests.session(conninfo)
                 var committedBad: [String] = []
                 var attempt = 0
@@ -267,13 +255,10 @@ struct NormalizeUUIDOnlineTests {
                     }
                 }
                 return committedBad
-            }
-            Thread.sleep(forTimeInterval: 0.2)
-            let plan = try writePlan("settings: {lock_timeout: 2s, batch_size: 2000}\nsteps:\n  - normalize_uuid: {columns: [links.ref], on_invalid: \"null\", method: online}\n")
-            let report = try ConcurrentWriterTests.apply(plan, on: database, snapshots: snapshots).value(within: 300)
-            Thread.sleep(forTimeInterval: 0.2)
-            stop.set()
-            let committedBad = try app.value()
+            } }
+            let (report, committedBad, _) = try ConcurrentWriterTests.runWhileWriting(
+                "settings: {lock_timeout: 2s, batch_size: 2000}\nsteps:\n  - normalize_uuid: {columns: [links.ref], on_invalid: \"null\", method: online}\n",
+                on: database, label: "uuid-online-null-writer", writer: writer)
             #expect(report.outcome == .ok, "\(report.message ?? "")")
             #expect(!committedBad.isEmpty, "no bad value committed before the swap")
 
@@ -286,31 +271,53 @@ struct NormalizeUUIDOnlineTests {
         }
     }
 
-    @Test func aNotNullColumnWithValuesThatAreNoUUIDsStaysBlockedOnline() throws {
+    /// What blocks the step `yaml` on a fresh database after `setup` ([] and an issue when nothing does).
+    static func blockingProblems(_ yaml: String, after setup: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [StepProblem] {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
-            try connection.execute("CREATE TABLE public.t (id int PRIMARY KEY, ref text NOT NULL); INSERT INTO public.t VALUES (1, md5('a')::uuid::text), (2, 'nope');")
-            let step = try makeStep("normalize_uuid: {columns: [t.ref], on_invalid: \"null\", method: online}")
-            guard case .blocked(let problems) = try step.assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection)) else {
-                Issue.record("expected blocked")
-                return
+            try connection.execute(setup)
+            guard case .blocked(let problems) = try makeStep(yaml).assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection)) else {
+                Issue.record("expected \(yaml) to be blocked", sourceLocation: sourceLocation)
+                return []
             }
-            #expect(problems.map(\.message) == ["values of t.ref that are not UUIDs (on_invalid: null cannot clear them: the column is NOT NULL)"])
-            #expect(problems.first?.sample == ["2"])
+            return problems
         }
     }
 
+    @Test func aNotNullColumnWithValuesThatAreNoUUIDsStaysBlockedOnline() throws {
+        let problems = try Self.blockingProblems(
+            "normalize_uuid: {columns: [t.ref], on_invalid: \"null\", method: online}",
+            after: "CREATE TABLE public.t (id int PRIMARY KEY, ref text NOT NULL); INSERT INTO public.t VALUES (1, md5('a')::uuid::text), (2, 'nope');")
+        #expect(problems.map(\.message) == ["values of t.ref that are not UUIDs (on_invalid: null cannot clear them: the column is NOT NULL)"])
+        #expect(problems.first?.sample == ["2"])
+    }
+
     @Test func aTableWithoutPrimaryKeyIsBlocked() throws {
-        try ThrowawayCluster.shared().withFreshDatabase { database in
-            let connection = try database.connect()
-            try connection.execute("CREATE TABLE public.t (ref text); INSERT INTO public.t VALUES (md5('a')::uuid::text);")
-            let step = try makeStep("normalize_uuid: {columns: [t.ref], method: online}")
-            guard case .blocked(let problems) = try step.assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection)) else {
-                Issue.record("expected blocked")
-                return
-            }
-            #expect(problems.map(\.message) == ["t has no primary key: method online backfills by it (use method: rewrite)"])
-        }
+        let problems = try Self.blockingProblems(
+            "normalize_uuid: {columns: [t.ref], method: online}", after: "CREATE TABLE public.t (ref text); INSERT INTO public.t VALUES (md5('a')::uuid::text);")
+        #expect(problems.map(\.message) == ["t has no primary key: method online backfills by it (use method: rewrite)"])
+    }
+}
+
+extension ConcurrentWriterTests {
+    /// Runs the plan `yaml` for real while the writer `start` returns writes, and stops that
+    /// writer a moment after the run: the run's report, what the writer returned, and how long
+    /// the run took.
+    static func runWhileWriting<Value: Sendable>(
+        _ yaml: String, on database: TestDatabase, label: String, writer start: (StopFlag) -> Background<Value>
+    ) throws -> (report: RunReport, written: Value, seconds: Double) {
+        let snapshots = scratch(label)
+        defer { try? FileManager.default.removeItem(atPath: snapshots) }
+        let stop = StopFlag()
+        let writer = start(stop)
+        Thread.sleep(forTimeInterval: 0.2)
+        let plan = try writePlan(yaml)
+        let started = Date()
+        let report = try apply(plan, on: database, snapshots: snapshots).value(within: 300)
+        let seconds = Date().timeIntervalSince(started)
+        Thread.sleep(forTimeInterval: 0.2)
+        stop.set()
+        return (report, try writer.value(), seconds)
     }
 }
 
@@ -380,9 +387,7 @@ struct OnlineCarriedSettingsTests {
     }
 
     @Test func aPrivilegeGrantedByAnotherRoleBlocks() throws {
-        try ThrowawayCluster.shared().withFreshDatabase { database in
-            let connection = try database.connect()
-            try connection.execute("""
+        let problems = try NormalizeUUIDOnlineTests.blockingProblems("normalize_uuid: {columns: [t.ref], method: online}", after: """
                 DO $$ BEGIN CREATE ROLE pgmend_carried_reader; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
                 DO $$ BEGIN CREATE ROLE pgmend_carried_granter; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
                 CREATE TABLE public.t (id int PRIMARY KEY, ref text);
@@ -392,14 +397,8 @@ struct OnlineCarriedSettingsTests {
                 RESET ROLE;
                 INSERT INTO public.t VALUES (1, md5('a')::uuid::text);
                 """)
-            let step = try makeStep("normalize_uuid: {columns: [t.ref], method: online}")
-            guard case .blocked(let problems) = try step.assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection)) else {
-                Issue.record("expected blocked")
-                return
-            }
-            #expect(problems.map(\.message) == [
-                "privileges on t.ref were granted by pgmend_carried_granter, not the table's owner: method online cannot grant them again as that role (use method: rewrite)"
-            ])
-        }
+        #expect(problems.map(\.message) == [
+            "privileges on t.ref were granted by pgmend_carried_granter, not the table's owner: method online cannot grant them again as that role (use method: rewrite)"
+        ])
     }
 }
