@@ -113,6 +113,6 @@ struct NormalizeTimestampsTests {
             }
         }
         #expect(throws: (any Error).self) { try makeStep("normalize_timestamps: {columns: all}") }
-        #expect(throws: (any Error).self) { try makeStep("normalize_timestamps: {columns: all, assume_time_zone: UTC, method: online}") }
+        #expect(throws: (any Error).self) { try makeStep("normalize_timestamps: {columns: all, assume_time_zone: UTC, method: slowly}") }
     }
 }

@@ -43,19 +43,14 @@ extension OptionReader {
         return names
     }
 
-    /// `method: rewrite` (the default) or `online`; nil after a problem was reported. A step
-    /// that has no online method yet (`online: false`) says so here.
-    mutating func typeChangeMethod(online: Bool) -> TypeChangeMethod? {
+    /// `method: rewrite` (the default) or `online`; nil after a problem was reported.
+    mutating func typeChangeMethod() -> TypeChangeMethod? {
         guard let text = optionalText("method") else { return .rewrite }
-        switch text {
-        case "rewrite": return .rewrite
-        case "online" where online: return .online
-        case "online":
-            report(location(of: "method"), "method 'online' of \(owner) is not built yet; use method: rewrite (an ACCESS EXCLUSIVE lock while the table is rewritten)")
-        default:
+        guard let method = TypeChangeMethod(rawValue: text) else {
             report(location(of: "method"), "option 'method' of \(owner) must be rewrite or online, not '\(text)'")
+            return nil
         }
-        return nil
+        return method
     }
 }
 
@@ -76,6 +71,13 @@ struct ColumnRetype: Sendable {
     var newDefault: String?
     /// Whether the column had a default to drop.
     var hadDefault: Bool
+    /// For `method: online`: the new value from `value` (the quoted column in a batch,
+    /// `NEW."column"` in the trigger), as SQL that no session setting changes the result of;
+    /// nil: `value::newType`.
+    var convert: (@Sendable (_ value: String) -> String)? = nil
+    /// For `method: online`: a value the conversion turns into NULL is journaled with this
+    /// reason under the swap's lock (`on_invalid: null`); nil: the conversion nulls nothing.
+    var nulledReason: String? = nil
 }
 
 /// A change that can be made, or the problems that stop it.
@@ -165,10 +167,7 @@ enum ColumnTypeChange {
         var recreateStatements: [String] {
             var body = definition.trimmingCharacters(in: .whitespacesAndNewlines)
             if body.hasSuffix(";") { body.removeLast() }
-            let with = options.isEmpty ? "" : " WITH (" + options.map { option -> String in
-                let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
-                return parts.count == 2 ? "\(SQLIdentifier(parts[0]).quoted) = \(SQLLiteral.quoted(parts[1]))" : SQLIdentifier(option).quoted
-            }.joined(separator: ", ") + ")"
+            let with = options.isEmpty ? "" : " WITH (\(ColumnTypeChange.optionList(options)))"
             var statements = ["CREATE VIEW \(quoted)\(with) AS\n\(body)", "ALTER VIEW \(quoted) OWNER TO \(SQLIdentifier(owner).quoted)"]
             if let grants {
                 statements.append("REVOKE ALL ON \(quoted) FROM PUBLIC, \(SQLIdentifier(owner).quoted)")
@@ -212,7 +211,8 @@ enum ColumnTypeChange {
                        ARRAY(SELECT col_description(c.oid, a.attnum) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
                              AND col_description(c.oid, a.attnum) IS NOT NULL ORDER BY a.attnum)::text[],
                        c.relacl IS NULL,
-                       ARRAY(SELECT coalesce(pg_get_userbyid(x.grantee), '') FROM aclexplode(c.relacl) x ORDER BY x.grantee, x.privilege_type)::text[],
+                       ARRAY(SELECT coalesce(r.rolname::text, '') FROM aclexplode(c.relacl) x LEFT JOIN pg_roles r ON r.oid = x.grantee
+                             ORDER BY x.grantee, x.privilege_type)::text[],
                        ARRAY(SELECT x.privilege_type FROM aclexplode(c.relacl) x ORDER BY x.grantee, x.privilege_type)::text[],
                        ARRAY(SELECT x.is_grantable::text FROM aclexplode(c.relacl) x ORDER BY x.grantee, x.privilege_type)::text[],
                        c.relkind = 'm',
@@ -571,6 +571,28 @@ enum ColumnTypeChange {
     }
 
     static func quoted(_ table: ObjectName) -> String { QualifiedName(schema: table.schema, table.name).quoted }
+
+    /// `name=value` options as the catalog keeps them (`reloptions`, `attoptions`), written for
+    /// a `WITH (...)` or `SET (...)` clause: `"fillfactor" = '70'`.
+    static func optionList(_ options: [String]) -> String {
+        options.map { option -> String in
+            let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+            return parts.count == 2 ? "\(SQLIdentifier(parts[0]).quoted) = \(SQLLiteral.quoted(parts[1]))" : SQLIdentifier(option).quoted
+        }.joined(separator: ", ")
+    }
+
+    /// What `pgmend.set_aside` gets for the rows of `table` matching `condition`: the key (the
+    /// primary key, as text; a row of several columns; the ctid without one), the column's
+    /// name and its old value as text, and `reason`.
+    static func setAside(
+        _ table: ObjectName, key: [String], column: String, reason: String, where condition: String
+    ) -> AlterColumnTypes.SetAside {
+        let keyText = key.isEmpty ? "ctid::text" : key.count == 1
+            ? "\(SQLIdentifier(key[0]).quoted)::text" : "ROW(\(key.map { SQLIdentifier($0).quoted }.joined(separator: ", ")))::text"
+        return AlterColumnTypes.SetAside(
+            table: table,
+            query: "SELECT \(keyText) AS key, \(SQLLiteral.quoted(column))::text AS field, \(SQLLiteral.quoted(reason))::text AS reason, NULL::jsonb AS json_value, \(SQLIdentifier(column).quoted)::text AS column_value FROM \(quoted(table)) WHERE \(condition)")
+    }
 
     /// Whether catalog text (a definition, an expression) names the column as a whole word.
     static func mentions(_ text: String, _ column: String) -> Bool {

@@ -29,6 +29,7 @@ public struct NormalizeTimestampsStep: RepairStep {
     public let exclude: [ColumnName]
     public let zone: String
     public let recreateViews: Bool
+    let method: TypeChangeMethod
 
     public init?(options: inout OptionReader) {
         var columns: [ColumnName]?
@@ -47,8 +48,9 @@ public struct NormalizeTimestampsStep: RepairStep {
             options.report(options.location(of: "assume_time_zone"), "option 'assume_time_zone' of normalize_timestamps must be a time zone name like UTC or Europe/Berlin")
         }
         let recreateViews = options.bool("recreate_views", default: false)
-        let methodKnown = options.typeChangeMethod(online: false) != nil
-        guard methodKnown, let zone, all || columns != nil, options.problems.isEmpty else { return nil }
+        let method = options.typeChangeMethod()
+        guard let method, let zone, all || columns != nil, options.problems.isEmpty else { return nil }
+        self.method = method
         self.columns = all ? nil : columns
         self.exclude = exclude
         self.zone = zone
@@ -63,7 +65,7 @@ public struct NormalizeTimestampsStep: RepairStep {
             ("exclude", exclude.isEmpty ? "(none)" : exclude.map(\.description).joined(separator: ", ")),
             ("assume_time_zone", zone),
             ("recreate_views", recreateViews ? "true" : "false"),
-            ("method", "rewrite"),
+            ("method", method.rawValue),
         ]
     }
 
@@ -144,11 +146,17 @@ public struct NormalizeTimestampsStep: RepairStep {
             // Under TimeZone = 'UTC' the plain cast reads the value as UTC; PostgreSQL then
             // knows that nothing changes on disk and skips the rewrite, unless the type has a
             // precision (`timestamp(3)`): its length coercion makes PostgreSQL rewrite.
+            // Online, the trigger and the batches run in the application's and pgmend's sessions,
+            // whatever their zone: the conversion names the zone even when it is UTC.
             retypes.append(ColumnRetype(
                 column: name, newType: Self.zoned(column.type), using: isUTC ? nil : "\(quotedColumn) AT TIME ZONE \(quotedZone)",
-                newDefault: newDefault, hadDefault: column.defaultExpression != nil))
+                newDefault: newDefault, hadDefault: column.defaultExpression != nil, convert: { "\($0) AT TIME ZONE \(quotedZone)" }))
         }
         guard problems.isEmpty else { return .blocked(problems) }
+        if method == .online {
+            return try OnlineTypeChange.planInParts(
+                retypes, .timestamps(zone: zone), schema: schema, probe: probe, recreateViews: recreateViews, notes: notes)
+        }
         let utc = isUTC
         return try ColumnTypeChange.planInParts(
             retypes, schema: schema, probe: probe, recreateViews: recreateViews, setAside: [], pinned: [("TimeZone", "UTC")], refusal: nil,

@@ -46,10 +46,7 @@ public struct NormalizeUUIDStep: RepairStep {
             }
         }
         let recreateViews = options.bool("recreate_views", default: false)
-        let method = options.typeChangeMethod(online: true)
-        if method == .online && invalidToNull {
-            options.report(options.location(of: "on_invalid"), "on_invalid: null of normalize_uuid works with method: rewrite only (method online refuses a value that is not a UUID)")
-        }
+        let method = options.typeChangeMethod()
         if columns == nil && !auto {
             options.report(options.location, "normalize_uuid needs option 'columns' (a list of table.column) or auto: true")
         } else if columns != nil && auto {
@@ -82,7 +79,9 @@ public struct NormalizeUUIDStep: RepairStep {
     /// Counts of one column's values: non-null, accepted by `uuid`, already in its printed form.
     struct ValueCounts { var present = 0, accepted = 0, canonical = 0 }
 
-    static func accepted(_ column: String) -> String { "\(SQLIdentifier(column).quoted)::text ~ \(SQLLiteral.quoted(acceptedPattern))" }
+    static func accepted(_ column: String) -> String { acceptedValue(SQLIdentifier(column).quoted) }
+    /// Whether `value` (SQL) is a form `uuid` accepts.
+    static func acceptedValue(_ value: String) -> String { "\(value)::text ~ \(SQLLiteral.quoted(acceptedPattern))" }
     static func invalid(_ column: String) -> String { "\(SQLIdentifier(column).quoted) IS NOT NULL AND NOT (\(accepted(column)))" }
 
     static func counts(of columns: [String], in table: ObjectName, _ probe: Probe) throws -> [String: ValueCounts] {
@@ -187,39 +186,30 @@ public struct NormalizeUUIDStep: RepairStep {
                 }
                 notes[name, default: []].append("\(invalid) value\(invalid == 1 ? "" : "s") of \(name) that are not UUIDs set to NULL, journaled first")
             }
-            let using: String
+            var retype = ColumnRetype(
+                column: name, newType: "uuid", using: nil, newDefault: column.defaultExpression.map(Self.uuidDefault), hadDefault: column.defaultExpression != nil)
             if invalidToNull && !column.notNull {
-                using = "CASE WHEN \(Self.accepted(name.column)) THEN \(quotedColumn)::text::uuid END"
-                let keyColumns = try probe.primaryKey(of: name.table)
-                let keyText = keyColumns.isEmpty ? "ctid::text" : keyColumns.count == 1
-                    ? "\(SQLIdentifier(keyColumns[0]).quoted)::text" : "ROW(\(keyColumns.map { SQLIdentifier($0).quoted }.joined(separator: ", ")))::text"
-                setAside.append(AlterColumnTypes.SetAside(
-                    table: name.table,
-                    query: "SELECT \(keyText) AS key, \(SQLLiteral.quoted(name.column))::text AS field, 'on_invalid: null'::text AS reason, NULL::jsonb AS json_value, \(quotedColumn)::text AS column_value FROM \(ColumnTypeChange.quoted(name.table)) WHERE \(Self.invalid(name.column))"))
+                // Online, a value the application writes meanwhile that is no UUID is nulled
+                // by the trigger and journaled under the swap's lock.
+                retype.convert = { "CASE WHEN \(Self.acceptedValue($0)) THEN \($0)::text::uuid END" }
+                retype.nulledReason = "on_invalid: null"
+                if method == .rewrite {
+                    setAside.append(ColumnTypeChange.setAside(
+                        name.table, key: try probe.primaryKey(of: name.table), column: name.column, reason: "on_invalid: null", where: Self.invalid(name.column)))
+                }
             } else {
                 // A value committed while pgmend waited that is no UUID makes this cast fail
-                // under the lock, and the change with it (AlterColumnTypes.refusal).
-                using = "\(quotedColumn)::text::uuid"
+                // under the lock, and the change with it (AlterColumnTypes.refusal); online, the
+                // trigger refuses it.
+                retype.convert = { "\($0)::text::uuid" }
             }
-            retypes.append(ColumnRetype(
-                column: name, newType: "uuid", using: using, newDefault: column.defaultExpression.map(Self.uuidDefault), hadDefault: column.defaultExpression != nil))
+            retype.using = retype.convert?(quotedColumn)
+            retypes.append(retype)
         }
         guard problems.isEmpty else { return .blocked(problems) }
 
         if method == .online {
-            var effects: [any Effect] = []
-            var after = schema
-            for part in try ColumnTypeChange.parts(of: retypes, in: schema, probe) {
-                switch try OnlineTypeChange.plan(
-                    part, schema: after, probe: probe, recreateViews: recreateViews, notes: part.flatMap { notes[$0.column] ?? [] })
-                {
-                case .failure(let found): problems += found
-                case .success(let done):
-                    effects += done.effects
-                    after = done.after
-                }
-            }
-            return problems.isEmpty ? .needed(effects, after: after) : .blocked(problems)
+            return try OnlineTypeChange.planInParts(retypes, .uuid, schema: schema, probe: probe, recreateViews: recreateViews, notes: notes)
         }
         return try ColumnTypeChange.planInParts(
             retypes, schema: schema, probe: probe, recreateViews: recreateViews, setAside: setAside, pinned: [],

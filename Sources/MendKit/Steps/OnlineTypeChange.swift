@@ -1,44 +1,108 @@
 import PostgresClient
 import SchemaModel
 
-/// `method: online` of `normalize_uuid`: the type change of a foreign-key group without holding
-/// an ACCESS EXCLUSIVE lock for a table rewrite. Each column gets a shadow column of the new
-/// type (`<column>__pgmend_uuid`) that a trigger keeps equal to the cast of the column on every
-/// insert and update; the existing rows are backfilled in keyset batches; a NOT NULL column's
-/// shadow gets a validated `CHECK (shadow IS NOT NULL)`, so the swap's SET NOT NULL skips its
-/// scan; the indexes on the column are built on the shadow `CONCURRENTLY`; an assertion reads
-/// every row. Then one short transaction under the locks of every table of the group swaps
-/// them: views and foreign keys dropped, triggers dropped, old columns dropped, shadows renamed,
-/// NOT NULL, defaults, comments, the prebuilt indexes attached (`ADD CONSTRAINT ... USING
-/// INDEX`, or renamed), foreign keys re-added NOT VALID, views recreated; each key is validated
-/// after, in its own transaction.
+/// What the shadow columns of one step kind hold, and the word its pieces are named with, so
+/// that the pieces of `normalize_uuid` and of `normalize_timestamps` never share a name.
+struct OnlineConversion: Sendable {
+    /// The word in every name: `uuid` (the names `normalize_uuid` has always used, so a run
+    /// killed on an older pgmend resumes) or `tstz`.
+    var tag: String
+    /// The value a shadow holds, for people, before a column's name: "the uuid cast of".
+    var holds: String
+    /// What the trigger refuses from then on, said when it is created ("" when nothing).
+    var refuses: String
+    /// Settings pinned in the swap transaction (`TimeZone` for timestamps).
+    var pinned: [(name: String, value: String)]
+
+    static let uuid = OnlineConversion(
+        tag: "uuid", holds: "the uuid cast of", refuses: " (from now on a value uuid refuses is refused)", pinned: [])
+
+    /// Timestamps read in `zone`: the conversion names the zone, so the session's never matters.
+    static func timestamps(zone: String) -> OnlineConversion {
+        OnlineConversion(tag: "tstz", holds: "the instant, read in \(zone), of", refuses: "", pinned: [("TimeZone", "UTC")])
+    }
+
+    /// BEFORE triggers fire in name order: this one fires after the application's own (which
+    /// may change the column) and converts the final value.
+    var triggerName: String { "zz_pgmend_\(tag)_shadow" }
+    func shadowName(_ column: String) -> String { GeneratedName.make([column, ""], suffix: "pgmend_\(tag)") }
+    func functionName(_ table: ObjectName) -> String { GeneratedName.make([table.schema, table.name], suffix: "pgmend_\(tag)_shadow") }
+    func indexName(_ index: String) -> String { GeneratedName.make([index], suffix: "pgmend_\(tag)") }
+    func quotedFunction(_ table: ObjectName) -> String { "pgmend.\(SQLIdentifier(functionName(table)).quoted)" }
+}
+
+/// `method: online` of `normalize_uuid` and `normalize_timestamps`: the type change of a
+/// foreign-key group without holding an ACCESS EXCLUSIVE lock for a table rewrite. Each column
+/// gets a shadow column of the new type (`<column>__pgmend_uuid`, `<column>__pgmend_tstz`) that
+/// a trigger keeps equal to the conversion of the column on every insert and update; the
+/// existing rows are backfilled in keyset batches; a NOT NULL column's shadow gets a validated
+/// `CHECK (shadow IS NOT NULL)`, so the swap's SET NOT NULL skips its scan; the indexes on the
+/// column are built on the shadow `CONCURRENTLY`; an assertion reads every row. Then one short
+/// transaction under the locks of every table of the group swaps them: views and foreign keys
+/// dropped, triggers dropped, old columns dropped, shadows renamed, NOT NULL, defaults,
+/// comments, the prebuilt indexes attached (`ADD CONSTRAINT ... USING INDEX`, or renamed),
+/// foreign keys re-added NOT VALID, views recreated; each key is validated after, in its own
+/// transaction.
 ///
 /// Every piece is read back from the catalog by the next assessment, so a run killed anywhere
 /// is finished by the next one: an existing shadow column and trigger are kept, the backfill
 /// resumes at its checkpoint (its condition says what is left), an invalid index left by a
 /// killed build is dropped and built again, and the swap is one transaction.
 enum OnlineTypeChange {
-    /// The trigger's name on each table: BEFORE triggers fire in name order, so this one fires
-    /// after the application's own (which may change the column) and casts the final value.
-    static let triggerName = "zz_pgmend_uuid_shadow"
+    /// The suffixes of the indexes pgmend builds on the way (every kind's): never copied.
+    static let ownIndexSuffixes = ["_pgmend_uuid", "_pgmend_tstz", "_pgmend_nulled"]
 
-    static func shadowName(_ column: String) -> String { GeneratedName.make([column, ""], suffix: "pgmend_uuid") }
-    static func functionName(_ table: ObjectName) -> String { GeneratedName.make([table.schema, table.name], suffix: "pgmend_uuid_shadow") }
     static func notNullName(_ table: ObjectName, _ column: String) -> String { GeneratedName.make([table.name, column], suffix: "pgmend_not_null") }
-    static func indexName(_ index: String) -> String { GeneratedName.make([index], suffix: "pgmend_uuid") }
-    static func quotedFunction(_ table: ObjectName) -> String { "pgmend.\(SQLIdentifier(functionName(table)).quoted)" }
+    /// The partial index of the rows whose value the conversion nulls: the swap journals them
+    /// under its lock by this index, without reading the table. Dropped with the old column.
+    static func nulledIndexName(_ table: ObjectName, _ column: String) -> String { GeneratedName.make([table.name, column], suffix: "pgmend_nulled") }
+
+    /// The new value of a column from `value` (the quoted column, or `NEW."column"`).
+    static func converted(_ retype: ColumnRetype, _ value: String) -> String {
+        retype.convert?(value) ?? "\(value)::\(retype.newType)"
+    }
+
+    /// The online change of `retypes` (every foreign-key group included), a part at a time as
+    /// `ColumnTypeChange.parts` splits them, each from the schema the previous leaves.
+    static func planInParts(
+        _ retypes: [ColumnRetype], _ conversion: OnlineConversion, schema: Schema, probe: Probe, recreateViews: Bool, notes: [ColumnName: [String]]
+    ) throws -> Assessment {
+        var effects: [any Effect] = []
+        var after = schema
+        var problems: [StepProblem] = []
+        for part in try ColumnTypeChange.parts(of: retypes, in: schema, probe) {
+            switch try plan(part, conversion, schema: after, probe: probe, recreateViews: recreateViews, notes: part.flatMap { notes[$0.column] ?? [] }) {
+            case .failure(let found): problems += found
+            case .success(let done):
+                effects += done.effects
+                after = done.after
+            }
+        }
+        return problems.isEmpty ? .needed(effects, after: after) : .blocked(problems)
+    }
 
     /// The online change of `retypes` (one foreign-key group, every partner included), from
     /// whatever an earlier killed run left.
-    static func plan(_ retypes: [ColumnRetype], schema: Schema, probe: Probe, recreateViews: Bool, notes: [String]) throws -> Planned<ColumnTypeChange.Outcome> {
-        // What the change leaves, and what stops it, as the rewrite predicts them.
+    static func plan(
+        _ retypes: [ColumnRetype], _ conversion: OnlineConversion, schema: Schema, probe: Probe, recreateViews: Bool, notes: [String]
+    ) throws -> Planned<ColumnTypeChange.Outcome> {
+        let c = conversion
+        // What the change leaves, and what stops it, as the rewrite predicts them (without the
+        // pieces a killed run left, which the rewrite would take for the application's).
+        var base = schema
+        for table in Set(retypes.map(\.column.table)) {
+            guard let indexes = schema.tables[table.key]?.indexes else { continue }
+            base.tables[table.key]?.indexes = indexes.filter { name, _ in !ownIndexSuffixes.contains { name.hasSuffix($0) } }
+        }
         let rewrite = try ColumnTypeChange.plan(
-            retypes, schema: schema, probe: probe, recreateViews: recreateViews, setAside: [], pinned: [], refusal: nil, rewrites: true, notes: notes)
+            retypes, schema: base, probe: probe, recreateViews: recreateViews, setAside: [], pinned: c.pinned, refusal: nil, rewrites: true, notes: notes)
         guard case .success(let rewritten) = rewrite else { return rewrite }
 
         var problems: [StepProblem] = []
         let tables = Array(Set(retypes.map(\.column.table))).sorted()
         var keys: [ObjectName: [(name: String, type: String)]] = [:]
+        var carried: [ObjectName: [CarriedColumn]] = [:]
+        var storage: [ObjectName: [String: IndexStorage]] = [:]
         for table in tables {
             guard let model = schema.tables[table.key] else { continue }
             let mine = retypes.filter { $0.column.table == table }.map(\.column.column)
@@ -48,25 +112,27 @@ enum OnlineTypeChange {
             }
             keys[table] = primary.map { name in (name, model.column(name)?.type ?? "text") }
             for column in mine {
-                let shadow = shadowName(column)
-                if let existing = model.column(shadow), existing.type != "uuid" {
-                    problems.append(StepProblem("\(table) has a column \(shadow) of type \(existing.type): method online needs that name for its uuid shadow column", table: table))
+                let shadow = c.shadowName(column)
+                let newType = retypes.first { $0.column == ColumnName(table: table, column: column) }?.newType ?? ""
+                if let existing = model.column(shadow), existing.type != newType {
+                    problems.append(StepProblem("\(table) has a column \(shadow) of type \(existing.type): method online needs that name for its \(newType) shadow column", table: table))
                 }
                 for constraint in model.constraints.values.sorted(by: { $0.name < $1.name }) where constraint.kind == .check || constraint.kind == .exclusion {
                     if constraint.columns.contains(column) || ColumnTypeChange.mentions(constraint.definition, column) {
                         problems.append(StepProblem("constraint \(constraint.name) uses \(table).\(column): method online does not carry it over yet (use method: rewrite)", table: table))
                     }
                 }
-                for trigger in model.triggers.values.sorted(by: { $0.name < $1.name }) where trigger.name != triggerName && ColumnTypeChange.mentions(trigger.definition, column) {
+                for trigger in model.triggers.values.sorted(by: { $0.name < $1.name }) where trigger.name != c.triggerName && ColumnTypeChange.mentions(trigger.definition, column) {
                     problems.append(StepProblem("trigger \(trigger.name) names \(table).\(column): method online does not carry it over yet (use method: rewrite)", table: table))
                 }
             }
-            let granted = try probe.scalar(
-                "SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = ANY($2::text[]) AND attacl IS NOT NULL",
-                [ColumnTypeChange.quoted(table), mine], as: Int.self) ?? 0
-            if granted > 0 {
-                problems.append(StepProblem("\(table) has column privileges on \(mine.joined(separator: ", ")): method online does not carry them over yet (use method: rewrite)", table: table))
+            carried[table] = try CarriedColumn.read(of: table, columns: mine, probe)
+            for column in carried[table] ?? [] where !column.otherGrantors.isEmpty {
+                problems.append(StepProblem(
+                    "privileges on \(table).\(column.name) were granted by \(column.otherGrantors.joined(separator: ", ")), not the table's owner: method online cannot grant them again as \(column.otherGrantors.count == 1 ? "that role" : "those roles") (use method: rewrite)",
+                    table: table))
             }
+            storage[table] = try IndexStorage.read(on: table, probe)
         }
         guard problems.isEmpty else { return .failure(problems) }
 
@@ -82,31 +148,32 @@ enum OnlineTypeChange {
 
         var prepared: [any Effect] = []
         var indexBuilds: [any Effect] = []
+        var setAside: [AlterColumnTypes.SetAside] = []
         var assertions: [String] = []
         for table in tables {
             guard let model = schema.tables[table.key], let key = keys[table] else { continue }
             let quotedTable = ColumnTypeChange.quoted(table)
             let mine = retypes.filter { $0.column.table == table }
             let columns = mine.map(\.column.column)
-            let casts = columns.map { "\(SQLIdentifier($0).quoted)::text::uuid" }
-            let shadows = columns.map { SQLIdentifier(shadowName($0)).quoted }
+            let casts = mine.map { converted($0, SQLIdentifier($0.column.column).quoted) }
+            let shadows = columns.map { SQLIdentifier(c.shadowName($0)).quoted }
 
             // The shadow columns and the trigger that keeps them, in one transaction.
-            let hasShadows = columns.allSatisfy { model.column(shadowName($0)) != nil }
-            if !hasShadows || model.triggers[triggerName] == nil {
-                let body = zip(shadows, casts).map { "  NEW.\($0) := NEW.\($1);" }.joined(separator: "\n")
+            let hasShadows = columns.allSatisfy { model.column(c.shadowName($0)) != nil }
+            if !hasShadows || model.triggers[c.triggerName] == nil {
+                let body = zip(shadows, mine).map { "  NEW.\($0) := \(converted($1, "NEW." + SQLIdentifier($1.column.column).quoted));" }.joined(separator: "\n")
                 // A dollar quote that no column name in the body can end early.
                 var tag = "$pgmend$"
                 while body.contains(tag) { tag = "$pgmend\(tag.count)$" }
                 var statements = [
                     "CREATE SCHEMA IF NOT EXISTS pgmend",
-                    "CREATE OR REPLACE FUNCTION \(quotedFunction(table))() RETURNS trigger LANGUAGE plpgsql AS \(tag)\nBEGIN\n\(body)\n  RETURN NEW;\nEND\n\(tag)",
+                    "CREATE OR REPLACE FUNCTION \(c.quotedFunction(table))() RETURNS trigger LANGUAGE plpgsql AS \(tag)\nBEGIN\n\(body)\n  RETURN NEW;\nEND\n\(tag)",
                 ]
-                statements += shadows.map { "ALTER TABLE \(quotedTable) ADD COLUMN IF NOT EXISTS \($0) uuid" }
-                statements.append("DROP TRIGGER IF EXISTS \(SQLIdentifier(triggerName).quoted) ON \(quotedTable)")
-                statements.append("CREATE TRIGGER \(SQLIdentifier(triggerName).quoted) BEFORE INSERT OR UPDATE ON \(quotedTable) FOR EACH ROW EXECUTE FUNCTION \(quotedFunction(table))()")
+                statements += zip(shadows, mine).map { "ALTER TABLE \(quotedTable) ADD COLUMN IF NOT EXISTS \($0) \($1.newType)" }
+                statements.append("DROP TRIGGER IF EXISTS \(SQLIdentifier(c.triggerName).quoted) ON \(quotedTable)")
+                statements.append("CREATE TRIGGER \(SQLIdentifier(c.triggerName).quoted) BEFORE INSERT OR UPDATE ON \(quotedTable) FOR EACH ROW EXECUTE FUNCTION \(c.quotedFunction(table))()")
                 prepared.append(AtomicSQL(
-                    "add \(shadows.count == 1 ? "shadow column" : "shadow columns") \(columns.map(shadowName).joined(separator: ", ")) to \(table), kept equal to the uuid cast of \(columns.joined(separator: ", ")) by trigger \(triggerName) (from now on a value uuid refuses is refused)",
+                    "add \(shadows.count == 1 ? "shadow column" : "shadow columns") \(columns.map(c.shadowName).joined(separator: ", ")) to \(table), kept equal to \(c.holds) \(columns.joined(separator: ", ")) by trigger \(c.triggerName)\(mine.contains { $0.nulledReason == nil } ? c.refuses : " (from now on a value it turns into NULL is journaled at the swap)")",
                     statements, lock: .accessExclusive, on: table))
             }
 
@@ -123,9 +190,9 @@ enum OnlineTypeChange {
             }
             if !hasShadows || matching > 0 {
                 var backfill = Backfill(
-                    table: table, key: key, assignments: zip(columns, casts).map { (shadowName($0.0), $0.1) }, condition: condition,
+                    table: table, key: key, assignments: zip(columns, casts).map { (c.shadowName($0.0), $0.1) }, condition: condition,
                     matching: matching, batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers)
-                backfill.purpose = "the shadow column\(columns.count == 1 ? " \(shadowName(columns[0])) gets" : "s \(columns.map(shadowName).joined(separator: ", ")) get") the uuid of \(columns.joined(separator: ", "))"
+                backfill.purpose = "the shadow column\(columns.count == 1 ? " \(c.shadowName(columns[0])) gets" : "s \(columns.map(c.shadowName).joined(separator: ", ")) get") \(c.holds) \(columns.joined(separator: ", "))"
                 backfill.conditionIsDifference = true
                 prepared.append(backfill)
             }
@@ -133,11 +200,11 @@ enum OnlineTypeChange {
             // NOT NULL, proven before the swap by a validated check.
             for retype in mine where model.column(retype.column.column)?.notNull == true {
                 let name = notNullName(table, retype.column.column)
-                let shadow = SQLIdentifier(shadowName(retype.column.column)).quoted
+                let shadow = SQLIdentifier(c.shadowName(retype.column.column)).quoted
                 let check = model.constraints[name]
                 if check == nil {
                     prepared.append(AtomicSQL(
-                        "add check \(name) (\(shadowName(retype.column.column)) IS NOT NULL) NOT VALID", [
+                        "add check \(name) (\(c.shadowName(retype.column.column)) IS NOT NULL) NOT VALID", [
                             "ALTER TABLE \(quotedTable) ADD CONSTRAINT \(SQLIdentifier(name).quoted) CHECK (\(shadow) IS NOT NULL) NOT VALID"
                         ], lock: .accessExclusive, on: table))
                 }
@@ -153,12 +220,12 @@ enum OnlineTypeChange {
 
             // The indexes on the columns, built on the shadows beforehand.
             var attach: [String] = []
-            for index in model.indexes.values.sorted(by: { $0.name < $1.name }) where !index.name.hasSuffix("_pgmend_uuid") {
+            for index in model.indexes.values.sorted(by: { $0.name < $1.name }) where !ownIndexSuffixes.contains(where: { index.name.hasSuffix($0) }) {
                 let usesColumn = index.keys.contains { $0.isColumn && columns.contains($0.expression) } || index.include.contains { columns.contains($0) }
                 guard usesColumn else { continue }
-                let shadowIndex = indexName(index.name)
+                let shadowIndex = c.indexName(index.name)
                 let keyList = index.keys.map { key -> String in
-                    var text = key.isColumn ? SQLIdentifier(columns.contains(key.expression) ? shadowName(key.expression) : key.expression).quoted : "(\(key.expression))"
+                    var text = key.isColumn ? SQLIdentifier(columns.contains(key.expression) ? c.shadowName(key.expression) : key.expression).quoted : "(\(key.expression))"
                     if let collation = key.collation, !(key.isColumn && columns.contains(key.expression)) { text += " COLLATE \(collation)" }
                     if let operatorClass = key.operatorClass { text += " \(operatorClass)" }
                     if key.descending { text += key.nullsFirst ? " DESC" : " DESC NULLS LAST" } else if key.nullsFirst { text += " NULLS FIRST" }
@@ -166,7 +233,12 @@ enum OnlineTypeChange {
                 }.joined(separator: ", ")
                 var definition = "INDEX CONCURRENTLY \(SQLIdentifier(shadowIndex).quoted) ON \(quotedTable) USING \(index.method) (\(keyList))"
                 if !index.include.isEmpty {
-                    definition += " INCLUDE (" + index.include.map { SQLIdentifier(columns.contains($0) ? shadowName($0) : $0).quoted }.joined(separator: ", ") + ")"
+                    definition += " INCLUDE (" + index.include.map { SQLIdentifier(columns.contains($0) ? c.shadowName($0) : $0).quoted }.joined(separator: ", ") + ")"
+                }
+                if index.definition.contains(") NULLS NOT DISTINCT") { definition += " NULLS NOT DISTINCT" }
+                if let stored = storage[table]?[index.name] {
+                    if !stored.options.isEmpty { definition += " WITH (\(ColumnTypeChange.optionList(stored.options)))" }
+                    if let tablespace = stored.tablespace { definition += " TABLESPACE \(SQLIdentifier(tablespace).quoted)" }
                 }
                 if let predicate = index.predicate { definition += " WHERE \(predicate)" }
                 let statement = "CREATE \(index.unique ? "UNIQUE " : "")\(definition)"
@@ -186,11 +258,28 @@ enum OnlineTypeChange {
                 }
             }
 
+            // The values the conversion nulls, found under the swap's lock by a partial index.
+            for retype in mine {
+                guard let reason = retype.nulledReason else { continue }
+                let column = retype.column.column
+                let nulled = "\(SQLIdentifier(column).quoted) IS NOT NULL AND \(SQLIdentifier(c.shadowName(column)).quoted) IS NULL"
+                let name = nulledIndexName(table, column)
+                if model.indexes[name]?.valid != true {
+                    let statement = "CREATE INDEX CONCURRENTLY \(SQLIdentifier(name).quoted) ON \(quotedTable) (\(key.map { SQLIdentifier($0.name).quoted }.joined(separator: ", "))) WHERE \(nulled)"
+                    indexBuilds.append(ConcurrentSQL(
+                        "build \(name) on \(table): the rows whose \(column) the conversion sets to NULL, journaled under the swap's lock",
+                        statement, rehearsalSQL: statement.replacingOccurrences(of: "INDEX CONCURRENTLY", with: "INDEX"),
+                        lock: .shareUpdateExclusive, on: table, hazards: [.indexBuild], builds: ObjectName(schema: table.schema, name: name)))
+                }
+                after.tables[table.key]?.indexes[name] = nil
+                setAside.append(ColumnTypeChange.setAside(table, key: key.map(\.name), column: column, reason: reason, where: nulled))
+            }
+
             // The swap of this table.
-            swap.append("DROP TRIGGER \(SQLIdentifier(triggerName).quoted) ON \(quotedTable)")
+            swap.append("DROP TRIGGER \(SQLIdentifier(c.triggerName).quoted) ON \(quotedTable)")
             swap.append("ALTER TABLE \(quotedTable) " + columns.map { "DROP COLUMN \(SQLIdentifier($0).quoted)" }.joined(separator: ", "))
             for column in columns {
-                swap.append("ALTER TABLE \(quotedTable) RENAME COLUMN \(SQLIdentifier(shadowName(column)).quoted) TO \(SQLIdentifier(column).quoted)")
+                swap.append("ALTER TABLE \(quotedTable) RENAME COLUMN \(SQLIdentifier(c.shadowName(column)).quoted) TO \(SQLIdentifier(column).quoted)")
             }
             for retype in mine {
                 let column = SQLIdentifier(retype.column.column).quoted
@@ -205,12 +294,13 @@ enum OnlineTypeChange {
                     swap.append("COMMENT ON COLUMN \(quotedTable).\(SQLIdentifier(retype.column.column).quoted) IS \(SQLLiteral.quoted(comment))")
                 }
             }
-            swap.append("DROP FUNCTION \(quotedFunction(table))()")
+            for column in carried[table] ?? [] { swap += column.statements(on: quotedTable) }
+            swap.append("DROP FUNCTION \(c.quotedFunction(table))()")
 
             // Afterwards: the shadows and the trigger are gone, the columns are last.
             if var changed = after.tables[table.key] {
-                changed.triggers[triggerName] = nil
-                changed.columns.removeAll { column in columns.contains { shadowName($0) == column.name } }
+                changed.triggers[c.triggerName] = nil
+                changed.columns.removeAll { column in columns.contains { c.shadowName($0) == column.name } }
                 let moved = columns.compactMap { name in changed.columns.first { $0.name == name } }
                 changed.columns.removeAll { columns.contains($0.name) }
                 changed.columns += moved
@@ -230,15 +320,15 @@ enum OnlineTypeChange {
         effects += prepared
         effects += indexBuilds
         effects.append(Assertion(
-            "every row's shadow column equals the uuid cast of its column (\(retypes.map(\.column.description).joined(separator: ", ")))",
+            "every row's shadow column equals \(c.holds) its column (\(retypes.map(\.column.description).joined(separator: ", ")))",
             query: assertions.joined(separator: "\nUNION ALL\n"), on: tables.first))
         let lockTables = Array(Set(tables + foreignKeys.flatMap { [$0.table] + ($0.constraint.foreignKey.map { [ObjectName(parsing: $0.referencedTable)] } ?? []) })).sorted()
-        var summary = "swap \(retypes.map(\.column.description).joined(separator: ", ")) for their uuid shadow columns in one short transaction (no table rewrite)"
+        var summary = "swap \(retypes.map(\.column.description).joined(separator: ", ")) for their \(Set(retypes.map(\.newType)).sorted().joined(separator: ", ")) shadow columns in one short transaction (no table rewrite)"
         if !foreignKeys.isEmpty { summary += "; foreign keys \(foreignKeys.map(\.constraint.name).joined(separator: ", ")) dropped and re-added NOT VALID" }
         if !views.isEmpty { summary += "; views \(views.map(\.name.description).joined(separator: ", ")) dropped and recreated with their owner, grants and comments" }
         if !notes.isEmpty { summary += "; " + notes.joined(separator: "; ") }
         effects.append(AlterColumnTypes(
-            summary: summary, tables: lockTables, pinned: [], refusal: nil, setAside: [], statements: swap, hazards: [.accessExclusiveLock]))
+            summary: summary, tables: lockTables, pinned: c.pinned, refusal: nil, setAside: setAside, statements: swap, hazards: [.accessExclusiveLock]))
         // The renamed columns have no statistics yet: the planner's estimates on them are
         // guesses until they are gathered (autovacuum would, later).
         for table in tables {
@@ -254,5 +344,90 @@ enum OnlineTypeChange {
                 lock: .shareUpdateExclusive, on: table, hazards: [.fullTableScan]))
         }
         return .success(ColumnTypeChange.Outcome(effects: effects, after: after))
+    }
+}
+
+/// What a column has that its renamed shadow does not, and the swap sets again: its statistics
+/// target, its options (`n_distinct`), its privileges. A privilege granted by a role other than
+/// the table's owner cannot be granted again as that role (PostgreSQL records pgmend's grants
+/// as the owner's): it is named, and the step blocked.
+struct CarriedColumn {
+    var name: String
+    var statistics: Int?
+    var options: [String]
+    /// Each grant: the role (nil: PUBLIC), the privilege, whether with grant option.
+    var grants: [(grantee: String?, privilege: String, grantable: Bool)]
+    var otherGrantors: [String]
+
+    /// The columns of `table` among `columns` that have any of it.
+    static func read(of table: ObjectName, columns: [String], _ probe: Probe) throws -> [CarriedColumn] {
+        // In the ACL's own order, so the grants give the same array back.
+        let grants = "aclexplode(a.attacl) WITH ORDINALITY x(grantor, grantee, privilege_type, is_grantable, n)"
+        return try probe.query(
+            """
+            SELECT a.attname::text, CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::int END, coalesce(a.attoptions, '{}')::text[],
+                   ARRAY(SELECT coalesce(r.rolname::text, '') FROM \(grants) LEFT JOIN pg_roles r ON r.oid = x.grantee ORDER BY x.n)::text[],
+                   ARRAY(SELECT x.privilege_type FROM \(grants) ORDER BY x.n)::text[],
+                   ARRAY(SELECT x.is_grantable::text FROM \(grants) ORDER BY x.n)::text[],
+                   ARRAY(SELECT DISTINCT pg_get_userbyid(x.grantor)::text FROM aclexplode(a.attacl) x WHERE x.grantor <> c.relowner ORDER BY 1)::text[]
+            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+            WHERE a.attrelid = to_regclass($1) AND a.attname = ANY($2::text[])
+              AND (a.attstattarget >= 0 OR a.attoptions IS NOT NULL OR a.attacl IS NOT NULL)
+            ORDER BY a.attnum
+            """, [ColumnTypeChange.quoted(table), columns]
+        ).map { row in
+            let grantees = try row.get(3, as: [String].self)
+            let privileges = try row.get(4, as: [String].self)
+            let grantable = try row.get(5, as: [String].self)
+            return CarriedColumn(
+                name: try row.get(0), statistics: try row.get(1, as: Int?.self), options: try row.get(2, as: [String].self),
+                grants: grantees.indices.map { (grantees[$0].isEmpty ? nil : grantees[$0], privileges[$0], grantable[$0] == "true") },
+                otherGrantors: try row.get(6, as: [String].self))
+        }
+    }
+
+    /// The statements that give the renamed column the same, in the swap's transaction.
+    func statements(on quotedTable: String) -> [String] {
+        let column = SQLIdentifier(name).quoted
+        var statements: [String] = []
+        if let statistics { statements.append("ALTER TABLE \(quotedTable) ALTER COLUMN \(column) SET STATISTICS \(statistics)") }
+        if !options.isEmpty { statements.append("ALTER TABLE \(quotedTable) ALTER COLUMN \(column) SET (\(ColumnTypeChange.optionList(options)))") }
+        // One GRANT per role and grant option, in the order the catalog lists them.
+        var groups: [(grantee: String?, grantable: Bool, privileges: [String])] = []
+        for grant in grants {
+            if let at = groups.firstIndex(where: { $0.grantee == grant.grantee && $0.grantable == grant.grantable }) {
+                groups[at].privileges.append(grant.privilege)
+            } else {
+                groups.append((grant.grantee, grant.grantable, [grant.privilege]))
+            }
+        }
+        for group in groups {
+            let grantee = group.grantee.map { SQLIdentifier($0).quoted } ?? "PUBLIC"
+            statements.append(
+                "GRANT \(group.privileges.map { "\($0) (\(column))" }.joined(separator: ", ")) ON \(quotedTable) TO \(grantee)\(group.grantable ? " WITH GRANT OPTION" : "")")
+        }
+        return statements
+    }
+}
+
+/// An index's storage parameters and tablespace, which its copy on the shadow is built with.
+struct IndexStorage {
+    var options: [String]
+    /// nil: the database's default tablespace.
+    var tablespace: String?
+
+    /// Every index of `table` that has either, by name.
+    static func read(on table: ObjectName, _ probe: Probe) throws -> [String: IndexStorage] {
+        var found: [String: IndexStorage] = [:]
+        for row in try probe.query(
+            """
+            SELECT c.relname::text, coalesce(c.reloptions, '{}')::text[], t.spcname::text
+            FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid LEFT JOIN pg_tablespace t ON t.oid = c.reltablespace
+            WHERE i.indrelid = to_regclass($1) AND (c.reloptions IS NOT NULL OR c.reltablespace <> 0)
+            """, [ColumnTypeChange.quoted(table)])
+        {
+            found[try row.get(0)] = IndexStorage(options: try row.get(1, as: [String].self), tablespace: try row.get(2, as: String?.self))
+        }
+        return found
     }
 }

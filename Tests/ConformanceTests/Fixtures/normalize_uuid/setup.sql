@@ -53,3 +53,17 @@ INSERT INTO public.devices (id, label) SELECT md5('device-' || g)::uuid::text, '
 UPDATE public.devices SET id = upper(id) WHERE label = 'device 4';
 INSERT INTO public.sessions (id, device_id, started)
 SELECT g, (SELECT id FROM public.devices WHERE label = 'device ' || (g % 30 + 1)), g FROM generate_series(1, 300) g;
+
+-- For method: online with on_invalid: null (the plan's third step): readings.sensor_id is
+-- nullable, indexed, and holds two values that are not UUIDs, which end NULL and journaled.
+CREATE TABLE public.readings (
+    id        bigint NOT NULL,
+    sensor_id text,
+    value     numeric NOT NULL,
+    CONSTRAINT readings_pkey PRIMARY KEY (id)
+);
+CREATE INDEX idx_readings_sensor_id ON public.readings (sensor_id);
+INSERT INTO public.readings (id, sensor_id, value)
+SELECT g, CASE WHEN g % 10 = 0 THEN NULL ELSE md5('sensor-' || (g % 7))::uuid::text END, g / 4.0 FROM generate_series(1, 120) g;
+UPDATE public.readings SET sensor_id = 'thermo-legacy' WHERE id = 13;
+UPDATE public.readings SET sensor_id = '' WHERE id = 44;
