@@ -20,6 +20,8 @@
 #   BENCH_ROWS        rows in each table (default 1000000)
 #   BENCH_ROUNDS      timed rounds of each command (default 3)
 #   BENCH_BATCH_SIZE  the plan's batch_size setting (default: none, so pgmend's default, 5000)
+#   BENCH_WORKERS     the plan's batch_workers settings to time, one comparison each (default
+#                     "1 2": pgmend's default, then the first pass on two connections)
 #   BENCH_PORT        port of the throwaway cluster; names its socket only (default 54344)
 #   PGMEND_BIN        a pgmend binary to time instead of building the release one
 #
@@ -32,6 +34,8 @@ root=$PWD
 rows=${BENCH_ROWS:-1000000}
 rounds=${BENCH_ROUNDS:-3}
 batch_size=${BENCH_BATCH_SIZE:-}
+workers_list=${BENCH_WORKERS:-1 2}
+workers=""     # the batch_workers of the comparison running
 port=${BENCH_PORT:-54344}
 timed_shows_stdout=yes   # timed shows a failed command's stdout too (the JSON report says why)
 
@@ -56,10 +60,9 @@ write_plan() {
   mkdir -p "$work/plans"
   {
     echo "name: extract-json-users"
-    if [[ -n "$batch_size" ]]; then
-      echo "settings:"
-      echo "  batch_size: $batch_size"
-    fi
+    echo "settings:"
+    [[ -z "$batch_size" ]] || echo "  batch_size: $batch_size"
+    echo "  batch_workers: $workers"
     echo "steps:"
     echo "  - extract_json_fields:"
     echo "      table: users"
@@ -125,12 +128,12 @@ check_round() { # ROUND
 compare() {
   local batches size_from=BENCH_BATCH_SIZE
   [[ -n "$batch_size" ]] || size_from="the default"
-  compare_rounds extract-json
+  compare_rounds "extract-json (batch_workers: $workers)"
 
   # A batch is the next batch_size keys: one per batch_size rows of the table.
   batches=$(( (rows + ${batch_size:-5000} - 1) / ${batch_size:-5000} ))
   echo "bench:   $matching of $rows users with phone keys, $batches batches of ${batch_size:-5000} keys" \
-       "($size_from):" \
+       "($size_from), first pass on $workers connection(s):" \
        "pgmend $(( matching * 1000000000 / cand )) rows/s, UPDATE $(( matching * 1000000000 / base )) rows/s"
 }
 
@@ -141,19 +144,22 @@ main() {
   require_count BENCH_ROUNDS "$rounds"
   require_count BENCH_PORT "$port"
   [[ -z "$batch_size" ]] || require_count BENCH_BATCH_SIZE "$batch_size"
+  for workers in $workers_list; do require_count BENCH_WORKERS "$workers"; done
 
   make_work
   find_pgmend run
   start_cluster
   db=$(conninfo "$dbname")
   print_machine
-  write_plan
 
   load "$dbname" "$rows rows into users and users_copy" scripts/bench/extract-json-data.sql -v rows="$rows"
   echo "bench:   table users: $(bytes_text "$(sql "$dbname" -At -c "SELECT pg_total_relation_size('users')")") on disk" \
        "(pg_total_relation_size), users_copy the same"
 
-  compare
+  for workers in $workers_list; do
+    write_plan
+    compare
+  done
 }
 
 main "$@"
