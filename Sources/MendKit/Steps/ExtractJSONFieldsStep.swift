@@ -247,10 +247,10 @@ public struct ExtractJSONFieldsStep: RepairStep {
             let value = plan.groupValue
             let order = (onConflict.keepFirstBy.map { "\(SQLIdentifier($0).quoted), " } ?? "") + keyList
             let groupsQuery = """
-                SELECT k, n FROM (SELECT \(keyText) AS k, count(*) OVER (PARTITION BY v) AS n,
+                SELECT k, n FROM (SELECT \(keyText) AS k, \(keyList), count(*) OVER (PARTITION BY v) AS n,
                     row_number() OVER (PARTITION BY v ORDER BY \(order)) AS r
                   FROM (SELECT *, \(value) AS v FROM \(quotedTable)) t WHERE v IS NOT NULL) g
-                WHERE n > 1 AND r > 1 ORDER BY k
+                WHERE n > 1 AND r > 1 ORDER BY \(keyList)
                 """
             let groups: [String] = try probe.memoized(groupsQuery) {
                 try probe.readOnly { probe in try probe.query(groupsQuery).map { try $0.get(0, as: String.self) } }

@@ -155,7 +155,9 @@ public struct Probe {
         return try readOnly { probe in
             let count = try probe.scalar("SELECT count(*) FROM \(name) WHERE \(condition)", as: Int.self) ?? 0
             guard count > 0 else { return (0, []) }
-            let sample = try probe.query("SELECT \(keyText) FROM \(name) WHERE \(condition) ORDER BY \(order) LIMIT \(limit)")
+            // Named apart from the key's columns: `ORDER BY "id"` would otherwise sort the
+            // output column `"id"::text` (named `id` too), as text: 150 before 3.
+            let sample = try probe.query("SELECT \(keyText) AS pgmend_key FROM \(name) WHERE \(condition) ORDER BY \(order) LIMIT \(limit)")
                 .map { try $0.get(0, as: String.self) }
             return (count, sample)
         }

@@ -113,14 +113,15 @@ public struct Backfill: Effect {
             + " ORDER BY \(keyList) OFFSET \(batchSize - 1) LIMIT 1"
     }
 
-    /// The batch: the rows after the lower bound (when there is one) up to and including the
-    /// upper bound (when there is one) that still match the condition.
     /// The parameters of `updateStatement` after the key bounds: the trusted rows' xid.
     var trustedParameters: [String] {
         guard conditionIsDifference, let trusted, verify != nil || trusted.expressions.contains(where: { $0 != nil }) else { return [] }
         return [String(trusted.assessedBefore & 0xFFFF_FFFF)]
     }
 
+    /// The batch: the rows after the lower bound (when there is one) up to and including the
+    /// upper bound (when there is one) that still match the condition, except those the
+    /// transactions in `written` wrote.
     func updateStatement(lower: Bool, upper: Bool, skipping written: [UInt64] = []) -> String {
         func range(_ qualifier: String) -> [String] {
             let keys = key.map { qualifier + SQLIdentifier($0.name).quoted }.joined(separator: ", ")
@@ -230,7 +231,7 @@ public struct Backfill: Effect {
         if violating > 0, let verify {
             let keyText = key.map { "\(SQLIdentifier($0.name).quoted)::text" }.joined(separator: " || ', ' || ")
             let sample = try context.connection.query(
-                "SELECT \(keyText) FROM \(quotedTable) WHERE \(SQLFragment.parenthesized(verify.condition)) ORDER BY \(keyList) LIMIT 10"
+                "SELECT \(keyText) AS pgmend_key FROM \(quotedTable) WHERE \(SQLFragment.parenthesized(verify.condition)) ORDER BY \(keyList) LIMIT 10"
             ).map { try $0.get(0, as: String.self) }
             if !sample.isEmpty { throw AssertionFailed(summary: verify.summary, count: max(violating, sample.count), sample: sample) }
         }
@@ -330,7 +331,7 @@ public struct Backfill: Effect {
                 ).map { try $0.get(0, as: String.self) }
                 let keyText = key.map { "\(SQLIdentifier($0.name).quoted)::text" }.joined(separator: " || ', ' || ")
                 let left = written.isEmpty ? [] : try connection.query(
-                    "SELECT \(keyText) FROM \(quotedTable) WHERE ctid = ANY($1::text[]::tid[]) AND \(condition) ORDER BY \(keyList) LIMIT 10",
+                    "SELECT \(keyText) AS pgmend_key FROM \(quotedTable) WHERE ctid = ANY($1::text[]::tid[]) AND \(condition) ORDER BY \(keyList) LIMIT 10",
                     [written]
                 ).map { try $0.get(0, as: String.self) }
                 let rows = written.count

@@ -5,8 +5,15 @@ import SchemaModel
 extension Backfill {
     /// What a backfill's batches did, added up from every connection that runs them, and what
     /// they report: progress, the `inside` fault point once half the matching rows are done.
+    ///
+    /// Two locks. `lock` guards the figures and is never held while anything else runs: a
+    /// batch reads them inside its transaction. `reporting` keeps reports in order, one at a
+    /// time, and is held while the reporter runs, which may take as long as it likes (a test's
+    /// reporter writes the table, and waits for another worker's open batch); it is taken only
+    /// after a batch has committed, so the batch it waits for can always finish.
     final class Tally: @unchecked Sendable {
         private let lock = NSLock()
+        private let reporting = NSLock()
         private let context: EffectContext
         private let table: ObjectName
         private let matching: Int
@@ -44,23 +51,24 @@ extension Backfill {
         /// A batch committed; `pass` nil for the last pass, which reports no progress (the
         /// loop's work is done when it runs).
         func record(rows: Int, xid: UInt64?, seconds: Double, pass: Int?) {
-            lock.withLock {
-                _updated += rows
-                if let xid { _written.append(xid) }
-                _longestBatch = max(_longestBatch, seconds)
+            reporting.withLock {
+                let (updated, fault) = lock.withLock {
+                    _updated += rows
+                    if let xid { _written.append(xid) }
+                    _longestBatch = max(_longestBatch, seconds)
+                    // The `inside` fault point: half of the rows that matched are done.
+                    let fault = pass != nil && !faulted && _updated * 2 >= matching
+                    if fault { faulted = true }
+                    return (_updated, fault)
+                }
                 guard let pass else { return }
                 let elapsed = max(Date().timeIntervalSince(started), 0.001)
-                let rate = Double(_updated) / elapsed
-                let left = max(matching - _updated, 0)
-                let eta = rate > 0 && pass == 1 ? String(format: ", ETA %.0f s", Double(left) / rate) : ""
+                let rate = Double(updated) / elapsed
+                let eta = rate > 0 && pass == 1 ? String(format: ", ETA %.0f s", Double(max(matching - updated, 0)) / rate) : ""
                 context.progress.progress(
-                    task: "backfill \(table)", done: min(_updated, matching), total: matching,
+                    task: "backfill \(table)", done: min(updated, matching), total: matching,
                     detail: String(format: "%.0f rows/s%@%@", rate, eta, pass > 1 ? ", catch-up pass \(pass)" : ""))
-                // The `inside` fault point: half of the rows that matched are done.
-                if !faulted && _updated * 2 >= matching {
-                    faulted = true
-                    context.fault(.inside)
-                }
+                if fault { context.fault(.inside) }
             }
         }
     }
