@@ -223,3 +223,34 @@ struct BackfillTests {
         }
     }
 }
+
+extension BackfillTests {
+    /// One worker's batch fails (its expression divides by zero on one dirty row of its share): the
+    /// run fails with that error, the other worker stops after its batch, and no row is left
+    /// half-written (each batch is all or nothing); the same plan with the row fixed finishes.
+    @Test func aWorkerThatFailsFailsTheRunAndTheOtherStops() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try Self.session(database.conninfo)
+            try Self.setUp(connection, rows: 10_000)
+            try connection.execute("UPDATE public.apps SET note = '0' WHERE id = 5101; ANALYZE public.apps")
+            let plan = try writePlan("""
+                settings: {batch_size: 100, batch_workers: 2, retries: 0}
+                steps:
+                  - backfill:
+                      table: apps
+                      set: {sync_status: "lower(trim(sync_status)) || left((1 / coalesce(note, '1')::int)::text, 0)"}
+                      where: "sync_status <> lower(trim(sync_status))"
+                """)
+            let report = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
+            #expect(report.outcome != .ok)
+            #expect((report.message ?? "").contains("division by zero"), "\(report.message ?? "")")
+            // The first worker's share (ids up to about 5,000) stopped early: rows were left.
+            let left = try connection.scalar("SELECT count(*) FROM public.apps WHERE id < 5000 AND sync_status <> lower(trim(sync_status))", as: Int.self) ?? 0
+            #expect(left > 0, "the other worker went on to the end of its share")
+            try connection.execute("UPDATE public.apps SET note = NULL WHERE id = 5101")
+            let second = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
+            #expect(second.outcome == .ok, "\(second.message ?? "")")
+            #expect(try Self.differences(connection) == 0)
+        }
+    }
+}

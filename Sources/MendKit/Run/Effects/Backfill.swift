@@ -256,7 +256,7 @@ public struct Backfill: Effect {
         transaction: ((Connection) throws -> Batch) throws -> Batch
     ) throws {
         var last = start
-        while true {
+        while !tally.stopped {
             let started = Date()
             let batch = try transaction { connection in
                 let bound = try connection.query(boundStatement(after: last != nil, through: end != nil), (last ?? []) + (end ?? []))

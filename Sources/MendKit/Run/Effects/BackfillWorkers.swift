@@ -27,6 +27,7 @@ extension Backfill {
         private var _written: [UInt64] = []
         private var _longestBatch = 0.0
         private var faulted = false
+        private var _stopped = false
 
         init(_ backfill: Backfill, _ context: EffectContext, recordsWriters: Bool) {
             self.context = context
@@ -41,6 +42,9 @@ extension Backfill {
         var updated: Int { lock.withLock { _updated } }
         var written: [UInt64] { lock.withLock { _written } }
         var longestBatch: Double { lock.withLock { _longestBatch } }
+        /// A worker failed: the others stop after their current batch (the run fails anyway).
+        var stopped: Bool { lock.withLock { _stopped } }
+        func stop() { lock.withLock { _stopped = true } }
 
         /// The journal, writing on `connection` (a checkpoint commits with its batch); nil when
         /// the run keeps none.
@@ -101,6 +105,13 @@ extension Backfill {
         let main = UncheckedConnection(context.connection)
         let backfill = self
         try Self.concurrently(ranges.count) { index in
+            do { try work(index) } catch {
+                tally.stop()
+                throw error
+            }
+        }
+
+        @Sendable func work(_ index: Int) throws {
             let connection = try index == 0 ? main.connection : recipe.connect()
             if index > 0 {
                 for (name, value) in session { try connection.query("SELECT set_config($1, $2, false)", [name, value]) }
