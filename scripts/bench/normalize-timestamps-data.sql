@@ -28,7 +28,7 @@ CREATE TABLE access_logs (
   memory_id bigint NOT NULL,
   accessed_at timestamp without time zone NOT NULL DEFAULT timezone(:'zone', now())
 );
-INSERT INTO access_logs SELECT g, 1 + (g * 7919) % :rows, timestamp '2024-06-30 12:00' - g * interval '13.25 seconds' FROM generate_series(1, :rows) g;
+INSERT INTO access_logs SELECT g, 1 + (g::bigint * 7919) % :rows, timestamp '2024-06-30 12:00' - g * interval '13.25 seconds' FROM generate_series(1, :rows) g;
 -- The copies, then the keys and the index, the same on both pairs (suffix '' and '_copy').
 SELECT format('CREATE TABLE %1$I (LIKE %2$I INCLUDING ALL)', t || '_copy', t), format('INSERT INTO %1$I SELECT * FROM %2$I', t || '_copy', t)
 FROM unnest(ARRAY['memories', 'access_logs']) AS t \gexec
