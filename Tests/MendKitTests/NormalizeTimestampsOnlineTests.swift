@@ -187,6 +187,36 @@ struct NormalizeTimestampsOnlineTests {
         }
     }
 
+    /// The swap holds ACCESS EXCLUSIVE: its SET NOT NULL must be proven by the validated check,
+    /// not by reading the table. PostgreSQL says which at DEBUG1 ("verifying table" when it
+    /// reads; "existing constraints ... are sufficient to prove" when it does not).
+    @Test func theSwapSetsNotNullWithoutReadingTheTable() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try Self.prepare(database, zone: "UTC", rows: 200)
+            let step = try makeStep("normalize_timestamps: {columns: [visits.at], assume_time_zone: UTC, recreate_views: true, method: online}")
+            guard case .needed(let effects, _) = try step.assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection)) else {
+                Issue.record("expected needed")
+                return
+            }
+            let context = EffectContext.standalone(connection)
+            for effect in effects.prefix(while: { !($0 is AlterColumnTypes) }) { _ = try effect.apply(context) }
+            let swap = try #require(effects.first { $0 is AlterColumnTypes })
+
+            var messages: [String] = []
+            connection.onNotice = { messages.append($0.message) }
+            try connection.execute("SET client_min_messages = debug1")
+            _ = try swap.apply(context)
+            try connection.execute("RESET client_min_messages")
+            connection.onNotice = nil
+
+            #expect(!messages.contains { $0.hasPrefix("verifying table") }, "\(messages)")
+            #expect(messages.contains { $0.contains("\"visits.at\" are sufficient to prove that it does not contain nulls") }, "\(messages)")
+            #expect(try connection.scalar(
+                "SELECT attnotnull FROM pg_attribute WHERE attrelid = 'public.visits'::regclass AND attname = 'at'", as: Bool.self) == true)
+            #expect(try connection.scalar("SELECT count(*) FROM pg_constraint WHERE conname LIKE '%pgmend_not_null'", as: Int.self) == 0)
+        }
+    }
+
     @Test func rowsCommittedWhileTheSwapWaitsForItsLockAreConverted() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let observer = try Self.prepare(database, zone: "Europe/Berlin", rows: 300)
