@@ -28,7 +28,7 @@ type_change_options() { # NAME
     rewrite)
       bench_name=$1
       time_target=110    # hundredths: candidate/baseline <= 1.10
-      lock_label="longest transaction (the altering one, ACCESS EXCLUSIVE)" ;;
+      lock_label="longest transaction (the longest altering one, ACCESS EXCLUSIVE)" ;;
     online)
       bench_name=$1-online
       time_target=""
