@@ -187,6 +187,18 @@ struct NormalizeTimestampsOnlineTests {
         }
     }
 
+    /// Assesses `step` and applies every effect before the swap, as a run killed just before it
+    /// leaves them; returns the swap (nil, and an issue recorded, when the step is not needed).
+    static func applyUpToTheSwap(_ step: any RepairStep, on connection: Connection) throws -> (any Effect)? {
+        guard case .needed(let effects, _) = try step.assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection)) else {
+            Issue.record("expected needed")
+            return nil
+        }
+        let context = EffectContext.standalone(connection)
+        for effect in effects.prefix(while: { !($0 is AlterColumnTypes) }) { _ = try effect.apply(context) }
+        return effects.first { $0 is AlterColumnTypes }
+    }
+
     /// The swap holds ACCESS EXCLUSIVE: its SET NOT NULL must be proven by the validated check,
     /// not by reading the table. PostgreSQL says which at DEBUG1 ("verifying table" when it
     /// reads; "existing constraints ... are sufficient to prove" when it does not).
@@ -194,18 +206,12 @@ struct NormalizeTimestampsOnlineTests {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try Self.prepare(database, zone: "UTC", rows: 200)
             let step = try makeStep("normalize_timestamps: {columns: [visits.at], assume_time_zone: UTC, recreate_views: true, method: online}")
-            guard case .needed(let effects, _) = try step.assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection)) else {
-                Issue.record("expected needed")
-                return
-            }
-            let context = EffectContext.standalone(connection)
-            for effect in effects.prefix(while: { !($0 is AlterColumnTypes) }) { _ = try effect.apply(context) }
-            let swap = try #require(effects.first { $0 is AlterColumnTypes })
+            let swap = try #require(try Self.applyUpToTheSwap(step, on: connection))
 
             var messages: [String] = []
             connection.onNotice = { messages.append($0.message) }
             try connection.execute("SET client_min_messages = debug1")
-            _ = try swap.apply(context)
+            _ = try swap.apply(EffectContext.standalone(connection))
             try connection.execute("RESET client_min_messages")
             connection.onNotice = nil
 
@@ -223,13 +229,7 @@ struct NormalizeTimestampsOnlineTests {
             let snapshots = ConcurrentWriterTests.scratch("timestamps-online-swap")
             defer { try? FileManager.default.removeItem(atPath: snapshots) }
             let step = try makeStep("normalize_timestamps: {columns: [visits.at, visits.seen], assume_time_zone: Europe/Berlin, recreate_views: true, method: online}")
-            // Everything before the swap, as a run killed just before it leaves it.
-            guard case .needed(let effects, _) = try step.assess(try CatalogReader(connection: observer).readSchema(), Probe(connection: observer)) else {
-                Issue.record("expected needed")
-                return
-            }
-            let context = EffectContext.standalone(observer)
-            for effect in effects.prefix(while: { !($0 is AlterColumnTypes) }) { _ = try effect.apply(context) }
+            guard try Self.applyUpToTheSwap(step, on: observer) != nil else { return }
 
             let app = try Self.application(database.conninfo)
             // A winter and a summer value, written as the application's naive wall clock.
