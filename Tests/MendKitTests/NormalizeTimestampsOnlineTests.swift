@@ -187,19 +187,49 @@ struct NormalizeTimestampsOnlineTests {
         }
     }
 
+    /// Assesses `step` and applies every effect before the swap, as a run killed just before it
+    /// leaves them; returns the swap (nil, and an issue recorded, when the step is not needed).
+    static func applyUpToTheSwap(_ step: any RepairStep, on connection: Connection) throws -> (any Effect)? {
+        guard case .needed(let effects, _) = try step.assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection)) else {
+            Issue.record("expected needed")
+            return nil
+        }
+        let context = EffectContext.standalone(connection)
+        for effect in effects.prefix(while: { !($0 is AlterColumnTypes) }) { _ = try effect.apply(context) }
+        return effects.first { $0 is AlterColumnTypes }
+    }
+
+    /// The swap holds ACCESS EXCLUSIVE: its SET NOT NULL must be proven by the validated check,
+    /// not by reading the table. PostgreSQL says which at DEBUG1 ("verifying table" when it
+    /// reads; "existing constraints ... are sufficient to prove" when it does not).
+    @Test func theSwapSetsNotNullWithoutReadingTheTable() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try Self.prepare(database, zone: "UTC", rows: 200)
+            let step = try makeStep("normalize_timestamps: {columns: [visits.at], assume_time_zone: UTC, recreate_views: true, method: online}")
+            let swap = try #require(try Self.applyUpToTheSwap(step, on: connection))
+
+            var messages: [String] = []
+            connection.onNotice = { messages.append($0.message) }
+            try connection.execute("SET client_min_messages = debug1")
+            _ = try swap.apply(EffectContext.standalone(connection))
+            try connection.execute("RESET client_min_messages")
+            connection.onNotice = nil
+
+            #expect(!messages.contains { $0.hasPrefix("verifying table") }, "\(messages)")
+            #expect(messages.contains { $0.contains("\"visits.at\" are sufficient to prove that it does not contain nulls") }, "\(messages)")
+            #expect(try connection.scalar(
+                "SELECT attnotnull FROM pg_attribute WHERE attrelid = 'public.visits'::regclass AND attname = 'at'", as: Bool.self) == true)
+            #expect(try connection.scalar("SELECT count(*) FROM pg_constraint WHERE conname LIKE '%pgmend_not_null'", as: Int.self) == 0)
+        }
+    }
+
     @Test func rowsCommittedWhileTheSwapWaitsForItsLockAreConverted() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let observer = try Self.prepare(database, zone: "Europe/Berlin", rows: 300)
             let snapshots = ConcurrentWriterTests.scratch("timestamps-online-swap")
             defer { try? FileManager.default.removeItem(atPath: snapshots) }
             let step = try makeStep("normalize_timestamps: {columns: [visits.at, visits.seen], assume_time_zone: Europe/Berlin, recreate_views: true, method: online}")
-            // Everything before the swap, as a run killed just before it leaves it.
-            guard case .needed(let effects, _) = try step.assess(try CatalogReader(connection: observer).readSchema(), Probe(connection: observer)) else {
-                Issue.record("expected needed")
-                return
-            }
-            let context = EffectContext.standalone(observer)
-            for effect in effects.prefix(while: { !($0 is AlterColumnTypes) }) { _ = try effect.apply(context) }
+            guard try Self.applyUpToTheSwap(step, on: observer) != nil else { return }
 
             let app = try Self.application(database.conninfo)
             // A winter and a summer value, written as the application's naive wall clock.

@@ -22,8 +22,9 @@
 #                   normalize-uuid-online.sh): shadow columns, trigger, keyset backfill, indexes
 #                   built concurrently, assertion, swap. Against the same baseline, reported
 #                   with no time target (it does more work so as to lock less); its lock line is
-#                   the longest of the batches and the swap, and a line of its own gives the
-#                   swap (ACCESS EXCLUSIVE on both tables, from the locks granted to commit).
+#                   the longest of the batches and the swap, and lines of their own give the
+#                   swap (ACCESS EXCLUSIVE on both tables, from the locks granted to commit) and
+#                   the longest batch (lib/type-change.sh).
 #
 # Why the baseline is fair: it is the shortest correct way to do the same change by hand (the
 # key must go before either column changes). pgmend does more on top: a dry-run assessment
@@ -62,31 +63,10 @@ rounds=${BENCH_ROUNDS:-3}
 port=${BENCH_PORT:-54345}
 timed_shows_stdout=yes
 
-method=${BENCH_METHOD:-rewrite}
-case $method in
-  rewrite)
-    bench_name=normalize-uuid
-    time_target=110    # hundredths: candidate/baseline <= 1.10
-    lock_label="longest transaction (the altering one, ACCESS EXCLUSIVE)" ;;
-  online)
-    bench_name=normalize-uuid-online
-    time_target=""     # reported only (see above)
-    lock_label="longest transaction (the longest of the batches, ROW EXCLUSIVE, and the swap, ACCESS EXCLUSIVE)" ;;
-  *) echo "BENCH_METHOD must be rewrite or online, not '$method'" >&2; exit 2 ;;
-esac
-writer=${BENCH_WRITER:-0}
-writer_rate=${BENCH_WRITER_RATE:-200}
-case $writer in
-  0) ;;
-  1) [[ $method == online ]] || { echo "BENCH_WRITER=1 needs BENCH_METHOD=online" >&2; exit 2; }
-     bench_name=normalize-uuid-online-writer ;;
-  *) echo "BENCH_WRITER must be 0 or 1, not '$writer'" >&2; exit 2 ;;
-esac
-lock_target=""     # reported only (see above)
-baseline_label=ALTER
-
 source "$root/scripts/bench/lib/common.sh"
 source "$root/scripts/bench/lib/rounds.sh"
+source "$root/scripts/bench/lib/type-change.sh"
+type_change_options normalize-uuid
 
 dbname=bench_normalize_uuid
 db=""
@@ -120,28 +100,12 @@ COMMIT;
 SQL
 }
 candidate() {
-  local writer_pid="" status=0
-  if [[ $writer == 1 ]]; then
-    local rate=()
-    (( writer_rate > 0 )) && rate=(-R "$writer_rate")
-    "$pgbench" -n -c 1 -j 1 -T 36000 "${rate[@]}" -D rows="$rows" -f scripts/bench/normalize-uuid-writer.pgbench \
-      "$db" >"$work/writer-$round.out" 2>"$work/writer-$round.err" &
-    writer_pid=$!
-    sleep 1 # the writer is writing before pgmend starts
-  fi
-  "$pgmend" run uuid-apps --plans "$work/plans" --db "$db" --yes --format json --snapshots "$work/snaps-$round" || status=$?
-  if [[ -n $writer_pid ]]; then
-    sleep 1 # and goes on after the swap
-    kill -TERM "$writer_pid" 2>/dev/null || true
-    wait "$writer_pid" 2>/dev/null || true
-  fi
-  return "$status"
+  pgmend_run_writing uuid-apps scripts/bench/normalize-uuid-writer.pgbench -D rows="$rows"
 }
 
 check_round() { # ROUND
-  local r=$1 outcome differ types valid
-  outcome=$(report_field "$r" "r->>'outcome'")
-  [[ "$outcome" == ok ]] || die "round $r: pgmend's run ended '$outcome' (report: $work/report-$r.json)"
+  local r=$1 differ types valid
+  expect_run_ok "$r"
   types=$(sql "$dbname" -At -c \
     "SELECT count(*) FROM pg_attribute WHERE atttypid = 'uuid'::regtype AND (attrelid, attname) IN
        (('apps'::regclass, 'id'), ('memories'::regclass, 'app_id'), ('apps_copy'::regclass, 'id'), ('memories_copy'::regclass, 'app_id'))")
@@ -158,10 +122,8 @@ check_round() { # ROUND
 
 # The writer's round: nothing lost or wrong (see BENCH_WRITER above).
 check_writer() { # ROUND
-  local r=$1 failed line
-  failed=$(grep -ciE 'error|abort' "$work/writer-$r.err" || true)
-  (( failed == 0 )) || { cat "$work/writer-$r.err" >&2; die "round $r: the writer reported $failed errors"; }
-  line=$(sql "$dbname" -At -F ' ' -c "
+  local r=$1
+  writer_figures "$r" 11 "
     WITH last AS (SELECT DISTINCT ON (tbl, key) tbl, key, value FROM bench_writes ORDER BY tbl, key, seq DESC),
          touched AS (SELECT key::bigint AS id FROM last WHERE tbl = 'memories')
     SELECT (SELECT count(*) FROM bench_writes WHERE tbl = 'apps'),
@@ -174,34 +136,18 @@ check_writer() { # ROUND
            (SELECT count(*) FROM memories_copy c LEFT JOIN memories m USING (id)
               WHERE m.id IS NULL OR (m.app_id IS DISTINCT FROM c.app_id AND c.id NOT IN (SELECT id FROM touched))),
            (SELECT count(*) FROM apps) - $rows - (SELECT count(*) FROM bench_writes WHERE tbl = 'apps'),
-           (SELECT count(*) FROM memories) - $rows - (SELECT count(*) FROM bench_writes WHERE tbl = 'memories' AND key::bigint > 100000000),
-           (SELECT round(extract(epoch FROM max(took)) * 1000) FROM bench_writes),
-           (SELECT round((extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY took)) * 1000)::numeric, 1) FROM bench_writes)")
-  local -a f
-  read -r -a f <<<"$line"
-  (( ${#f[@]} == 11 )) || die "round $r: the writer check returned '$line'"
-  (( f[0] > 0 )) || die "round $r: the writer committed no transaction"
-  (( f[3] == 0 )) || die "round $r: ${f[3]} apps the writer inserted are missing"
-  (( f[4] == 0 )) || die "round $r: ${f[4]} memories the writer wrote are missing or hold another value than the one written last"
-  (( f[5] == 0 )) || die "round $r: ${f[5]} apps of the copy are missing"
-  (( f[6] == 0 )) || die "round $r: ${f[6]} memories the writer did not touch differ from the copy"
-  (( f[7] == 0 && f[8] == 0 )) || die "round $r: the counts do not add up (apps off by ${f[7]}, memories by ${f[8]})"
-  writer_lines+=("round $r: ${f[0]} writer transactions committed (each: 1 app and 1 memory inserted, 1 memory re-pointed, 1 app renamed), all present and right (uuid = the text written last, lower-cased); the writer's transactions took ${f[10]} ms median, ${f[9]} ms longest")
+           (SELECT count(*) FROM memories) - $rows - (SELECT count(*) FROM bench_writes WHERE tbl = 'memories' AND key::bigint > 100000000)"
+  local -a f=("${figures[@]}")
+  expect_none "$r" "${f[3]}" "apps the writer inserted are missing" \
+    "${f[4]}" "memories the writer wrote are missing or hold another value than the one written last" \
+    "${f[5]}" "apps of the copy are missing" "${f[6]}" "memories the writer did not touch differ from the copy" \
+    "${f[7]}" "apps more (less, if negative) than the copy's and the writer's: the counts do not add up" \
+    "${f[8]}" "memories more (less, if negative) than the copy's and the writer's: the counts do not add up"
+  writer_lines+=("round $r: ${f[0]} writer transactions committed (each: 1 app and 1 memory inserted, 1 memory re-pointed, 1 app renamed), all present and right (uuid = the text written last, lower-cased); $writer_took")
 }
-writer_lines=()
-pgbench=""
 
 main() {
-  require_count BENCH_ROWS "$rows"
-  require_count BENCH_ROUNDS "$rounds"
-  require_count BENCH_PORT "$port"
-
-  make_work
-  find_pgmend run
-  start_cluster
-  [[ $writer == 1 ]] && { pgbench=$(client pgbench) || die "no pgbench"; }
-  db=$(conninfo "$dbname")
-  print_machine
+  type_change_setup
   write_plan
 
   load "$dbname" "$rows rows into apps and memories, and their copies" scripts/bench/normalize-uuid-data.sql -v rows="$rows"
@@ -210,22 +156,7 @@ main() {
        "(pg_total_relation_size); the copies the same"
 
   compare_rounds "$bench_name"
-  if [[ $method == online ]]; then
-    local r swaps=()
-    for (( r = 1; r <= rounds; r++ )); do
-      swaps+=("$(report_field "$r" "(SELECT round(max((a->>'longest_transaction_ms')::numeric)) FROM jsonb_array_elements(r#>'{steps,0,actions}') a WHERE a->>'summary' LIKE 'swap %')")")
-    done
-    echo "bench $bench_name swap: ACCESS EXCLUSIVE on apps and memories $(printf '%s\n' "${swaps[@]}" | sort -n | tail -1) ms" \
-         "(max of $rounds rounds; each round's: ${swaps[*]} ms) (reported, no target)"
-    echo "bench $bench_name round 1, each action's longest transaction:"
-    report_field 1 "(SELECT string_agg('bench:   ' || (a->>'longest_transaction_ms') || ' ms  ' || left(a->>'summary', 70), E'\\n') FROM jsonb_array_elements(r#>'{steps,0,actions}') a WHERE a->>'longest_transaction_ms' IS NOT NULL)"
-    if [[ $writer == 1 ]]; then
-      local pace="at most $writer_rate transactions a second"
-      (( writer_rate > 0 )) || pace="as fast as it can"
-      echo "bench $bench_name writer: one pgbench connection, $pace, throughout each pgmend run (round 0 is the warm-up)"
-      printf 'bench:   %s\n' "${writer_lines[@]}"
-    fi
-  fi
+  if [[ $method == online ]]; then report_online "apps and memories"; fi
 }
 
 main "$@"

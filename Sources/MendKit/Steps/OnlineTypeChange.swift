@@ -39,10 +39,10 @@ struct OnlineConversion: Sendable {
 /// `CHECK (shadow IS NOT NULL)`, so the swap's SET NOT NULL skips its scan; the indexes on the
 /// column are built on the shadow `CONCURRENTLY`; an assertion reads every row. Then one short
 /// transaction under the locks of every table of the group swaps them: views and foreign keys
-/// dropped, triggers dropped, old columns dropped, shadows renamed, NOT NULL, defaults,
-/// comments, the prebuilt indexes attached (`ADD CONSTRAINT ... USING INDEX`, or renamed),
-/// foreign keys re-added NOT VALID, views recreated; each key is validated after, in its own
-/// transaction.
+/// dropped, triggers dropped, old columns dropped, shadows renamed, NOT NULL (then the checks
+/// that proved it dropped), defaults, comments, the prebuilt indexes attached (`ADD CONSTRAINT
+/// ... USING INDEX`, or renamed), foreign keys re-added NOT VALID, views recreated; each key is
+/// validated after, in its own transaction.
 ///
 /// Every piece is read back from the catalog by the next assessment, so a run killed anywhere
 /// is finished by the next one: an existing shadow column and trigger are kept, the backfill
@@ -197,7 +197,10 @@ enum OnlineTypeChange {
                 prepared.append(backfill)
             }
 
-            // NOT NULL, proven before the swap by a validated check.
+            // NOT NULL, proven before the swap by a validated check, which the swap drops only
+            // after its SET NOT NULL: dropped before, it proves nothing and PostgreSQL reads the
+            // whole table under the swap's ACCESS EXCLUSIVE lock.
+            var provenNotNull: [String] = []
             for retype in mine where model.column(retype.column.column)?.notNull == true {
                 let name = notNullName(table, retype.column.column)
                 let shadow = SQLIdentifier(c.shadowName(retype.column.column)).quoted
@@ -214,7 +217,7 @@ enum OnlineTypeChange {
                         ["ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(SQLIdentifier(name).quoted)"],
                         lock: .shareUpdateExclusive, on: table, hazards: [.fullTableScan]))
                 }
-                swap.append("ALTER TABLE \(quotedTable) DROP CONSTRAINT \(SQLIdentifier(name).quoted)")
+                provenNotNull.append("ALTER TABLE \(quotedTable) DROP CONSTRAINT \(SQLIdentifier(name).quoted)")
                 after.tables[table.key]?.constraints[name] = nil
             }
 
@@ -288,6 +291,7 @@ enum OnlineTypeChange {
                 if let value = retype.newDefault { parts.append("ALTER COLUMN \(column) SET DEFAULT \(value)") }
                 if !parts.isEmpty { swap.append("ALTER TABLE \(quotedTable) " + parts.joined(separator: ", ")) }
             }
+            swap += provenNotNull
             swap += attach
             for retype in mine {
                 if let comment = model.column(retype.column.column)?.comment {
