@@ -173,10 +173,8 @@ public struct ExtractJSONFieldsStep: RepairStep {
                 problems.append(StepProblem("type \(printed) not supported by extract_json_fields yet (field \(field.name))", table: table))
                 continue
             }
-            if let zone = field.assumeTimeZone {
-                let known = try probe.scalar("SELECT count(*) FROM pg_timezone_names WHERE name = $1", [zone], as: Int.self) ?? 0
-                let abbreviation = try probe.scalar("SELECT count(*) FROM pg_timezone_abbrevs WHERE abbrev = $1", [zone], as: Int.self) ?? 0
-                if known + abbreviation == 0 { problems.append(StepProblem("assume_time_zone '\(zone)' of field \(field.name) is not a time zone PostgreSQL knows", table: table)) }
+            if let zone = field.assumeTimeZone, try !probe.isKnownTimeZone(zone) {
+                problems.append(StepProblem("assume_time_zone '\(zone)' of field \(field.name) is not a time zone PostgreSQL knows", table: table))
             }
             let existing = current.column(field.name)
             if let existing, existing.type != printed {

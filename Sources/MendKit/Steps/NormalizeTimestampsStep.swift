@@ -80,10 +80,7 @@ public struct NormalizeTimestampsStep: RepairStep {
     }
 
     public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
-        let known = try probe.scalar(
-            "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) OR EXISTS (SELECT 1 FROM pg_timezone_abbrevs WHERE abbrev = $1)",
-            [zone], as: Bool.self) ?? false
-        guard known else {
+        guard try probe.isKnownTimeZone(zone) else {
             return .blocked([StepProblem("assume_time_zone '\(zone)' is not a time zone PostgreSQL knows (pg_timezone_names)")])
         }
         var problems: [StepProblem] = []

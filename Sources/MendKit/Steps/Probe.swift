@@ -78,6 +78,14 @@ public struct Probe {
         return value
     }
 
+    /// Whether PostgreSQL knows `zone` by name or abbreviation (`pg_timezone_names`,
+    /// `pg_timezone_abbrevs`): not a POSIX offset such as `UTC+3`, whose sign reads the wrong
+    /// way round. Those views read the time zone files (about 20 ms): once per run and zone.
+    public func isKnownTimeZone(_ zone: String) throws -> Bool {
+        let sql = "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) OR EXISTS (SELECT 1 FROM pg_timezone_abbrevs WHERE abbrev = $1)"
+        return try memoized(sql + " -- " + zone) { try scalar(sql, [zone], as: Bool.self) ?? false }
+    }
+
     /// One row of counts (`SELECT count(...), count(...) ...`) read-only, once per run while no
     /// effect has run, like `memoizedCount`.
     /// With `fallback`: when `sql` fails with the SQLSTATE `failing` (a fast query that casts,
