@@ -126,3 +126,33 @@ struct ExtractJSONFieldsProofTests {
         }
     }
 }
+
+extension ExtractJSONFieldsProofTests {
+    /// A unique field whose column is missing is counted from its value's text alone: keys,
+    /// values accepted in another form (trimmed), values that do not convert, and repeats.
+    @Test func aMissingUniqueColumnIsCountedFromItsValue() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("""
+                CREATE TABLE public.users (id bigint PRIMARY KEY, metadata jsonb NOT NULL);
+                INSERT INTO public.users VALUES
+                  (1, '{"phone_number": "+1"}'), (2, '{"phone_number": " +2 "}'), (3, '{"phone_number": "+1 (555) 000-0038 ext. 4411"}'),
+                  (4, '{"phone_number": "+1"}'), (5, '{"phone_number": null}'), (6, '{}'), (7, '{"phone_number": {"a": 1}}');
+                """)
+            let plan = try writePlan("""
+                steps:
+                  - extract_json_fields:
+                      table: users
+                      column: metadata
+                      fields:
+                        - {name: phone_number, type: "varchar(20)", unique: true, trim: true}
+                      on_invalid: "null"
+                      on_conflict: {keep_first_by: id}
+                """)
+            let dry = try Runner(connection: connection, plan: plan).dryRun()
+            let summaries = dry.steps.flatMap(\.actions).map(\.summary).joined(separator: "\n")
+            #expect(summaries.contains("phone_number: 5 with the key, 1 accepted in another form, 2 not convertible, left out, 1 set aside by keep_first_by (4)"), "\(summaries)")
+            #expect(summaries.contains("update 5 rows of users"), "\(summaries)")
+        }
+    }
+}

@@ -200,11 +200,26 @@ public struct ExtractJSONFieldsStep: RepairStep {
         // collision only costs the exact query below, which then finds no group).
         var states: [String] = []
         var aggregates: [String] = []
+        var presence: [String] = []
         for (index, plan) in plans.enumerated() {
-            states.append("CASE WHEN NOT \(plan.present) THEN 0 WHEN NOT \(plan.valid) THEN 3 WHEN \(plan.convertedForm) THEN 2 ELSE 1 END AS s\(index)")
-            aggregates.append("count(*) FILTER (WHERE s\(index) > 0)")
-            aggregates.append("count(*) FILTER (WHERE s\(index) = 2)")
-            aggregates.append("count(*) FILTER (WHERE s\(index) = 3)")
+            if plan.field.unique && !plan.exists {
+                // A unique field whose column is still missing: the value its index will hold is
+                // the JSON's value itself, so its state is told from that text (`g`), and the
+                // conversion runs once per row, not twice.
+                states.append("\(plan.present) AS p\(index)")
+                states.append("\(plan.convertedForm) AS c\(index)")
+                states.append("(\(plan.value))::text AS g\(index)")
+                aggregates.append("count(*) FILTER (WHERE p\(index))")
+                aggregates.append("count(*) FILTER (WHERE p\(index) AND g\(index) IS NOT NULL AND c\(index))")
+                aggregates.append("count(*) FILTER (WHERE p\(index) AND g\(index) IS NULL)")
+                presence.append("p\(index)")
+            } else {
+                states.append("CASE WHEN NOT \(plan.present) THEN 0 WHEN NOT \(plan.valid) THEN 3 WHEN \(plan.convertedForm) THEN 2 ELSE 1 END AS s\(index)")
+                aggregates.append("count(*) FILTER (WHERE s\(index) > 0)")
+                aggregates.append("count(*) FILTER (WHERE s\(index) = 2)")
+                aggregates.append("count(*) FILTER (WHERE s\(index) = 3)")
+                presence.append("s\(index) > 0")
+            }
             if plan.exists {
                 states.append("\(plan.columnDiffers) AS d\(index)")
                 aggregates.append("count(*) FILTER (WHERE d\(index))")
@@ -212,14 +227,14 @@ public struct ExtractJSONFieldsStep: RepairStep {
                 aggregates.append("0::bigint")
             }
             if plan.field.unique {
-                states.append("\(plan.groupValue)::text AS g\(index)")
+                if plan.exists { states.append("\(plan.groupValue)::text AS g\(index)") }
                 aggregates.append("count(g\(index)) - count(DISTINCT hashtextextended(g\(index), 0))")
             } else {
                 aggregates.append("0::bigint")
             }
         }
         // Rows with any of the keys: all a backfill writes while a column is missing.
-        aggregates.append("count(*) FILTER (WHERE \(plans.indices.map { "s\($0) > 0" }.joined(separator: " OR ")))")
+        aggregates.append("count(*) FILTER (WHERE \(presence.joined(separator: " OR ")))")
         // And the oldest transaction the read's snapshot did not see finished: every row version
         // written before it was read here (`trusted` below).
         aggregates.append("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
