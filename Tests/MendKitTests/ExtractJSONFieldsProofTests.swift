@@ -63,13 +63,25 @@ struct ExtractJSONFieldsProofTests {
         "UPDATE public.users SET metadata = metadata || '\(json)'::jsonb WHERE id = \(id)"
     }
 
+    /// The 200 users loaded, then the plan run on `workers` connections while the application
+    /// commits `writes` after the fifth batch: the run's connection, its plan, its report, and
+    /// whether the application wrote.
+    static func runWhileWriting(
+        _ database: TestDatabase, workers: Int, _ writes: [String]
+    ) throws -> (connection: Connection, plan: Plan, report: RunReport, wrote: Bool) {
+        let connection = try database.connect()
+        try load(connection)
+        try connection.execute("ANALYZE public.users")
+        let writer = WritesAfterFiveBatches(try database.connect(), writes)
+        let plan = try writePlan(plan(workers: workers))
+        let report = try Runner(connection: connection, plan: plan, progress: writer).apply(snapshotDirectory: snapshots)
+        return (connection, plan, report, writer.wrote)
+    }
+
     @Test(arguments: [1, 2])
     func valuesWrittenBehindAndAheadOfTheCursorEndInTheirColumns(workers: Int) throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
-            let connection = try database.connect()
-            try Self.load(connection)
-            try connection.execute("ANALYZE public.users")
-            let writer = WritesAfterFiveBatches(try database.connect(), [
+            let (connection, plan, report, wrote) = try Self.runWhileWriting(database, workers: workers, [
                 // Behind the cursor: rows a batch already wrote. Ahead: rows the assessment read.
                 Self.patch(7, #"{"phone_verification_attempts": 42}"#),
                 Self.patch(8, #"{"phone_verified_at": "2024-02-29T23:59:59+05:30"}"#),
@@ -77,9 +89,7 @@ struct ExtractJSONFieldsProofTests {
                 Self.patch(151, #"{"phone_verification_attempts": 3.0, "phone_number": " +19990000151 "}"#),
                 "INSERT INTO public.users VALUES (1000, '{\"phone_verification_attempts\": \"1e1\", \"phone_number\": \"+1777\"}')",
             ])
-            let plan = try writePlan(Self.plan(workers: workers))
-            let report = try Runner(connection: connection, plan: plan, progress: writer).apply(snapshotDirectory: Self.snapshots)
-            #expect(writer.wrote, "the application wrote during the backfill")
+            #expect(wrote, "the application wrote during the backfill")
             #expect(report.outcome == .ok, "\(report.message ?? "")")
             let rows = try connection.query(
                 "SELECT id, phone_verification_attempts, phone_number, phone_verified_at AT TIME ZONE 'UTC' FROM public.users WHERE id IN (7, 8, 150, 151, 1000) ORDER BY id"
@@ -105,16 +115,11 @@ struct ExtractJSONFieldsProofTests {
     @Test(arguments: [1, 2])
     func aValueThatDoesNotConvertWrittenDuringTheRunFailsTheStepNamingItsRow(workers: Int) throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
-            let connection = try database.connect()
-            try Self.load(connection)
-            try connection.execute("ANALYZE public.users")
-            let writer = WritesAfterFiveBatches(try database.connect(), [
+            let (connection, _, report, wrote) = try Self.runWhileWriting(database, workers: workers, [
                 Self.patch(3, #"{"phone_verification_attempts": "3x"}"#),
                 Self.patch(150, #"{"phone_verified_at": "2025-02-30T00:00:00Z", "phone_verification_attempts": 9}"#),
             ])
-            let plan = try writePlan(Self.plan(workers: workers))
-            let report = try Runner(connection: connection, plan: plan, progress: writer).apply(snapshotDirectory: Self.snapshots)
-            #expect(writer.wrote)
+            #expect(wrote)
             #expect(report.outcome != .ok)
             let message = report.message ?? ""
             #expect(message.contains("do not convert") && message.contains("2 rows"), "\(message)")

@@ -543,6 +543,20 @@ enum ColumnTypeChange {
         return .needed(effects, after: after)
     }
 
+    /// A type-changing step's settings as `plan show` prints them: its columns (`chosen` says
+    /// what nil means), exclusions, its own options, then `recreate_views` and `method`.
+    static func settings(
+        columns: [ColumnName]?, chosen: String, exclude: [ColumnName], own: [(name: String, value: String)], recreateViews: Bool, method: TypeChangeMethod
+    ) -> [(name: String, value: String)] {
+        [
+            ("columns", columns.map { $0.map(\.description).joined(separator: ", ") } ?? chosen),
+            ("exclude", exclude.isEmpty ? "(none)" : exclude.map(\.description).joined(separator: ", ")),
+        ] + own + [
+            ("recreate_views", recreateViews ? "true" : "false"),
+            ("method", method.rawValue),
+        ]
+    }
+
     /// The tables of `columns`, each once, in order: a step's scope (nil: the whole catalog).
     static func scope(of columns: [ColumnName]?) -> [ObjectName]? {
         guard let columns else { return nil }

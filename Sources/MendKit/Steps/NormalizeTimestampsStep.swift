@@ -60,13 +60,8 @@ public struct NormalizeTimestampsStep: RepairStep {
     public var scope: [ObjectName]? { ColumnTypeChange.scope(of: columns) }
 
     public var settings: [(name: String, value: String)] {
-        [
-            ("columns", columns.map { $0.map(\.description).joined(separator: ", ") } ?? "all"),
-            ("exclude", exclude.isEmpty ? "(none)" : exclude.map(\.description).joined(separator: ", ")),
-            ("assume_time_zone", zone),
-            ("recreate_views", recreateViews ? "true" : "false"),
-            ("method", method.rawValue),
-        ]
+        ColumnTypeChange.settings(
+            columns: columns, chosen: "all", exclude: exclude, own: [("assume_time_zone", zone)], recreateViews: recreateViews, method: method)
     }
 
     var isUTC: Bool { Self.utcNames.contains(zone.lowercased()) }

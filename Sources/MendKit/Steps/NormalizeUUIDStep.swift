@@ -63,13 +63,9 @@ public struct NormalizeUUIDStep: RepairStep {
     public var scope: [ObjectName]? { ColumnTypeChange.scope(of: columns) }
 
     public var settings: [(name: String, value: String)] {
-        [
-            ("columns", columns.map { $0.map(\.description).joined(separator: ", ") } ?? "auto (text columns named id or *_id holding UUIDs)"),
-            ("exclude", exclude.isEmpty ? "(none)" : exclude.map(\.description).joined(separator: ", ")),
-            ("on_invalid", invalidToNull ? "null" : "fail"),
-            ("recreate_views", recreateViews ? "true" : "false"),
-            ("method", method.rawValue),
-        ]
+        ColumnTypeChange.settings(
+            columns: columns, chosen: "auto (text columns named id or *_id holding UUIDs)", exclude: exclude,
+            own: [("on_invalid", invalidToNull ? "null" : "fail")], recreateViews: recreateViews, method: method)
     }
 
     static func isTextLike(_ type: String) -> Bool {
