@@ -50,6 +50,20 @@ struct ConcurrentWriterTests {
         return connection
     }
 
+    /// Runs one application transaction (`BEGIN; ...; COMMIT;`); false when PostgreSQL broke a
+    /// deadlock by aborting it (an application whose transaction touches two tables of a group
+    /// whose locks pgmend's swap takes can meet it so): it is rolled back, nothing of it
+    /// committed, and the application goes on as one would, with its next transaction.
+    static func commit(_ transaction: String, on app: Connection) throws -> Bool {
+        do {
+            try app.execute(transaction)
+            return true
+        } catch let error as PostgresError where error.sqlState == .deadlockDetected {
+            try app.execute("ROLLBACK")
+            return false
+        }
+    }
+
     static func exists(_ table: String, _ connection: Connection) throws -> Bool {
         try connection.scalar("SELECT to_regclass($1) IS NOT NULL", [table], as: Bool.self) ?? false
     }
@@ -212,6 +226,45 @@ struct ConcurrentWriterTests {
                 let rows = try Self.rows(of: table, observer)
                 #expect(trial % 2 == 0 ? rows[9001] == "late" && rows.count == 501 : rows[7] == "changed" && rows.count == 500, "trial \(trial)")
             }
+        }
+    }
+}
+
+extension ConcurrentWriterTests {
+    /// pgmend's statement and an application transaction lock two tables in opposite orders:
+    /// PostgreSQL breaks the deadlock by aborting pgmend's transaction (it waited first, so its
+    /// deadlock check runs first). Nothing of it committed, as after a lock timeout, so pgmend
+    /// assesses the step again and retries; the application's transaction commits.
+    @Test func aDeadlockWithTheApplicationIsRetriedLikeALockTimeout() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let observer = try Self.session(database)
+            try observer.execute("""
+                CREATE TABLE public.a (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);
+                CREATE TABLE public.b (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);
+                CREATE TABLE public.done (id int PRIMARY KEY);
+                INSERT INTO public.a VALUES (1); INSERT INTO public.b VALUES (1);
+                """)
+            let plan = try writePlan("""
+                settings: {lock_timeout: 5s, retries: 3}
+                steps:
+                  - sql:
+                      run: "UPDATE public.a SET n = n + 1; UPDATE public.b SET n = n + 1; INSERT INTO public.done VALUES (1)"
+                      done_when: "SELECT EXISTS (SELECT 1 FROM public.done)"
+                """)
+            let app = try NamedSession("app", conninfo: database.conninfo)
+            defer { app.rollbackIfOpen() }
+            try app.execute("BEGIN; UPDATE public.b SET n = n + 10")
+            let conninfo = database.conninfo
+            let run = Background { try Runner(connection: Connection(conninfo), plan: plan).apply(snapshotDirectory: RunnerTests.snapshots) }
+            // pgmend holds a's row and waits for b's; the application now wants a's row.
+            _ = try observer.waitForLockWait(by: "pgmend")
+            try app.execute("UPDATE public.a SET n = n + 10")
+            try app.execute("COMMIT")
+            let report = try run.value()
+            #expect(report.outcome == .ok, "\(report.message ?? "")")
+            #expect(report.steps.first?.actions.first?.attempts == 2)
+            #expect(try observer.scalar("SELECT n FROM public.a", as: Int.self) == 11)
+            #expect(try observer.scalar("SELECT n FROM public.b", as: Int.self) == 11)
         }
     }
 }

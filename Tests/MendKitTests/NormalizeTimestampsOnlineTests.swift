@@ -151,15 +151,16 @@ struct NormalizeTimestampsOnlineTests {
                 // Literals of unknown type: the same statements work on both types.
                 let at = format.string(from: wall), later = format.string(from: wall.addingTimeInterval(30))
                 let moved = 1 + (committed * 7919) % rows
-                try app.execute("""
+                if try ConcurrentWriterTests.commit("""
                     BEGIN;
                     INSERT INTO public.visits (id, at, expected, old_at) VALUES (\(id), '\(at)+01', '\(at)+01', '\(at)');
                     INSERT INTO public.marks (id, visit_at, expected) VALUES (\(id), '\(at)+01', '\(at)+01');
                     UPDATE public.visits SET at = '\(later)+01', expected = '\(later)+01', seen = NULL
                     WHERE id = \(moved) AND NOT EXISTS (SELECT 1 FROM public.marks WHERE visit_at = public.visits.at);
                     COMMIT;
-                    """)
-                committed += 1
+                    """, on: app) {
+                    committed += 1
+                }
             }
             return committed
         }

@@ -40,14 +40,15 @@ struct NormalizeUUIDOnlineTests {
                 let token = Self.rows + 1 + committed
                 let moved = 1 + (committed * 7919) % Self.rows
                 // Literals of unknown type: the same statements work on text and on uuid.
-                try app.execute("""
+                if try ConcurrentWriterTests.commit("""
                     BEGIN;
                     INSERT INTO public.owners (id, expected) VALUES ('\(owner)', '\(owner.lowercased())');
                     INSERT INTO public.tokens (id, owner_id, expected) VALUES (\(token), '\(owner)', '\(owner.lowercased())');
                     UPDATE public.tokens SET owner_id = '\(owner)', expected = '\(owner.lowercased())' WHERE id = \(moved);
                     COMMIT;
-                    """)
-                committed += 1
+                    """, on: app) {
+                    committed += 1
+                }
             }
             return committed
         }
