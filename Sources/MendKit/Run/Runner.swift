@@ -349,7 +349,10 @@ public struct Runner {
                             stepReport.actions[index].note = outcome.note
                             report.statementsExecuted += 1
                             context.fault(.after)
-                        } catch let error as PostgresError where error.sqlState == .lockNotAvailable {
+                        } catch let error as PostgresError where error.sqlState == .lockNotAvailable || error.sqlState == .deadlockDetected {
+                            // A lock not granted in time, or a deadlock PostgreSQL broke by aborting
+                            // this transaction: either way nothing of it committed, and the step is
+                            // assessed again before it is retried.
                             failedAttempts += 1
                             guard failedAttempts <= plan.settings.retries else {
                                 let failure = RunFailure.lockNotGranted(
