@@ -19,8 +19,16 @@ public struct PostgresNotice: Sendable, CustomStringConvertible {
 public final class Connection {
     let handle: OpaquePointer
     let secrets: ConnectionSecrets
-    /// How to open another connection like this one (parallel readers share a snapshot).
-    public let recipe: ConnectionRecipe
+    let conninfo: String
+    let applicationName: String
+    /// Settings `pin` set for the whole session, in the order set: a connection opened from
+    /// `recipe` gets them too.
+    public internal(set) var pinned: [(name: String, value: String)] = []
+    /// How to open another connection like this one (parallel readers share a snapshot), with
+    /// the settings pinned on this one so far.
+    public var recipe: ConnectionRecipe {
+        ConnectionRecipe(conninfo: conninfo, applicationName: applicationName, pinned: pinned)
+    }
     private let noticeSink: NoticeSink
     /// How many savepoints `transaction` has open inside the outer transaction.
     var savepointDepth = 0
@@ -34,7 +42,8 @@ public final class Connection {
     ///   `PGAPPNAME` names another.
     public init(_ conninfo: String? = nil, applicationName: String = "pgmend") throws {
         let conninfo = conninfo ?? ""
-        recipe = ConnectionRecipe(conninfo: conninfo, applicationName: applicationName)
+        self.conninfo = conninfo
+        self.applicationName = applicationName
         secrets = ConnectionSecrets(conninfo: conninfo)
         // dbname with expand_dbname=1 is how libpq takes "a conninfo string or a URI" whole;
         // later keywords (only ever fallbacks here) do not override what it says, and earlier
@@ -171,9 +180,13 @@ public final class Connection {
 public struct ConnectionRecipe: Sendable, CustomStringConvertible {
     let conninfo: String
     let applicationName: String
+    let pinned: [(name: String, value: String)]
 
+    /// A new connection, with the settings pinned on the one this recipe came from.
     public func connect() throws -> Connection {
-        try Connection(conninfo, applicationName: applicationName)
+        let connection = try Connection(conninfo, applicationName: applicationName)
+        for (name, value) in pinned { try connection.pin(name, value) }
+        return connection
     }
 
     public var description: String { "ConnectionRecipe(application: \(applicationName))" }

@@ -62,4 +62,17 @@ extension Connection {
     public func setSession(_ name: String, _ value: String) throws {
         try execute("SET SESSION \(SQLIdentifier(name).quoted) = \(SQLLiteral.quoted(value))")
     }
+
+    /// `SET name = value` for the rest of the session, remembered so that connections opened
+    /// from `recipe` (a backfill's workers, parallel catalog readers) start with it too:
+    /// the settings every statement of a pgmend session relies on (its timeouts).
+    /// Outside a transaction only: a SET inside one is undone by its rollback.
+    public func pin(_ name: String, _ value: String) throws {
+        guard !isInTransaction else {
+            throw PostgresError(kind: .usage, message: "cannot pin \(name) inside a transaction: its rollback would undo it")
+        }
+        try setSession(name, value)
+        pinned.removeAll { $0.name == name }
+        pinned.append((name, value))
+    }
 }

@@ -30,7 +30,7 @@ extension PgMend {
                 title = "Schema of \(loaded.database)"
             } else {
                 let connection = try connection.connect()
-                schema = try CatalogReader(connection: connection).readSchema()
+                schema = try self.connection.reading("reading the catalog", on: connection) { try CatalogReader(connection: connection).readSchema() }
                 title = "Schema of \(connection.database)"
             }
             let markdown = SchemaDocs.markdown(schema, title: title)

@@ -79,8 +79,37 @@ struct ConnectionOptions: ParsableArguments {
         help: ArgumentHelp("A file holding the conninfo string or URI (its first line), instead of --db.", valueName: "path"))
     var dbFile: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "How long a read waits for a table's lock before it gives up and names who holds it (default 2s; `run` uses its plan's lock_timeout).",
+            valueName: "duration"))
+    var lockTimeout: String?
+
     func validate() throws {
         if db != nil && dbFile != nil { throw ValidationError("choose --db or --db-file, not both") }
+        if let lockTimeout, SessionTimeouts.lockTimeout(lockTimeout) == nil {
+            throw ValidationError("--lock-timeout \(lockTimeout) is not a duration from 1ms to 24h such as 500ms, 2s or 1min")
+        }
+    }
+
+    /// The timeouts the session's reads run under: `--lock-timeout`, and no statement timeout
+    /// (the role's would otherwise apply).
+    var timeouts: SessionTimeouts {
+        guard let text = lockTimeout, let milliseconds = SessionTimeouts.lockTimeout(text) else { return .commandDefaults }
+        return SessionTimeouts(lockTimeout: milliseconds, statementTimeout: 0, source: "--lock-timeout")
+    }
+
+    /// Runs `body`, which reads through `connection`: a table lock it waited for in vain ends
+    /// the command with exit 4, naming the sessions in the way.
+    func reading<T>(_ what: String, on connection: Connection, _ body: () throws -> T) throws -> T {
+        do {
+            return try LockWaitTimedOut.naming(what, tables: nil, timeouts: timeouts, on: connection, body)
+        } catch let wait as LockWaitTimedOut {
+            throw CommandFailure(.unreachable, wait.description)
+        } catch let timedOut as StatementTimedOut {
+            throw CommandFailure(.failed, timedOut.description)
+        }
     }
 
     /// The conninfo to connect with: `--db`, `--db-file`, `PGMEND_DB`, or nil for libpq's own
@@ -108,9 +137,12 @@ struct ConnectionOptions: ParsableArguments {
         return nil
     }
 
+    /// A connection whose statements run under `timeouts`, whatever the role's settings say.
     func connect() throws -> Connection {
         do {
-            return try Connection(try conninfo())
+            let connection = try Connection(try conninfo())
+            try timeouts.pin(on: connection)
+            return connection
         } catch let error as PostgresError {
             throw CommandFailure(error)
         }

@@ -79,6 +79,10 @@ extension PgMend {
             } catch let failure as RunFailure {
                 if failure.isLock { throw CommandFailure(.unreachable, failure.description) }
                 throw CommandFailure(.failed, failure.description)
+            } catch let wait as LockWaitTimedOut {
+                throw CommandFailure(.unreachable, wait.description)
+            } catch let timedOut as StatementTimedOut {
+                throw CommandFailure(.failed, timedOut.description)
             } catch let refused as RehearsalRefused {
                 throw CommandFailure(.badInput, refused.description)
             } catch let failure as SnapshotNotWritten {

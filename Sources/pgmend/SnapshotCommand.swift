@@ -37,8 +37,10 @@ extension PgMend.SnapshotCommand {
             let selection: SchemaSelection = schemas.isEmpty ? .allUserSchemas : .only(schemas)
             let snapshot: Snapshot
             do {
-                snapshot = try SnapshotTaker(connection: connection, progress: TerminalProgress.forStandardError())
-                    .take(selection, includeData: data)
+                snapshot = try self.connection.reading("taking the snapshot", on: connection) {
+                    try SnapshotTaker(connection: connection, progress: TerminalProgress.forStandardError())
+                        .take(selection, includeData: data)
+                }
             } catch let error as CatalogError {
                 throw CommandFailure(.badInput, error.description)
             }

@@ -21,8 +21,10 @@ extension PgMend {
             let connection = try connection.connect()
             let result: VerificationResult
             do {
-                result = try Verifier(connection: connection, progress: TerminalProgress.forStandardError())
-                    .verify(expected, includeData: data)
+                result = try self.connection.reading("reading the database to verify", on: connection) {
+                    try Verifier(connection: connection, progress: TerminalProgress.forStandardError())
+                        .verify(expected, includeData: data)
+                }
             } catch let error as VerificationError {
                 throw CommandFailure(.badInput, error.description)
             }

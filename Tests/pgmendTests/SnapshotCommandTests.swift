@@ -157,3 +157,31 @@ struct SnapshotCommandTests {
         var changes: [SchemaChange]
     }
 }
+
+/// Commands without a plan read under `--lock-timeout` (default 2s), never without one.
+@Suite("Reads behind an application's lock on the command line")
+struct ReadLockTimeoutCommandTests {
+    @Test(arguments: [["snapshot", "take", "-o", "/dev/null"], ["docs", "-o", "/dev/null"]])
+    func aReadBehindAnApplicationsLockEndsWithExit4NamingTheTable(_ command: [String]) throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE tasks (id int PRIMARY KEY, priority int)")
+            let app = try NamedSession("app", conninfo: database.conninfo)
+            try app.execute("BEGIN; LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE")
+            defer { try? app.execute("ROLLBACK") }
+            let started = Date()
+            let result = try PgMendBinary.run(command + ["--db", database.conninfo, "--lock-timeout", "300ms"])
+            // Before: the command waited as long as the application held its lock.
+            #expect(Date().timeIntervalSince(started) < 5)
+            #expect(result.status == 4, "stderr: \(result.stderr)")
+            #expect(result.stderr.contains("waited lock_timeout 300ms (--lock-timeout) for a table's lock and gave up: public.tasks: pid"), "\(result.stderr)")
+            #expect(result.stderr.contains("(app) holds ACCESS EXCLUSIVE"), "\(result.stderr)")
+        }
+    }
+
+    @Test func aLockTimeoutOfZeroIsRefused() throws {
+        let result = try PgMendBinary.run(["snapshot", "take", "--lock-timeout", "0", "--db", "dbname=none"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("--lock-timeout 0 is not a duration from 1ms to 24h"), "\(result.stderr)")
+    }
+}

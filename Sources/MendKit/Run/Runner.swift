@@ -18,6 +18,8 @@ public struct Runner {
     /// Shared by the dry run that `apply` and `rehearse` show first and the assessments of the
     /// steps themselves, so a table is fingerprinted once per run, not once per assessment.
     let fingerprints = FingerprintMemo()
+    /// Every statement of the run's session runs under the plan's timeouts, not the role's.
+    var timeouts: SessionTimeouts { SessionTimeouts(plan.settings) }
     /// Test hook: called with a run snapshot's path before it is written; throwing
     /// `ArchiveError.io` makes the write fail as a full disk would.
     var snapshotWriteHook: ((String) throws -> Void)?
@@ -50,6 +52,22 @@ public struct Runner {
         try dryRun(readOnlyAllowed: true)
     }
 
+    /// Runs `body`, a read (catalog, snapshot) that may wait for a table's lock: a wait longer
+    /// than `lock_timeout` is tried again after a backoff, `retries` times, then ends the run
+    /// as `LockWaitTimedOut`, naming who is in the way. A dry run does not retry (`retries` 0):
+    /// it shows at once what it could not read.
+    func reading<T>(_ what: String, tables: [ObjectName]?, retries: Int, _ body: () throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try LockWaitTimedOut.naming(what, tables: tables, timeouts: timeouts, on: connection, body)
+            } catch is LockWaitTimedOut where attempt < retries {
+                attempt += 1
+                Thread.sleep(forTimeInterval: Double(Self.backoff(attempt)) / 1000)
+            }
+        }
+    }
+
     /// `readOnlyAllowed` false: as before a real run or a rehearsal, which need a session that
     /// can write; a read-only one fails here, before the journal or a snapshot is written.
     private func dryRun(readOnlyAllowed: Bool) throws -> RunReport {
@@ -60,8 +78,13 @@ public struct Runner {
         // cast per JSON field): the server's JIT, which their cost estimate switches on, spent
         // more time compiling them than the scan took (15 s against 7 s on a million rows).
         // The results are the same either way; only the session of this run is concerned.
-        if connection.isOpen && !connection.isInTransaction { try connection.setSession("jit", "off") }
-        let live = try CatalogReader(connection: connection).readSchema(tables: planScope)
+        if connection.isOpen && !connection.isInTransaction {
+            try connection.pin("jit", "off")
+            try timeouts.pin(on: connection)
+        }
+        let live = try reading("reading the catalog", tables: planScope, retries: readOnlyAllowed ? 0 : plan.settings.retries) {
+            try CatalogReader(connection: connection).readSchema(tables: planScope)
+        }
         let readOnly = try readOnlyAllowed ? ReadOnlySession.detect(connection) : nil
         let probe = Probe(connection: connection, settings: plan.settings, fingerprints: fingerprints, readOnlySession: readOnly)
         var predicted = live
@@ -164,7 +187,9 @@ public struct Runner {
         var pre: Snapshot?
         if needed {
             do {
-                let taken = try taker.take(includeData: includeData)
+                let taken = try reading("taking the pre-snapshot", tables: nil, retries: plan.settings.retries) {
+                    try taker.take(includeData: includeData)
+                }
                 report.preSnapshot = try files.write(taken, .pre, hook: snapshotWriteHook)
                 pre = taken
                 try journal.recordSnapshots(run, pre: report.preSnapshot, post: nil)
@@ -187,17 +212,20 @@ public struct Runner {
         // (the database changed between the dry run and the steps).
         if pre != nil || report.statementsExecuted > 0 {
             do {
-                let post = try taker.take(includeData: includeData)
+                let post = try reading("taking the post-snapshot", tables: nil, retries: plan.settings.retries) {
+                    try taker.take(includeData: includeData)
+                }
                 report.postSnapshot = try files.write(post, .post, hook: snapshotWriteHook)
                 if let pre { report.actualChanges = SchemaDiff.changes(from: pre.schema, to: post.schema) }
-            } catch let failure as SnapshotNotWritten {
+            } catch let failure as any Error & CustomStringConvertible where failure is SnapshotNotWritten || failure is LockWaitTimedOut {
                 // The steps stay applied; what is missing is the record of the result.
                 if report.outcome == .ok {
                     report.message = "the steps were applied; \(failure)"
                 } else {
                     report.message = [report.message, failure.description].compactMap { $0 }.joined(separator: "; ")
                 }
-                report.outcome = .failed
+                // A step that could not have its lock stays the run's outcome (exit 4).
+                if report.outcome != .locked { report.outcome = .failed }
             }
             try journal.recordSnapshots(run, pre: report.preSnapshot, post: report.postSnapshot)
         } else {
@@ -296,12 +324,20 @@ public struct Runner {
             // timeout does only what is still needed (an archive written, its DROP not done).
             attempts: while true {
                 let scope = planned.step.scope
-                let current = try known.flatMap { $0.scope == scope ? $0.schema : nil } ?? readSchema(rehearsal: rehearsal, tables: scope)
-                known = nil
+                let current: Schema
                 let assessment: Assessment
                 do {
+                    current = try known.flatMap { $0.scope == scope ? $0.schema : nil } ?? readSchema(rehearsal: rehearsal, tables: scope)
+                    known = nil
                     assessment = try probe.assessing { try planned.step.assess(current, $0) }
                 } catch {
+                    // A read that waited lock_timeout behind an application's lock: as for a
+                    // statement, assessed again after a backoff, `retries` times.
+                    if LockWaitTimedOut.isLockTimeout(error) && failedAttempts < plan.settings.retries {
+                        failedAttempts += 1
+                        Thread.sleep(forTimeInterval: Double(Self.backoff(failedAttempts)) / 1000)
+                        continue attempts
+                    }
                     let failure = try assessmentFailure(planned, error)
                     var stepReport = failedStepReport(planned, failure)
                     stepReport.actions = executed
@@ -376,8 +412,20 @@ public struct Runner {
                             report.message = "step \(planned.number) (\(planned.kind)) is blocked: \(changed)"
                             return
                         } catch {
-                            let text = Self.text(of: error)
-                            if let statement { try? journal?.finishStatement(statement, rowsAffected: nil, attempts: failedAttempts + 1, error: text) }
+                            // What committed before the failure (a backfill's batches) stays
+                            // committed: the report and the journal count it.
+                            let partly = error as? PartlyCommitted
+                            let error = partly?.error ?? error
+                            var text = Self.text(of: error)
+                            if let server = error as? PostgresError, let why = timeouts.explanation(of: server) { text += " (\(why))" }
+                            if let partly {
+                                text += "; \(partly.rows) row\(partly.rows == 1 ? "" : "s") committed before it stopped stay written, and the next run resumes"
+                                stepReport.actions[index].rowsAffected = partly.rows
+                                stepReport.actions[index].longestTransactionMs = partly.longestTransaction.map { Int(($0 * 1000).rounded()) }
+                                stepReport.actions[index].note = "partly executed: \(partly.rows) rows committed"
+                                report.statementsExecuted += 1
+                            }
+                            if let statement { try? journal?.finishStatement(statement, rowsAffected: partly?.rows, attempts: failedAttempts + 1, error: text) }
                             if let failed = error as? AssertionFailed {
                                 stepReport.problems.append(RunReport.ProblemReport(message: failed.summary, count: failed.count, sample: failed.sample))
                             }
@@ -434,7 +482,16 @@ public struct Runner {
     func assessmentFailure(_ planned: PlannedStep, _ error: Error) throws -> AssessmentFailure {
         let problem: String
         var outcome = RunReport.Outcome.failed
-        if let refused = error as? PlanTextRefused {
+        if LockWaitTimedOut.isLockTimeout(error) {
+            let scope = planned.step.scope
+            let holders = (try? LockWaitTimedOut.holders(on: connection, tables: scope)) ?? []
+            problem = LockWaitTimedOut(what: "could not be assessed", timeout: timeouts.lockTimeout, source: timeouts.source, holders: holders).description
+            outcome = .locked
+        } else if let server = Self.serverError(error), let why = timeouts.explanation(of: server) {
+            // A timeout is the run's limit, not the plan text's fault, whatever text was running.
+            let option = (error as? PlanTextRefused).map { "evaluating \($0.option) (\(planned.location(of: $0.option))) " } ?? ""
+            problem = "could not be assessed: \(option)was canceled: \(why)"
+        } else if let refused = error as? PlanTextRefused {
             problem = "\(refused.option) (\(planned.location(of: refused.option))): the server refused it: \(refused.error.description)"
             if refused.isPlanTextAtFault { outcome = .badInput }
         } else if let error = error as? PostgresError, error.kind == .connection || error.kind == .connectionLost {

@@ -192,6 +192,17 @@ public struct Backfill: Effect {
         // need not wait for the disk, and its xid names the rows it wrote.
         let ownTransactions = !context.connection.isInTransaction
         let tally = Tally(self, context, recordsWriters: conditionIsDifference && ownTransactions)
+        do {
+            return try apply(context, tally: tally, ownTransactions: ownTransactions)
+        } catch let error as PostgresError where error.sqlState == .lockNotAvailable || error.sqlState == .deadlockDetected {
+            // Left to the runner, which assesses the step again and retries it.
+            throw error
+        } catch let error where ownTransactions && tally.updated > 0 {
+            throw PartlyCommitted(rows: tally.updated, longestTransaction: tally.longestBatch, error: error)
+        }
+    }
+
+    private func apply(_ context: EffectContext, tally: Tally, ownTransactions: Bool) throws -> EffectOutcome {
 
         /// One pass over the keys from `start` (nil: the first key) to the end, on the run's
         /// connection.

@@ -58,6 +58,18 @@ public struct EffectOutcome: Sendable {
     }
 }
 
+/// An effect that failed after some of its transactions had committed (a backfill's batches):
+/// what committed stays, and the runner's report and journal count it instead of nothing.
+public struct PartlyCommitted: Error, Sendable, CustomStringConvertible {
+    /// Rows the committed transactions wrote.
+    public var rows: Int
+    public var longestTransaction: Double?
+    /// Why it stopped.
+    public var error: any Error
+
+    public var description: String { "\(error) (after \(rows) rows committed)" }
+}
+
 /// The strongest table lock an effect takes (PostgreSQL's names).
 public enum LockLevel: String, Sendable, Codable {
     case none = "none"
