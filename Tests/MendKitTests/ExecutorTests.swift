@@ -33,14 +33,18 @@ struct ExecutorTests {
             // A reader holds ACCESS SHARE: the archive (SHARE) goes ahead, its DROP cannot.
             let reader = try Self.session(database, application: "nightly-report")
             try reader.execute("BEGIN; SELECT count(*) FROM public.old_backup")
-            let release = Background {
-                Thread.sleep(forTimeInterval: 0.8)
-                return true
-            }
             let plan = try writePlan("settings: {lock_timeout: 150ms, retries: 20}\nsteps:\n  - archive_table: {table: old_backup, to: \(folder)}\n")
             let conninfo = database.conninfo
             let run = Background { try Runner(connection: Connection(conninfo), plan: plan).apply(snapshotDirectory: Self.snapshots) }
-            _ = try release.value()
+            // Released once the journal shows an attempt that timed out, not after a fixed time:
+            // on a loaded machine the run may not have reached its DROP within one.
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                if try connection.scalar("SELECT to_regclass('pgmend.statements') IS NOT NULL", as: Bool.self) == true,
+                    try connection.scalar("SELECT count(*) FROM pgmend.statements WHERE error IS NOT NULL", as: Int.self) ?? 0 > 0
+                { break }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
             try reader.execute("ROLLBACK")
             let report = try run.value()
             #expect(report.outcome == .ok, "\(report.message ?? "")")
@@ -98,8 +102,8 @@ struct ExecutorTests {
             let report = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
             #expect(report.outcome == .ok, "\(report.message ?? "")")
             #expect(try connection.scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'public.events_kind_idx'::regclass", as: Bool.self) == true)
-            // The session's timeouts are back as they were after the statement.
-            #expect(try connection.scalar("SHOW lock_timeout", as: String.self) == "0")
+            // The session's timeouts are back as the run pinned them (the plan's) after the statement.
+            #expect(try connection.scalar("SHOW lock_timeout", as: String.self) == "2s")
             // A step that declares no lock says so.
             let undeclared = try writePlan("steps:\n  - sql: {run: \"SELECT 1\", done_when: \"SELECT false\"}\n")
             #expect(try Runner(connection: connection, plan: undeclared).dryRun().steps[0].actions.first?.lock == "unknown (raw SQL)")
