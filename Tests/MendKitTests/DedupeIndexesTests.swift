@@ -74,6 +74,28 @@ private let expectedDrops = [
     "preferred_a_old": "duplicate of ix_preferred_a (kept: its name matches prefer)",
 ]
 
+/// Pairs of indexes with the same keys that differ in one property each: the rule a unique
+/// index enforces (NULLS NOT DISTINCT, DEFERRABLE), a collation the catalog reader prints as
+/// the column's own, the access method. One table per pair.
+private let ruleCases = """
+    CREATE TABLE public.nulls (a int);
+    CREATE UNIQUE INDEX nulls_a_plain ON public.nulls (a);
+    CREATE UNIQUE INDEX nulls_a_not_distinct ON public.nulls (a) NULLS NOT DISTINCT;
+    CREATE TABLE public.nulls_constraint (a int CONSTRAINT nulls_constraint_a_key UNIQUE);
+    CREATE UNIQUE INDEX nulls_constraint_a_not_distinct ON public.nulls_constraint (a) NULLS NOT DISTINCT;
+    CREATE TABLE public.deferred (a int CONSTRAINT deferred_a_key UNIQUE DEFERRABLE INITIALLY DEFERRED);
+    CREATE UNIQUE INDEX deferred_a_immediate ON public.deferred (a);
+    CREATE TABLE public.collated (s text COLLATE "und-x-icu", b int);
+    CREATE INDEX collated_s ON public.collated (s);
+    CREATE INDEX collated_s_default ON public.collated (s COLLATE "default");
+    CREATE TABLE public.collated_prefix (s text COLLATE "und-x-icu", b int);
+    CREATE INDEX collated_prefix_s ON public.collated_prefix (s);
+    CREATE INDEX collated_prefix_s_default_b ON public.collated_prefix (s COLLATE "default", b);
+    CREATE TABLE public.hashed (a int);
+    CREATE INDEX hashed_a_btree ON public.hashed (a);
+    CREATE INDEX hashed_a_hash ON public.hashed USING hash (a);
+    """
+
 @Suite("dedupe_indexes")
 struct DedupeIndexesTests {
     static func drops(_ effects: [any Effect]) -> [String: String] {
@@ -282,6 +304,69 @@ struct DedupeIndexesTests {
             // duplicate of a valid index (pghero lists invalid indexes apart, never as duplicates).
             let oursOnly = dropped.keys.filter { flagged[$0] == nil && !flagged.values.contains($0) }.sorted()
             #expect(oursOnly == ["expressions_lower_2", "invalid_a_broken"])
+        }
+    }
+
+    /// Two indexes are duplicates only when they enforce the same rule: a plain unique index
+    /// beside a NULLS NOT DISTINCT one goes (the stricter stays, and a second NULL is still
+    /// refused); a NULLS NOT DISTINCT index beside a plain unique constraint, and an immediate
+    /// unique index beside a DEFERRABLE constraint (checked at commit only), both stay;
+    /// so do indexes whose stored collations differ where the printed keys do not, for the
+    /// duplicate and the left-prefix rule, and indexes of different access methods. The wiki's
+    /// query groups each such pair.
+    @Test func keepsIndexesThatEnforceADifferentRule() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute(ruleCases)
+            let step = try makeStep("dedupe_indexes: {tables: all}")
+            let probe = Probe(connection: connection)
+            guard case .needed(let effects, _) = try step.assess(try CatalogReader(connection: connection).readSchema(), probe) else {
+                Issue.record("expected the step to be needed")
+                return
+            }
+            #expect(Self.drops(effects) == ["nulls_a_plain": "duplicate of nulls_a_not_distinct (kept: it is NULLS NOT DISTINCT)"])
+            try applyAndCheckPrediction(step, on: connection)
+            let left = try connection.query(
+                "SELECT relname::text FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'i' ORDER BY 1"
+            ).map { try $0.get(0, as: String.self) }
+            #expect(left == [
+                "collated_prefix_s", "collated_prefix_s_default_b", "collated_s", "collated_s_default", "deferred_a_immediate", "deferred_a_key", "hashed_a_btree", "hashed_a_hash",
+                "nulls_a_not_distinct", "nulls_constraint_a_key", "nulls_constraint_a_not_distinct",
+            ])
+            guard case .satisfied(let reason) = try step.assess(try CatalogReader(connection: connection).readSchema(), probe) else {
+                Issue.record("a second assessment found more to do")
+                return
+            }
+            for pair in [
+                "deferred_a_immediate and deferred_a_key (DEFERRABLE)", "nulls_constraint_a_key and nulls_constraint_a_not_distinct (NULLS NOT DISTINCT)",
+                "collated_s and collated_s_default (collation)",
+            ] {
+                #expect(reason.contains(pair), "\(reason)")
+            }
+            // What the rules promise still holds: one NULL only, and a duplicate refused at once
+            // inside a transaction, not at its commit.
+            try connection.execute("INSERT INTO public.nulls VALUES (NULL)")
+            #expect(throws: PostgresError.self) { try connection.execute("INSERT INTO public.nulls VALUES (NULL)") }
+            try connection.execute("INSERT INTO public.nulls_constraint VALUES (NULL)")
+            #expect(throws: PostgresError.self) { try connection.execute("INSERT INTO public.nulls_constraint VALUES (NULL)") }
+            try connection.execute("BEGIN; INSERT INTO public.deferred VALUES (1)")
+            #expect(throws: PostgresError.self) { try connection.execute("INSERT INTO public.deferred VALUES (1)") }
+            try connection.execute("ROLLBACK")
+
+            // The wiki's query (equal indclass, indkey, expressions, predicate) groups every
+            // pair kept here but the hash one: these rules are stricter.
+            let groups = try connection.query(
+                """
+                SELECT array_agg(indexrelid::regclass::text ORDER BY indexrelid::regclass::text)
+                FROM pg_index WHERE indrelid::regclass::text NOT LIKE 'pg_%'
+                GROUP BY indrelid, indclass::text, indkey::text, coalesce(indexprs::text, ''), coalesce(indpred::text, '')
+                HAVING count(*) > 1 ORDER BY 1
+                """
+            ).map { try $0.get(0, as: [String].self) }
+            #expect(groups == [
+                ["collated_s", "collated_s_default"], ["deferred_a_immediate", "deferred_a_key"],
+                ["nulls_constraint_a_key", "nulls_constraint_a_not_distinct"],
+            ])
         }
     }
 }

@@ -54,6 +54,13 @@ struct FixForeignKeysTests {
             let connection = try database.connect()
             try connection.execute(tables + "INSERT INTO public.memories VALUES (14, 7, 'gone');")
             let step = try makeStep("fix_foreign_keys: {references: [{from: memories.user_id, to: users.id, on_delete: set_null}], orphans: 'null'}")
+            // Setting values to NULL loses them from the table: the hazard says so, with the count.
+            guard case .needed(let effects, _) = try step.assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection)) else {
+                Issue.record("expected needed")
+                return
+            }
+            let clearing = try #require(effects.first { $0 is ResolveRowsUnderLock })
+            #expect(clearing.hazards.contains(.deletesData) && clearing.deletesRows == 1, "\(clearing.hazards)")
             try applyAndCheckPrediction(step, on: connection)
             #expect(try connection.scalar("SELECT user_id IS NULL FROM public.memories WHERE id = 14", as: Bool.self) == true)
             #expect(try connection.scalar("SELECT user_id FROM public.memories WHERE id = 10", as: Int.self) == 1)

@@ -98,7 +98,8 @@ struct NormalizeUUIDTests {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
             try connection.execute(tables)
-            let step = try makeStep("normalize_uuid: {columns: [api_keys.user_id], on_invalid: null}")
+            // One of api_keys.user_id's three values is a UUID: named with its own options.
+            let step = try makeStep("normalize_uuid: {columns: [api_keys.user_id: {on_invalid: null, expect_invalid: 2}]}")
             let schema = try CatalogReader(connection: connection).readSchema()
             guard case .needed(let effects, _) = try step.assess(schema, Probe(connection: connection)) else {
                 Issue.record("expected needed")
@@ -106,6 +107,7 @@ struct NormalizeUUIDTests {
             }
             let change = try #require(effects.first as? AlterColumnTypes)
             #expect(change.setAside.count == 1)
+            #expect(change.hazards == [.accessExclusiveLock, .tableRewrite, .deletesData] && change.deletesRows == 2)
             try applyAndCheckPrediction(step, on: connection)
             #expect(try connection.scalar("SELECT count(*) FROM public.api_keys WHERE user_id IS NULL", as: Int.self) == 3)
             #expect(try connection.scalar("SELECT user_id::text FROM public.api_keys WHERE id = 1", as: String.self) == "8440a8a2-aa0f-88be-9509-f1edcdbe7b44")
@@ -177,5 +179,61 @@ struct NormalizeUUIDTests {
         let nulling = try makeStep("normalize_uuid: {auto: true, on_invalid: \"null\", method: online}")
         #expect(nulling.settings.contains { $0.name == "on_invalid" && $0.value == "null" })
         #expect(throws: (any Error).self) { try makeStep("normalize_uuid: {columns: [apps.id], method: later}") }
+    }
+
+    /// A column of other identifiers with on_invalid: null would lose every value: fewer than
+    /// half its values are UUIDs, so it is "not a UUID column" until the plan names it with its
+    /// own on_invalid: null and an expect_invalid of at least what it would clear; then the
+    /// change carries deletes_data with that count.
+    @Test func aColumnOfOtherIdentifiersIsNotAUUIDColumn() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute(
+                """
+                CREATE TABLE public.users (id int PRIMARY KEY, stripe_customer_id text);
+                INSERT INTO public.users SELECT g, 'cus_' || g FROM generate_series(1, 12) g;
+                INSERT INTO public.users VALUES (13, NULL), (14, md5('x')::uuid::text);
+                """)
+            func assess(_ yaml: String) throws -> Assessment {
+                try makeStep(yaml).assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection))
+            }
+            for yaml in [
+                "normalize_uuid: {columns: [users.stripe_customer_id], on_invalid: null}",
+                "normalize_uuid: {columns: [users.stripe_customer_id: {on_invalid: null}]}",
+                "normalize_uuid: {columns: [users.stripe_customer_id: {on_invalid: null, expect_invalid: 11}]}",
+                "normalize_uuid: {auto: true, on_invalid: null}",
+            ] {
+                guard case .blocked(let problems) = try assess(yaml) else {
+                    Issue.record("\(yaml): expected blocked")
+                    continue
+                }
+                #expect(problems.map(\.message) == [
+                    "users.stripe_customer_id is not a UUID column: 1 of its 13 values are UUIDs; to convert it and set the other 12 to NULL, name it under columns as users.stripe_customer_id: {on_invalid: \"null\", expect_invalid: 12}"
+                ], "\(yaml)")
+                #expect(problems.first?.count == 12 && problems.first?.sample.prefix(2) == ["1", "2"])
+            }
+            guard case .needed(let effects, _) = try assess("normalize_uuid: {columns: [users.stripe_customer_id: {on_invalid: null, expect_invalid: 12}]}") else {
+                Issue.record("expected needed once acknowledged")
+                return
+            }
+            let change = try #require(effects.first as? AlterColumnTypes)
+            #expect(change.hazards.contains(.deletesData) && change.deletesRows == 12)
+            try applyAndCheckPrediction(try makeStep("normalize_uuid: {columns: [users.stripe_customer_id: {on_invalid: \"null\", expect_invalid: 20}]}"), on: connection)
+            #expect(try connection.scalar("SELECT count(stripe_customer_id) FROM public.users", as: Int.self) == 1)
+        }
+    }
+
+    @Test func expectInvalidIsCheckedWhereItIsWritten() throws {
+        let yaml = "normalize_uuid: {columns: [users.ref: {expect_invalid: 3}, users.other: {on_invalid: null, expect_invalid: many, typo: 1}]}"
+        do {
+            _ = try makeStep(yaml)
+            Issue.record("expected plan problems")
+        } catch let error as PlanError {
+            #expect(error.problems.map(\.description) == [
+                "t.yaml:3:43: expect_invalid of users.ref in normalize_uuid needs on_invalid: \"null\" (for the column or the step): with fail, a value that is not a UUID blocks the step",
+                "t.yaml:3:112: option 'expect_invalid' of column users.other of normalize_uuid must be a whole number, not text",
+                "t.yaml:3:118: unknown option 'typo' for column users.other of normalize_uuid",
+            ])
+        }
     }
 }

@@ -174,8 +174,8 @@ struct PlanLoaderTests {
             "columns: apps.id, api_keys.user_id", "exclude: user_integrations.id", "on_invalid: null", "recreate_views: true", "method: rewrite",
         ])
         #expect(steps[13] == [
-            "columns: users.created_at, memories.created_at", "exclude: calendar.start_at", "assume_time_zone: UTC", "recreate_views: true",
-            "method: rewrite",
+            "columns: users.created_at, memories.created_at", "exclude: calendar.start_at", "assume_time_zone: UTC", "on_nonexistent: null",
+            "on_ambiguous: earlier", "recreate_views: true", "method: rewrite",
         ])
     }
 

@@ -96,11 +96,14 @@ zone=""
 relfilenodes=""    # the four tables' relfilenodes when the round starts
 rewrites=()        # each round's: which tables each side rewrote
 
+# The data crosses 2024-03-31 (Berlin's clocks skip 02:00-03:00): shift_forward and later are
+# PostgreSQL's own reading, what the hand-written ALTER ... USING c AT TIME ZONE does.
 write_plan() {
   mkdir -p "$work/plans"
   printf '%s\n' "name: timestamps" "steps:" "  - normalize_timestamps:" \
     "      columns: [memories.created_at, memories.updated_at, access_logs.accessed_at]" \
-    "      assume_time_zone: $zone" "      method: $method" >"$work/plans/timestamps.yaml"
+    "      assume_time_zone: $zone" "      on_nonexistent: shift_forward" "      on_ambiguous: later" \
+    "      method: $method" >"$work/plans/timestamps.yaml"
 }
 
 # The four tables' relfilenodes, in the order memories, access_logs, memories_copy, access_logs_copy.

@@ -33,7 +33,10 @@ public struct RunReportText {
             lines.append("step \(step.number), \(step.kind) (\(step.location)):")
             for action in step.actions {
                 var facts = ["lock \(action.lock)" + (action.tables.isEmpty || action.lock == LockLevel.none.rawValue ? "" : " on " + action.tables.joined(separator: ", "))]
-                if !action.hazards.isEmpty { facts.append("hazards: \(action.hazards.joined(separator: ", "))") }
+                if !action.hazards.isEmpty {
+                    let rows = action.deletesRows.map { " (\($0) row\($0 == 1 ? "" : "s"))" } ?? ""
+                    facts.append("hazards: " + action.hazards.map { $0 == Hazard.deletesData.rawValue ? $0 + rows : $0 }.joined(separator: ", "))
+                }
                 if !action.transactional { facts.append("outside a transaction") }
                 if action.executed {
                     facts.append("ran" + (action.rowsAffected.map { ", \($0) row\($0 == 1 ? "" : "s")" } ?? "") + ((action.attempts ?? 1) > 1 ? ", \(action.attempts ?? 1) attempts" : "")

@@ -56,6 +56,8 @@ public struct RunReport: Encodable, Sendable {
         /// each table it references.
         public var tables: [String]
         public var hazards: [String]
+        /// Rows the `deletes_data` hazard is about: deleted, or values set to NULL.
+        public var deletesRows: Int? = nil
         public var executed: Bool
         public var rowsAffected: Int?
         public var attempts: Int?
@@ -133,7 +135,7 @@ extension RunReport.StepReport {
 
 extension RunReport.ActionReport {
     enum CodingKeys: String, CodingKey {
-        case summary, sql, transactional, lock, table, tables, hazards, executed, rowsAffected = "rows_affected", attempts
+        case summary, sql, transactional, lock, table, tables, hazards, deletesRows = "deletes_rows", executed, rowsAffected = "rows_affected", attempts
         case longestTransactionMs = "longest_transaction_ms", note
     }
 }

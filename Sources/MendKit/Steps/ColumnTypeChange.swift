@@ -29,18 +29,24 @@ extension OptionReader {
         guard let items = locatedTextList(key, required: false) else { return nil }
         var names: [ColumnName] = []
         for (text, location) in items {
-            guard let name = ColumnName(parsing: text) else {
-                report(location, "each item of '\(key)' in \(owner) must be written table.column, not '\(text)'")
-                continue
-            }
-            let table = text[..<(text.lastIndex(of: ".") ?? text.endIndex)]
-            guard checkName(String(table), at: location, what: "the table of '\(text)'", qualified: "table"),
-                checkName(name.column, at: location, what: "the column of '\(text)'")
-            else { continue }
+            guard let name = columnName(text, at: location, in: key) else { continue }
             if names.contains(name) { report(location, "\(name) is listed twice in '\(key)'") }
             names.append(name)
         }
         return names
+    }
+
+    /// One item of a list of `table.column` names, checked where it is written.
+    mutating func columnName(_ text: String, at location: FileLocation, in key: String) -> ColumnName? {
+        guard let name = ColumnName(parsing: text) else {
+            report(location, "each item of '\(key)' in \(owner) must be written table.column, not '\(text)'")
+            return nil
+        }
+        let table = text[..<(text.lastIndex(of: ".") ?? text.endIndex)]
+        guard checkName(String(table), at: location, what: "the table of '\(text)'", qualified: "table"),
+            checkName(name.column, at: location, what: "the column of '\(text)'")
+        else { return nil }
+        return name
     }
 
     /// `method: rewrite` (the default) or `online`; nil after a problem was reported.
@@ -78,6 +84,9 @@ struct ColumnRetype: Sendable {
     /// For `method: online`: a value the conversion turns into NULL is journaled with this
     /// reason under the swap's lock (`on_invalid: null`); nil: the conversion nulls nothing.
     var nulledReason: String? = nil
+    /// Values the conversion sets to NULL, as the assessment counted them: the change then
+    /// carries the `deletes_data` hazard with their number.
+    var nulledCount = 0
 }
 
 /// A change that can be made, or the problems that stop it.
@@ -442,10 +451,13 @@ enum ColumnTypeChange {
         if !notes.isEmpty { summary += "; " + notes.joined(separator: "; ") }
         var hazards: [Hazard] = [.accessExclusiveLock]
         if rewrites { hazards.append(.tableRewrite) }
+        let nulled = retypes.map(\.nulledCount).reduce(0, +)
+        if nulled > 0 { hazards.append(.deletesData) }
         let lockTables = Array(Set(tables + keys.flatMap { [$0.table] + ($0.constraint.foreignKey.map { [ObjectName(parsing: $0.referencedTable)] } ?? []) })).sorted()
         var effects: [any Effect] = [
             AlterColumnTypes(
-                summary: summary, tables: lockTables, pinned: pinned, refusal: refusal, setAside: setAside, statements: statements, hazards: hazards)
+                summary: summary, tables: lockTables, pinned: pinned, refusal: refusal, setAside: setAside, statements: statements, hazards: hazards,
+                deletesRows: nulled > 0 ? nulled : nil)
         ]
         for (table, constraint) in keys where constraint.validated {
             effects.append(AtomicSQL(
@@ -525,11 +537,24 @@ enum ColumnTypeChange {
     /// The foreign keys on `columns` (and their groups) left NOT VALID, each validated: what a
     /// run killed between re-adding them and validating them left to do. nil: none.
     static func pendingValidations(of columns: [ColumnName], in schema: Schema) -> Assessment? {
+        pendingValidations(of: columns, in: schema, after: [])
+    }
+
+    /// What a change killed after its swap or ALTER left to do on the converted `columns`:
+    /// with `method: online`, the ANALYZE after the swap (`OnlineTypeChange.statisticsLeft`),
+    /// then the foreign keys left NOT VALID. nil: nothing.
+    static func leftToFinish(of columns: [ColumnName], in schema: Schema, method: TypeChangeMethod, _ probe: Probe) throws -> Assessment? {
+        // The foreign-key partners were swapped with them.
+        let analyze = method == .online ? try OnlineTypeChange.statisticsLeft(of: foreignKeyGroup(of: columns, in: schema), probe) : []
+        return pendingValidations(of: columns, in: schema, after: analyze)
+    }
+
+    static func pendingValidations(of columns: [ColumnName], in schema: Schema, after first: [any Effect]) -> Assessment? {
         let group = Set(foreignKeyGroup(of: columns, in: schema))
         let pending = foreignKeys(touching: group, in: schema).filter { !$0.constraint.validated }
-        guard !pending.isEmpty else { return nil }
+        guard !pending.isEmpty || !first.isEmpty else { return nil }
         var after = schema
-        var effects: [any Effect] = []
+        var effects: [any Effect] = first
         for (table, constraint) in pending {
             effects.append(AtomicSQL(
                 "validate \(constraint.name) against existing rows (left NOT VALID)",

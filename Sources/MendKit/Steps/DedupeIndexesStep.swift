@@ -127,6 +127,16 @@ struct LiveIndexFact {
     var bytes: Int64
     var size: String
     var preferred: Bool
+    /// `UNIQUE NULLS NOT DISTINCT`: at most one row whose keys are all NULL.
+    var nullsNotDistinct: Bool = false
+    /// False for a `DEFERRABLE` unique or exclusion constraint's index: checked at the end of
+    /// the statement or transaction, never a foreign key's target.
+    var immediate: Bool = true
+    /// `indcollation` and `indclass` of the key columns, as OIDs: compared as stored, so a
+    /// collation or operator class the catalog reader prints as the default (an explicit
+    /// `COLLATE "default"` on a column of another collation) still tells two indexes apart.
+    var collations: [String] = []
+    var operatorClasses: [String] = []
 
     static func read(_ tables: [ObjectName], prefer: String?, _ probe: Probe) throws -> [String: LiveIndexFact] {
         guard !tables.isEmpty else { return [:] }
@@ -135,7 +145,8 @@ struct LiveIndexFact {
             """
             SELECT n.nspname || '.' || c.relname || '.' || ic.relname, i.indexrelid::int8, i.indisreplident, i.indisclustered,
                    EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = i.indexrelid),
-                   pg_relation_size(i.indexrelid), pg_size_pretty(pg_relation_size(i.indexrelid)), coalesce(ic.relname LIKE $2, false)
+                   pg_relation_size(i.indexrelid), pg_size_pretty(pg_relation_size(i.indexrelid)), coalesce(ic.relname LIKE $2, false),
+                   i.indnullsnotdistinct, i.indimmediate, i.indcollation::text, i.indclass::text
             FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid
             JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname || '.' || c.relname = ANY($1::text[])
@@ -143,7 +154,9 @@ struct LiveIndexFact {
         {
             facts[try row.get(0, as: String.self)] = LiveIndexFact(
                 oid: try row.get(1), replicaIdentity: try row.get(2), clustered: try row.get(3), usedByForeignKey: try row.get(4), bytes: try row.get(5),
-                size: try row.get(6), preferred: try row.get(7))
+                size: try row.get(6), preferred: try row.get(7), nullsNotDistinct: try row.get(8), immediate: try row.get(9),
+                collations: try row.get(10, as: String.self).split(separator: " ").map(String.init),
+                operatorClasses: try row.get(11, as: String.self).split(separator: " ").map(String.init))
         }
         return facts
     }
@@ -165,23 +178,41 @@ enum IndexRedundancy {
         var lookAlikes: [String] = []
     }
 
-    /// What makes two indexes interchangeable: everything but the name, uniqueness and validity.
+    /// What makes two indexes interchangeable for queries: everything but the name, the rule
+    /// a unique index enforces (uniqueness, NULLS NOT DISTINCT, deferrable) and validity. The
+    /// rule decides which of a group is kept, and whether another may go (`enforces`).
     struct Shape: Hashable {
         var method: String
         var keys: [IndexKey]
         var include: [String]
         var predicate: String?
+        var collations: [String]
+        var operatorClasses: [String]
 
-        init(_ index: Index) {
+        init(_ index: Index, _ fact: LiveIndexFact?) {
             method = index.method
             keys = index.keys
             include = index.include
             predicate = index.predicate
+            collations = fact?.collations ?? []
+            operatorClasses = fact?.operatorClasses ?? []
         }
+    }
+
+    /// Whether `kept` enforces every rule `other` enforces, so dropping `other` lets no row in
+    /// that it refuses: a non-unique index enforces nothing; a unique one is matched only by a
+    /// unique one that is NULLS NOT DISTINCT when it is, and checked immediately when it is.
+    static func enforces(_ kept: Index, _ keptFact: LiveIndexFact?, asMuchAs other: Index, _ otherFact: LiveIndexFact?) -> Bool {
+        guard other.unique else { return true }
+        guard kept.unique else { return false }
+        if otherFact?.nullsNotDistinct == true && keptFact?.nullsNotDistinct != true { return false }
+        if otherFact?.immediate != false && keptFact?.immediate == false { return false }
+        return true
     }
 
     static func judge(_ table: Table, facts: [String: LiveIndexFact], keep: Set<String>, includeRedundant: Bool) -> Verdict {
         func fact(_ index: Index) -> LiveIndexFact? { facts[table.objectName.key + "." + index.name] }
+        func shape(_ index: Index) -> Shape { Shape(index, fact(index)) }
         func constraintBacked(_ index: Index) -> Bool { index.primary || index.constraint != nil }
         /// Indexes dropped by no rule.
         func protected(_ index: Index) -> String? {
@@ -195,25 +226,32 @@ enum IndexRedundancy {
         }
         // The keep order, best first; the OID last makes it total (a live index has one).
         // Validity decides first: an invalid index is never the one kept, whatever else it is.
-        let criteria: [(String, (Index) -> Bool)] = [
-            ("it is valid", \.valid),
-            ("it backs a constraint", constraintBacked),
-            ("it is unique", \.unique),
-            ("its name matches prefer", { fact($0)?.preferred == true }),
+        // Between two unique indexes the stricter rule comes next, before a constraint: a
+        // plain unique constraint beside a NULLS NOT DISTINCT unique index, or a DEFERRABLE
+        // one beside an immediate index, leaves the stricter index standing.
+        let criteria: [(reason: String, holds: (Index) -> Bool, amongUnique: Bool)] = [
+            ("it is valid", \.valid, false),
+            ("it is NULLS NOT DISTINCT", { fact($0)?.nullsNotDistinct == true }, true),
+            ("it is not deferrable", { fact($0)?.immediate != false }, true),
+            ("it backs a constraint", constraintBacked, false),
+            ("it is unique", \.unique, false),
+            ("its name matches prefer", { fact($0)?.preferred == true }, false),
         ]
+        func decider(_ a: Index, _ b: Index) -> (reason: String, holds: (Index) -> Bool, amongUnique: Bool)? {
+            criteria.first { (!$0.amongUnique || (a.unique && b.unique)) && $0.holds(a) != $0.holds(b) }
+        }
         func better(_ a: Index, _ b: Index) -> Bool {
-            for (_, holds) in criteria where holds(a) != holds(b) { return holds(a) }
+            if let criterion = decider(a, b) { return criterion.holds(a) }
             return (fact(a)?.oid ?? Int64.max, a.name) < (fact(b)?.oid ?? Int64.max, b.name)
         }
         func why(_ kept: Index, over other: Index) -> String {
-            for (reason, holds) in criteria where holds(kept) != holds(other) { return reason }
-            return "it is older"
+            decider(kept, other)?.reason ?? "it is older"
         }
 
         var verdict = Verdict()
         var dropped: Set<String> = []
         let indexes = table.indexes.values.sorted { $0.name < $1.name }
-        let groups = Dictionary(grouping: indexes, by: Shape.init)
+        let groups = Dictionary(grouping: indexes, by: shape)
         for group in groups.values.sorted(by: { $0[0].name < $1[0].name }) where group.count > 1 {
             let ranked = group.sorted(by: better)
             let best = ranked[0]
@@ -221,6 +259,9 @@ enum IndexRedundancy {
             guard best.valid else { continue }
             for other in ranked.dropFirst() {
                 if protected(other) != nil { continue }
+                // A valid index whose rule the kept one does not enforce stays (the kept one is
+                // then a protected, laxer one: a constraint beside a stricter plain index).
+                if other.valid && !enforces(best, fact(best), asMuchAs: other, fact(other)) { continue }
                 dropped.insert(other.name)
                 verdict.drops.append(Drop(index: other.name, keptInstead: best.name, reason: "duplicate of \(best.name) (kept: \(why(best, over: other)))"))
             }
@@ -228,9 +269,12 @@ enum IndexRedundancy {
         if includeRedundant {
             let standing = indexes.filter { !dropped.contains($0.name) }
             for candidate in standing where !candidate.unique && protected(candidate) == nil && candidate.method == "btree" {
+                let keys = candidate.keys.count
                 let covering = standing.filter { other in
                     other.name != candidate.name && other.valid && other.method == "btree" && other.predicate == candidate.predicate
-                        && other.keys.count > candidate.keys.count && Array(other.keys.prefix(candidate.keys.count)) == candidate.keys
+                        && other.keys.count > keys && Array(other.keys.prefix(keys)) == candidate.keys
+                        && Array(shape(other).collations.prefix(keys)) == shape(candidate).collations
+                        && Array(shape(other).operatorClasses.prefix(keys)) == shape(candidate).operatorClasses
                         && Set(candidate.include).isSubset(of: Set(other.keys.map(\.expression) + other.include))
                 }
                 // The longest covering index is the one no prefix rule drops in turn.
@@ -242,15 +286,18 @@ enum IndexRedundancy {
             }
         }
         // Pairs of kept indexes first, then a kept one beside a dropped one (a partial index
-        // next to a dropped full one was looked at too), each kept index named once.
+        // next to a dropped full one was looked at too), each kept index named once. Two of
+        // one shape that both stay because their rules differ are look-alikes too.
         var named: Set<String> = []
         for keptOnly in [true, false] {
             for (i, a) in indexes.enumerated() {
-                for b in indexes[(i + 1)...] where a.method == b.method && a.keys.map(\.expression) == b.keys.map(\.expression) && Shape(a) != Shape(b) {
+                for b in indexes[(i + 1)...] where a.method == b.method && a.keys.map(\.expression) == b.keys.map(\.expression) {
+                    let text = difference(a, fact(a), b, fact(b))
+                    guard shape(a) != shape(b) || (!text.isEmpty && !dropped.contains(a.name) && !dropped.contains(b.name)) else { continue }
                     let kept = [a, b].filter { !dropped.contains($0.name) }.map(\.name)
                     guard keptOnly ? kept.count == 2 : kept.count == 1 && !named.contains(kept[0]) else { continue }
                     named.formUnion(kept)
-                    verdict.lookAlikes.append("\(a.name) and \(b.name) (\(difference(a, b)))")
+                    verdict.lookAlikes.append("\(a.name) and \(b.name) (\(text.isEmpty ? "differ" : text))")
                 }
             }
         }
@@ -258,7 +305,7 @@ enum IndexRedundancy {
     }
 
     /// What tells two look-alikes apart, as the operator would name it.
-    static func difference(_ a: Index, _ b: Index) -> String {
+    static func difference(_ a: Index, _ aFact: LiveIndexFact?, _ b: Index, _ bFact: LiveIndexFact?) -> String {
         var differences: [String] = []
         if a.predicate != b.predicate { differences.append("partial") }
         for (x, y) in zip(a.keys, b.keys) {
@@ -269,6 +316,16 @@ enum IndexRedundancy {
             if x.collation != y.collation { differences.append("collation " + (x.collation ?? y.collation ?? "")) }
         }
         if a.include != b.include { differences.append("INCLUDE") }
+        // What the printed keys do not show: the stored collations and operator classes, and
+        // the rule a unique index enforces.
+        if a.keys.map(\.collation) == b.keys.map(\.collation), aFact?.collations != bFact?.collations { differences.append("collation") }
+        if a.keys.map(\.operatorClass) == b.keys.map(\.operatorClass), aFact?.operatorClasses != bFact?.operatorClasses {
+            differences.append("operator class")
+        }
+        if a.unique && b.unique {
+            if aFact?.nullsNotDistinct != bFact?.nullsNotDistinct { differences.append("NULLS NOT DISTINCT") }
+            if aFact?.immediate != bFact?.immediate { differences.append("DEFERRABLE") }
+        }
         var seen: Set<String> = []
         return differences.filter { seen.insert($0).inserted }.joined(separator: ", ")
     }

@@ -319,7 +319,7 @@ public struct FixForeignKeysStep: RepairStep {
                 }
                 effects.append(ResolveRowsUnderLock(
                     summary, table: reference.table, selection: selection, resolution: resolution, then: statements, lock: lock,
-                    on: [reference.table, reference.target]))
+                    on: [reference.table, reference.target], counted: orphanRows.count))
             }
             for constraint in old { after.tables[reference.table.key]?.constraints[constraint.name] = nil }
         }

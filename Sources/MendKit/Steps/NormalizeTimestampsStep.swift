@@ -11,7 +11,9 @@ import SchemaModel
 /// - normalize_timestamps:
 ///     columns: all                    # or [users.created_at, ...]
 ///     exclude: [calendar.start_at]
-///     assume_time_zone: UTC
+///     assume_time_zone: Europe/Berlin
+///     on_nonexistent: fail            # shift_forward | null: a local time in a DST gap
+///     on_ambiguous: fail              # earlier | later: a local time clocks show twice
 ///     recreate_views: true
 /// ```
 public struct NormalizeTimestampsStep: RepairStep {
@@ -30,6 +32,14 @@ public struct NormalizeTimestampsStep: RepairStep {
     public let zone: String
     public let recreateViews: Bool
     let method: TypeChangeMethod
+    /// What a local time that never existed in the zone (in a gap where clocks jump forward)
+    /// becomes: nil is `fail`.
+    let onNonexistent: Nonexistent?
+    /// Which instant a local time that clocks showed twice (clocks set back) becomes: nil is `fail`.
+    let onAmbiguous: Ambiguous?
+
+    enum Nonexistent: String { case shiftForward = "shift_forward", null }
+    enum Ambiguous: String { case earlier, later }
 
     public init?(options: inout OptionReader) {
         var columns: [ColumnName]?
@@ -49,7 +59,27 @@ public struct NormalizeTimestampsStep: RepairStep {
         }
         let recreateViews = options.bool("recreate_views", default: false)
         let method = options.typeChangeMethod()
+        var onNonexistent: Nonexistent?
+        if options.optionLocations["on_nonexistent"] != nil, !options.has("on_nonexistent") {
+            // `on_nonexistent: null` unquoted is YAML's null: the operator wrote the null strategy.
+            _ = options.optionalText("on_nonexistent")
+            onNonexistent = .null
+        } else if let text = options.optionalText("on_nonexistent"), text != "fail" {
+            onNonexistent = Nonexistent(rawValue: text)
+            if onNonexistent == nil {
+                options.report(options.location(of: "on_nonexistent"), "option 'on_nonexistent' of normalize_timestamps must be shift_forward, \"null\" or fail, not '\(text)'")
+            }
+        }
+        var onAmbiguous: Ambiguous?
+        if let text = options.optionalText("on_ambiguous"), text != "fail" {
+            onAmbiguous = Ambiguous(rawValue: text)
+            if onAmbiguous == nil {
+                options.report(options.location(of: "on_ambiguous"), "option 'on_ambiguous' of normalize_timestamps must be earlier, later or fail, not '\(text)'")
+            }
+        }
         guard let method, let zone, all || columns != nil, options.problems.isEmpty else { return nil }
+        self.onNonexistent = onNonexistent
+        self.onAmbiguous = onAmbiguous
         self.method = method
         self.columns = all ? nil : columns
         self.exclude = exclude
@@ -61,7 +91,9 @@ public struct NormalizeTimestampsStep: RepairStep {
 
     public var settings: [(name: String, value: String)] {
         ColumnTypeChange.settings(
-            columns: columns, chosen: "all", exclude: exclude, own: [("assume_time_zone", zone)], recreateViews: recreateViews, method: method)
+            columns: columns, chosen: "all", exclude: exclude,
+            own: [("assume_time_zone", zone), ("on_nonexistent", onNonexistent?.rawValue ?? "fail"), ("on_ambiguous", onAmbiguous?.rawValue ?? "fail")],
+            recreateViews: recreateViews, method: method)
     }
 
     var isUTC: Bool { Self.utcNames.contains(zone.lowercased()) }
@@ -105,14 +137,16 @@ public struct NormalizeTimestampsStep: RepairStep {
                 table.columns.filter { $0.type.hasSuffix(" with time zone") && $0.type.hasPrefix("timestamp") }
                     .map { ColumnName(table: table.objectName, column: $0.name) }
             }
-            if let pending = ColumnTypeChange.pendingValidations(of: converted, in: schema) { return pending }
+            if let pending = try ColumnTypeChange.leftToFinish(of: converted, in: schema, method: method, probe) { return pending }
             return .satisfied(columns == nil ? "no column is timestamp without time zone" : "every column is timestamp with time zone")
         }
 
-        let quotedZone = SQLLiteral.quoted(zone)
         var retypes: [ColumnRetype] = []
+        var setAside: [AlterColumnTypes.SetAside] = []
+        let clock = self.clock
         var notes: [ColumnName: [String]] = [:]
-        for name in ColumnTypeChange.foreignKeyGroup(of: chosen, in: schema) {
+        let group = ColumnTypeChange.foreignKeyGroup(of: chosen, in: schema)
+        for name in group {
             guard let column = schema.tables[name.table.key]?.column(name.column) else { continue }
             guard Self.isNaive(column.type), !exclude.contains(name) else {
                 problems.append(StepProblem("\(name) is joined by a foreign key to a column that changes, and cannot change with it", table: name.table))
@@ -120,6 +154,43 @@ public struct NormalizeTimestampsStep: RepairStep {
             }
             guard try probe.tableExists(name.table) else {
                 return .waiting("\(name.table) does not exist yet; an earlier step creates it")
+            }
+            // Local times the zone's clocks skipped or showed twice: blocked unless the plan
+            // says what they become.
+            var nulled = 0
+            if !isUTC {
+                // The table's other columns that change are counted in the same pass.
+                let siblings = group.filter { $0.table == name.table && !exclude.contains($0) && (schema.tables[$0.table.key]?.column($0.column).map { Self.isNaive($0.type) } ?? false) }
+                let found = try clock.irregular(name, siblings: siblings.map(\.column), in: schema, probe)
+                if found.nonexistent.count > 0 {
+                    let rows = found.nonexistent
+                    switch onNonexistent {
+                    case nil:
+                        problems.append(StepProblem(
+                            "values of \(name) that never existed in \(zone) (clocks jumped over them); say what they become with on_nonexistent: shift_forward or \"null\"",
+                            count: rows.count, sample: rows.sample, table: name.table))
+                    case .shiftForward:
+                        notes[name, default: []].append("\(rows.count) value\(rows.count == 1 ? "" : "s") of \(name) in a daylight-saving gap moved forward by the gap (on_nonexistent: shift_forward)")
+                    case .null:
+                        if column.notNull {
+                            problems.append(StepProblem(
+                                "values of \(name) that never existed in \(zone) (on_nonexistent: null cannot clear them: the column is NOT NULL)",
+                                count: rows.count, sample: rows.sample, table: name.table))
+                        }
+                        nulled = rows.count
+                        notes[name, default: []].append("\(rows.count) value\(rows.count == 1 ? "" : "s") of \(name) in a daylight-saving gap set to NULL, journaled first (on_nonexistent: null)")
+                    }
+                }
+                if found.ambiguous.count > 0 {
+                    let rows = found.ambiguous
+                    if let onAmbiguous {
+                        notes[name, default: []].append("\(rows.count) value\(rows.count == 1 ? "" : "s") of \(name) that clocks showed twice read as the \(onAmbiguous.rawValue) instant (on_ambiguous: \(onAmbiguous.rawValue))")
+                    } else {
+                        problems.append(StepProblem(
+                            "values of \(name) that clocks in \(zone) showed twice (set back), so either of two instants; say which with on_ambiguous: earlier or later",
+                            count: rows.count, sample: rows.sample, table: name.table))
+                    }
+                }
             }
             var newDefault: String?
             if let expression = column.defaultExpression {
@@ -140,9 +211,19 @@ public struct NormalizeTimestampsStep: RepairStep {
             // precision (`timestamp(3)`): its length coercion makes PostgreSQL rewrite.
             // Online, the trigger and the batches run in the application's and pgmend's sessions,
             // whatever their zone: the conversion names the zone even when it is UTC.
-            retypes.append(ColumnRetype(
-                column: name, newType: Self.zoned(column.type), using: isUTC ? nil : "\(quotedColumn) AT TIME ZONE \(quotedZone)",
-                newDefault: newDefault, hadDefault: column.defaultExpression != nil, convert: { "\($0) AT TIME ZONE \(quotedZone)" }))
+            var retype = ColumnRetype(
+                column: name, newType: Self.zoned(column.type), using: isUTC ? nil : clock.converted(quotedColumn),
+                newDefault: newDefault, hadDefault: column.defaultExpression != nil, convert: { clock.converted($0) })
+            if onNonexistent == .null, !isUTC, !column.notNull {
+                retype.nulledReason = "on_nonexistent: null"
+                retype.nulledCount = nulled
+                if method == .rewrite {
+                    setAside.append(ColumnTypeChange.setAside(
+                        name.table, key: try probe.primaryKey(of: name.table), column: name.column, reason: "on_nonexistent: null",
+                        where: "\(quotedColumn) IS NOT NULL AND \(clock.nonexistent(quotedColumn))"))
+                }
+            }
+            retypes.append(retype)
         }
         guard problems.isEmpty else { return .blocked(problems) }
         if method == .online {
@@ -151,9 +232,11 @@ public struct NormalizeTimestampsStep: RepairStep {
         }
         let utc = isUTC
         return try ColumnTypeChange.planInParts(
-            retypes, schema: schema, probe: probe, recreateViews: recreateViews, setAside: [], pinned: [("TimeZone", "UTC")], refusal: nil,
+            retypes, schema: schema, probe: probe, recreateViews: recreateViews, setAside: setAside, pinned: [("TimeZone", "UTC")], refusal: nil,
             rewrites: { !utc || $0.newType.hasPrefix("timestamp(") }, notes: notes)
     }
+
+    var clock: WallClock { WallClock(zone: zone, onNonexistent: onNonexistent, onAmbiguous: onAmbiguous) }
 
     /// The default on the timestamptz column: the current-time functions stay as they are;
     /// the wall clock of the assumed zone (`timezone('utc'::text, now())`) becomes `now()`.
@@ -172,5 +255,123 @@ public struct NormalizeTimestampsStep: RepairStep {
             }
         }
         return nil
+    }
+}
+
+/// Local times in a zone, as SQL that no session setting changes: which never existed (in a
+/// gap where clocks jumped forward), which clocks showed twice (set back), and the instant a
+/// value becomes under the plan's `on_nonexistent` and `on_ambiguous`.
+///
+/// PostgreSQL's own reading (`t AT TIME ZONE z`), checked by `NormalizeTimestampsTests`: a time
+/// in a gap takes the offset from before the jump, which is the time moved forward by the
+/// gap's length (`2024-03-31 02:30` in Europe/Berlin is 03:30+02); a time shown twice takes
+/// the offset from after the set-back, the later of its two instants.
+struct WallClock: Sendable {
+    var zone: String
+    var onNonexistent: NormalizeTimestampsStep.Nonexistent?
+    var onAmbiguous: NormalizeTimestampsStep.Ambiguous?
+
+    var quotedZone: String { SQLLiteral.quoted(zone) }
+
+    /// The instant PostgreSQL reads `value` (a naive timestamp, SQL) as.
+    func instant(_ value: String) -> String { "(\(value) AT TIME ZONE \(quotedZone))" }
+
+    /// True when the zone's clocks never showed `value`: read and shown again, it moves.
+    func nonexistent(_ value: String) -> String { "(\(instant(value)) AT TIME ZONE \(quotedZone) <> \(value))" }
+
+    /// `value` read with the offset the zone had a day before PostgreSQL's instant for it:
+    /// for a time shown twice, that is the offset before the set-back, so the earlier instant.
+    /// A shift of any size (30 minutes at Lord Howe) is read from the zone, none assumed.
+    func earlier(_ value: String) -> String {
+        let dayBefore = "(\(instant(value)) - interval '1 day')"
+        let offset = "(\(dayBefore) AT TIME ZONE \(quotedZone) - \(dayBefore) AT TIME ZONE 'UTC')"
+        return "((\(value) - \(offset)) AT TIME ZONE 'UTC')"
+    }
+
+    /// True when clocks showed `value` twice: read with the earlier offset it is an earlier
+    /// instant that the zone also shows as `value`.
+    func ambiguous(_ value: String) -> String {
+        "(\(earlier(value)) < \(instant(value)) AND \(earlier(value)) AT TIME ZONE \(quotedZone) = \(value))"
+    }
+
+    /// The timestamptz `value` becomes: PostgreSQL's reading (a gap's time moved forward, the
+    /// later of two instants), with the plan's choices written out where they differ from it.
+    func converted(_ value: String) -> String {
+        var sql = "\(value) AT TIME ZONE \(quotedZone)"
+        if onAmbiguous == .earlier { sql = "CASE WHEN \(ambiguous(value)) THEN \(earlier(value)) ELSE \(sql) END" }
+        if onNonexistent == .null { sql = "CASE WHEN \(nonexistent(value)) THEN NULL ELSE \(sql) END" }
+        return sql
+    }
+
+    /// The local dates on which the zone's clocks change, with a day either side, between
+    /// 1900 and 2100 (a day whose local length is not 24 hours): only values on those dates,
+    /// or outside those years, can have been skipped or shown twice.
+    func transitionDates(_ probe: Probe) throws -> [String] {
+        let sql = """
+            SELECT coalesce(array_agg(DISTINCT (d + k * interval '1 day')::date::text), '{}')
+            FROM generate_series('1900-01-01'::timestamp, '2100-01-01'::timestamp, interval '1 day') d
+            CROSS JOIN generate_series(-1, 2) k
+            WHERE (d + interval '1 day') AT TIME ZONE $1 - d AT TIME ZONE $1 <> interval '1 day'
+            """
+        // About 0.2 s of the server's time (73,000 days): once per run and zone.
+        return try probe.memoized(sql + " -- " + zone) { try probe.scalar(sql, [zone], as: [String].self) ?? [] }
+    }
+
+    /// The rows of `name` that never existed and that clocks showed twice, counted and sampled
+    /// by primary key. Counted in one pass with `siblings` (the table's other columns that
+    /// change, `name`'s own included): the query is the same for each of them, so the probe
+    /// runs it once. A column is not read at all when the zone changes its clocks on no date
+    /// between 1900 and 2100, nor when an index on it shows its values lie outside every such
+    /// date; otherwise only the rows on those dates (or outside those years) are checked value
+    /// by value.
+    func irregular(_ name: ColumnName, siblings: [String], in schema: Schema, _ probe: Probe) throws
+        -> (nonexistent: (count: Int, sample: [String]), ambiguous: (count: Int, sample: [String]))
+    {
+        let none = (count: 0, sample: [String]())
+        let dates = try transitionDates(probe)
+        let table = ColumnTypeChange.quoted(name.table)
+        var read: [(column: String, candidates: String)] = []
+        for column in Set(siblings + [name.column]).sorted() {
+            if let candidates = try candidates(column, of: name.table, dates: dates, in: schema, probe) { read.append((column, candidates)) }
+        }
+        guard let position = read.firstIndex(where: { $0.column == name.column }) else { return (none, none) }
+        let selects = read.flatMap { column, candidates -> [String] in
+            let quoted = SQLIdentifier(column).quoted
+            return ["count(*) FILTER (WHERE \(candidates) AND \(nonexistent(quoted)))", "count(*) FILTER (WHERE \(candidates) AND \(ambiguous(quoted)))"]
+        }
+        let counts = try probe.memoizedCounts(
+            "SELECT \(selects.joined(separator: ", ")) FROM \(table) WHERE \(read.map { "(\($0.candidates))" }.joined(separator: " OR "))")
+        guard counts.count == read.count * 2 else { return (none, none) }
+        let candidates = read[position].candidates
+        let column = SQLIdentifier(name.column).quoted
+        let gap = counts[position * 2] > 0 ? try probe.offendingRows(in: name.table, where: "\(candidates) AND \(nonexistent(column))") : none
+        let twice = counts[position * 2 + 1] > 0 ? try probe.offendingRows(in: name.table, where: "\(candidates) AND \(ambiguous(column))") : none
+        return (gap, twice)
+    }
+
+    /// Which rows of `column` can hold such a time, as SQL: those on a date of `dates` or
+    /// outside 1900 to 2100. nil: none can, the column is not read.
+    func candidates(_ name: String, of table: ObjectName, dates allDates: [String], in schema: Schema, _ probe: Probe) throws -> String? {
+        var dates = allDates
+        let column = SQLIdentifier(name).quoted
+        // An index led by the column gives its range without reading the table.
+        let indexed = schema.tables[table.key]?.indexes.values.contains {
+            $0.valid && $0.method == "btree" && $0.predicate == nil && $0.keys.first?.isColumn == true && $0.keys.first?.expression == name
+        } ?? false
+        var outside = "\(column) < '1900-01-02' OR \(column) >= '2099-12-30'"
+        if indexed {
+            let sql = "SELECT min(\(column))::date::text, max(\(column))::date::text FROM \(ColumnTypeChange.quoted(table))"
+            let range = try probe.memoized(sql) {
+                try probe.readOnly { probe in
+                    try probe.query(sql).first.map { [try $0.get(0, as: String?.self), try $0.get(1, as: String?.self)] } ?? [nil, nil]
+                }
+            }
+            guard range.count == 2, let low = range[0], let high = range[1] else { return nil }
+            dates = dates.filter { $0 >= low && $0 <= high }
+            if low >= "1900-01-02" && high < "2099-12-30" { outside = "false" }
+        }
+        // No clock change between 1900 and 2100 (a fixed offset), or none in the column's range.
+        if dates.isEmpty && (outside == "false" || !indexed) { return nil }
+        return "(\(column)::date = ANY(\(SQLLiteral.quoted("{" + dates.joined(separator: ",") + "}"))::date[]) OR \(outside))"
     }
 }

@@ -9,6 +9,8 @@ import SchemaModel
 /// ```yaml
 /// - normalize_uuid:
 ///     columns: [apps.id, api_keys.user_id]   # or auto: true
+///     # a column of which fewer than half the values are UUIDs, named with its own options:
+///     #   - users.legacy_ref: {on_invalid: "null", expect_invalid: 12519}
 ///     exclude: [user_integrations.id]
 ///     on_invalid: fail
 ///     recreate_views: true
@@ -26,24 +28,84 @@ public struct NormalizeUUIDStep: RepairStep {
     public let columns: [ColumnName]?
     public let exclude: [ColumnName]
     public let invalidToNull: Bool
+    /// Columns named in `columns` with options of their own, by column.
+    let overrides: [ColumnName: ColumnOverride]
+
+    /// `- table.column: {on_invalid: "null", expect_invalid: N}`: this column's `on_invalid`,
+    /// and how many values that are not UUIDs the operator expects it to hold, at most. Only
+    /// so is a column of which fewer than half the values are UUIDs converted.
+    struct ColumnOverride {
+        var invalidToNull: Bool?
+        var expectInvalid: Int?
+        var location: FileLocation?
+    }
     public let recreateViews: Bool
     let method: TypeChangeMethod
 
+    /// `on_invalid` of `reader`: true for null, false for fail, nil when not written.
+    static func onInvalid(_ reader: inout OptionReader) -> Bool? {
+        if reader.optionLocations["on_invalid"] != nil, !reader.has("on_invalid") {
+            // `on_invalid: null` unquoted is YAML's null: the operator wrote the null strategy.
+            _ = reader.optionalText("on_invalid")
+            return true
+        }
+        guard let text = reader.optionalText("on_invalid") else { return nil }
+        switch text {
+        case "fail": return false
+        case "null": return true
+        default:
+            reader.report(reader.location(of: "on_invalid"), "option 'on_invalid' of \(reader.owner) must be fail or \"null\", not '\(text)'")
+            return nil
+        }
+    }
+
+    /// `columns`: each item `table.column`, or a map of one `table.column` to its own options.
+    static func columnList(_ options: inout OptionReader) -> (names: [ColumnName], overrides: [ColumnName: ColumnOverride])? {
+        guard let value = options.rawValue("columns") else { return nil }
+        guard let items = value.list else {
+            options.report(value.location, "option 'columns' of normalize_uuid must be a list, not \(value.kindDescription)")
+            return nil
+        }
+        if items.isEmpty { options.report(value.location, "option 'columns' of normalize_uuid is an empty list") }
+        var names: [ColumnName] = []
+        var overrides: [ColumnName: ColumnOverride] = [:]
+        for item in items {
+            var name: ColumnName?
+            if let text = item.text {
+                name = options.columnName(text, at: item.location, in: "columns")
+            } else if let pairs = item.pairs, pairs.count == 1, let text = pairs[0].key.text {
+                name = options.columnName(text, at: pairs[0].key.location, in: "columns")
+                guard let found = name else { continue }
+                guard pairs[0].value.pairs != nil else {
+                    options.report(pairs[0].value.location, "the options of \(text) in 'columns' of normalize_uuid must be a map like {on_invalid: \"null\", expect_invalid: 100}, not \(pairs[0].value.kindDescription)")
+                    continue
+                }
+                var reader = OptionReader(owner: "column \(text) of normalize_uuid", map: pairs[0].value)
+                var override = ColumnOverride(invalidToNull: onInvalid(&reader), location: pairs[0].value.location)
+                if reader.optionLocations["expect_invalid"] != nil {
+                    override.expectInvalid = reader.int("expect_invalid", default: 0, range: 0...Int(Int32.max))
+                }
+                options.absorb(reader)
+                overrides[found] = override
+            } else {
+                options.report(item.location, "each item of 'columns' in normalize_uuid must be table.column, or table.column: {options}, not \(item.kindDescription)")
+                continue
+            }
+            guard let name else { continue }
+            if names.contains(name) { options.report(item.location, "\(name) is listed twice in 'columns'") }
+            names.append(name)
+        }
+        return (names, overrides)
+    }
+
     public init?(options: inout OptionReader) {
-        let columns = options.columnNames("columns")
+        let listed = Self.columnList(&options)
+        let columns = listed?.names
         let auto = options.bool("auto", default: false)
         let exclude = options.columnNames("exclude") ?? []
-        var invalidToNull = false
-        if options.optionLocations["on_invalid"] != nil, !options.has("on_invalid") {
-            // `on_invalid: null` unquoted is YAML's null: the operator wrote the null strategy.
-            invalidToNull = true
-            _ = options.optionalText("on_invalid")
-        } else if let text = options.optionalText("on_invalid") {
-            switch text {
-            case "fail": invalidToNull = false
-            case "null": invalidToNull = true
-            default: options.report(options.location(of: "on_invalid"), "option 'on_invalid' of normalize_uuid must be fail or \"null\", not '\(text)'")
-            }
+        let invalidToNull = Self.onInvalid(&options) ?? false
+        for (name, override) in listed?.overrides ?? [:] where override.expectInvalid != nil && !(override.invalidToNull ?? invalidToNull) {
+            options.report(override.location ?? options.location(of: "columns"), "expect_invalid of \(name) in normalize_uuid needs on_invalid: \"null\" (for the column or the step): with fail, a value that is not a UUID blocks the step")
         }
         let recreateViews = options.bool("recreate_views", default: false)
         let method = options.typeChangeMethod()
@@ -57,6 +119,7 @@ public struct NormalizeUUIDStep: RepairStep {
         self.columns = auto ? nil : columns
         self.exclude = exclude
         self.invalidToNull = invalidToNull
+        self.overrides = listed?.overrides ?? [:]
         self.recreateViews = recreateViews
     }
 
@@ -65,7 +128,11 @@ public struct NormalizeUUIDStep: RepairStep {
     public var settings: [(name: String, value: String)] {
         ColumnTypeChange.settings(
             columns: columns, chosen: "auto (text columns named id or *_id holding UUIDs)", exclude: exclude,
-            own: [("on_invalid", invalidToNull ? "null" : "fail")], recreateViews: recreateViews, method: method)
+            own: [("on_invalid", invalidToNull ? "null" : "fail")] + overrides.keys.sorted().map { name in
+                let override = overrides[name] ?? ColumnOverride()
+                let own = [override.invalidToNull.map { "on_invalid: \($0 ? "null" : "fail")" }, override.expectInvalid.map { "expect_invalid: \($0)" }]
+                return (name.description, own.compactMap { $0 }.joined(separator: ", "))
+            }, recreateViews: recreateViews, method: method)
     }
 
     static func isTextLike(_ type: String) -> Bool {
@@ -143,7 +210,7 @@ public struct NormalizeUUIDStep: RepairStep {
                 table.columns.filter { $0.type == "uuid" && ($0.name == "id" || $0.name.hasSuffix("_id")) }
                     .map { ColumnName(table: table.objectName, column: $0.name) }
             }
-            if let pending = ColumnTypeChange.pendingValidations(of: converted, in: schema) { return pending }
+            if let pending = try ColumnTypeChange.leftToFinish(of: converted, in: schema, method: method, probe) { return pending }
             return .satisfied(columns == nil ? "no text column named id or *_id holds UUIDs" : "every column is uuid")
         }
 
@@ -173,10 +240,26 @@ public struct NormalizeUUIDStep: RepairStep {
                 let n = counts.accepted - counts.canonical
                 notes[name, default: []].append("\(n) value\(n == 1 ? "" : "s") of \(name) will be normalised (upper case, braces or no hyphens)")
             }
+            let override = overrides[name]
+            let toNull = override?.invalidToNull ?? invalidToNull
             if invalid > 0 {
                 let rows = try probe.offendingRows(in: name.table, where: Self.invalid(name.column))
-                if !invalidToNull || column.notNull {
-                    let why = invalidToNull ? " (on_invalid: null cannot clear them: the column is NOT NULL)" : ""
+                // Mostly other identifiers (`cus_123`): on_invalid: null would clear most of the
+                // column. Only a column named with its own on_invalid: null and expect_invalid
+                // of at least this many is converted. (With fail, its values block below.)
+                if toNull, counts.accepted * 2 < counts.present, (override?.expectInvalid ?? -1) < invalid {
+                    problems.append(StepProblem(
+                        "\(name) is not a UUID column: \(counts.accepted) of its \(counts.present) values are UUIDs; to convert it and set the other \(invalid) to NULL, name it under columns as \(name): {on_invalid: \"null\", expect_invalid: \(invalid)}",
+                        count: rows.count, sample: rows.sample, table: name.table))
+                    continue
+                }
+                if let expected = override?.expectInvalid, invalid > expected {
+                    problems.append(StepProblem(
+                        "values of \(name) that are not UUIDs: more than its expect_invalid: \(expected)", count: rows.count, sample: rows.sample, table: name.table))
+                    continue
+                }
+                if !toNull || column.notNull {
+                    let why = toNull ? " (on_invalid: null cannot clear them: the column is NOT NULL)" : ""
                     problems.append(StepProblem("values of \(name) that are not UUIDs\(why)", count: rows.count, sample: rows.sample, table: name.table))
                     continue
                 }
@@ -184,11 +267,12 @@ public struct NormalizeUUIDStep: RepairStep {
             }
             var retype = ColumnRetype(
                 column: name, newType: "uuid", using: nil, newDefault: column.defaultExpression.map(Self.uuidDefault), hadDefault: column.defaultExpression != nil)
-            if invalidToNull && !column.notNull {
+            if toNull && !column.notNull {
                 // Online, a value the application writes meanwhile that is no UUID is nulled
                 // by the trigger and journaled under the swap's lock.
                 retype.convert = { "CASE WHEN \(Self.acceptedValue($0)) THEN \($0)::text::uuid END" }
                 retype.nulledReason = "on_invalid: null"
+                retype.nulledCount = invalid
                 if method == .rewrite {
                     setAside.append(ColumnTypeChange.setAside(
                         name.table, key: try probe.primaryKey(of: name.table), column: name.column, reason: "on_invalid: null", where: Self.invalid(name.column)))

@@ -331,15 +331,17 @@ enum OnlineTypeChange {
         if !foreignKeys.isEmpty { summary += "; foreign keys \(foreignKeys.map(\.constraint.name).joined(separator: ", ")) dropped and re-added NOT VALID" }
         if !views.isEmpty { summary += "; views \(views.map(\.name.description).joined(separator: ", ")) dropped and recreated with their owner, grants and comments" }
         if !notes.isEmpty { summary += "; " + notes.joined(separator: "; ") }
+        // The rows whose value the conversion nulls lose it at the swap (journaled first).
+        let nulled = retypes.map(\.nulledCount).reduce(0, +)
         effects.append(AlterColumnTypes(
-            summary: summary, tables: lockTables, pinned: c.pinned, refusal: nil, setAside: setAside, statements: swap, hazards: [.accessExclusiveLock]))
+            summary: summary, tables: lockTables, pinned: c.pinned, refusal: nil, setAside: setAside, statements: swap,
+            hazards: nulled > 0 ? [.accessExclusiveLock, .deletesData] : [.accessExclusiveLock], deletesRows: nulled > 0 ? nulled : nil))
         // The renamed columns have no statistics yet: the planner's estimates on them are
-        // guesses until they are gathered (autovacuum would, later).
+        // guesses until they are gathered (autovacuum would, later). The whole table, so that
+        // afterwards no column of it lacks statistics while others have some: that is how a
+        // later run tells a swap whose ANALYZE was killed (`statisticsLeft`).
         for table in tables {
-            let columns = retypes.filter { $0.column.table == table }.map { SQLIdentifier($0.column.column).quoted }
-            effects.append(AtomicSQL(
-                "gather statistics on the new columns of \(table)", ["ANALYZE \(ColumnTypeChange.quoted(table)) (\(columns.joined(separator: ", ")))"],
-                lock: .shareUpdateExclusive, on: table))
+            effects.append(analyze(table, "gather statistics on \(table), whose new columns have none"))
         }
         for (table, constraint) in foreignKeys where constraint.validated {
             effects.append(AtomicSQL(
@@ -348,6 +350,39 @@ enum OnlineTypeChange {
                 lock: .shareUpdateExclusive, on: table, hazards: [.fullTableScan]))
         }
         return .success(ColumnTypeChange.Outcome(effects: effects, after: after))
+    }
+}
+
+extension OnlineTypeChange {
+    static func analyze(_ table: ObjectName, _ summary: String) -> AtomicSQL {
+        AtomicSQL(summary, ["ANALYZE \(ColumnTypeChange.quoted(table))"], lock: .shareUpdateExclusive, on: table)
+    }
+
+    /// The ANALYZE a swap left undone (the run was killed between the swap and it): a table
+    /// among `columns`' that has rows and statistics on some column, but none on one of
+    /// `columns` (that gathers any: `SET STATISTICS 0` asks for none). A swapped column is a
+    /// new column, with no statistics, while the table's others keep theirs; the swap's own
+    /// ANALYZE covers the whole table, so after it no column lacks them. A table that was
+    /// never analyzed shows nothing: it is left to autovacuum, as before the change.
+    static func statisticsLeft(of columns: [ColumnName], _ probe: Probe) throws -> [any Effect] {
+        guard !columns.isEmpty else { return [] }
+        let tables = try probe.query(
+            """
+            SELECT DISTINCT n.nspname::text, c.relname::text
+            FROM unnest($1::text[], $2::text[]) u(t, col)
+            JOIN pg_attribute a ON a.attrelid = to_regclass(u.t) AND a.attname = u.col AND NOT a.attisdropped AND coalesce(a.attstattarget, -1) <> 0
+            JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE NOT EXISTS (SELECT 1 FROM pg_stats s WHERE s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = a.attname)
+              AND EXISTS (SELECT 1 FROM pg_stats s WHERE s.schemaname = n.nspname AND s.tablename = c.relname)
+            ORDER BY 1, 2
+            """, [columns.map { ColumnTypeChange.quoted($0.table) }, columns.map(\.column)]
+        ).map { ObjectName(schema: try $0.get(0), name: try $0.get(1)) }
+        var effects: [any Effect] = []
+        // An empty table gets no statistics from ANALYZE: it would be needed again on every run.
+        for table in tables where try probe.scalar("SELECT EXISTS (SELECT 1 FROM \(ColumnTypeChange.quoted(table)))", as: Bool.self) == true {
+            effects.append(analyze(table, "gather statistics on \(table): a converted column has none while its other columns have some (the run that swapped it ended before its ANALYZE)"))
+        }
+        return effects
     }
 }
 

@@ -28,6 +28,8 @@ public struct AlterColumnTypes: Effect {
     public var setAside: [SetAside]
     public var statements: [String]
     public var hazards: [Hazard]
+    /// Values the change sets to NULL, as the assessment counted them (`deletes_data`).
+    public var deletesRows: Int?
 
     public var lock: LockLevel { .accessExclusive }
     public var lockTargets: [ObjectName] { tables }

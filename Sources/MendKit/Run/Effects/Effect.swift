@@ -20,6 +20,9 @@ public protocol Effect: Sendable {
     /// table it references.
     var lockTargets: [ObjectName] { get }
     var hazards: [Hazard] { get }
+    /// With the `deletes_data` hazard: how many rows it deletes or sets values of to NULL, as
+    /// the assessment counted them (nil: unknown, or it deletes none).
+    var deletesRows: Int? { get }
     /// False when it runs outside a transaction block (`CREATE INDEX CONCURRENTLY`).
     var transactional: Bool { get }
     /// The tables whose rows or archives it changes, beyond what the schema prediction shows:
@@ -34,6 +37,7 @@ extension Effect {
     public var lockTarget: ObjectName? { nil }
     public var lockTargets: [ObjectName] { lockTarget.map { [$0] } ?? [] }
     public var hazards: [Hazard] { [] }
+    public var deletesRows: Int? { nil }
     public var transactional: Bool { true }
     public var touches: [ObjectName] {
         guard let lockTarget, [.rowExclusive, .exclusive, .accessExclusive, .unknown].contains(lock) else { return [] }

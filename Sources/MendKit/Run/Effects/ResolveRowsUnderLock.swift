@@ -33,11 +33,14 @@ public struct ResolveRowsUnderLock: Effect {
     public var lockTargets: [ObjectName]
     public var lockTarget: ObjectName? { lockTargets.first }
     public var touches: [ObjectName] { [table] }
+    /// The rows the assessment counted (more or fewer may be chosen under the lock).
+    public var counted: Int?
 
     public init(
         _ summary: String, table: ObjectName, selection: ArchiveWriter.RowSelection, resolution: Resolution, then statements: [String],
-        lock: LockLevel, on tables: [ObjectName]
+        lock: LockLevel, on tables: [ObjectName], counted: Int? = nil
     ) {
+        self.counted = counted
         self.summary = summary
         self.table = table
         self.selection = selection
@@ -70,10 +73,15 @@ public struct ResolveRowsUnderLock: Effect {
         var hazards: [Hazard] = lock == .accessExclusive ? [.accessExclusiveLock] : []
         switch resolution {
         case .delete: hazards.append(.deletesData)
-        case .setNull: hazards.append(.rowUpdates)
+        case .setNull:
+            // Values set to NULL are gone from the table (their old text is in the journal).
+            hazards.append(.rowUpdates)
+            if (counted ?? 0) > 0 { hazards.append(.deletesData) }
         }
         return hazards
     }
+
+    public var deletesRows: Int? { (counted ?? 0) > 0 ? counted : nil }
 
     public var sql: String {
         // A statement and what it does beyond its text, as a comment after its semicolon.
