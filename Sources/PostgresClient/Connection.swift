@@ -32,9 +32,14 @@ public final class Connection {
     ///   service files apply exactly as they do for psql.
     /// - Parameter applicationName: reported in `pg_stat_activity` unless the conninfo or
     ///   `PGAPPNAME` names another.
-    public init(_ conninfo: String? = nil, applicationName: String = "pgmend") throws {
+    /// - Parameter rowSecurity: false (the default) sets `row_security = off`, as pg_dump does:
+    ///   a query that a row-level security policy would filter for this role fails (SQLSTATE
+    ///   42501) instead of seeing a subset of the rows. pgmend counts, archives, proves and
+    ///   rewrites whole tables, so every session it opens is one of these. True keeps the
+    ///   server's default, for a session that stands for the application (a test's writer).
+    public init(_ conninfo: String? = nil, applicationName: String = "pgmend", rowSecurity: Bool = false) throws {
         let conninfo = conninfo ?? ""
-        recipe = ConnectionRecipe(conninfo: conninfo, applicationName: applicationName)
+        recipe = ConnectionRecipe(conninfo: conninfo, applicationName: applicationName, rowSecurity: rowSecurity)
         secrets = ConnectionSecrets(conninfo: conninfo)
         // dbname with expand_dbname=1 is how libpq takes "a conninfo string or a URI" whole;
         // later keywords (only ever fallbacks here) do not override what it says, and earlier
@@ -63,7 +68,8 @@ public final class Connection {
         PQsetNoticeReceiver(handle, noticeReceiver, Unmanaged.passUnretained(noticeSink).toOpaque())
         // Values are read in text form; ISO dates are the one form the decoders accept. Standard
         // strings (no backslash escapes in '...') are how SQLFragment and SQLLiteral read text.
-        try execute("SET DateStyle TO ISO; SET standard_conforming_strings TO on")
+        // row_security: see the parameter.
+        try execute("SET DateStyle TO ISO; SET standard_conforming_strings TO on" + (rowSecurity ? "" : "; SET row_security TO off"))
         // A killed pgmend's backend notices only when it next talks to the client, at the end
         // of its statement, and holds its locks (the run lock, ACCESS EXCLUSIVE on a table)
         // until then; from PostgreSQL 14 it can poll the socket while the statement runs.
@@ -171,9 +177,11 @@ public final class Connection {
 public struct ConnectionRecipe: Sendable, CustomStringConvertible {
     let conninfo: String
     let applicationName: String
+    /// As the original connection was opened: a sibling of a pgmend session is one too.
+    let rowSecurity: Bool
 
     public func connect() throws -> Connection {
-        try Connection(conninfo, applicationName: applicationName)
+        try Connection(conninfo, applicationName: applicationName, rowSecurity: rowSecurity)
     }
 
     public var description: String { "ConnectionRecipe(application: \(applicationName))" }

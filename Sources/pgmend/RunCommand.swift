@@ -72,6 +72,7 @@ extension PgMend {
                 if dryRun {
                     report = try runner.dryRun()
                 } else if rehearse {
+                    RehearsalSignals.install()
                     report = try runner.rehearse(maxBytes: maxRehearsalBytes)
                 } else {
                     report = try runner.apply(snapshotDirectory: snapshots, includeData: data, confirm: confirm)
@@ -79,6 +80,8 @@ extension PgMend {
             } catch let failure as RunFailure {
                 if failure.isLock { throw CommandFailure(.unreachable, failure.description) }
                 throw CommandFailure(.failed, failure.description)
+            } catch let unavailable as JournalUnavailable {
+                throw CommandFailure(.failed, unavailable.description)
             } catch let refused as RehearsalRefused {
                 throw CommandFailure(.badInput, refused.description)
             } catch let failure as SnapshotNotWritten {
@@ -130,3 +133,27 @@ struct RunFailureReport: Encodable {
     enum CodingKeys: String, CodingKey { case plan, outcome, message, exitCode = "exit_code" }
 }
 
+
+/// An interrupted rehearsal (Ctrl-C, SIGTERM, SIGHUP) removes its private folder of archives
+/// (`RehearsalFolder`) before the process ends as the signal would have ended it; the server
+/// rolls its transaction back when the connection closes.
+enum RehearsalSignals {
+    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+
+    static func install() {
+        guard sources.isEmpty else { return }
+        for number in [SIGINT, SIGTERM, SIGHUP] {
+            // Delivered to the dispatch source only, on a thread of its own: the main thread
+            // may be waiting in libpq.
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                RehearsalFolder.removeLive()
+                signal(number, SIG_DFL)
+                raise(number)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
