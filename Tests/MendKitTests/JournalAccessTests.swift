@@ -31,6 +31,11 @@ struct JournalAccessTests {
         try database.connect().scalar("SELECT count(*) FROM amounts WHERE v < 0", as: Int.self) ?? -1
     }
 
+    /// The tables whose presence spares a run from creating them are the ones it creates.
+    @Test func theJournalsTablesAreReadFromItsDDL() {
+        #expect(Journal.tables == ["runs", "steps", "statements", "checkpoints", "set_aside"])
+    }
+
     @Test func withoutCreateOnTheDatabaseTheRunSaysWhatToGrant() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let (role, connection) = try Self.role(database, "nocreate")
@@ -66,6 +71,30 @@ struct JournalAccessTests {
             #expect(error.description.contains("no CREATE privilege on schema pgmend"), "\(error)")
             #expect(error.description.contains("ALTER SCHEMA pgmend OWNER TO \(SQLIdentifier(role).quoted);"), "\(error)")
             #expect(try Self.negatives(database) == 20)
+        }
+    }
+
+    /// A journal created by another role (a superuser's first run): without USAGE on the
+    /// schema, then without the tables' privileges, the run names the GRANT that lets it.
+    @Test func aJournalOfAnotherRoleNamesTheGrants() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let admin = try database.connect()
+            try Journal(connection: admin).prepare()
+            let (role, connection) = try Self.role(database, "foreign")
+            let quoted = SQLIdentifier(role).quoted
+            let plan = try writePlan(Self.plan)
+            let snapshots = ArchiveTests.scratch("journal-foreign")
+            defer { try? FileManager.default.removeItem(atPath: snapshots) }
+            let usage = try #require(throws: JournalUnavailable.self) { try Runner(connection: connection, plan: plan).apply(snapshotDirectory: snapshots) }
+            #expect(usage.description.contains("`GRANT USAGE ON SCHEMA pgmend TO \(quoted);`"), "\(usage)")
+            try admin.execute("GRANT USAGE ON SCHEMA pgmend TO \(quoted)")
+            let tables = try #require(throws: JournalUnavailable.self) { try Runner(connection: connection, plan: plan).apply(snapshotDirectory: snapshots) }
+            #expect(tables.description.contains("`GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA pgmend TO \(quoted);`"), "\(tables)")
+            #expect(try Self.negatives(database) == 20)
+            try admin.execute("GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA pgmend TO \(quoted)")
+            let report = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: snapshots)
+            #expect(report.outcome == .ok, "\(RunReportText(report).text)")
+            #expect(try Self.negatives(database) == 0)
         }
     }
 

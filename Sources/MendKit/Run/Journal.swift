@@ -12,8 +12,10 @@ public struct Journal {
         self.connection = connection
     }
 
-    /// The journal's tables, all in schema `pgmend`.
-    static let tables = ["runs", "steps", "statements", "checkpoints", "set_aside"]
+    /// The names of the journal's tables (schema `pgmend`), as `tablesSQL` creates them.
+    static let tables: [String] = tablesSQL.components(separatedBy: "CREATE TABLE IF NOT EXISTS pgmend.").dropFirst().map { statement in
+        String(statement.prefix { $0.isLetter || $0.isNumber || $0 == "_" })
+    }
 
     /// Why this session cannot keep the journal, or nil when it can: asked before a real run
     /// starts (nothing written yet), so the operator reads what to do instead of the server's
@@ -26,7 +28,10 @@ public struct Journal {
             SELECT pg_is_in_recovery(), current_setting('transaction_read_only') = 'on', current_user::text, current_database()::text,
                    to_regnamespace('pgmend') IS NOT NULL, has_database_privilege(current_database(), 'CREATE'),
                    CASE WHEN to_regnamespace('pgmend') IS NOT NULL THEN has_schema_privilege('pgmend', 'CREATE') END,
-                   (SELECT count(*) FROM pg_class WHERE relnamespace = to_regnamespace('pgmend') AND relname = ANY ($1::text[]))::int
+                   (SELECT count(*) FROM pg_class WHERE relnamespace = to_regnamespace('pgmend') AND relname = ANY ($1::text[]))::int,
+                   CASE WHEN to_regnamespace('pgmend') IS NOT NULL THEN has_schema_privilege('pgmend', 'USAGE') END,
+                   (SELECT coalesce(bool_and(has_table_privilege(c.oid, 'SELECT, INSERT, UPDATE')), true) FROM pg_class c
+                    WHERE c.relnamespace = to_regnamespace('pgmend') AND c.relname = ANY ($1::text[]))
             """, [Self.tables]).first
         else { return nil }
         let role = try row.get(2, as: String.self)
@@ -36,7 +41,9 @@ public struct Journal {
         let schemaExists = try row.get(4, as: Bool.self)
         if !schemaExists, try !row.get(5, as: Bool.self) { return .cannotCreateSchema(role: role, database: database) }
         let complete = try row.get(7, as: Int.self) == Self.tables.count
+        if schemaExists, try row.get(8, as: Bool?.self) == false { return .cannotUseSchema(role: role) }
         if schemaExists, !complete, try row.get(6, as: Bool?.self) == false { return .cannotCreateTables(role: role) }
+        if try !row.get(9, as: Bool.self) { return .cannotWriteTables(role: role) }
         return nil
     }
 
@@ -60,8 +67,12 @@ public struct Journal {
 
     private func createTables() throws {
         let schemaExists = try connection.scalar("SELECT to_regnamespace('pgmend') IS NOT NULL", as: Bool.self) ?? false
-        try connection.execute(
-            (schemaExists ? "" : "CREATE SCHEMA IF NOT EXISTS pgmend;\n") + """
+        try connection.execute((schemaExists ? "" : "CREATE SCHEMA IF NOT EXISTS pgmend;\n") + Self.tablesSQL)
+    }
+
+    /// The journal's tables; `tables` is read from it, so a table added here is created on
+    /// a journal that lacks it.
+    static let tablesSQL = """
             CREATE TABLE IF NOT EXISTS pgmend.runs (
                 id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
                 plan_name     text NOT NULL,
@@ -118,8 +129,7 @@ public struct Journal {
                 column_value  text,
                 recorded_at   timestamptz NOT NULL DEFAULT clock_timestamp()
             );
-            """)
-    }
+        """
 
     /// Records where the run's snapshot files are (NULL: none written).
     public func recordSnapshots(_ run: Int64, pre: String?, post: String?) throws {
@@ -192,6 +202,8 @@ public enum JournalUnavailable: Error, Sendable, CustomStringConvertible {
     case readOnly(role: String)
     case cannotCreateSchema(role: String, database: String)
     case cannotCreateTables(role: String)
+    case cannotUseSchema(role: String)
+    case cannotWriteTables(role: String)
 
     public var description: String {
         let intro = "a run records what it does in its journal, schema pgmend of this database"
@@ -204,6 +216,10 @@ public enum JournalUnavailable: Error, Sendable, CustomStringConvertible {
             return "\(intro), which does not exist, and role \(role) may not create it (no CREATE privilege on database \(database)): have the database owner or a superuser create it for this role once, `CREATE SCHEMA pgmend AUTHORIZATION \(SQLIdentifier(role).quoted);`, or grant the privilege, `GRANT CREATE ON DATABASE \(SQLIdentifier(database).quoted) TO \(SQLIdentifier(role).quoted);`"
         case .cannotCreateTables(let role):
             return "\(intro), which exists but is incomplete, and role \(role) may not create the journal's tables in it (no CREATE privilege on schema pgmend): have its owner or a superuser run `ALTER SCHEMA pgmend OWNER TO \(SQLIdentifier(role).quoted);` or `GRANT USAGE, CREATE ON SCHEMA pgmend TO \(SQLIdentifier(role).quoted);`"
+        case .cannotUseSchema(let role):
+            return "\(intro), which exists, and role \(role) may not use it (no USAGE privilege on schema pgmend): have its owner or a superuser run `GRANT USAGE ON SCHEMA pgmend TO \(SQLIdentifier(role).quoted);` (with the tables' privileges, `GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA pgmend TO \(SQLIdentifier(role).quoted);`)"
+        case .cannotWriteTables(let role):
+            return "\(intro), whose tables role \(role) may not write (it needs SELECT, INSERT and UPDATE on them): have their owner or a superuser run `GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA pgmend TO \(SQLIdentifier(role).quoted);`"
         }
     }
 }
