@@ -102,6 +102,44 @@ struct RowSecurityTests {
         }
     }
 
+    /// Policies forced by the application while pgmend waits for the archive's lock: the
+    /// assessment saw none, the effect's first read is refused, and the step is blocked with
+    /// nothing archived or dropped (not an archive of the half the policy shows).
+    @Test func policiesForcedWhilePgmendWaitsForItsLockBlockTheEffect() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let (role, conninfo) = try Self.load(database, bypass: false)
+            let admin = try database.connect()
+            try admin.execute(
+                """
+                CREATE TABLE public.plain (id int PRIMARY KEY, v text);
+                INSERT INTO public.plain SELECT g, 'v' || g FROM generate_series(1, 1000) g;
+                ALTER TABLE public.plain OWNER TO \(SQLIdentifier(role).quoted);
+                """)
+            let before = try Self.state(admin, "plain")
+            let folder = ArchiveTests.scratch("rls-late")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let plan = try writePlan("settings: {lock_timeout: 30s}\nsteps:\n  - archive_table: {table: plain, to: \(folder)}\n")
+            // The application writes (ROW EXCLUSIVE: the assessment reads past it, the archive's
+            // SHARE waits); then, while pgmend waits, the same transaction forces policies.
+            let app = try ConcurrentWriterTests.session(database)
+            try app.execute("BEGIN; UPDATE public.plain SET v = v WHERE id = 1")
+            let run = Background { try Runner(connection: Connection(conninfo), plan: plan).apply(snapshotDirectory: folder + "/snapshots") }
+            try admin.waitForLockWaiter(on: "public.plain")
+            try app.execute(
+                "ALTER TABLE public.plain ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY; CREATE POLICY even_only ON public.plain USING (id % 2 = 0); COMMIT")
+            let report = try run.value()
+            #expect(report.outcome == .blocked, "\(RunReportText(report).text)")
+            let step = try #require(report.steps.first)
+            #expect(step.status == .blocked)
+            // Judged needed, then refused when the archive first read the table.
+            #expect(step.actions.map(\.executed) == [false], "\(RunReportText(report).text)")
+            #expect(step.problems.first?.message.contains("plain has row-level security") == true, "\(RunReportText(report).text)")
+            #expect(report.message?.contains("step 1 (archive_table) is blocked: plain has row-level security") == true, "\(report.message ?? "")")
+            #expect(try Self.state(admin, "plain") == before)
+            #expect(ArchiveStore(directory: folder).entries(database: database.name).isEmpty)
+        }
+    }
+
     /// A role with BYPASSRLS (not a superuser) reads through the policies: every row is
     /// archived, dropped, backfilled, extracted or converted.
     @Test(arguments: kinds)
