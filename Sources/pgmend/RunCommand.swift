@@ -142,6 +142,12 @@ enum RehearsalSignals {
 
     static func install() {
         guard sources.isEmpty else { return }
+        // A mask inherited blocked (a parent that spawned pgmend from one of its threads)
+        // would keep these pending forever: this thread takes them, for the sources below.
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        for number in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&unblocked, number) }
+        pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
         for number in [SIGINT, SIGTERM, SIGHUP] {
             // Delivered to the dispatch source only, on a thread of its own: the main thread
             // may be waiting in libpq.
@@ -150,7 +156,8 @@ enum RehearsalSignals {
             source.setEventHandler {
                 RehearsalFolder.removeLive()
                 signal(number, SIG_DFL)
-                raise(number)
+                // To the process, not this thread: dispatch's threads block signals.
+                kill(getpid(), number)
             }
             source.resume()
             sources.append(source)

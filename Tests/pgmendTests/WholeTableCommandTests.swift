@@ -85,4 +85,45 @@ struct WholeTableCommandTests {
             #expect(!FileManager.default.fileExists(atPath: file))
         }
     }
+
+    /// A rehearsal interrupted (SIGINT, as Ctrl-C) while its archive sits in its private
+    /// folder: the folder is gone when pgmend has ended, and the table is untouched.
+    @Test func anInterruptedRehearsalRemovesItsFolder() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try database.connect().execute("CREATE TABLE backup AS SELECT g AS id, md5(g::text) AS body FROM generate_series(1, 2000) g")
+            let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-tmpdir-\(database.name)").path
+            try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: temporary) }
+            let plan = try RunCommandTests.plan("slow", """
+                steps:
+                  - archive_table: {table: backup, to: \(temporary)/never}
+                  - sql: {run: "SELECT pg_sleep(60)", done_when: "SELECT false"}
+
+                """)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: try PgMendBinary.path())
+            process.arguments = ["run", plan, "--rehearse", "--db", database.conninfo]
+            process.environment = ProcessInfo.processInfo.environment.merging(["TMPDIR": temporary]) { _, new in new }
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // The archive is written (and the rehearsal sleeps in its second step).
+            let deadline = Date().addingTimeInterval(60)
+            var folder: String?
+            while folder == nil && Date() < deadline && process.isRunning {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []
+                folder = names.first { name in
+                    name.hasPrefix("pgmend-rehearsal-") && ((try? FileManager.default.subpathsOfDirectory(atPath: "\(temporary)/\(name)")) ?? []).contains { $0.hasSuffix("manifest.json") }
+                }.map { "\(temporary)/\($0)" }
+                if folder == nil { Thread.sleep(forTimeInterval: 0.05) }
+            }
+            let written = try #require(folder, "no rehearsal folder with an archive appeared in \(temporary)")
+            process.interrupt()
+            process.waitUntilExit()
+            #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGINT)
+            #expect(!FileManager.default.fileExists(atPath: written), "\(written) was left behind")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: temporary).filter { $0.hasPrefix("pgmend-rehearsal-") }.isEmpty)
+            #expect(try database.connect().scalar("SELECT count(*) FROM backup", as: Int.self) == 2000)
+        }
+    }
 }
