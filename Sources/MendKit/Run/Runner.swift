@@ -392,8 +392,9 @@ public struct Runner {
                             report.message = "step \(planned.number) (\(planned.kind)) is blocked: \(changed)"
                             return
                         } catch let error where RowSecurity.isRefusal(error) {
-                            // The server refused the effect's first read of the table (row_security
-                            // is off): a policy would have hidden rows from it, and nothing was read.
+                            // The server refused the effect's read of the table (row_security is
+                            // off; policies came after the assessment): this effect read nothing, and
+                            // the next run assesses the step again.
                             let problem = RowSecurity.problem(for: error, on: connection)
                             if let statement { try? journal?.finishStatement(statement, rowsAffected: nil, attempts: failedAttempts + 1, error: problem.message) }
                             stepReport.problems.append(RunReport.ProblemReport(message: problem.message, count: nil, sample: []))
