@@ -60,7 +60,8 @@ public final class NamedSession: @unchecked Sendable {
         self.name = name
         queue = DispatchQueue(label: "pgmend-test-session-\(name)")
         try queue.sync {
-            let connection = try Connection(conninfo, applicationName: name)
+            // The application's session: row-level security applies to it as the server decides.
+            let connection = try Connection(conninfo, applicationName: name, rowSecurity: true)
             try connection.execute("SET search_path = public")
             self.connection = connection
         }

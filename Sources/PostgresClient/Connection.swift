@@ -21,13 +21,15 @@ public final class Connection {
     let secrets: ConnectionSecrets
     let conninfo: String
     let applicationName: String
+    /// False: `row_security = off` (see `init`).
+    let rowSecurity: Bool
     /// Settings `pin` set for the whole session, in the order set: a connection opened from
     /// `recipe` gets them too.
     public internal(set) var pinned: [(name: String, value: String)] = []
     /// How to open another connection like this one (parallel readers share a snapshot), with
     /// the settings pinned on this one so far.
     public var recipe: ConnectionRecipe {
-        ConnectionRecipe(conninfo: conninfo, applicationName: applicationName, pinned: pinned)
+        ConnectionRecipe(conninfo: conninfo, applicationName: applicationName, rowSecurity: rowSecurity, pinned: pinned)
     }
     private let noticeSink: NoticeSink
     /// How many savepoints `transaction` has open inside the outer transaction.
@@ -40,10 +42,16 @@ public final class Connection {
     ///   service files apply exactly as they do for psql.
     /// - Parameter applicationName: reported in `pg_stat_activity` unless the conninfo or
     ///   `PGAPPNAME` names another.
-    public init(_ conninfo: String? = nil, applicationName: String = "pgmend") throws {
+    /// - Parameter rowSecurity: false (the default) sets `row_security = off`, as pg_dump does:
+    ///   a query that a row-level security policy would filter for this role fails (SQLSTATE
+    ///   42501) instead of seeing a subset of the rows. pgmend counts, archives, proves and
+    ///   rewrites whole tables, so every session it opens is one of these. True keeps the
+    ///   server's default, for a session that stands for the application (a test's writer).
+    public init(_ conninfo: String? = nil, applicationName: String = "pgmend", rowSecurity: Bool = false) throws {
         let conninfo = conninfo ?? ""
         self.conninfo = conninfo
         self.applicationName = applicationName
+        self.rowSecurity = rowSecurity
         secrets = ConnectionSecrets(conninfo: conninfo)
         // dbname with expand_dbname=1 is how libpq takes "a conninfo string or a URI" whole;
         // later keywords (only ever fallbacks here) do not override what it says, and earlier
@@ -72,7 +80,8 @@ public final class Connection {
         PQsetNoticeReceiver(handle, noticeReceiver, Unmanaged.passUnretained(noticeSink).toOpaque())
         // Values are read in text form; ISO dates are the one form the decoders accept. Standard
         // strings (no backslash escapes in '...') are how SQLFragment and SQLLiteral read text.
-        try execute("SET DateStyle TO ISO; SET standard_conforming_strings TO on")
+        // row_security: see the parameter.
+        try execute("SET DateStyle TO ISO; SET standard_conforming_strings TO on" + (rowSecurity ? "" : "; SET row_security TO off"))
         // A killed pgmend's backend notices only when it next talks to the client, at the end
         // of its statement, and holds its locks (the run lock, ACCESS EXCLUSIVE on a table)
         // until then; from PostgreSQL 14 it can poll the socket while the statement runs.
@@ -180,11 +189,13 @@ public final class Connection {
 public struct ConnectionRecipe: Sendable, CustomStringConvertible {
     let conninfo: String
     let applicationName: String
+    /// As the original connection was opened: a sibling of a pgmend session is one too.
+    let rowSecurity: Bool
     let pinned: [(name: String, value: String)]
 
     /// A new connection, with the settings pinned on the one this recipe came from.
     public func connect() throws -> Connection {
-        let connection = try Connection(conninfo, applicationName: applicationName)
+        let connection = try Connection(conninfo, applicationName: applicationName, rowSecurity: rowSecurity)
         for (name, value) in pinned { try connection.pin(name, value) }
         return connection
     }

@@ -35,8 +35,9 @@ extension PgMend.ArchiveCommand {
         static let configuration = CommandConfiguration(
             abstract: "Read an archive back and check every figure of its manifest.",
             discussion: """
-                Checks the manifest's own SHA-256, the data file's size and SHA-256, and the COPY text's \
-                size, SHA-256 and row count. With --db it also loads the rows into a temporary table \
+                Checks the manifest's own SHA-256, the SHA-256 and size of every file it lists (schema.sql, \
+                table.json, data.copy.gz; the folder may hold no other), and the COPY text's size, SHA-256 \
+                and row count. With --db it also loads the rows into a temporary table \
                 (rolled back) and checks their fingerprint; without, it says the fingerprint was not \
                 checked. --db "" uses libpq's PG* variables. Exits 0 when it is intact, 1 when it is not.
                 """)
@@ -48,6 +49,11 @@ extension PgMend.ArchiveCommand {
                 let manifest = try ArchiveVerifier.verify(directory: directory)
                 var facts = "\(manifest.objectName), \(manifest.rows) rows, sha256 \(manifest.dataSHA256)"
                 if manifest.manifestSHA256 == nil { facts += "; the manifest has no manifest_sha256 (an older pgmend wrote it)" }
+                if let files = manifest.files {
+                    facts += "; files checked: \(files.keys.sorted().joined(separator: ", "))"
+                } else {
+                    facts += "; schema.sql and table.json not checked: an older pgmend (format_version \(manifest.formatVersion)) recorded no SHA-256 for them, only for data.copy.gz"
+                }
                 // Only a server computes the fingerprint the way it was taken (md5 of each
                 // row's text form), so without a database it is said to be unchecked.
                 if self.connection.db != nil {

@@ -56,6 +56,13 @@ struct CommandFailure: Error {
     init(_ error: PostgresError) {
         switch error.kind {
         case .connection: self.init(.unreachable, error.description)
+        case .server where error.sqlState?.rawValue == "42501" && error.message.hasPrefix("query would be affected by row-level security policy"):
+            // Every session sets row_security = off: a read that a policy would filter fails
+            // rather than return part of the table. Outside a run's steps, said here.
+            self.init(
+                .failed,
+                error.descriptionWithDetail
+                    + "\npgmend reads all of a table or none (row_security = off, as pg_dump): run it as a superuser or as a role with BYPASSRLS, or as the table's owner when it does not FORCE ROW LEVEL SECURITY")
         default: self.init(.failed, error.descriptionWithDetail)
         }
     }

@@ -72,6 +72,7 @@ extension PgMend {
                 if dryRun {
                     report = try runner.dryRun()
                 } else if rehearse {
+                    RehearsalSignals.install()
                     report = try runner.rehearse(maxBytes: maxRehearsalBytes)
                 } else {
                     report = try runner.apply(snapshotDirectory: snapshots, includeData: data, confirm: confirm)
@@ -83,6 +84,8 @@ extension PgMend {
                 throw CommandFailure(.unreachable, wait.description)
             } catch let timedOut as StatementTimedOut {
                 throw CommandFailure(.failed, timedOut.description)
+            } catch let unavailable as JournalUnavailable {
+                throw CommandFailure(.failed, unavailable.description)
             } catch let refused as RehearsalRefused {
                 throw CommandFailure(.badInput, refused.description)
             } catch let failure as SnapshotNotWritten {
@@ -134,3 +137,34 @@ struct RunFailureReport: Encodable {
     enum CodingKeys: String, CodingKey { case plan, outcome, message, exitCode = "exit_code" }
 }
 
+
+/// An interrupted rehearsal (Ctrl-C, SIGTERM, SIGHUP) removes its private folder of archives
+/// (`RehearsalFolder`) before the process ends as the signal would have ended it; the server
+/// rolls its transaction back when the connection closes.
+enum RehearsalSignals {
+    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+
+    static func install() {
+        guard sources.isEmpty else { return }
+        // A mask inherited blocked (a parent that spawned pgmend from one of its threads)
+        // would keep these pending forever: this thread takes them, for the sources below.
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        for number in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&unblocked, number) }
+        pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
+        for number in [SIGINT, SIGTERM, SIGHUP] {
+            // Delivered to the dispatch source only, on a thread of its own: the main thread
+            // may be waiting in libpq.
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                RehearsalFolder.removeLive()
+                signal(number, SIG_DFL)
+                // To the process, not this thread: dispatch's threads block signals.
+                kill(getpid(), number)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}

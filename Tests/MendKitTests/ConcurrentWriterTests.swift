@@ -45,7 +45,8 @@ struct ConcurrentWriterTests {
     }
 
     static func session(_ conninfo: String) throws -> Connection {
-        let connection = try Connection(conninfo)
+        // The application's session: row-level security applies as the server decides.
+        let connection = try Connection(conninfo, rowSecurity: true)
         try connection.execute("SET search_path = public")
         return connection
     }

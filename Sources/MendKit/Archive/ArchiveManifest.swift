@@ -5,7 +5,10 @@ import SchemaModel
 /// `manifest.json` of an archive: what was archived, from where, and the numbers that prove
 /// the files are complete. Written last, so an archive without one is incomplete.
 public struct ArchiveManifest: Codable, Sendable, Equatable {
-    public static let currentFormatVersion = 1
+    /// 2: every file of the archive is listed with its SHA-256 (`files`). 1: only the data
+    /// file's (`file_sha256`); such archives are still read, verified and restored, and their
+    /// `schema.sql` and `table.json` are said to be unchecked.
+    public static let currentFormatVersion = 2
 
     /// A column as archived (generated columns are not: they are computed again on restore).
     public struct ArchivedColumn: Codable, Sendable, Equatable {
@@ -30,6 +33,10 @@ public struct ArchiveManifest: Codable, Sendable, Equatable {
     /// SHA-256 and size of `data.copy.gz` as it is on disk.
     public var fileSHA256: String
     public var fileBytes: Int64
+    /// Every file of the archive but `manifest.json` (`schema.sql`, `table.json`,
+    /// `data.copy.gz`), by name, with its SHA-256 and size as written: `ArchiveVerifier` checks
+    /// each, and that the folder holds no other. Absent before format_version 2.
+    public var files: [String: ArchivedFile]?
     public var columns: [ArchivedColumn]
     /// COPY's text format, with the session settings that fix how values are written.
     public var copyFormat = "text"
@@ -45,11 +52,27 @@ public struct ArchiveManifest: Codable, Sendable, Equatable {
 
     public var objectName: ObjectName { ObjectName(schema: schema, name: table) }
 
+    /// One file of an archive as it was written.
+    public struct ArchivedFile: Codable, Sendable, Equatable {
+        public var sha256: String
+        public var bytes: Int64
+
+        public init(sha256: String, bytes: Int64) {
+            self.sha256 = sha256
+            self.bytes = bytes
+        }
+
+        /// The SHA-256 and size of `data`.
+        public init(of data: Data) {
+            self.init(sha256: hex(SHA256.hash(data: data)), bytes: Int64(data.count))
+        }
+    }
+
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", pgmendVersion = "pgmend_version", createdAt = "created_at"
         case serverVersion = "server_version", database, schema, table, rows, fingerprint
         case dataSHA256 = "data_sha256", dataBytes = "data_bytes", fileSHA256 = "file_sha256", fileBytes = "file_bytes"
-        case columns, copyFormat = "copy_format", settings, manifestSHA256 = "manifest_sha256", selection
+        case files, columns, copyFormat = "copy_format", settings, manifestSHA256 = "manifest_sha256", selection
     }
 
     /// The SHA-256 `manifestSHA256` records: of the canonical JSON of every other field.

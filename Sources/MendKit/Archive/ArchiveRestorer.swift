@@ -30,16 +30,13 @@ public struct ArchiveRestorer {
         let target = ObjectName(schema: manifest.schema, name: newName ?? manifest.table)
         let quoted = QualifiedName(schema: target.schema, target.name).quoted
         let script: String
+        // Read once and checked against the manifest (format 2): what runs is what was verified.
         if let newName {
-            guard let data = FileManager.default.contents(atPath: "\(directory)/table.json") else {
-                throw ArchiveError.missing("\(directory)/table.json")
-            }
+            let data = try ArchiveVerifier.contents(of: "table.json", in: directory, manifest: manifest)
             let archived = try JSONDecoder().decode(ArchivedTable.self, from: data)
             script = TableScript.script(for: archived.table, sequences: archived.sequences, types: archived.types ?? ColumnTypes(), as: newName)
         } else {
-            guard let data = FileManager.default.contents(atPath: "\(directory)/schema.sql") else {
-                throw ArchiveError.missing("\(directory)/schema.sql")
-            }
+            let data = try ArchiveVerifier.contents(of: "schema.sql", in: directory, manifest: manifest)
             script = String(decoding: data, as: UTF8.self)
         }
         return try connection.transaction { connection in

@@ -39,6 +39,12 @@ public struct ArchiveWriter {
     public func archive(_ table: ObjectName, drop: Bool) throws -> Outcome {
         let quoted = QualifiedName(schema: table.schema, table.name).quoted
         try connection.execute("LOCK TABLE \(quoted) IN SHARE MODE")
+        // The assessment refused an inheritance parent; one that became one since (a child
+        // created before the lock) would be archived without its children's rows.
+        let children = try connection.scalar("SELECT count(*) FROM pg_inherits WHERE inhparent = to_regclass($1)", [quoted], as: Int64.self) ?? 0
+        guard children == 0 else {
+            throw ChangedUnderLock(table: table, change: "it has \(children) inheritance child\(children == 1 ? "" : "ren") or partition\(children == 1 ? "" : "s") now, whose rows it would not archive")
+        }
         let (directory, manifest) = try write(table, selection: nil)
         if drop {
             try connection.execute("DROP TABLE \(quoted)")
@@ -85,10 +91,11 @@ public struct ArchiveWriter {
         try createDirectory(partial)
         let manifest: ArchiveManifest
         do {
-            let script = TableScript.script(for: definition, sequences: sequences, types: types)
-            try writeFile("\(partial)/schema.sql", Data(script.utf8))
+            let script = Data(TableScript.script(for: definition, sequences: sequences, types: types).utf8)
+            try writeFile("\(partial)/schema.sql", script)
             // The model too, so a restore under another name can write its DDL afresh.
-            try writeFile("\(partial)/table.json", Data(try CanonicalJSON.encode(ArchivedTable(table: definition, sequences: sequences, types: types)).utf8))
+            let model = Data(try CanonicalJSON.encode(ArchivedTable(table: definition, sequences: sequences, types: types)).utf8)
+            try writeFile("\(partial)/table.json", model)
 
             let columns = definition.columns.filter { $0.generatedExpression == nil }
             let columnList = columns.map { SQLIdentifier($0.name).quoted }.joined(separator: ", ")
@@ -117,6 +124,10 @@ public struct ArchiveWriter {
                 database: connection.database, schema: table.schema, table: table.name, rows: written.reportedRows,
                 fingerprint: statistics.fingerprint, dataSHA256: written.dataSHA256, dataBytes: written.dataBytes,
                 fileSHA256: written.fileSHA256, fileBytes: written.fileBytes,
+                files: [
+                    "schema.sql": .init(of: script), "table.json": .init(of: model),
+                    "data.copy.gz": .init(sha256: written.fileSHA256, bytes: written.fileBytes),
+                ],
                 columns: columns.map { .init(name: $0.name, type: $0.type) },
                 settings: Dictionary(DataStatistics.stableTextSettings, uniquingKeysWith: { first, _ in first }),
                 selection: selection?.description
@@ -272,7 +283,18 @@ public enum ArchiveVerifier {
             throw ArchiveError.corrupt("\(directory)/manifest.json", "it was changed after it was written (its manifest_sha256 does not match its content)")
         }
         let path = "\(directory)/data.copy.gz"
-        guard FileManager.default.fileExists(atPath: "\(directory)/schema.sql") else { throw ArchiveError.missing("\(directory)/schema.sql") }
+        if let files = manifest.files {
+            try verifyListing(directory: directory, files: files)
+            guard files["data.copy.gz"] == .init(sha256: manifest.fileSHA256, bytes: manifest.fileBytes) else {
+                throw ArchiveError.corrupt("\(directory)/manifest.json", "it lists data.copy.gz with another SHA-256 or size than file_sha256 and file_bytes")
+            }
+            for name in files.keys.sorted() where name != "data.copy.gz" {
+                _ = try contents(of: name, in: directory, manifest: manifest)
+            }
+        } else {
+            // Format 1: schema.sql and table.json have no recorded SHA-256 (said by `archive verify`).
+            guard FileManager.default.fileExists(atPath: "\(directory)/schema.sql") else { throw ArchiveError.missing("\(directory)/schema.sql") }
+        }
         var fileHash = SHA256()
         var fileBytes: Int64 = 0
         var dataHash = SHA256()
@@ -300,6 +322,48 @@ public enum ArchiveVerifier {
         }
     }
 
+    /// Every file the manifest lists is a regular file (not a symbolic link: what it points at
+    /// is not the archive's), and the folder holds no file the manifest does not list but
+    /// `manifest.json`: a file slipped in beside the others is not taken for the archive's.
+    static func verifyListing(directory: String, files: [String: ArchiveManifest.ArchivedFile]) throws {
+        let present: [String]
+        do {
+            present = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw ArchiveError.missing(directory)
+        }
+        for name in present.sorted() where name != "manifest.json" && files[name] == nil {
+            throw ArchiveError.corrupt(directory, "it holds \(name), which its manifest does not list")
+        }
+        for name in files.keys.sorted() {
+            var status = stat()
+            guard lstat("\(directory)/\(name)", &status) == 0 else { throw ArchiveError.missing("\(directory)/\(name)") }
+            guard (status.st_mode & S_IFMT) == S_IFREG else {
+                throw ArchiveError.corrupt("\(directory)/\(name)", "it is not a regular file (a symbolic link or a folder)")
+            }
+        }
+    }
+
+    /// A small file of the archive (`schema.sql`, `table.json`), read once and checked against
+    /// the SHA-256 and size its manifest records, so what a restore runs is what was checked.
+    /// An archive of format 1 records none: the file is returned as it is.
+    static func contents(of name: String, in directory: String, manifest: ArchiveManifest) throws -> Data {
+        let path = "\(directory)/\(name)"
+        if let files = manifest.files {
+            guard let recorded = files[name] else { throw ArchiveError.corrupt("\(directory)/manifest.json", "it does not list \(name)") }
+            var status = stat()
+            guard lstat(path, &status) == 0 else { throw ArchiveError.missing(path) }
+            guard (status.st_mode & S_IFMT) == S_IFREG else { throw ArchiveError.corrupt(path, "it is not a regular file (a symbolic link or a folder)") }
+            guard let data = FileManager.default.contents(atPath: path) else { throw ArchiveError.missing(path) }
+            guard ArchiveManifest.ArchivedFile(of: data) == recorded else {
+                throw ArchiveError.corrupt(path, "its SHA-256 is not the one recorded when it was written")
+            }
+            return data
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw ArchiveError.missing(path) }
+        return data
+    }
+
     /// Loads the archived rows into a temporary table on `connection`, in a transaction that
     /// is rolled back, and checks their count and fingerprint against the manifest. The
     /// fingerprint is the server's md5 of each row's text form, so only a server computes it
@@ -308,7 +372,10 @@ public enum ArchiveVerifier {
     public static func verifyFingerprint(directory: String, against manifest: ArchiveManifest, on connection: Connection) throws -> TableData {
         // The columns as the table had them, generated ones included: they are part of the
         // row's text form. Archives always have table.json; without it, the manifest's columns.
-        let archived = FileManager.default.contents(atPath: "\(directory)/table.json").flatMap { try? JSONDecoder().decode(ArchivedTable.self, from: $0) }
+        let model = manifest.files == nil
+            ? FileManager.default.contents(atPath: "\(directory)/table.json")
+            : try contents(of: "table.json", in: directory, manifest: manifest)
+        let archived = model.flatMap { try? JSONDecoder().decode(ArchivedTable.self, from: $0) }
         let columns = archived?.table.columns ?? manifest.columns.map { Column(name: $0.name, type: $0.type) }
         let definitions = columns.map { column in
             "\(SQLIdentifier(column.name).quoted) \(column.type)" + (column.generatedExpression.map { " GENERATED ALWAYS AS (\($0)) STORED" } ?? "")

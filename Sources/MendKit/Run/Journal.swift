@@ -12,11 +12,67 @@ public struct Journal {
         self.connection = connection
     }
 
-    /// Creates the journal tables if they are missing. Idempotent.
-    public func prepare() throws {
-        try connection.execute(
+    /// The names of the journal's tables (schema `pgmend`), as `tablesSQL` creates them.
+    static let tables: [String] = tablesSQL.components(separatedBy: "CREATE TABLE IF NOT EXISTS pgmend.").dropFirst().map { statement in
+        String(statement.prefix { $0.isLetter || $0.isNumber || $0 == "_" })
+    }
+
+    /// Why this session cannot keep the journal, or nil when it can: asked before a real run
+    /// starts (nothing written yet), so the operator reads what to do instead of the server's
+    /// `cannot execute CREATE SCHEMA in a read-only transaction` or `permission denied for
+    /// database`. Run outside a transaction: `transaction_read_only` then says what a new one
+    /// would be.
+    public func obstacle() throws -> JournalUnavailable? {
+        guard let row = try connection.query(
             """
-            CREATE SCHEMA IF NOT EXISTS pgmend;
+            SELECT pg_is_in_recovery(), current_setting('transaction_read_only') = 'on', current_user::text, current_database()::text,
+                   to_regnamespace('pgmend') IS NOT NULL, has_database_privilege(current_database(), 'CREATE'),
+                   CASE WHEN to_regnamespace('pgmend') IS NOT NULL THEN has_schema_privilege('pgmend', 'CREATE') END,
+                   (SELECT count(*) FROM pg_class WHERE relnamespace = to_regnamespace('pgmend') AND relname = ANY ($1::text[]))::int,
+                   CASE WHEN to_regnamespace('pgmend') IS NOT NULL THEN has_schema_privilege('pgmend', 'USAGE') END,
+                   (SELECT coalesce(bool_and(has_table_privilege(c.oid, 'SELECT, INSERT, UPDATE')), true) FROM pg_class c
+                    WHERE c.relnamespace = to_regnamespace('pgmend') AND c.relname = ANY ($1::text[]))
+            """, [Self.tables]).first
+        else { return nil }
+        let role = try row.get(2, as: String.self)
+        let database = try row.get(3, as: String.self)
+        if try row.get(0, as: Bool.self) { return .standby }
+        if try row.get(1, as: Bool.self) { return .readOnly(role: role) }
+        let schemaExists = try row.get(4, as: Bool.self)
+        if !schemaExists, try !row.get(5, as: Bool.self) { return .cannotCreateSchema(role: role, database: database) }
+        let complete = try row.get(7, as: Int.self) == Self.tables.count
+        if schemaExists, try row.get(8, as: Bool?.self) == false { return .cannotUseSchema(role: role) }
+        if schemaExists, !complete, try row.get(6, as: Bool?.self) == false { return .cannotCreateTables(role: role) }
+        if try !row.get(9, as: Bool.self) { return .cannotWriteTables(role: role) }
+        return nil
+    }
+
+    /// Creates the journal tables if they are missing. Idempotent. What exists already is not
+    /// created again: `CREATE SCHEMA IF NOT EXISTS` asks for CREATE on the database even when
+    /// the schema is there (created for this role by its owner, `obstacle`).
+    public func prepare() throws {
+        let present = try connection.scalar(
+            "SELECT count(*)::int FROM pg_class WHERE relnamespace = to_regnamespace('pgmend') AND relname = ANY ($1::text[])",
+            [Self.tables], as: Int.self) ?? 0
+        if present < Self.tables.count { try createTables() }
+        // Columns added since the first journals: looked up first, so that an up-to-date
+        // journal is not locked (ALTER TABLE takes ACCESS EXCLUSIVE even when it adds nothing).
+        let missing = try connection.scalar(
+            "SELECT count(*) < 2 FROM pg_attribute WHERE attrelid = 'pgmend.runs'::regclass AND attname IN ('pre_snapshot', 'post_snapshot') AND NOT attisdropped",
+            as: Bool.self) ?? true
+        if missing {
+            try connection.execute("ALTER TABLE pgmend.runs ADD COLUMN IF NOT EXISTS pre_snapshot text, ADD COLUMN IF NOT EXISTS post_snapshot text")
+        }
+    }
+
+    private func createTables() throws {
+        let schemaExists = try connection.scalar("SELECT to_regnamespace('pgmend') IS NOT NULL", as: Bool.self) ?? false
+        try connection.execute((schemaExists ? "" : "CREATE SCHEMA IF NOT EXISTS pgmend;\n") + Self.tablesSQL)
+    }
+
+    /// The journal's tables; `tables` is read from it, so a table added here is created on
+    /// a journal that lacks it.
+    static let tablesSQL = """
             CREATE TABLE IF NOT EXISTS pgmend.runs (
                 id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
                 plan_name     text NOT NULL,
@@ -73,16 +129,7 @@ public struct Journal {
                 column_value  text,
                 recorded_at   timestamptz NOT NULL DEFAULT clock_timestamp()
             );
-            """)
-        // Columns added since the first journals: looked up first, so that an up-to-date
-        // journal is not locked (ALTER TABLE takes ACCESS EXCLUSIVE even when it adds nothing).
-        let missing = try connection.scalar(
-            "SELECT count(*) < 2 FROM pg_attribute WHERE attrelid = 'pgmend.runs'::regclass AND attname IN ('pre_snapshot', 'post_snapshot') AND NOT attisdropped",
-            as: Bool.self) ?? true
-        if missing {
-            try connection.execute("ALTER TABLE pgmend.runs ADD COLUMN IF NOT EXISTS pre_snapshot text, ADD COLUMN IF NOT EXISTS post_snapshot text")
-        }
-    }
+        """
 
     /// Records where the run's snapshot files are (NULL: none written).
     public func recordSnapshots(_ run: Int64, pre: String?, post: String?) throws {
@@ -145,5 +192,34 @@ public struct Journal {
         try connection.query(
             "UPDATE pgmend.statements SET finished_at = clock_timestamp(), rows_affected = $2, attempts = $3, error = $4 WHERE id = $1",
             [id, rowsAffected, attempts, error])
+    }
+}
+
+/// Why a real run cannot keep its journal (schema `pgmend`), and what would let it: said
+/// before anything is written, in place of the server's error.
+public enum JournalUnavailable: Error, Sendable, CustomStringConvertible {
+    case standby
+    case readOnly(role: String)
+    case cannotCreateSchema(role: String, database: String)
+    case cannotCreateTables(role: String)
+    case cannotUseSchema(role: String)
+    case cannotWriteTables(role: String)
+
+    public var description: String {
+        let intro = "a run records what it does in its journal, schema pgmend of this database"
+        switch self {
+        case .standby:
+            return "\(intro), and this server is a hot standby (in recovery), where nothing can be written: run against the primary (a dry run, --dry-run, works here)"
+        case .readOnly(let role):
+            return "\(intro), and this session is read-only (default_transaction_read_only is on, for role \(role) or in the connection's options): connect as a role that may write, or with options='-c default_transaction_read_only=off' (a dry run, --dry-run, works as is)"
+        case .cannotCreateSchema(let role, let database):
+            return "\(intro), which does not exist, and role \(role) may not create it (no CREATE privilege on database \(database)): have the database owner or a superuser create it for this role once, `CREATE SCHEMA pgmend AUTHORIZATION \(SQLIdentifier(role).quoted);`, or grant the privilege, `GRANT CREATE ON DATABASE \(SQLIdentifier(database).quoted) TO \(SQLIdentifier(role).quoted);`"
+        case .cannotCreateTables(let role):
+            return "\(intro), which exists but is incomplete, and role \(role) may not create the journal's tables in it (no CREATE privilege on schema pgmend): have its owner or a superuser run `ALTER SCHEMA pgmend OWNER TO \(SQLIdentifier(role).quoted);` or `GRANT USAGE, CREATE ON SCHEMA pgmend TO \(SQLIdentifier(role).quoted);`"
+        case .cannotUseSchema(let role):
+            return "\(intro), which exists, and role \(role) may not use it (no USAGE privilege on schema pgmend): have its owner or a superuser run `GRANT USAGE ON SCHEMA pgmend TO \(SQLIdentifier(role).quoted);` (with the tables' privileges, `GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA pgmend TO \(SQLIdentifier(role).quoted);`)"
+        case .cannotWriteTables(let role):
+            return "\(intro), whose tables role \(role) may not write (it needs SELECT, INSERT and UPDATE on them): have their owner or a superuser run `GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA pgmend TO \(SQLIdentifier(role).quoted);`"
+        }
     }
 }

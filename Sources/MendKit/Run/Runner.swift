@@ -96,6 +96,9 @@ public struct Runner {
             } catch let error where pending.any && Self.serverError(error)?.sqlState?.isUndefinedObject == true {
                 // A query of the plan's (done_when) reads what an earlier step creates or renames.
                 assessment = .waiting("judged after the earlier steps run; today: \(Self.serverError(error)?.message ?? "\(error)")")
+            } catch let error where RowSecurity.isRefusal(error) {
+                // A policy would have filtered what the assessment read (row_security is off).
+                assessment = .blocked([RowSecurity.problem(for: error, on: connection)])
             } catch {
                 let failure = try assessmentFailure(planned, error)
                 report.steps.append(failedStepReport(planned, failure))
@@ -141,7 +144,11 @@ public struct Runner {
                 rawSQL = rawSQL ?? step
                 return
             }
-            for table in effects.flatMap(\.touches) { tables[table.key] = tables[table.key] ?? step }
+            for table in effects.flatMap(\.touches) {
+                tables[table.key] = tables[table.key] ?? step
+                // A partition archived or dropped changes what its partitioned table holds.
+                if let parent = before.tables[table.key]?.partitionOf { tables[parent] = tables[parent] ?? step }
+            }
             for key in Set(before.tables.keys).union(after.tables.keys) where before.tables[key] != after.tables[key] {
                 tables[key] = tables[key] ?? step
             }
@@ -167,6 +174,9 @@ public struct Runner {
     /// - Parameter includeData: snapshots with row counts and fingerprints (`run --data`).
     /// - Parameter confirm: shown the dry run; returns false to stop before any change.
     public func apply(snapshotDirectory: String, includeData: Bool = false, confirm: (RunReport) -> Bool = { _ in true }) throws -> RunReport {
+        // Before the lock, the dry run and the prompt: a session that cannot keep the journal
+        // (a standby, a read-only or unprivileged role) is told so, and what would do.
+        if let obstacle = try Journal(connection: connection).obstacle() { throw obstacle }
         let lock = try RunLock.acquire(on: connection, settings: plan.settings, note: progress.note)
         defer { lock.release() }
 
@@ -201,7 +211,7 @@ public struct Runner {
         }
 
         do {
-            try runSteps(&report, journal: journal, run: run, rehearsal: false)
+            try runSteps(&report, journal: journal, run: run, rehearsalArchives: nil)
         } catch {
             // Statement failures are reported by runSteps; this is anything else (an
             // assessment's query, a lost connection): the run did not finish.
@@ -253,13 +263,15 @@ public struct Runner {
         var report = newReport(.rehearsal)
         report.predictedChanges = preview.predictedChanges
         report.predictionComplete = preview.predictionComplete
+        // Archives and files the rehearsal writes go to a private folder, removed however it ends.
+        let archives = try RehearsalFolder()
         try connection.execute("BEGIN")
         defer {
             _ = try? connection.execute("ROLLBACK")
-            try? FileManager.default.removeItem(atPath: rehearsalArchives)
+            archives.remove()
         }
         let before = try readSchema(rehearsal: true)
-        try runSteps(&report, journal: nil, run: 0, rehearsal: true)
+        try runSteps(&report, journal: nil, run: 0, rehearsalArchives: archives.path)
         if report.outcome == .ok || report.outcome == .blocked {
             report.actualChanges = SchemaDiff.changes(from: before, to: try readSchema(rehearsal: true))
         }
@@ -307,11 +319,13 @@ public struct Runner {
     /// Milliseconds to wait before retry `n` (from 1): doubling from 100 ms, at most 5 s.
     static func backoff(_ attempt: Int) -> Int { min(5000, 100 << min(attempt - 1, 10)) }
 
-    private func runSteps(_ report: inout RunReport, journal: Journal?, run: Int64, rehearsal: Bool) throws {
-        let probe = Probe(connection: connection, archiveOverride: rehearsal ? rehearsalArchives : nil, settings: plan.settings, fingerprints: fingerprints)
+    /// `rehearsalArchives`: the rehearsal's private folder (`RehearsalFolder`); nil for real.
+    private func runSteps(_ report: inout RunReport, journal: Journal?, run: Int64, rehearsalArchives: String?) throws {
+        let rehearsal = rehearsalArchives != nil
+        let probe = Probe(connection: connection, archiveOverride: rehearsalArchives, settings: plan.settings, fingerprints: fingerprints)
         let context = EffectContext(
             connection: connection, settings: plan.settings, rehearsal: rehearsal, journal: journal, run: run,
-            planSHA256: plan.sha256, progress: progress, archiveOverride: rehearsal ? rehearsalArchives : nil)
+            planSHA256: plan.sha256, progress: progress, archiveOverride: rehearsalArchives)
         // The catalog as the last read left it: a satisfied step changes nothing, and after a
         // predicted step the read that checked the prediction is the state the next one needs.
         var known: (scope: [ObjectName]?, schema: Schema)?
@@ -324,12 +338,15 @@ public struct Runner {
             // timeout does only what is still needed (an archive written, its DROP not done).
             attempts: while true {
                 let scope = planned.step.scope
-                let current: Schema
+                let current = try reading("reading the catalog for step \(planned.number)", tables: scope, retries: plan.settings.retries) {
+                    try known.flatMap { $0.scope == scope ? $0.schema : nil } ?? readSchema(rehearsal: rehearsal, tables: scope)
+                }
+                known = nil
                 let assessment: Assessment
                 do {
-                    current = try known.flatMap { $0.scope == scope ? $0.schema : nil } ?? readSchema(rehearsal: rehearsal, tables: scope)
-                    known = nil
                     assessment = try probe.assessing { try planned.step.assess(current, $0) }
+                } catch let error where RowSecurity.isRefusal(error) {
+                    assessment = .blocked([RowSecurity.problem(for: error, on: connection)])
                 } catch {
                     // A read that waited lock_timeout behind an application's lock: as for a
                     // statement, assessed again after a backoff, `retries` times.
@@ -410,6 +427,16 @@ public struct Runner {
                             stepReport.problems.append(RunReport.ProblemReport(message: changed.description, count: nil, sample: []))
                             try? finish(.blocked, changed.description, outcome: .blocked)
                             report.message = "step \(planned.number) (\(planned.kind)) is blocked: \(changed)"
+                            return
+                        } catch let error where RowSecurity.isRefusal(error) {
+                            // The server refused the effect's read of the table (row_security is
+                            // off; policies came after the assessment): this effect read nothing, and
+                            // the next run assesses the step again.
+                            let problem = RowSecurity.problem(for: error, on: connection)
+                            if let statement { try? journal?.finishStatement(statement, rowsAffected: nil, attempts: failedAttempts + 1, error: problem.message) }
+                            stepReport.problems.append(RunReport.ProblemReport(message: problem.message, count: nil, sample: []))
+                            try? finish(.blocked, problem.message, outcome: .blocked)
+                            report.message = "step \(planned.number) (\(planned.kind)) is blocked: \(problem.message)"
                             return
                         } catch {
                             // What committed before the failure (a backfill's batches) stays
@@ -512,10 +539,6 @@ public struct Runner {
         report.status = .failed
         report.problems = [RunReport.ProblemReport(message: failure.problem, count: nil, sample: [])]
         return report
-    }
-
-    private var rehearsalArchives: String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-rehearsal-archives-\(getpid())").path
     }
 
     private func stepReport(_ planned: PlannedStep, _ assessment: Assessment) -> RunReport.StepReport {

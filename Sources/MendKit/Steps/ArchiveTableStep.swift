@@ -66,6 +66,13 @@ public struct ArchiveTableStep: RepairStep {
             guard try probe.tableExists(table) else {
                 return .waiting("\(table) does not exist yet; an earlier step creates it")
             }
+            // Before any row is read: all of a table or nothing (principle 7).
+            let whole = try TableDependants.hierarchyProblems(of: table, step: Self.kind, probe: probe)
+                + RowSecurity.problems(of: [table], probe: probe)
+            if !whole.isEmpty {
+                problems += whole
+                continue
+            }
             if let archived = try TableDependants.matchingArchive(of: table, in: store, probe: probe) {
                 if drop {
                     effects.append(DropAgainstArchive(table, archive: archived.path, summary: "drop \(table): its content matches the archive \(archived.path)"))

@@ -30,6 +30,11 @@ public struct DropTableStep: RepairStep {
         let dependants = TableDependants.problems(of: table, in: schema)
         if !dependants.isEmpty { return .blocked(dependants) }
         guard try probe.tableExists(table) else { return .waiting("\(table) does not exist yet; an earlier step creates it") }
+        // Before any row is counted: a table "empty" to a policy or without its partitions'
+        // rows is not empty (principle 7).
+        let whole = try TableDependants.hierarchyProblems(of: table, step: Self.kind, probe: probe)
+            + RowSecurity.problems(of: [table], probe: probe)
+        if !whole.isEmpty { return .blocked(whole) }
         let quoted = QualifiedName(schema: table.schema, table.name).quoted
         let after = TableDependants.dropping(table, from: schema)
         let rows = try probe.scalar("SELECT count(*) FROM ONLY \(quoted)", as: Int.self) ?? 0

@@ -19,6 +19,12 @@ public struct DropIfEmpty: Effect {
     public func apply(_ context: EffectContext) throws -> EffectOutcome {
         try context.inTransaction { connection in
             try connection.execute("LOCK TABLE \(quoted) IN ACCESS EXCLUSIVE MODE")
+            // A partition attached or a child added since the assessment: DROP TABLE would take
+            // a partition with it (and refuse a child); the assessment decides again.
+            let children = try connection.scalar("SELECT count(*) FROM pg_inherits WHERE inhparent = to_regclass($1)", [quoted], as: Int64.self) ?? 0
+            guard children == 0 else {
+                throw ChangedUnderLock(table: table, change: "it was empty when assessed and has \(children) partition\(children == 1 ? "" : "s") or inheritance child\(children == 1 ? "" : "ren") now")
+            }
             let rows = try connection.scalar("SELECT count(*) FROM ONLY \(quoted)", as: Int64.self) ?? 0
             guard rows == 0 else {
                 throw ChangedUnderLock(table: table, change: "it was empty when assessed and holds \(rows) row\(rows == 1 ? "" : "s") now")
