@@ -338,8 +338,23 @@ public struct Runner {
             // timeout does only what is still needed (an archive written, its DROP not done).
             attempts: while true {
                 let scope = planned.step.scope
-                let current = try reading("reading the catalog for step \(planned.number)", tables: scope, retries: plan.settings.retries) {
-                    try known.flatMap { $0.scope == scope ? $0.schema : nil } ?? readSchema(rehearsal: rehearsal, tables: scope)
+                /// The step could not be assessed: it fails, and the run stops there.
+                func cannotAssess(_ failure: AssessmentFailure) throws {
+                    var stepReport = failedStepReport(planned, failure)
+                    stepReport.actions = executed
+                    try journal?.recordStep(run, number: planned.number, kind: planned.kind, status: StepStatus.failed.rawValue, message: failure.problem)
+                    report.steps.append(stepReport)
+                    report.outcome = failure.outcome
+                    report.message = failure.runMessage
+                }
+                let current: Schema
+                do {
+                    current = try reading("could not be assessed: reading the catalog", tables: scope, retries: plan.settings.retries) {
+                        try known.flatMap { $0.scope == scope ? $0.schema : nil } ?? readSchema(rehearsal: rehearsal, tables: scope)
+                    }
+                } catch let wait as LockWaitTimedOut {
+                    return try cannotAssess(AssessmentFailure(
+                        problem: wait.description, outcome: .locked, runMessage: "step \(planned.number) (\(planned.kind)) failed: \(wait)"))
                 }
                 known = nil
                 let assessment: Assessment
@@ -355,14 +370,7 @@ public struct Runner {
                         Thread.sleep(forTimeInterval: Double(Self.backoff(failedAttempts)) / 1000)
                         continue attempts
                     }
-                    let failure = try assessmentFailure(planned, error)
-                    var stepReport = failedStepReport(planned, failure)
-                    stepReport.actions = executed
-                    try journal?.recordStep(run, number: planned.number, kind: planned.kind, status: StepStatus.failed.rawValue, message: failure.problem)
-                    report.steps.append(stepReport)
-                    report.outcome = failure.outcome
-                    report.message = failure.runMessage
-                    return
+                    return try cannotAssess(try assessmentFailure(planned, error))
                 }
                 var stepReport = stepReport(planned, assessment)
                 stepReport.actions = executed + stepReport.actions
