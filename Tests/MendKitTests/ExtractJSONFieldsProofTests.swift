@@ -156,8 +156,102 @@ extension ExtractJSONFieldsProofTests {
                 """)
             let dry = try Runner(connection: connection, plan: plan).dryRun()
             let summaries = dry.steps.flatMap(\.actions).map(\.summary).joined(separator: "\n")
-            #expect(summaries.contains("phone_number: 5 with the key, 1 accepted in another form, 2 not convertible, left out, 1 set aside by keep_first_by (4)"), "\(summaries)")
+            #expect(summaries.contains("phone_number: 5 with the key, 1 accepted in another form, 2 not convertible: NULL instead of their value (kept in the JSON), 1 set aside by keep_first_by ('+1' held by 1 (id 1) keeps it, 4 (id 4))"), "\(summaries)")
             #expect(summaries.contains("update 5 rows of users"), "\(summaries)")
+        }
+    }
+}
+
+/// Decisions made when assessed that the application's writes during the run overturn: a row
+/// set aside by `keep_first_by` that the application gives a fresh number, and (`prefer: json`)
+/// a number the application removes from the JSON.
+extension ExtractJSONFieldsProofTests {
+    /// 200 users, each with a phone number in metadata and a creation time in key order.
+    static func loadPhones(_ connection: Connection, extra: String) throws {
+        try connection.execute("""
+            CREATE TABLE public.users (id bigint PRIMARY KEY, created_at timestamp NOT NULL, metadata jsonb NOT NULL, phone_number varchar(20));
+            INSERT INTO public.users
+            SELECT i, timestamp '2026-01-01' + i * interval '1 hour', jsonb_build_object('phone_number', '+1555' || lpad(i::text, 7, '0'))
+            FROM generate_series(1, 200) i;
+            \(extra)
+            ANALYZE public.users;
+            """)
+    }
+
+    static func phones(_ connection: Connection, _ ids: [Int]) throws -> [String] {
+        try connection.query("SELECT id || ' ' || coalesce(phone_number, 'NULL') FROM public.users WHERE id = ANY($1::bigint[]) ORDER BY id", [ids.map(String.init)])
+            .map { try $0.get(0, as: String.self) }
+    }
+
+    /// Users 20, 150 and 180 share the numbers of users 3, 4 and 5, and 160 and 170 both hold
+    /// `""`: keep_first_by sets 20, 150, 170 and 180 aside. During the backfill the application
+    /// gives 20 (behind the cursor), 150 and 170 (ahead) fresh numbers: they end with them,
+    /// 180 still loses its group and keeps NULL, and a dry run right after has nothing to do.
+    @Test(arguments: [1, 2])
+    func aSetAsideRowTheApplicationGivesAFreshNumberEndsWithIt(workers: Int) throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try Self.loadPhones(connection, extra: """
+                UPDATE public.users u SET metadata = jsonb_build_object('phone_number', '+1555' || lpad(d.original::text, 7, '0'))
+                FROM (VALUES (20, 3), (150, 4), (180, 5)) d(id, original) WHERE u.id = d.id;
+                UPDATE public.users SET metadata = '{"phone_number": ""}' WHERE id IN (160, 170);
+                """)
+            let plan = try writePlan("""
+                settings: {batch_size: 10, batch_workers: \(workers)}
+                steps:
+                  - extract_json_fields:
+                      table: users
+                      column: metadata
+                      fields:
+                        - {name: phone_number, type: "varchar(20)", unique: true, trim: true}
+                      on_conflict: {keep_first_by: created_at}
+                """)
+            let dry = try Runner(connection: connection, plan: plan).dryRun()
+            #expect(dry.steps.flatMap(\.actions).map(\.summary).joined().contains("4 set aside by keep_first_by"))
+            let writer = WritesAfterFiveBatches(try database.connect(), [
+                Self.patch(20, #"{"phone_number": "+19990000020"}"#),
+                Self.patch(150, #"{"phone_number": "+19990000150"}"#),
+                Self.patch(170, #"{"phone_number": " +19990000170 "}"#),
+            ])
+            let report = try Runner(connection: connection, plan: plan, progress: writer).apply(snapshotDirectory: Self.snapshots)
+            #expect(writer.wrote, "the application wrote during the backfill")
+            #expect(report.outcome == .ok, "\(report.message ?? "")")
+            #expect(try Self.phones(connection, [3, 4, 5, 20, 150, 160, 170, 180]) == [
+                "3 +15550000003", "4 +15550000004", "5 +15550000005", "20 +19990000020", "150 +19990000150", "160 ", "170 +19990000170", "180 NULL",
+            ])
+            let after = try Runner(connection: connection, plan: plan).dryRun()
+            #expect(after.steps.first?.status == .satisfied, "\(after.steps.flatMap(\.actions).map(\.summary))")
+        }
+    }
+
+    /// `prefer: json`, the column already set for even users: during the backfill the
+    /// application removes user 8's number (behind the cursor) and 150's (ahead) from the JSON and
+    /// writes null as 152's: their columns are cleared, and a dry run right after has nothing to do.
+    @Test(arguments: [1, 2])
+    func withPreferJSONANumberTheApplicationRemovesDuringTheRunLeavesTheColumn(workers: Int) throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try Self.loadPhones(connection, extra: "UPDATE public.users SET phone_number = metadata ->> 'phone_number' WHERE id % 2 = 0;")
+            let plan = try writePlan("""
+                settings: {batch_size: 10, batch_workers: \(workers)}
+                steps:
+                  - extract_json_fields:
+                      table: users
+                      column: metadata
+                      fields:
+                        - {name: phone_number, type: "varchar(20)", unique: true}
+                      prefer: json
+                """)
+            let writer = WritesAfterFiveBatches(try database.connect(), [
+                "UPDATE public.users SET metadata = metadata - 'phone_number' WHERE id IN (8, 150, 151)",
+                Self.patch(152, #"{"phone_number": null}"#),
+            ])
+            let report = try Runner(connection: connection, plan: plan, progress: writer).apply(snapshotDirectory: Self.snapshots)
+            #expect(writer.wrote, "the application wrote during the backfill")
+            #expect(report.outcome == .ok, "\(report.message ?? "")")
+            #expect(try Self.phones(connection, [7, 8, 150, 151, 152, 154]) == ["7 +15550000007", "8 NULL", "150 NULL", "151 NULL", "152 NULL", "154 +15550000154"])
+            let after = try Runner(connection: connection, plan: plan).dryRun()
+            #expect(after.steps.first?.status == .satisfied, "\(after.steps.flatMap(\.actions).map(\.summary))")
         }
     }
 }

@@ -44,8 +44,10 @@ struct ExtractJSONFieldsTests {
             let report = try Runner(connection: connection, plan: try writePlan(Self.plan())).dryRun()
             let step = try #require(report.steps.first)
             #expect(step.status == .blocked)
-            let shared = try #require(step.problems.first { $0.message.hasPrefix("phone_number: rows share") })
-            #expect(Set(shared.sample) == Set([try Self.key(connection, 44), try Self.key(connection, 45)]))
+            // Every row of each group, with the value they share.
+            let shared = try #require(step.problems.first { $0.message.hasPrefix("phone_number: 2 values are held by more than one row") })
+            #expect(Set(shared.sample) == Set([4, 44, 5, 45].map { try! Self.key(connection, $0) }))
+            #expect(shared.message.contains("'+15550000004' held by ") && shared.message.contains("'+15550000005' held by "), "\(shared.message)")
             let tooLong = try #require(step.problems.first { $0.message.hasPrefix("phone_number: values that do not convert") })
             #expect(tooLong.sample == [try Self.key(connection, 38)])
             let verified = try #require(step.problems.first { $0.message.hasPrefix("phone_verified: values") })
@@ -60,7 +62,8 @@ struct ExtractJSONFieldsTests {
         }
     }
 
-    /// What each row's columns must hold, computed independently of the step in plain SQL.
+    /// What each row's columns must hold, computed independently of the step in plain SQL (a
+    /// planted value that does not convert: NULL, not the field's default).
     static let expected = """
         SELECT count(*) FROM public.users u WHERE
           u.phone_number IS DISTINCT FROM CASE
@@ -69,10 +72,12 @@ struct ExtractJSONFieldsTests {
             WHEN u.metadata ? 'phone_number' THEN btrim(u.metadata->>'phone_number')
             ELSE u.phone_number END
           OR u.phone_verified IS DISTINCT FROM CASE
-            WHEN u.id IN (md5('user-46')::uuid, md5('user-47')::uuid) OR NOT u.metadata ? 'phone_verified' THEN false
+            WHEN u.id IN (md5('user-46')::uuid, md5('user-47')::uuid) AND u.metadata ? 'phone_verified' THEN NULL
+            WHEN NOT u.metadata ? 'phone_verified' THEN false
             ELSE (u.metadata->>'phone_verified')::boolean END
           OR u.phone_verification_attempts IS DISTINCT FROM CASE
-            WHEN u.id = md5('user-48')::uuid OR NOT u.metadata ? 'phone_verification_attempts' THEN 0
+            WHEN u.id = md5('user-48')::uuid AND u.metadata ? 'phone_verification_attempts' THEN NULL
+            WHEN NOT u.metadata ? 'phone_verification_attempts' THEN 0
             ELSE (u.metadata->>'phone_verification_attempts')::integer END
           OR u.phone_verified_at IS DISTINCT FROM CASE
             WHEN u.id = md5('user-49')::uuid THEN NULL

@@ -31,7 +31,8 @@ struct JSONCastTests {
         SELECT v::jsonb FROM unnest(ARRAY['3', '-3', '3.0', '3.5', '1e2', '1e20', '1e-2', '0.0', '-0', '32767', '32768',
             '-32768', '-32769', '2147483647', '2147483648', '-2147483648', '-2147483649', '9223372036854775807',
             '9223372036854775808', '12345678901234567890', '"3"', '"3.0"', '" 3 "', '"3x"', '"1e2"', '""', 'null', 'true',
-            '{}', '[]', '"+4"', '"-0.0"']) v
+            '{}', '[]', '"+4"', '"-0.0"', '1e39', '-1e39', '"1e39"', '3.4028234e38', '1e308', '-1e309', '1e400', '"9e999"', '1e-40',
+            '1e-50', '1e-320', '1e-400', '"1e-999"', '999999.994', '999999.995', '0.125', '16777217']) v
         """
 
     static let booleanValues = """
@@ -90,13 +91,16 @@ struct JSONCastTests {
     func uncheckedEqualsValue(trim: Bool) throws {
         let more: [(type: String, zone: String?, values: String)] = [
             ("numeric", nil, Self.numberValues), ("double precision", nil, Self.numberValues), ("real", nil, Self.numberValues),
+            ("numeric(8,2)", nil, Self.numberValues), ("numeric(3)", nil, Self.numberValues),
             ("text", nil, Self.textValues), ("varchar(5)", nil, Self.textValues), ("uuid", nil, Self.uuidValues),
         ]
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
             try connection.execute("SET TimeZone = 'Asia/Kathmandu'")
             for item in Self.cases + more {
-                let printed = try #require(try connection.scalar("SELECT format_type($1::regtype, NULL)", [item.type], as: String.self))
+                // format_type without a modifier would print `numeric` for `numeric(8,2)`.
+                let printed = item.type.hasPrefix("numeric(")
+                    ? item.type : try #require(try connection.scalar("SELECT format_type($1::regtype, NULL)", [item.type], as: String.self))
                 let family = try #require(JSONCast.Family(printedType: printed), "\(item.type)")
                 let cast = JSONCast(family: family, json: "v", type: printed, trim: trim, timeZone: item.zone)
                 let rows = try connection.query(
@@ -112,6 +116,38 @@ struct JSONCastTests {
                 #expect(converted > 0, "\(item.type): nothing converts")
                 #expect(differing == 0, "\(item.type) zone \(item.zone ?? "none") trim \(trim): unchecked differs on \(differing) values: \(examples)")
             }
+        }
+    }
+
+    /// A number out of a type's range (too large, or for a float so small it would round to
+    /// zero) is a value that does not convert, never an error that aborts the statement; a
+    /// number the type rounds converts, and `rounded` says so.
+    @Test func aNumberOutOfRangeIsInvalidNotAnErrorAndARoundedOneIsTold() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            let cases: [(type: String, json: String, valid: Bool, rounded: Bool)] = [
+                ("real", "1e39", false, false), ("real", "\"-1e39\"", false, false), ("real", "3.4028234e38", true, true), ("real", "1e-50", false, false),
+                ("real", "1e-40", true, false), ("real", "0", true, false), ("real", "16777217", true, true), ("real", "16777216", true, false),
+                ("real", "0.123456789012", true, true), ("real", "0.1", true, false),
+                ("double precision", "1e400", false, false), ("double precision", "1e308", true, false), ("double precision", "1e-400", false, false),
+                ("double precision", "1e-320", true, false), ("double precision", "12345678901234567890", true, true), ("double precision", "0.1", true, false),
+                ("numeric(8,2)", "999999.994", true, true), ("numeric(8,2)", "999999.995", false, false), ("numeric(8,2)", "-999999.99", true, false),
+                ("numeric(8,2)", "1.5", true, false), ("numeric(3)", "999.4", true, true), ("numeric(3)", "999.5", false, false),
+                ("numeric", "1e400", true, false), ("numeric", "0.125", true, false),
+            ]
+            for item in cases {
+                // As format_type prints them with their modifier (`numeric(8,2)`).
+                let family = try #require(JSONCast.Family(printedType: item.type), "\(item.type)")
+                let cast = JSONCast(family: family, json: "$1::jsonb", type: item.type, trim: false, timeZone: nil)
+                #expect(try connection.scalar("SELECT \(cast.valid)", [item.json], as: Bool.self) == item.valid, "\(item.type) \(item.json)")
+                if item.valid {
+                    var rounded = false
+                    if let test = cast.rounded("(\(cast.value))") { rounded = try connection.scalar("SELECT \(test)", [item.json], as: Bool.self) ?? false }
+                    #expect(rounded == item.rounded, "\(item.type) \(item.json): rounded")
+                }
+            }
+            #expect(JSONCast.Family(printedType: "numeric(10,2)") == .numeric(.decimal(precision: 10, scale: 2)))
+            #expect(JSONCast.Family(printedType: "numeric(10)") == .numeric(.decimal(precision: 10, scale: 0)))
         }
     }
 

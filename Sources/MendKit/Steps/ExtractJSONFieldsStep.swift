@@ -47,7 +47,7 @@ public struct ExtractJSONFieldsStep: RepairStep {
     public let column: String
     public let fields: [Field]
     public let onConflict: ConflictRule
-    /// True: a value that does not convert is left out of the column (it stays in the JSON).
+    /// True: a value that does not convert makes its column NULL (it stays in the JSON).
     public let invalidToNull: Bool
     /// nil: a column already set to another value blocks the step.
     public let preferColumn: Bool?
@@ -181,7 +181,7 @@ public struct ExtractJSONFieldsStep: RepairStep {
                 problems.append(StepProblem("\(table).\(field.name) exists as \(existing.type), not \(printed)", table: table))
                 continue
             }
-            plans.append(FieldPlan(field: field, printedType: printed, family: family, exists: existing != nil, source: column, sourceIsJSON: source.type == "json", preferColumn: preferColumn ?? false))
+            plans.append(FieldPlan(field: field, printedType: printed, family: family, exists: existing != nil, source: column, sourceIsJSON: source.type == "json", preferColumn: preferColumn ?? false, invalidToNull: invalidToNull))
         }
         guard problems.isEmpty else { return .blocked(problems) }
 
@@ -194,45 +194,58 @@ public struct ExtractJSONFieldsStep: RepairStep {
         // value repeats); rows are named only where a count says there are some (a second
         // read, of the problem rows' keys). Read once per run (`memoized`).
         // Each field's state is computed once per row in `s` (OFFSET 0 keeps the planner from
-        // copying the expressions into every aggregate): 0 absent or JSON null, 1 converts,
-        // 2 converts from another form, 3 does not convert; `d` the column differs; `g` the
-        // value a unique index will hold. A unique field's repeats are counted by hash (a
-        // collision only costs the exact query below, which then finds no group).
+        // copying the expressions into every aggregate): 0 absent, 4 JSON null, 1 converts,
+        // 2 converts from another form, 5 converts but rounds, 3 does not convert; `d` what the
+        // column says against it (`FieldPlan.columnState`); `g` the value a unique index will
+        // hold. A unique field's repeats are counted by hash (a collision only costs the exact
+        // query below, which then finds no group).
         var states: [String] = []
         var aggregates: [String] = []
         var presence: [String] = []
         for (index, plan) in plans.enumerated() {
-            if plan.field.unique && !plan.exists {
+            let rounds = plan.cast.rounded(plan.value)
+            if plan.field.unique && !plan.exists && rounds == nil {
                 // A unique field whose column is still missing: the value its index will hold is
                 // the JSON's value itself, so its state is told from that text (`g`), and the
                 // conversion runs once per row, not twice.
-                states.append("\(plan.present) AS p\(index)")
+                states.append("\(plan.kind) AS p\(index)")
                 states.append("\(plan.convertedForm) AS c\(index)")
                 states.append("(\(plan.value))::text AS g\(index)")
-                aggregates.append("count(*) FILTER (WHERE p\(index))")
-                aggregates.append("count(*) FILTER (WHERE p\(index) AND g\(index) IS NOT NULL AND c\(index))")
-                aggregates.append("count(*) FILTER (WHERE p\(index) AND g\(index) IS NULL)")
-                presence.append("p\(index)")
+                let present = "p\(index) NOT IN ('', 'null')"
+                aggregates.append("count(*) FILTER (WHERE \(present))")
+                aggregates.append("count(*) FILTER (WHERE \(present) AND g\(index) IS NOT NULL AND c\(index))")
+                aggregates.append("0::bigint")
+                aggregates.append("count(*) FILTER (WHERE \(present) AND g\(index) IS NULL)")
+                aggregates.append("count(*) FILTER (WHERE p\(index) = 'null')")
+                presence.append(plan.field.defaultValue == nil ? present : "p\(index) <> ''")
             } else {
-                states.append("CASE WHEN NOT \(plan.present) THEN 0 WHEN NOT \(plan.valid) THEN 3 WHEN \(plan.convertedForm) THEN 2 ELSE 1 END AS s\(index)")
-                aggregates.append("count(*) FILTER (WHERE s\(index) > 0)")
+                let rounded = rounds.map { " WHEN \($0) THEN 5" } ?? ""
+                states.append(
+                    "CASE \(plan.kind) WHEN '' THEN 0 WHEN 'null' THEN 4 ELSE CASE WHEN NOT \(plan.valid) THEN 3\(rounded) WHEN \(plan.convertedForm) THEN 2 ELSE 1 END END AS s\(index)")
+                aggregates.append("count(*) FILTER (WHERE s\(index) IN (1, 2, 3, 5))")
                 aggregates.append("count(*) FILTER (WHERE s\(index) = 2)")
+                aggregates.append("count(*) FILTER (WHERE s\(index) = 5)")
                 aggregates.append("count(*) FILTER (WHERE s\(index) = 3)")
-                presence.append("s\(index) > 0")
+                aggregates.append("count(*) FILTER (WHERE s\(index) = 4)")
+                // A JSON null changes a column that starts at a default.
+                presence.append(plan.field.defaultValue == nil ? "s\(index) IN (1, 2, 3, 5)" : "s\(index) > 0")
             }
             if plan.exists {
-                states.append("\(plan.columnDiffers) AS d\(index)")
-                aggregates.append("count(*) FILTER (WHERE d\(index))")
+                states.append("\(plan.columnState) AS d\(index)")
+                aggregates.append("count(*) FILTER (WHERE d\(index) = 1)")
+                aggregates.append("count(*) FILTER (WHERE d\(index) = 2)")
+                aggregates.append("count(*) FILTER (WHERE d\(index) = 3)")
             } else {
-                aggregates.append("0::bigint")
+                aggregates += ["0::bigint", "0::bigint", "0::bigint"]
             }
             if plan.field.unique {
-                if plan.exists { states.append("\(plan.groupValue)::text AS g\(index)") }
+                if plan.exists || rounds != nil { states.append("\(plan.groupValue)::text AS g\(index)") }
                 aggregates.append("count(g\(index)) - count(DISTINCT hashtextextended(g\(index), 0))")
             } else {
                 aggregates.append("0::bigint")
             }
         }
+        let perField = 9
         // Rows with any of the keys: all a backfill writes while a column is missing.
         aggregates.append("count(*) FILTER (WHERE \(presence.joined(separator: " OR ")))")
         // And the oldest transaction the read's snapshot did not see finished: every row version
@@ -249,36 +262,62 @@ public struct ExtractJSONFieldsStep: RepairStep {
             }
         }
         for index in plans.indices where counts.count == aggregates.count {
+            let field = Array(counts[(index * perField)..<((index + 1) * perField)])
             plans[index].counts = FieldCounts(
-                present: counts[index * 5], converted: counts[index * 5 + 1], invalid: counts[index * 5 + 2], differing: counts[index * 5 + 3],
-                repeated: counts[index * 5 + 4])
+                present: field[0], converted: field[1], rounded: field[2], invalid: field[3], jsonNull: field[4], differing: field[5],
+                differingInvalid: field[6], columnOnly: field[7], repeated: field[8])
+            // `prefer: json`: a key the application removes during the run clears the column,
+            // when no row had its column set without the key now (so a set column without its
+            // key can only be a key removed since). Otherwise (keys an earlier run's
+            // remove_keys took out, a column written on its own) an absent key says nothing.
+            plans[index].clearsRemovedKey = preferColumn == false && plans[index].counts.columnOnly == 0
         }
 
-        // Unique groups: their losers become part of each field's target expression.
-        var losers: [String: [String]] = [:]
+        // Unique groups: their losers become part of each field's target expression. Every row
+        // of each group is read, with its value and the keep_first_by column's, so that a
+        // conflict can be named in full.
+        var losers: [String: [(key: String, value: String)]] = [:]
+        var groupsByField: [String: [[UniqueGroupRow]]] = [:]
         for plan in plans where plan.field.unique && plan.counts.repeated > 0 {
             let value = plan.groupValue
             let order = (onConflict.keepFirstBy.map { "\(SQLIdentifier($0).quoted), " } ?? "") + keyList
+            let by = onConflict.keepFirstBy.map { "(\(SQLIdentifier($0).quoted))::text" } ?? "NULL::text"
             let groupsQuery = """
-                SELECT k, n FROM (SELECT \(keyText) AS k, \(keyList), count(*) OVER (PARTITION BY v) AS n,
+                SELECT k, v, b, r FROM (SELECT \(keyText) AS k, v::text AS v, \(by) AS b, count(*) OVER (PARTITION BY v) AS n,
                     row_number() OVER (PARTITION BY v ORDER BY \(order)) AS r
                   FROM (SELECT *, \(value) AS v FROM \(quotedTable)) t WHERE v IS NOT NULL) g
-                WHERE n > 1 AND r > 1 ORDER BY \(keyList)
+                WHERE n > 1 ORDER BY v, r
                 """
-            let groups: [String] = try probe.memoized(groupsQuery) {
-                try probe.readOnly { probe in try probe.query(groupsQuery).map { try $0.get(0, as: String.self) } }
+            let rows: [UniqueGroupRow] = try probe.memoized(groupsQuery) {
+                try probe.readOnly { probe in
+                    try probe.query(groupsQuery).map { row in
+                        UniqueGroupRow(
+                            key: try row.get(0, as: String.self), value: try row.get(1, as: String.self), by: try row.get(2, as: String?.self),
+                            rank: try row.get(3, as: Int.self))
+                    }
+                }
             }
-            guard !groups.isEmpty else { continue }
+            var groups: [[UniqueGroupRow]] = []
+            for row in rows {
+                if row.rank == 1 || groups.isEmpty { groups.append([row]) } else { groups[groups.count - 1].append(row) }
+            }
+            let setAside = rows.filter { $0.rank > 1 }
+            guard !setAside.isEmpty else { continue }
+            let named = Array(groups.prefix(10))
+            let listed = named.map { Self.describe($0, by: onConflict.keepFirstBy) }.joined(separator: "; ") + (groups.count > named.count ? "; ..." : "")
+            let sample = named.flatMap { $0.map(\.key) }
             if onConflict == .fail {
                 problems.append(StepProblem(
-                    "\(plan.field.name): rows share a value with an earlier row; a unique index cannot be built (on_conflict: keep_first_by resolves it)",
-                    count: groups.count, sample: Array(groups.prefix(10)), table: table))
-            } else if groups.count > Self.setAsideLimit {
+                    "\(plan.field.name): \(groups.count) value\(groups.count == 1 ? " is" : "s are") held by more than one row; a unique index cannot be built"
+                        + " (on_conflict: {keep_first_by: column} keeps the first row of each group): \(listed)",
+                    count: rows.count, sample: sample, table: table))
+            } else if setAside.count > Self.setAsideLimit {
                 problems.append(StepProblem(
-                    "\(plan.field.name): more than \(Self.setAsideLimit) rows share a value; too many to set aside safely", count: groups.count,
-                    sample: Array(groups.prefix(10)), table: table))
+                    "\(plan.field.name): more than \(Self.setAsideLimit) rows share a value; too many to set aside safely: \(listed)", count: rows.count,
+                    sample: sample, table: table))
             } else {
-                losers[plan.field.name] = groups
+                losers[plan.field.name] = setAside.map { ($0.key, $0.value) }
+                groupsByField[plan.field.name] = groups
             }
         }
         for index in plans.indices {
@@ -288,15 +327,30 @@ public struct ExtractJSONFieldsStep: RepairStep {
             if plan.counts.invalid > 0 && !invalidToNull {
                 let invalid = try probe.offendingRows(in: table, where: "\(plan.present) AND NOT \(plan.valid)")
                 problems.append(StepProblem(
-                    "\(plan.field.name): values that do not convert to \(plan.printedType) (on_invalid: \"null\" leaves them out)",
+                    "\(plan.field.name): values that do not convert to \(plan.printedType) (on_invalid: \"null\" makes them NULL, the value stays in the JSON)",
                     count: invalid.count, sample: invalid.sample, table: table))
             }
-            if plan.exists, preferColumn == nil, plan.counts.differing > 0 {
-                let differing = try probe.offendingRows(in: table, where: plan.columnDiffers)
+            // Without prefer, a set column the JSON contradicts blocks: another value, JSON null,
+            // or (with on_invalid: null, which would make it NULL) a value that does not convert.
+            let contradicted = plan.counts.differing + (invalidToNull ? plan.counts.differingInvalid : 0)
+            if plan.exists, preferColumn == nil, contradicted > 0 {
+                let differing = try probe.offendingRows(
+                    in: table, where: invalidToNull ? "(\(plan.columnDiffers) OR \(plan.columnSetInvalid))" : plan.columnDiffers)
                 if differing.count > 0 {
                     problems.append(StepProblem(
-                        "\(plan.field.name): the column is already set and differs from the JSON (prefer: json or column decides)",
+                        "\(plan.field.name): the column is already set and the JSON says otherwise (another value\(invalidToNull ? ", null or a value that does not convert" : " or null"); prefer: json or column decides)",
                         count: differing.count, sample: differing.sample, table: table))
+                }
+            }
+            // A column that does not allow NULL: a row whose column would get NULL (a value
+            // that does not convert, JSON null, a row set aside) blocks the step before any
+            // change, where the batch would otherwise fail on it halfway.
+            if current.column(plan.field.name)?.notNull == true {
+                let nulled = try probe.offendingRows(in: table, where: "(\(plan.target)) IS NULL")
+                if nulled.count > 0 {
+                    problems.append(StepProblem(
+                        "\(plan.field.name): rows whose column would get NULL (a value that does not convert, JSON null or a row set aside), but \(table).\(plan.field.name) is NOT NULL",
+                        count: nulled.count, sample: nulled.sample, table: table))
                 }
             }
         }
@@ -333,9 +387,7 @@ public struct ExtractJSONFieldsStep: RepairStep {
                 "SELECT \(keyText) AS key, \(field)::text AS field, \(SQLLiteral.quoted(reason))::text AS reason, \(plan.json) AS json_value, \(columnText) AS column_value FROM \(quotedTable) WHERE \(condition)"
             }
             if invalidToNull { setAside.append(part("on_invalid: null", "\(plan.present) AND NOT \(plan.valid)")) }
-            if !plan.losers.isEmpty {
-                setAside.append(part("on_conflict: keep_first_by", "\(keyText) = ANY(\(SQLLiteral.quoted(JSONCast.arrayLiteral(plan.losers)))::text[])"))
-            }
+            if let losing = plan.setAside { setAside.append(part("on_conflict: keep_first_by", losing)) }
             if plan.exists, let preferColumn { setAside.append(part(preferColumn ? "prefer: column" : "prefer: json", plan.columnDiffers)) }
         }
         if !setAside.isEmpty {
@@ -363,14 +415,14 @@ public struct ExtractJSONFieldsStep: RepairStep {
         }
         if needing > 0 || !missing.isEmpty {
             var backfill = Backfill(table: table, key: key, assignments: assignments, condition: condition, matching: needing, batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers)
-            backfill.purpose = fieldCounts(plans).joined(separator: "; ")
+            backfill.purpose = fieldCounts(plans, groups: groupsByField).joined(separator: "; ")
             // `condition` is "a column differs from its target": each target once per row.
             backfill.conditionIsDifference = true
             // The backfill's last read of the table is the proof that every row agrees; with
             // on_invalid: fail it also finds values written since that do not convert.
             if !invalidToNull {
                 backfill.verify = (
-                    "values of \(table).\(column) that do not convert, written after the step was assessed (on_invalid: \"null\" leaves them out)",
+                    "values of \(table).\(column) that do not convert, written after the step was assessed (on_invalid: \"null\" makes them NULL)",
                     unconvertible)
             }
             // The rows this assessment read: a field none of whose values failed to convert
@@ -444,17 +496,36 @@ public struct ExtractJSONFieldsStep: RepairStep {
     }
 
     /// Per field, for the dry run: rows with the key, values accepted in another form (a
-    /// string for a non-text type, trimmed text), values left out, rows set aside.
-    func fieldCounts(_ plans: [FieldPlan]) -> [String] {
+    /// string for a non-text type, trimmed text), values accepted but rounded (their key stays),
+    /// values that do not convert (NULL in the column), rows set aside with their groups.
+    func fieldCounts(_ plans: [FieldPlan], groups: [String: [[UniqueGroupRow]]] = [:]) -> [String] {
         plans.map { plan in
             var parts = ["\(plan.field.name): \(plan.counts.present) with the key"]
             if plan.counts.converted > 0 { parts.append("\(plan.counts.converted) accepted in another form") }
-            if plan.counts.invalid > 0 { parts.append("\(plan.counts.invalid) not convertible, left out") }
+            if plan.counts.rounded > 0 { parts.append("accepted, rounded: \(plan.counts.rounded) row\(plan.counts.rounded == 1 ? "" : "s"), kept in the JSON") }
+            if plan.counts.invalid > 0 {
+                parts.append(invalidToNull
+                    ? "\(plan.counts.invalid) not convertible: NULL instead of their value (kept in the JSON)"
+                    : "\(plan.counts.invalid) not convertible")
+            }
             if !plan.losers.isEmpty {
-                parts.append("\(plan.losers.count) set aside by keep_first_by (\(plan.losers.prefix(10).joined(separator: ", "))\(plan.losers.count > 10 ? ", ..." : ""))")
+                let listed = (groups[plan.field.name] ?? []).prefix(10).map { Self.describe($0, by: onConflict.keepFirstBy) }
+                let more = (groups[plan.field.name]?.count ?? 0) > listed.count ? " / ..." : ""
+                parts.append("\(plan.losers.count) set aside by keep_first_by (\(listed.joined(separator: " / "))\(more))")
             }
             return parts.joined(separator: ", ")
         }
+    }
+
+    /// A group of rows that would share a unique field's value, for people:
+    /// `'+15550000004' held by 4 (created_at 2026-01-01 04:00:00) keeps it, 44 (created_at ...)`.
+    static func describe(_ group: [UniqueGroupRow], by: String?) -> String {
+        guard let value = group.first?.value else { return "" }
+        let rows = group.map { row in
+            guard let by else { return row.key }
+            return "\(row.key) (\(by) \(row.by ?? "NULL"))" + (row.rank == 1 ? " keeps it" : "")
+        }
+        return "\(SQLLiteral.quoted(value)) held by " + rows.joined(separator: ", ")
     }
 
     /// Rows a unique field may set aside by `keep_first_by`: their keys go into the backfill's
@@ -477,14 +548,35 @@ extension ExtractJSONFieldsStep.ConflictRule {
 
 /// One field's rows, counted when assessed.
 struct FieldCounts {
+    /// The key holds a value other than JSON null.
     var present = 0
     /// Accepted in another form than the type's own.
     var converted = 0
+    /// Accepted, but the column does not give the JSON's number back (`real`, `double
+    /// precision`, `numeric(p, s)`).
+    var rounded = 0
     var invalid = 0
-    /// The column is set and differs from the JSON's value.
+    /// The key holds JSON null.
+    var jsonNull = 0
+    /// The column is set and the JSON says otherwise: another value, or null.
     var differing = 0
+    /// The column is set and the JSON's value does not convert.
+    var differingInvalid = 0
+    /// The column is set and the key is absent.
+    var columnOnly = 0
     /// For a unique field: values that more than one row would hold (rows minus distinct values).
     var repeated = 0
+}
+
+/// One row of a group of rows that would share a unique field's value.
+struct UniqueGroupRow {
+    var key: String
+    /// The value, as text.
+    var value: String
+    /// The `keep_first_by` column's value, as text (nil without one, or NULL).
+    var by: String?
+    /// Its place in the group: 1 keeps the value.
+    var rank: Int
 }
 
 /// The SQL of one field: its JSON value, whether it converts, and what the column must hold.
@@ -496,8 +588,14 @@ struct FieldPlan {
     var source: String
     var sourceIsJSON: Bool
     var preferColumn: Bool
-    /// Primary keys (as text) of rows a unique group sets aside.
-    var losers: [String] = []
+    /// `on_invalid: null`: a value that does not convert makes the column NULL.
+    var invalidToNull = false
+    /// A key absent from a row whose column is set clears the column (`prefer: json`, when no
+    /// row had its column set without its key when assessed: such a row lost its key since).
+    var clearsRemovedKey = false
+    /// Rows a unique group sets aside: their primary keys (as text), each with the value (as
+    /// text) it shares with an earlier row.
+    var losers: [(key: String, value: String)] = []
     var keyText = ""
     var counts = FieldCounts()
 
@@ -515,6 +613,9 @@ struct FieldPlan {
     /// The key is there with a value other than JSON null.
     /// (`jsonb_typeof` of a missing key is NULL: one extraction says both.)
     var present: String { "coalesce(jsonb_typeof(\(json)) <> 'null', false)" }
+    /// The JSON type of the value, `''` when the key is absent: one extraction tells absent,
+    /// JSON null and a value apart (`CASE \(kind) WHEN ...` evaluates it once).
+    var kind: String { "coalesce(jsonb_typeof(\(json)), '')" }
     /// SQL gets the server's printed type, not the plan's text: a name it knows, nothing else.
     var cast: JSONCast { JSONCast(family: family, json: json, text: text, type: printedType, trim: field.trim, timeZone: field.assumeTimeZone) }
     /// Converts losslessly (only meaningful where `present`).
@@ -533,34 +634,89 @@ struct FieldPlan {
     /// The column is set to something other than its declared default.
     var columnSet: String {
         guard exists else { return "false" }
+        return columnSetNow
+    }
+    /// The same in a statement that runs after the column was added (it may have been written
+    /// since).
+    var columnSetNow: String {
         let notDefault = field.defaultValue.map { " AND \(columnSQL) IS DISTINCT FROM \(SQLLiteral.quoted($0))::\(printedType)" } ?? ""
         return "(\(columnSQL) IS NOT NULL\(notDefault))"
     }
-    var columnDiffers: String { "(\(columnSet) AND \(value) IS NOT NULL AND \(columnSQL) IS DISTINCT FROM \(value))" }
-    /// The value a unique group is judged by: what the column ends with, before set-asides.
-    var groupValue: String {
-        let column = exists ? columnSQL : "NULL::\(printedType)"
-        let keep = preferColumn ? "WHEN \(columnSet) THEN \(column) " : ""
-        return keep.isEmpty ? "coalesce(\(value), \(column))" : "(CASE \(keep)ELSE coalesce(\(value), \(column)) END)"
+    /// The column is set and the JSON says otherwise: JSON null, or another value (a value that
+    /// does not convert is not counted here: `columnSetInvalid`). What `prefer` decides.
+    var columnDiffers: String {
+        "(\(columnSet) AND CASE jsonb_typeof(\(json)) WHEN 'null' THEN true ELSE \(value) IS NOT NULL AND \(columnSQL) IS DISTINCT FROM \(value) END)"
     }
-    /// What the column must hold: nothing for a row a unique group set aside, else the JSON's
-    /// value, unless there is none (absent, null, not convertible: the column is left as it
-    /// is) or `prefer: column` keeps a column already set.
+    /// The column is set and the JSON's value does not convert: with `on_invalid: null` the
+    /// column would become NULL, so without `prefer` this blocks as a difference does.
+    var columnSetInvalid: String { "(\(columnSet) AND \(present) AND NOT \(valid))" }
+    /// Per row, in one CASE: 0 nothing to tell, 1 `columnDiffers`, 2 `columnSetInvalid`, 3 the
+    /// column is set and the key absent.
+    var columnState: String {
+        "CASE WHEN NOT \(columnSet) THEN 0 ELSE CASE \(kind) WHEN '' THEN 3 WHEN 'null' THEN 1"
+            + " ELSE CASE WHEN \(value) IS NULL THEN 2 WHEN \(columnSQL) IS DISTINCT FROM \(value) THEN 1 ELSE 0 END END END"
+    }
+
+    /// What the column gets when the JSON's value is none (`value` NULL): JSON null clears it
+    /// (`prefer: column` keeps the column, set or not); a value that does not convert makes it
+    /// NULL with `on_invalid: null` (never the column's default: the default would read as a
+    /// value the row never had) and leaves it to the proof otherwise; an absent key leaves it as
+    /// it is, unless `clearsRemovedKey`. A set column `prefer: column` keeps never gets here.
+    /// `columnExists` false: read while the column is still missing (it is NULL then).
+    func noValue(columnExists: Bool) -> String {
+        let column = columnExists ? columnSQL : "NULL::\(printedType)"
+        // What each of the three cases gets: the key absent, JSON null, a value that does not
+        // convert. A cleared column without a default is NULL whether it was set or not.
+        let absent = !(clearsRemovedKey && columnExists) ? column
+            : field.defaultValue == nil ? "NULL" : "(CASE WHEN \(columnSetNow) THEN NULL ELSE \(column) END)"
+        let null = preferColumn ? column : "NULL"
+        let invalid = invalidToNull ? "NULL" : column
+        // Each extraction of the value costs: one `CASE` over what the cases need.
+        if absent == null && null == invalid { return absent == "NULL" ? "NULL::\(printedType)" : absent }
+        if absent == invalid { return "(CASE jsonb_typeof(\(json)) WHEN 'null' THEN \(null) ELSE \(absent) END)" }
+        if null == invalid { return "(CASE WHEN \(json) IS NULL THEN \(absent) ELSE \(null) END)" }
+        return "(CASE \(kind) WHEN '' THEN \(absent) WHEN 'null' THEN \(null) ELSE \(invalid) END)"
+    }
+
+    /// What the column ends with, before set-asides, from `value` computed one way or another:
+    /// the column when `prefer: column` keeps it, else the JSON's value, else `noValue`.
+    func kept(value: String, columnExists: Bool = true) -> String {
+        // coalesce evaluates the conversion once per row, where CASE ... THEN value would twice.
+        let json = "coalesce(\(value), \(noValue(columnExists: columnExists)))"
+        return preferColumn && columnExists ? "(CASE WHEN \(columnSet) THEN \(columnSQL) ELSE \(json) END)" : json
+    }
+
+    /// The value a unique group is judged by: what the column ends with, before set-asides
+    /// (readable while the column is missing).
+    var groupValue: String { kept(value: value, columnExists: exists) }
+
+    /// The row is set aside by a unique group: it is one of `losers` and still holds the value
+    /// it lost with. A row the application gave another value since (a fresh phone number) is
+    /// no longer set aside; the decision needs the row alone, so the backfill's proof, which
+    /// skips rows its own batches wrote, still sees every row whose decision could change.
+    var setAside: String? {
+        guard !losers.isEmpty else { return nil }
+        let keys = "\(SQLLiteral.quoted(JSONCast.arrayLiteral(losers.map(\.key))))::text[]"
+        let values = "\(SQLLiteral.quoted(JSONCast.arrayLiteral(losers.map(\.value))))::text[]"
+        // AND evaluates left to right and stops at false: the group value only for the losers.
+        return "(\(keyText) = ANY(\(keys)) AND (\(groupValue))::text = (\(values))[array_position(\(keys), \(keyText))])"
+    }
+
+    /// What the column must hold: nothing for a row a unique group sets aside, else `kept`.
     var target: String { target(value: value) }
     /// The same, from `value` computed another way (`JSONCast.unchecked` for rows known to
     /// convert).
     func target(value: String) -> String {
-        let setAside = losers.isEmpty ? "" : "WHEN \(keyText) = ANY(\(SQLLiteral.quoted(JSONCast.arrayLiteral(losers)))::text[]) THEN NULL "
-        let keep = preferColumn ? "WHEN \(columnSet) THEN \(columnSQL) " : ""
-        // coalesce evaluates the conversion once per row, where CASE ... THEN value would twice.
-        let whens = setAside + keep
-        return whens.isEmpty ? "coalesce(\(value), \(columnSQL))" : "(CASE \(whens)ELSE coalesce(\(value), \(columnSQL)) END)"
+        let kept = kept(value: value)
+        guard let setAside else { return kept }
+        return "(CASE WHEN \(setAside) THEN NULL ELSE \(kept) END)"
     }
-    /// The key may go: its value is in the column (or it holds JSON null, which says nothing).
+    /// The key may go: its value is in the column, and the column gives it back exactly (a
+    /// rounded number stays), or it holds JSON null, which says nothing.
     var removable: String {
-        "(\(json) IS NOT NULL AND (jsonb_typeof(\(json)) = 'null' OR (\(valid) AND \(columnSQL) IS NOT DISTINCT FROM \(value))))"
+        let exact = cast.rounded(columnSQL).map { " AND NOT \($0)" } ?? ""
+        return "(\(json) IS NOT NULL AND (jsonb_typeof(\(json)) = 'null' OR (\(valid) AND \(columnSQL) IS NOT DISTINCT FROM \(value)\(exact))))"
     }
     /// The field's path in the document, as `#-` takes it.
     var pathLiteral: String { "\(SQLLiteral.quoted(JSONCast.arrayLiteral(field.path)))::text[]" }
 }
-

@@ -18,7 +18,7 @@ struct JSONCast {
     enum Family: Equatable {
         case boolean
         case integer(min: String, max: String)
-        case numeric
+        case numeric(Numeric)
         case text(limit: Int?)
         case timestamptz
         case timestamp
@@ -31,19 +31,75 @@ struct JSONCast {
             case "smallint": self = .integer(min: "-32768", max: "32767")
             case "integer": self = .integer(min: "-2147483648", max: "2147483647")
             case "bigint": self = .integer(min: "-9223372036854775808", max: "9223372036854775807")
-            case "numeric", "double precision", "real": self = .numeric
+            case "numeric": self = .numeric(.exact)
+            case "double precision": self = .numeric(.double)
+            case "real": self = .numeric(.real)
             case "text", "character varying": self = .text(limit: nil)
             case "timestamp with time zone": self = .timestamptz
             case "timestamp without time zone": self = .timestamp
             case "date": self = .date
             case "uuid": self = .uuid
             default:
+                if let decimal = Numeric(printedType: printedType) {
+                    self = .numeric(decimal)
+                    return
+                }
                 for prefix in ["character varying(", "character("] where printedType.hasPrefix(prefix) && printedType.hasSuffix(")") {
                     guard let limit = Int(printedType.dropFirst(prefix.count).dropLast()) else { return nil }
                     self = .text(limit: limit)
                     return
                 }
                 return nil
+            }
+        }
+    }
+
+    /// The types of the numeric family: which numbers they hold without an error, and whether
+    /// they hold every one exactly.
+    enum Numeric: Equatable {
+        /// `numeric` without a precision: every decimal number a JSON document can hold.
+        case exact
+        /// `numeric(p, s)`: rounded to `s` digits after the point; an error at `p - s` digits
+        /// or more before it.
+        case decimal(precision: Int, scale: Int)
+        /// `real` (float4): about 7 significant digits.
+        case real
+        /// `double precision` (float8): about 16 significant digits.
+        case double
+
+        /// `numeric(10,2)`, `numeric(8)` as `format_type` prints them.
+        init?(printedType: String) {
+            guard printedType.hasPrefix("numeric("), printedType.hasSuffix(")") else { return nil }
+            let parts = printedType.dropFirst("numeric(".count).dropLast().split(separator: ",").map { Int($0) }
+            guard let first = parts.first, let precision = first, parts.count <= 2 else { return nil }
+            guard parts.count == 2 else {
+                self = .decimal(precision: precision, scale: 0)
+                return
+            }
+            guard let scale = parts[1] else { return nil }
+            self = .decimal(precision: precision, scale: scale)
+        }
+
+        /// The conversion can round: a value is accepted, but the column may not give the
+        /// JSON's number back.
+        var rounds: Bool { self != .exact }
+
+        /// SQL true when `number` (a numeric) converts without an error: within the type's
+        /// range, and for a float not so small that it would round to zero (PostgreSQL then
+        /// refuses it, `is out of range for type real`). nil: every number does.
+        func fits(_ number: String) -> String? {
+            switch self {
+            case .exact:
+                return nil
+            case .decimal(let precision, let scale):
+                // numeric(p, s) refuses a value whose rounded form has p - s digits before the point.
+                return "abs(round(\(number), \(scale))) < '1e\(precision - scale)'::numeric"
+            case .real:
+                // Largest float4, and a bound above half the smallest subnormal (which is 1.4e-45):
+                // what lies between rounds to a subnormal, what lies below to zero.
+                return "(abs(\(number)) <= 3.4028234663852886e38 AND (\(number) = 0 OR abs(\(number)) >= 1e-45))"
+            case .double:
+                return "(abs(\(number)) <= 1.7976931348623157e308 AND (\(number) = 0 OR abs(\(number)) >= 3e-324))"
             }
         }
     }
@@ -125,6 +181,17 @@ struct JSONCast {
         }
     }
 
+    /// For a type whose conversion can round (`real`, `double precision`, `numeric(p, s)`): SQL
+    /// true when `column` (of the type) does not give the JSON's number back exactly, compared
+    /// as numbers (`1.5` and `1.50` are the same number; `16777217` and real's `1.6777216e+07`
+    /// are not). nil for every other type: what converts, converts exactly.
+    func rounded(_ column: String) -> String? {
+        guard case .numeric(let numeric) = family, numeric.rounds else { return nil }
+        // The column's text is what a reader gets back (float output is the shortest text that
+        // reads as the same float).
+        return "((\(column))::text::numeric <> (\(scalar))::numeric)"
+    }
+
     /// The reference: a test of the value's form, then the cast.
     var generalValue: String {
         switch family {
@@ -134,8 +201,11 @@ struct JSONCast {
             return "(CASE WHEN \(kind) = 'number' OR (\(kind) = 'string' AND \(scalar) ~ \(SQLLiteral.quoted(Self.numberPattern)))"
                 + " THEN CASE WHEN \(scalar)::numeric = trunc(\(scalar)::numeric) AND \(scalar)::numeric BETWEEN \(min) AND \(max)"
                 + " THEN (\(scalar)::numeric)::\(type) END END)"
-        case .numeric:
-            return "(CASE WHEN \(kind) = 'number' OR (\(kind) = 'string' AND \(scalar) ~ \(SQLLiteral.quoted(Self.numberPattern))) THEN (\(scalar))::\(type) END)"
+        case .numeric(let numeric):
+            // The range is tested on the number as numeric, which holds any a JSON document or
+            // the pattern allows: a cast out of the type's range would abort the statement.
+            let cast = numeric.fits("(\(scalar))::numeric").map { "CASE WHEN \($0) THEN (\(scalar))::\(type) END" } ?? "(\(scalar))::\(type)"
+            return "(CASE WHEN \(kind) = 'number' OR (\(kind) = 'string' AND \(scalar) ~ \(SQLLiteral.quoted(Self.numberPattern))) THEN \(cast) END)"
         case .text(let limit):
             let fits = limit.map { " AND char_length(\(scalar)) <= \($0)" } ?? ""
             return "(CASE WHEN \(kind) IN ('string', 'number', 'boolean')\(fits) THEN (\(scalar))::\(type) END)"
