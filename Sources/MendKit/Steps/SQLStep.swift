@@ -42,6 +42,9 @@ public struct SQLStep: RepairStep {
     }
 
     public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
+        // A question must not act: a done_when that calls a volatile function is not run, in
+        // a dry run, a rehearsal or a real run alike (the step is blocked and says why).
+        if let instead = try probe.unlessPure(doneWhen, option: "done_when") { return instead }
         let answer = try probe.planText("done_when") { try probe.readOnly { probe -> Result<Bool, StepProblem> in
             let result = try probe.query(doneWhen)
             guard result.count == 1, result.columnNames.count == 1, result.columnTypes.first == .bool,
@@ -57,12 +60,36 @@ public struct SQLStep: RepairStep {
         case .success(true): return .satisfied("done_when is true")
         case .success(false):
             let index = Self.concurrentIndex(run)
-            let effect: any Effect = transaction
+            var effect: any Effect = transaction
                 ? AtomicSQL("run the plan's SQL", [run], lock: lock, hazards: [.rawSQL], raw: true)
                 : ConcurrentSQL(
                     "run the plan's SQL outside a transaction", run, rehearsalSQL: index?.rehearsal, lock: lock,
                     hazards: [.rawSQL], builds: index?.builds)
+            if let reason = try rehearsalRefusal(probe) { effect = NotRehearsedWhenVolatile(effect, reason: reason) }
             return .needed([effect], after: nil)
+        }
+    }
+
+    /// Why a rehearsal must not run `run`, or nil. A real run runs it as written: it is what
+    /// the operator asked for. A rehearsal's rollback undoes what it did in this database only,
+    /// so it skips `run` when the server says it calls a volatile function (other than those
+    /// whose only effect is their result: `gen_random_uuid()`), and a `DO` block, `CALL` or
+    /// `COPY`, which run code or touch files pgmend cannot inspect. Other statements it cannot
+    /// inspect (DDL) are rehearsed as written.
+    func rehearsalRefusal(_ probe: Probe) throws -> String? {
+        let purity: PlanTextPurity
+        do {
+            purity = try probe.purity(of: run).allowing(Probe.effectFreeVolatile)
+        } catch let error as PostgresError where error.kind == .server {
+            // Several statements, or one that names what an earlier step creates: judged again
+            // when the run gets here, by the assessment just before it runs.
+            purity = .unknown(error.message)
+        }
+        switch purity {
+        case .pure, .volatile: return purity.rehearsalReason("run")
+        case .unknown:
+            let first = run.trimmingCharacters(in: .whitespacesAndNewlines).prefix { $0.isLetter }.uppercased()
+            return ["DO", "CALL", "COPY"].contains(first) ? "run is \(first), which may act outside the rolled-back transaction and cannot be inspected" : nil
         }
     }
 
