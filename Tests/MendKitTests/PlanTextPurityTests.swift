@@ -57,6 +57,9 @@ struct PlanTextPurityTests {
             "sql: {run: \"SELECT 1\", done_when: \"SELECT \(quoted)\"}",
             "sql: {run: \"SELECT \(quoted)\", done_when: \"SELECT false\"}",
             "sql: {run: \"UPDATE public.users SET status = 'z' WHERE \(quoted)\", done_when: \"SELECT false\"}",
+            // DDL and several statements are not inspected by the server: read for the names they call.
+            "sql: {run: \"ALTER TABLE public.users ADD COLUMN c boolean DEFAULT (\(quoted))\", done_when: \"SELECT false\"}",
+            "sql: {run: \"SELECT 1; SELECT \(quoted)\", done_when: \"SELECT false\"}",
             "create_table: {name: goals, columns: [{name: id, type: \"boolean CHECK (\(quoted))\"}]}",
             "create_table: {name: goals, columns: [{name: id, type: \"int FROM pg_class WHERE \(quoted)\"}]}",
             "create_table: {name: goals, columns: [{name: id, type: int, default: \"\(quoted)\", check: \"\(quoted)\"}]}",

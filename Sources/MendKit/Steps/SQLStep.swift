@@ -89,8 +89,32 @@ public struct SQLStep: RepairStep {
         case .pure, .volatile: return purity.rehearsalReason("run")
         case .unknown:
             let first = run.trimmingCharacters(in: .whitespacesAndNewlines).prefix { $0.isLetter }.uppercased()
-            return ["DO", "CALL", "COPY"].contains(first) ? "run is \(first), which may act outside the rolled-back transaction and cannot be inspected" : nil
+            if ["DO", "CALL", "COPY"].contains(first) { return "run is \(first), which may act outside the rolled-back transaction and cannot be inspected" }
+            // DDL (a column's DEFAULT is evaluated for every row when the column is added),
+            // several statements: not parsed by the server without running them, so read
+            // for names called (`name(`), and any function of such a name that is volatile
+            // counts. A name in a string literal counts too: it errs towards not rehearsing.
+            let called = Self.namesCalled(in: run)
+            guard !called.isEmpty else { return nil }
+            let volatile = try probe.query(
+                "SELECT DISTINCT p.oid::regprocedure::text FROM pg_proc p WHERE p.proname = ANY ($1::text[]) AND p.provolatile = 'v' ORDER BY 1",
+                [called]
+            ).map { try $0.get(0, as: String.self) }
+            return PlanTextPurity.volatile(volatile).allowing(Probe.effectFreeVolatile).rehearsalReason("run")
         }
+    }
+
+    /// The names in `text` written as calls (`name(`, `"Name"(`): unquoted ones folded to
+    /// lower case, as PostgreSQL reads them.
+    static func namesCalled(in text: String) -> [String] {
+        guard let regex = try? NSRegularExpression(pattern: #"("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\s*\("#) else { return [] }
+        let matches = regex.matches(in: text, range: NSRange(text.startIndex..., in: text))
+        let names = matches.compactMap { match -> String? in
+            guard let range = Range(match.range(at: 1), in: text) else { return nil }
+            let name = String(text[range])
+            return name.hasPrefix("\"") ? String(name.dropFirst().dropLast()).replacingOccurrences(of: "\"\"", with: "\"") : name.lowercased()
+        }
+        return Array(Set(names)).sorted()
     }
 
     /// For one `CREATE [UNIQUE] INDEX CONCURRENTLY` or `DROP INDEX CONCURRENTLY` statement: the
