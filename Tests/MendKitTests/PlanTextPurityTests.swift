@@ -330,6 +330,24 @@ struct PlanTextPurityTests {
         }
     }
 
+    /// A journal made before steps had their text recorded: a dry run reads it without the
+    /// column (the refusal stands, nothing fails), and the next real run adds the column.
+    @Test func anOlderJournalGainsTheStepTextColumn() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE public.apps (id int PRIMARY KEY, sync_status text); INSERT INTO public.apps VALUES (1, 'synced')")
+            try Journal(connection: connection).prepare()
+            try connection.execute("ALTER TABLE pgmend.steps DROP COLUMN text_sha256")
+            let refused = try writePlan("steps:\n  - backfill: {table: apps, set: {sync_status: \"btrim(sync_status)\"}, where: \"nosuch(sync_status)\"}\n")
+            let dryRun = try Runner(connection: connection, plan: refused).dryRun()
+            #expect(dryRun.outcome == .badInput)
+            let plan = try writePlan("steps:\n  - backfill: {table: apps, set: {sync_status: \"btrim(sync_status)\"}, where: \"btrim(sync_status) <> sync_status\"}\n")
+            let applied = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: RunnerTests.snapshots)
+            #expect(applied.outcome == .ok, "\(applied.message ?? "")")
+            #expect(try connection.scalar("SELECT text_sha256 FROM pgmend.steps ORDER BY run_id DESC LIMIT 1", as: String.self) == plan.steps[0].textSHA256)
+        }
+    }
+
     /// A real run does not evaluate a volatile done_when either: a question must not act.
     @Test func aRealRunDoesNotEvaluateAVolatileDoneWhen() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
