@@ -25,13 +25,34 @@ struct AssessmentFailureTests {
 
         """
 
-    @Test func aDoneWhenThatNoLongerFitsFailsItsStepAtItsLocation() throws {
+    /// The plan ran once; its second run finds step 1's done_when refused because step 2 of
+    /// the same plan changed what it reads, and the journal shows step 1 completed with the
+    /// same text: satisfied, saying why (issue 19: a plan that ran runs again).
+    @Test func aPlanThatRanIsSatisfiedOnItsSecondRun() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
             try connection.execute("CREATE TABLE orders (id int PRIMARY KEY, status text); INSERT INTO orders VALUES (1, 'PAID'), (2, 'pending')")
             let plan = try writePlan(Self.plan)
             let first = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
             #expect(first.outcome == .ok, "\(first.message ?? "")")
+            for report in [try Runner(connection: connection, plan: plan).dryRun(), try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)] {
+                #expect(report.outcome == .ok, "\(report.message ?? "")")
+                #expect(report.statementsExecuted == 0)
+                let step = try #require(report.steps.first)
+                #expect(step.status == .satisfied)
+                #expect(step.reason?.hasPrefix("done_when no longer type-checks (ERROR 42883: function lower(order_status) does not exist) because a later step of this plan changed what it reads (step 2 (to_enum)); run ") == true, "\(step.reason ?? "")")
+            }
+        }
+    }
+
+    /// Without a journal that shows the step completed (the enum was made by hand), the same
+    /// refusal fails the step at its option's place.
+    @Test func aDoneWhenThatNoLongerFitsFailsItsStepAtItsLocation() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute(
+                "CREATE TYPE order_status AS ENUM ('pending', 'paid'); CREATE TABLE orders (id int PRIMARY KEY, status order_status); INSERT INTO orders VALUES (1, 'paid'), (2, 'pending')")
+            let plan = try writePlan(Self.plan)
 
             let doneWhen = "\(plan.path):5:18"
             #expect(plan.steps[0].location(of: "done_when").description == doneWhen)

@@ -53,7 +53,11 @@ struct ReadOnlyDryRunTests {
 
             let report = try Runner(connection: connection, plan: plan).dryRun()
             #expect(report.outcome == .ok, "\(report.message ?? "")")
-            #expect(report.steps.map(\.status) == [.needed, .needed])
+            // The check is not evaluated against the rows: which functions it calls is learned
+            // through a temporary function, which this session cannot create; a real run judges it.
+            #expect(report.steps.map(\.status) == [.needed, .waiting])
+            #expect(report.steps[1].reason?.contains("expression is not evaluated") == true, "\(report.steps[1].reason ?? "")")
+            #expect(report.steps[1].reason?.contains("read-only (default_transaction_read_only is on)") == true)
             #expect(!report.predictionComplete)
             let createNote = try #require(report.steps[0].note)
             #expect(createNote.contains("check goals_progress_check, the default of progress predicted in the plan's spelling"))
@@ -61,12 +65,10 @@ struct ReadOnlyDryRunTests {
             #expect(report.steps[1].note?.contains("check users_status_known predicted in the plan's spelling") == true)
             // The SQL to run is the plan's, whatever the spelling predicted.
             #expect(report.steps[0].actions.first?.sql.contains("CHECK (progress BETWEEN 0 AND 100)") == true)
-            #expect(report.steps[1].actions.map(\.summary).count == 2)
 
             let text = RunReportText(report).text
             #expect(text.contains("    note: check goals_progress_check"))
             #expect(text.contains("(incomplete: the steps with a note were predicted without the server's spelling"))
-            #expect(!text.contains("raw SQL, and steps waiting"))
 
             // Nothing was left behind: no journal schema, no advisory lock held.
             let admin = try database.connect()

@@ -211,7 +211,9 @@ struct RunCommandTests {
             struct Step: Decodable { var status: String; var note: String? }
             struct Report: Decodable { var steps: [Step]; var prediction_complete: Bool; var outcome: String }
             let report = try JSONDecoder().decode(Report.self, from: Data(json.stdout.utf8))
-            #expect(report.steps.map(\.status) == ["needed", "needed"])
+            // The check is not evaluated read-only: which functions it calls is learned through a
+            // temporary function (issue 19); a real run judges it.
+            #expect(report.steps.map(\.status) == ["needed", "waiting"])
             #expect(report.steps.allSatisfy { $0.note?.contains("read-only (default_transaction_read_only is on)") == true })
             #expect(!report.prediction_complete)
             #expect(report.outcome == "ok")

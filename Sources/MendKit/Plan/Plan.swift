@@ -58,6 +58,13 @@ public struct PlannedStep: Sendable {
     public func location(of option: String) -> FileLocation {
         optionLocations[option] ?? location
     }
+
+    /// The SHA-256 of the step as understood (its kind and settings, defaults filled in): the
+    /// journal records it, so a later run can tell that a step of this very text completed.
+    public var textSHA256: String {
+        let text = ([kind] + step.settings.map { "\($0.name)\u{1F}\($0.value)" }).joined(separator: "\u{1E}")
+        return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
 }
 
 /// Reads plan files, reporting every problem at once with `file:line:column`.

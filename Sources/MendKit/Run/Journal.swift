@@ -63,6 +63,12 @@ public struct Journal {
         if missing {
             try connection.execute("ALTER TABLE pgmend.runs ADD COLUMN IF NOT EXISTS pre_snapshot text, ADD COLUMN IF NOT EXISTS post_snapshot text")
         }
+        let stepText = try connection.scalar(
+            "SELECT count(*) = 1 FROM pg_attribute WHERE attrelid = 'pgmend.steps'::regclass AND attname = 'text_sha256' AND NOT attisdropped",
+            as: Bool.self) ?? false
+        if !stepText {
+            try connection.execute("ALTER TABLE pgmend.steps ADD COLUMN IF NOT EXISTS text_sha256 text")
+        }
     }
 
     private func createTables() throws {
@@ -95,6 +101,7 @@ public struct Journal {
                 message       text,
                 started_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
                 finished_at   timestamptz,
+                text_sha256   text,
                 PRIMARY KEY (run_id, number)
             );
             CREATE TABLE IF NOT EXISTS pgmend.statements (
@@ -152,12 +159,36 @@ public struct Journal {
             [run, status, message])
     }
 
-    public func recordStep(_ run: Int64, number: Int, kind: String, status: String, message: String?) throws {
+    /// `textSHA256`: the step's text (`PlannedStep.textSHA256`), so a later run can tell that
+    /// this very step completed (`completedEarlier`).
+    public func recordStep(_ run: Int64, number: Int, kind: String, status: String, message: String?, textSHA256: String? = nil) throws {
         try connection.query(
             """
-            INSERT INTO pgmend.steps (run_id, number, kind, status, message, finished_at) VALUES ($1, $2, $3, $4, $5, clock_timestamp())
-            ON CONFLICT (run_id, number) DO UPDATE SET status = excluded.status, message = excluded.message, finished_at = excluded.finished_at
-            """, [run, number, kind, status, message])
+            INSERT INTO pgmend.steps (run_id, number, kind, status, message, finished_at, text_sha256) VALUES ($1, $2, $3, $4, $5, clock_timestamp(), $6)
+            ON CONFLICT (run_id, number) DO UPDATE SET status = excluded.status, message = excluded.message, finished_at = excluded.finished_at,
+                text_sha256 = excluded.text_sha256
+            """, [run, number, kind, status, message, textSHA256])
+    }
+
+    /// The run that completed (applied, or found satisfied) a step of text `textSHA256`, with
+    /// a step of one of the texts `later` completed after it (later in that run, or in a later
+    /// run); the newest such run, or nil. Without a journal (or one from before steps had
+    /// their text recorded) nil: call it in a savepoint, it may fail (no privilege on it).
+    public func completedEarlier(textSHA256: String, later: [String]) throws -> Int64? {
+        guard !later.isEmpty,
+            try connection.scalar(
+                "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('pgmend.steps') AND attname = 'text_sha256' AND NOT attisdropped)",
+                as: Bool.self) == true
+        else { return nil }
+        return try connection.scalar(
+            """
+            SELECT s.run_id FROM pgmend.steps s
+            WHERE s.text_sha256 = $1 AND s.status IN ('applied', 'satisfied')
+              AND EXISTS (SELECT 1 FROM pgmend.steps l
+                          WHERE l.text_sha256 = ANY ($2::text[]) AND l.status IN ('applied', 'satisfied')
+                            AND (l.run_id > s.run_id OR (l.run_id = s.run_id AND l.number > s.number)))
+            ORDER BY s.run_id DESC LIMIT 1
+            """, [textSHA256, later], as: Int64.self)
     }
 
     /// Writes a checkpoint of step `step` of run `run`: call it inside the transaction whose

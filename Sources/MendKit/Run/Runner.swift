@@ -100,12 +100,16 @@ public struct Runner {
                 // A policy would have filtered what the assessment read (row_security is off).
                 assessment = .blocked([RowSecurity.problem(for: error, on: connection)])
             } catch {
-                let failure = try assessmentFailure(planned, error)
-                report.steps.append(failedStepReport(planned, failure))
-                report.predictionComplete = false
-                if report.outcome != .badInput { report.outcome = failure.outcome }
-                report.message = report.message ?? failure.runMessage
-                continue
+                if let reason = completedBefore(planned, error, probe) {
+                    assessment = .satisfied(reason)
+                } else {
+                    let failure = try assessmentFailure(planned, error)
+                    report.steps.append(failedStepReport(planned, failure))
+                    report.predictionComplete = false
+                    if report.outcome != .badInput { report.outcome = failure.outcome }
+                    report.message = report.message ?? failure.runMessage
+                    continue
+                }
             }
             if case .blocked(let problems) = assessment, let reason = pending.reason(for: problems) {
                 assessment = .waiting(reason + "; today: " + problems.map(\.description).joined(separator: "; "))
@@ -342,7 +346,9 @@ public struct Runner {
                 func cannotAssess(_ failure: AssessmentFailure) throws {
                     var stepReport = failedStepReport(planned, failure)
                     stepReport.actions = executed
-                    try journal?.recordStep(run, number: planned.number, kind: planned.kind, status: StepStatus.failed.rawValue, message: failure.problem)
+                    try journal?.recordStep(
+                        run, number: planned.number, kind: planned.kind, status: StepStatus.failed.rawValue, message: failure.problem,
+                        textSHA256: planned.textSHA256)
                     report.steps.append(stepReport)
                     report.outcome = failure.outcome
                     report.message = failure.runMessage
@@ -370,13 +376,18 @@ public struct Runner {
                         Thread.sleep(forTimeInterval: Double(Self.backoff(failedAttempts)) / 1000)
                         continue attempts
                     }
-                    return try cannotAssess(try assessmentFailure(planned, error))
+                    if let reason = completedBefore(planned, error, probe) {
+                        assessment = .satisfied(reason)
+                    } else {
+                        return try cannotAssess(try assessmentFailure(planned, error))
+                    }
                 }
                 var stepReport = stepReport(planned, assessment)
                 stepReport.actions = executed + stepReport.actions
                 func finish(_ status: StepStatus, _ message: String?, outcome: RunReport.Outcome? = nil) throws {
                     stepReport.status = status
-                    try journal?.recordStep(run, number: planned.number, kind: planned.kind, status: status.rawValue, message: message)
+                    try journal?.recordStep(
+                        run, number: planned.number, kind: planned.kind, status: status.rawValue, message: message, textSHA256: planned.textSHA256)
                     report.steps.append(stepReport)
                     if let outcome { report.outcome = outcome }
                 }
@@ -535,6 +546,31 @@ public struct Runner {
             problem = "could not be assessed: \(error)"
         }
         return AssessmentFailure(problem: problem, outcome: outcome, runMessage: "step \(planned.number) (\(planned.kind)) failed: \(problem)")
+    }
+
+    /// Why `planned` is satisfied although the server refused its text, or nil. A plan that
+    /// ran must be able to run again: a `backfill` whose `where` calls `btrim(sync_status)`,
+    /// followed by a `to_enum` of that column, no longer type-checks on the second run
+    /// (`function btrim(app_sync_status) does not exist`). It is satisfied when the text is at
+    /// fault (SQLSTATE class 42), a later step of this plan reads or changes a table this one
+    /// reads (or is raw SQL), and the journal shows this step, with the same text, completed
+    /// before such a later step did.
+    func completedBefore(_ planned: PlannedStep, _ error: Error, _ probe: Probe) -> String? {
+        guard let refused = error as? PlanTextRefused, refused.isPlanTextAtFault else { return nil }
+        let mine = planned.step.scope.map { Set($0.map(\.key)) }
+        let later = plan.steps.filter { other in
+            guard other.number > planned.number else { return false }
+            guard let mine, let theirs = other.step.scope else { return true }
+            return theirs.contains { mine.contains($0.key) }
+        }
+        // Read in a savepoint that is rolled back: a missing journal or privilege is no answer.
+        let found = try? probe.readOnly { probe in
+            try Journal(connection: probe.connection).completedEarlier(textSHA256: planned.textSHA256, later: later.map(\.textSHA256))
+        }
+        guard let run = found ?? nil else { return nil }
+        let steps = later.map { "step \($0.number) (\($0.kind))" }.joined(separator: ", ")
+        return "\(refused.option) no longer type-checks (\(refused.error.description)) because a later step of this plan changed what it reads (\(steps)); "
+            + "run \(run) completed this step with the same text"
     }
 
     /// The server's error behind an assessment's failure, when there is one.

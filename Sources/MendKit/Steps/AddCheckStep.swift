@@ -54,13 +54,23 @@ public struct AddCheckStep: RepairStep {
         guard try probe.tableExists(table) else {
             return .waiting("\(table) does not exist yet; an earlier step creates it")
         }
+        // Its form first: put on a temporary table NOT VALID, the server refuses what a CHECK
+        // cannot hold (a subquery, an aggregate, a window or set-returning function, another
+        // table's column) before any row is read. (Read-only, no temporary table can be had;
+        // then nothing is evaluated either, below.)
+        if forms == nil { forms = try canonicalForms(current, probe) }
+        // Evaluated against the rows only when every function it calls is immutable or stable.
+        let quotedTable = QualifiedName(schema: table.schema, table.name).quoted
+        let condition = "NOT \(SQLFragment.parenthesized(expression))"
+        if let instead = try probe.unlessPure("SELECT count(*) FROM \(quotedTable) WHERE \(condition)", option: "expression", table: table) {
+            return instead
+        }
         let violations = try probe.planText("expression") {
-            try probe.offendingRows(in: table, where: "NOT \(SQLFragment.parenthesized(expression))")
+            try probe.offendingRows(in: table, where: condition)
         }
         if violations.count > 0 {
             return .blocked([StepProblem("rows of \(table) violate CHECK (\(expression))", count: violations.count, sample: violations.sample, table: table)])
         }
-        let quotedTable = QualifiedName(schema: table.schema, table.name).quoted
         let constraint = SQLIdentifier(name).quoted
         // Two transactions: the brief ACCESS EXCLUSIVE lock to add, then the scan under SHARE
         // UPDATE EXCLUSIVE (reads and writes go on). Killed between them, the next run finds
@@ -76,9 +86,6 @@ public struct AddCheckStep: RepairStep {
             "validate \(name) against existing rows", ["ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(constraint)"],
             lock: .shareUpdateExclusive, on: table, hazards: [.fullTableScan]))
 
-        // Asked only now when no constraint exists: the temporary table needs the column types,
-        // which an earlier step of the plan may be creating.
-        if forms == nil { forms = try canonicalForms(current, probe) }
         // Read-only, an existing constraint is as good a spelling as the plan's, and better.
         let canonical = existing.flatMap { existing in
             forms?.fromPlan == true ? (existing.definition, existing.checkExpression ?? expression) : nil

@@ -71,15 +71,24 @@ public struct BackfillStep: RepairStep {
             return .waiting("\(table) does not exist yet; an earlier step creates it")
         }
         let key = primaryKey.columns.map { name in (name: name, type: current.column(name)?.type ?? "text") }
+        let quotedTable = QualifiedName(schema: table.schema, table.name).quoted
         // The condition is plan text: counted read-only (and once, by the dry run a real run
-        // shows first, while nothing has changed since).
-        let matching = try probe.planText(conditionGiven ? "where" : "set") {
-            try probe.memoizedCount(
-                "SELECT count(*) FROM \(QualifiedName(schema: table.schema, table.name).quoted) WHERE \(SQLFragment.parenthesized(condition))")
-        }
+        // shows first, while nothing has changed since), and only when it calls no volatile
+        // function. Without `where`, the condition is built from `set`: a volatile `set`
+        // (`gen_random_uuid()`) then needs a `where` saying which rows still need it.
+        let count = "SELECT count(*) FROM \(quotedTable) WHERE \(SQLFragment.parenthesized(condition))"
+        if let instead = try probe.unlessPure(count, option: conditionGiven ? "where" : "set", table: table) { return instead }
+        let matching = try probe.planText(conditionGiven ? "where" : "set") { try probe.memoizedCount(count) }
         guard matching > 0 else { return .satisfied("no row of \(table) matches where") }
-        let effect = Backfill(
+        var effect: any Effect = Backfill(
             table: table, key: key, assignments: assignments, condition: condition, matching: matching, batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers)
+        // `set` runs only as the effect, in a real run as written; a rehearsal skips it when it
+        // calls a function whose effects a rollback may not undo.
+        let update = "UPDATE \(quotedTable) SET "
+            + assignments.map { "\(SQLIdentifier($0.column).quoted) = \(SQLFragment.parenthesized($0.expression))" }.joined(separator: ", ")
+            + " WHERE \(SQLFragment.parenthesized(condition))"
+        let purity = try probe.planText("set") { try probe.purity(of: update) }.allowing(Probe.effectFreeVolatile)
+        if let reason = purity.rehearsalReason("set") { effect = NotRehearsedWhenVolatile(effect, reason: reason) }
         return .needed([effect], after: schema)
     }
 }

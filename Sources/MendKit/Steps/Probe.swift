@@ -124,13 +124,16 @@ public struct Probe {
 
     /// Runs `body` in a transaction (a savepoint inside one) that is always rolled back.
     private func rolledBack<T>(readOnly: Bool, _ body: (Probe) throws -> T) throws -> T {
+        // The plan's statement_timeout covers every read that may hold plan text (a done_when,
+        // a count by a where): set locally, it ends with the savepoint or transaction.
+        let timeout = readOnly && settings.statementTimeout > 0 ? "; SET LOCAL statement_timeout = \(settings.statementTimeout)" : ""
         if connection.isInTransaction {
             // Nested probes reuse the name: ROLLBACK TO names the innermost one.
-            try connection.execute("SAVEPOINT pgmend_probe" + (readOnly ? "; SET LOCAL transaction_read_only = on" : ""))
+            try connection.execute("SAVEPOINT pgmend_probe" + (readOnly ? "; SET LOCAL transaction_read_only = on" + timeout : ""))
             defer { _ = try? connection.execute("ROLLBACK TO SAVEPOINT pgmend_probe; RELEASE SAVEPOINT pgmend_probe") }
             return try body(self)
         }
-        try connection.execute(readOnly ? "BEGIN READ ONLY" : "BEGIN")
+        try connection.execute(readOnly ? "BEGIN READ ONLY" + timeout : "BEGIN")
         defer { _ = try? connection.execute("ROLLBACK") }
         return try body(self)
     }
@@ -177,8 +180,17 @@ public struct Probe {
     /// as `format_type` prints it with `search_path = pg_catalog` (as snapshots are read).
     public func canonicalType(_ spelling: String) throws -> String {
         try Self.requireFragment(spelling, "a type name")
-        // Parsed and described, never run: the type of the one column is all that is read.
         return try readOnly { probe in
+            // A type name and nothing else: `to_regtype` reads its argument (a value, never
+            // SQL) as a type name only, and refuses anything more (`int FROM pg_class ...`, a
+            // `COLLATE`, which is the column's, not the type's) as a syntax error.
+            do {
+                _ = try probe.scalar("SELECT to_regtype($1)::text", [spelling], as: String.self)
+            } catch var error as PostgresError where error.kind == .server && error.sqlState == .syntaxError {
+                error.message = "'\(spelling)' is not a type name (\(error.message))"
+                throw error
+            }
+            // Parsed and described, never run: the type of the one column is all that is read.
             let result = try probe.connection.describe("SELECT NULL::\(spelling)")
             guard result.columnTypes.count == 1, let type = result.columnTypes.first, let modifier = result.columnTypeModifiers.first else {
                 throw PostgresError(kind: .usage, message: "'\(spelling)' is not a type")

@@ -113,9 +113,14 @@ public struct PlanTextRefused: Error, Sendable, CustomStringConvertible {
     }
 
     /// Class 42 (syntax error or access rule violation: an undefined function, column, type,
-    /// a syntax error) says the text itself is wrong for this database: a bad plan. Anything
-    /// else (a division by zero, a statement timeout) is a failure of this run.
-    public var isPlanTextAtFault: Bool { error.sqlState?.rawValue.hasPrefix("42") ?? false }
+    /// a syntax error, an aggregate in a CHECK) and 0A000 (feature not supported: a subquery
+    /// or a set-returning function in a CHECK) say the text itself is wrong for this database:
+    /// a bad plan. Anything else (a division by zero, a statement timeout) is a failure of
+    /// this run.
+    public var isPlanTextAtFault: Bool {
+        guard let state = error.sqlState?.rawValue else { return false }
+        return state.hasPrefix("42") || state == "0A000"
+    }
 
     public var description: String { "the server refused \(option): \(error.description)" }
 }

@@ -42,6 +42,9 @@ public struct SQLStep: RepairStep {
     }
 
     public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
+        // A question must not act: a done_when that calls a volatile function is not run, in
+        // a dry run, a rehearsal or a real run alike (the step is blocked and says why).
+        if let instead = try probe.unlessPure(doneWhen, option: "done_when") { return instead }
         let answer = try probe.planText("done_when") { try probe.readOnly { probe -> Result<Bool, StepProblem> in
             let result = try probe.query(doneWhen)
             guard result.count == 1, result.columnNames.count == 1, result.columnTypes.first == .bool,
@@ -57,13 +60,61 @@ public struct SQLStep: RepairStep {
         case .success(true): return .satisfied("done_when is true")
         case .success(false):
             let index = Self.concurrentIndex(run)
-            let effect: any Effect = transaction
+            var effect: any Effect = transaction
                 ? AtomicSQL("run the plan's SQL", [run], lock: lock, hazards: [.rawSQL], raw: true)
                 : ConcurrentSQL(
                     "run the plan's SQL outside a transaction", run, rehearsalSQL: index?.rehearsal, lock: lock,
                     hazards: [.rawSQL], builds: index?.builds)
+            if let reason = try rehearsalRefusal(probe) { effect = NotRehearsedWhenVolatile(effect, reason: reason) }
             return .needed([effect], after: nil)
         }
+    }
+
+    /// Why a rehearsal must not run `run`, or nil. A real run runs it as written: it is what
+    /// the operator asked for. A rehearsal's rollback undoes what it did in this database only,
+    /// so it skips `run` when the server says it calls a volatile function (other than those
+    /// whose only effect is their result: `gen_random_uuid()`), and a `DO` block, `CALL` or
+    /// `COPY`, which run code or touch files pgmend cannot inspect. Other statements it cannot
+    /// inspect (DDL) are rehearsed as written.
+    func rehearsalRefusal(_ probe: Probe) throws -> String? {
+        let purity: PlanTextPurity
+        do {
+            purity = try probe.purity(of: run).allowing(Probe.effectFreeVolatile)
+        } catch let error as PostgresError where error.kind == .server {
+            // Several statements, or one that names what an earlier step creates: judged again
+            // when the run gets here, by the assessment just before it runs.
+            purity = .unknown(error.message)
+        }
+        switch purity {
+        case .pure, .volatile: return purity.rehearsalReason("run")
+        case .unknown:
+            let first = run.trimmingCharacters(in: .whitespacesAndNewlines).prefix { $0.isLetter }.uppercased()
+            if ["DO", "CALL", "COPY"].contains(first) { return "run is \(first), which may act outside the rolled-back transaction and cannot be inspected" }
+            // DDL (a column's DEFAULT is evaluated for every row when the column is added),
+            // several statements: not parsed by the server without running them, so read
+            // for names called (`name(`), and any function of such a name that is volatile
+            // counts. A name in a string literal counts too: it errs towards not rehearsing.
+            let called = Self.namesCalled(in: run)
+            guard !called.isEmpty else { return nil }
+            let volatile = try probe.query(
+                "SELECT DISTINCT p.oid::regprocedure::text FROM pg_proc p WHERE p.proname = ANY ($1::text[]) AND p.provolatile = 'v' ORDER BY 1",
+                [called]
+            ).map { try $0.get(0, as: String.self) }
+            return PlanTextPurity.volatile(volatile).allowing(Probe.effectFreeVolatile).rehearsalReason("run")
+        }
+    }
+
+    /// The names in `text` written as calls (`name(`, `"Name"(`): unquoted ones folded to
+    /// lower case, as PostgreSQL reads them.
+    static func namesCalled(in text: String) -> [String] {
+        guard let regex = try? NSRegularExpression(pattern: #"("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\s*\("#) else { return [] }
+        let matches = regex.matches(in: text, range: NSRange(text.startIndex..., in: text))
+        let names = matches.compactMap { match -> String? in
+            guard let range = Range(match.range(at: 1), in: text) else { return nil }
+            let name = String(text[range])
+            return name.hasPrefix("\"") ? String(name.dropFirst().dropLast()).replacingOccurrences(of: "\"\"", with: "\"") : name.lowercased()
+        }
+        return Array(Set(names)).sorted()
     }
 
     /// For one `CREATE [UNIQUE] INDEX CONCURRENTLY` or `DROP INDEX CONCURRENTLY` statement: the
