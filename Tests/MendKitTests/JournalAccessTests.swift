@@ -108,7 +108,9 @@ struct JournalAccessTests {
             }
             #expect(error.description.contains("this session is read-only (default_transaction_read_only is on"), "\(error)")
             #expect(error.description.contains("--dry-run"), "\(error)")
-            #expect(try Runner(connection: connection, plan: plan).dryRun().steps.first?.status == .needed)
+            // It runs: the backfill's condition (plan text) cannot be shown pure without a
+            // temporary function, which a read-only session cannot create, so it is judged later.
+            #expect(try Runner(connection: connection, plan: plan).dryRun().steps.first?.status == .waiting)
             #expect(try Self.negatives(database) == 20)
         }
     }
