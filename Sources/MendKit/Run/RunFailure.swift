@@ -2,18 +2,27 @@ import Foundation
 import PostgresClient
 import SchemaModel
 
-/// Who holds locks on `tables`, for the message when a lock could not be had in time.
-func lockHolders(of tables: [ObjectName], on connection: Connection) throws -> [String] {
-    guard !tables.isEmpty else { return [] }
-    return try connection.query(
+/// The sessions in the way of a lock on `tables` (nil: any table of this database), one line
+/// each: `public.t: pid N (app, RowExclusiveLock, idle in transaction since T): query`.
+/// `accessExclusiveOnly`: only ACCESS EXCLUSIVE, held or queued ahead, the one mode a read's
+/// ACCESS SHARE waits for; otherwise every lock granted on them. Read after the wait failed, so
+/// it is what is in the way now, not necessarily then.
+func lockHolders(of tables: [ObjectName]?, accessExclusiveOnly: Bool = false, on connection: Connection) throws -> [String] {
+    try connection.query(
         """
-        SELECT format('pid %s (%s, %s, %s since %s): %s', a.pid, coalesce(nullif(a.application_name, ''), 'no application name'),
-                      l.mode, a.state, to_char(coalesce(a.xact_start, a.backend_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+        SELECT format('%I.%I: pid %s (%s, %s%s, %s since %s): %s', n.nspname, c.relname, a.pid,
+                      coalesce(nullif(a.application_name, ''), 'no application name'),
+                      l.mode, CASE WHEN l.granted THEN '' ELSE ' awaited ahead of pgmend' END, a.state,
+                      to_char(coalesce(a.xact_start, a.backend_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                       left(regexp_replace(a.query, '\\s+', ' ', 'g'), 80))
         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-        WHERE l.relation = ANY (SELECT to_regclass(t) FROM unnest($1::text[]) t) AND l.granted AND l.pid <> pg_backend_pid()
-        ORDER BY a.pid
-        """, [tables.map { QualifiedName(schema: $0.schema, $0.name).quoted }]
+        JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE l.locktype = 'relation' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND l.pid <> pg_backend_pid()
+          AND CASE WHEN $2 THEN l.mode = 'AccessExclusiveLock' ELSE l.granted END
+          AND ($1::text[] IS NULL OR l.relation = ANY (SELECT to_regclass(t) FROM unnest($1::text[]) t))
+        ORDER BY l.granted DESC, n.nspname, c.relname, a.pid
+        """, [tables.map { $0.map { QualifiedName(schema: $0.schema, $0.name).quoted } }, accessExclusiveOnly]
     ).map { try $0.get(0, as: String.self) }
 }
 

@@ -80,28 +80,12 @@ public struct LockWaitTimedOut: Error, Sendable, CustomStringConvertible {
         return "\(what): waited lock_timeout \(PlanDuration.text(milliseconds: timeout)) (\(source)) for a table's lock and gave up: \(who)"
     }
 
-    /// The sessions that hold, or wait ahead of pgmend for, ACCESS EXCLUSIVE (the one mode a
-    /// read's ACCESS SHARE waits for) on `tables` (nil: any table of this database). Read after
-    /// the wait failed, so it is what is in the way now, not necessarily then.
-    /// When none is on `tables`, any table's are named: the read may have waited for a related
-    /// one (a catalog function locks the tables it describes).
+    /// The sessions that hold, or wait ahead of pgmend for, ACCESS EXCLUSIVE on `tables` (nil:
+    /// any table of this database); when none is on `tables`, any table's are named: the read
+    /// may have waited for a related one (a catalog function locks the tables it describes).
     public static func holders(on connection: Connection, tables: [ObjectName]?) throws -> [String] {
-        let found = try connection.query(
-            """
-            SELECT format('%I.%I: pid %s (%s) %s ACCESS EXCLUSIVE, %s since %s: %s', n.nspname, c.relname, a.pid,
-                          coalesce(nullif(a.application_name, ''), 'no application name'),
-                          CASE WHEN l.granted THEN 'holds' ELSE 'waits, ahead of pgmend, for' END, a.state,
-                          to_char(coalesce(a.xact_start, a.backend_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-                          left(regexp_replace(a.query, '\\s+', ' ', 'g'), 80))
-            FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-            JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE l.locktype = 'relation' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-              AND l.mode = 'AccessExclusiveLock' AND l.pid <> pg_backend_pid()
-              AND ($1::text[] IS NULL OR l.relation = ANY (SELECT to_regclass(t) FROM unnest($1::text[]) t))
-            ORDER BY l.granted DESC, n.nspname, c.relname, a.pid
-            """, [tables.map { $0.map { QualifiedName(schema: $0.schema, $0.name).quoted } }]
-        ).map { try $0.get(0, as: String.self) }
-        return found.isEmpty && tables != nil ? try holders(on: connection, tables: nil) : found
+        let found = try lockHolders(of: tables, accessExclusiveOnly: true, on: connection)
+        return found.isEmpty && tables != nil ? try lockHolders(of: nil, accessExclusiveOnly: true, on: connection) : found
     }
 
     /// Runs `body`; a lock it waited for in vain becomes this error, naming who is in the way.
