@@ -28,6 +28,20 @@ struct ExtractJSONFieldsProofTests {
         """
     }
 
+    /// The unique phone number alone, with `option` (how conflicts or differing columns resolve).
+    static func phoneOnlyPlan(workers: Int, trim: Bool, _ option: String) -> String {
+        """
+        settings: {batch_size: 10, batch_workers: \(workers)}
+        steps:
+          - extract_json_fields:
+              table: users
+              column: metadata
+              fields:
+                - {name: phone_number, type: "varchar(20)", unique: true\(trim ? ", trim: true" : "")}
+              \(option)
+        """
+    }
+
     /// 200 clean users: every value converts, so nothing blocks and `on_invalid: fail` holds.
     static func load(_ connection: Connection) throws {
         try connection.execute("""
@@ -196,16 +210,7 @@ extension ExtractJSONFieldsProofTests {
                 FROM (VALUES (20, 3), (150, 4), (180, 5)) d(id, original) WHERE u.id = d.id;
                 UPDATE public.users SET metadata = '{"phone_number": ""}' WHERE id IN (160, 170);
                 """)
-            let plan = try writePlan("""
-                settings: {batch_size: 10, batch_workers: \(workers)}
-                steps:
-                  - extract_json_fields:
-                      table: users
-                      column: metadata
-                      fields:
-                        - {name: phone_number, type: "varchar(20)", unique: true, trim: true}
-                      on_conflict: {keep_first_by: created_at}
-                """)
+            let plan = try writePlan(Self.phoneOnlyPlan(workers: workers, trim: true, "on_conflict: {keep_first_by: created_at}"))
             let dry = try Runner(connection: connection, plan: plan).dryRun()
             #expect(dry.steps.flatMap(\.actions).map(\.summary).joined().contains("4 set aside by keep_first_by"))
             let writer = WritesAfterFiveBatches(try database.connect(), [
@@ -232,16 +237,7 @@ extension ExtractJSONFieldsProofTests {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
             try Self.loadPhones(connection, extra: "UPDATE public.users SET phone_number = metadata ->> 'phone_number' WHERE id % 2 = 0;")
-            let plan = try writePlan("""
-                settings: {batch_size: 10, batch_workers: \(workers)}
-                steps:
-                  - extract_json_fields:
-                      table: users
-                      column: metadata
-                      fields:
-                        - {name: phone_number, type: "varchar(20)", unique: true}
-                      prefer: json
-                """)
+            let plan = try writePlan(Self.phoneOnlyPlan(workers: workers, trim: false, "prefer: json"))
             let writer = WritesAfterFiveBatches(try database.connect(), [
                 "UPDATE public.users SET metadata = metadata - 'phone_number' WHERE id IN (8, 150, 151)",
                 Self.patch(152, #"{"phone_number": null}"#),
