@@ -32,13 +32,13 @@ public struct LockHolder: Sendable, CustomStringConvertible {
 extension Connection {
     /// Takes the session advisory lock without waiting; false when another session holds it.
     public func tryAdvisoryLock(_ key: AdvisoryLockKey) throws -> Bool {
-        try scalar("SELECT pg_try_advisory_lock($1)", [key.value], as: Bool.self) ?? false
+        try scalar("SELECT pg_try_advisory_lock(\(bind: key.value))", as: Bool.self) ?? false
     }
 
     /// Releases one hold of the session advisory lock; false when this session did not hold it.
     @discardableResult
     public func advisoryUnlock(_ key: AdvisoryLockKey) throws -> Bool {
-        try scalar("SELECT pg_advisory_unlock($1)", [key.value], as: Bool.self) ?? false
+        try scalar("SELECT pg_advisory_unlock(\(bind: key.value))", as: Bool.self) ?? false
     }
 
     /// The sessions holding the advisory lock, so a refusal can name who is in the way.
@@ -51,10 +51,10 @@ extension Connection {
             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
             WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-              AND l.classid::bigint = ($1::bigint >> 32) & 4294967295
-              AND l.objid::bigint = $1::bigint & 4294967295
+              AND l.classid::bigint = (\(bind: key.value)::bigint >> 32) & 4294967295
+              AND l.objid::bigint = \(bind: key.value)::bigint & 4294967295
             ORDER BY a.pid
-            """, [key.value])
+            """)
         return try rows.map { row in
             LockHolder(
                 pid: try row.get(0), applicationName: try row.get(1), user: try row.get(2),

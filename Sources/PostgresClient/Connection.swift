@@ -81,7 +81,9 @@ public final class Connection {
         // Values are read in text form; ISO dates are the one form the decoders accept. Standard
         // strings (no backslash escapes in '...') are how SQLFragment and SQLLiteral read text.
         // row_security: see the parameter.
-        try execute("SET DateStyle TO ISO; SET standard_conforming_strings TO on" + (rowSecurity ? "" : "; SET row_security TO off"))
+        try execute(rowSecurity
+            ? "SET DateStyle TO ISO; SET standard_conforming_strings TO on"
+            : "SET DateStyle TO ISO; SET standard_conforming_strings TO on; SET row_security TO off")
         // A killed pgmend's backend notices only when it next talks to the client, at the end
         // of its statement, and holds its locks (the run lock, ACCESS EXCLUSIVE on a table)
         // until then; from PostgreSQL 14 it can poll the socket while the statement runs.

@@ -9,8 +9,8 @@ extension Connection {
     /// server, the connection is left ready for the next statement, and the error is rethrown.
     /// - Returns: the number of rows the server reports copied.
     @discardableResult
-    public func copyOut(_ sql: String, chunk: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
-        try rejectNUL(in: sql, what: "statement")
+    public func copyOut(_ statement: SQL, chunk: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+        let sql = try scriptText(statement)
         guard let started = PQexec(handle, sql) else { throw lastError(statement: sql) }
         guard PQresultStatus(started) == PGRES_COPY_OUT else {
             _ = try checked(started, statement: sql)  // throws the server's error, if any
@@ -49,8 +49,8 @@ extension Connection {
     /// is rethrown.
     /// - Returns: the number of rows the server reports copied.
     @discardableResult
-    public func copyIn(_ sql: String, produce: (CopyInSink) throws -> Void) throws -> Int {
-        try rejectNUL(in: sql, what: "statement")
+    public func copyIn(_ statement: SQL, produce: (CopyInSink) throws -> Void) throws -> Int {
+        let sql = try scriptText(statement)
         guard let started = PQexec(handle, sql) else { throw lastError(statement: sql) }
         guard PQresultStatus(started) == PGRES_COPY_IN else {
             _ = try checked(started, statement: sql)
@@ -73,7 +73,7 @@ extension Connection {
 
     /// `copyIn` fed from a sequence of chunks (each any number of COPY rows).
     @discardableResult
-    public func copyIn<Chunks: Sequence>(_ sql: String, chunks: Chunks) throws -> Int where Chunks.Element == [UInt8] {
+    public func copyIn<Chunks: Sequence>(_ sql: SQL, chunks: Chunks) throws -> Int where Chunks.Element == [UInt8] {
         try copyIn(sql) { sink in
             for chunk in chunks { try sink.write(chunk) }
         }

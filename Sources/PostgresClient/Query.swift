@@ -2,16 +2,74 @@ import CLibPQ
 import Foundation
 
 extension Connection {
-    /// Runs one statement with bound parameters (`$1`, `$2`, ...) and returns its result.
+    /// Runs one statement with its bound values (the extended protocol: one statement only).
     ///
     /// Values travel as parameters in text form, never spliced into the SQL. `nil` is NULL.
     @discardableResult
+    public func query(_ sql: SQL) throws -> QueryResult {
+        let text = sql.text
+        try rejectNUL(in: text, what: "statement")
+        let bindings = sql.bindings
+        var types: [Oid] = []
+        var texts: [String?] = []
+        types.reserveCapacity(bindings.count)
+        texts.reserveCapacity(bindings.count)
+        for (position, binding) in bindings.enumerated() {
+            if let value = binding.text { try rejectNUL(in: value, what: "parameter $\(position + 1)") }
+            types.append(binding.type.rawValue)
+            texts.append(binding.text)
+        }
+        let result = withOptionalCStringArray(texts) { values in
+            PQexecParams(handle, text, Int32(bindings.count), types, values, nil, nil, 0)
+        }
+        return try checked(result, statement: text)
+    }
+
+    /// Runs a script of one or more statements with the simple query protocol and returns the
+    /// result of the last one. A script takes no bound values: for values, use `query(_:)`.
+    @discardableResult
+    public func execute(_ sql: SQL) throws -> QueryResult {
+        let text = try scriptText(sql)
+        return try checked(PQexec(handle, text), statement: text)
+    }
+
+    /// Parses and analyses `sql` as one statement without running or planning it (the extended
+    /// protocol's Parse and Describe): the result holds the columns it would return, no rows.
+    /// For plan text whose meaning is wanted and whose effects are not.
+    public func describe(_ sql: SQL) throws -> QueryResult {
+        let text = try scriptText(sql)
+        _ = try checked(PQprepare(handle, "", text, 0, nil), statement: text)
+        return try checked(PQdescribePrepared(handle, ""), statement: text)
+    }
+
+    /// The first row's first column, or nil when there is no row or it is NULL.
+    public func scalar<T: PostgresDecodable>(_ sql: SQL, as type: T.Type = T.self) throws -> T? {
+        let result = try query(sql)
+        guard let row = result.first else { return nil }
+        return try row.get(0, as: T?.self)
+    }
+
+    /// The text of a statement sent without parameters (a script, COPY, a description).
+    func scriptText(_ sql: SQL) throws -> String {
+        let text = sql.text
+        if sql.hasBindings {
+            throw PostgresError(kind: .usage, message: "this statement takes no bound values (a script, COPY): \(sql)", statement: text)
+        }
+        try rejectNUL(in: text, what: "statement")
+        return text
+    }
+
+    // MARK: Transitional String entry points (issue 20 removes them once every caller builds SQL)
+
+    @discardableResult
     public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> QueryResult {
+        return try legacyQuery(sql, parameters)
+    }
+
+    private func legacyQuery(_ sql: String, _ parameters: [(any PostgresEncodable)?]) throws -> QueryResult {
         try rejectNUL(in: sql, what: "statement")
         var types: [Oid] = []
         var texts: [String?] = []
-        types.reserveCapacity(parameters.count)
-        texts.reserveCapacity(parameters.count)
         for (position, parameter) in parameters.enumerated() {
             guard let parameter else {
                 types.append(0)
@@ -29,28 +87,15 @@ extension Connection {
         return try checked(result, statement: sql)
     }
 
-    /// Runs a script of one or more statements with the simple query protocol and returns the
-    /// result of the last one. Takes no parameters: for values, use `query(_:_:)`.
     @discardableResult
-    public func execute(_ sql: String) throws -> QueryResult {
-        try rejectNUL(in: sql, what: "statement")
-        return try checked(PQexec(handle, sql), statement: sql)
-    }
+    public func execute(_ sql: String) throws -> QueryResult { try execute(SQL.unsafeRaw(sql)) }
 
-    /// Parses and analyses `sql` as one statement without running or planning it (the extended
-    /// protocol's Parse and Describe): the result holds the columns it would return, no rows.
-    /// For plan text whose meaning is wanted and whose effects are not.
-    public func describe(_ sql: String) throws -> QueryResult {
-        try rejectNUL(in: sql, what: "statement")
-        _ = try checked(PQprepare(handle, "", sql, 0, nil), statement: sql)
-        return try checked(PQdescribePrepared(handle, ""), statement: sql)
-    }
+    public func describe(_ sql: String) throws -> QueryResult { try describe(SQL.unsafeRaw(sql)) }
 
-    /// The first row's first column, or nil when there is no row or it is NULL.
     public func scalar<T: PostgresDecodable>(
         _ sql: String, _ parameters: [(any PostgresEncodable)?] = [], as type: T.Type = T.self
     ) throws -> T? {
-        let result = try query(sql, parameters)
+        let result = try legacyQuery(sql, parameters)
         guard let row = result.first else { return nil }
         return try row.get(0, as: T?.self)
     }

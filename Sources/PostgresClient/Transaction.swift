@@ -4,6 +4,14 @@ extension Connection {
         case readCommitted = "READ COMMITTED"
         case repeatableRead = "REPEATABLE READ"
         case serializable = "SERIALIZABLE"
+
+        var sql: SQL {
+            switch self {
+            case .readCommitted: " ISOLATION LEVEL READ COMMITTED"
+            case .repeatableRead: " ISOLATION LEVEL REPEATABLE READ"
+            case .serializable: " ISOLATION LEVEL SERIALIZABLE"
+            }
+        }
     }
 
     /// Runs `body` in a transaction: COMMIT when it returns, ROLLBACK when it throws.
@@ -17,7 +25,7 @@ extension Connection {
         if isInTransaction {
             savepointDepth += 1
             defer { savepointDepth -= 1 }
-            let savepoint = SQLIdentifier("pgmend_savepoint_\(savepointDepth)").quoted
+            let savepoint = SQLIdentifier("pgmend_savepoint_\(savepointDepth)")
             try execute("SAVEPOINT \(savepoint)")
             do {
                 let value = try body(self)
@@ -28,8 +36,8 @@ extension Connection {
                 throw error
             }
         }
-        var begin = "BEGIN"
-        if let isolation { begin += " ISOLATION LEVEL \(isolation.rawValue)" }
+        var begin: SQL = "BEGIN"
+        if let isolation { begin += isolation.sql }
         if readOnly { begin += " READ ONLY" }
         try execute(begin)
         do {
@@ -55,12 +63,12 @@ extension Connection {
         guard isInTransaction else {
             throw PostgresError(kind: .usage, message: "SET LOCAL \(name) outside a transaction would have no effect")
         }
-        try execute("SET LOCAL \(SQLIdentifier(name).quoted) = \(SQLLiteral.quoted(value))")
+        try execute("SET LOCAL \(ident: name) = \(literal: value)")
     }
 
     /// `SET name = value` for the rest of the session (a `SET` statement, as `setLocal`).
     public func setSession(_ name: String, _ value: String) throws {
-        try execute("SET SESSION \(SQLIdentifier(name).quoted) = \(SQLLiteral.quoted(value))")
+        try execute("SET SESSION \(ident: name) = \(literal: value)")
     }
 
     /// `SET name = value` for the rest of the session, remembered so that connections opened

@@ -46,7 +46,7 @@ public struct ArchiveRestorer {
             try connection.execute(script)
             for (name, value) in manifest.settings.sorted(by: { $0.key < $1.key }) { try connection.setLocal(name, value) }
             let columns = manifest.columns.map { SQLIdentifier($0.name).quoted }.joined(separator: ", ")
-            let loaded = try connection.copyIn("COPY \(quoted) (\(columns)) FROM STDIN") { sink in
+            let loaded = try connection.copyIn(.legacy("COPY \(quoted) (\(columns)) FROM STDIN")) { sink in
                 try GzipReader.read(path: "\(directory)/data.copy.gz") { try sink.write($0) }
             }
             guard Int64(loaded) == manifest.rows else {

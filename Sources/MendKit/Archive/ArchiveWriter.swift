@@ -190,7 +190,7 @@ public struct ArchiveWriter {
         }
         let reported: Int
         do {
-            reported = try connection.copyOut(copy) { chunk in
+            reported = try connection.copyOut(.legacy(copy)) { chunk in
                 buffer.append(contentsOf: chunk)
                 if buffer.count >= capacity { try flush() }
             }
@@ -390,7 +390,7 @@ public enum ArchiveVerifier {
         try connection.execute("CREATE TEMPORARY TABLE \(temporary) (\(definitions.joined(separator: ", ")))")
         for (name, value) in manifest.settings.sorted(by: { $0.key < $1.key }) { try connection.setLocal(name, value) }
         let names = manifest.columns.map { SQLIdentifier($0.name).quoted }.joined(separator: ", ")
-        let loaded = try connection.copyIn("COPY \(temporary) (\(names)) FROM STDIN") { sink in
+        let loaded = try connection.copyIn(.legacy("COPY \(temporary) (\(names)) FROM STDIN")) { sink in
             try GzipReader.read(path: "\(directory)/data.copy.gz") { try sink.write($0) }
         }
         guard Int64(loaded) == manifest.rows else {

@@ -13,7 +13,7 @@ public struct AlterColumnTypes: Effect {
     /// `json_value` and `column_value`, as `JournalSetAside` takes it.
     public struct SetAside: Sendable {
         public var table: ObjectName
-        public var query: String
+        public var query: SQL
     }
 
     public var summary: String
@@ -26,7 +26,7 @@ public struct AlterColumnTypes: Effect {
     /// stops, nothing changed (`ChangedUnderLock`). nil: such an error fails the step.
     public var refusal: String?
     public var setAside: [SetAside]
-    public var statements: [String]
+    public var statements: [SQL]
     public var hazards: [Hazard]
     /// Values the change sets to NULL, as the assessment counted them (`deletes_data`).
     public var deletesRows: Int?
@@ -44,7 +44,7 @@ public struct AlterColumnTypes: Effect {
         lines += pinned.map { "SET LOCAL \($0.name) = \(SQLLiteral.quoted($0.value))" }
         if let refusal { lines.append("-- a value the conversion refuses stops it here, nothing changed: \(refusal)") }
         lines += setAside.map { "-- journal in pgmend.set_aside what \($0.table) leaves out:\n\($0.query)" }
-        return (lines + statements).joined(separator: ";\n")
+        return (lines + statements.map(\.description)).joined(separator: ";\n")
     }
 
     public func apply(_ context: EffectContext) throws -> EffectOutcome {
@@ -58,7 +58,7 @@ public struct AlterColumnTypes: Effect {
             if context.journal != nil, !context.rehearsal {
                 for item in setAside {
                     journaled += try connection.query(
-                        JournalSetAside.statement(item.query), [context.run, context.step, item.table.description]
+                        JournalSetAside.statement(item.query.description), [context.run, context.step, item.table.description]
                     ).affectedRows ?? 0
                 }
             }

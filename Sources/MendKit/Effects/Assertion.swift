@@ -7,16 +7,16 @@ import SchemaModel
 public struct Assertion: Effect {
     public var summary: String
     /// Returns the primary keys (a text column named `key`) of the rows that break the rule.
-    public var query: String
+    public var query: SQL
     public var table: ObjectName?
 
-    public init(_ summary: String, query: String, on table: ObjectName? = nil) {
+    public init(_ summary: String, query: SQL, on table: ObjectName? = nil) {
         self.summary = summary
         self.query = query
         self.table = table
     }
 
-    public var sql: String { query }
+    public var sql: String { query.description }
     public var lock: LockLevel { .accessShare }
     public var lockTarget: ObjectName? { table }
 

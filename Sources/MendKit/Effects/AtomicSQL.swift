@@ -5,7 +5,7 @@ import SchemaModel
 /// with its indexes; CREATE TYPE with the ALTER that uses it).
 public struct AtomicSQL: Effect {
     public var summary: String
-    public var statements: [String]
+    public var statements: [SQL]
     public var lock: LockLevel
     public var lockTargets: [ObjectName]
     public var lockTarget: ObjectName? { lockTargets.first }
@@ -14,12 +14,12 @@ public struct AtomicSQL: Effect {
     /// statements. Otherwise each statement is one protocol message that takes one only.
     public var raw: Bool
 
-    public init(_ summary: String, _ statements: [String], lock: LockLevel, on table: ObjectName? = nil, hazards: [Hazard] = [], raw: Bool = false) {
+    public init(_ summary: String, _ statements: [SQL], lock: LockLevel, on table: ObjectName? = nil, hazards: [Hazard] = [], raw: Bool = false) {
         self.init(summary, statements, lock: lock, on: table.map { [$0] } ?? [], hazards: hazards, raw: raw)
     }
 
     /// With every table it locks (`lock` on each), the first named when one cannot be had.
-    public init(_ summary: String, _ statements: [String], lock: LockLevel, on tables: [ObjectName], hazards: [Hazard] = [], raw: Bool = false) {
+    public init(_ summary: String, _ statements: [SQL], lock: LockLevel, on tables: [ObjectName], hazards: [Hazard] = [], raw: Bool = false) {
         self.summary = summary
         self.statements = statements
         self.lock = lock
@@ -28,7 +28,7 @@ public struct AtomicSQL: Effect {
         self.raw = raw
     }
 
-    public var sql: String { statements.joined(separator: ";\n") }
+    public var sql: String { statements.joined(separator: ";\n").description }
 
     public func apply(_ context: EffectContext) throws -> EffectOutcome {
         try context.inTransaction { connection in

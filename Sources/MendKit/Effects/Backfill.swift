@@ -24,9 +24,9 @@ public struct Backfill: Effect {
     /// Primary key columns with their types as the catalog prints them.
     public var key: [(name: String, type: String)]
     /// Column = expression, in order.
-    public var assignments: [(column: String, expression: String)]
+    public var assignments: [(column: String, expression: SQL)]
     /// Which rows still need it (a plan fragment).
-    public var condition: String
+    public var condition: SQL
     /// Rows that matched when assessed, for progress and the dry run.
     public var matching: Int
     public var batchSize: Int
@@ -42,7 +42,7 @@ public struct Backfill: Effect {
     /// (a value the application wrote that does not convert): counted in the same read of the
     /// table that looks for rows left to update, and if there are any the effect fails naming
     /// them. That read, returning no row, is the proof that every row is as the step says.
-    public var verify: (summary: String, condition: String)?
+    public var verify: (summary: String, condition: SQL)?
     /// With `conditionIsDifference`: the step's assessment read every row and found none that
     /// breaks `verify`, in a snapshot whose xmin (xid8) is `assessedBefore`; for the rows it
     /// read, per assignment, an expression gives the same value without the checks the
@@ -53,14 +53,14 @@ public struct Backfill: Effect {
     /// since, or by a transaction running then, is younger (`age(xmin)` is at most that of
     /// the snapshot's xmin), and gets the checks. A frozen row keeps its xmin; one so old that
     /// its age wrapped around reads as young, and is merely checked.
-    public var trusted: (assessedBefore: UInt64, expressions: [String?])?
+    public var trusted: (assessedBefore: UInt64, expressions: [SQL?])?
 
     /// Connections the first pass runs its batches on at once (`batch_workers`).
     public var workers: Int
 
     public init(
-        table: ObjectName, key: [(name: String, type: String)], assignments: [(column: String, expression: String)],
-        condition: String, matching: Int, batchSize: Int, workers: Int = 1
+        table: ObjectName, key: [(name: String, type: String)], assignments: [(column: String, expression: SQL)],
+        condition: SQL, matching: Int, batchSize: Int, workers: Int = 1
     ) {
         self.table = table
         self.key = key
@@ -95,7 +95,7 @@ public struct Backfill: Effect {
     public var hazards: [Hazard] { [.rowUpdates] }
 
     var setList: String {
-        assignments.map { "\(SQLIdentifier($0.column).quoted) = \(SQLFragment.parenthesized($0.expression))" }.joined(separator: ", ")
+        assignments.map { "\(SQLIdentifier($0.column).quoted) = \(SQLFragment.parenthesized($0.expression.description))" }.joined(separator: ", ")
     }
 
     /// `$first::type, ...` for the key, its parameters numbered from `first`.
@@ -131,7 +131,7 @@ public struct Backfill: Effect {
             return clauses
         }
         guard conditionIsDifference else {
-            return "UPDATE \(quotedTable) SET \(setList)\nWHERE " + (range("") + [SQLFragment.parenthesized(condition)]).joined(separator: " AND ")
+            return "UPDATE \(quotedTable) SET \(setList)\nWHERE " + (range("") + [SQLFragment.parenthesized(condition.description)]).joined(separator: " AND ")
         }
         // A trusted row's values come from the expressions without checks (`trusted`). A row
         // that breaks `verify` is not written: it keeps an xmin that is not this run's, so the
@@ -139,12 +139,12 @@ public struct Backfill: Effect {
         // (`written`) need nothing.
         let assessed = "(age(xmin) > age($\((lower ? key.count : 0) + (upper ? key.count : 0) + 1)::xid))"
         let expressions = assignments.indices.map { index in
-            let general = SQLFragment.parenthesized(assignments[index].expression)
+            let general = SQLFragment.parenthesized(assignments[index].expression.description)
             guard let trusted, index < trusted.expressions.count, let fast = trusted.expressions[index] else { return general }
-            return "(CASE WHEN \(assessed) THEN \(SQLFragment.parenthesized(fast)) ELSE \(general) END)"
+            return "(CASE WHEN \(assessed) THEN \(SQLFragment.parenthesized(fast.description)) ELSE \(general) END)"
         }
         let violates = verify.map { verify in
-            let violates = "coalesce(\(SQLFragment.parenthesized(verify.condition)), false)"
+            let violates = "coalesce(\(SQLFragment.parenthesized(verify.condition.description)), false)"
             return trusted == nil ? violates : "(CASE WHEN \(assessed) THEN false ELSE \(violates) END)"
         }
         let notWritten = written.isEmpty ? [] : [Self.notWrittenBy(written)]
@@ -242,7 +242,7 @@ public struct Backfill: Effect {
         if violating > 0, let verify {
             let keyText = key.map { "\(SQLIdentifier($0.name).quoted)::text" }.joined(separator: " || ', ' || ")
             let sample = try context.connection.query(
-                "SELECT \(keyText) AS pgmend_key FROM \(quotedTable) WHERE \(SQLFragment.parenthesized(verify.condition)) ORDER BY \(keyList) LIMIT 10"
+                "SELECT \(keyText) AS pgmend_key FROM \(quotedTable) WHERE \(SQLFragment.parenthesized(verify.condition.description)) ORDER BY \(keyList) LIMIT 10"
             ).map { try $0.get(0, as: String.self) }
             if !sample.isEmpty { throw AssertionFailed(summary: verify.summary, count: max(violating, sample.count), sample: sample) }
         }
@@ -296,12 +296,12 @@ public struct Backfill: Effect {
     /// Rows that still match, now, and rows that break `verify`: one read of the table, which
     /// tests only the rows whose version the batches in `written` did not write (`apply`).
     func count(_ connection: Connection, skipping written: [UInt64] = []) throws -> (remaining: Int, violating: Int) {
-        let condition = SQLFragment.parenthesized(condition)
+        let condition = SQLFragment.parenthesized(condition.description)
         let skip = try Self.comparable(written, connection).map { Self.notWrittenBy($0) + " AND " } ?? ""
         guard let verify else {
             return (try connection.scalar("SELECT count(*) FROM \(quotedTable) WHERE \(skip)\(condition)", as: Int.self) ?? 0, 0)
         }
-        let violates = SQLFragment.parenthesized(verify.condition)
+        let violates = SQLFragment.parenthesized(verify.condition.description)
         let row = try connection.query(
             "SELECT count(*) FILTER (WHERE \(condition)), count(*) FILTER (WHERE \(violates)) FROM \(quotedTable) WHERE \(skip)(\(condition) OR \(violates))"
         ).first
@@ -330,7 +330,7 @@ public struct Backfill: Effect {
         try Self.withBatchRetries(context.settings) {
             try context.inTransaction(faultInside: false) { connection in
                 try connection.execute("LOCK TABLE \(quotedTable) IN EXCLUSIVE MODE")
-                let condition = SQLFragment.parenthesized(condition)
+                let condition = SQLFragment.parenthesized(condition.description)
                 // One read of the table under the lock, not two: no one else writes while it is
                 // held, so only the rows this UPDATE wrote (found again by their new ctid) can
                 // still match.

@@ -9,8 +9,8 @@ import SchemaModel
 /// rehearsal runs `rehearsalSQL`, its transactional form.
 public struct ConcurrentSQL: Effect {
     public var summary: String
-    public var statement: String
-    public var rehearsalSQL: String?
+    public var statement: SQL
+    public var rehearsalSQL: SQL?
     public var lock: LockLevel
     public var lockTarget: ObjectName?
     public var hazards: [Hazard]
@@ -18,7 +18,7 @@ public struct ConcurrentSQL: Effect {
     public var index: ObjectName?
 
     public init(
-        _ summary: String, _ statement: String, rehearsalSQL: String? = nil, lock: LockLevel, on table: ObjectName? = nil,
+        _ summary: String, _ statement: SQL, rehearsalSQL: SQL? = nil, lock: LockLevel, on table: ObjectName? = nil,
         hazards: [Hazard] = [], builds index: ObjectName? = nil
     ) {
         self.summary = summary
@@ -30,7 +30,7 @@ public struct ConcurrentSQL: Effect {
         self.index = index
     }
 
-    public var sql: String { statement }
+    public var sql: String { statement.description }
     public var transactional: Bool { false }
 
     public func apply(_ context: EffectContext) throws -> EffectOutcome {

@@ -9,11 +9,11 @@ import SchemaModel
 /// a run with a journal (a rehearsal) there is nowhere to write, and it says so.
 public struct JournalSetAside: Effect {
     public var table: ObjectName
-    public var query: String
+    public var query: SQL
     /// Rows found when assessed, for the dry run.
     public var count: Int
 
-    public init(table: ObjectName, query: String, count: Int) {
+    public init(table: ObjectName, query: SQL, count: Int) {
         self.table = table
         self.query = query
         self.count = count
@@ -24,7 +24,7 @@ public struct JournalSetAside: Effect {
     public var lock: LockLevel { .accessShare }
     public var lockTarget: ObjectName? { table }
 
-    var statement: String { Self.statement(query) }
+    var statement: String { Self.statement(query.description) }
 
     /// The INSERT that journals what `query` returns; `$1` run, `$2` step, `$3` table.
     static func statement(_ query: String) -> String {

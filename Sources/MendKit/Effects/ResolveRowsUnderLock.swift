@@ -28,7 +28,7 @@ public struct ResolveRowsUnderLock: Effect {
     public var selection: ArchiveWriter.RowSelection
     public var resolution: Resolution
     /// Run after the rows are out, in the same transaction (DROP / ADD CONSTRAINT ... NOT VALID).
-    public var statements: [String]
+    public var statements: [SQL]
     public var lock: LockLevel
     public var lockTargets: [ObjectName]
     public var lockTarget: ObjectName? { lockTargets.first }
@@ -37,7 +37,7 @@ public struct ResolveRowsUnderLock: Effect {
     public var counted: Int?
 
     public init(
-        _ summary: String, table: ObjectName, selection: ArchiveWriter.RowSelection, resolution: Resolution, then statements: [String],
+        _ summary: String, table: ObjectName, selection: ArchiveWriter.RowSelection, resolution: Resolution, then statements: [SQL],
         lock: LockLevel, on tables: [ObjectName], counted: Int? = nil
     ) {
         self.counted = counted
@@ -94,7 +94,7 @@ public struct ResolveRowsUnderLock: Effect {
             lines.append(("INSERT INTO pgmend.set_aside (...) SELECT ... FROM ONLY \(quoted) t WHERE \(selection.condition)", "each row's key and old value"))
             lines.append(("UPDATE ONLY \(quoted) t SET \(Self.assignments(columns)) WHERE \(selection.condition)", ""))
         }
-        lines += statements.map { ($0, "") }
+        lines += statements.map { ($0.description, "") }
         return lines.enumerated().map { index, line in
             let end = index == lines.count - 1 ? "" : ";"
             return line.0 + end + (line.1.isEmpty ? "" : "  -- " + line.1)

@@ -79,11 +79,11 @@ public struct AddCheckStep: RepairStep {
         if existing == nil {
             effects.append(AtomicSQL(
                 "add CHECK \(name) NOT VALID (existing rows are checked next)",
-                ["ALTER TABLE \(quotedTable) ADD CONSTRAINT \(constraint) CHECK \(SQLFragment.parenthesized(expression)) NOT VALID"],
+                [.legacy("ALTER TABLE \(quotedTable) ADD CONSTRAINT \(constraint) CHECK \(SQLFragment.parenthesized(expression)) NOT VALID")],
                 lock: .accessExclusive, on: table, hazards: [.accessExclusiveLock]))
         }
         effects.append(AtomicSQL(
-            "validate \(name) against existing rows", ["ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(constraint)"],
+            "validate \(name) against existing rows", [.legacy("ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(constraint)")],
             lock: .shareUpdateExclusive, on: table, hazards: [.fullTableScan]))
 
         // Read-only, an existing constraint is as good a spelling as the plan's, and better.

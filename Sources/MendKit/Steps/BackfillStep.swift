@@ -81,7 +81,7 @@ public struct BackfillStep: RepairStep {
         let matching = try probe.planText(conditionGiven ? "where" : "set") { try probe.memoizedCount(count) }
         guard matching > 0 else { return .satisfied("no row of \(table) matches where") }
         var effect: any Effect = Backfill(
-            table: table, key: key, assignments: assignments, condition: condition, matching: matching, batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers)
+            table: table, key: key, assignments: assignments.map { ($0.column, SQL.legacy($0.expression)) }, condition: .legacy(condition), matching: matching, batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers)
         // `set` runs only as the effect, in a real run as written; a rehearsal skips it when it
         // calls a function whose effects a rollback may not undo.
         let update = "UPDATE \(quotedTable) SET "

@@ -199,7 +199,7 @@ public struct CreateTableStep: RepairStep {
         for case let (target, _)? in columns.map(\.references) where !referenced.contains(target) { referenced.append(target) }
         let effect = AtomicSQL(
             names.isEmpty ? "create table \(table)" : "create table \(table) with index\(names.count == 1 ? "" : "es") \(names.joined(separator: ", "))",
-            statements,
+            statements.map(SQL.legacy),
             // SHARE ROW EXCLUSIVE on the referenced tables, for the foreign keys.
             lock: referenced.isEmpty ? .none : .shareRowExclusive, on: referenced, hazards: names.isEmpty ? [] : [.indexBuild])
         return .needed([effect], after: after)

@@ -101,8 +101,8 @@ public struct DedupeIndexesStep: RepairStep {
     static func drop(_ index: Index, of table: ObjectName, summary: String) -> ConcurrentSQL {
         let name = QualifiedName(schema: table.schema, index.name).quoted
         return ConcurrentSQL(
-            summary, "-- to put it back: \(restoreStatement(index.definition));\nDROP INDEX CONCURRENTLY IF EXISTS \(name)",
-            rehearsalSQL: "DROP INDEX IF EXISTS \(name)", lock: .shareUpdateExclusive, on: table)
+            summary, .legacy("-- to put it back: \(restoreStatement(index.definition));\nDROP INDEX CONCURRENTLY IF EXISTS \(name)"),
+            rehearsalSQL: .legacy("DROP INDEX IF EXISTS \(name)"), lock: .shareUpdateExclusive, on: table)
     }
 
     /// `pg_get_indexdef`'s text, built concurrently so that putting it back blocks no writes.

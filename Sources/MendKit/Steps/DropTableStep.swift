@@ -44,7 +44,7 @@ public struct DropTableStep: RepairStep {
         if !requireArchive {
             return .needed(
                 [AtomicSQL(
-                    "drop \(table) and its \(rows) rows (require_archive: false)", ["DROP TABLE \(quoted)"],
+                    "drop \(table) and its \(rows) rows (require_archive: false)", [.legacy("DROP TABLE \(quoted)")],
                     lock: .accessExclusive, on: table, hazards: [.accessExclusiveLock, .deletesData])],
                 after: after)
         }

@@ -366,7 +366,7 @@ public struct ExtractJSONFieldsStep: RepairStep {
             }
             effects.append(AtomicSQL(
                 "add column\(missing.count == 1 ? "" : "s") \(missing.map(\.field.name).joined(separator: ", ")) to \(table)",
-                ["ALTER TABLE \(quotedTable) " + clauses.joined(separator: ", ")], lock: .accessExclusive, on: table))
+                [.legacy("ALTER TABLE \(quotedTable) " + clauses.joined(separator: ", "))], lock: .accessExclusive, on: table))
             let forms = try probe.planText("fields") {
                 try probe.canonicalForms(
                     columns: missing.map { Column(name: $0.field.name, type: $0.printedType) }, checks: [],
@@ -395,7 +395,7 @@ public struct ExtractJSONFieldsStep: RepairStep {
             let count = plans.reduce(0) { sum, plan in
                 sum + (invalidToNull ? plan.counts.invalid : 0) + plan.losers.count + (plan.exists && preferColumn != nil ? plan.counts.differing : 0)
             }
-            if count > 0 { journal = JournalSetAside(table: table, query: setAside.joined(separator: "\nUNION ALL "), count: count) }
+            if count > 0 { journal = JournalSetAside(table: table, query: .legacy(setAside.joined(separator: "\nUNION ALL ")), count: count) }
         }
 
         let key = keyColumns.map { name in (name: name, type: current.column(name)?.type ?? "text") }
@@ -414,7 +414,7 @@ public struct ExtractJSONFieldsStep: RepairStep {
             needing = try probe.memoizedCount("SELECT count(*) FROM \(quotedTable) WHERE " + (missing.isEmpty ? condition : plans.map(\.present).joined(separator: " OR ")))
         }
         if needing > 0 || !missing.isEmpty {
-            var backfill = Backfill(table: table, key: key, assignments: assignments, condition: condition, matching: needing, batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers)
+            var backfill = Backfill(table: table, key: key, assignments: assignments.map { ($0.column, SQL.legacy($0.expression)) }, condition: .legacy(condition), matching: needing, batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers)
             backfill.purpose = fieldCounts(plans, groups: groupsByField).joined(separator: "; ")
             // `condition` is "a column differs from its target": each target once per row.
             backfill.conditionIsDifference = true
@@ -423,14 +423,14 @@ public struct ExtractJSONFieldsStep: RepairStep {
             if !invalidToNull {
                 backfill.verify = (
                     "values of \(table).\(column) that do not convert, written after the step was assessed (on_invalid: \"null\" makes them NULL)",
-                    unconvertible)
+                    .legacy(unconvertible))
             }
             // The rows this assessment read: a field none of whose values failed to convert
             // converts them without its checks (`Backfill.trusted`).
             if counts.count == aggregates.count, let snapshotXmin = counts.last, plans.contains(where: { $0.counts.invalid == 0 }) {
                 backfill.trusted = (
                     assessedBefore: UInt64(snapshotXmin),
-                    expressions: plans.map { $0.counts.invalid == 0 ? $0.target(value: $0.cast.unchecked) : nil })
+                    expressions: plans.map { $0.counts.invalid == 0 ? SQL.legacy($0.target(value: $0.cast.unchecked)) : nil })
             }
             // Journaled only when the move runs: a satisfied step has nothing left to set aside.
             if let journal { effects.append(journal) }
@@ -448,8 +448,8 @@ public struct ExtractJSONFieldsStep: RepairStep {
             let quotedIndex = SQLIdentifier(name).quoted
             effects.append(ConcurrentSQL(
                 "build unique index \(name) on \(table) (\(plan.field.name))",
-                "CREATE UNIQUE INDEX CONCURRENTLY \(quotedIndex) ON \(quotedTable) (\(column))",
-                rehearsalSQL: "CREATE UNIQUE INDEX \(quotedIndex) ON \(quotedTable) (\(column))",
+                .legacy("CREATE UNIQUE INDEX CONCURRENTLY \(quotedIndex) ON \(quotedTable) (\(column))"),
+                rehearsalSQL: .legacy("CREATE UNIQUE INDEX \(quotedIndex) ON \(quotedTable) (\(column))"),
                 lock: .shareUpdateExclusive, on: table, hazards: [.indexBuild], builds: indexName))
             after.tables[table.key]?.indexes[name] = Index(
                 name: name,
@@ -472,7 +472,7 @@ public struct ExtractJSONFieldsStep: RepairStep {
             // runs after it whatever the count (its condition decides, row by row).
             if count > 0 || !missing.isEmpty || needing > 0 {
                 let matching = missing.isEmpty ? count + needing : needing
-                removal = Backfill(table: table, key: key, assignments: [(column, expression)], condition: removable, matching: matching, batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers)
+                removal = Backfill(table: table, key: key, assignments: [(column, .legacy(expression))], condition: .legacy(removable), matching: matching, batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers)
                 removal?.purpose = "remove from \(column) the keys whose values are in their columns (set-aside values stay)"
             }
         }
@@ -489,7 +489,7 @@ public struct ExtractJSONFieldsStep: RepairStep {
             let broken = [condition] + (invalidToNull ? [] : [unconvertible])
             effects.append(Assertion(
                 "every row of \(table) agrees with \(column): \(plans.map(\.field.name).joined(separator: ", "))",
-                query: "SELECT \(keyText) AS key FROM \(quotedTable) WHERE " + broken.joined(separator: " OR "), on: table))
+                query: .legacy("SELECT \(keyText) AS key FROM \(quotedTable) WHERE " + broken.joined(separator: " OR ")), on: table))
         }
         if let removal { effects.append(removal) }
         return .needed(effects, after: after)

@@ -271,8 +271,8 @@ public struct FixForeignKeysStep: RepairStep {
             let index = ObjectName(schema: reference.table.schema, name: indexName)
             effects.append(ConcurrentSQL(
                 "build index \(indexName) on \(from) for the foreign key (deletes of \(reference.target) look it up)",
-                "CREATE INDEX CONCURRENTLY \(SQLIdentifier(indexName).quoted) ON \(quotedTable) (\(quotedColumns.joined(separator: ", ")))",
-                rehearsalSQL: "CREATE INDEX \(SQLIdentifier(indexName).quoted) ON \(quotedTable) (\(quotedColumns.joined(separator: ", ")))",
+                .legacy("CREATE INDEX CONCURRENTLY \(SQLIdentifier(indexName).quoted) ON \(quotedTable) (\(quotedColumns.joined(separator: ", ")))"),
+                rehearsalSQL: .legacy("CREATE INDEX \(SQLIdentifier(indexName).quoted) ON \(quotedTable) (\(quotedColumns.joined(separator: ", ")))"),
                 lock: .shareUpdateExclusive, on: reference.table, hazards: [.indexBuild], builds: index))
             after.tables[reference.table.key]?.indexes[indexName] = Index(
                 name: indexName,
@@ -297,7 +297,7 @@ public struct FixForeignKeysStep: RepairStep {
             if orphans == .fail || cannotBeNull && orphans == .null {
                 // Nothing to resolve (a NOT NULL column cannot take NULL: its orphans block
                 // above, and one committed while this waited makes the validation fail).
-                effects.append(AtomicSQL(summary, statements, lock: lock, on: [reference.table, reference.target], hazards: hazards))
+                effects.append(AtomicSQL(summary, statements.map(SQL.legacy), lock: lock, on: [reference.table, reference.target], hazards: hazards))
             } else {
                 // Also when none was seen: one committed while this waited for its lock is
                 // handled too. Which rows are orphans is decided after the lock, in the
@@ -318,14 +318,14 @@ public struct FixForeignKeysStep: RepairStep {
                     summary += "; set orphan values to NULL, journaled in pgmend.set_aside (\(orphanRows.count) now)"
                 }
                 effects.append(ResolveRowsUnderLock(
-                    summary, table: reference.table, selection: selection, resolution: resolution, then: statements, lock: lock,
+                    summary, table: reference.table, selection: selection, resolution: resolution, then: statements.map(SQL.legacy), lock: lock,
                     on: [reference.table, reference.target], counted: orphanRows.count))
             }
             for constraint in old { after.tables[reference.table.key]?.constraints[constraint.name] = nil }
         }
         if wanted?.validated != true {
             effects.append(AtomicSQL(
-                "validate \(name) against existing rows", ["ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(SQLIdentifier(name).quoted)"],
+                "validate \(name) against existing rows", [.legacy("ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(SQLIdentifier(name).quoted)")],
                 lock: .shareUpdateExclusive, on: reference.table, hazards: [.fullTableScan]))
         }
         var definition = "FOREIGN KEY (\(reference.columns.map(PrintedNames.identifier).joined(separator: ", "))) REFERENCES \(PrintedNames.qualified(reference.target))(\(reference.targetColumns.map(PrintedNames.identifier).joined(separator: ", ")))"

@@ -41,7 +41,7 @@ public struct RenameTableStep: RepairStep {
             if renames.isEmpty { return .satisfied("\(to) exists and \(from) does not") }
             if let problems = problems(of: renames, in: schema) { return .blocked(problems) }
             return .needed(
-                [AtomicSQL("rename what \(to) still names after \(from.name)", renames.map(statement), lock: .accessExclusive, on: to, hazards: [.accessExclusiveLock])],
+                [AtomicSQL("rename what \(to) still names after \(from.name)", renames.map(statement).map(SQL.legacy), lock: .accessExclusive, on: to, hazards: [.accessExclusiveLock])],
                 after: applying(renames, to: schema))
         case (true, true):
             return .blocked([StepProblem("both \(from) and \(to) exist; pgmend will not choose between them", table: to)])
@@ -55,7 +55,7 @@ public struct RenameTableStep: RepairStep {
             // One transaction: no moment shows the new table with its old constraint names.
             let summary = renames.isEmpty ? "rename \(from) to \(to.name)" : "rename \(from) to \(to.name) with its constraints, indexes and sequences"
             return .needed(
-                [AtomicSQL(summary, [sql] + renames.map(statement), lock: .accessExclusive, on: from, hazards: [.accessExclusiveLock])],
+                [AtomicSQL(summary, ([sql] + renames.map(statement)).map(SQL.legacy), lock: .accessExclusive, on: from, hazards: [.accessExclusiveLock])],
                 after: applying(renames, to: renamed))
         }
     }

@@ -61,9 +61,9 @@ public struct SQLStep: RepairStep {
         case .success(false):
             let index = Self.concurrentIndex(run)
             var effect: any Effect = transaction
-                ? AtomicSQL("run the plan's SQL", [run], lock: lock, hazards: [.rawSQL], raw: true)
+                ? AtomicSQL("run the plan's SQL", [.unsafeRaw(run)], lock: lock, hazards: [.rawSQL], raw: true)
                 : ConcurrentSQL(
-                    "run the plan's SQL outside a transaction", run, rehearsalSQL: index?.rehearsal, lock: lock,
+                    "run the plan's SQL outside a transaction", .unsafeRaw(run), rehearsalSQL: index.map { .unsafeRaw($0.rehearsal) }, lock: lock,
                     hazards: [.rawSQL], builds: index?.builds)
             if let reason = try rehearsalRefusal(probe) { effect = NotRehearsedWhenVolatile(effect, reason: reason) }
             return .needed([effect], after: nil)

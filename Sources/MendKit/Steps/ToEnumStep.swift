@@ -100,7 +100,7 @@ public struct ToEnumStep: RepairStep {
         let effect = AtomicSQL(
             statements.count == 1 ? "convert \(table).\(column) to \(type) (rewrites the table)"
                 : "create enum type \(type) and convert \(table).\(column) to it (rewrites the table)",
-            statements, lock: .accessExclusive, on: table, hazards: [.accessExclusiveLock, .tableRewrite])
+            statements.map(SQL.legacy), lock: .accessExclusive, on: table, hazards: [.accessExclusiveLock, .tableRewrite])
         if existingColumn.defaultExpression != nil && defaultLabel == nil {
             return .blocked([StepProblem("the default of \(table).\(column), \(existingColumn.defaultExpression ?? ""), is not a plain label; change it in an earlier step", table: table)])
         }

@@ -456,13 +456,13 @@ enum ColumnTypeChange {
         let lockTables = Array(Set(tables + keys.flatMap { [$0.table] + ($0.constraint.foreignKey.map { [ObjectName(parsing: $0.referencedTable)] } ?? []) })).sorted()
         var effects: [any Effect] = [
             AlterColumnTypes(
-                summary: summary, tables: lockTables, pinned: pinned, refusal: refusal, setAside: setAside, statements: statements, hazards: hazards,
+                summary: summary, tables: lockTables, pinned: pinned, refusal: refusal, setAside: setAside, statements: statements.map(SQL.legacy), hazards: hazards,
                 deletesRows: nulled > 0 ? nulled : nil)
         ]
         for (table, constraint) in keys where constraint.validated {
             effects.append(AtomicSQL(
                 "validate \(constraint.name) against existing rows",
-                ["ALTER TABLE \(quoted(table)) VALIDATE CONSTRAINT \(SQLIdentifier(constraint.name).quoted)"],
+                [.legacy("ALTER TABLE \(quoted(table)) VALIDATE CONSTRAINT \(SQLIdentifier(constraint.name).quoted)")],
                 lock: .shareUpdateExclusive, on: table, hazards: [.fullTableScan]))
         }
         return .success(Outcome(effects: effects, after: after))
@@ -558,7 +558,7 @@ enum ColumnTypeChange {
         for (table, constraint) in pending {
             effects.append(AtomicSQL(
                 "validate \(constraint.name) against existing rows (left NOT VALID)",
-                ["ALTER TABLE \(quoted(table)) VALIDATE CONSTRAINT \(SQLIdentifier(constraint.name).quoted)"],
+                [.legacy("ALTER TABLE \(quoted(table)) VALIDATE CONSTRAINT \(SQLIdentifier(constraint.name).quoted)")],
                 lock: .shareUpdateExclusive, on: table, hazards: [.fullTableScan]))
             after.tables[table.key]?.constraints[constraint.name]?.validated = true
             if constraint.definition.hasSuffix(" NOT VALID") {
@@ -630,7 +630,7 @@ enum ColumnTypeChange {
             ? "\(SQLIdentifier(key[0]).quoted)::text" : "ROW(\(key.map { SQLIdentifier($0).quoted }.joined(separator: ", ")))::text"
         return AlterColumnTypes.SetAside(
             table: table,
-            query: "SELECT \(keyText) AS key, \(SQLLiteral.quoted(column))::text AS field, \(SQLLiteral.quoted(reason))::text AS reason, NULL::jsonb AS json_value, \(SQLIdentifier(column).quoted)::text AS column_value FROM \(quoted(table)) WHERE \(condition)")
+            query: .legacy("SELECT \(keyText) AS key, \(SQLLiteral.quoted(column))::text AS field, \(SQLLiteral.quoted(reason))::text AS reason, NULL::jsonb AS json_value, \(SQLIdentifier(column).quoted)::text AS column_value FROM \(quoted(table)) WHERE \(condition)"))
     }
 
     /// Whether catalog text (a definition, an expression) names the column as a whole word.

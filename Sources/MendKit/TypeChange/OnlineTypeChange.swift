@@ -174,7 +174,7 @@ enum OnlineTypeChange {
                 statements.append("CREATE TRIGGER \(SQLIdentifier(c.triggerName).quoted) BEFORE INSERT OR UPDATE ON \(quotedTable) FOR EACH ROW EXECUTE FUNCTION \(c.quotedFunction(table))()")
                 prepared.append(AtomicSQL(
                     "add \(shadows.count == 1 ? "shadow column" : "shadow columns") \(columns.map(c.shadowName).joined(separator: ", ")) to \(table), kept equal to \(c.holds) \(columns.joined(separator: ", ")) by trigger \(c.triggerName)\(mine.contains { $0.nulledReason == nil } ? c.refuses : " (from now on a value it turns into NULL is journaled at the swap)")",
-                    statements, lock: .accessExclusive, on: table))
+                    statements.map(SQL.legacy), lock: .accessExclusive, on: table))
             }
 
             // The existing rows, in keyset batches.
@@ -190,7 +190,7 @@ enum OnlineTypeChange {
             }
             if !hasShadows || matching > 0 {
                 var backfill = Backfill(
-                    table: table, key: key, assignments: zip(columns, casts).map { (c.shadowName($0.0), $0.1) }, condition: condition,
+                    table: table, key: key, assignments: zip(columns, casts).map { (c.shadowName($0.0), SQL.legacy($0.1)) }, condition: .legacy(condition),
                     matching: matching, batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers)
                 backfill.purpose = "the shadow column\(columns.count == 1 ? " \(c.shadowName(columns[0])) gets" : "s \(columns.map(c.shadowName).joined(separator: ", ")) get") \(c.holds) \(columns.joined(separator: ", "))"
                 backfill.conditionIsDifference = true
@@ -208,13 +208,13 @@ enum OnlineTypeChange {
                 if check == nil {
                     prepared.append(AtomicSQL(
                         "add check \(name) (\(c.shadowName(retype.column.column)) IS NOT NULL) NOT VALID", [
-                            "ALTER TABLE \(quotedTable) ADD CONSTRAINT \(SQLIdentifier(name).quoted) CHECK (\(shadow) IS NOT NULL) NOT VALID"
+                            .legacy("ALTER TABLE \(quotedTable) ADD CONSTRAINT \(SQLIdentifier(name).quoted) CHECK (\(shadow) IS NOT NULL) NOT VALID")
                         ], lock: .accessExclusive, on: table))
                 }
                 if check?.validated != true {
                     prepared.append(AtomicSQL(
                         "validate \(name), so the swap's SET NOT NULL does not read the table",
-                        ["ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(SQLIdentifier(name).quoted)"],
+                        [.legacy("ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(SQLIdentifier(name).quoted)")],
                         lock: .shareUpdateExclusive, on: table, hazards: [.fullTableScan]))
                 }
                 provenNotNull.append("ALTER TABLE \(quotedTable) DROP CONSTRAINT \(SQLIdentifier(name).quoted)")
@@ -248,7 +248,7 @@ enum OnlineTypeChange {
                 if model.indexes[shadowIndex]?.valid != true {
                     indexBuilds.append(ConcurrentSQL(
                         "build \(shadowIndex) on \(table), the index \(index.name) will be after the swap",
-                        statement, rehearsalSQL: statement.replacingOccurrences(of: "INDEX CONCURRENTLY", with: "INDEX"),
+                        .legacy(statement), rehearsalSQL: .legacy(statement.replacingOccurrences(of: "INDEX CONCURRENTLY", with: "INDEX")),
                         lock: .shareUpdateExclusive, on: table, hazards: [.indexBuild], builds: ObjectName(schema: table.schema, name: shadowIndex)))
                 }
                 after.tables[table.key]?.indexes[shadowIndex] = nil
@@ -271,7 +271,7 @@ enum OnlineTypeChange {
                     let statement = "CREATE INDEX CONCURRENTLY \(SQLIdentifier(name).quoted) ON \(quotedTable) (\(key.map { SQLIdentifier($0.name).quoted }.joined(separator: ", "))) WHERE \(nulled)"
                     indexBuilds.append(ConcurrentSQL(
                         "build \(name) on \(table): the rows whose \(column) the conversion sets to NULL, journaled under the swap's lock",
-                        statement, rehearsalSQL: statement.replacingOccurrences(of: "INDEX CONCURRENTLY", with: "INDEX"),
+                        .legacy(statement), rehearsalSQL: .legacy(statement.replacingOccurrences(of: "INDEX CONCURRENTLY", with: "INDEX")),
                         lock: .shareUpdateExclusive, on: table, hazards: [.indexBuild], builds: ObjectName(schema: table.schema, name: name)))
                 }
                 after.tables[table.key]?.indexes[name] = nil
@@ -325,7 +325,7 @@ enum OnlineTypeChange {
         effects += indexBuilds
         effects.append(Assertion(
             "every row's shadow column equals \(c.holds) its column (\(retypes.map(\.column.description).joined(separator: ", ")))",
-            query: assertions.joined(separator: "\nUNION ALL\n"), on: tables.first))
+            query: .legacy(assertions.joined(separator: "\nUNION ALL\n")), on: tables.first))
         let lockTables = Array(Set(tables + foreignKeys.flatMap { [$0.table] + ($0.constraint.foreignKey.map { [ObjectName(parsing: $0.referencedTable)] } ?? []) })).sorted()
         var summary = "swap \(retypes.map(\.column.description).joined(separator: ", ")) for their \(Set(retypes.map(\.newType)).sorted().joined(separator: ", ")) shadow columns in one short transaction (no table rewrite)"
         if !foreignKeys.isEmpty { summary += "; foreign keys \(foreignKeys.map(\.constraint.name).joined(separator: ", ")) dropped and re-added NOT VALID" }
@@ -334,7 +334,7 @@ enum OnlineTypeChange {
         // The rows whose value the conversion nulls lose it at the swap (journaled first).
         let nulled = retypes.map(\.nulledCount).reduce(0, +)
         effects.append(AlterColumnTypes(
-            summary: summary, tables: lockTables, pinned: c.pinned, refusal: nil, setAside: setAside, statements: swap,
+            summary: summary, tables: lockTables, pinned: c.pinned, refusal: nil, setAside: setAside, statements: swap.map(SQL.legacy),
             hazards: nulled > 0 ? [.accessExclusiveLock, .deletesData] : [.accessExclusiveLock], deletesRows: nulled > 0 ? nulled : nil))
         // The renamed columns have no statistics yet: the planner's estimates on them are
         // guesses until they are gathered (autovacuum would, later). The whole table, so that
@@ -346,7 +346,7 @@ enum OnlineTypeChange {
         for (table, constraint) in foreignKeys where constraint.validated {
             effects.append(AtomicSQL(
                 "validate \(constraint.name) against existing rows",
-                ["ALTER TABLE \(ColumnTypeChange.quoted(table)) VALIDATE CONSTRAINT \(SQLIdentifier(constraint.name).quoted)"],
+                [.legacy("ALTER TABLE \(ColumnTypeChange.quoted(table)) VALIDATE CONSTRAINT \(SQLIdentifier(constraint.name).quoted)")],
                 lock: .shareUpdateExclusive, on: table, hazards: [.fullTableScan]))
         }
         return .success(ColumnTypeChange.Outcome(effects: effects, after: after))
@@ -355,7 +355,7 @@ enum OnlineTypeChange {
 
 extension OnlineTypeChange {
     static func analyze(_ table: ObjectName, _ summary: String) -> AtomicSQL {
-        AtomicSQL(summary, ["ANALYZE \(ColumnTypeChange.quoted(table))"], lock: .shareUpdateExclusive, on: table)
+        AtomicSQL(summary, [.legacy("ANALYZE \(ColumnTypeChange.quoted(table))")], lock: .shareUpdateExclusive, on: table)
     }
 
     /// The ANALYZE a swap left undone (the run was killed between the swap and it): a table
