@@ -60,6 +60,38 @@ public struct Probe {
         try connection.scalar(sql, parameters, as: type)
     }
 
+    public func query(_ sql: SQL) throws -> QueryResult { try connection.query(sql) }
+
+    public func scalar<T: PostgresDecodable>(_ sql: SQL, as type: T.Type = T.self) throws -> T? {
+        try connection.scalar(sql, as: type)
+    }
+
+    /// `memoizedCount` of a statement built as `SQL` (remembered by its text and values).
+    public func memoizedCount(_ sql: SQL) throws -> Int {
+        try memoized(sql.description) { try readOnly { try $0.scalar(sql, as: Int.self) ?? 0 } }
+    }
+
+    /// `memoizedCounts` of a statement built as `SQL`.
+    public func memoizedCounts(_ sql: SQL, fallback: SQL? = nil, failing: SQLState? = nil) throws -> [Int] {
+        func counts(_ statement: SQL) throws -> [Int] {
+            try readOnly { probe -> [Int] in
+                let result = try probe.query(statement)
+                guard let row = result.first else { return [] }
+                return try (0..<result.columnNames.count).map { try row.get(.index($0), as: Int.self) }
+            }
+        }
+        return try memoized(sql.description) {
+            do {
+                return try counts(sql)
+            } catch let error as PostgresError where fallback != nil && error.sqlState == failing {
+                return try counts(fallback ?? sql)
+            }
+        }
+    }
+
+    /// The primary key of a live table, as `RowKey` (ctid when it has none).
+    public func rowKey(of table: ObjectName) throws -> RowKey { RowKey(try primaryKey(of: table)) }
+
     /// `SELECT count(*) ...` read-only (it may hold plan text), once per run while no effect
     /// has run (see `FingerprintMemo`).
     public func memoizedCount(_ sql: String) throws -> Int {
