@@ -15,14 +15,10 @@ struct RunCommandTests {
             "/bin/sh", ["-c", "cd \"$1\" && shift && exec \"$@\"", "sh", root.path, try PgMendBinary.path()] + arguments)
     }
 
-    /// Compares with a golden file; PGMEND_RECORD=1 writes it instead.
+    /// Compares with a golden file; `PGMEND_RECORD=<its name>` (or `=RunCommandTests`) writes
+    /// it instead (see `Golden`).
     static func expectGolden(_ text: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let url = fixtures.appendingPathComponent(name)
-        if ProcessInfo.processInfo.environment["PGMEND_RECORD"] == "1" {
-            try Data(text.utf8).write(to: url)
-        }
-        let golden = try String(contentsOf: url, encoding: .utf8)
-        #expect(text == golden, "differs from \(name); re-record with PGMEND_RECORD=1 if intended", sourceLocation: sourceLocation)
+        try Golden.check(text, against: fixtures.appendingPathComponent(name), suite: RunCommandTests.self, sourceLocation: sourceLocation)
     }
 
     @Test func dryRunOutputIsGolden() throws {
