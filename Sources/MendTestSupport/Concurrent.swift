@@ -113,4 +113,36 @@ extension Connection {
         }
         throw PostgresError(kind: .usage, message: "no session of \(application) waited for a lock within \(seconds) s")
     }
+
+    /// Waits until no backend of `application` in this database waits for a lock: after
+    /// `waitForLockWait(by:)`, the moment its wait ended. While the lock it waited for is still
+    /// held, that is its `lock_timeout` (a test that wants a retry releases the lock then).
+    /// Fails after `seconds`.
+    public func waitForNoLockWait(by application: String, seconds: Double = 20) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let waiting = try scalar(
+                """
+                SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE a.application_name = $1 AND a.datname = current_database() AND NOT l.granted
+                """, [application], as: Int.self) ?? 0
+            if waiting == 0 { return }
+            Thread.sleep(forTimeInterval: 0.002)
+        }
+        throw PostgresError(kind: .usage, message: "a session of \(application) still waited for a lock after \(seconds) s")
+    }
+
+    /// Waits until backend `pid` runs a statement that starts with `prefix` (state active):
+    /// the moment a test may cancel it. Fails after `seconds`.
+    public func waitForStatement(of pid: Int32, startingWith prefix: String, seconds: Double = 20) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let running = try scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'active' AND starts_with(query, $2)",
+                [pid, prefix], as: Int.self) ?? 0
+            if running > 0 { return }
+            Thread.sleep(forTimeInterval: 0.002)
+        }
+        throw PostgresError(kind: .usage, message: "backend \(pid) did not run \(prefix) within \(seconds) s")
+    }
 }

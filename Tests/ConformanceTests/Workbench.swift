@@ -34,29 +34,11 @@ struct KindFixture: Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Compares with `dry-run.txt`; `PGMEND_RECORD=1` writes it first, so it changes only on purpose.
+    /// Compares with `dry-run.txt`; `PGMEND_RECORD=dry-run.txt` (every kind's) or
+    /// `=KIND/dry-run.txt` (one kind's) or `=ConformanceTests` writes it instead, so it changes
+    /// only on purpose (see `Golden`).
     func expectGoldenDryRun(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let file = "dry-run.txt"
-        if ProcessInfo.processInfo.environment["PGMEND_RECORD"] == "1" {
-            try Data(text.utf8).write(to: folder.appendingPathComponent(file))
-        }
-        let golden = try self.text(file)
-        #expect(
-            text == golden,
-            "the dry run of \(kind) differs from Fixtures/\(kind)/\(file) (re-record with PGMEND_RECORD=1 if intended)\n\(Self.firstDifference(golden, text))",
-            sourceLocation: sourceLocation)
-    }
-
-    /// The first line where two texts part, for a failure message people can read.
-    static func firstDifference(_ expected: String, _ actual: String) -> String {
-        let old = expected.components(separatedBy: "\n")
-        let new = actual.components(separatedBy: "\n")
-        for index in 0..<max(old.count, new.count) {
-            let a = index < old.count ? old[index] : "<end>"
-            let b = index < new.count ? new[index] : "<end>"
-            if a != b { return "line \(index + 1):\n  expected: \(a)\n  actual:   \(b)" }
-        }
-        return "no line differs"
+        try Golden.check(text, against: folder.appendingPathComponent("dry-run.txt"), suite: ConformanceTests.self, sourceLocation: sourceLocation)
     }
 }
 

@@ -112,7 +112,8 @@ struct CatalogReaderTests {
         }
     }
 
-    /// The snapshot JSON of the fixture, byte for byte. Re-record on purpose with PGMEND_RECORD=1.
+    /// The snapshot JSON of the fixture, byte for byte. Re-record on purpose with
+    /// `PGMEND_RECORD=<golden file name> swift test --filter CatalogReader` (see `Golden`).
     @Test func goldenSnapshotJSON() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             try loadSQL(Self.fixture, into: database)
@@ -124,11 +125,7 @@ struct CatalogReaderTests {
             snapshot.database = "fixture"
             snapshot.pgmendVersion = "test"
             let text = try snapshot.jsonText()
-            if ProcessInfo.processInfo.environment["PGMEND_RECORD"] == "1" {
-                try Data(text.utf8).write(to: Self.golden)
-            }
-            let golden = try String(contentsOf: Self.golden, encoding: .utf8)
-            #expect(text == golden, "snapshot JSON differs from \(Self.golden.lastPathComponent); re-record with PGMEND_RECORD=1 if intended")
+            try Golden.check(text, against: Self.golden, suite: Self.self)
         }
     }
 

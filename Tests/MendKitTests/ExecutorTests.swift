@@ -35,15 +35,19 @@ struct ExecutorTests {
             try reader.execute("BEGIN; SELECT count(*) FROM public.old_backup")
             let plan = try writePlan("settings: {lock_timeout: 150ms, retries: 20}\nsteps:\n  - archive_table: {table: old_backup, to: \(folder)}\n")
             let conninfo = database.conninfo
-            let run = Background { try Runner(connection: Connection(conninfo), plan: plan).apply(snapshotDirectory: Self.snapshots) }
-            // Released once the journal shows an attempt that timed out, not after a fixed time:
-            // on a loaded machine the run may not have reached its DROP within one.
-            let deadline = Date().addingTimeInterval(60)
-            while Date() < deadline {
-                if try connection.scalar("SELECT to_regclass('pgmend.statements') IS NOT NULL", as: Bool.self) == true,
-                    try connection.scalar("SELECT count(*) FROM pgmend.statements WHERE error IS NOT NULL", as: Int.self) ?? 0 > 0
-                { break }
-                Thread.sleep(forTimeInterval: 0.01)
+            let run = Background {
+                try Runner(connection: Connection(conninfo, applicationName: "pgmend-retry"), plan: plan).apply(snapshotDirectory: Self.snapshots)
+            }
+            // Released once the DROP has waited for the reader's lock (pg_locks: not granted) and
+            // stopped waiting (its lock_timeout, the reader still holding the lock): an attempt
+            // timed out, whatever time the run took to get there.
+            do {
+                _ = try connection.waitForLockWait(by: "pgmend-retry", seconds: 60)
+                try connection.waitForNoLockWait(by: "pgmend-retry", seconds: 60)
+            } catch {
+                try reader.execute("ROLLBACK")
+                _ = try? run.value()
+                throw error
             }
             try reader.execute("ROLLBACK")
             let report = try run.value()

@@ -321,15 +321,9 @@ struct GenerateModelsTests {
         #expect(outcome.status == 0, "psql: \(outcome.stderr)")
     }
 
-    /// Compares with the golden file; `PGMEND_RECORD=1` writes it instead.
+    /// Compares with the golden file; `PGMEND_RECORD=<its name>` (or `=GenerateModelsTests`)
+    /// writes it instead (see `Golden`).
     static func expectGolden(_ text: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let path = "\(goldenFolder)/\(name)"
-        if ProcessInfo.processInfo.environment["PGMEND_RECORD"] == "1" {
-            try FileManager.default.createDirectory(atPath: goldenFolder, withIntermediateDirectories: true)
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-            return
-        }
-        let golden = try? String(contentsOfFile: path, encoding: .utf8)
-        #expect(golden == text, "\(name) differs from its golden file (PGMEND_RECORD=1 to record):\n\(text)", sourceLocation: sourceLocation)
+        try Golden.check(text, against: URL(fileURLWithPath: "\(goldenFolder)/\(name)"), suite: GenerateModelsTests.self, sourceLocation: sourceLocation)
     }
 }

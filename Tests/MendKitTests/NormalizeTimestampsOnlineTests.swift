@@ -191,15 +191,17 @@ struct NormalizeTimestampsOnlineTests {
     }
 
     /// Assesses `step` and applies every effect before the swap, as a run killed just before it
-    /// leaves them; returns the swap (nil, and an issue recorded, when the step is not needed).
-    static func applyUpToTheSwap(_ step: any RepairStep, on connection: Connection) throws -> (any Effect)? {
-        guard case .needed(let effects, _) = try step.assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection)) else {
-            Issue.record("expected needed")
-            return nil
-        }
+    /// leaves them; returns the swap. Throws (the test fails) when the step is not needed or
+    /// has no swap: nothing is applied then.
+    static func applyUpToTheSwap(_ step: any RepairStep, on connection: Connection, sourceLocation: SourceLocation = #_sourceLocation) throws -> any Effect {
+        let assessment = try step.assess(try CatalogReader(connection: connection).readSchema(), Probe(connection: connection))
+        var needed: [any Effect]?
+        if case .needed(let effects, _) = assessment { needed = effects }
+        let effects = try #require(needed, "expected the step needed, not \(assessment)", sourceLocation: sourceLocation)
+        let swap = try #require(effects.first { $0 is AlterColumnTypes }, "no swap among \(effects.map(\.summary))", sourceLocation: sourceLocation)
         let context = EffectContext.standalone(connection)
         for effect in effects.prefix(while: { !($0 is AlterColumnTypes) }) { _ = try effect.apply(context) }
-        return effects.first { $0 is AlterColumnTypes }
+        return swap
     }
 
     /// The swap holds ACCESS EXCLUSIVE: its SET NOT NULL must be proven by the validated check,
@@ -209,7 +211,7 @@ struct NormalizeTimestampsOnlineTests {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try Self.prepare(database, zone: "UTC", rows: 200)
             let step = try makeStep("normalize_timestamps: {columns: [visits.at], assume_time_zone: UTC, recreate_views: true, method: online}")
-            let swap = try #require(try Self.applyUpToTheSwap(step, on: connection))
+            let swap = try Self.applyUpToTheSwap(step, on: connection)
 
             var messages: [String] = []
             connection.onNotice = { messages.append($0.message) }
@@ -232,7 +234,7 @@ struct NormalizeTimestampsOnlineTests {
             let snapshots = ConcurrentWriterTests.scratch("timestamps-online-swap")
             defer { try? FileManager.default.removeItem(atPath: snapshots) }
             let step = try makeStep("normalize_timestamps: {columns: [visits.at, visits.seen], assume_time_zone: Europe/Berlin, recreate_views: true, method: online}")
-            guard try Self.applyUpToTheSwap(step, on: observer) != nil else { return }
+            _ = try Self.applyUpToTheSwap(step, on: observer)
 
             let app = try Self.application(database.conninfo)
             // A winter and a summer value, written as the application's naive wall clock.

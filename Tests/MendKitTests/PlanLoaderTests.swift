@@ -1,10 +1,12 @@
 import Foundation
 @testable import MendKit
+import MendTestSupport
 import Testing
 
 /// Plan files as the loader reads them. Every invalid plan under `Fixtures/plans/invalid/`
 /// sits next to a `.expected` file with the exact error text it must produce; re-record them
-/// on purpose with `PGMEND_RECORD=1 swift test --filter PlanLoader`, then read every one.
+/// on purpose with `PGMEND_RECORD=NAME.expected swift test --filter PlanLoader` (or
+/// `PGMEND_RECORD=PlanLoaderTests` for all of them, see `Golden`), then read every one.
 enum PlanFixtures {
     /// The package root, found from this file (the tests do not depend on the current directory).
     static let packageRoot = URL(fileURLWithPath: #filePath)
@@ -36,7 +38,8 @@ enum PlanFixtures {
         return try PlanLoader.parse(text, file: path)
     }
 
-    static var recording: Bool { ProcessInfo.processInfo.environment["PGMEND_RECORD"] == "1" }
+    /// A run that records golden files may be adding the `.expected` of a new plan.
+    static var recording: Bool { Golden.isRecordingAnything }
 }
 
 @Suite("PlanLoader: plan files and the problems they report")
@@ -73,16 +76,7 @@ struct PlanLoaderTests {
         #expect(error.problems.map(\.location) == error.problems.map(\.location).sorted())
 
         let expectedURL = PlanFixtures.url(PlanFixtures.relativePath("invalid", name, "expected"))
-        if PlanFixtures.recording {
-            try (error.description + "\n").write(to: expectedURL, atomically: true, encoding: .utf8)
-            return
-        }
-        let data = try #require(
-            FileManager.default.contents(atPath: expectedURL.path),
-            "missing \(expectedURL.lastPathComponent): record it with PGMEND_RECORD=1")
-        var expected = try #require(String(data: data, encoding: .utf8))
-        if expected.hasSuffix("\n") { expected.removeLast() }
-        #expect(error.description == expected)
+        try Golden.check(error.description + "\n", against: expectedURL, suite: PlanLoaderTests.self)
     }
 
     @Test("load(path:) reports a file it cannot read at line 1")

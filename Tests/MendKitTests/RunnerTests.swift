@@ -177,6 +177,13 @@ struct RunnerTests {
             let locked = DispatchSemaphore(value: 0)
             let holderPID = Locked<Int32>(0)
             let conninfo = database.conninfo
+            // The holder's statement waits for the gate's lock: it ends when the test says so
+            // (once the run has said it waits), not after a fixed time the run may need more
+            // than on a loaded machine.
+            try database.connect().execute("CREATE TABLE public.gate (id int)")
+            let gate = try NamedSession("gate", conninfo: conninfo)
+            try gate.execute("BEGIN; LOCK TABLE public.gate IN ACCESS EXCLUSIVE MODE")
+            defer { gate.rollbackIfOpen() }
             let thread = Thread {
                 // As a killed pgmend's backend: the run lock, busy in a statement, no alive lock.
                 guard let holder = try? Connection(conninfo, applicationName: "pgmend"),
@@ -187,7 +194,8 @@ struct RunnerTests {
                 }
                 holderPID.value = holder.backendPID
                 locked.signal()
-                _ = try? holder.execute("SELECT pg_sleep(1.5)")
+                _ = try? holder.execute("SELECT count(*) FROM public.gate")
+                // The connection closes here, and the run lock with it.
             }
             thread.start()
             locked.wait()
@@ -198,11 +206,11 @@ struct RunnerTests {
                 steps:
                   - create_table: {name: t, columns: [{name: id, type: int}]}
                 """)
-            let notes = NoteRecorder()
-            let started = Date()
+            let notes = NoteRecorder { note in
+                if note.contains("whose client has gone; waiting for it to end") { gate.rollbackIfOpen() }
+            }
             let report = try Runner(connection: try database.connect(), plan: plan, progress: notes).apply(snapshotDirectory: Self.snapshots)
             #expect(report.outcome == .ok, "\(report.message ?? "")")
-            #expect(Date().timeIntervalSince(started) > 0.5)
             #expect(notes.all.contains { $0.contains("held by pgmend pid \(pid) whose client has gone; waiting for it to end") }, "\(notes.all)")
         }
     }
@@ -229,9 +237,15 @@ struct RunnerTests {
 final class NoteRecorder: ProgressReporter, @unchecked Sendable {
     private let lock = NSLock()
     private var notes: [String] = []
+    /// Told every note as it comes, on the runner's thread: the moment a test acts.
+    private let onNote: (@Sendable (String) -> Void)?
+    init(onNote: (@Sendable (String) -> Void)? = nil) { self.onNote = onNote }
     func progress(task: String, done: Int, total: Int, detail: String) {}
     func finish(task: String) {}
-    func note(_ message: String) { lock.withLock { notes.append(message) } }
+    func note(_ message: String) {
+        lock.withLock { notes.append(message) }
+        onNote?(message)
+    }
     var all: [String] { lock.withLock { notes } }
 }
 

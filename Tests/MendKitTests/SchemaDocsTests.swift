@@ -1,5 +1,6 @@
 import Foundation
 import MendKit
+import MendTestSupport
 import SchemaModel
 import Testing
 
@@ -155,31 +156,13 @@ struct SchemaDocsTests {
         #expect(SchemaDocs.markdown(forward, title: "Shop database") == SchemaDocs.markdown(backward, title: "Shop database"))
     }
 
-    /// Re-record with `PGMEND_RECORD=1 swift test --filter SchemaDocs` after a deliberate change,
-    /// and review the fixture's diff like code.
+    /// Re-record with `PGMEND_RECORD=schema-docs.golden.md swift test --filter SchemaDocs`
+    /// (or `=SchemaDocsTests`, see `Golden`) after a deliberate change, and review the
+    /// fixture's diff like code.
     @Test func matchesGoldenFile() throws {
         let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("Fixtures/schema-docs.golden.md")
-        let output = Data(render().utf8)
-        if ProcessInfo.processInfo.environment["PGMEND_RECORD"] == "1" {
-            try FileManager.default.createDirectory(
-                at: golden.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try output.write(to: golden)
-            return
-        }
-        let expected = try #require(
-            FileManager.default.contents(atPath: golden.path),
-            "missing \(golden.path): record it with PGMEND_RECORD=1")
-        if expected != output {
-            let expectedLines = String(decoding: expected, as: UTF8.self).components(separatedBy: "\n")
-            let actualLines = render().components(separatedBy: "\n")
-            let firstDifference = zip(expectedLines, actualLines).enumerated().first { $0.element.0 != $0.element.1 }
-            Issue.record("""
-                output differs from \(golden.lastPathComponent) \
-                (line \((firstDifference?.offset ?? min(expectedLines.count, actualLines.count)) + 1)): \
-                expected \(firstDifference?.element.0 ?? "<end>"), got \(firstDifference?.element.1 ?? "<end>")
-                """)
-        }
+        try Golden.check(render(), against: golden, suite: SchemaDocsTests.self)
     }
 }
 

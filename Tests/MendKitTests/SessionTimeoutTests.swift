@@ -92,10 +92,19 @@ struct SessionTimeoutTests {
             let plan = try writePlan(Self.backfillPlan.replacingOccurrences(of: "retries: 1", with: "retries: 6"))
             let runner = Runner(connection: connection, plan: plan)
             let app = try NamedSession("app", conninfo: database.conninfo)
-            // Held past the first assessment's lock_timeout (500 ms), released well before six retries end.
+            let conninfo = database.conninfo
+            // Held until the run has waited for it and given up once (pg_locks: pgmend's session
+            // waits, then no longer, the lock still held), then released: the retry finds it gone.
             var held: Background<Void>?
             let report = try runner.apply(snapshotDirectory: Self.snapshots) { _ in
-                held = Self.holdLock(app, on: "tasks", seconds: 1.5)
+                try? app.execute("BEGIN; LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE")
+                held = Background {
+                    defer { app.rollbackIfOpen() }
+                    let observer = try Connection(conninfo, applicationName: "observer")
+                    _ = try observer.waitForLockWait(by: "pgmend", seconds: 60)
+                    try observer.waitForNoLockWait(by: "pgmend", seconds: 60)
+                    try app.execute("COMMIT")
+                }
                 return true
             }
             _ = try held?.value()

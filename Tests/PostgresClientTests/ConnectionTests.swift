@@ -115,8 +115,13 @@ struct ConnectionTests {
             let connection = try database.connect()
             let token = try connection.cancelToken()
             let started = Date()
+            let pid = connection.backendPID
+            let conninfo = database.conninfo
             Thread.detachNewThread {
-                Thread.sleep(forTimeInterval: 0.3)
+                // Cancelled once the server runs it: a cancel that came first would be lost.
+                if let observer = try? Connection(conninfo) {
+                    try? observer.waitForStatement(of: pid, startingWith: "SELECT pg_sleep(30)")
+                }
                 try? token.cancel()
             }
             let error = try #require(throws: PostgresError.self) { try connection.query("SELECT pg_sleep(30)") }

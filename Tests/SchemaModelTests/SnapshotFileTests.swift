@@ -29,14 +29,47 @@ struct SnapshotFileTests {
         #expect(column.lowerBound < notNull.lowerBound)
     }
 
+    /// Where each of `keys` first appears as an object's key in the schema's tables, in the order given.
+    func positions(of keys: [String], in text: String) throws -> [String.Index] {
+        let tables = try #require(text.range(of: "\"tables\": {"), "no tables in the JSON")
+        return try keys.map { key in
+            try #require(text.range(of: "\"\(key)\": {", range: tables.upperBound..<text.endIndex), "\(key) is not a key in the JSON").lowerBound
+        }
+    }
+
+    /// The file is written in key order, whatever order the dictionaries were filled in. Two
+    /// equal schemas compare equal as values whatever their order (Dictionary equality ignores
+    /// it), so the text itself is checked: its keys appear sorted, and both fillings write the
+    /// same bytes. Thirty tables and constraints make an unsorted order that happens to come
+    /// out sorted (or the same twice) practically impossible.
     @Test func orderOfInsertionDoesNotMatter() throws {
-        var reversed = Schema(namespaces: ["public"])
-        for (key, table) in sampleSchema().tables.sorted(by: { $0.key > $1.key }) { reversed.tables[key] = table }
-        reversed.enums = sampleSchema().enums
-        #expect(reversed == sampleSchema())
-        var a = snapshot()
-        a.schema = reversed
-        #expect(try a.jsonText() == snapshot().jsonText())
+        let names = (0..<30).map { String(format: "public.t%02d", $0) }
+        func schema(_ order: [String]) -> Schema {
+            var schema = sampleSchema()
+            for name in order {
+                let table = Table(
+                    schema: "public", name: String(name.dropFirst("public.".count)),
+                    columns: [Column(name: "id", type: "int", notNull: true)],
+                    constraints: Dictionary(uniqueKeysWithValues: order.map { constraint in
+                        let check = "\(name.dropFirst("public.".count))_\(constraint.dropFirst("public.".count))_check"
+                        return (check, Constraint(name: check, kind: .check, columns: ["id"], definition: "CHECK (id > 0)", checkExpression: "id > 0"))
+                    }))
+                schema.tables[name] = table
+            }
+            return schema
+        }
+        let forwards = schema(names), backwards = schema(names.reversed())
+        var a = snapshot(), b = snapshot()
+        a.schema = forwards
+        b.schema = backwards
+        let text = try a.jsonText()
+        #expect(text == (try b.jsonText()))
+        let tables = (names + sampleSchema().tables.keys).sorted()
+        let seen = try positions(of: tables, in: text)
+        #expect(seen == seen.sorted(), "tables are not written in key order")
+        let constraints = names.map { "t00_\($0.dropFirst("public.".count))_check" }.sorted()
+        let seenConstraints = try positions(of: constraints, in: text)
+        #expect(seenConstraints == seenConstraints.sorted(), "constraints are not written in key order")
     }
 
     @Test func aNewerFormatIsAClearError() throws {

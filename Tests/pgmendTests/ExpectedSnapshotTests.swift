@@ -10,7 +10,8 @@ import Testing
 struct ExpectedSnapshotTests {
     static let expected = RunCommandTests.root.appendingPathComponent("Snapshots/schema-cleanup.expected.json").path
 
-    /// PGMEND_RECORD=1 writes the file from this run instead of only checking it.
+    /// `PGMEND_RECORD=schema-cleanup.expected.json` (or `=ExpectedSnapshotTests`, see `Golden`)
+    /// writes the file from this run before checking it.
     @Test func schemaCleanupLeavesTheCommittedSchema() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             try DemoDatabaseTests.load(database, users: 60)
@@ -21,7 +22,7 @@ struct ExpectedSnapshotTests {
             }
             let run = try RunCommandTests.pgmend(["run", "schema-cleanup", "--yes", "--db", database.conninfo, "--snapshots", folder])
             #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
-            if ProcessInfo.processInfo.environment["PGMEND_RECORD"] == "1" {
+            if try Golden.shouldRecord(URL(fileURLWithPath: Self.expected), suite: Self.self) {
                 try Self.record(database)
             }
             let verify = try RunCommandTests.pgmend(["verify", Self.expected, "--db", database.conninfo])

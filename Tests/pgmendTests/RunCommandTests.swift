@@ -15,14 +15,10 @@ struct RunCommandTests {
             "/bin/sh", ["-c", "cd \"$1\" && shift && exec \"$@\"", "sh", root.path, try PgMendBinary.path()] + arguments)
     }
 
-    /// Compares with a golden file; PGMEND_RECORD=1 writes it instead.
+    /// Compares with a golden file; `PGMEND_RECORD=<its name>` (or `=RunCommandTests`) writes
+    /// it instead (see `Golden`).
     static func expectGolden(_ text: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let url = fixtures.appendingPathComponent(name)
-        if ProcessInfo.processInfo.environment["PGMEND_RECORD"] == "1" {
-            try Data(text.utf8).write(to: url)
-        }
-        let golden = try String(contentsOf: url, encoding: .utf8)
-        #expect(text == golden, "differs from \(name); re-record with PGMEND_RECORD=1 if intended", sourceLocation: sourceLocation)
+        try Golden.check(text, against: fixtures.appendingPathComponent(name), suite: RunCommandTests.self, sourceLocation: sourceLocation)
     }
 
     @Test func dryRunOutputIsGolden() throws {
@@ -435,9 +431,11 @@ struct RunCommandTests {
         #expect(show.stdout.contains("  lock_timeout: 2s\n"))
         #expect(show.stdout.contains("rename_table    # Plans/schema-cleanup.yaml:"))
         #expect(try Self.pgmend(["plan", "check", "schema-cleanup"]).status == 0)
-        let bad = try Self.pgmend(["plan", "check", Self.fixtures.appendingPathComponent("bad.yaml").path])
+        let badPath = Self.fixtures.appendingPathComponent("bad.yaml").path
+        let bad = try Self.pgmend(["plan", "check", badPath])
         #expect(bad.status == 2)
-        #expect(bad.stdout.contains("bad.yaml:3:5: unknown step kind 'rename_tabel' (did you mean 'rename_table'?)"))
+        let kind = try #require(TextPosition.of("rename_tabel", inFile: badPath))
+        #expect(bad.stdout.contains("bad.yaml:\(kind): unknown step kind 'rename_tabel' (did you mean 'rename_table'?)"), "\(bad.stdout)")
         let missing = try Self.pgmend(["run", "schema-clenaup", "--dry-run"])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("no plan 'schema-clenaup' in Plans/ (did you mean 'schema-cleanup'?)"))
