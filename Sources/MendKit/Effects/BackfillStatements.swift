@@ -32,9 +32,10 @@ extension Backfill {
         return "(\(items))"
     }
 
-    /// The key range after `lower` through `upper`, the key's columns qualified by `qualifier`.
-    func range(lower: Bound?, upper: Bound?, qualifier: SQLIdentifier? = nil) -> [SQL] {
-        let columns: [SQL] = keyColumns.map { column in qualifier.map { "\($0).\(column)" } ?? "\(column)" }
+    /// The key range after `lower` through `upper`, the key's columns qualified by the
+    /// UPDATE's alias `t` when `qualified`.
+    func range(lower: Bound?, upper: Bound?, qualified: Bool = false) -> [SQL] {
+        let columns: [SQL] = keyColumns.map { column in qualified ? "t.\(column)" : "\(column)" }
         var clauses: [SQL] = []
         if let lower { clauses.append("(\(columns)) > \(tuple(lower, first: 1))") }
         if let upper { clauses.append("(\(columns)) <= \(tuple(upper, first: lower == nil ? 1 : key.count + 1))") }
@@ -135,11 +136,10 @@ extension Backfill {
         let values = Array(assignments.indices)
         let computed: [SQL] = zip(expressions, values).map { "\($0) AS pgmend_\(literal: $1)" } + (violates.map { ["\($0) AS pgmend_violates"] } ?? [])
         let vWhere = range(lower: lower, upper: upper) + notWritten
-        let t = SQLIdentifier("t")
         let sets: [SQL] = zip(columns, values).map { "\($0) = v.pgmend_\(literal: $1)" }
         let targets: [SQL] = columns.map { "t.\($0)" }
         let fromV: SQL = vWhere.isEmpty ? "" : " WHERE " + vWhere.joined(separator: " AND ")
-        let conditions: [SQL] = ["t.ctid = v.pgmend_ctid", "t.tableoid = v.pgmend_tableoid"] + range(lower: lower, upper: upper, qualifier: t)
+        let conditions: [SQL] = ["t.ctid = v.pgmend_ctid", "t.tableoid = v.pgmend_tableoid"] + range(lower: lower, upper: upper, qualified: true)
             + ["t.xmin = v.pgmend_xmin"] + (violates == nil ? [] : ["NOT v.pgmend_violates"])
             + ["(\(targets)) IS DISTINCT FROM (\(values.map { "v.pgmend_\(literal: $0)" as SQL }))"]
         return "UPDATE \(name) AS t SET \(sets)"
