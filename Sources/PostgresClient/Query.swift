@@ -61,7 +61,6 @@ extension Connection {
 
     // MARK: Transitional String entry points (issue 20 removes them once every caller builds SQL)
 
-    @available(*, deprecated)
     @discardableResult
     public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> QueryResult {
         return try legacyQuery(sql, parameters)
@@ -88,14 +87,11 @@ extension Connection {
         return try checked(result, statement: sql)
     }
 
-    @available(*, deprecated)
     @discardableResult
     public func execute(_ sql: String) throws -> QueryResult { try execute(SQL.unsafeRaw(sql)) }
 
-    @available(*, deprecated)
     public func describe(_ sql: String) throws -> QueryResult { try describe(SQL.unsafeRaw(sql)) }
 
-    @available(*, deprecated)
     public func scalar<T: PostgresDecodable>(
         _ sql: String, _ parameters: [(any PostgresEncodable)?] = [], as type: T.Type = T.self
     ) throws -> T? {
