@@ -39,7 +39,7 @@ extension Connection {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             let waiting = try scalar(
-                "SELECT count(*) FROM pg_locks WHERE relation = to_regclass($1) AND NOT granted", [table], as: Int.self) ?? 0
+                "SELECT count(*) FROM pg_locks WHERE relation = to_regclass(\(bind: table)) AND NOT granted", as: Int.self) ?? 0
             if waiting > 0 { return }
             Thread.sleep(forTimeInterval: 0.002)
         }
@@ -106,8 +106,8 @@ extension Connection {
             let waiting = try scalar(
                 """
                 SELECT l.locktype || ' ' || l.mode FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                WHERE a.application_name = $1 AND a.datname = current_database() AND NOT l.granted LIMIT 1
-                """, [application], as: String.self)
+                WHERE a.application_name = \(bind: application) AND a.datname = current_database() AND NOT l.granted LIMIT 1
+                """, as: String.self)
             if let waiting { return waiting }
             Thread.sleep(forTimeInterval: 0.002)
         }

@@ -87,13 +87,13 @@ public final class ThrowawayCluster: Sendable {
         let slug = label.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
         let name = "t\(number)_" + String(String(slug).prefix(40))
         let admin = try Connection(conninfo())
-        try admin.execute("CREATE DATABASE \(SQLIdentifier(name).quoted)")
+        try admin.execute("CREATE DATABASE \(ident: name)")
         return TestDatabase(name: name, cluster: self)
     }
 
     public func dropDatabase(_ name: String) throws {
         let admin = try Connection(conninfo())
-        try admin.execute("DROP DATABASE IF EXISTS \(SQLIdentifier(name).quoted) WITH (FORCE)")
+        try admin.execute("DROP DATABASE IF EXISTS \(ident: name) WITH (FORCE)")
     }
 
     // MARK: Starting and stopping
@@ -150,7 +150,7 @@ public final class ThrowawayCluster: Sendable {
             throw ClusterFailure("\(failure.reason)\nserver log:\n\(log.suffix(2000))")
         }
         let admin = try Connection(cluster.conninfo())
-        try admin.execute("CREATE ROLE \(SQLIdentifier(passwordLoginRole).quoted) NOLOGIN")
+        try admin.execute("CREATE ROLE \(ident: passwordLoginRole) NOLOGIN")
         return cluster
     }
 

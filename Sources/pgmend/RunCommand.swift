@@ -66,7 +66,10 @@ extension PgMend {
         func runPlan() throws {
             let plan = try plans.load(plan)
             let connection = try connection.connect()
-            let runner = Runner(connection: connection, plan: plan, progress: TerminalProgress.forStandardError())
+            var runner = Runner(connection: connection, plan: plan, progress: TerminalProgress.forStandardError())
+            // The test hook that kills the run at a chosen effect: read here, once, and handed
+            // to the executor; the library reads no environment variable for it.
+            runner.faults = FaultPoints(parsing: ProcessInfo.processInfo.environment["PGMEND_FAULT"] ?? "")
             let report: RunReport
             do {
                 if dryRun {

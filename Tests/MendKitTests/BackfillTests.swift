@@ -211,10 +211,10 @@ struct BackfillTests {
                 matching: 20000, batchSize: 2000)
             backfill.conditionIsDifference = true
             let lower = try #require(try connection.scalar("SELECT id FROM public.apps ORDER BY id OFFSET 9999 LIMIT 1", as: String.self))
-            let upper = try #require(try connection.query(backfill.boundStatement(after: true), [lower]).first?.get(0, as: [String].self))
+            let upper = try #require(try connection.query(backfill.boundStatement(after: .values([lower]))).first?.get(0, as: [String].self))
             try connection.execute("BEGIN")
             let plan = try connection.query(
-                "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + backfill.updateStatement(lower: true, upper: true), [lower] + upper
+                "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + backfill.updateStatement(lower: .values([lower]), upper: .values(upper))
             ).map { try $0.get(0, as: String.self) }.joined(separator: "\n")
             try connection.execute("ROLLBACK")
             #expect(plan.contains("TID Cond: (ctid = v.pgmend_ctid)"), "\(plan)")

@@ -285,13 +285,15 @@ struct RunCommandTests {
             let plan = Self.fixtures.appendingPathComponent("slow.yaml").path
             let snapshots = "/tmp/pgmend-killed-\(database.name)"
             defer { try? FileManager.default.removeItem(atPath: snapshots) }
-            // Killed once its statement is running on the server, however long it took to start.
+            // Killed once its statement is running on the server, however long it took to start
+            // (`active`: an idle session's `query` is its last one, which may be the dry run's
+            // look at the same text, before the run was journaled).
             let psql = "\(database.cluster.binDirectory)/psql"
             let command = """
                 \(try PgMendBinary.path()) run \(plan) --db '\(database.conninfo)' --snapshots \(snapshots) >/dev/null 2>&1 &
                 pid=$!
                 for i in $(seq 1 1000); do
-                  running=$(\(psql) -X -At -d '\(database.conninfo)' -c "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE TABLE slow%'")
+                  running=$(\(psql) -X -At -d '\(database.conninfo)' -c "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'CREATE TABLE slow%'")
                   [ "$running" = 1 ] && break
                   sleep 0.02
                 done
@@ -546,7 +548,7 @@ struct RunCommandTests {
                 \(binary) run \(plan) --db '\(database.conninfo)' --snapshots \(snapshots) >/dev/null 2>&1 &
                 pid=$!
                 for i in $(seq 1 1000); do
-                  running=$(\(psql) -X -At -d '\(database.conninfo)' -c "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE TABLE slow%'")
+                  running=$(\(psql) -X -At -d '\(database.conninfo)' -c "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'CREATE TABLE slow%'")
                   [ "$running" = 1 ] && break
                   sleep 0.02
                 done

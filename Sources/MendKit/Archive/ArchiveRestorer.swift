@@ -28,7 +28,7 @@ public struct ArchiveRestorer {
     public func restore(directory: String, as newName: String? = nil) throws -> Outcome {
         let manifest = try ArchiveVerifier.verify(directory: directory)
         let target = ObjectName(schema: manifest.schema, name: newName ?? manifest.table)
-        let quoted = QualifiedName(schema: target.schema, target.name).quoted
+        let name = QualifiedName(schema: target.schema, target.name)
         let script: String
         // Read once and checked against the manifest (format 2): what runs is what was verified.
         if let newName {
@@ -40,30 +40,35 @@ public struct ArchiveRestorer {
             script = String(decoding: data, as: UTF8.self)
         }
         return try connection.transaction { connection in
-            if try connection.scalar("SELECT to_regclass($1) IS NOT NULL", [quoted], as: Bool.self) == true {
+            if try connection.scalar("SELECT to_regclass(\(bind: name.quoted)) IS NOT NULL", as: Bool.self) == true {
                 throw ArchiveError.unusable("table \(target) exists; restore it under another name with --as")
             }
-            try connection.execute(script)
+            try connection.execute(SQL.archiveScript(script))
             for (name, value) in manifest.settings.sorted(by: { $0.key < $1.key }) { try connection.setLocal(name, value) }
-            let columns = manifest.columns.map { SQLIdentifier($0.name).quoted }.joined(separator: ", ")
-            let loaded = try connection.copyIn(.legacy("COPY \(quoted) (\(columns)) FROM STDIN")) { sink in
+            let columns = manifest.columns.map { SQLIdentifier($0.name) }
+            let loaded = try connection.copyIn("COPY \(name) (\(columns)) FROM STDIN") { sink in
                 try GzipReader.read(path: "\(directory)/data.copy.gz") { try sink.write($0) }
             }
             guard Int64(loaded) == manifest.rows else {
                 throw ArchiveError.mismatch("loaded \(loaded) rows, the manifest says \(manifest.rows)")
             }
-            let fingerprint = try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: target.schema, target.name))
+            let fingerprint = try DataStatistics(connection: connection).fingerprint(name)
             guard fingerprint.fingerprint == manifest.fingerprint else {
                 throw ArchiveError.mismatch("the restored rows' fingerprint \(fingerprint.fingerprint) is not the archived \(manifest.fingerprint)")
             }
             // Sequences continue after the restored rows.
+            let table = name.quoted
             for row in try connection.query(
-                "SELECT a.attname, pg_get_serial_sequence($1, a.attname) FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped AND pg_get_serial_sequence($1, a.attname) IS NOT NULL",
-                [quoted])
+                """
+                SELECT a.attname, pg_get_serial_sequence(\(bind: table), a.attname) FROM pg_attribute a
+                WHERE a.attrelid = to_regclass(\(bind: table)) AND a.attnum > 0 AND NOT a.attisdropped
+                  AND pg_get_serial_sequence(\(bind: table), a.attname) IS NOT NULL
+                """)
             {
-                let column = SQLIdentifier(try row.get(0, as: String.self)).quoted
+                let column = SQLIdentifier(try row.get(0, as: String.self))
                 let sequence = try row.get(1, as: String.self)
-                try connection.query("SELECT setval($1, coalesce((SELECT max(\(column)) FROM \(quoted)), 1), (SELECT count(*) > 0 FROM \(quoted)))", [sequence])
+                try connection.query(
+                    "SELECT setval(\(bind: sequence), coalesce((SELECT max(\(column)) FROM \(name)), 1), (SELECT count(*) > 0 FROM \(name)))")
             }
             return Outcome(table: target, rows: manifest.rows)
         }

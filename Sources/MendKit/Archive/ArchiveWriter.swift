@@ -37,17 +37,17 @@ public struct ArchiveWriter {
     /// Archives `table` (in the caller's transaction, which must be REPEATABLE READ and is
     /// where the DROP happens), verifies the files, and drops it when `drop`.
     public func archive(_ table: ObjectName, drop: Bool) throws -> Outcome {
-        let quoted = QualifiedName(schema: table.schema, table.name).quoted
-        try connection.execute("LOCK TABLE \(quoted) IN SHARE MODE")
+        let name = QualifiedName(schema: table.schema, table.name)
+        try connection.execute("LOCK TABLE \(name) IN SHARE MODE" as SQL)
         // The assessment refused an inheritance parent; one that became one since (a child
         // created before the lock) would be archived without its children's rows.
-        let children = try connection.scalar("SELECT count(*) FROM pg_inherits WHERE inhparent = to_regclass($1)", [quoted], as: Int64.self) ?? 0
+        let children = try connection.scalar("SELECT count(*) FROM pg_inherits WHERE inhparent = to_regclass(\(bind: name.quoted))", as: Int64.self) ?? 0
         guard children == 0 else {
             throw ChangedUnderLock(table: table, change: "it has \(children) inheritance child\(children == 1 ? "" : "ren") or partition\(children == 1 ? "" : "s") now, whose rows it would not archive")
         }
         let (directory, manifest) = try write(table, selection: nil)
         if drop {
-            try connection.execute("DROP TABLE \(quoted)")
+            try connection.execute("DROP TABLE \(name)" as SQL)
         }
         return Outcome(directory: directory, manifest: manifest, dropped: drop)
     }
@@ -56,16 +56,22 @@ public struct ArchiveWriter {
     /// next by the caller.
     public struct RowSelection: Sendable {
         /// SQL over the table's columns, the table aliased `t`.
-        public var condition: String
+        public var condition: SQL
         /// For people and the manifest: "orphans of memories.user_id (no row in users.id)".
         public var description: String
         /// The start of the folder's name after the table's: `orphans`.
         public var label: String
 
-        public init(condition: String, description: String, label: String) {
+        public init(condition: SQL, description: String, label: String) {
             self.condition = condition
             self.description = description
             self.label = label
+        }
+
+        /// Transitional (issue 20): a condition written as a String. Build it as `SQL`.
+        @available(*, deprecated, message: "build the condition as SQL")
+        public init(condition: String, description: String, label: String) {
+            self.init(condition: SQL(stringLiteral: condition), description: description, label: label)
         }
     }
 
@@ -79,7 +85,7 @@ public struct ArchiveWriter {
     }
 
     private func write(_ table: ObjectName, selection: RowSelection?) throws -> (String, ArchiveManifest) {
-        let quoted = QualifiedName(schema: table.schema, table.name).quoted
+        let name = QualifiedName(schema: table.schema, table.name)
         let (schema, types) = try scopedSchema(table)
         guard var definition = schema.tables[table.key] else { throw ArchiveError.unusable("table \(table) does not exist") }
         if selection != nil { definition.constraints = definition.constraints.filter { $0.value.kind != .foreignKey } }
@@ -98,16 +104,15 @@ public struct ArchiveWriter {
             try writeFile("\(partial)/table.json", model)
 
             let columns = definition.columns.filter { $0.generatedExpression == nil }
-            let columnList = columns.map { SQLIdentifier($0.name).quoted }.joined(separator: ", ")
-            let copy = selection.map { "COPY (SELECT \(columnList) FROM ONLY \(quoted) t WHERE \($0.condition)) TO STDOUT" }
-                ?? "COPY \(quoted) (\(columnList)) TO STDOUT"
+            let columnList = columns.map { SQLIdentifier($0.name) }
+            let copy: SQL = selection.map { "COPY (SELECT \(columnList) FROM ONLY \(name) t WHERE \($0.condition)) TO STDOUT" }
+                ?? "COPY \(name) (\(columnList)) TO STDOUT"
             let dataPath = "\(partial)/data.copy.gz"
             let written: WrittenData
             let statistics: TableData
             if parallel, selection == nil {
                 // The fingerprint (a full scan with an md5 per row) runs on a second connection at
                 // the same moment, under this transaction's exported snapshot.
-                let name = QualifiedName(schema: table.schema, table.name)
                 (written, statistics) = try withSharedSnapshot(on: connection, {
                     try writeData(copy, to: dataPath, table: table, expectedRows: nil)
                 }, background: { sibling in
@@ -115,7 +120,7 @@ public struct ArchiveWriter {
                     return try DataStatistics(connection: sibling).fingerprint(name)
                 })
             } else {
-                statistics = try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: table.schema, table.name), where: selection?.condition)
+                statistics = try DataStatistics(connection: connection).fingerprint(name, where: selection?.condition)
                 written = try writeData(copy, to: dataPath, table: table, expectedRows: statistics.rows)
             }
 
@@ -162,7 +167,7 @@ public struct ArchiveWriter {
 
     /// Streams the COPY into the gzip file: the server's rows are gathered into 1 MiB buffers,
     /// hashed and counted here, and compressed and written on another thread.
-    private func writeData(_ copy: String, to path: String, table: ObjectName, expectedRows: Int64?) throws -> WrittenData {
+    private func writeData(_ copy: SQL, to path: String, table: ObjectName, expectedRows: Int64?) throws -> WrittenData {
         let sink = try FileSink(creating: path)
         let file = FileDigest()
         let gzip = try GzipWriter(level: 1) { compressed in
@@ -190,7 +195,7 @@ public struct ArchiveWriter {
         }
         let reported: Int
         do {
-            reported = try connection.copyOut(.legacy(copy)) { chunk in
+            reported = try connection.copyOut(copy) { chunk in
                 buffer.append(contentsOf: chunk)
                 if buffer.count >= capacity { try flush() }
             }
@@ -266,142 +271,4 @@ final class FileDigest: @unchecked Sendable {
 
 func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
     digest.map { String(format: "%02x", $0) }.joined()
-}
-
-/// Reads an archive back from disk and checks every figure of its manifest: its own SHA-256,
-/// the data file's size and SHA-256, the COPY text's size, SHA-256 and rows, and, given a
-/// connection, the fingerprint of the rows once loaded.
-public enum ArchiveVerifier {
-    public static func verify(directory: String) throws -> ArchiveManifest {
-        let manifest = try ArchiveManifest.read(directory)
-        try verify(directory: directory, against: manifest)
-        return manifest
-    }
-
-    static func verify(directory: String, against manifest: ArchiveManifest) throws {
-        if let recorded = manifest.manifestSHA256, try manifest.computedSHA256() != recorded {
-            throw ArchiveError.corrupt("\(directory)/manifest.json", "it was changed after it was written (its manifest_sha256 does not match its content)")
-        }
-        let path = "\(directory)/data.copy.gz"
-        if let files = manifest.files {
-            try verifyListing(directory: directory, files: files)
-            guard files["data.copy.gz"] == .init(sha256: manifest.fileSHA256, bytes: manifest.fileBytes) else {
-                throw ArchiveError.corrupt("\(directory)/manifest.json", "it lists data.copy.gz with another SHA-256 or size than file_sha256 and file_bytes")
-            }
-            for name in files.keys.sorted() where name != "data.copy.gz" {
-                _ = try contents(of: name, in: directory, manifest: manifest)
-            }
-        } else {
-            // Format 1: schema.sql and table.json have no recorded SHA-256 (said by `archive verify`).
-            guard FileManager.default.fileExists(atPath: "\(directory)/schema.sql") else { throw ArchiveError.missing("\(directory)/schema.sql") }
-        }
-        var fileHash = SHA256()
-        var fileBytes: Int64 = 0
-        var dataHash = SHA256()
-        var dataBytes: Int64 = 0
-        var rows: Int64 = 0
-        try GzipReader.read(path: path, fileChunk: { chunk in
-            fileHash.update(bufferPointer: chunk)
-            fileBytes += Int64(chunk.count)
-        }) { chunk in
-            dataHash.update(bufferPointer: chunk)
-            dataBytes += Int64(chunk.count)
-            rows += Int64(countNewlines(chunk))
-        }
-        guard fileBytes == manifest.fileBytes, hex(fileHash.finalize()) == manifest.fileSHA256 else {
-            throw ArchiveError.corrupt(path, "its SHA-256 is not the one recorded when it was written")
-        }
-        guard rows == manifest.rows else {
-            throw ArchiveError.corrupt(path, "it holds \(rows) rows, the archive recorded \(manifest.rows)")
-        }
-        guard dataBytes == manifest.dataBytes else {
-            throw ArchiveError.corrupt(path, "it holds \(dataBytes) bytes of COPY text, the archive recorded \(manifest.dataBytes)")
-        }
-        guard hex(dataHash.finalize()) == manifest.dataSHA256 else {
-            throw ArchiveError.corrupt(path, "its content's SHA-256 is not the one recorded")
-        }
-    }
-
-    /// Every file the manifest lists is a regular file (not a symbolic link: what it points at
-    /// is not the archive's), and the folder holds no file the manifest does not list but
-    /// `manifest.json`: a file slipped in beside the others is not taken for the archive's.
-    static func verifyListing(directory: String, files: [String: ArchiveManifest.ArchivedFile]) throws {
-        let present: [String]
-        do {
-            present = try FileManager.default.contentsOfDirectory(atPath: directory)
-        } catch {
-            throw ArchiveError.missing(directory)
-        }
-        for name in present.sorted() where name != "manifest.json" && files[name] == nil {
-            throw ArchiveError.corrupt(directory, "it holds \(name), which its manifest does not list")
-        }
-        for name in files.keys.sorted() {
-            var status = stat()
-            guard lstat("\(directory)/\(name)", &status) == 0 else { throw ArchiveError.missing("\(directory)/\(name)") }
-            guard (status.st_mode & S_IFMT) == S_IFREG else {
-                throw ArchiveError.corrupt("\(directory)/\(name)", "it is not a regular file (a symbolic link or a folder)")
-            }
-        }
-    }
-
-    /// A small file of the archive (`schema.sql`, `table.json`), read once and checked against
-    /// the SHA-256 and size its manifest records, so what a restore runs is what was checked.
-    /// An archive of format 1 records none: the file is returned as it is.
-    static func contents(of name: String, in directory: String, manifest: ArchiveManifest) throws -> Data {
-        let path = "\(directory)/\(name)"
-        if let files = manifest.files {
-            guard let recorded = files[name] else { throw ArchiveError.corrupt("\(directory)/manifest.json", "it does not list \(name)") }
-            var status = stat()
-            guard lstat(path, &status) == 0 else { throw ArchiveError.missing(path) }
-            guard (status.st_mode & S_IFMT) == S_IFREG else { throw ArchiveError.corrupt(path, "it is not a regular file (a symbolic link or a folder)") }
-            guard let data = FileManager.default.contents(atPath: path) else { throw ArchiveError.missing(path) }
-            guard ArchiveManifest.ArchivedFile(of: data) == recorded else {
-                throw ArchiveError.corrupt(path, "its SHA-256 is not the one recorded when it was written")
-            }
-            return data
-        }
-        guard let data = FileManager.default.contents(atPath: path) else { throw ArchiveError.missing(path) }
-        return data
-    }
-
-    /// Loads the archived rows into a temporary table on `connection`, in a transaction that
-    /// is rolled back, and checks their count and fingerprint against the manifest. The
-    /// fingerprint is the server's md5 of each row's text form, so only a server computes it
-    /// the same way. Returns the fingerprint found.
-    @discardableResult
-    public static func verifyFingerprint(directory: String, against manifest: ArchiveManifest, on connection: Connection) throws -> TableData {
-        // The columns as the table had them, generated ones included: they are part of the
-        // row's text form. Archives always have table.json; without it, the manifest's columns.
-        let model = manifest.files == nil
-            ? FileManager.default.contents(atPath: "\(directory)/table.json")
-            : try contents(of: "table.json", in: directory, manifest: manifest)
-        let archived = model.flatMap { try? JSONDecoder().decode(ArchivedTable.self, from: $0) }
-        let columns = archived?.table.columns ?? manifest.columns.map { Column(name: $0.name, type: $0.type) }
-        let definitions = columns.map { column in
-            "\(SQLIdentifier(column.name).quoted) \(column.type)" + (column.generatedExpression.map { " GENERATED ALWAYS AS (\($0)) STORED" } ?? "")
-        }
-        let temporary = "pg_temp.pgmend_archive_verify"
-        try connection.execute("BEGIN")
-        defer { _ = try? connection.execute("ROLLBACK") }
-        // The types the columns use, where the server lacks them, go with the rollback.
-        for statement in TableScript.prerequisites(schemas: [], types: archived?.types ?? ColumnTypes()) {
-            try connection.execute(statement)
-        }
-        try connection.execute("CREATE TEMPORARY TABLE \(temporary) (\(definitions.joined(separator: ", ")))")
-        for (name, value) in manifest.settings.sorted(by: { $0.key < $1.key }) { try connection.setLocal(name, value) }
-        let names = manifest.columns.map { SQLIdentifier($0.name).quoted }.joined(separator: ", ")
-        let loaded = try connection.copyIn(.legacy("COPY \(temporary) (\(names)) FROM STDIN")) { sink in
-            try GzipReader.read(path: "\(directory)/data.copy.gz") { try sink.write($0) }
-        }
-        guard Int64(loaded) == manifest.rows else {
-            throw ArchiveError.mismatch("loaded \(loaded) rows, the manifest says \(manifest.rows)")
-        }
-        try DataStatistics.pinTextSettings(connection)
-        let found = try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: "pg_temp", "pgmend_archive_verify"))
-        guard found.fingerprint == manifest.fingerprint else {
-            throw ArchiveError.corrupt(
-                "\(directory)/manifest.json", "its fingerprint \(manifest.fingerprint) is not the archived rows' \(found.fingerprint)")
-        }
-        return found
-    }
 }

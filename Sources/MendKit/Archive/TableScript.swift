@@ -139,7 +139,7 @@ struct ColumnTypes: Codable, Equatable {
             """
             WITH RECURSIVE used(oid, depth) AS (
                 SELECT a.atttypid, 0 FROM pg_attribute a
-                WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+                WHERE a.attrelid = to_regclass(\(bind: QualifiedName(schema: table.schema, table.name).quoted)) AND a.attnum > 0 AND NOT a.attisdropped
               UNION
                 SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.typelem END, u.depth + 1
                 FROM used u JOIN pg_type t ON t.oid = u.oid
@@ -155,7 +155,7 @@ struct ColumnTypes: Codable, Equatable {
             WHERE t.typtype IN ('e', 'd') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')
             ORDER BY u.depth DESC, n.nspname, t.typname
-            """, [QualifiedName(schema: table.schema, table.name).quoted])
+            """)
         var types = ColumnTypes()
         for row in rows {
             let schema = try row.get(0, as: String.self)
@@ -170,4 +170,13 @@ struct ColumnTypes: Codable, Equatable {
         }
         return types
     }
+}
+
+extension SQL {
+    /// An archive's script (`schema.sql`, or the statements `TableScript` writes into it), sent
+    /// as written, as `psql -f` would run it. `TableScript` builds it as text with the quoting
+    /// functions statements use (`SQLIdentifier`, `QualifiedName`, `SQLLiteral.quoted`) around
+    /// the catalog's own text; read back from a file, it was first checked against the SHA-256
+    /// its manifest records. Never for anything else.
+    static func archiveScript(_ text: String) -> SQL { SQL(stringLiteral: text) }
 }

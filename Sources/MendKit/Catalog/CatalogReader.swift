@@ -136,11 +136,11 @@ public struct CatalogReader {
         let rows = try connection.query(
             """
             SELECT nspname FROM pg_namespace
-            WHERE nspname NOT IN ('information_schema', $1) AND nspname NOT LIKE 'pg\\_%'
+            WHERE nspname NOT IN ('information_schema', \(bind: Self.journalSchema)) AND nspname NOT LIKE 'pg\\_%'
               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass
                               AND d.objid = pg_namespace.oid AND d.deptype = 'e')
             ORDER BY nspname
-            """, [Self.journalSchema])
+            """)
         let present = try rows.map { try $0.get(0, as: String.self) }
         guard case .only(let requested) = selection else { return present }
         let missing = requested.filter { !present.contains($0) }
@@ -157,8 +157,8 @@ public struct CatalogReader {
     }
 
     /// Rows that are not part of an extension: `NOT EXISTS` over pg_depend's 'e' entries.
-    private static func notExtensionMember(_ oid: String, catalog: String = "pg_class") -> String {
-        "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '\(catalog)'::regclass AND e.objid = \(oid) AND e.deptype = 'e')"
+    static func notExtensionMember(_ oid: SQL, catalog: String = "pg_class") -> SQL {
+        "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = \(literal: catalog)::regclass AND e.objid = \(oid) AND e.deptype = 'e')"
     }
 
     static func readRelations(_ connection: Connection, _ filter: CatalogFilter) throws -> [UInt32: Relation] {
@@ -174,9 +174,9 @@ public struct CatalogReader {
             FROM pg_class c
             JOIN pg_namespace n ON n.oid = c.relnamespace
             LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
-            WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND ($2::oid[] IS NULL OR c.oid = ANY($2::oid[]))
+            WHERE n.nspname = ANY(\(bind: filter.namespaces)) AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND (\(bind: filter.relations)::oid[] IS NULL OR c.oid = ANY(\(bind: filter.relations)::oid[]))
               AND \(Self.notExtensionMember("c.oid"))
-            """, filter.parameters)
+            """)
         var relations: [UInt32: Relation] = [:]
         relations.reserveCapacity(rows.count)
         for row in rows {
@@ -225,9 +225,9 @@ public struct CatalogReader {
             LEFT JOIN pg_collation co ON co.oid = a.attcollation
             LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
             LEFT JOIN pg_description d ON d.objoid = a.attrelid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum
-            WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND ($2::oid[] IS NULL OR c.oid = ANY($2::oid[]))
+            WHERE n.nspname = ANY(\(bind: filter.namespaces)) AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND (\(bind: filter.relations)::oid[] IS NULL OR c.oid = ANY(\(bind: filter.relations)::oid[]))
               AND a.attnum > 0 AND NOT a.attisdropped
-            """, filter.parameters)
+            """)
         // Put in attnum order here: the server would sort all rows of all tables to do it.
         var numbered: [UInt32: [(Int, Column)]] = [:]
         for row in rows {
@@ -248,271 +248,6 @@ public struct CatalogReader {
             numbered[oid, default: []].append((try row.get(9, as: Int.self), column))
         }
         return numbered.mapValues { $0.sorted { $0.0 < $1.0 }.map(\.1) }
-    }
-
-    static func readConstraints(_ connection: Connection, _ filter: CatalogFilter) throws -> [UInt32: [Constraint]] {
-        let rows = try connection.query(
-            """
-            SELECT co.conrelid, co.conname, co.contype, pg_get_constraintdef(co.oid, true),
-                   co.condeferrable, co.condeferred, co.convalidated,
-                   ARRAY(SELECT a.attname FROM unnest(co.conkey) WITH ORDINALITY k(attnum, ord)
-                         JOIN pg_attribute a ON a.attrelid = co.conrelid AND a.attnum = k.attnum ORDER BY k.ord)::text[],
-                   rn.nspname || '.' || rc.relname,
-                   ARRAY(SELECT a.attname FROM unnest(co.confkey) WITH ORDINALITY k(attnum, ord)
-                         JOIN pg_attribute a ON a.attrelid = co.confrelid AND a.attnum = k.attnum ORDER BY k.ord)::text[],
-                   co.confdeltype, co.confupdtype, co.confmatchtype,
-                   CASE WHEN co.contype IN ('p', 'u', 'x') THEN ic.relname END,
-                   CASE WHEN co.contype = 'c' THEN pg_get_expr(co.conbin, co.conrelid, true) END
-            FROM pg_constraint co
-            JOIN pg_class c ON c.oid = co.conrelid
-            JOIN pg_namespace n ON n.oid = c.relnamespace
-            LEFT JOIN pg_class rc ON rc.oid = co.confrelid
-            LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-            LEFT JOIN pg_class ic ON ic.oid = co.conindid
-            WHERE n.nspname = ANY($1) AND co.contype IN ('p', 'u', 'f', 'c', 'x') AND ($2::oid[] IS NULL OR co.conrelid = ANY($2::oid[]))
-            """, filter.parameters)
-        var constraints: [UInt32: [Constraint]] = [:]
-        for row in rows {
-            let oid = try row.get(0, as: UInt32.self)
-            let kind: Constraint.Kind =
-                switch try row.get(2, as: String.self) {
-                case "p": .primaryKey
-                case "u": .unique
-                case "f": .foreignKey
-                case "x": .exclusion
-                default: .check
-                }
-            var foreignKey: ForeignKey?
-            if kind == .foreignKey, let target = try row.get(8, as: String?.self) {
-                foreignKey = ForeignKey(
-                    referencedTable: target, referencedColumns: try row.get(9),
-                    onDelete: Self.action(try row.get(10)), onUpdate: Self.action(try row.get(11)),
-                    match: try row.get(12, as: String.self) == "f" ? .full : try row.get(12, as: String.self) == "p" ? .partial : .simple)
-            }
-            let constraint = Constraint(
-                name: try row.get(1), kind: kind, columns: try row.get(7), definition: try row.get(3),
-                checkExpression: try row.get(14, as: String?.self), foreignKey: foreignKey,
-                deferrable: try row.get(4), initiallyDeferred: try row.get(5), validated: try row.get(6),
-                index: try row.get(13, as: String?.self))
-            constraints[oid, default: []].append(constraint)
-        }
-        return constraints
-    }
-
-    private static func action(_ code: String) -> ForeignKey.Action {
-        switch code {
-        case "r": .restrict
-        case "c": .cascade
-        case "n": .setNull
-        case "d": .setDefault
-        default: .noAction
-        }
-    }
-
-    static func readIndexes(_ connection: Connection, _ filter: CatalogFilter) throws -> [UInt32: [Index]] {
-        // One row per index key or INCLUDE column, in order; indexes are assembled from them.
-        // Only the first row of an index carries the index-wide values, and only expression
-        // keys ask the server to deparse them: pg_get_indexdef is what this query spends on.
-        let rows = try connection.query(
-            """
-            SELECT i.indrelid, i.indexrelid, k.ord,
-                   CASE WHEN k.ord = 1 THEN ic.relname END,
-                   CASE WHEN k.ord = 1 THEN pg_get_indexdef(i.indexrelid) END,
-                   CASE WHEN k.ord = 1 THEN am.amname END,
-                   i.indisunique, i.indisprimary, i.indisvalid,
-                   CASE WHEN k.ord = 1 THEN pg_get_expr(i.indpred, i.indrelid, true) END,
-                   CASE WHEN k.ord = 1 AND (i.indisunique OR i.indisprimary OR am.amname <> 'btree')
-                        THEN (SELECT co.conname FROM pg_constraint co WHERE co.conindid = i.indexrelid
-                                AND co.conrelid = i.indrelid AND co.contype IN ('p', 'u', 'x')) END,
-                   k.ord > i.indnkeyatts,
-                   CASE WHEN k.attnum = 0 THEN pg_get_indexdef(i.indexrelid, k.ord::int, true) ELSE att.attname END,
-                   k.attnum <> 0,
-                   CASE WHEN NOT oc.opcdefault THEN oc.opcname END,
-                   CASE WHEN i.indcollation[k.ord - 1] NOT IN (0, coalesce(att.attcollation, 100), 100)
-                        THEN (SELECT collname FROM pg_collation WHERE oid = i.indcollation[k.ord - 1]) END,
-                   coalesce(i.indoption[k.ord - 1] & 1 = 1, false), coalesce(i.indoption[k.ord - 1] & 2 = 2, false)
-            FROM pg_index i
-            JOIN pg_class ic ON ic.oid = i.indexrelid
-            JOIN pg_class c ON c.oid = i.indrelid
-            JOIN pg_namespace n ON n.oid = c.relnamespace
-            JOIN pg_am am ON am.oid = ic.relam
-            CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
-            LEFT JOIN pg_opclass oc ON oc.oid = i.indclass[k.ord - 1]
-            LEFT JOIN pg_attribute att ON att.attrelid = i.indrelid AND att.attnum = k.attnum AND k.attnum > 0
-            WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'm') AND ($2::oid[] IS NULL OR c.oid = ANY($2::oid[]))
-            ORDER BY i.indexrelid, k.ord
-            """, filter.parameters)
-        var indexes: [UInt32: [Index]] = [:]
-        var current: (table: UInt32, oid: UInt32, index: Index)?
-        func finish() {
-            guard let (table, _, index) = current else { return }
-            indexes[table, default: []].append(index)
-        }
-        for row in rows {
-            let oid = try row.get(1, as: UInt32.self)
-            if current?.oid != oid {
-                finish()
-                current = (try row.get(0), oid, Index(
-                    name: try row.get(3), definition: try row.get(4), method: try row.get(5), keys: [],
-                    predicate: try row.get(9, as: String?.self), unique: try row.get(6), primary: try row.get(7),
-                    valid: try row.get(8), constraint: try row.get(10, as: String?.self)))
-            }
-            let expression = try row.get(12, as: String.self)
-            if try row.get(11, as: Bool.self) {
-                current?.index.include.append(expression)
-            } else {
-                current?.index.keys.append(IndexKey(
-                    expression: expression, isColumn: try row.get(13),
-                    operatorClass: try row.get(14, as: String?.self), collation: try row.get(15, as: String?.self),
-                    descending: try row.get(16), nullsFirst: try row.get(17)))
-            }
-        }
-        finish()
-        return indexes
-    }
-
-    static func readTriggers(_ connection: Connection, _ filter: CatalogFilter) throws -> [UInt32: [Trigger]] {
-        let rows = try connection.query(
-            """
-            SELECT t.tgrelid, t.tgname, pg_get_triggerdef(t.oid, true), t.tgenabled::text
-            FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = ANY($1) AND NOT t.tgisinternal AND ($2::oid[] IS NULL OR c.oid = ANY($2::oid[]))
-            """, filter.parameters)
-        var triggers: [UInt32: [Trigger]] = [:]
-        for row in rows {
-            let trigger = Trigger(name: try row.get(1), definition: try row.get(2), enabled: try row.get(3))
-            triggers[try row.get(0, as: UInt32.self), default: []].append(trigger)
-        }
-        return triggers
-    }
-
-    static func readViewDependencies(_ connection: Connection, _ filter: CatalogFilter) throws -> [UInt32: [String]] {
-        let rows = try connection.query(
-            """
-            SELECT DISTINCT r.ev_class, dn.nspname || '.' || dc.relname || '.' || a.attname
-            FROM pg_rewrite r
-            JOIN pg_class vc ON vc.oid = r.ev_class
-            JOIN pg_namespace vn ON vn.oid = vc.relnamespace
-            JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
-                            AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.refobjid <> r.ev_class
-            JOIN pg_class dc ON dc.oid = d.refobjid
-            JOIN pg_namespace dn ON dn.oid = dc.relnamespace
-            JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-            WHERE vn.nspname = ANY($1) AND vc.relkind IN ('v', 'm') AND ($2::oid[] IS NULL OR vc.oid = ANY($2::oid[]))
-            """, filter.parameters)
-        var dependencies: [UInt32: [String]] = [:]
-        for row in rows {
-            dependencies[try row.get(0, as: UInt32.self), default: []].append(try row.get(1))
-        }
-        return dependencies
-    }
-
-    // MARK: Types, sequences, extensions
-
-    static func readSequences(_ connection: Connection, _ filter: CatalogFilter) throws -> [String: SequenceDefinition] {
-        let rows = try connection.query(
-            """
-            SELECT n.nspname, c.relname, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement,
-                   s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
-                   (SELECT tn.nspname || '.' || tc.relname || '.' || a.attname
-                      FROM pg_depend d JOIN pg_class tc ON tc.oid = d.refobjid
-                      JOIN pg_namespace tn ON tn.oid = tc.relnamespace
-                      JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-                     WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-                       AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1)
-            FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = ANY($1) AND \(Self.notExtensionMember("c.oid"))
-              AND ($2::oid[] IS NULL OR EXISTS (SELECT FROM pg_depend o WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid
-                                               AND o.refclassid = 'pg_class'::regclass AND o.refobjid = ANY($2::oid[])))
-            """, filter.parameters)
-        var sequences: [String: SequenceDefinition] = [:]
-        for row in rows {
-            let sequence = SequenceDefinition(
-                schema: try row.get(0), name: try row.get(1), type: try row.get(2), start: try row.get(3),
-                increment: try row.get(4), minValue: try row.get(5), maxValue: try row.get(6),
-                cache: try row.get(7), cycle: try row.get(8), ownedBy: try row.get(9, as: String?.self))
-            sequences["\(sequence.schema).\(sequence.name)"] = sequence
-        }
-        return sequences
-    }
-
-    static func readEnums(_ connection: Connection, _ filter: CatalogFilter) throws -> [String: EnumType] {
-        let rows = try connection.query(
-            """
-            SELECT n.nspname, t.typname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
-            FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace
-            WHERE n.nspname = ANY($1) AND \(Self.notExtensionMember("t.oid", catalog: "pg_type"))
-            GROUP BY n.nspname, t.typname
-            """, [filter.namespaces])
-        var enums: [String: EnumType] = [:]
-        for row in rows {
-            let type = EnumType(schema: try row.get(0), name: try row.get(1), labels: try row.get(2))
-            enums["\(type.schema).\(type.name)"] = type
-        }
-        return enums
-    }
-
-    static func readDomains(_ connection: Connection, _ filter: CatalogFilter) throws -> [String: Domain] {
-        let rows = try connection.query(
-            """
-            SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault,
-                   coalesce((SELECT json_object_agg(co.conname, pg_get_constraintdef(co.oid, true))::text
-                               FROM pg_constraint co WHERE co.contypid = t.oid), '{}')
-            FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-            WHERE t.typtype = 'd' AND n.nspname = ANY($1) AND \(Self.notExtensionMember("t.oid", catalog: "pg_type"))
-            """, [filter.namespaces])
-        var domains: [String: Domain] = [:]
-        for row in rows {
-            let checks = try JSONObjectText.strings(try row.get(5, as: String.self))
-            let domain = Domain(
-                schema: try row.get(0), name: try row.get(1), baseType: try row.get(2), notNull: try row.get(3),
-                defaultExpression: try row.get(4, as: String?.self), checks: checks)
-            domains["\(domain.schema).\(domain.name)"] = domain
-        }
-        return domains
-    }
-
-    static func readExtensions(_ connection: Connection, _ filter: CatalogFilter) throws -> [String: Extension] {
-        let rows = try connection.query(
-            """
-            SELECT e.extname, e.extversion, n.nspname
-            FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-            WHERE n.nspname = ANY($1)
-            """, [filter.namespaces])
-        var extensions: [String: Extension] = [:]
-        for row in rows {
-            let found = Extension(name: try row.get(0), version: try row.get(1), schema: try row.get(2))
-            extensions[found.name] = found
-        }
-        return extensions
-    }
-}
-
-/// What a catalog read covers: schemas, and optionally only some relations of them.
-struct CatalogFilter: Sendable {
-    var namespaces: [String]
-    /// Relation oids (as text); nil for every relation of the schemas.
-    var relations: [String]?
-
-    var parameters: [(any PostgresEncodable)?] { [namespaces, relations] }
-
-    /// `tables` (those that exist) and, when `related`, the views that read them, the tables
-    /// whose foreign keys reference them and the tables they reference: what a step about them
-    /// needs to know to decide and to predict. nil `tables` is everything.
-    static func scoped(_ namespaces: [String], tables: [ObjectName]?, related: Bool, on connection: Connection) throws -> CatalogFilter {
-        guard let tables else { return CatalogFilter(namespaces: namespaces, relations: nil) }
-        let names = tables.map { QualifiedName(schema: $0.schema, $0.name).quoted }
-        let oids = try connection.query(
-            """
-            WITH base AS (SELECT to_regclass(t)::oid AS oid FROM unnest($1::text[]) t)
-            SELECT oid::text FROM base WHERE oid IS NOT NULL
-            UNION SELECT r.ev_class::text FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
-             WHERE $2 AND d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid IN (SELECT oid FROM base)
-            UNION SELECT conrelid::text FROM pg_constraint WHERE $2 AND contype = 'f' AND confrelid IN (SELECT oid FROM base)
-            UNION SELECT confrelid::text FROM pg_constraint WHERE $2 AND contype = 'f' AND conrelid IN (SELECT oid FROM base)
-            """, [names, related]
-        ).map { try $0.get(0, as: String.self) }
-        return CatalogFilter(namespaces: namespaces, relations: oids)
     }
 }
 

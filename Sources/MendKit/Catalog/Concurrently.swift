@@ -47,7 +47,7 @@ func withSharedSnapshot<Foreground, Background: Sendable>(
     let recipe = connection.recipe
     return try concurrently(foreground) {
         try recipe.connect().transaction(isolation: .repeatableRead, readOnly: true) { sibling in
-            try sibling.execute("SET TRANSACTION SNAPSHOT \(SQLLiteral.quoted(snapshot))")
+            try sibling.execute("SET TRANSACTION SNAPSHOT \(literal: snapshot)")
             return try background(sibling)
         }
     }

@@ -45,7 +45,7 @@ public struct DataStatistics {
 
         // Largest first, each to the lighter side: the two halves take about as long.
         let sizes = try connection.query(
-            "SELECT t, pg_relation_size(to_regclass(t)) FROM unnest($1::text[]) t", [tables.map(\.quoted)])
+            "SELECT t, pg_relation_size(to_regclass(t)) FROM unnest(\(bind: tables.map(\.quoted))::text[]) t")
         var size: [String: Int64] = [:]
         for row in sizes { size[try row.get(0, as: String.self)] = try row.get(1, as: Int64.self) }
         var mine: [QualifiedName] = []
@@ -81,12 +81,13 @@ public struct DataStatistics {
 
     /// One table's count and fingerprint. `ONLY`: rows of inheritance children are theirs.
     /// With `condition` (SQL over the table's columns), of the rows it holds for only.
-    public func fingerprint(_ table: QualifiedName, where condition: String? = nil) throws -> TableData {
-        let row = try connection.query(
-            """
+    public func fingerprint(_ table: QualifiedName, where condition: SQL? = nil) throws -> TableData {
+        let filter: SQL = condition.map { " WHERE \($0)" } ?? ""
+        let statement: SQL = """
             SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint), 0)::text
-            FROM ONLY \(table.quoted) t\(condition.map { " WHERE \($0)" } ?? "")
-            """)
+            FROM ONLY \(table) t\(filter)
+            """
+        let row = try connection.query(statement)
         guard let first = row.first else { return TableData(rows: 0, fingerprint: "0") }
         return TableData(rows: try first.get(0), fingerprint: try first.get(1))
     }

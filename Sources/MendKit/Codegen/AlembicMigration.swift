@@ -21,45 +21,7 @@ public enum AlembicMigration {
         parts.imports.annotations = false
         parts.imports.from("alembic", "op")
 
-        var upgrade: [String] = []
-        for (type, _) in generated.enums {
-            var arguments = type.labels.map(PythonSource.literal) + ["name=\(PythonSource.literal(type.name))"]
-            if type.schema != "public" { arguments.append("schema=\(PythonSource.literal(type.schema))") }
-            parts.imports.from("sqlalchemy.dialects.postgresql", "ENUM")
-            upgrade.append("    ENUM(\(arguments.joined(separator: ", "))).create(op.get_bind(), checkfirst=True)")
-        }
-        // Domains, after the enum types and domains they are based on. SQLAlchemy's DOMAIN takes
-        // one check constraint; a domain with more (or a NOT VALID one) gets them by ALTER DOMAIN,
-        // only when this migration created it.
-        for domain in generated.domains {
-            parts.imports.from("sqlalchemy.dialects.postgresql", "DOMAIN")
-            let base = parts.type(of: Column(name: "", type: domain.baseType))
-            var arguments = [PythonSource.literal(domain.name), base.expression]
-            if domain.notNull { arguments.append("not_null=True") }
-            if let expression = domain.defaultExpression {
-                arguments.append("default=\(parts.use("text"))(\(PythonSource.literal(expression)))")
-            }
-            let checks = domain.checks.sorted { $0.key < $1.key }
-            let inline = checks.first { !$0.value.hasSuffix(" NOT VALID") }
-            if let (name, definition) = inline {
-                arguments.append("constraint_name=\(PythonSource.literal(name))")
-                arguments.append("check=\(parts.use("text"))(\(PythonSource.literal(SQLAlchemyParts.checkBody(definition))))")
-            }
-            if domain.schema != "public" { arguments.append("schema=\(PythonSource.literal(domain.schema))") }
-            let others = checks.filter { $0.key != inline?.key }
-            if others.isEmpty {
-                upgrade.append(SQLAlchemyParts.call("DOMAIN", arguments, indent: "    ") + ".create(op.get_bind(), checkfirst=True)")
-                continue
-            }
-            parts.imports.module("sqlalchemy as sa")
-            let schemaArgument = domain.schema == "public" ? "" : ", schema=\(PythonSource.literal(domain.schema))"
-            upgrade.append("    if not sa.inspect(op.get_bind()).has_type(\(PythonSource.literal(domain.name))\(schemaArgument)):")
-            upgrade.append(SQLAlchemyParts.call("DOMAIN", arguments, indent: "        ") + ".create(op.get_bind())")
-            for (name, definition) in others {
-                let statement = "ALTER DOMAIN \(qualified(domain.schema, domain.name)) ADD CONSTRAINT \(SQLAlchemyParts.quoted(name)) \(definition)"
-                upgrade.append(SQLAlchemyParts.call("op.execute", [PythonSource.literal(statement)], indent: "        "))
-            }
-        }
+        var upgrade = types(generated, &parts)
         // Sequences that columns draw from (not as SERIAL) exist before the tables; one that a
         // generated column owns is created here, is made owned after its table, and goes with it.
         // One owned by no generated column may be shared: created when missing, and kept.
@@ -81,47 +43,7 @@ public enum AlembicMigration {
                 later.append((table, constraint))
             }
         }
-        let deferred = Set(later.map { "\($0.table.objectName.key)|\($0.constraint.name)" })
-        for table in generated.tables {
-            _ = parts.use("Column")
-            var arguments = [PythonSource.literal(table.name)]
-            for column in table.columns {
-                let type = parts.type(of: column)
-                let columnArguments = [PythonSource.literal(column.name), type.expression]
-                    + parts.columnArguments(column, of: table, inlineForeignKeys: false, primaryKeyFlags: false)
-                arguments.append("Column(\(columnArguments.joined(separator: ", ")))")
-            }
-            let notValidChecks = table.constraints.values.filter { $0.kind == .check && !$0.validated }.sorted { $0.name < $1.name }
-            let skipping = Set(table.constraints.values.filter { deferred.contains("\(table.objectName.key)|\($0.name)") }.map(\.name))
-                .union(notValidChecks.map(\.name))
-            arguments += parts.constraintArguments(table, allForeignKeys: true, skipping: skipping, explicitPrimaryKey: true)
-            if table.schema != "public" { arguments.append("schema=\(PythonSource.literal(table.schema))") }
-            if let comment = table.comment { arguments.append("comment=\(PythonSource.literal(comment))") }
-            upgrade += parts.omissions(table).map { "    \($0)" }
-            upgrade.append("    op.create_table(")
-            upgrade += arguments.map { PythonSource.wrapped($0, indent: "        ") }
-            upgrade.append("    )")
-            for constraint in notValidChecks {
-                var arguments = [PythonSource.literal(constraint.name), PythonSource.literal(table.name)]
-                arguments.append(PythonSource.literal(constraint.checkExpression ?? SQLAlchemyParts.checkBody(constraint.definition)))
-                if table.schema != "public" { arguments.append("schema=\(PythonSource.literal(table.schema))") }
-                arguments.append("postgresql_not_valid=True")
-                upgrade.append(SQLAlchemyParts.call("op.create_check_constraint", arguments, indent: "    "))
-            }
-            for (sequence, owner) in sequences {
-                guard let owner, owner.table.objectName == table.objectName else { continue }
-                let statement = "ALTER SEQUENCE \(qualified(sequence.schema, sequence.name)) OWNED BY "
-                    + "\(qualified(table.schema, table.name)).\(SQLAlchemyParts.quoted(owner.column))"
-                upgrade.append(SQLAlchemyParts.call("op.execute", [PythonSource.literal(statement)], indent: "    "))
-            }
-            for index in parts.indexes(table) {
-                let (keys, options) = parts.indexParts(index)
-                var arguments = [PythonSource.literal(index.name), PythonSource.literal(table.name), "[\(keys.joined(separator: ", "))]"]
-                arguments += options
-                if table.schema != "public" { arguments.append("schema=\(PythonSource.literal(table.schema))") }
-                upgrade.append(SQLAlchemyParts.call("op.create_index", arguments, indent: "    "))
-            }
-        }
+        upgrade += tableCreations(generated, deferring: later, &parts)
         var downgrade: [String] = []
         for (table, constraint) in later {
             guard let foreignKey = constraint.foreignKey else { continue }
@@ -163,6 +85,109 @@ public enum AlembicMigration {
             downgrade.append("    # The domains \(names.joined(separator: ", ")) stay: tables outside this migration may use them.")
         }
 
+        return file(upgrade: upgrade, downgrade: downgrade, tables: generated.tables, revision: revision, downRevision: downRevision, &parts)
+    }
+
+    /// `upgrade()`'s first lines: the enum types, then the domains.
+    private static func types(_ generated: GeneratedTables, _ parts: inout SQLAlchemyParts) -> [String] {
+        var upgrade: [String] = []
+        for (type, _) in generated.enums {
+            var arguments = type.labels.map(PythonSource.literal) + ["name=\(PythonSource.literal(type.name))"]
+            if type.schema != "public" { arguments.append("schema=\(PythonSource.literal(type.schema))") }
+            parts.imports.from("sqlalchemy.dialects.postgresql", "ENUM")
+            upgrade.append("    ENUM(\(arguments.joined(separator: ", "))).create(op.get_bind(), checkfirst=True)")
+        }
+        // Domains, after the enum types and domains they are based on. SQLAlchemy's DOMAIN takes
+        // one check constraint; a domain with more (or a NOT VALID one) gets them by ALTER DOMAIN,
+        // only when this migration created it.
+        for domain in generated.domains {
+            parts.imports.from("sqlalchemy.dialects.postgresql", "DOMAIN")
+            let base = parts.type(of: Column(name: "", type: domain.baseType))
+            var arguments = [PythonSource.literal(domain.name), base.expression]
+            if domain.notNull { arguments.append("not_null=True") }
+            if let expression = domain.defaultExpression {
+                arguments.append("default=\(parts.use("text"))(\(PythonSource.literal(expression)))")
+            }
+            let checks = domain.checks.sorted { $0.key < $1.key }
+            let inline = checks.first { !$0.value.hasSuffix(" NOT VALID") }
+            if let (name, definition) = inline {
+                arguments.append("constraint_name=\(PythonSource.literal(name))")
+                arguments.append("check=\(parts.use("text"))(\(PythonSource.literal(SQLAlchemyParts.checkBody(definition))))")
+            }
+            if domain.schema != "public" { arguments.append("schema=\(PythonSource.literal(domain.schema))") }
+            let others = checks.filter { $0.key != inline?.key }
+            if others.isEmpty {
+                upgrade.append(SQLAlchemyParts.call("DOMAIN", arguments, indent: "    ") + ".create(op.get_bind(), checkfirst=True)")
+                continue
+            }
+            parts.imports.module("sqlalchemy as sa")
+            let schemaArgument = domain.schema == "public" ? "" : ", schema=\(PythonSource.literal(domain.schema))"
+            upgrade.append("    if not sa.inspect(op.get_bind()).has_type(\(PythonSource.literal(domain.name))\(schemaArgument)):")
+            upgrade.append(SQLAlchemyParts.call("DOMAIN", arguments, indent: "        ") + ".create(op.get_bind())")
+            for (name, definition) in others {
+                let statement = "ALTER DOMAIN \(qualified(domain.schema, domain.name)) ADD CONSTRAINT \(SQLAlchemyParts.quoted(name)) \(definition)"
+                upgrade.append(SQLAlchemyParts.call("op.execute", [PythonSource.literal(statement)], indent: "        "))
+            }
+        }
+        return upgrade
+    }
+
+    /// `upgrade()`'s tables, each with its NOT VALID checks, owned sequences and indexes; the
+    /// foreign keys in `later` are left out (added after every table).
+    private static func tableCreations(
+        _ generated: GeneratedTables, deferring later: [(table: Table, constraint: Constraint)], _ parts: inout SQLAlchemyParts
+    ) -> [String] {
+        var upgrade: [String] = []
+        let sequences = generated.explicitSequences
+        let deferred = Set(later.map { "\($0.table.objectName.key)|\($0.constraint.name)" })
+        for table in generated.tables {
+            _ = parts.use("Column")
+            var arguments = [PythonSource.literal(table.name)]
+            for column in table.columns {
+                let type = parts.type(of: column)
+                let columnArguments = [PythonSource.literal(column.name), type.expression]
+                    + parts.columnArguments(column, of: table, inlineForeignKeys: false, primaryKeyFlags: false)
+                arguments.append("Column(\(columnArguments.joined(separator: ", ")))")
+            }
+            let notValidChecks = table.constraints.values.filter { $0.kind == .check && !$0.validated }.sorted { $0.name < $1.name }
+            let skipping = Set(table.constraints.values.filter { deferred.contains("\(table.objectName.key)|\($0.name)") }.map(\.name))
+                .union(notValidChecks.map(\.name))
+            arguments += parts.constraintArguments(table, allForeignKeys: true, skipping: skipping, explicitPrimaryKey: true)
+            if table.schema != "public" { arguments.append("schema=\(PythonSource.literal(table.schema))") }
+            if let comment = table.comment { arguments.append("comment=\(PythonSource.literal(comment))") }
+            upgrade += parts.omissions(table).map { "    \($0)" }
+            upgrade.append("    op.create_table(")
+            upgrade += arguments.map { PythonSource.wrapped($0, indent: "        ") }
+            upgrade.append("    )")
+            for constraint in notValidChecks {
+                var arguments = [PythonSource.literal(constraint.name), PythonSource.literal(table.name)]
+                arguments.append(PythonSource.literal(constraint.checkExpression ?? SQLAlchemyParts.checkBody(constraint.definition)))
+                if table.schema != "public" { arguments.append("schema=\(PythonSource.literal(table.schema))") }
+                arguments.append("postgresql_not_valid=True")
+                upgrade.append(SQLAlchemyParts.call("op.create_check_constraint", arguments, indent: "    "))
+            }
+            for (sequence, owner) in sequences {
+                guard let owner, owner.table.objectName == table.objectName else { continue }
+                let statement = "ALTER SEQUENCE \(qualified(sequence.schema, sequence.name)) OWNED BY "
+                    + "\(qualified(table.schema, table.name)).\(SQLAlchemyParts.quoted(owner.column))"
+                upgrade.append(SQLAlchemyParts.call("op.execute", [PythonSource.literal(statement)], indent: "    "))
+            }
+            for index in parts.indexes(table) {
+                let (keys, options) = parts.indexParts(index)
+                var arguments = [PythonSource.literal(index.name), PythonSource.literal(table.name), "[\(keys.joined(separator: ", "))]"]
+                arguments += options
+                if table.schema != "public" { arguments.append("schema=\(PythonSource.literal(table.schema))") }
+                upgrade.append(SQLAlchemyParts.call("op.create_index", arguments, indent: "    "))
+            }
+        }
+        return upgrade
+    }
+
+    /// The migration file: the helpers its text needs, `upgrade()` and `downgrade()`, and the
+    /// header with the revision (derived from the body when not given).
+    private static func file(
+        upgrade: [String], downgrade: [String], tables: [Table], revision: String?, downRevision: String?, _ parts: inout SQLAlchemyParts
+    ) -> String {
         var helpers: [String] = []
         if upgrade.joined().contains("PgType(") {
             parts.imports.from("sqlalchemy.types", "UserDefinedType")
@@ -176,7 +201,7 @@ public enum AlembicMigration {
 
         parts.imports.from("typing", "Sequence")
         parts.imports.from("typing", "Union")
-        let names = generated.tables.map { $0.objectName.description }.joined(separator: ", ")
+        let names = tables.map { $0.objectName.description }.joined(separator: ", ")
         var header = [
             "\"\"\"Create \(names.replacingOccurrences(of: "\"", with: "'")).",
             "",

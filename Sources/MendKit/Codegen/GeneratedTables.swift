@@ -48,9 +48,22 @@ struct GeneratedTables {
         let chosen = unique.compactMap { schema.tables[$0.key] }
         self.schema = schema
 
-        // Creation order: Kahn's algorithm over references between chosen tables, each round
-        // taking the first ready table by name; tables left in a cycle follow by name, and
-        // their foreign keys to tables not yet created are added afterwards.
+        let (ordered, deferred) = Self.creationOrder(chosen)
+        tables = ordered
+        deferredForeignKeys = deferred
+        var takenClasses: Set<String> = ["Base", "PgType"]
+        classNames = Self.classNames(ordered, taken: &takenClasses)
+        enums = Self.enumClasses(ordered, in: schema, taken: &takenClasses)
+        domains = Self.domains(ordered, in: schema)
+        var taken: [String: Set<String>] = [:]
+        attributeNames = Self.attributeNames(ordered, taken: &taken)
+        relationships = Self.relationships(ordered, in: schema, taken: &taken)
+    }
+
+    /// Creation order: Kahn's algorithm over references between chosen tables, each round
+    /// taking the first ready table by name; tables left in a cycle follow by name, and their
+    /// foreign keys to tables not yet created are added afterwards (`deferred`).
+    static func creationOrder(_ chosen: [Table]) -> (ordered: [Table], deferred: [(table: Table, constraint: Constraint)]) {
         let keys = Set(chosen.map(\.objectName.key))
         func references(_ table: Table) -> Set<String> {
             Set(table.constraints.values.compactMap { $0.foreignKey?.referencedTable }
@@ -80,13 +93,13 @@ struct GeneratedTables {
                 }
             }
         }
-        tables = ordered
-        deferredForeignKeys = deferred
+        return (ordered, deferred.map { (table: $0.0, constraint: $0.1) })
+    }
 
-        // Class names: the singular of the table name in CamelCase; a clash takes the schema
-        // as a prefix, then a number.
+    /// Class names: the singular of the table name in CamelCase; a clash takes the schema as a
+    /// prefix, then a number.
+    static func classNames(_ ordered: [Table], taken takenClasses: inout Set<String>) -> [String: String] {
         var classNames: [String: String] = [:]
-        var takenClasses: Set<String> = ["Base", "PgType"]
         for table in ordered.sorted(by: { $0.objectName < $1.objectName }) {
             var candidate = table.primaryKey == nil
                 ? PythonSource.identifier(table.name + "_table")
@@ -105,8 +118,13 @@ struct GeneratedTables {
             takenClasses.insert(numbered)
             classNames[table.objectName.key] = numbered
         }
-        self.classNames = classNames
+        return classNames
+    }
 
+    /// The enum types the columns use, with their Python class names.
+    static func enumClasses(
+        _ ordered: [Table], in schema: Schema, taken takenClasses: inout Set<String>
+    ) -> [(type: EnumType, className: String)] {
         var enums: [String: EnumType] = [:]
         for table in ordered {
             for column in table.columns {
@@ -124,9 +142,11 @@ struct GeneratedTables {
             takenClasses.insert(candidate)
             enumList.append((type, candidate))
         }
-        self.enums = enumList
+        return enumList.map { (type: $0.0, className: $0.1) }
+    }
 
-        // Domains, each after the domain it is based on.
+    /// The domains the columns use, each after the domain it is based on.
+    static func domains(_ ordered: [Table], in schema: Schema) -> [Domain] {
         var domainList: [Domain] = []
         func visitDomain(_ spelling: String) {
             let element = spelling.hasSuffix("[]") ? String(spelling.dropLast(2)) : spelling
@@ -139,10 +159,12 @@ struct GeneratedTables {
         for table in ordered {
             for column in table.columns { visitDomain(column.type) }
         }
-        domains = domainList
+        return domainList
+    }
 
+    /// Each column's Python attribute name, per table; `taken` gets the names used.
+    static func attributeNames(_ ordered: [Table], taken: inout [String: Set<String>]) -> [String: [String: String]] {
         var attributeNames: [String: [String: String]] = [:]
-        var taken: [String: Set<String>] = [:]
         for table in ordered {
             var names: [String: String] = [:]
             var used: Set<String> = []
@@ -155,9 +177,11 @@ struct GeneratedTables {
             attributeNames[table.objectName.key] = names
             taken[table.objectName.key] = used
         }
-        self.attributeNames = attributeNames
+        return attributeNames
+    }
 
-        // Relationships: many-to-one on the referencing class, one-to-many on the referenced.
+    /// Relationships: many-to-one on the referencing class, one-to-many on the referenced.
+    static func relationships(_ ordered: [Table], in schema: Schema, taken: inout [String: Set<String>]) -> [RelationshipPair] {
         var pairs: [RelationshipPair] = []
         let mapped = ordered.filter { $0.primaryKey != nil }
         let mappedKeys = Set(mapped.map(\.objectName.key))
@@ -201,7 +225,7 @@ struct GeneratedTables {
                 child: child, parent: parent, constraint: constraint, childAttribute: childAttribute,
                 parentAttribute: parentAttribute, needsForeignKeys: ambiguous, selfReferencing: selfReferencing))
         }
-        relationships = pairs
+        return pairs
     }
 
     func className(_ table: Table) -> String { classNames[table.objectName.key] ?? table.name }

@@ -68,7 +68,7 @@ public enum SchemaDocs {
 
     // MARK: - Summary
 
-    private static func summary(_ schema: Schema) -> String {
+    static func summary(_ schema: Schema) -> String {
         var counts = [counted(schema.tables.count, "table")]
         let others: [(Int, String)] = [
             (schema.views.count, "view"), (schema.enums.count, "enum type"), (schema.domains.count, "domain"),
@@ -83,13 +83,13 @@ public enum SchemaDocs {
         return MarkdownText.singleLine(line) + "."
     }
 
-    private static func counted(_ count: Int, _ noun: String) -> String {
+    static func counted(_ count: Int, _ noun: String) -> String {
         "\(count) \(noun)\(count == 1 ? "" : "s")"
     }
 
     // MARK: - Tables
 
-    private static func tableSection(_ table: Table, referencedBy: [IncomingReference]) -> [String] {
+    static func tableSection(_ table: Table, referencedBy: [IncomingReference]) -> [String] {
         var blocks = ["## \(table.objectName.description)"]
         if let kind = tableKind(table) { blocks.append(kind) }
         if let comment = table.comment, let quote = MarkdownText.blockquote(comment) { blocks.append(quote) }
@@ -125,7 +125,7 @@ public enum SchemaDocs {
 
     /// A sentence for anything but an ordinary permanent table, since that changes how it is
     /// maintained (an unlogged table is emptied after a crash; a partition's rows live elsewhere).
-    private static func tableKind(_ table: Table) -> String? {
+    static func tableKind(_ table: Table) -> String? {
         var sentences: [String] = []
         let persistence: String? = switch table.persistence {
         case .permanent: nil
@@ -159,7 +159,7 @@ public enum SchemaDocs {
         return sentences.isEmpty ? nil : sentences.joined(separator: " ")
     }
 
-    private static func columnTable(_ table: Table) -> String {
+    static func columnTable(_ table: Table) -> String {
         guard !table.columns.isEmpty else { return "No columns." }
         var rows = ["| Column | Type | Nullable | Default | Notes |", "| --- | --- | --- | --- | --- |"]
         for column in table.columns {
@@ -177,7 +177,7 @@ public enum SchemaDocs {
 
     /// What an operator wants to know about a column at a glance: keys first, then how its value
     /// is produced, then what the team wrote about it.
-    private static func columnNotes(_ column: Column, in table: Table) -> [String] {
+    static func columnNotes(_ column: Column, in table: Table) -> [String] {
         var notes: [String] = []
         let constraints = sortedByName(table.constraints) { $0.name }
         if let primaryKey = table.primaryKey, primaryKey.columns.contains(column.name) {
@@ -208,7 +208,7 @@ public enum SchemaDocs {
 
     /// A single-column unique constraint, or a unique index that behaves like one (valid, whole
     /// table, plain column): either way the database refuses a duplicate value.
-    private static func isUnique(_ column: String, in table: Table, constraints: [Constraint]) -> Bool {
+    static func isUnique(_ column: String, in table: Table, constraints: [Constraint]) -> Bool {
         if constraints.contains(where: { $0.kind == .unique && $0.columns == [column] }) { return true }
         return table.indexes.values.contains { index in
             index.unique && !index.primary && index.valid && index.predicate == nil && index.keys.count == 1
@@ -216,7 +216,7 @@ public enum SchemaDocs {
         }
     }
 
-    private static func constraintItem(_ constraint: Constraint) -> String {
+    static func constraintItem(_ constraint: Constraint) -> String {
         let kind = switch constraint.kind {
         case .primaryKey: "primary key"
         case .unique: "unique"
@@ -232,18 +232,18 @@ public enum SchemaDocs {
 
     /// `pg_get_constraintdef` already ends an unvalidated constraint with `NOT VALID`; the flag
     /// is printed outside the code span so it is not said twice.
-    private static func definitionWithoutNotValid(_ constraint: Constraint) -> String {
+    static func definitionWithoutNotValid(_ constraint: Constraint) -> String {
         let suffix = " NOT VALID"
         guard !constraint.validated, constraint.definition.hasSuffix(suffix) else { return constraint.definition }
         return String(constraint.definition.dropLast(suffix.count))
     }
 
-    private static func indexItem(_ index: Index) -> String {
+    static func indexItem(_ index: Index) -> String {
         let flag = index.valid ? "" : " (invalid)"
         return "- \(MarkdownText.code(index.name))\(flag): \(MarkdownText.code(index.definition))"
     }
 
-    private static func foreignKeyItem(_ constraint: Constraint) -> String {
+    static func foreignKeyItem(_ constraint: Constraint) -> String {
         guard let foreignKey = constraint.foreignKey else {
             return "- \(MarkdownText.code(constraint.name)): \(MarkdownText.code(constraint.definition))"
         }
@@ -254,7 +254,7 @@ public enum SchemaDocs {
             + " (\(MarkdownText.code(constraint.name)))"
     }
 
-    private static func referencedByItem(_ incoming: IncomingReference) -> String {
+    static func referencedByItem(_ incoming: IncomingReference) -> String {
         let source = reference(incoming.table.objectName.key, incoming.constraint.columns)
         let target = reference(incoming.foreignKey.referencedTable, incoming.foreignKey.referencedColumns)
         let details = foreignKeyDetails(incoming.constraint, incoming.foreignKey)
@@ -264,7 +264,7 @@ public enum SchemaDocs {
 
     /// Only what differs from PostgreSQL's defaults: `NO ACTION` and `MATCH SIMPLE` on every
     /// line would hide the one `CASCADE` that deletes rows.
-    private static func foreignKeyDetails(_ constraint: Constraint, _ foreignKey: ForeignKey) -> [String] {
+    static func foreignKeyDetails(_ constraint: Constraint, _ foreignKey: ForeignKey) -> [String] {
         var details: [String] = []
         if foreignKey.onDelete != .noAction { details.append("ON DELETE \(foreignKey.onDelete.rawValue)") }
         if foreignKey.onUpdate != .noAction { details.append("ON UPDATE \(foreignKey.onUpdate.rawValue)") }
@@ -277,18 +277,18 @@ public enum SchemaDocs {
     }
 
     /// `users.id` for one column, `users (tenant_id, id)` for several.
-    private static func reference(_ qualifiedTable: String, _ columns: [String]) -> String {
+    static func reference(_ qualifiedTable: String, _ columns: [String]) -> String {
         let table = ObjectName(parsing: qualifiedTable).description
         if columns.count == 1, let column = columns.first { return "\(table).\(column)" }
         return columns.isEmpty ? table : "\(table) \(columnList(columns))"
     }
 
-    private static func columnList(_ columns: [String]) -> String {
+    static func columnList(_ columns: [String]) -> String {
         if columns.count == 1, let column = columns.first { return column }
         return "(" + columns.joined(separator: ", ") + ")"
     }
 
-    private static func triggerItem(_ trigger: Trigger) -> String {
+    static func triggerItem(_ trigger: Trigger) -> String {
         let state = switch trigger.enabled {
         case "D": " (disabled)"
         case "R": " (fires only on replicas)"
@@ -298,93 +298,14 @@ public enum SchemaDocs {
         return "- \(MarkdownText.code(trigger.name))\(state): \(MarkdownText.code(trigger.definition))"
     }
 
-    // MARK: - Other objects
-
-    private static func viewBlocks(_ view: View, anchors: inout HeadingAnchors) -> [String] {
-        let name = ObjectName(schema: view.schema, name: view.name).description
-        anchors.register(name)
-        var blocks = ["### \(name)"]
-        if view.materialized { blocks.append("Materialized view.") }
-        if let comment = view.comment, let quote = MarkdownText.blockquote(comment) { blocks.append(quote) }
-        if !view.columns.isEmpty {
-            var rows = ["| Column | Type | Notes |", "| --- | --- | --- |"]
-            for column in view.columns {
-                let cells = [
-                    MarkdownText.cell(column.name), MarkdownText.cell(MarkdownText.code(column.type)),
-                    MarkdownText.cell(column.comment.map(MarkdownText.singleLine) ?? ""),
-                ]
-                rows.append("| " + cells.joined(separator: " | ") + " |")
-            }
-            blocks.append(rows.joined(separator: "\n"))
-        }
-        if !view.dependsOn.isEmpty {
-            let columns = view.dependsOn.sorted().map { ObjectName(parsing: $0).description }
-            blocks.append(MarkdownText.singleLine("Reads " + columns.joined(separator: ", ") + "."))
-        }
-        blocks.append(MarkdownText.fencedCode(view.definition, language: "sql"))
-        let indexes = sortedByName(view.indexes) { $0.name }
-        if !indexes.isEmpty {
-            blocks.append("**Indexes**")
-            blocks.append(indexes.map(indexItem).joined(separator: "\n"))
-        }
-        return blocks
-    }
-
-    private static func enumList(_ enums: [EnumType]) -> String {
-        enums.map { type in
-            let name = ObjectName(schema: type.schema, name: type.name).description
-            let labels = type.labels.isEmpty ? "no labels" : type.labels.map(MarkdownText.code).joined(separator: ", ")
-            return "- \(MarkdownText.code(name)): \(labels)"
-        }.joined(separator: "\n")
-    }
-
-    private static func domainList(_ domains: [Domain]) -> String {
-        domains.map { domain in
-            let name = ObjectName(schema: domain.schema, name: domain.name).description
-            var parts = [MarkdownText.code(domain.baseType)]
-            if domain.notNull { parts.append("NOT NULL") }
-            if let defaultExpression = domain.defaultExpression {
-                parts.append("default \(MarkdownText.code(defaultExpression))")
-            }
-            for (checkName, definition) in domain.checks.sorted(by: { $0.key < $1.key }) {
-                parts.append("\(MarkdownText.code(checkName)) \(MarkdownText.code(definition))")
-            }
-            return "- \(MarkdownText.code(name)): " + parts.joined(separator: ", ")
-        }.joined(separator: "\n")
-    }
-
-    private static func sequenceList(_ sequences: [SequenceDefinition]) -> String {
-        sequences.map { sequence in
-            let name = ObjectName(schema: sequence.schema, name: sequence.name).description
-            var parts = [MarkdownText.singleLine(sequence.type)]
-            if sequence.increment != 1 { parts.append("increment \(sequence.increment)") }
-            if sequence.cycle { parts.append("cycles") }
-            if let owner = sequence.ownedBy {
-                // `schema.table.column`: splitting at the first dot leaves `table.column` as the name.
-                parts.append(MarkdownText.singleLine("owned by \(ObjectName(parsing: owner).description)"))
-            } else {
-                parts.append("not owned by a column")
-            }
-            return "- \(MarkdownText.code(name)): " + parts.joined(separator: ", ")
-        }.joined(separator: "\n")
-    }
-
-    private static func extensionList(_ extensions: [Extension]) -> String {
-        extensions.map { installed in
-            let version = MarkdownText.singleLine(installed.version)
-            let schema = MarkdownText.singleLine(installed.schema)
-            return "- \(MarkdownText.code(installed.name)) \(version), in schema \(schema)"
-        }.joined(separator: "\n")
-    }
-
     // MARK: - Ordering
 
     /// Dictionary values in name order; the key breaks ties so the order never depends on hashing.
-    private static func sortedByName<Value>(_ values: [String: Value], _ name: (Value) -> String) -> [Value] {
+    static func sortedByName<Value>(_ values: [String: Value], _ name: (Value) -> String) -> [Value] {
         values.sorted { (name($0.value), $0.key) < (name($1.value), $1.key) }.map(\.value)
     }
 
-    private static func sortedByObjectName<Value>(
+    static func sortedByObjectName<Value>(
         _ values: [String: Value], _ name: (Value) -> ObjectName
     ) -> [Value] {
         values.sorted { lhs, rhs in
@@ -395,7 +316,7 @@ public enum SchemaDocs {
 
     /// Every foreign key, filed under the table it points at, in (referencing table, constraint)
     /// order: the "what breaks if I delete this row" list a table's own definition cannot show.
-    private static func incomingReferences(_ tables: [Table]) -> [String: [IncomingReference]] {
+    static func incomingReferences(_ tables: [Table]) -> [String: [IncomingReference]] {
         var references: [String: [IncomingReference]] = [:]
         for table in tables {
             for constraint in sortedByName(table.constraints, { $0.name }) where constraint.kind == .foreignKey {
@@ -409,118 +330,16 @@ public enum SchemaDocs {
     }
 
     /// A foreign key seen from the table it references.
-    fileprivate struct IncomingReference {
+    struct IncomingReference {
         let table: Table
         let constraint: Constraint
         let foreignKey: ForeignKey
     }
 
-    /// The anchors a GitHub-style renderer gives headings (lowercase, punctuation dropped, spaces to
-    /// hyphens, `-1`, `-2` for repeats), so table-of-contents links land where they should.
-    struct HeadingAnchors {
-        private var occurrences: [String: Int] = [:]
-
-        /// Records a heading, in document order, and returns its anchor.
-        @discardableResult
-        mutating func register(_ heading: String) -> String {
-            let base = Self.slug(heading)
-            var anchor = base
-            while occurrences[anchor] != nil {
-                let repeatCount = (occurrences[base] ?? 0) + 1
-                occurrences[base] = repeatCount
-                anchor = "\(base)-\(repeatCount)"
-            }
-            occurrences[anchor] = 0
-            return anchor
-        }
-
-        static func slug(_ heading: String) -> String {
-            var slug = ""
-            for scalar in heading.lowercased().unicodeScalars {
-                if scalar == " " || scalar == "-" {
-                    slug.append("-")
-                    continue
-                }
-                switch scalar.properties.generalCategory {
-                case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
-                     .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .letterNumber, .otherNumber,
-                     .connectorPunctuation:
-                    slug.unicodeScalars.append(scalar)
-                default:
-                    break
-                }
-            }
-            return slug
-        }
-    }
-
-    /// Escaping for text that comes from the database (names, comments, expressions) and must not
-    /// break the Markdown around it.
-    enum MarkdownText {
-        /// Newlines become spaces: a line break ends a table row or a list item.
-        static func singleLine(_ text: String) -> String {
-            String(text.map { $0.isNewline ? " " : $0 })
-        }
-
-        /// A table cell: on one line, with `|` escaped so it does not start a new cell. GitHub reads
-        /// `\|` as a pipe even inside a code span, so this is applied after `code`.
-        static func cell(_ text: String) -> String {
-            singleLine(text).replacingPipes()
-        }
-
-        /// An inline code span whose fence is longer than any run of backticks inside it.
-        static func code(_ text: String) -> String {
-            let flat = singleLine(text)
-            guard !flat.isEmpty else { return "" }
-            let fence = String(repeating: "`", count: longestBacktickRun(flat) + 1)
-            let padding = flat.hasPrefix("`") || flat.hasSuffix("`") ? " " : ""
-            return fence + padding + flat + padding + fence
-        }
-
-        /// A fenced block, with a fence no line of the text can close early.
-        static func fencedCode(_ text: String, language: String) -> String {
-            var body = text
-            while let last = body.last, last.isNewline { body.removeLast() }
-            let fence = String(repeating: "`", count: max(3, longestBacktickRun(body) + 1))
-            return "\(fence)\(language)\n\(body)\n\(fence)"
-        }
-
-        /// A comment as a quotation, line breaks kept, or nil when there is nothing to show.
-        static func blockquote(_ text: String) -> String? {
-            guard text.contains(where: { !$0.isWhitespace }) else { return nil }
-            return text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
-                .map { line in
-                    // Trailing spaces would turn into a Markdown hard line break.
-                    let trimmed = line.reversed().drop(while: \.isWhitespace).reversed()
-                    return trimmed.isEmpty ? ">" : "> " + String(trimmed)
-                }
-                .joined(separator: "\n")
-        }
-
-        /// Text inside `[...]` of a link, where a bracket would end the link early.
-        static func linkText(_ text: String) -> String {
-            var escaped = ""
-            for character in singleLine(text) {
-                if character == "\\" || character == "[" || character == "]" { escaped.append("\\") }
-                escaped.append(character)
-            }
-            return escaped
-        }
-
-        private static func longestBacktickRun(_ text: String) -> Int {
-            var longest = 0
-            var run = 0
-            for character in text {
-                run = character == "`" ? run + 1 : 0
-                longest = max(longest, run)
-            }
-            return longest
-        }
-    }
 }
 
 extension String {
-    fileprivate func replacingPipes() -> String {
+    func replacingPipes() -> String {
         var escaped = ""
         for character in self {
             if character == "|" { escaped.append("\\") }

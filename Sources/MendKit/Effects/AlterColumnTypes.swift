@@ -35,13 +35,14 @@ public struct AlterColumnTypes: Effect {
     public var lockTargets: [ObjectName] { tables }
     public var lockTarget: ObjectName? { tables.first }
 
-    var lockStatement: String {
-        "LOCK TABLE " + tables.map { QualifiedName(schema: $0.schema, $0.name).quoted }.joined(separator: ", ") + " IN ACCESS EXCLUSIVE MODE"
+    var lockStatement: SQL {
+        "LOCK TABLE \(tables.map { "\(QualifiedName(schema: $0.schema, $0.name))" as SQL }) IN ACCESS EXCLUSIVE MODE"
     }
 
     public var sql: String {
-        var lines = [lockStatement]
-        lines += pinned.map { "SET LOCAL \($0.name) = \(SQLLiteral.quoted($0.value))" }
+        var lines = [lockStatement.description]
+        // For people: what `Connection.setLocal` sends.
+        lines += pinned.map { "SET LOCAL \($0.name) = " + ("\(literal: $0.value)" as SQL).description }
         if let refusal { lines.append("-- a value the conversion refuses stops it here, nothing changed: \(refusal)") }
         lines += setAside.map { "-- journal in pgmend.set_aside what \($0.table) leaves out:\n\($0.query)" }
         return (lines + statements.map(\.description)).joined(separator: ";\n")
@@ -58,7 +59,7 @@ public struct AlterColumnTypes: Effect {
             if context.journal != nil, !context.rehearsal {
                 for item in setAside {
                     journaled += try connection.query(
-                        JournalSetAside.statement(item.query.description), [context.run, context.step, item.table.description]
+                        JournalSetAside.statement(item.query, run: context.run, step: context.step, table: item.table)
                     ).affectedRows ?? 0
                 }
             }

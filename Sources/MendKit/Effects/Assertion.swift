@@ -10,10 +10,24 @@ public struct Assertion: Effect {
     public var query: SQL
     public var table: ObjectName?
 
+    /// How the sample is read: the offending rows' count and their first keys in key order.
+    /// Nil: in the order of `key`'s text (a query over several tables, whose keys differ).
+    var orderedSample: SQL?
+
+    /// `query` may span several tables (a UNION of them): its sample is in the order of the
+    /// keys' text. Prefer `init(_:table:key:where:)` for one table.
     public init(_ summary: String, query: SQL, on table: ObjectName? = nil) {
         self.summary = summary
         self.query = query
         self.table = table
+    }
+
+    /// The rows of `table` where `condition` holds, each named by `key` (`RowKey`), the sample
+    /// in key order.
+    public init(_ summary: String, table: ObjectName, key: RowKey, where condition: SQL) {
+        let name = QualifiedName(schema: table.schema, table.name)
+        self.init(summary, query: "SELECT \(key.text()) AS key FROM \(name) WHERE \(condition)", on: table)
+        orderedSample = "SELECT count(*) OVER (), \(key.text()) FROM \(name) WHERE \(condition) ORDER BY \(key.order()) LIMIT 10"
     }
 
     public var sql: String { query.description }
@@ -22,11 +36,11 @@ public struct Assertion: Effect {
 
     public func apply(_ context: EffectContext) throws -> EffectOutcome {
         let connection = context.connection
-        let begin = connection.isInTransaction ? "SAVEPOINT pgmend_assert; SET LOCAL transaction_read_only = on" : "BEGIN READ ONLY"
-        let end = connection.isInTransaction ? "ROLLBACK TO SAVEPOINT pgmend_assert; RELEASE SAVEPOINT pgmend_assert" : "ROLLBACK"
+        let begin: SQL = connection.isInTransaction ? "SAVEPOINT pgmend_assert; SET LOCAL transaction_read_only = on" : "BEGIN READ ONLY"
+        let end: SQL = connection.isInTransaction ? "ROLLBACK TO SAVEPOINT pgmend_assert; RELEASE SAVEPOINT pgmend_assert" : "ROLLBACK"
         try connection.execute(begin)
         defer { _ = try? connection.execute(end) }
-        let rows = try connection.query("SELECT count(*) OVER (), q.key FROM (\(query)) q ORDER BY q.key LIMIT 10")
+        let rows = try connection.query(orderedSample ?? "SELECT count(*) OVER (), q.key FROM (\(query)) q ORDER BY q.key LIMIT 10")
         context.fault(.inside)
         guard let first = rows.first else { return EffectOutcome(rowsAffected: 0) }
         let count = try first.get(0, as: Int.self)

@@ -71,8 +71,6 @@ public struct Backfill: Effect {
         self.workers = workers
     }
 
-    var quotedTable: String { QualifiedName(schema: table.schema, table.name).quoted }
-    var keyList: String { key.map { SQLIdentifier($0.name).quoted }.joined(separator: ", ") }
     /// The checkpoint's name: a changed statement does not resume an older one's position.
     /// (Whether rows are trusted is not part of it.)
     var checkpointKey: String {
@@ -88,104 +86,11 @@ public struct Backfill: Effect {
             + (verify == nil ? "" : "; then one read of the table proves no row is left to update and none breaks the step's rule")
     }
     public var sql: String {
-        boundStatement(after: true) + ";\n" + updateStatement(lower: true, upper: true)
+        (boundStatement(after: .shown) + ";\n" + updateStatement(lower: .shown, upper: .shown)).description
     }
     public var lock: LockLevel { .rowExclusive }
     public var lockTarget: ObjectName? { table }
     public var hazards: [Hazard] { [.rowUpdates] }
-
-    var setList: String {
-        assignments.map { "\(SQLIdentifier($0.column).quoted) = \(SQLFragment.parenthesized($0.expression.description))" }.joined(separator: ", ")
-    }
-
-    /// `$first::type, ...` for the key, its parameters numbered from `first`.
-    func parameters(from first: Int) -> String {
-        key.enumerated().map { "$\($0.offset + first)::\($0.element.type)" }.joined(separator: ", ")
-    }
-
-    /// The batch's upper bound: the key `batch_size` keys after `$1...` (or from the first), as
-    /// text; no row when fewer are left (up to the next parameters' key, when `through`). Only
-    /// the primary key's index is read.
-    func boundStatement(after: Bool, through: Bool = false) -> String {
-        let keyText = key.map { "\(SQLIdentifier($0.name).quoted)::text" }.joined(separator: ", ")
-        let clauses = (after ? ["(\(keyList)) > (\(parameters(from: 1)))"] : []) + (through ? ["(\(keyList)) <= (\(parameters(from: after ? key.count + 1 : 1)))"] : [])
-        return "SELECT ARRAY[\(keyText)] FROM \(quotedTable)\(clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "))"
-            + " ORDER BY \(keyList) OFFSET \(batchSize - 1) LIMIT 1"
-    }
-
-    /// The parameters of `updateStatement` after the key bounds: the trusted rows' xid.
-    var trustedParameters: [String] {
-        guard conditionIsDifference, let trusted, verify != nil || trusted.expressions.contains(where: { $0 != nil }) else { return [] }
-        return [String(trusted.assessedBefore & 0xFFFF_FFFF)]
-    }
-
-    /// The batch: the rows after the lower bound (when there is one) up to and including the
-    /// upper bound (when there is one) that still match the condition, except those the
-    /// transactions in `written` wrote.
-    func updateStatement(lower: Bool, upper: Bool, skipping written: [UInt64] = []) -> String {
-        func range(_ qualifier: String) -> [String] {
-            let keys = key.map { qualifier + SQLIdentifier($0.name).quoted }.joined(separator: ", ")
-            var clauses: [String] = []
-            if lower { clauses.append("(\(keys)) > (\(parameters(from: 1)))") }
-            if upper { clauses.append("(\(keys)) <= (\(parameters(from: lower ? key.count + 1 : 1)))") }
-            return clauses
-        }
-        guard conditionIsDifference else {
-            return "UPDATE \(quotedTable) SET \(setList)\nWHERE " + (range("") + [SQLFragment.parenthesized(condition.description)]).joined(separator: " AND ")
-        }
-        // A trusted row's values come from the expressions without checks (`trusted`). A row
-        // that breaks `verify` is not written: it keeps an xmin that is not this run's, so the
-        // proof (`count`) reads it and fails naming it. The rows this run's batches wrote
-        // (`written`) need nothing.
-        let assessed = "(age(xmin) > age($\((lower ? key.count : 0) + (upper ? key.count : 0) + 1)::xid))"
-        let expressions = assignments.indices.map { index in
-            let general = SQLFragment.parenthesized(assignments[index].expression.description)
-            guard let trusted, index < trusted.expressions.count, let fast = trusted.expressions[index] else { return general }
-            return "(CASE WHEN \(assessed) THEN \(SQLFragment.parenthesized(fast.description)) ELSE \(general) END)"
-        }
-        let violates = verify.map { verify in
-            let violates = "coalesce(\(SQLFragment.parenthesized(verify.condition.description)), false)"
-            return trusted == nil ? violates : "(CASE WHEN \(assessed) THEN false ELSE \(violates) END)"
-        }
-        let notWritten = written.isEmpty ? [] : [Self.notWrittenBy(written)]
-        let columns = assignments.map { SQLIdentifier($0.column).quoted }
-
-        // Every expression cheap for the rows it meets (each has a form without checks, and the
-        // rows written during the run are few): a plain UPDATE, which evaluates them in WHERE
-        // and again in SET, costs less than the join below. EvalPlanQual recomputes both on the
-        // newest version of a row another session changed meanwhile.
-        if let trusted, trusted.expressions.count == assignments.count, !trusted.expressions.contains(where: { $0 == nil }) {
-            return "UPDATE \(quotedTable) AS t SET " + zip(columns, expressions).map { "\($0) = \($1)" }.joined(separator: ", ")
-                + "\nWHERE " + (range("") + notWritten + (violates.map { ["NOT \($0)"] } ?? [])
-                    + ["(\(columns.joined(separator: ", "))) IS DISTINCT FROM (\(expressions.joined(separator: ", ")))"])
-                    .joined(separator: " AND ")
-        }
-
-        // Otherwise the expressions once per row, in `v` (OFFSET 0 keeps the planner from
-        // merging it back into the UPDATE, which would evaluate them in SET and WHERE again). A
-        // row that another session changed after `v` read it is left alone: EvalPlanQual
-        // rechecks the WHERE clause on the row's newest version, whose xmin is not the one `v`
-        // saw, so values computed from the old version are never written; the catch-up pass
-        // takes it.
-        // `v` and `t` are joined by ctid, not by the key: each row of `v` then finds its row of
-        // `t` by a TID scan, whatever the planner estimates. Joined by a text key, PostgreSQL
-        // can estimate a batch's key range at a few rows where it holds thousands (a range
-        // inside one histogram bucket of UUID-like text), choose a nested loop whose inner side
-        // is the whole batch re-read for each row, and spend a second on 5,000 rows.
-        // A ctid names a row only within one table, and a partitioned table's partitions repeat
-        // them: the partition's tableoid makes the match exact.
-        let values = assignments.indices.map { "pgmend_\($0)" }
-        let computed = zip(expressions, values).map { "\($0) AS \($1)" } + (violates.map { ["\($0) AS pgmend_violates"] } ?? [])
-        let vWhere = range("") + notWritten
-        let targets = columns.map { "t.\($0)" }.joined(separator: ", ")
-        return "UPDATE \(quotedTable) AS t SET " + zip(columns, values).map { "\($0) = v.\($1)" }.joined(separator: ", ")
-            + "\nFROM (SELECT ctid AS pgmend_ctid, tableoid AS pgmend_tableoid, xmin AS pgmend_xmin, \(computed.joined(separator: ", ")) FROM \(quotedTable)"
-            + (vWhere.isEmpty ? "" : " WHERE " + vWhere.joined(separator: " AND ")) + " OFFSET 0) AS v"
-            + "\nWHERE " + (["t.ctid = v.pgmend_ctid", "t.tableoid = v.pgmend_tableoid"] + range("t.") + ["t.xmin = v.pgmend_xmin"]
-                + (violates == nil ? [] : ["NOT v.pgmend_violates"])
-                + ["(\(targets)) IS DISTINCT FROM (\(values.map { "v.\($0)" }.joined(separator: ", ")))"])
-                .joined(separator: " AND ")
-    }
 
     public func apply(_ context: EffectContext) throws -> EffectOutcome {
         // Each batch a transaction of its own (not a rehearsal's savepoint): then its commit
@@ -194,7 +99,7 @@ public struct Backfill: Effect {
         let tally = Tally(self, context, recordsWriters: conditionIsDifference && ownTransactions)
         do {
             return try apply(context, tally: tally, ownTransactions: ownTransactions)
-        } catch let error as PostgresError where error.sqlState == .lockNotAvailable || error.sqlState == .deadlockDetected {
+        } catch where LockRetry.isRetryable(error) {
             // Left to the runner, which assesses the step again and retries it.
             throw error
         } catch let error where ownTransactions && tally.updated > 0 {
@@ -210,7 +115,7 @@ public struct Backfill: Effect {
             try batches(from: start, through: nil, pass: number, checkpointKey: checkpointKey, tally: tally) { body in
                 try Self.withBatchRetries(context.settings) {
                     try context.inTransaction(faultInside: false) { connection in
-                        if ownTransactions { try connection.execute("SET LOCAL synchronous_commit = off") }
+                        if ownTransactions { try connection.execute("SET LOCAL synchronous_commit = off" as SQL) }
                         return try body(connection)
                     }
                 }
@@ -240,9 +145,8 @@ public struct Backfill: Effect {
             tally.record(rows: rows, xid: nil, seconds: Date().timeIntervalSince(started), pass: nil)
         }
         if violating > 0, let verify {
-            let keyText = key.map { "\(SQLIdentifier($0.name).quoted)::text" }.joined(separator: " || ', ' || ")
             let sample = try context.connection.query(
-                "SELECT \(keyText) AS pgmend_key FROM \(quotedTable) WHERE \(SQLFragment.parenthesized(verify.condition.description)) ORDER BY \(keyList) LIMIT 10"
+                "SELECT \(rowKey.text()) AS pgmend_key FROM \(name) WHERE \(Self.parenthesized(verify.condition)) ORDER BY \(rowKey.order()) LIMIT 10" as SQL
             ).map { try $0.get(0, as: String.self) }
             if !sample.isEmpty { throw AssertionFailed(summary: verify.summary, count: max(violating, sample.count), sample: sample) }
         }
@@ -270,12 +174,10 @@ public struct Backfill: Effect {
         while !tally.stopped {
             let started = Date()
             let batch = try transaction { connection in
-                let bound = try connection.query(boundStatement(after: last != nil, through: end != nil), (last ?? []) + (end ?? []))
+                let bound = try connection.query(boundStatement(after: Bound(last), through: Bound(end)))
                     .first?.get(0, as: [String].self)
                 let upper = bound ?? end
-                let rows = try connection.query(
-                    updateStatement(lower: last != nil, upper: upper != nil), (last ?? []) + (upper ?? []) + trustedParameters
-                ).affectedRows ?? 0
+                let rows = try connection.query(updateStatement(lower: Bound(last), upper: Bound(upper))).affectedRows ?? 0
                 var xid: UInt64?
                 if rows > 0 && tally.recordsWriters {
                     xid = try connection.scalar("SELECT pg_current_xact_id()::text", as: String.self).flatMap(UInt64.init)
@@ -296,14 +198,14 @@ public struct Backfill: Effect {
     /// Rows that still match, now, and rows that break `verify`: one read of the table, which
     /// tests only the rows whose version the batches in `written` did not write (`apply`).
     func count(_ connection: Connection, skipping written: [UInt64] = []) throws -> (remaining: Int, violating: Int) {
-        let condition = SQLFragment.parenthesized(condition.description)
-        let skip = try Self.comparable(written, connection).map { Self.notWrittenBy($0) + " AND " } ?? ""
+        let condition = Self.parenthesized(condition)
+        let skip: SQL = try Self.comparable(written, connection).map { Self.notWrittenBy($0) + " AND " } ?? ""
         guard let verify else {
-            return (try connection.scalar("SELECT count(*) FROM \(quotedTable) WHERE \(skip)\(condition)", as: Int.self) ?? 0, 0)
+            return (try connection.scalar("SELECT count(*) FROM \(name) WHERE \(skip)\(condition)" as SQL, as: Int.self) ?? 0, 0)
         }
-        let violates = SQLFragment.parenthesized(verify.condition.description)
+        let violates = Self.parenthesized(verify.condition)
         let row = try connection.query(
-            "SELECT count(*) FILTER (WHERE \(condition)), count(*) FILTER (WHERE \(violates)) FROM \(quotedTable) WHERE \(skip)(\(condition) OR \(violates))"
+            "SELECT count(*) FILTER (WHERE \(condition)), count(*) FILTER (WHERE \(violates)) FROM \(name) WHERE \(skip)(\(condition) OR \(violates))" as SQL
         ).first
         return (try row?.get(0, as: Int.self) ?? 0, try row?.get(1, as: Int.self) ?? 0)
     }
@@ -312,16 +214,10 @@ public struct Backfill: Effect {
     /// first of them: a 32-bit xid may then name another transaction, and nothing is skipped.
     static func comparable(_ written: [UInt64], _ connection: Connection) throws -> [UInt64]? {
         guard let first = written.min() else { return nil }
-        guard let next = try connection.scalar("SELECT pg_snapshot_xmax(pg_current_snapshot())::text", as: String.self).flatMap(UInt64.init),
+        guard let next = try connection.scalar("SELECT pg_snapshot_xmax(pg_current_snapshot())::text" as SQL, as: String.self).flatMap(UInt64.init),
             next >= first, next - first < 1 << 31
         else { return nil }
         return written
-    }
-
-    /// The row's version was not written by one of `written` (xid8s, compared by their 32 bits).
-    static func notWrittenBy(_ written: [UInt64]) -> String {
-        let xids = Set(written.map { $0 & 0xFFFF_FFFF }).sorted().map(String.init).joined(separator: ",")
-        return "xmin <> ALL ('{\(xids)}'::xid[])"
     }
 
     /// The few rows left, under an EXCLUSIVE lock so none can be written meanwhile; a row that
@@ -329,21 +225,21 @@ public struct Backfill: Effect {
     func finalPass(_ context: EffectContext, skipping written: [UInt64] = []) throws -> Int {
         try Self.withBatchRetries(context.settings) {
             try context.inTransaction(faultInside: false) { connection in
-                try connection.execute("LOCK TABLE \(quotedTable) IN EXCLUSIVE MODE")
-                let condition = SQLFragment.parenthesized(condition.description)
+                try connection.execute("LOCK TABLE \(name) IN EXCLUSIVE MODE" as SQL)
+                let condition = Self.parenthesized(condition)
                 // One read of the table under the lock, not two: no one else writes while it is
                 // held, so only the rows this UPDATE wrote (found again by their new ctid) can
                 // still match.
                 // The rows this run's batches wrote need nothing (`apply`): not read again.
                 let skipped = conditionIsDifference ? try Self.comparable(written, connection) ?? [] : []
-                let written = try connection.query(
-                    updateStatement(lower: false, upper: false, skipping: skipped) + " RETURNING \(conditionIsDifference ? "t." : "")ctid::text",
-                    trustedParameters
-                ).map { try $0.get(0, as: String.self) }
-                let keyText = key.map { "\(SQLIdentifier($0.name).quoted)::text" }.joined(separator: " || ', ' || ")
+                let returning: SQL = conditionIsDifference ? " RETURNING t.ctid::text" : " RETURNING ctid::text"
+                let written = try connection.query(updateStatement(lower: nil, upper: nil, skipping: skipped) + returning)
+                    .map { try $0.get(0, as: String.self) }
                 let left = written.isEmpty ? [] : try connection.query(
-                    "SELECT \(keyText) AS pgmend_key FROM \(quotedTable) WHERE ctid = ANY($1::text[]::tid[]) AND \(condition) ORDER BY \(keyList) LIMIT 10",
-                    [written]
+                    """
+                    SELECT \(rowKey.text()) AS pgmend_key FROM \(name) WHERE ctid = ANY(\(bind: written)::text[]::tid[]) AND \(condition)
+                    ORDER BY \(rowKey.order()) LIMIT 10
+                    """
                 ).map { try $0.get(0, as: String.self) }
                 let rows = written.count
                 guard left.isEmpty else {
@@ -358,16 +254,7 @@ public struct Backfill: Effect {
 
     /// Runs one batch, again after a backoff when its lock was not granted in time.
     static func withBatchRetries<T>(_ settings: PlanSettings, _ body: () throws -> T) throws -> T {
-        var attempt = 0
-        while true {
-            do {
-                return try body()
-            } catch let error as PostgresError where error.sqlState == .lockNotAvailable || error.sqlState == .deadlockDetected {
-                attempt += 1
-                guard attempt <= settings.retries else { throw error }
-                Thread.sleep(forTimeInterval: Double(Runner.backoff(attempt)) / 1000)
-            }
-        }
+        try LockRetry.retrying(settings.retries, body)
     }
 
     // MARK: Checkpoints

@@ -86,21 +86,21 @@ extension Backfill {
     func parallelPass(workers: Int, context: EffectContext, tally: Tally) throws {
         // The planner's row count, or (a table never analyzed has none) a count.
         var rows = try context.connection.scalar(
-            "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = to_regclass($1)", [quotedTable], as: Int64.self) ?? 0
-        if rows == 0 { rows = try context.connection.scalar("SELECT count(*) FROM \(quotedTable)", as: Int64.self) ?? 0 }
-        let keyText = key.map { "\(SQLIdentifier($0.name).quoted)::text" }.joined(separator: ", ")
+            "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = to_regclass(\(bind: name.quoted))", as: Int64.self) ?? 0
+        if rows == 0 { rows = try context.connection.scalar("SELECT count(*) FROM \(name)" as SQL, as: Int64.self) ?? 0 }
+        let keyTexts: [SQL] = keyColumns.map { "\($0)::text" }
         var cuts: [[String]] = []
         for share in 1..<workers where rows > 0 {
             let cut = try context.connection.query(
-                "SELECT ARRAY[\(keyText)] FROM \(quotedTable) ORDER BY \(keyList) OFFSET $1 LIMIT 1", [rows * Int64(share) / Int64(workers)]
+                "SELECT ARRAY[\(keyTexts)] FROM \(name) ORDER BY \(keyColumns) OFFSET \(bind: rows * Int64(share) / Int64(workers)) LIMIT 1"
             ).first?.get(0, as: [String].self)
             if let cut, cut != cuts.last { cuts.append(cut) }
         }
         let ranges: [(start: [String]?, end: [String]?)] = (0...cuts.count).map { index in
             (index == 0 ? nil : cuts[index - 1], index == cuts.count ? nil : cuts[index])
         }
-        let settingsQuery = "SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[])"
-        let session = try context.connection.query(settingsQuery, [Self.sessionSettings]).map { (try $0.get(0, as: String.self), try $0.get(1, as: String.self)) }
+        let settingsQuery: SQL = "SELECT name, setting FROM pg_settings WHERE name = ANY(\(bind: Self.sessionSettings)::text[])"
+        let session = try context.connection.query(settingsQuery).map { (try $0.get(0, as: String.self), try $0.get(1, as: String.self)) }
         let recipe = context.connection.recipe
         let main = UncheckedConnection(context.connection)
         let backfill = self
@@ -114,7 +114,7 @@ extension Backfill {
         @Sendable func work(_ index: Int) throws {
             let connection = try index == 0 ? main.connection : recipe.connect()
             if index > 0 {
-                for (name, value) in session { try connection.query("SELECT set_config($1, $2, false)", [name, value]) }
+                for (name, value) in session { try connection.query("SELECT set_config(\(bind: name), \(bind: value), false)") }
             }
             try backfill.batches(
                 from: ranges[index].start, through: ranges[index].end, pass: 1,
@@ -124,7 +124,7 @@ extension Backfill {
                     try connection.transaction { connection in
                         try connection.setLocal("lock_timeout", "\(tally.settings.lockTimeout)ms")
                         try connection.setLocal("statement_timeout", "\(tally.settings.statementTimeout)ms")
-                        try connection.execute("SET LOCAL synchronous_commit = off")
+                        try connection.execute("SET LOCAL synchronous_commit = off" as SQL)
                         return try body(connection)
                     }
                 }

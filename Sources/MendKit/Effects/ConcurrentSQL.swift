@@ -41,7 +41,7 @@ public struct ConcurrentSQL: Effect {
         }
         return try context.outsideTransaction { connection in
             if let index, let leftover = try Self.invalidIndex(index, on: connection) {
-                try connection.execute("DROP INDEX CONCURRENTLY IF EXISTS \(leftover)")
+                try connection.execute("DROP INDEX CONCURRENTLY IF EXISTS \(leftover)" as SQL)
             }
             let result = try connection.execute(statement)
             context.fault(.inside)
@@ -49,11 +49,11 @@ public struct ConcurrentSQL: Effect {
         }
     }
 
-    /// The quoted name of `index` when it exists and is not valid (a build that did not finish).
-    static func invalidIndex(_ index: ObjectName, on connection: Connection) throws -> String? {
-        let quoted = QualifiedName(schema: index.schema, index.name).quoted
+    /// The name of `index` when it exists and is not valid (a build that did not finish).
+    static func invalidIndex(_ index: ObjectName, on connection: Connection) throws -> QualifiedName? {
+        let name = QualifiedName(schema: index.schema, index.name)
         let invalid = try connection.scalar(
-            "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)", [quoted], as: Bool.self)
-        return invalid == true ? quoted : nil
+            "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(\(bind: name.quoted))", as: Bool.self)
+        return invalid == true ? name : nil
     }
 }

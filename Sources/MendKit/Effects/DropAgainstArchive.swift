@@ -17,8 +17,9 @@ public struct DropAgainstArchive: Effect {
         self.summary = summary
     }
 
-    var quoted: String { QualifiedName(schema: table.schema, table.name).quoted }
-    public var sql: String { "-- checked again under a SHARE lock against \(archive)/manifest.json\nDROP TABLE \(quoted)" }
+    var name: QualifiedName { QualifiedName(schema: table.schema, table.name) }
+    var dropStatement: SQL { "DROP TABLE \(name)" }
+    public var sql: String { "-- checked again under a SHARE lock against \(archive)/manifest.json\n\(dropStatement)" }
     public var lock: LockLevel { .accessExclusive }
     public var lockTarget: ObjectName? { table }
     public var hazards: [Hazard] { [.accessExclusiveLock, .deletesData] }
@@ -26,15 +27,15 @@ public struct DropAgainstArchive: Effect {
     public func apply(_ context: EffectContext) throws -> EffectOutcome {
         try context.inTransaction(isolation: .repeatableRead) { connection in
             let manifest = try ArchiveManifest.read(archive)
-            try connection.execute("LOCK TABLE \(quoted) IN SHARE MODE")
+            try connection.execute("LOCK TABLE \(name) IN SHARE MODE" as SQL)
             try DataStatistics.pinTextSettings(connection)
-            let now = try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: table.schema, table.name))
+            let now = try DataStatistics(connection: connection).fingerprint(name)
             guard now.rows == manifest.rows, now.fingerprint == manifest.fingerprint else {
                 let counts = now.rows == manifest.rows ? "the same \(now.rows) rows with other content" : "\(manifest.rows) rows then, \(now.rows) now"
                 throw ChangedUnderLock(table: table, change: "it no longer matches the archive \(archive) (\(counts))")
             }
             try ArchiveVerifier.verify(directory: archive, against: manifest)
-            try connection.execute("DROP TABLE \(quoted)")
+            try connection.execute(dropStatement)
             return EffectOutcome(rowsAffected: Int(now.rows))
         }
     }

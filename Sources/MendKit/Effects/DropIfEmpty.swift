@@ -9,27 +9,29 @@ public struct DropIfEmpty: Effect {
 
     public init(_ table: ObjectName) { self.table = table }
 
-    var quoted: String { QualifiedName(schema: table.schema, table.name).quoted }
+    var name: QualifiedName { QualifiedName(schema: table.schema, table.name) }
     public var summary: String { "drop the empty table \(table), if it is still empty under its lock" }
-    public var sql: String { "LOCK TABLE \(quoted) IN ACCESS EXCLUSIVE MODE;\n-- not dropped if a row was committed meanwhile\nDROP TABLE \(quoted)" }
+    public var sql: String { "\(lockStatement);\n-- not dropped if a row was committed meanwhile\n\(dropStatement)" }
+    var lockStatement: SQL { "LOCK TABLE \(name) IN ACCESS EXCLUSIVE MODE" }
+    var dropStatement: SQL { "DROP TABLE \(name)" }
     public var lock: LockLevel { .accessExclusive }
     public var lockTarget: ObjectName? { table }
     public var hazards: [Hazard] { [.accessExclusiveLock] }
 
     public func apply(_ context: EffectContext) throws -> EffectOutcome {
         try context.inTransaction { connection in
-            try connection.execute("LOCK TABLE \(quoted) IN ACCESS EXCLUSIVE MODE")
+            try connection.execute(lockStatement)
             // A partition attached or a child added since the assessment: DROP TABLE would take
             // a partition with it (and refuse a child); the assessment decides again.
-            let children = try connection.scalar("SELECT count(*) FROM pg_inherits WHERE inhparent = to_regclass($1)", [quoted], as: Int64.self) ?? 0
+            let children = try connection.scalar("SELECT count(*) FROM pg_inherits WHERE inhparent = to_regclass(\(bind: name.quoted))", as: Int64.self) ?? 0
             guard children == 0 else {
                 throw ChangedUnderLock(table: table, change: "it was empty when assessed and has \(children) partition\(children == 1 ? "" : "s") or inheritance child\(children == 1 ? "" : "ren") now")
             }
-            let rows = try connection.scalar("SELECT count(*) FROM ONLY \(quoted)", as: Int64.self) ?? 0
+            let rows = try connection.scalar("SELECT count(*) FROM ONLY \(name)" as SQL, as: Int64.self) ?? 0
             guard rows == 0 else {
                 throw ChangedUnderLock(table: table, change: "it was empty when assessed and holds \(rows) row\(rows == 1 ? "" : "s") now")
             }
-            try connection.execute("DROP TABLE \(quoted)")
+            try connection.execute(dropStatement)
             return EffectOutcome(rowsAffected: 0)
         }
     }

@@ -28,6 +28,15 @@ public protocol Effect: Sendable {
     /// The tables whose rows or archives it changes, beyond what the schema prediction shows:
     /// a later step blocked by one of them is only `waiting` in a dry run.
     var touches: [ObjectName] { get }
+    /// Plan text run as written (an `sql` step): what it changes cannot be known before it
+    /// runs, so a rehearsal sizes the whole database and a prediction is incomplete.
+    var raw: Bool { get }
+    /// Whether the runner checks the catalog against the step's prediction after it: false
+    /// for raw SQL, whose effect on the schema no step can predict.
+    var predicted: Bool { get }
+    /// Whether a lock not granted in time (or a deadlock) is retried: the step is assessed
+    /// again after a backoff, `retries` times (`LockRetry`). False: it fails the step at once.
+    var retryable: Bool { get }
     /// Runs it once. A lock that is not granted in time surfaces as the server's
     /// `lock_not_available` error, and the runner decides about retrying.
     func apply(_ context: EffectContext) throws -> EffectOutcome
@@ -39,6 +48,9 @@ extension Effect {
     public var hazards: [Hazard] { [] }
     public var deletesRows: Int? { nil }
     public var transactional: Bool { true }
+    public var raw: Bool { hazards.contains(.rawSQL) }
+    public var predicted: Bool { !raw }
+    public var retryable: Bool { true }
     public var touches: [ObjectName] {
         guard let lockTarget, [.rowExclusive, .exclusive, .accessExclusive, .unknown].contains(lock) else { return [] }
         return [lockTarget]
@@ -110,7 +122,7 @@ public final class EffectContext {
 
     init(
         connection: Connection, settings: PlanSettings, rehearsal: Bool, journal: Journal?, run: Int64, planSHA256: String,
-        progress: any ProgressReporter, archiveOverride: String?, faults: FaultPoints = .fromEnvironment()
+        progress: any ProgressReporter, archiveOverride: String?, faults: FaultPoints = .none
     ) {
         self.connection = connection
         self.settings = settings
@@ -127,7 +139,7 @@ public final class EffectContext {
     public static func standalone(_ connection: Connection, settings: PlanSettings = PlanSettings()) -> EffectContext {
         EffectContext(
             connection: connection, settings: settings, rehearsal: false, journal: nil, run: 0, planSHA256: "",
-            progress: SilentProgress(), archiveOverride: nil, faults: FaultPoints(point: nil, effect: 0))
+            progress: SilentProgress(), archiveOverride: nil, faults: .none)
     }
 
     /// Where archives go: the plan's folder, or the rehearsal's throwaway one.
@@ -142,24 +154,23 @@ public final class EffectContext {
         isolation: Connection.IsolationLevel? = nil, faultInside: Bool = true, _ body: (Connection) throws -> T
     ) throws -> T {
         if connection.isInTransaction {
-            let savepoint = "pgmend_effect"
             // RELEASE keeps what SET LOCAL did inside the savepoint: the settings an effect pins
             // are put back afterwards, so later steps of a rehearsal run with the session's own.
-            let saved = try connection.query("SELECT n, current_setting(n) FROM unnest($1::text[]) n", [Self.pinnable])
+            let saved = try connection.query("SELECT n, current_setting(n) FROM unnest(\(bind: Self.pinnable)::text[]) n")
                 .map { (try $0.get(0, as: String.self), try $0.get(1, as: String.self)) }
-            try connection.execute("SAVEPOINT \(savepoint)")
+            try connection.execute("SAVEPOINT pgmend_effect" as SQL)
             do {
                 try setTimeouts(local: true)
                 let value = try body(connection)
-                try connection.execute("RELEASE SAVEPOINT \(savepoint)")
+                try connection.execute("RELEASE SAVEPOINT pgmend_effect" as SQL)
                 // set_config, not SET: the value is the server's own text of a list setting
                 // (`"$user", public`), which SET would take as one quoted item. Only in the
                 // savepoint path, where the outer transaction's snapshots are long taken.
                 try connection.query(
-                    "SELECT set_config(n, v, true) FROM unnest($1::text[], $2::text[]) AS s(n, v)", [saved.map(\.0), saved.map(\.1)])
+                    "SELECT set_config(n, v, true) FROM unnest(\(bind: saved.map(\.0))::text[], \(bind: saved.map(\.1))::text[]) AS s(n, v)")
                 return value
             } catch {
-                if connection.isOpen { _ = try? connection.execute("ROLLBACK TO SAVEPOINT \(savepoint); RELEASE SAVEPOINT \(savepoint)") }
+                if connection.isOpen { _ = try? connection.execute("ROLLBACK TO SAVEPOINT pgmend_effect; RELEASE SAVEPOINT pgmend_effect" as SQL) }
                 throw error
             }
         }
@@ -177,7 +188,7 @@ public final class EffectContext {
     /// Runs `body` outside any transaction block, with the timeouts set for the session and
     /// put back as they were afterwards (also when it fails).
     public func outsideTransaction<T>(_ body: (Connection) throws -> T) throws -> T {
-        let previous = try connection.query("SELECT current_setting('lock_timeout'), current_setting('statement_timeout')")
+        let previous = try connection.query("SELECT current_setting('lock_timeout'), current_setting('statement_timeout')" as SQL)
         let lockTimeout = try previous.first?.get(0, as: String.self) ?? "0"
         let statementTimeout = try previous.first?.get(1, as: String.self) ?? "0"
         try setTimeouts(local: false)
@@ -199,32 +210,5 @@ public final class EffectContext {
     /// A moment inside the running effect at which a test may kill the process.
     public func fault(_ point: FaultPoints.Point) {
         faults.reach(point, effect: effectNumber)
-    }
-}
-
-/// Test hook: `PGMEND_FAULT=after:N` kills the process with SIGKILL once the N-th effect of a
-/// run has finished, `inside:N` in the middle of it (after its work, before its COMMIT; after
-/// the first batch of a backfill; before an archive folder is renamed). The conformance suite
-/// uses it to prove that a run killed anywhere is finished by the next one. Unset, it does
-/// nothing.
-public struct FaultPoints: Sendable {
-    public enum Point: String, Sendable { case inside, after }
-
-    let point: Point?
-    let effect: Int
-
-    public static func fromEnvironment() -> FaultPoints {
-        let text = ProcessInfo.processInfo.environment["PGMEND_FAULT"] ?? ""
-        let parts = text.split(separator: ":")
-        guard parts.count == 2, let point = Point(rawValue: String(parts[0])), let effect = Int(parts[1]) else {
-            return FaultPoints(point: nil, effect: 0)
-        }
-        return FaultPoints(point: point, effect: effect)
-    }
-
-    func reach(_ reached: Point, effect number: Int) {
-        guard reached == point, number == effect else { return }
-        FileHandle.standardError.write(Data("pgmend: PGMEND_FAULT=\(reached.rawValue):\(number): killing the process\n".utf8))
-        kill(getpid(), SIGKILL)
     }
 }

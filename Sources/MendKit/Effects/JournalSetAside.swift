@@ -20,18 +20,23 @@ public struct JournalSetAside: Effect {
     }
 
     public var summary: String { "journal \(count) value\(count == 1 ? "" : "s") of \(table) set aside, with the row's column value, in pgmend.set_aside" }
-    public var sql: String { statement }
+    public var sql: String { Self.statement(query, run: "$1", step: "$2", table: "$3").description }
     public var lock: LockLevel { .accessShare }
     public var lockTarget: ObjectName? { table }
 
-    var statement: String { Self.statement(query.description) }
+    /// The INSERT that journals what `query` returns for `table` (`schema.table`, unquoted) in
+    /// step `step` of run `run`.
+    static func statement(_ query: SQL, run: Int64, step: Int, table: ObjectName) -> SQL {
+        statement(query, run: "\(bind: run)", step: "\(bind: step)", table: "\(bind: table.description)")
+    }
 
-    /// The INSERT that journals what `query` returns; `$1` run, `$2` step, `$3` table.
-    static func statement(_ query: String) -> String {
+    /// The INSERT with `run`, `step` and `table` as given: bound values, or (for people) `$1`,
+    /// `$2`, `$3`.
+    static func statement(_ query: SQL, run: SQL, step: SQL, table: SQL) -> SQL {
         """
         INSERT INTO pgmend.set_aside (run_id, step_number, table_name, key, field, reason, json_value, column_value)
-        SELECT $1::bigint, $2::int, $3::text, s.key, s.field, s.reason, s.json_value, s.column_value FROM (\(query)) s
-        WHERE NOT EXISTS (SELECT 1 FROM pgmend.set_aside j WHERE j.table_name = $3::text AND j.key = s.key AND j.field = s.field
+        SELECT \(run)::bigint, \(step)::int, \(table)::text, s.key, s.field, s.reason, s.json_value, s.column_value FROM (\(query)) s
+        WHERE NOT EXISTS (SELECT 1 FROM pgmend.set_aside j WHERE j.table_name = \(table)::text AND j.key = s.key AND j.field = s.field
           AND j.json_value IS NOT DISTINCT FROM s.json_value AND j.column_value IS NOT DISTINCT FROM s.column_value)
         """
     }
@@ -39,7 +44,7 @@ public struct JournalSetAside: Effect {
     public func apply(_ context: EffectContext) throws -> EffectOutcome {
         guard context.journal != nil, !context.rehearsal else { return EffectOutcome(note: "not journaled: no journal in a rehearsal") }
         return try context.inTransaction { connection in
-            EffectOutcome(rowsAffected: try connection.query(statement, [context.run, context.step, table.description]).affectedRows)
+            EffectOutcome(rowsAffected: try connection.query(Self.statement(query, run: context.run, step: context.step, table: table)).affectedRows)
         }
     }
 }

@@ -15,8 +15,9 @@ public struct ResolveRowsUnderLock: Effect {
     public enum Resolution: Sendable {
         /// Archive to `folder` (`target` for people), then delete.
         case delete(folder: String, target: String)
-        /// Journal, then set `columns` to NULL; `key` is the SQL text of a row's primary key
-        /// (alias `t`) and `reason` what the journal says about it. The journal's `field` is
+        /// Journal, then set `columns` to NULL; `reason` is what the journal says about it.
+        /// The journal names each row by its primary key as `RowKey` writes it (read from the
+        /// catalog under the lock; `key` is no longer used, kept for callers), its `field` is
         /// the column (`a, b` for several) and its `column_value` the old value as text (the
         /// row of them, `(1,x)`, for several).
         case setNull(columns: [String], key: String, reason: String)
@@ -50,8 +51,7 @@ public struct ResolveRowsUnderLock: Effect {
         self.lockTargets = tables
     }
 
-    /// Foreign keys that reference a table (`$1`, quoted) with an ON DELETE action that changes
-    /// their own rows: one line each, `memory_access_logs memory_access_logs_memory_id_fkey (ON DELETE CASCADE)`.
+    /// `actingOnDelete` as text, `$1` the table's quoted name (for callers that still send text).
     public static let referencesActingOnDelete = """
         SELECT c.conrelid::regclass::text || ' ' || c.conname::text || ' (ON DELETE '
             || CASE c.confdeltype WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' ELSE 'SET DEFAULT' END || ')'
@@ -60,14 +60,29 @@ public struct ResolveRowsUnderLock: Effect {
         ORDER BY 1
         """
 
-    static func assignments(_ columns: [String]) -> String {
-        columns.map { "\(SQLIdentifier($0).quoted) = NULL" }.joined(separator: ", ")
+    /// Foreign keys that reference `table` with an ON DELETE action that changes their own
+    /// rows: one line each, `memory_access_logs memory_access_logs_memory_id_fkey (ON DELETE CASCADE)`.
+    public static func actingOnDelete(_ table: QualifiedName) -> SQL {
+        """
+        SELECT c.conrelid::regclass::text || ' ' || c.conname::text || ' (ON DELETE '
+            || CASE c.confdeltype WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' ELSE 'SET DEFAULT' END || ')'
+        FROM pg_constraint c
+        WHERE c.contype = 'f' AND c.confrelid = to_regclass(\(bind: table.quoted)) AND c.confdeltype IN ('c', 'n', 'd')
+        ORDER BY 1
+        """
     }
 
-    var quoted: String { QualifiedName(schema: table.schema, table.name).quoted }
-    var lockStatement: String {
-        "LOCK TABLE \(lockTargets.map { QualifiedName(schema: $0.schema, $0.name).quoted }.joined(separator: ", ")) IN \(lock.rawValue) MODE"
+    static func assignments(_ columns: [String]) -> SQL {
+        columns.map { "\(ident: $0) = NULL" as SQL }.joined()
     }
+
+    var name: QualifiedName { QualifiedName(schema: table.schema, table.name) }
+    var lockStatement: SQL {
+        "LOCK TABLE \(lockTargets.map { "\(QualifiedName(schema: $0.schema, $0.name))" as SQL }) IN \(SQL.catalogText(lock.rawValue)) MODE"
+    }
+    var countStatement: SQL { "SELECT count(*) FROM ONLY \(name) t WHERE \(selection.condition)" }
+    var deleteStatement: SQL { "DELETE FROM ONLY \(name) t WHERE \(selection.condition)" }
+    func updateStatement(_ columns: [String]) -> SQL { "UPDATE ONLY \(name) t SET \(Self.assignments(columns)) WHERE \(selection.condition)" }
 
     public var hazards: [Hazard] {
         var hazards: [Hazard] = lock == .accessExclusive ? [.accessExclusiveLock] : []
@@ -85,19 +100,19 @@ public struct ResolveRowsUnderLock: Effect {
 
     public var sql: String {
         // A statement and what it does beyond its text, as a comment after its semicolon.
-        var lines = [(lockStatement, "in one REPEATABLE READ transaction; the rows are chosen after it")]
+        var lines: [(SQL, String)] = [(lockStatement, "in one REPEATABLE READ transaction; the rows are chosen after it")]
         switch resolution {
         case .delete(_, let target):
-            lines.append(("COPY (SELECT * FROM ONLY \(quoted) t WHERE \(selection.condition)) TO STDOUT", "to \(target)data.copy.gz, read back and checked"))
-            lines.append(("DELETE FROM ONLY \(quoted) t WHERE \(selection.condition)", "as many rows as archived, or nothing happens"))
+            lines.append(("COPY (SELECT * FROM ONLY \(name) t WHERE \(selection.condition)) TO STDOUT", "to \(target)data.copy.gz, read back and checked"))
+            lines.append((deleteStatement, "as many rows as archived, or nothing happens"))
         case .setNull(let columns, _, _):
-            lines.append(("INSERT INTO pgmend.set_aside (...) SELECT ... FROM ONLY \(quoted) t WHERE \(selection.condition)", "each row's key and old value"))
-            lines.append(("UPDATE ONLY \(quoted) t SET \(Self.assignments(columns)) WHERE \(selection.condition)", ""))
+            lines.append(("INSERT INTO pgmend.set_aside (...) SELECT ... FROM ONLY \(name) t WHERE \(selection.condition)", "each row's key and old value"))
+            lines.append((updateStatement(columns), ""))
         }
-        lines += statements.map { ($0.description, "") }
+        lines += statements.map { ($0, "") }
         return lines.enumerated().map { index, line in
             let end = index == lines.count - 1 ? "" : ";"
-            return line.0 + end + (line.1.isEmpty ? "" : "  -- " + line.1)
+            return line.0.description + end + (line.1.isEmpty ? "" : "  -- " + line.1)
         }.joined(separator: "\n")
     }
 
@@ -106,49 +121,66 @@ public struct ResolveRowsUnderLock: Effect {
             // First: nothing before it takes a snapshot, so what follows sees every writer
             // that held either table committed or rolled back (ChangedUnderLock).
             try connection.execute(lockStatement)
-            let count = try connection.scalar("SELECT count(*) FROM ONLY \(quoted) t WHERE \(selection.condition)", as: Int.self) ?? 0
+            let count = try connection.scalar(countStatement, as: Int.self) ?? 0
             var note: String?
             if count > 0 {
                 switch resolution {
                 case .delete(let folder, _):
-                    // Deleting would change these tables' rows, which no archive holds.
-                    let acting = try connection.query(Self.referencesActingOnDelete, [quoted]).map { try $0.get(0, as: String.self) }
-                    guard acting.isEmpty else {
-                        throw ChangedUnderLock(table: table, change: "references now act on its deletes (\(acting.joined(separator: ", "))), so its rows are not deleted")
-                    }
-                    let store = ArchiveStore(directory: context.archiveDirectory(folder))
-                    let writer = ArchiveWriter(connection: connection, store: store, progress: context.progress, parallel: false)
-                    let (directory, manifest) = try writer.archiveRows(table, selection)
-                    let deleted = try connection.query("DELETE FROM ONLY \(quoted) t WHERE \(selection.condition)").affectedRows ?? -1
-                    guard Int64(deleted) == manifest.rows else {
-                        throw ChangedUnderLock(table: table, change: "\(manifest.rows) rows archived to \(directory), \(deleted) to delete")
-                    }
-                    note = "\(deleted) row\(deleted == 1 ? "" : "s") archived to \(context.rehearsal ? "a rehearsal folder" : directory), then deleted"
-                case .setNull(let columns, let key, let reason):
-                    let quotedColumns = columns.map { "t.\(SQLIdentifier($0).quoted)" }
-                    let oldValue = columns.count == 1 ? "\(quotedColumns[0])::text" : "ROW(\(quotedColumns.joined(separator: ", ")))::text"
-                    if context.journal != nil, !context.rehearsal {
-                        let journaled = try connection.query(
-                            """
-                            INSERT INTO pgmend.set_aside (run_id, step_number, table_name, key, field, reason, json_value, column_value)
-                            SELECT $1::bigint, $2::int, $3::text, \(key), $4::text, $5::text, NULL, \(oldValue)
-                            FROM ONLY \(quoted) t WHERE \(selection.condition)
-                            """, [context.run, context.step, table.description, columns.joined(separator: ", "), reason]
-                        ).affectedRows
-                        guard journaled == count else {
-                            throw ChangedUnderLock(table: table, change: "\(count) rows to set to NULL, \(journaled ?? 0) journaled")
-                        }
-                    } else {
-                        note = "not journaled: no journal in a rehearsal"
-                    }
-                    let updated = try connection.query("UPDATE ONLY \(quoted) t SET \(Self.assignments(columns)) WHERE \(selection.condition)").affectedRows
-                    guard updated == count else {
-                        throw ChangedUnderLock(table: table, change: "\(count) rows to set to NULL, \(updated ?? 0) updated")
-                    }
+                    note = try archiveAndDelete(count, to: folder, context, connection)
+                case .setNull(let columns, _, let reason):
+                    note = try journalAndSetNull(count, columns: columns, reason: reason, context, connection)
                 }
             }
             for statement in statements { try connection.query(statement) }
             return EffectOutcome(rowsAffected: count, note: note)
         }
+    }
+
+    /// `delete`: the rows archived, read back, then deleted, as many as archived.
+    private func archiveAndDelete(_ count: Int, to folder: String, _ context: EffectContext, _ connection: Connection) throws -> String {
+        // Deleting would change these tables' rows, which no archive holds.
+        let acting = try connection.query(Self.actingOnDelete(name)).map { try $0.get(0, as: String.self) }
+        guard acting.isEmpty else {
+            throw ChangedUnderLock(table: table, change: "references now act on its deletes (\(acting.joined(separator: ", "))), so its rows are not deleted")
+        }
+        let store = ArchiveStore(directory: context.archiveDirectory(folder))
+        let writer = ArchiveWriter(connection: connection, store: store, progress: context.progress, parallel: false)
+        let (directory, manifest) = try writer.archiveRows(table, selection)
+        let deleted = try connection.query(deleteStatement).affectedRows ?? -1
+        guard Int64(deleted) == manifest.rows else {
+            throw ChangedUnderLock(table: table, change: "\(manifest.rows) rows archived to \(directory), \(deleted) to delete")
+        }
+        return "\(deleted) row\(deleted == 1 ? "" : "s") archived to \(context.rehearsal ? "a rehearsal folder" : directory), then deleted"
+    }
+
+    /// `setNull`: each row's old value journaled with its key (`RowKey`, read from the catalog
+    /// under the lock), then the columns set to NULL, as many rows as journaled.
+    private func journalAndSetNull(
+        _ count: Int, columns: [String], reason: String, _ context: EffectContext, _ connection: Connection
+    ) throws -> String? {
+        var note: String?
+        let values: [SQL] = columns.map { "t.\(ident: $0)" }
+        let oldValue: SQL = columns.count == 1 ? "\(values[0])::text" : "ROW(\(values))::text"
+        if context.journal != nil, !context.rehearsal {
+            let key = try RowKey.primaryKey(of: name, on: connection)
+            let journaled = try connection.query(
+                """
+                INSERT INTO pgmend.set_aside (run_id, step_number, table_name, key, field, reason, json_value, column_value)
+                SELECT \(bind: context.run)::bigint, \(bind: context.step)::int, \(bind: table.description)::text, \(key.text(of: SQLIdentifier("t"))),
+                       \(bind: columns.joined(separator: ", "))::text, \(bind: reason)::text, NULL, \(oldValue)
+                FROM ONLY \(name) t WHERE \(selection.condition)
+                """
+            ).affectedRows
+            guard journaled == count else {
+                throw ChangedUnderLock(table: table, change: "\(count) rows to set to NULL, \(journaled ?? 0) journaled")
+            }
+        } else {
+            note = "not journaled: no journal in a rehearsal"
+        }
+        let updated = try connection.query(updateStatement(columns)).affectedRows
+        guard updated == count else {
+            throw ChangedUnderLock(table: table, change: "\(count) rows to set to NULL, \(updated ?? 0) updated")
+        }
+        return note
     }
 }

@@ -64,7 +64,7 @@ public struct RunReportText {
                 // Each cause its own line, so a plan with neither raw SQL nor a waiting step
                 // is not told it has them.
                 let noted = report.steps.contains { $0.note != nil }
-                let unforeseeable = report.steps.contains { $0.status == .waiting || ($0.kind == SQLStep.kind && $0.status == .needed) }
+                let unforeseeable = report.steps.contains { $0.status == .waiting || ($0.status == .needed && $0.actions.contains(where: \.raw)) }
                 if unforeseeable || !noted {
                     lines.append("  (incomplete: raw SQL, and steps waiting for earlier ones, change what pgmend cannot predict before they run)")
                 }

@@ -13,7 +13,7 @@ public struct Journal {
     }
 
     /// The names of the journal's tables (schema `pgmend`), as `tablesSQL` creates them.
-    static let tables: [String] = tablesSQL.components(separatedBy: "CREATE TABLE IF NOT EXISTS pgmend.").dropFirst().map { statement in
+    static let tables: [String] = tablesSQL.text.components(separatedBy: "CREATE TABLE IF NOT EXISTS pgmend.").dropFirst().map { statement in
         String(statement.prefix { $0.isLetter || $0.isNumber || $0 == "_" })
     }
 
@@ -28,11 +28,11 @@ public struct Journal {
             SELECT pg_is_in_recovery(), current_setting('transaction_read_only') = 'on', current_user::text, current_database()::text,
                    to_regnamespace('pgmend') IS NOT NULL, has_database_privilege(current_database(), 'CREATE'),
                    CASE WHEN to_regnamespace('pgmend') IS NOT NULL THEN has_schema_privilege('pgmend', 'CREATE') END,
-                   (SELECT count(*) FROM pg_class WHERE relnamespace = to_regnamespace('pgmend') AND relname = ANY ($1::text[]))::int,
+                   (SELECT count(*) FROM pg_class WHERE relnamespace = to_regnamespace('pgmend') AND relname = ANY (\(bind: Self.tables)::text[]))::int,
                    CASE WHEN to_regnamespace('pgmend') IS NOT NULL THEN has_schema_privilege('pgmend', 'USAGE') END,
                    (SELECT coalesce(bool_and(has_table_privilege(c.oid, 'SELECT, INSERT, UPDATE')), true) FROM pg_class c
-                    WHERE c.relnamespace = to_regnamespace('pgmend') AND c.relname = ANY ($1::text[]))
-            """, [Self.tables]).first
+                    WHERE c.relnamespace = to_regnamespace('pgmend') AND c.relname = ANY (\(bind: Self.tables)::text[]))
+            """).first
         else { return nil }
         let role = try row.get(2, as: String.self)
         let database = try row.get(3, as: String.self)
@@ -52,8 +52,8 @@ public struct Journal {
     /// the schema is there (created for this role by its owner, `obstacle`).
     public func prepare() throws {
         let present = try connection.scalar(
-            "SELECT count(*)::int FROM pg_class WHERE relnamespace = to_regnamespace('pgmend') AND relname = ANY ($1::text[])",
-            [Self.tables], as: Int.self) ?? 0
+            "SELECT count(*)::int FROM pg_class WHERE relnamespace = to_regnamespace('pgmend') AND relname = ANY (\(bind: Self.tables)::text[])",
+            as: Int.self) ?? 0
         if present < Self.tables.count { try createTables() }
         // Columns added since the first journals: looked up first, so that an up-to-date
         // journal is not locked (ALTER TABLE takes ACCESS EXCLUSIVE even when it adds nothing).
@@ -78,7 +78,7 @@ public struct Journal {
 
     /// The journal's tables; `tables` is read from it, so a table added here is created on
     /// a journal that lacks it.
-    static let tablesSQL = """
+    static let tablesSQL: SQL = """
             CREATE TABLE IF NOT EXISTS pgmend.runs (
                 id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
                 plan_name     text NOT NULL,
@@ -140,7 +140,7 @@ public struct Journal {
 
     /// Records where the run's snapshot files are (NULL: none written).
     public func recordSnapshots(_ run: Int64, pre: String?, post: String?) throws {
-        try connection.query("UPDATE pgmend.runs SET pre_snapshot = $2, post_snapshot = $3 WHERE id = $1", [run, pre, post])
+        try connection.query("UPDATE pgmend.runs SET pre_snapshot = \(bind: pre), post_snapshot = \(bind: post) WHERE id = \(bind: run)")
     }
 
     /// Starts a run and returns its id. Runs still marked running were cut off (killed, or
@@ -149,14 +149,15 @@ public struct Journal {
         try connection.query(
             "UPDATE pgmend.runs SET status = 'interrupted', message = 'the run stopped before it finished; a later run resumed' WHERE status = 'running'")
         return try connection.scalar(
-            "INSERT INTO pgmend.runs (plan_name, plan_path, plan_sha256, mode, pgmend_version) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            [plan.name, plan.path, plan.sha256, mode, PgMendVersion.string], as: Int64.self) ?? 0
+            """
+            INSERT INTO pgmend.runs (plan_name, plan_path, plan_sha256, mode, pgmend_version)
+            VALUES (\(bind: plan.name), \(bind: plan.path), \(bind: plan.sha256), \(bind: mode), \(bind: PgMendVersion.string)) RETURNING id
+            """, as: Int64.self) ?? 0
     }
 
     public func finishRun(_ run: Int64, status: String, message: String?) throws {
         try connection.query(
-            "UPDATE pgmend.runs SET finished_at = clock_timestamp(), status = $2, message = $3 WHERE id = $1",
-            [run, status, message])
+            "UPDATE pgmend.runs SET finished_at = clock_timestamp(), status = \(bind: status), message = \(bind: message) WHERE id = \(bind: run)")
     }
 
     /// `textSHA256`: the step's text (`PlannedStep.textSHA256`), so a later run can tell that
@@ -164,10 +165,11 @@ public struct Journal {
     public func recordStep(_ run: Int64, number: Int, kind: String, status: String, message: String?, textSHA256: String? = nil) throws {
         try connection.query(
             """
-            INSERT INTO pgmend.steps (run_id, number, kind, status, message, finished_at, text_sha256) VALUES ($1, $2, $3, $4, $5, clock_timestamp(), $6)
+            INSERT INTO pgmend.steps (run_id, number, kind, status, message, finished_at, text_sha256)
+            VALUES (\(bind: run), \(bind: number), \(bind: kind), \(bind: status), \(bind: message), clock_timestamp(), \(bind: textSHA256))
             ON CONFLICT (run_id, number) DO UPDATE SET status = excluded.status, message = excluded.message, finished_at = excluded.finished_at,
                 text_sha256 = excluded.text_sha256
-            """, [run, number, kind, status, message, textSHA256])
+            """)
     }
 
     /// The run that completed (applied, or found satisfied) a step of text `textSHA256`, with
@@ -183,12 +185,12 @@ public struct Journal {
         return try connection.scalar(
             """
             SELECT s.run_id FROM pgmend.steps s
-            WHERE s.text_sha256 = $1 AND s.status IN ('applied', 'satisfied')
+            WHERE s.text_sha256 = \(bind: textSHA256) AND s.status IN ('applied', 'satisfied')
               AND EXISTS (SELECT 1 FROM pgmend.steps l
-                          WHERE l.text_sha256 = ANY ($2::text[]) AND l.status IN ('applied', 'satisfied')
+                          WHERE l.text_sha256 = ANY (\(bind: later)::text[]) AND l.status IN ('applied', 'satisfied')
                             AND (l.run_id > s.run_id OR (l.run_id = s.run_id AND l.number > s.number)))
             ORDER BY s.run_id DESC LIMIT 1
-            """, [textSHA256, later], as: Int64.self)
+            """, as: Int64.self)
     }
 
     /// Writes a checkpoint of step `step` of run `run`: call it inside the transaction whose
@@ -196,9 +198,9 @@ public struct Journal {
     public func checkpoint(_ run: Int64, step: Int, key: String, value: String) throws {
         try connection.query(
             """
-            INSERT INTO pgmend.checkpoints (run_id, step_number, key, value) VALUES ($1, $2, $3, $4)
+            INSERT INTO pgmend.checkpoints (run_id, step_number, key, value) VALUES (\(bind: run), \(bind: step), \(bind: key), \(bind: value))
             ON CONFLICT (run_id, step_number, key) DO UPDATE SET value = excluded.value, updated_at = clock_timestamp()
-            """, [run, step, key, value])
+            """)
     }
 
     /// The newest checkpoint under `key` for step `step` of an earlier run of the same plan
@@ -207,22 +209,25 @@ public struct Journal {
         try connection.scalar(
             """
             SELECT c.value FROM pgmend.checkpoints c JOIN pgmend.runs r ON r.id = c.run_id
-            WHERE c.run_id < $1 AND r.plan_sha256 = $2 AND c.step_number = $3 AND c.key = $4 AND r.status <> 'ok'
+            WHERE c.run_id < \(bind: run) AND r.plan_sha256 = \(bind: planSHA256) AND c.step_number = \(bind: step) AND c.key = \(bind: key)
+              AND r.status <> 'ok'
             ORDER BY c.run_id DESC LIMIT 1
-            """, [run, planSHA256, step, key], as: String.self)
+            """, as: String.self)
     }
 
     /// Records a statement before it runs; `finishStatement` completes the row.
     public func startStatement(_ run: Int64, step: Int, sql: String) throws -> Int64 {
         try connection.scalar(
-            "INSERT INTO pgmend.statements (run_id, step_number, sql) VALUES ($1, $2, $3) RETURNING id",
-            [run, step, sql], as: Int64.self) ?? 0
+            "INSERT INTO pgmend.statements (run_id, step_number, sql) VALUES (\(bind: run), \(bind: step), \(bind: sql)) RETURNING id",
+            as: Int64.self) ?? 0
     }
 
     public func finishStatement(_ id: Int64, rowsAffected: Int?, attempts: Int, error: String?) throws {
         try connection.query(
-            "UPDATE pgmend.statements SET finished_at = clock_timestamp(), rows_affected = $2, attempts = $3, error = $4 WHERE id = $1",
-            [id, rowsAffected, attempts, error])
+            """
+            UPDATE pgmend.statements SET finished_at = clock_timestamp(), rows_affected = \(bind: rowsAffected), attempts = \(bind: attempts),
+                error = \(bind: error) WHERE id = \(bind: id)
+            """)
     }
 }
 

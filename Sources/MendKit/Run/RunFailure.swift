@@ -8,7 +8,8 @@ import SchemaModel
 /// ACCESS SHARE waits for; otherwise every lock granted on them. Read after the wait failed, so
 /// it is what is in the way now, not necessarily then.
 func lockHolders(of tables: [ObjectName]?, accessExclusiveOnly: Bool = false, on connection: Connection) throws -> [String] {
-    try connection.query(
+    let names = tables.map { $0.map { QualifiedName(schema: $0.schema, $0.name).quoted } }
+    return try connection.query(
         """
         SELECT format('%I.%I: pid %s (%s, %s%s, %s since %s): %s', n.nspname, c.relname, a.pid,
                       coalesce(nullif(a.application_name, ''), 'no application name'),
@@ -19,10 +20,10 @@ func lockHolders(of tables: [ObjectName]?, accessExclusiveOnly: Bool = false, on
         JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE l.locktype = 'relation' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
           AND l.pid <> pg_backend_pid()
-          AND CASE WHEN $2 THEN l.mode = 'AccessExclusiveLock' ELSE l.granted END
-          AND ($1::text[] IS NULL OR l.relation = ANY (SELECT to_regclass(t) FROM unnest($1::text[]) t))
+          AND CASE WHEN \(bind: accessExclusiveOnly) THEN l.mode = 'AccessExclusiveLock' ELSE l.granted END
+          AND (\(bind: names)::text[] IS NULL OR l.relation = ANY (SELECT to_regclass(t) FROM unnest(\(bind: names)::text[]) t))
         ORDER BY l.granted DESC, n.nspname, c.relname, a.pid
-        """, [tables.map { $0.map { QualifiedName(schema: $0.schema, $0.name).quoted } }, accessExclusiveOnly]
+        """
     ).map { try $0.get(0, as: String.self) }
 }
 

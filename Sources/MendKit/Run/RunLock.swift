@@ -65,7 +65,7 @@ final class RunLock {
                     "the run lock is " + holders.map { "held by pgmend pid \($0.pid) whose client has gone" }.joined(separator: "; ")
                         + "; waiting for it to end (lock_timeout \(PlanDuration.text(milliseconds: settings.lockTimeout)), \(settings.retries) retries)")
             }
-            if attempts > 0 { Thread.sleep(forTimeInterval: Double(Runner.backoff(attempts)) / 1000) }
+            if attempts > 0 { Thread.sleep(forTimeInterval: Double(LockRetry.backoff(attempts)) / 1000) }
             attempts += 1
             if try waitForLock(on: connection, timeout: settings.lockTimeout) { return lock }
         }
@@ -78,7 +78,7 @@ final class RunLock {
         try connection.setSession("lock_timeout", "\(timeout)ms")
         defer { if connection.isOpen { _ = try? connection.setSession("lock_timeout", previous) } }
         do {
-            try connection.query("SELECT pg_advisory_lock($1)", [key.value])
+            try connection.query("SELECT pg_advisory_lock(\(bind: key.value))")
             return true
         } catch let error as PostgresError where error.sqlState == .lockNotAvailable {
             return false

@@ -67,6 +67,8 @@ public struct RunReport: Encodable, Sendable {
         public var note: String?
         /// The tables of `tables` as names, for SQL (not encoded).
         var lockedTables: [ObjectName] = []
+        /// Plan text run as written (`Effect.raw`), whose changes cannot be predicted (not encoded).
+        var raw = false
     }
 
     public struct ProblemReport: Encodable, Sendable {
