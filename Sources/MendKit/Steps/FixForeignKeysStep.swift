@@ -230,22 +230,22 @@ public struct FixForeignKeysStep: RepairStep {
             return .waiting("\(reference.table) or \(reference.target) does not exist yet; an earlier step creates it")
         }
 
-        let quotedTable = QualifiedName(schema: reference.table.schema, reference.table.name).quoted
-        let quotedTarget = QualifiedName(schema: reference.target.schema, reference.target.name).quoted
-        let quotedColumns = reference.columns.map { SQLIdentifier($0).quoted }
-        let pairs = zip(quotedColumns, reference.targetColumns.map { SQLIdentifier($0).quoted })
+        let quotedTable = ColumnTypeChange.qualified(reference.table)
+        let quotedTarget = ColumnTypeChange.qualified(reference.target)
+        let quotedColumns = reference.columns.map(SQLIdentifier.init)
+        let targetColumns = reference.targetColumns.map(SQLIdentifier.init)
         // Rows whose value no parent has: under MATCH SIMPLE a row with a NULL in any of the
         // columns references nothing and is no orphan. `row` is how the table is named.
-        func orphansOf(_ row: String, only: String) -> String {
-            quotedColumns.map { "\(row).\($0) IS NOT NULL" }.joined(separator: " AND ")
-                + " AND NOT EXISTS (SELECT 1 FROM \(only)\(quotedTarget) p WHERE \(pairs.map { "p.\($1) = \(row).\($0)" }.joined(separator: " AND ")))"
+        func orphansOf(_ row: SQL, only: SQL) -> SQL {
+            let present: [SQL] = quotedColumns.map { "\(row).\($0) IS NOT NULL" }
+            let equal: [SQL] = zip(quotedColumns, targetColumns).map { "p.\($1) = \(row).\($0)" }
+            return "\(present, separator: " AND ") AND NOT EXISTS (SELECT 1 FROM \(only)\(quotedTarget) p WHERE \(equal, separator: " AND "))"
         }
-        let orphanCondition = orphansOf(quotedTable, only: "")
-        let orphanRows = try probe.offendingRows(in: reference.table, where: orphanCondition)
+        let orphanRows = try OffendingRows.find(in: reference.table, where: orphansOf("\(quotedTable)", only: ""), probe)
         if orphans == .delete {
             // A deleted orphan must not take rows of other tables with it: those would be
             // deleted or changed without an archive. Checked again under the lock.
-            let acting = try probe.query(ResolveRowsUnderLock.referencesActingOnDelete, [quotedTable]).map { try $0.get(0, as: String.self) }
+            let acting = try probe.query(ResolveRowsUnderLock.referencesActingOnDelete, [quotedTable.quoted]).map { try $0.get(0, as: String.self) }
                 + references.filter { $0.target == reference.table && [.cascade, .setNull, .setDefault].contains($0.onDelete) }
                 .map { "\($0.fromText) (this step, ON DELETE \($0.onDelete.rawValue))" }
             if !acting.isEmpty {
@@ -271,8 +271,8 @@ public struct FixForeignKeysStep: RepairStep {
             let index = ObjectName(schema: reference.table.schema, name: indexName)
             effects.append(ConcurrentSQL(
                 "build index \(indexName) on \(from) for the foreign key (deletes of \(reference.target) look it up)",
-                .legacy("CREATE INDEX CONCURRENTLY \(SQLIdentifier(indexName).quoted) ON \(quotedTable) (\(quotedColumns.joined(separator: ", ")))"),
-                rehearsalSQL: .legacy("CREATE INDEX \(SQLIdentifier(indexName).quoted) ON \(quotedTable) (\(quotedColumns.joined(separator: ", ")))"),
+                "CREATE INDEX CONCURRENTLY \(ident: indexName) ON \(quotedTable) (\(quotedColumns))",
+                rehearsalSQL: "CREATE INDEX \(ident: indexName) ON \(quotedTable) (\(quotedColumns))",
                 lock: .shareUpdateExclusive, on: reference.table, hazards: [.indexBuild], builds: index))
             after.tables[reference.table.key]?.indexes[indexName] = Index(
                 name: indexName,
@@ -283,12 +283,12 @@ public struct FixForeignKeysStep: RepairStep {
             // The old constraint goes in the transaction that adds the new one, so the column
             // is never without a reference; the brief ACCESS EXCLUSIVE lock is the DROP's.
             let old = onColumn.filter { $0.name != wanted?.name }
-            var statements = old.map { "ALTER TABLE \(quotedTable) DROP CONSTRAINT \(SQLIdentifier($0.name).quoted)" }
+            var statements: [SQL] = old.map { "ALTER TABLE \(quotedTable) DROP CONSTRAINT \(ident: $0.name)" }
             let hazards: [Hazard] = old.isEmpty ? [] : [.accessExclusiveLock]
             if wanted == nil {
-                var add = "ALTER TABLE \(quotedTable) ADD CONSTRAINT \(SQLIdentifier(name).quoted) FOREIGN KEY (\(quotedColumns.joined(separator: ", "))) REFERENCES \(quotedTarget) (\(reference.targetColumns.map { SQLIdentifier($0).quoted }.joined(separator: ", ")))"
-                if reference.onUpdate != .noAction { add += " ON UPDATE \(reference.onUpdate.rawValue)" }
-                if reference.onDelete != .noAction { add += " ON DELETE \(reference.onDelete.rawValue)" }
+                var add: SQL = "ALTER TABLE \(quotedTable) ADD CONSTRAINT \(ident: name) FOREIGN KEY (\(quotedColumns)) REFERENCES \(quotedTarget) (\(targetColumns))"
+                if reference.onUpdate != .noAction { add += " ON UPDATE \(reference.onUpdate.sql)" }
+                if reference.onDelete != .noAction { add += " ON DELETE \(reference.onDelete.sql)" }
                 statements.append(add + " NOT VALID")
             }
             let lock: LockLevel = old.isEmpty ? .shareRowExclusive : .accessExclusive
@@ -297,13 +297,15 @@ public struct FixForeignKeysStep: RepairStep {
             if orphans == .fail || cannotBeNull && orphans == .null {
                 // Nothing to resolve (a NOT NULL column cannot take NULL: its orphans block
                 // above, and one committed while this waited makes the validation fail).
-                effects.append(AtomicSQL(summary, statements.map(SQL.legacy), lock: lock, on: [reference.table, reference.target], hazards: hazards))
+                effects.append(AtomicSQL(summary, statements, lock: lock, on: [reference.table, reference.target], hazards: hazards))
             } else {
                 // Also when none was seen: one committed while this waited for its lock is
                 // handled too. Which rows are orphans is decided after the lock, in the
                 // transaction that adds the constraint, so none can appear in between.
+                // RowSelection and setNull take the SQL as text (Archive and Effects are not
+                // this file's): nothing in it is bound.
                 let selection = ArchiveWriter.RowSelection(
-                    condition: orphansOf("t", only: "ONLY "),
+                    condition: orphansOf("t", only: "ONLY ").text,
                     description: "orphans of \(from): rows whose value is in no row of \(to)", label: "orphans")
                 let resolution: ResolveRowsUnderLock.Resolution
                 if orphans == .delete {
@@ -312,20 +314,19 @@ public struct FixForeignKeysStep: RepairStep {
                     resolution = .delete(folder: archiveFolder, target: target)
                     summary = "archive the orphan rows of \(reference.table) (\(orphanRows.count) now) to \(target), verify, delete them; " + summary
                 } else {
-                    let key = try probe.primaryKey(of: reference.table)
-                    let keyText = key.isEmpty ? "t.ctid::text" : key.map { "t.\(SQLIdentifier($0).quoted)::text" }.joined(separator: " || ', ' || ")
-                    resolution = .setNull(columns: reference.columns, key: keyText, reason: "orphans: null (no row of \(to) has the value)")
+                    let key = try probe.rowKey(of: reference.table).text(of: SQLIdentifier("t"))
+                    resolution = .setNull(columns: reference.columns, key: key.text, reason: "orphans: null (no row of \(to) has the value)")
                     summary += "; set orphan values to NULL, journaled in pgmend.set_aside (\(orphanRows.count) now)"
                 }
                 effects.append(ResolveRowsUnderLock(
-                    summary, table: reference.table, selection: selection, resolution: resolution, then: statements.map(SQL.legacy), lock: lock,
+                    summary, table: reference.table, selection: selection, resolution: resolution, then: statements, lock: lock,
                     on: [reference.table, reference.target], counted: orphanRows.count))
             }
             for constraint in old { after.tables[reference.table.key]?.constraints[constraint.name] = nil }
         }
         if wanted?.validated != true {
             effects.append(AtomicSQL(
-                "validate \(name) against existing rows", [.legacy("ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(SQLIdentifier(name).quoted)")],
+                "validate \(name) against existing rows", ["ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(ident: name)"],
                 lock: .shareUpdateExclusive, on: reference.table, hazards: [.fullTableScan]))
         }
         var definition = "FOREIGN KEY (\(reference.columns.map(PrintedNames.identifier).joined(separator: ", "))) REFERENCES \(PrintedNames.qualified(reference.target))(\(reference.targetColumns.map(PrintedNames.identifier).joined(separator: ", ")))"
@@ -342,5 +343,18 @@ public struct FixForeignKeysStep: RepairStep {
         guard let key = constraint.foreignKey else { return false }
         return key.referencedTable == reference.target.key && key.referencedColumns == reference.targetColumns
             && key.onDelete == reference.onDelete && key.onUpdate == reference.onUpdate && key.match == .simple && !constraint.deferrable
+    }
+}
+
+extension ForeignKey.Action {
+    /// The action as the ON DELETE / ON UPDATE clause writes it.
+    fileprivate var sql: SQL {
+        switch self {
+        case .noAction: "NO ACTION"
+        case .restrict: "RESTRICT"
+        case .cascade: "CASCADE"
+        case .setNull: "SET NULL"
+        case .setDefault: "SET DEFAULT"
+        }
     }
 }

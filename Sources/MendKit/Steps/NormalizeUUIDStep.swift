@@ -142,30 +142,31 @@ public struct NormalizeUUIDStep: RepairStep {
     /// Counts of one column's values: non-null, accepted by `uuid`, already in its printed form.
     struct ValueCounts { var present = 0, accepted = 0, canonical = 0 }
 
-    static func accepted(_ column: String) -> String { acceptedValue(SQLIdentifier(column).quoted) }
-    /// Whether `value` (SQL) is a form `uuid` accepts.
-    static func acceptedValue(_ value: String) -> String { "\(value)::text ~ \(SQLLiteral.quoted(acceptedPattern))" }
-    static func invalid(_ column: String) -> String { "\(SQLIdentifier(column).quoted) IS NOT NULL AND NOT (\(accepted(column)))" }
+    /// Whether `value` (SQL) is a form `uuid` accepts. It goes into DDL and a trigger's body,
+    /// where nothing is bound: the pattern is a literal.
+    static func accepted(_ value: SQL) -> SQL { "\(value)::text ~ \(literal: acceptedPattern)" }
+    static func invalid(_ column: String) -> SQL { "\(ident: column) IS NOT NULL AND NOT (\(accepted("\(ident: column)")))" }
 
     static func counts(of columns: [String], in table: ObjectName, _ probe: Probe) throws -> [String: ValueCounts] {
         guard !columns.isEmpty else { return [:] }
-        let selects = columns.flatMap { column -> [String] in
-            let quoted = SQLIdentifier(column).quoted
+        let name = ColumnTypeChange.qualified(table)
+        let patterns = columns.flatMap { column -> [SQL] in
+            let quoted: SQL = "\(ident: column)"
             return [
-                "count(\(quoted))", "count(*) FILTER (WHERE \(accepted(column)))",
-                "count(*) FILTER (WHERE \(quoted)::text ~ \(SQLLiteral.quoted(canonicalPattern)))",
+                "count(\(quoted))", "count(*) FILTER (WHERE \(accepted(quoted)))",
+                "count(*) FILTER (WHERE \(quoted)::text ~ \(literal: canonicalPattern))",
             ]
         }
-        let text = "SELECT " + selects.joined(separator: ", ") + " FROM \(ColumnTypeChange.quoted(table))"
         // The cast is several times faster than the patterns: tried first, it answers for a
         // column whose every value converts; the first one that does not sends it to the
         // patterns. One read of the table (two for a column with a bad value), shared by the
         // dry run a run shows first and the assessment.
-        let cast = "SELECT " + columns.flatMap { column -> [String] in
-            let text = "\(SQLIdentifier(column).quoted)::text"
+        let casts = columns.flatMap { column -> [SQL] in
+            let text: SQL = "\(ident: column)::text"
             return ["count(\(text))", "count(\(text)::uuid)", "count(*) FILTER (WHERE \(text)::uuid::text = \(text))"]
-        }.joined(separator: ", ") + " FROM \(ColumnTypeChange.quoted(table))"
-        let counts = try probe.memoizedCounts(cast, fallback: text, failing: .invalidTextRepresentation)
+        }
+        let counts = try probe.memoizedCounts(
+            "SELECT \(casts, separator: ", ") FROM \(name)", fallback: "SELECT \(patterns, separator: ", ") FROM \(name)", failing: .invalidTextRepresentation)
         guard counts.count == columns.count * 3 else { return [:] }
         var result: [String: ValueCounts] = [:]
         for (position, column) in columns.enumerated() {
@@ -215,7 +216,7 @@ public struct NormalizeUUIDStep: RepairStep {
         }
 
         // Foreign-key partners go with them.
-        let group = ColumnTypeChange.foreignKeyGroup(of: chosen, in: schema)
+        let group = ForeignKeyGroup.of(chosen, in: schema)
         var retypes: [ColumnRetype] = []
         var setAside: [AlterColumnTypes.SetAside] = []
         var notes: [ColumnName: [String]] = [:]
@@ -235,7 +236,7 @@ public struct NormalizeUUIDStep: RepairStep {
             if !chosen.contains(name) { notes[name, default: []].append("\(name) joins by foreign key") }
             let counts = try Self.counts(of: [name.column], in: name.table, probe)[name.column] ?? ValueCounts()
             let invalid = counts.present - counts.accepted
-            let quotedColumn = SQLIdentifier(name.column).quoted
+            let quotedColumn: SQL = "\(ident: name.column)"
             if counts.accepted > counts.canonical {
                 let n = counts.accepted - counts.canonical
                 notes[name, default: []].append("\(n) value\(n == 1 ? "" : "s") of \(name) will be normalised (upper case, braces or no hyphens)")
@@ -243,7 +244,7 @@ public struct NormalizeUUIDStep: RepairStep {
             let override = overrides[name]
             let toNull = override?.invalidToNull ?? invalidToNull
             if invalid > 0 {
-                let rows = try probe.offendingRows(in: name.table, where: Self.invalid(name.column))
+                let rows = try OffendingRows.find(in: name.table, where: Self.invalid(name.column), probe)
                 // Mostly other identifiers (`cus_123`): on_invalid: null would clear most of the
                 // column. Only a column named with its own on_invalid: null and expect_invalid
                 // of at least this many is converted. (With fail, its values block below.)
@@ -270,12 +271,12 @@ public struct NormalizeUUIDStep: RepairStep {
             if toNull && !column.notNull {
                 // Online, a value the application writes meanwhile that is no UUID is nulled
                 // by the trigger and journaled under the swap's lock.
-                retype.convert = { "CASE WHEN \(Self.acceptedValue($0)) THEN \($0)::text::uuid END" }
+                retype.convert = { "CASE WHEN \(Self.accepted($0)) THEN \($0)::text::uuid END" }
                 retype.nulledReason = "on_invalid: null"
                 retype.nulledCount = invalid
                 if method == .rewrite {
                     setAside.append(ColumnTypeChange.setAside(
-                        name.table, key: try probe.primaryKey(of: name.table), column: name.column, reason: "on_invalid: null", where: Self.invalid(name.column)))
+                        name.table, key: try probe.rowKey(of: name.table), column: name.column, reason: "on_invalid: null", where: Self.invalid(name.column)))
                 }
             } else {
                 // A value committed while pgmend waited that is no UUID makes this cast fail
