@@ -28,7 +28,8 @@ struct OnlineConversion: Sendable {
     func shadowName(_ column: String) -> String { GeneratedName.make([column, ""], suffix: "pgmend_\(tag)") }
     func functionName(_ table: ObjectName) -> String { GeneratedName.make([table.schema, table.name], suffix: "pgmend_\(tag)_shadow") }
     func indexName(_ index: String) -> String { GeneratedName.make([index], suffix: "pgmend_\(tag)") }
-    func function(_ table: ObjectName) -> QualifiedName { QualifiedName(schema: "pgmend", functionName(table)) }
+    /// The trigger function, in schema `pgmend` (written bare, as it always was).
+    func function(_ table: ObjectName) -> SQL { "pgmend.\(ident: functionName(table))" }
 }
 
 /// `method: online` of `normalize_uuid` and `normalize_timestamps`: the type change of a
