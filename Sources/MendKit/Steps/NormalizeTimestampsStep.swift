@@ -157,41 +157,7 @@ public struct NormalizeTimestampsStep: RepairStep {
             }
             // Local times the zone's clocks skipped or showed twice: blocked unless the plan
             // says what they become.
-            var nulled = 0
-            if !isUTC {
-                // The table's other columns that change are counted in the same pass.
-                let siblings = group.filter { $0.table == name.table && !exclude.contains($0) && (schema.tables[$0.table.key]?.column($0.column).map { Self.isNaive($0.type) } ?? false) }
-                let found = try clock.irregular(name, siblings: siblings.map(\.column), in: schema, probe)
-                if found.nonexistent.count > 0 {
-                    let rows = found.nonexistent
-                    switch onNonexistent {
-                    case nil:
-                        problems.append(StepProblem(
-                            "values of \(name) that never existed in \(zone) (clocks jumped over them); say what they become with on_nonexistent: shift_forward or \"null\"",
-                            count: rows.count, sample: rows.sample, table: name.table))
-                    case .shiftForward:
-                        notes[name, default: []].append("\(rows.count) value\(rows.count == 1 ? "" : "s") of \(name) in a daylight-saving gap moved forward by the gap (on_nonexistent: shift_forward)")
-                    case .null:
-                        if column.notNull {
-                            problems.append(StepProblem(
-                                "values of \(name) that never existed in \(zone) (on_nonexistent: null cannot clear them: the column is NOT NULL)",
-                                count: rows.count, sample: rows.sample, table: name.table))
-                        }
-                        nulled = rows.count
-                        notes[name, default: []].append("\(rows.count) value\(rows.count == 1 ? "" : "s") of \(name) in a daylight-saving gap set to NULL, journaled first (on_nonexistent: null)")
-                    }
-                }
-                if found.ambiguous.count > 0 {
-                    let rows = found.ambiguous
-                    if let onAmbiguous {
-                        notes[name, default: []].append("\(rows.count) value\(rows.count == 1 ? "" : "s") of \(name) that clocks showed twice read as the \(onAmbiguous.rawValue) instant (on_ambiguous: \(onAmbiguous.rawValue))")
-                    } else {
-                        problems.append(StepProblem(
-                            "values of \(name) that clocks in \(zone) showed twice (set back), so either of two instants; say which with on_ambiguous: earlier or later",
-                            count: rows.count, sample: rows.sample, table: name.table))
-                    }
-                }
-            }
+            let nulled = isUTC ? 0 : try irregularValues(of: name, column, group: group, schema: schema, problems: &problems, notes: &notes[name, default: []], probe)
             var newDefault: String?
             if let expression = column.defaultExpression {
                 switch defaultAfter(expression) {
@@ -234,6 +200,47 @@ public struct NormalizeTimestampsStep: RepairStep {
         return try ColumnTypeChange.planInParts(
             retypes, schema: schema, probe: probe, recreateViews: recreateViews, setAside: setAside, pinned: [("TimeZone", "UTC")], refusal: nil,
             rewrites: { !utc || $0.newType.hasPrefix("timestamp(") }, notes: notes)
+    }
+
+    /// The values of `name` that never existed in the zone or that its clocks showed twice:
+    /// problems unless the plan says what they become, notes when it does. Returns how many the
+    /// conversion sets to NULL. The table's other columns that change are counted in the same pass.
+    func irregularValues(
+        of name: ColumnName, _ column: Column, group: [ColumnName], schema: Schema, problems: inout [StepProblem], notes: inout [String], _ probe: Probe
+    ) throws -> Int {
+        var nulled = 0
+        let siblings = group.filter { $0.table == name.table && !exclude.contains($0) && (schema.tables[$0.table.key]?.column($0.column).map { Self.isNaive($0.type) } ?? false) }
+        let found = try clock.irregular(name, siblings: siblings.map(\.column), in: schema, probe)
+        if found.nonexistent.count > 0 {
+            let rows = found.nonexistent
+            switch onNonexistent {
+            case nil:
+                problems.append(StepProblem(
+                    "values of \(name) that never existed in \(zone) (clocks jumped over them); say what they become with on_nonexistent: shift_forward or \"null\"",
+                    count: rows.count, sample: rows.sample, table: name.table))
+            case .shiftForward:
+                notes.append("\(rows.count) value\(rows.count == 1 ? "" : "s") of \(name) in a daylight-saving gap moved forward by the gap (on_nonexistent: shift_forward)")
+            case .null:
+                if column.notNull {
+                    problems.append(StepProblem(
+                        "values of \(name) that never existed in \(zone) (on_nonexistent: null cannot clear them: the column is NOT NULL)",
+                        count: rows.count, sample: rows.sample, table: name.table))
+                }
+                nulled = rows.count
+                notes.append("\(rows.count) value\(rows.count == 1 ? "" : "s") of \(name) in a daylight-saving gap set to NULL, journaled first (on_nonexistent: null)")
+            }
+        }
+        if found.ambiguous.count > 0 {
+            let rows = found.ambiguous
+            if let onAmbiguous {
+                notes.append("\(rows.count) value\(rows.count == 1 ? "" : "s") of \(name) that clocks showed twice read as the \(onAmbiguous.rawValue) instant (on_ambiguous: \(onAmbiguous.rawValue))")
+            } else {
+                problems.append(StepProblem(
+                    "values of \(name) that clocks in \(zone) showed twice (set back), so either of two instants; say which with on_ambiguous: earlier or later",
+                    count: rows.count, sample: rows.sample, table: name.table))
+            }
+        }
+        return nulled
     }
 
     var clock: WallClock { WallClock(zone: zone, onNonexistent: onNonexistent, onAmbiguous: onAmbiguous) }

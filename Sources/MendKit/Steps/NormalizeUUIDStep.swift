@@ -176,34 +176,7 @@ public struct NormalizeUUIDStep: RepairStep {
     }
 
     public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
-        var problems: [StepProblem] = []
-        var chosen: [ColumnName] = []
-        if let columns {
-            let listed = ColumnTypeChange.listed(columns, excluding: exclude, in: schema)
-            problems = listed.problems
-            for (name, column) in listed.found {
-                if column.type == "uuid" { continue }
-                guard Self.isTextLike(column.type) else {
-                    problems.append(StepProblem("\(name) is \(column.type), not text, varchar or char", table: name.table))
-                    continue
-                }
-                chosen.append(name)
-            }
-        } else {
-            // Text columns named id or *_id that hold at least one UUID: a column of other
-            // identifiers (`cus_123`) is left alone, one with a stray bad value is blocked.
-            for table in schema.tables.values.sorted(by: { $0.objectName < $1.objectName }) where table.schema != "pgmend" {
-                let names = table.columns.filter { column in
-                    Self.isTextLike(column.type) && (column.name == "id" || column.name.hasSuffix("_id"))
-                        && !exclude.contains(ColumnName(table: table.objectName, column: column.name))
-                }.map(\.name)
-                guard !names.isEmpty, try probe.tableExists(table.objectName) else { continue }
-                // One query per column, the same text the group's check below sends: counted once.
-                for name in names where (try Self.counts(of: [name], in: table.objectName, probe)[name]?.accepted ?? 0) > 0 {
-                    chosen.append(ColumnName(table: table.objectName, column: name))
-                }
-            }
-        }
+        var (chosen, problems) = try chosenColumns(schema, probe)
         guard problems.isEmpty else { return .blocked(problems) }
         guard !chosen.isEmpty else {
             // A foreign key a killed run re-added NOT VALID and did not validate.
@@ -244,24 +217,8 @@ public struct NormalizeUUIDStep: RepairStep {
             let override = overrides[name]
             let toNull = override?.invalidToNull ?? invalidToNull
             if invalid > 0 {
-                let rows = try OffendingRows.find(in: name.table, where: Self.invalid(name.column), probe)
-                // Mostly other identifiers (`cus_123`): on_invalid: null would clear most of the
-                // column. Only a column named with its own on_invalid: null and expect_invalid
-                // of at least this many is converted. (With fail, its values block below.)
-                if toNull, counts.accepted * 2 < counts.present, (override?.expectInvalid ?? -1) < invalid {
-                    problems.append(StepProblem(
-                        "\(name) is not a UUID column: \(counts.accepted) of its \(counts.present) values are UUIDs; to convert it and set the other \(invalid) to NULL, name it under columns as \(name): {on_invalid: \"null\", expect_invalid: \(invalid)}",
-                        count: rows.count, sample: rows.sample, table: name.table))
-                    continue
-                }
-                if let expected = override?.expectInvalid, invalid > expected {
-                    problems.append(StepProblem(
-                        "values of \(name) that are not UUIDs: more than its expect_invalid: \(expected)", count: rows.count, sample: rows.sample, table: name.table))
-                    continue
-                }
-                if !toNull || column.notNull {
-                    let why = toNull ? " (on_invalid: null cannot clear them: the column is NOT NULL)" : ""
-                    problems.append(StepProblem("values of \(name) that are not UUIDs\(why)", count: rows.count, sample: rows.sample, table: name.table))
+                if let problem = try Self.invalidValuesProblem(name, column, counts: counts, toNull: toNull, expectInvalid: override?.expectInvalid, probe) {
+                    problems.append(problem)
                     continue
                 }
                 notes[name, default: []].append("\(invalid) value\(invalid == 1 ? "" : "s") of \(name) that are not UUIDs set to NULL, journaled first")
@@ -296,6 +253,66 @@ public struct NormalizeUUIDStep: RepairStep {
             retypes, schema: schema, probe: probe, recreateViews: recreateViews, setAside: setAside, pinned: [],
             refusal: "a value committed while pgmend waited is not a UUID", rewrites: { _ in true },
             notes: notes)
+    }
+
+    /// The columns to convert, the listed ones or (`auto: true`) the text columns named id or
+    /// *_id that hold at least one UUID; listed ones that cannot be are problems.
+    func chosenColumns(_ schema: Schema, _ probe: Probe) throws -> (chosen: [ColumnName], problems: [StepProblem]) {
+        var problems: [StepProblem] = []
+        var chosen: [ColumnName] = []
+        if let columns {
+            let listed = ColumnTypeChange.listed(columns, excluding: exclude, in: schema)
+            problems = listed.problems
+            for (name, column) in listed.found {
+                if column.type == "uuid" { continue }
+                guard Self.isTextLike(column.type) else {
+                    problems.append(StepProblem("\(name) is \(column.type), not text, varchar or char", table: name.table))
+                    continue
+                }
+                chosen.append(name)
+            }
+        } else {
+            // Text columns named id or *_id that hold at least one UUID: a column of other
+            // identifiers (`cus_123`) is left alone, one with a stray bad value is blocked.
+            for table in schema.tables.values.sorted(by: { $0.objectName < $1.objectName }) where table.schema != "pgmend" {
+                let names = table.columns.filter { column in
+                    Self.isTextLike(column.type) && (column.name == "id" || column.name.hasSuffix("_id"))
+                        && !exclude.contains(ColumnName(table: table.objectName, column: column.name))
+                }.map(\.name)
+                guard !names.isEmpty, try probe.tableExists(table.objectName) else { continue }
+                // One query per column, the same text the group's check below sends: counted once.
+                for name in names where (try Self.counts(of: [name], in: table.objectName, probe)[name]?.accepted ?? 0) > 0 {
+                    chosen.append(ColumnName(table: table.objectName, column: name))
+                }
+            }
+        }
+        return (chosen, problems)
+    }
+
+    /// Why the values of `name` that are no UUIDs block the step, named by row; nil when the
+    /// conversion may set them to NULL.
+    static func invalidValuesProblem(
+        _ name: ColumnName, _ column: Column, counts: ValueCounts, toNull: Bool, expectInvalid: Int?, _ probe: Probe
+    ) throws -> StepProblem? {
+        let invalid = counts.present - counts.accepted
+        let rows = try OffendingRows.find(in: name.table, where: Self.invalid(name.column), probe)
+        // Mostly other identifiers (`cus_123`): on_invalid: null would clear most of the
+        // column. Only a column named with its own on_invalid: null and expect_invalid
+        // of at least this many is converted. (With fail, its values block below.)
+        if toNull, counts.accepted * 2 < counts.present, (expectInvalid ?? -1) < invalid {
+            return StepProblem(
+                "\(name) is not a UUID column: \(counts.accepted) of its \(counts.present) values are UUIDs; to convert it and set the other \(invalid) to NULL, name it under columns as \(name): {on_invalid: \"null\", expect_invalid: \(invalid)}",
+                count: rows.count, sample: rows.sample, table: name.table)
+        }
+        if let expected = expectInvalid, invalid > expected {
+            return StepProblem(
+                "values of \(name) that are not UUIDs: more than its expect_invalid: \(expected)", count: rows.count, sample: rows.sample, table: name.table)
+        }
+        if !toNull || column.notNull {
+            let why = toNull ? " (on_invalid: null cannot clear them: the column is NOT NULL)" : ""
+            return StepProblem("values of \(name) that are not UUIDs\(why)", count: rows.count, sample: rows.sample, table: name.table)
+        }
+        return nil
     }
 
     /// A text column's default on the uuid column: without its cast to text

@@ -74,7 +74,7 @@ public struct ToEnumStep: RepairStep {
         let outsideLabels: SQL = "\(quotedColumn)::text <> ALL (\(bind: labels)::text[])"
         let outside = try OffendingRows.find(in: table, where: "\(quotedColumn) IS NOT NULL AND \(outsideLabels)", probe)
         if outside.count > 0 {
-            let values = try probe.query("SELECT DISTINCT \(quotedColumn)::text FROM \(quotedTable) WHERE \(outsideLabels) ORDER BY 1 LIMIT 10")
+            let values = try probe.query("SELECT DISTINCT \(quotedColumn)::text FROM \(quotedTable) WHERE \(outsideLabels) ORDER BY 1 LIMIT 10" as SQL)
                 .map { "'\(try $0.get(0, as: String.self))'" }
             return .blocked([StepProblem(
                 "values of \(table).\(column) outside (\(labels.joined(separator: ", "))): \(values.joined(separator: ", "))",

@@ -11,7 +11,7 @@ enum OffendingRows {
         let key = try probe.rowKey(of: table)
         // The condition may hold plan text (a check expression): read-only, rolled back.
         return try probe.readOnly { probe in
-            let count = try probe.scalar("SELECT count(*) FROM \(name) WHERE \(condition)", as: Int.self) ?? 0
+            let count = try probe.scalar("SELECT count(*) FROM \(name) WHERE \(condition)" as SQL, as: Int.self) ?? 0
             guard count > 0 else { return (0, []) }
             // Named apart from the key's columns: `ORDER BY "id"` would otherwise sort the
             // output column `"id"::text` (named `id` too), as text: 150 before 3.

@@ -28,7 +28,7 @@ extension OnlineTypeChange {
         ).map { ObjectName(schema: try $0.get(0), name: try $0.get(1)) }
         var effects: [any Effect] = []
         // An empty table gets no statistics from ANALYZE: it would be needed again on every run.
-        for table in tables where try probe.scalar("SELECT EXISTS (SELECT 1 FROM \(ColumnTypeChange.qualified(table)))", as: Bool.self) == true {
+        for table in tables where try probe.scalar("SELECT EXISTS (SELECT 1 FROM \(ColumnTypeChange.qualified(table)))" as SQL, as: Bool.self) == true {
             effects.append(analyze(table, "gather statistics on \(table): a converted column has none while its other columns have some (the run that swapped it ended before its ANALYZE)"))
         }
         return effects

@@ -144,7 +144,7 @@ struct OnlineTable {
     func backfill(_ probe: Probe) throws -> Backfill? {
         let matching: Int
         if hasShadows {
-            matching = try probe.scalar("SELECT count(*) FROM \(table) WHERE \(difference)", as: Int.self) ?? 0
+            matching = try probe.scalar("SELECT count(*) FROM \(table) WHERE \(difference)" as SQL, as: Int.self) ?? 0
         } else {
             let present: [SQL] = columns.map { "\(ident: $0) IS NOT NULL" }
             matching = try probe.scalar("SELECT count(*) FROM \(table) WHERE \(present, separator: " OR ")", as: Int.self) ?? 0
