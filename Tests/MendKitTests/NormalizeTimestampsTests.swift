@@ -20,7 +20,7 @@ private let tables = """
 
 /// The database's own zone is not UTC: the result must not depend on it.
 private func setZone(_ connection: Connection, _ database: TestDatabase) throws -> Connection {
-    try connection.execute("ALTER DATABASE \(SQLIdentifier(database.name).quoted) SET timezone = 'America/New_York'")
+    try connection.execute("ALTER DATABASE \(ident: database.name) SET timezone = 'America/New_York'")
     let fresh = try database.connect()
     #expect(try fresh.scalar("SHOW TimeZone", as: String.self) == "America/New_York")
     return fresh

@@ -66,7 +66,7 @@ struct NormalizeUUIDOnlineTests {
 
             for (table, column) in [("owners", "id"), ("tokens", "owner_id")] {
                 #expect(try observer.scalar(
-                    "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2", ["public.\(table)", column],
+                    "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = \(bind: "public.\(table)")::regclass AND attname = \(bind: column)",
                     as: String.self) == "uuid")
             }
             #expect(try observer.scalar("SELECT count(*) FROM public.owners", as: Int.self) == 1000 + committed)
@@ -173,7 +173,7 @@ struct NormalizeUUIDOnlineTests {
             // Under the swap's lock the journal reads the partial index, not the table.
             let swap = try #require(effects.first { $0 is AlterColumnTypes } as? AlterColumnTypes)
             let journalQuery = try #require(swap.setAside.first?.query)
-            let plan = try observer.query("EXPLAIN (COSTS OFF) \(journalQuery)").map { try $0.get(0, as: String.self) }.joined(separator: "\n")
+            let plan = try observer.query("EXPLAIN (COSTS OFF) \(journalQuery)" as SQL).map { try $0.get(0, as: String.self) }.joined(separator: "\n")
             #expect(plan.contains("links_ref_pgmend_nulled"), "\(plan)")
 
             let app = try ConcurrentWriterTests.session(database)
@@ -355,10 +355,10 @@ struct OnlineCarriedSettingsTests {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
             try connection.execute("SET allow_in_place_tablespaces = on")
-            try connection.execute("CREATE TABLESPACE \(tablespace) LOCATION ''")
+            try connection.execute("CREATE TABLESPACE \(ident: tablespace) LOCATION ''")
             defer {
                 _ = try? connection.execute("DROP TABLE IF EXISTS public.t")
-                _ = try? connection.execute("DROP TABLESPACE IF EXISTS \(tablespace)")
+                _ = try? connection.execute("DROP TABLESPACE IF EXISTS \(ident: tablespace)")
             }
             try connection.execute("""
                 DO $$ BEGIN CREATE ROLE pgmend_carried_reader; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;

@@ -190,28 +190,10 @@ public struct FixForeignKeysStep: RepairStep {
         guard let target = schema.tables[reference.target.key] else {
             return .blocked([StepProblem("table \(reference.target) does not exist", table: reference.target)])
         }
-        var notNull: [String] = []
-        for (name, targetName) in zip(reference.columns, reference.targetColumns) {
-            guard let column = table.column(name) else {
-                return .blocked([StepProblem("\(reference.table) has no column \(name)", table: reference.table)])
-            }
-            guard let targetColumn = target.column(targetName) else {
-                return .blocked([StepProblem("\(reference.target) has no column \(targetName)", table: reference.target)])
-            }
-            if column.type != targetColumn.type {
-                return .blocked([StepProblem(
-                    "\(reference.table).\(name) is \(column.type) and \(reference.target).\(targetName) is \(targetColumn.type): a foreign key needs one type; convert it first (normalize_uuid for UUIDs kept as text)",
-                    table: reference.table)])
-            }
-            if column.notNull { notNull.append(name) }
-        }
-        // PostgreSQL takes the referenced columns in any order, as long as they are exactly a
-        // primary key's or a unique constraint's.
-        guard target.constraints.values.contains(where: { [.primaryKey, .unique].contains($0.kind) && $0.columns.sorted() == reference.targetColumns.sorted() }) else {
-            return .blocked([StepProblem("\(to) is not a primary key or unique constraint of its own: a foreign key can reference only one", table: reference.target)])
-        }
-        if !notNull.isEmpty, [.setNull].contains(reference.onDelete) || [.setNull].contains(reference.onUpdate) {
-            return .blocked([StepProblem("\(reference.table).\(notNull.joined(separator: ", ")) is NOT NULL, so SET NULL would fail when the parent goes", table: reference.table)])
+        let notNull: [String]
+        switch Self.columnProblems(reference, table, target) {
+        case .failure(let problems): return .blocked(problems)
+        case .success(let columns): notNull = columns
         }
         // orphans: null sets every column of the reference to NULL.
         let cannotBeNull = !notNull.isEmpty
@@ -230,22 +212,12 @@ public struct FixForeignKeysStep: RepairStep {
             return .waiting("\(reference.table) or \(reference.target) does not exist yet; an earlier step creates it")
         }
 
-        let quotedTable = QualifiedName(schema: reference.table.schema, reference.table.name).quoted
-        let quotedTarget = QualifiedName(schema: reference.target.schema, reference.target.name).quoted
-        let quotedColumns = reference.columns.map { SQLIdentifier($0).quoted }
-        let pairs = zip(quotedColumns, reference.targetColumns.map { SQLIdentifier($0).quoted })
-        // Rows whose value no parent has: under MATCH SIMPLE a row with a NULL in any of the
-        // columns references nothing and is no orphan. `row` is how the table is named.
-        func orphansOf(_ row: String, only: String) -> String {
-            quotedColumns.map { "\(row).\($0) IS NOT NULL" }.joined(separator: " AND ")
-                + " AND NOT EXISTS (SELECT 1 FROM \(only)\(quotedTarget) p WHERE \(pairs.map { "p.\($1) = \(row).\($0)" }.joined(separator: " AND ")))"
-        }
-        let orphanCondition = orphansOf(quotedTable, only: "")
-        let orphanRows = try probe.offendingRows(in: reference.table, where: orphanCondition)
+        let sql = ReferenceSQL(reference)
+        let orphanRows = try OffendingRows.find(in: reference.table, where: sql.orphans(of: "\(sql.table)", only: ""), probe)
         if orphans == .delete {
             // A deleted orphan must not take rows of other tables with it: those would be
             // deleted or changed without an archive. Checked again under the lock.
-            let acting = try probe.query(ResolveRowsUnderLock.referencesActingOnDelete, [quotedTable]).map { try $0.get(0, as: String.self) }
+            let acting = try probe.query(ResolveRowsUnderLock.referencesActingOnDelete, [sql.table.quoted]).map { try $0.get(0, as: String.self) }
                 + references.filter { $0.target == reference.table && [.cascade, .setNull, .setDefault].contains($0.onDelete) }
                 .map { "\($0.fromText) (this step, ON DELETE \($0.onDelete.rawValue))" }
             if !acting.isEmpty {
@@ -271,8 +243,8 @@ public struct FixForeignKeysStep: RepairStep {
             let index = ObjectName(schema: reference.table.schema, name: indexName)
             effects.append(ConcurrentSQL(
                 "build index \(indexName) on \(from) for the foreign key (deletes of \(reference.target) look it up)",
-                .legacy("CREATE INDEX CONCURRENTLY \(SQLIdentifier(indexName).quoted) ON \(quotedTable) (\(quotedColumns.joined(separator: ", ")))"),
-                rehearsalSQL: .legacy("CREATE INDEX \(SQLIdentifier(indexName).quoted) ON \(quotedTable) (\(quotedColumns.joined(separator: ", ")))"),
+                "CREATE INDEX CONCURRENTLY \(ident: indexName) ON \(sql.table) (\(sql.columns))",
+                rehearsalSQL: "CREATE INDEX \(ident: indexName) ON \(sql.table) (\(sql.columns))",
                 lock: .shareUpdateExclusive, on: reference.table, hazards: [.indexBuild], builds: index))
             after.tables[reference.table.key]?.indexes[indexName] = Index(
                 name: indexName,
@@ -280,52 +252,13 @@ public struct FixForeignKeysStep: RepairStep {
                 keys: reference.columns.map { IndexKey(expression: $0) })
         }
         if wanted == nil || onColumn.count > 1 || orphanRows.count > 0 {
-            // The old constraint goes in the transaction that adds the new one, so the column
-            // is never without a reference; the brief ACCESS EXCLUSIVE lock is the DROP's.
             let old = onColumn.filter { $0.name != wanted?.name }
-            var statements = old.map { "ALTER TABLE \(quotedTable) DROP CONSTRAINT \(SQLIdentifier($0.name).quoted)" }
-            let hazards: [Hazard] = old.isEmpty ? [] : [.accessExclusiveLock]
-            if wanted == nil {
-                var add = "ALTER TABLE \(quotedTable) ADD CONSTRAINT \(SQLIdentifier(name).quoted) FOREIGN KEY (\(quotedColumns.joined(separator: ", "))) REFERENCES \(quotedTarget) (\(reference.targetColumns.map { SQLIdentifier($0).quoted }.joined(separator: ", ")))"
-                if reference.onUpdate != .noAction { add += " ON UPDATE \(reference.onUpdate.rawValue)" }
-                if reference.onDelete != .noAction { add += " ON DELETE \(reference.onDelete.rawValue)" }
-                statements.append(add + " NOT VALID")
-            }
-            let lock: LockLevel = old.isEmpty ? .shareRowExclusive : .accessExclusive
-            var summary = (old.isEmpty ? "" : "replace \(old.map(\.name).joined(separator: ", ")): ")
-                + (wanted == nil ? "add \(name) NOT VALID (existing rows are checked next)" : "keep \(name)")
-            if orphans == .fail || cannotBeNull && orphans == .null {
-                // Nothing to resolve (a NOT NULL column cannot take NULL: its orphans block
-                // above, and one committed while this waited makes the validation fail).
-                effects.append(AtomicSQL(summary, statements.map(SQL.legacy), lock: lock, on: [reference.table, reference.target], hazards: hazards))
-            } else {
-                // Also when none was seen: one committed while this waited for its lock is
-                // handled too. Which rows are orphans is decided after the lock, in the
-                // transaction that adds the constraint, so none can appear in between.
-                let selection = ArchiveWriter.RowSelection(
-                    condition: orphansOf("t", only: "ONLY "),
-                    description: "orphans of \(from): rows whose value is in no row of \(to)", label: "orphans")
-                let resolution: ResolveRowsUnderLock.Resolution
-                if orphans == .delete {
-                    let database = ArchiveStore.folderName(database: probe.connection.database)
-                    let target = "\(archiveFolder)/\(database)/\(ArchiveStore.folderName(table: reference.table))-orphans-<UTC time>/"
-                    resolution = .delete(folder: archiveFolder, target: target)
-                    summary = "archive the orphan rows of \(reference.table) (\(orphanRows.count) now) to \(target), verify, delete them; " + summary
-                } else {
-                    let key = try probe.primaryKey(of: reference.table)
-                    let keyText = key.isEmpty ? "t.ctid::text" : key.map { "t.\(SQLIdentifier($0).quoted)::text" }.joined(separator: " || ', ' || ")
-                    resolution = .setNull(columns: reference.columns, key: keyText, reason: "orphans: null (no row of \(to) has the value)")
-                    summary += "; set orphan values to NULL, journaled in pgmend.set_aside (\(orphanRows.count) now)"
-                }
-                effects.append(ResolveRowsUnderLock(
-                    summary, table: reference.table, selection: selection, resolution: resolution, then: statements.map(SQL.legacy), lock: lock,
-                    on: [reference.table, reference.target], counted: orphanRows.count))
-            }
+            effects.append(try constraintChange(reference, sql, replacing: old, named: name, adding: wanted == nil, orphanCount: orphanRows.count, cannotBeNull: cannotBeNull, probe))
             for constraint in old { after.tables[reference.table.key]?.constraints[constraint.name] = nil }
         }
         if wanted?.validated != true {
             effects.append(AtomicSQL(
-                "validate \(name) against existing rows", [.legacy("ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(SQLIdentifier(name).quoted)")],
+                "validate \(name) against existing rows", ["ALTER TABLE \(sql.table) VALIDATE CONSTRAINT \(ident: name)"],
                 lock: .shareUpdateExclusive, on: reference.table, hazards: [.fullTableScan]))
         }
         var definition = "FOREIGN KEY (\(reference.columns.map(PrintedNames.identifier).joined(separator: ", "))) REFERENCES \(PrintedNames.qualified(reference.target))(\(reference.targetColumns.map(PrintedNames.identifier).joined(separator: ", ")))"
@@ -337,10 +270,126 @@ public struct FixForeignKeysStep: RepairStep {
         return .needed(effects, after: after)
     }
 
+    /// What makes `reference` impossible between `table` and `target` as the catalog has them
+    /// (a column missing, two types, a target that is no key, SET NULL on a NOT NULL column),
+    /// or its NOT NULL columns.
+    private static func columnProblems(_ reference: Reference, _ table: Table, _ target: Table) -> Planned<[String]> {
+        var notNull: [String] = []
+        for (name, targetName) in zip(reference.columns, reference.targetColumns) {
+            guard let column = table.column(name) else {
+                return .failure([StepProblem("\(reference.table) has no column \(name)", table: reference.table)])
+            }
+            guard let targetColumn = target.column(targetName) else {
+                return .failure([StepProblem("\(reference.target) has no column \(targetName)", table: reference.target)])
+            }
+            if column.type != targetColumn.type {
+                return .failure([StepProblem(
+                    "\(reference.table).\(name) is \(column.type) and \(reference.target).\(targetName) is \(targetColumn.type): a foreign key needs one type; convert it first (normalize_uuid for UUIDs kept as text)",
+                    table: reference.table)])
+            }
+            if column.notNull { notNull.append(name) }
+        }
+        // PostgreSQL takes the referenced columns in any order, as long as they are exactly a
+        // primary key's or a unique constraint's.
+        guard target.constraints.values.contains(where: { [.primaryKey, .unique].contains($0.kind) && $0.columns.sorted() == reference.targetColumns.sorted() }) else {
+            return .failure([StepProblem("\(reference.toText) is not a primary key or unique constraint of its own: a foreign key can reference only one", table: reference.target)])
+        }
+        if !notNull.isEmpty, [.setNull].contains(reference.onDelete) || [.setNull].contains(reference.onUpdate) {
+            return .failure([StepProblem("\(reference.table).\(notNull.joined(separator: ", ")) is NOT NULL, so SET NULL would fail when the parent goes", table: reference.table)])
+        }
+        return .success(notNull)
+    }
+
+    /// The transaction that drops `old` and, when `adding`, adds the key `name` NOT VALID (else
+    /// the wanted key is there), resolving the orphans under its lock as `orphans` says.
+    private func constraintChange(
+        _ reference: Reference, _ sql: ReferenceSQL, replacing old: [Constraint], named name: String, adding: Bool, orphanCount: Int, cannotBeNull: Bool, _ probe: Probe
+    ) throws -> any Effect {
+        let from = reference.fromText
+        let to = reference.toText
+        // The old constraint goes in the transaction that adds the new one, so the column
+        // is never without a reference; the brief ACCESS EXCLUSIVE lock is the DROP's.
+        var statements: [SQL] = old.map { "ALTER TABLE \(sql.table) DROP CONSTRAINT \(ident: $0.name)" }
+        let hazards: [Hazard] = old.isEmpty ? [] : [.accessExclusiveLock]
+        if adding {
+            var add: SQL = "ALTER TABLE \(sql.table) ADD CONSTRAINT \(ident: name) FOREIGN KEY (\(sql.columns)) REFERENCES \(sql.target) (\(sql.targetColumns))"
+            if reference.onUpdate != .noAction { add += " ON UPDATE \(reference.onUpdate.sql)" }
+            if reference.onDelete != .noAction { add += " ON DELETE \(reference.onDelete.sql)" }
+            statements.append(add + " NOT VALID")
+        }
+        let lock: LockLevel = old.isEmpty ? .shareRowExclusive : .accessExclusive
+        var summary = (old.isEmpty ? "" : "replace \(old.map(\.name).joined(separator: ", ")): ")
+            + (adding ? "add \(name) NOT VALID (existing rows are checked next)" : "keep \(name)")
+        if orphans == .fail || cannotBeNull && orphans == .null {
+            // Nothing to resolve (a NOT NULL column cannot take NULL: its orphans block
+            // above, and one committed while this waited makes the validation fail).
+            return AtomicSQL(summary, statements, lock: lock, on: [reference.table, reference.target], hazards: hazards)
+        } else {
+            // Also when none was seen: one committed while this waited for its lock is
+            // handled too. Which rows are orphans is decided after the lock, in the
+            // transaction that adds the constraint, so none can appear in between.
+            // RowSelection and setNull take the SQL as text (Archive and Effects are not
+            // this file's): nothing in it is bound.
+            let selection = ArchiveWriter.RowSelection(
+                condition: sql.orphans(of: "t", only: "ONLY ").text,
+                description: "orphans of \(from): rows whose value is in no row of \(to)", label: "orphans")
+            let resolution: ResolveRowsUnderLock.Resolution
+            if orphans == .delete {
+                let database = ArchiveStore.folderName(database: probe.connection.database)
+                let target = "\(archiveFolder)/\(database)/\(ArchiveStore.folderName(table: reference.table))-orphans-<UTC time>/"
+                resolution = .delete(folder: archiveFolder, target: target)
+                summary = "archive the orphan rows of \(reference.table) (\(orphanCount) now) to \(target), verify, delete them; " + summary
+            } else {
+                let key = try probe.rowKey(of: reference.table).text(of: SQLIdentifier("t"))
+                resolution = .setNull(columns: reference.columns, key: key.text, reason: "orphans: null (no row of \(to) has the value)")
+                summary += "; set orphan values to NULL, journaled in pgmend.set_aside (\(orphanCount) now)"
+            }
+            return ResolveRowsUnderLock(
+                summary, table: reference.table, selection: selection, resolution: resolution, then: statements, lock: lock,
+                on: [reference.table, reference.target], counted: orphanCount)
+        }
+    }
+
+    /// A reference's names as SQL, and its orphans.
+    private struct ReferenceSQL {
+        var table: QualifiedName
+        var target: QualifiedName
+        var columns: [SQLIdentifier]
+        var targetColumns: [SQLIdentifier]
+
+        init(_ reference: Reference) {
+            table = ColumnTypeChange.qualified(reference.table)
+            target = ColumnTypeChange.qualified(reference.target)
+            columns = reference.columns.map(SQLIdentifier.init)
+            targetColumns = reference.targetColumns.map(SQLIdentifier.init)
+        }
+
+        /// Rows whose value no parent has: under MATCH SIMPLE a row with a NULL in any of the
+        /// columns references nothing and is no orphan. `row` is how the table is named.
+        func orphans(of row: SQL, only: SQL) -> SQL {
+            let present: [SQL] = columns.map { "\(row).\($0) IS NOT NULL" }
+            let equal: [SQL] = zip(columns, targetColumns).map { "p.\($1) = \(row).\($0)" }
+            return "\(present, separator: " AND ") AND NOT EXISTS (SELECT 1 FROM \(only)\(target) p WHERE \(equal, separator: " AND "))"
+        }
+    }
+
     /// Exactly the reference: the same parent column and actions, plain MATCH SIMPLE, not deferrable.
     static func matches(_ constraint: Constraint, _ reference: Reference) -> Bool {
         guard let key = constraint.foreignKey else { return false }
         return key.referencedTable == reference.target.key && key.referencedColumns == reference.targetColumns
             && key.onDelete == reference.onDelete && key.onUpdate == reference.onUpdate && key.match == .simple && !constraint.deferrable
+    }
+}
+
+extension ForeignKey.Action {
+    /// The action as the ON DELETE / ON UPDATE clause writes it.
+    fileprivate var sql: SQL {
+        switch self {
+        case .noAction: "NO ACTION"
+        case .restrict: "RESTRICT"
+        case .cascade: "CASCADE"
+        case .setNull: "SET NULL"
+        case .setDefault: "SET DEFAULT"
+        }
     }
 }

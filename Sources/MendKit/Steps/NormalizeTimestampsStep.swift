@@ -145,7 +145,7 @@ public struct NormalizeTimestampsStep: RepairStep {
         var setAside: [AlterColumnTypes.SetAside] = []
         let clock = self.clock
         var notes: [ColumnName: [String]] = [:]
-        let group = ColumnTypeChange.foreignKeyGroup(of: chosen, in: schema)
+        let group = ForeignKeyGroup.of(chosen, in: schema)
         for name in group {
             guard let column = schema.tables[name.table.key]?.column(name.column) else { continue }
             guard Self.isNaive(column.type), !exclude.contains(name) else {
@@ -157,41 +157,7 @@ public struct NormalizeTimestampsStep: RepairStep {
             }
             // Local times the zone's clocks skipped or showed twice: blocked unless the plan
             // says what they become.
-            var nulled = 0
-            if !isUTC {
-                // The table's other columns that change are counted in the same pass.
-                let siblings = group.filter { $0.table == name.table && !exclude.contains($0) && (schema.tables[$0.table.key]?.column($0.column).map { Self.isNaive($0.type) } ?? false) }
-                let found = try clock.irregular(name, siblings: siblings.map(\.column), in: schema, probe)
-                if found.nonexistent.count > 0 {
-                    let rows = found.nonexistent
-                    switch onNonexistent {
-                    case nil:
-                        problems.append(StepProblem(
-                            "values of \(name) that never existed in \(zone) (clocks jumped over them); say what they become with on_nonexistent: shift_forward or \"null\"",
-                            count: rows.count, sample: rows.sample, table: name.table))
-                    case .shiftForward:
-                        notes[name, default: []].append("\(rows.count) value\(rows.count == 1 ? "" : "s") of \(name) in a daylight-saving gap moved forward by the gap (on_nonexistent: shift_forward)")
-                    case .null:
-                        if column.notNull {
-                            problems.append(StepProblem(
-                                "values of \(name) that never existed in \(zone) (on_nonexistent: null cannot clear them: the column is NOT NULL)",
-                                count: rows.count, sample: rows.sample, table: name.table))
-                        }
-                        nulled = rows.count
-                        notes[name, default: []].append("\(rows.count) value\(rows.count == 1 ? "" : "s") of \(name) in a daylight-saving gap set to NULL, journaled first (on_nonexistent: null)")
-                    }
-                }
-                if found.ambiguous.count > 0 {
-                    let rows = found.ambiguous
-                    if let onAmbiguous {
-                        notes[name, default: []].append("\(rows.count) value\(rows.count == 1 ? "" : "s") of \(name) that clocks showed twice read as the \(onAmbiguous.rawValue) instant (on_ambiguous: \(onAmbiguous.rawValue))")
-                    } else {
-                        problems.append(StepProblem(
-                            "values of \(name) that clocks in \(zone) showed twice (set back), so either of two instants; say which with on_ambiguous: earlier or later",
-                            count: rows.count, sample: rows.sample, table: name.table))
-                    }
-                }
-            }
+            let nulled = isUTC ? 0 : try irregularValues(of: name, column, group: group, schema: schema, problems: &problems, notes: &notes[name, default: []], probe)
             var newDefault: String?
             if let expression = column.defaultExpression {
                 switch defaultAfter(expression) {
@@ -205,7 +171,7 @@ public struct NormalizeTimestampsStep: RepairStep {
                     continue
                 }
             }
-            let quotedColumn = SQLIdentifier(name.column).quoted
+            let quotedColumn: SQL = "\(ident: name.column)"
             // Under TimeZone = 'UTC' the plain cast reads the value as UTC; PostgreSQL then
             // knows that nothing changes on disk and skips the rewrite, unless the type has a
             // precision (`timestamp(3)`): its length coercion makes PostgreSQL rewrite.
@@ -219,7 +185,7 @@ public struct NormalizeTimestampsStep: RepairStep {
                 retype.nulledCount = nulled
                 if method == .rewrite {
                     setAside.append(ColumnTypeChange.setAside(
-                        name.table, key: try probe.primaryKey(of: name.table), column: name.column, reason: "on_nonexistent: null",
+                        name.table, key: try probe.rowKey(of: name.table), column: name.column, reason: "on_nonexistent: null",
                         where: "\(quotedColumn) IS NOT NULL AND \(clock.nonexistent(quotedColumn))"))
                 }
             }
@@ -234,6 +200,47 @@ public struct NormalizeTimestampsStep: RepairStep {
         return try ColumnTypeChange.planInParts(
             retypes, schema: schema, probe: probe, recreateViews: recreateViews, setAside: setAside, pinned: [("TimeZone", "UTC")], refusal: nil,
             rewrites: { !utc || $0.newType.hasPrefix("timestamp(") }, notes: notes)
+    }
+
+    /// The values of `name` that never existed in the zone or that its clocks showed twice:
+    /// problems unless the plan says what they become, notes when it does. Returns how many the
+    /// conversion sets to NULL. The table's other columns that change are counted in the same pass.
+    func irregularValues(
+        of name: ColumnName, _ column: Column, group: [ColumnName], schema: Schema, problems: inout [StepProblem], notes: inout [String], _ probe: Probe
+    ) throws -> Int {
+        var nulled = 0
+        let siblings = group.filter { $0.table == name.table && !exclude.contains($0) && (schema.tables[$0.table.key]?.column($0.column).map { Self.isNaive($0.type) } ?? false) }
+        let found = try clock.irregular(name, siblings: siblings.map(\.column), in: schema, probe)
+        if found.nonexistent.count > 0 {
+            let rows = found.nonexistent
+            switch onNonexistent {
+            case nil:
+                problems.append(StepProblem(
+                    "values of \(name) that never existed in \(zone) (clocks jumped over them); say what they become with on_nonexistent: shift_forward or \"null\"",
+                    count: rows.count, sample: rows.sample, table: name.table))
+            case .shiftForward:
+                notes.append("\(rows.count) value\(rows.count == 1 ? "" : "s") of \(name) in a daylight-saving gap moved forward by the gap (on_nonexistent: shift_forward)")
+            case .null:
+                if column.notNull {
+                    problems.append(StepProblem(
+                        "values of \(name) that never existed in \(zone) (on_nonexistent: null cannot clear them: the column is NOT NULL)",
+                        count: rows.count, sample: rows.sample, table: name.table))
+                }
+                nulled = rows.count
+                notes.append("\(rows.count) value\(rows.count == 1 ? "" : "s") of \(name) in a daylight-saving gap set to NULL, journaled first (on_nonexistent: null)")
+            }
+        }
+        if found.ambiguous.count > 0 {
+            let rows = found.ambiguous
+            if let onAmbiguous {
+                notes.append("\(rows.count) value\(rows.count == 1 ? "" : "s") of \(name) that clocks showed twice read as the \(onAmbiguous.rawValue) instant (on_ambiguous: \(onAmbiguous.rawValue))")
+            } else {
+                problems.append(StepProblem(
+                    "values of \(name) that clocks in \(zone) showed twice (set back), so either of two instants; say which with on_ambiguous: earlier or later",
+                    count: rows.count, sample: rows.sample, table: name.table))
+            }
+        }
+        return nulled
     }
 
     var clock: WallClock { WallClock(zone: zone, onNonexistent: onNonexistent, onAmbiguous: onAmbiguous) }
@@ -271,33 +278,34 @@ struct WallClock: Sendable {
     var onNonexistent: NormalizeTimestampsStep.Nonexistent?
     var onAmbiguous: NormalizeTimestampsStep.Ambiguous?
 
-    var quotedZone: String { SQLLiteral.quoted(zone) }
+    /// The zone as a literal: it goes into DDL and a trigger's body, where nothing is bound.
+    var zoneLiteral: SQL { "\(literal: zone)" }
 
     /// The instant PostgreSQL reads `value` (a naive timestamp, SQL) as.
-    func instant(_ value: String) -> String { "(\(value) AT TIME ZONE \(quotedZone))" }
+    func instant(_ value: SQL) -> SQL { "(\(value) AT TIME ZONE \(zoneLiteral))" }
 
     /// True when the zone's clocks never showed `value`: read and shown again, it moves.
-    func nonexistent(_ value: String) -> String { "(\(instant(value)) AT TIME ZONE \(quotedZone) <> \(value))" }
+    func nonexistent(_ value: SQL) -> SQL { "(\(instant(value)) AT TIME ZONE \(zoneLiteral) <> \(value))" }
 
     /// `value` read with the offset the zone had a day before PostgreSQL's instant for it:
     /// for a time shown twice, that is the offset before the set-back, so the earlier instant.
     /// A shift of any size (30 minutes at Lord Howe) is read from the zone, none assumed.
-    func earlier(_ value: String) -> String {
-        let dayBefore = "(\(instant(value)) - interval '1 day')"
-        let offset = "(\(dayBefore) AT TIME ZONE \(quotedZone) - \(dayBefore) AT TIME ZONE 'UTC')"
+    func earlier(_ value: SQL) -> SQL {
+        let dayBefore: SQL = "(\(instant(value)) - interval '1 day')"
+        let offset: SQL = "(\(dayBefore) AT TIME ZONE \(zoneLiteral) - \(dayBefore) AT TIME ZONE 'UTC')"
         return "((\(value) - \(offset)) AT TIME ZONE 'UTC')"
     }
 
     /// True when clocks showed `value` twice: read with the earlier offset it is an earlier
     /// instant that the zone also shows as `value`.
-    func ambiguous(_ value: String) -> String {
-        "(\(earlier(value)) < \(instant(value)) AND \(earlier(value)) AT TIME ZONE \(quotedZone) = \(value))"
+    func ambiguous(_ value: SQL) -> SQL {
+        "(\(earlier(value)) < \(instant(value)) AND \(earlier(value)) AT TIME ZONE \(zoneLiteral) = \(value))"
     }
 
     /// The timestamptz `value` becomes: PostgreSQL's reading (a gap's time moved forward, the
     /// later of two instants), with the plan's choices written out where they differ from it.
-    func converted(_ value: String) -> String {
-        var sql = "\(value) AT TIME ZONE \(quotedZone)"
+    func converted(_ value: SQL) -> SQL {
+        var sql: SQL = "\(value) AT TIME ZONE \(zoneLiteral)"
         if onAmbiguous == .earlier { sql = "CASE WHEN \(ambiguous(value)) THEN \(earlier(value)) ELSE \(sql) END" }
         if onNonexistent == .null { sql = "CASE WHEN \(nonexistent(value)) THEN NULL ELSE \(sql) END" }
         return sql
@@ -307,14 +315,14 @@ struct WallClock: Sendable {
     /// 1900 and 2100 (a day whose local length is not 24 hours): only values on those dates,
     /// or outside those years, can have been skipped or shown twice.
     func transitionDates(_ probe: Probe) throws -> [String] {
-        let sql = """
+        let sql: SQL = """
             SELECT coalesce(array_agg(DISTINCT (d + k * interval '1 day')::date::text), '{}')
             FROM generate_series('1900-01-01'::timestamp, '2100-01-01'::timestamp, interval '1 day') d
             CROSS JOIN generate_series(-1, 2) k
-            WHERE (d + interval '1 day') AT TIME ZONE $1 - d AT TIME ZONE $1 <> interval '1 day'
+            WHERE (d + interval '1 day') AT TIME ZONE \(bind: zone) - d AT TIME ZONE \(bind: zone) <> interval '1 day'
             """
         // About 0.2 s of the server's time (73,000 days): once per run and zone.
-        return try probe.memoized(sql + " -- " + zone) { try probe.scalar(sql, [zone], as: [String].self) ?? [] }
+        return try probe.memoized(sql.description) { try probe.scalar(sql, as: [String].self) ?? [] }
     }
 
     /// The rows of `name` that never existed and that clocks showed twice, counted and sampled
@@ -329,39 +337,39 @@ struct WallClock: Sendable {
     {
         let none = (count: 0, sample: [String]())
         let dates = try transitionDates(probe)
-        let table = ColumnTypeChange.quoted(name.table)
-        var read: [(column: String, candidates: String)] = []
+        let table = ColumnTypeChange.qualified(name.table)
+        var read: [(column: String, candidates: SQL)] = []
         for column in Set(siblings + [name.column]).sorted() {
             if let candidates = try candidates(column, of: name.table, dates: dates, in: schema, probe) { read.append((column, candidates)) }
         }
         guard let position = read.firstIndex(where: { $0.column == name.column }) else { return (none, none) }
-        let selects = read.flatMap { column, candidates -> [String] in
-            let quoted = SQLIdentifier(column).quoted
+        let selects = read.flatMap { column, candidates -> [SQL] in
+            let quoted: SQL = "\(ident: column)"
             return ["count(*) FILTER (WHERE \(candidates) AND \(nonexistent(quoted)))", "count(*) FILTER (WHERE \(candidates) AND \(ambiguous(quoted)))"]
         }
-        let counts = try probe.memoizedCounts(
-            "SELECT \(selects.joined(separator: ", ")) FROM \(table) WHERE \(read.map { "(\($0.candidates))" }.joined(separator: " OR "))")
+        let anyCandidate: [SQL] = read.map { "(\($0.candidates))" }
+        let counts = try probe.memoizedCounts("SELECT \(selects, separator: ", ") FROM \(table) WHERE \(anyCandidate, separator: " OR ")")
         guard counts.count == read.count * 2 else { return (none, none) }
         let candidates = read[position].candidates
-        let column = SQLIdentifier(name.column).quoted
-        let gap = counts[position * 2] > 0 ? try probe.offendingRows(in: name.table, where: "\(candidates) AND \(nonexistent(column))") : none
-        let twice = counts[position * 2 + 1] > 0 ? try probe.offendingRows(in: name.table, where: "\(candidates) AND \(ambiguous(column))") : none
+        let column: SQL = "\(ident: name.column)"
+        let gap = counts[position * 2] > 0 ? try OffendingRows.find(in: name.table, where: "\(candidates) AND \(nonexistent(column))", probe) : none
+        let twice = counts[position * 2 + 1] > 0 ? try OffendingRows.find(in: name.table, where: "\(candidates) AND \(ambiguous(column))", probe) : none
         return (gap, twice)
     }
 
     /// Which rows of `column` can hold such a time, as SQL: those on a date of `dates` or
     /// outside 1900 to 2100. nil: none can, the column is not read.
-    func candidates(_ name: String, of table: ObjectName, dates allDates: [String], in schema: Schema, _ probe: Probe) throws -> String? {
+    func candidates(_ name: String, of table: ObjectName, dates allDates: [String], in schema: Schema, _ probe: Probe) throws -> SQL? {
         var dates = allDates
-        let column = SQLIdentifier(name).quoted
+        let column: SQL = "\(ident: name)"
         // An index led by the column gives its range without reading the table.
         let indexed = schema.tables[table.key]?.indexes.values.contains {
             $0.valid && $0.method == "btree" && $0.predicate == nil && $0.keys.first?.isColumn == true && $0.keys.first?.expression == name
         } ?? false
-        var outside = "\(column) < '1900-01-02' OR \(column) >= '2099-12-30'"
+        var outside: SQL = "\(column) < '1900-01-02' OR \(column) >= '2099-12-30'"
         if indexed {
-            let sql = "SELECT min(\(column))::date::text, max(\(column))::date::text FROM \(ColumnTypeChange.quoted(table))"
-            let range = try probe.memoized(sql) {
+            let sql: SQL = "SELECT min(\(column))::date::text, max(\(column))::date::text FROM \(ColumnTypeChange.qualified(table))"
+            let range = try probe.memoized(sql.description) {
                 try probe.readOnly { probe in
                     try probe.query(sql).first.map { [try $0.get(0, as: String?.self), try $0.get(1, as: String?.self)] } ?? [nil, nil]
                 }
@@ -372,6 +380,6 @@ struct WallClock: Sendable {
         }
         // No clock change between 1900 and 2100 (a fixed offset), or none in the column's range.
         if dates.isEmpty && (outside == "false" || !indexed) { return nil }
-        return "(\(column)::date = ANY(\(SQLLiteral.quoted("{" + dates.joined(separator: ",") + "}"))::date[]) OR \(outside))"
+        return "(\(column)::date = ANY(\(bind: dates)::date[]) OR \(outside))"
     }
 }

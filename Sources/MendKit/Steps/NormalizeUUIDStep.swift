@@ -142,30 +142,31 @@ public struct NormalizeUUIDStep: RepairStep {
     /// Counts of one column's values: non-null, accepted by `uuid`, already in its printed form.
     struct ValueCounts { var present = 0, accepted = 0, canonical = 0 }
 
-    static func accepted(_ column: String) -> String { acceptedValue(SQLIdentifier(column).quoted) }
-    /// Whether `value` (SQL) is a form `uuid` accepts.
-    static func acceptedValue(_ value: String) -> String { "\(value)::text ~ \(SQLLiteral.quoted(acceptedPattern))" }
-    static func invalid(_ column: String) -> String { "\(SQLIdentifier(column).quoted) IS NOT NULL AND NOT (\(accepted(column)))" }
+    /// Whether `value` (SQL) is a form `uuid` accepts. It goes into DDL and a trigger's body,
+    /// where nothing is bound: the pattern is a literal.
+    static func accepted(_ value: SQL) -> SQL { "\(value)::text ~ \(literal: acceptedPattern)" }
+    static func invalid(_ column: String) -> SQL { "\(ident: column) IS NOT NULL AND NOT (\(accepted("\(ident: column)")))" }
 
     static func counts(of columns: [String], in table: ObjectName, _ probe: Probe) throws -> [String: ValueCounts] {
         guard !columns.isEmpty else { return [:] }
-        let selects = columns.flatMap { column -> [String] in
-            let quoted = SQLIdentifier(column).quoted
+        let name = ColumnTypeChange.qualified(table)
+        let patterns = columns.flatMap { column -> [SQL] in
+            let quoted: SQL = "\(ident: column)"
             return [
-                "count(\(quoted))", "count(*) FILTER (WHERE \(accepted(column)))",
-                "count(*) FILTER (WHERE \(quoted)::text ~ \(SQLLiteral.quoted(canonicalPattern)))",
+                "count(\(quoted))", "count(*) FILTER (WHERE \(accepted(quoted)))",
+                "count(*) FILTER (WHERE \(quoted)::text ~ \(literal: canonicalPattern))",
             ]
         }
-        let text = "SELECT " + selects.joined(separator: ", ") + " FROM \(ColumnTypeChange.quoted(table))"
         // The cast is several times faster than the patterns: tried first, it answers for a
         // column whose every value converts; the first one that does not sends it to the
         // patterns. One read of the table (two for a column with a bad value), shared by the
         // dry run a run shows first and the assessment.
-        let cast = "SELECT " + columns.flatMap { column -> [String] in
-            let text = "\(SQLIdentifier(column).quoted)::text"
+        let casts = columns.flatMap { column -> [SQL] in
+            let text: SQL = "\(ident: column)::text"
             return ["count(\(text))", "count(\(text)::uuid)", "count(*) FILTER (WHERE \(text)::uuid::text = \(text))"]
-        }.joined(separator: ", ") + " FROM \(ColumnTypeChange.quoted(table))"
-        let counts = try probe.memoizedCounts(cast, fallback: text, failing: .invalidTextRepresentation)
+        }
+        let counts = try probe.memoizedCounts(
+            "SELECT \(casts, separator: ", ") FROM \(name)", fallback: "SELECT \(patterns, separator: ", ") FROM \(name)", failing: .invalidTextRepresentation)
         guard counts.count == columns.count * 3 else { return [:] }
         var result: [String: ValueCounts] = [:]
         for (position, column) in columns.enumerated() {
@@ -175,6 +176,88 @@ public struct NormalizeUUIDStep: RepairStep {
     }
 
     public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
+        var (chosen, problems) = try chosenColumns(schema, probe)
+        guard problems.isEmpty else { return .blocked(problems) }
+        guard !chosen.isEmpty else {
+            // A foreign key a killed run re-added NOT VALID and did not validate.
+            let converted = columns ?? schema.tables.values.filter { $0.schema != "pgmend" }.flatMap { table in
+                table.columns.filter { $0.type == "uuid" && ($0.name == "id" || $0.name.hasSuffix("_id")) }
+                    .map { ColumnName(table: table.objectName, column: $0.name) }
+            }
+            if let pending = try ColumnTypeChange.leftToFinish(of: converted, in: schema, method: method, probe) { return pending }
+            return .satisfied(columns == nil ? "no text column named id or *_id holds UUIDs" : "every column is uuid")
+        }
+
+        // Foreign-key partners go with them.
+        let group = ForeignKeyGroup.of(chosen, in: schema)
+        var retypes: [ColumnRetype] = []
+        var setAside: [AlterColumnTypes.SetAside] = []
+        var notes: [ColumnName: [String]] = [:]
+        for name in group {
+            guard let table = schema.tables[name.table.key], let column = table.column(name.column) else { continue }
+            if exclude.contains(name) {
+                problems.append(StepProblem("\(name) is excluded, but a foreign key joins it to \(chosen.map(\.description).joined(separator: ", ")): they change type together", table: name.table))
+                continue
+            }
+            guard Self.isTextLike(column.type) else {
+                problems.append(StepProblem("\(name) is \(column.type) and joined by a foreign key to \(chosen.first?.description ?? ""): not text, varchar or char", table: name.table))
+                continue
+            }
+            guard try probe.tableExists(name.table) else {
+                return .waiting("\(name.table) does not exist yet; an earlier step creates it")
+            }
+            if !chosen.contains(name) { notes[name, default: []].append("\(name) joins by foreign key") }
+            let counts = try Self.counts(of: [name.column], in: name.table, probe)[name.column] ?? ValueCounts()
+            let invalid = counts.present - counts.accepted
+            let quotedColumn: SQL = "\(ident: name.column)"
+            if counts.accepted > counts.canonical {
+                let n = counts.accepted - counts.canonical
+                notes[name, default: []].append("\(n) value\(n == 1 ? "" : "s") of \(name) will be normalised (upper case, braces or no hyphens)")
+            }
+            let override = overrides[name]
+            let toNull = override?.invalidToNull ?? invalidToNull
+            if invalid > 0 {
+                if let problem = try Self.invalidValuesProblem(name, column, counts: counts, toNull: toNull, expectInvalid: override?.expectInvalid, probe) {
+                    problems.append(problem)
+                    continue
+                }
+                notes[name, default: []].append("\(invalid) value\(invalid == 1 ? "" : "s") of \(name) that are not UUIDs set to NULL, journaled first")
+            }
+            var retype = ColumnRetype(
+                column: name, newType: "uuid", using: nil, newDefault: column.defaultExpression.map(Self.uuidDefault), hadDefault: column.defaultExpression != nil)
+            if toNull && !column.notNull {
+                // Online, a value the application writes meanwhile that is no UUID is nulled
+                // by the trigger and journaled under the swap's lock.
+                retype.convert = { "CASE WHEN \(Self.accepted($0)) THEN \($0)::text::uuid END" }
+                retype.nulledReason = "on_invalid: null"
+                retype.nulledCount = invalid
+                if method == .rewrite {
+                    setAside.append(ColumnTypeChange.setAside(
+                        name.table, key: try probe.rowKey(of: name.table), column: name.column, reason: "on_invalid: null", where: Self.invalid(name.column)))
+                }
+            } else {
+                // A value committed while pgmend waited that is no UUID makes this cast fail
+                // under the lock, and the change with it (AlterColumnTypes.refusal); online, the
+                // trigger refuses it.
+                retype.convert = { "\($0)::text::uuid" }
+            }
+            retype.using = retype.convert?(quotedColumn)
+            retypes.append(retype)
+        }
+        guard problems.isEmpty else { return .blocked(problems) }
+
+        if method == .online {
+            return try OnlineTypeChange.planInParts(retypes, .uuid, schema: schema, probe: probe, recreateViews: recreateViews, notes: notes)
+        }
+        return try ColumnTypeChange.planInParts(
+            retypes, schema: schema, probe: probe, recreateViews: recreateViews, setAside: setAside, pinned: [],
+            refusal: "a value committed while pgmend waited is not a UUID", rewrites: { _ in true },
+            notes: notes)
+    }
+
+    /// The columns to convert, the listed ones or (`auto: true`) the text columns named id or
+    /// *_id that hold at least one UUID; listed ones that cannot be are problems.
+    func chosenColumns(_ schema: Schema, _ probe: Probe) throws -> (chosen: [ColumnName], problems: [StepProblem]) {
         var problems: [StepProblem] = []
         var chosen: [ColumnName] = []
         if let columns {
@@ -203,98 +286,33 @@ public struct NormalizeUUIDStep: RepairStep {
                 }
             }
         }
-        guard problems.isEmpty else { return .blocked(problems) }
-        guard !chosen.isEmpty else {
-            // A foreign key a killed run re-added NOT VALID and did not validate.
-            let converted = columns ?? schema.tables.values.filter { $0.schema != "pgmend" }.flatMap { table in
-                table.columns.filter { $0.type == "uuid" && ($0.name == "id" || $0.name.hasSuffix("_id")) }
-                    .map { ColumnName(table: table.objectName, column: $0.name) }
-            }
-            if let pending = try ColumnTypeChange.leftToFinish(of: converted, in: schema, method: method, probe) { return pending }
-            return .satisfied(columns == nil ? "no text column named id or *_id holds UUIDs" : "every column is uuid")
-        }
+        return (chosen, problems)
+    }
 
-        // Foreign-key partners go with them.
-        let group = ColumnTypeChange.foreignKeyGroup(of: chosen, in: schema)
-        var retypes: [ColumnRetype] = []
-        var setAside: [AlterColumnTypes.SetAside] = []
-        var notes: [ColumnName: [String]] = [:]
-        for name in group {
-            guard let table = schema.tables[name.table.key], let column = table.column(name.column) else { continue }
-            if exclude.contains(name) {
-                problems.append(StepProblem("\(name) is excluded, but a foreign key joins it to \(chosen.map(\.description).joined(separator: ", ")): they change type together", table: name.table))
-                continue
-            }
-            guard Self.isTextLike(column.type) else {
-                problems.append(StepProblem("\(name) is \(column.type) and joined by a foreign key to \(chosen.first?.description ?? ""): not text, varchar or char", table: name.table))
-                continue
-            }
-            guard try probe.tableExists(name.table) else {
-                return .waiting("\(name.table) does not exist yet; an earlier step creates it")
-            }
-            if !chosen.contains(name) { notes[name, default: []].append("\(name) joins by foreign key") }
-            let counts = try Self.counts(of: [name.column], in: name.table, probe)[name.column] ?? ValueCounts()
-            let invalid = counts.present - counts.accepted
-            let quotedColumn = SQLIdentifier(name.column).quoted
-            if counts.accepted > counts.canonical {
-                let n = counts.accepted - counts.canonical
-                notes[name, default: []].append("\(n) value\(n == 1 ? "" : "s") of \(name) will be normalised (upper case, braces or no hyphens)")
-            }
-            let override = overrides[name]
-            let toNull = override?.invalidToNull ?? invalidToNull
-            if invalid > 0 {
-                let rows = try probe.offendingRows(in: name.table, where: Self.invalid(name.column))
-                // Mostly other identifiers (`cus_123`): on_invalid: null would clear most of the
-                // column. Only a column named with its own on_invalid: null and expect_invalid
-                // of at least this many is converted. (With fail, its values block below.)
-                if toNull, counts.accepted * 2 < counts.present, (override?.expectInvalid ?? -1) < invalid {
-                    problems.append(StepProblem(
-                        "\(name) is not a UUID column: \(counts.accepted) of its \(counts.present) values are UUIDs; to convert it and set the other \(invalid) to NULL, name it under columns as \(name): {on_invalid: \"null\", expect_invalid: \(invalid)}",
-                        count: rows.count, sample: rows.sample, table: name.table))
-                    continue
-                }
-                if let expected = override?.expectInvalid, invalid > expected {
-                    problems.append(StepProblem(
-                        "values of \(name) that are not UUIDs: more than its expect_invalid: \(expected)", count: rows.count, sample: rows.sample, table: name.table))
-                    continue
-                }
-                if !toNull || column.notNull {
-                    let why = toNull ? " (on_invalid: null cannot clear them: the column is NOT NULL)" : ""
-                    problems.append(StepProblem("values of \(name) that are not UUIDs\(why)", count: rows.count, sample: rows.sample, table: name.table))
-                    continue
-                }
-                notes[name, default: []].append("\(invalid) value\(invalid == 1 ? "" : "s") of \(name) that are not UUIDs set to NULL, journaled first")
-            }
-            var retype = ColumnRetype(
-                column: name, newType: "uuid", using: nil, newDefault: column.defaultExpression.map(Self.uuidDefault), hadDefault: column.defaultExpression != nil)
-            if toNull && !column.notNull {
-                // Online, a value the application writes meanwhile that is no UUID is nulled
-                // by the trigger and journaled under the swap's lock.
-                retype.convert = { "CASE WHEN \(Self.acceptedValue($0)) THEN \($0)::text::uuid END" }
-                retype.nulledReason = "on_invalid: null"
-                retype.nulledCount = invalid
-                if method == .rewrite {
-                    setAside.append(ColumnTypeChange.setAside(
-                        name.table, key: try probe.primaryKey(of: name.table), column: name.column, reason: "on_invalid: null", where: Self.invalid(name.column)))
-                }
-            } else {
-                // A value committed while pgmend waited that is no UUID makes this cast fail
-                // under the lock, and the change with it (AlterColumnTypes.refusal); online, the
-                // trigger refuses it.
-                retype.convert = { "\($0)::text::uuid" }
-            }
-            retype.using = retype.convert?(quotedColumn)
-            retypes.append(retype)
+    /// Why the values of `name` that are no UUIDs block the step, named by row; nil when the
+    /// conversion may set them to NULL.
+    static func invalidValuesProblem(
+        _ name: ColumnName, _ column: Column, counts: ValueCounts, toNull: Bool, expectInvalid: Int?, _ probe: Probe
+    ) throws -> StepProblem? {
+        let invalid = counts.present - counts.accepted
+        let rows = try OffendingRows.find(in: name.table, where: Self.invalid(name.column), probe)
+        // Mostly other identifiers (`cus_123`): on_invalid: null would clear most of the
+        // column. Only a column named with its own on_invalid: null and expect_invalid
+        // of at least this many is converted. (With fail, its values block below.)
+        if toNull, counts.accepted * 2 < counts.present, (expectInvalid ?? -1) < invalid {
+            return StepProblem(
+                "\(name) is not a UUID column: \(counts.accepted) of its \(counts.present) values are UUIDs; to convert it and set the other \(invalid) to NULL, name it under columns as \(name): {on_invalid: \"null\", expect_invalid: \(invalid)}",
+                count: rows.count, sample: rows.sample, table: name.table)
         }
-        guard problems.isEmpty else { return .blocked(problems) }
-
-        if method == .online {
-            return try OnlineTypeChange.planInParts(retypes, .uuid, schema: schema, probe: probe, recreateViews: recreateViews, notes: notes)
+        if let expected = expectInvalid, invalid > expected {
+            return StepProblem(
+                "values of \(name) that are not UUIDs: more than its expect_invalid: \(expected)", count: rows.count, sample: rows.sample, table: name.table)
         }
-        return try ColumnTypeChange.planInParts(
-            retypes, schema: schema, probe: probe, recreateViews: recreateViews, setAside: setAside, pinned: [],
-            refusal: "a value committed while pgmend waited is not a UUID", rewrites: { _ in true },
-            notes: notes)
+        if !toNull || column.notNull {
+            let why = toNull ? " (on_invalid: null cannot clear them: the column is NOT NULL)" : ""
+            return StepProblem("values of \(name) that are not UUIDs\(why)", count: rows.count, sample: rows.sample, table: name.table)
+        }
+        return nil
     }
 
     /// A text column's default on the uuid column: without its cast to text

@@ -69,44 +69,45 @@ public struct ToEnumStep: RepairStep {
                 StepProblem("\($0) \(table).\(column): ALTER COLUMN ... TYPE cannot carry it over; drop it in an earlier step and create it again after", table: table)
             })
         }
-        let quotedColumn = SQLIdentifier(column).quoted
-        let labelList = labels.map(SQLLiteral.quoted).joined(separator: ", ")
-        let outside = try probe.offendingRows(in: table, where: "\(quotedColumn) IS NOT NULL AND \(quotedColumn)::text <> ALL (ARRAY[\(labelList)])")
+        let quotedColumn: SQL = "\(ident: column)"
+        let quotedTable = ColumnTypeChange.qualified(table)
+        let outsideLabels: SQL = "\(quotedColumn)::text <> ALL (\(bind: labels)::text[])"
+        let outside = try OffendingRows.find(in: table, where: "\(quotedColumn) IS NOT NULL AND \(outsideLabels)", probe)
         if outside.count > 0 {
-            let values = try probe.query(
-                "SELECT DISTINCT \(quotedColumn)::text FROM \(QualifiedName(schema: table.schema, table.name).quoted) WHERE \(quotedColumn)::text <> ALL (ARRAY[\(labelList)]) ORDER BY 1 LIMIT 10")
+            let values = try probe.query("SELECT DISTINCT \(quotedColumn)::text FROM \(quotedTable) WHERE \(outsideLabels) ORDER BY 1 LIMIT 10" as SQL)
                 .map { "'\(try $0.get(0, as: String.self))'" }
             return .blocked([StepProblem(
                 "values of \(table).\(column) outside (\(labels.joined(separator: ", "))): \(values.joined(separator: ", "))",
                 count: outside.count, sample: outside.sample, table: table)])
         }
 
-        let quotedTable = QualifiedName(schema: table.schema, table.name).quoted
-        let quotedType = QualifiedName(schema: type.schema, type.name).quoted
-        var statements: [String] = []
+        let quotedType = QualifiedName(schema: type.schema, type.name)
+        var statements: [SQL] = []
         var after = schema
         if schema.enums[type.key] == nil {
-            statements.append("CREATE TYPE \(quotedType) AS ENUM (\(labelList))")
+            let labelList: [SQL] = labels.map { "\(literal: $0)" }
+            statements.append("CREATE TYPE \(quotedType) AS ENUM (\(labelList, separator: ", "))")
             after.enums[type.key] = EnumType(schema: type.schema, name: type.name, labels: labels)
         }
         // A default of the old type would not cast by itself: drop it, convert, put it back.
         let defaultLabel = existingColumn.defaultExpression.flatMap(Self.quotedLiteral)
-        var alter = "ALTER TABLE \(quotedTable) "
-        if existingColumn.defaultExpression != nil { alter += "ALTER COLUMN \(quotedColumn) DROP DEFAULT, " }
-        alter += "ALTER COLUMN \(quotedColumn) TYPE \(quotedType) USING \(quotedColumn)::text::\(quotedType)"
-        if let defaultLabel { alter += ", ALTER COLUMN \(quotedColumn) SET DEFAULT \(SQLLiteral.quoted(defaultLabel))::\(quotedType)" }
-        statements.append(alter)
+        var alter: [SQL] = []
+        if existingColumn.defaultExpression != nil { alter.append("ALTER COLUMN \(quotedColumn) DROP DEFAULT") }
+        alter.append("ALTER COLUMN \(quotedColumn) TYPE \(quotedType) USING \(quotedColumn)::text::\(quotedType)")
+        if let defaultLabel { alter.append("ALTER COLUMN \(quotedColumn) SET DEFAULT \(literal: defaultLabel)::\(quotedType)") }
+        statements.append("ALTER TABLE \(quotedTable) \(alter, separator: ", ")")
         // The type is created in the transaction that uses it: a failed ALTER leaves no type.
         let effect = AtomicSQL(
             statements.count == 1 ? "convert \(table).\(column) to \(type) (rewrites the table)"
                 : "create enum type \(type) and convert \(table).\(column) to it (rewrites the table)",
-            statements.map(SQL.legacy), lock: .accessExclusive, on: table, hazards: [.accessExclusiveLock, .tableRewrite])
+            statements, lock: .accessExclusive, on: table, hazards: [.accessExclusiveLock, .tableRewrite])
         if existingColumn.defaultExpression != nil && defaultLabel == nil {
             return .blocked([StepProblem("the default of \(table).\(column), \(existingColumn.defaultExpression ?? ""), is not a plain label; change it in an earlier step", table: table)])
         }
 
         if let position = current.columns.firstIndex(where: { $0.name == column }) {
             after.tables[table.key]?.columns[position].type = printedType
+            // The default as the catalog will print it: the label as a literal, cast to the type.
             after.tables[table.key]?.columns[position].defaultExpression = defaultLabel.map { "\(SQLLiteral.quoted($0))::\(printedType)" }
         }
         return .needed([effect], after: after)
@@ -119,58 +120,16 @@ public struct ToEnumStep: RepairStep {
     /// written for the old type. An index whose key is the plain column with its default
     /// operator class is rebuilt by the ALTER itself and is not listed.
     static func dependants(of table: ObjectName, column: String, _ probe: Probe) throws -> [String] {
-        // pg_depend records who depends on the column (refobjsubid = its attnum), but not how:
-        // a plain index key and an index predicate look alike there. Which columns an index's
-        // expressions and predicate read is only in their node trees, where a column of the
-        // indexed table is `{VAR :varno 1 :varattno N ...}`; no SQL function lists them.
-        let rows = try probe.query(
-            """
-            WITH target AS (
-                SELECT a.attrelid AS relid, a.attnum FROM pg_attribute a
-                WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped
-            ), used AS (
-                SELECT d.classid, d.objid FROM target t JOIN pg_depend d
-                  ON d.refclassid = 'pg_class'::regclass AND d.refobjid = t.relid AND d.refobjsubid = t.attnum
-            )
-            SELECT CASE WHEN r.rulename <> '_RETURN' THEN 'rule' WHEN c.relkind = 'm' THEN 'materialized view' ELSE 'view' END,
-                   n.nspname, c.relname, CASE WHEN r.rulename <> '_RETURN' THEN r.rulename END
-            FROM used u JOIN pg_rewrite r ON u.classid = 'pg_rewrite'::regclass AND r.oid = u.objid
-            JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
-            UNION
-            SELECT 'generated column', n.nspname, c.relname, a.attname
-            FROM used u JOIN pg_attrdef ad ON u.classid = 'pg_attrdef'::regclass AND ad.oid = u.objid
-            JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum AND a.attgenerated <> ''
-            JOIN pg_class c ON c.oid = ad.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            UNION
-            SELECT 'policy', n.nspname, c.relname, p.polname
-            FROM used u JOIN pg_policy p ON u.classid = 'pg_policy'::regclass AND p.oid = u.objid
-            JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            UNION
-            SELECT 'trigger', n.nspname, c.relname, tg.tgname
-            FROM used u JOIN pg_trigger tg ON u.classid = 'pg_trigger'::regclass AND tg.oid = u.objid
-            JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            UNION
-            SELECT CASE WHEN coalesce(i.indexprs::text, '') || coalesce(i.indpred::text, '') ~ ('[{]VAR :varno 1 :varattno ' || t.attnum || '[ }]')
-                        THEN 'index (expression or predicate)' ELSE 'index (operator class)' END,
-                   n.nspname, ic.relname, NULL
-            FROM target t JOIN pg_index i ON i.indrelid = t.relid
-            JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
-            WHERE coalesce(i.indexprs::text, '') || coalesce(i.indpred::text, '') ~ ('[{]VAR :varno 1 :varattno ' || t.attnum || '[ }]')
-               OR EXISTS (SELECT FROM unnest(i.indkey::int2[], i.indclass::oid[]) k(attnum, opclass)
-                          JOIN pg_opclass oc ON oc.oid = k.opclass
-                          WHERE k.attnum = t.attnum AND NOT oc.opcdefault)
-            ORDER BY 1, 2, 3, 4
-            """, [QualifiedName(schema: table.schema, table.name).quoted, column])
-        return try rows.map { row in
-            let kind = try row.get(0, as: String.self)
-            let owner = ObjectName(schema: try row.get(1, as: String.self), name: try row.get(2, as: String.self))
-            let member = try row.get(3, as: String?.self)
-            switch kind {
-            case "index (expression or predicate)": return "index \(owner) reads in its expression or predicate"
-            case "index (operator class)": return "index \(owner) has an operator class for the old type of"
-            case "generated column": return "generated column \(owner).\(member ?? "") reads"
-            case "view", "materialized view": return "\(kind) \(owner) reads"
-            default: return "\(kind) \(member ?? "") on \(owner) reads"
+        // Check constraints are named before this, from the schema; exclusion constraints
+        // are on an index, listed as one.
+        try ColumnUser.of([ColumnName(table: table, column: column)], probe).compactMap { user in
+            switch user.kind {
+            case .indexExpression: "index \(user.owner) reads in its expression or predicate"
+            case .indexOperatorClass: "index \(user.owner) has an operator class for the old type of"
+            case .generatedColumn: "generated column \(user.owner).\(user.member ?? "") reads"
+            case .view, .materializedView: "\(user.kind.rawValue) \(user.owner) reads"
+            case .rule, .policy, .trigger: "\(user.kind.rawValue) \(user.member ?? "") on \(user.owner) reads"
+            case .checkConstraint, .exclusionConstraint: nil
             }
         }
     }

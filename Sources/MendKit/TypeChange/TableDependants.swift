@@ -41,8 +41,8 @@ enum TableDependants {
                    ARRAY(SELECT CASE WHEN cn.nspname = 'public' THEN cc.relname ELSE cn.nspname || '.' || cc.relname END
                          FROM pg_inherits i JOIN pg_class cc ON cc.oid = i.inhrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace
                          WHERE i.inhparent = c.oid ORDER BY 1)::text[]
-            FROM pg_class c WHERE c.oid = to_regclass($1)
-            """, [quoted]).first
+            FROM pg_class c WHERE c.oid = to_regclass(\(bind: quoted))
+            """).first
         else { return [] }
         let partitioned = try row.get(0, as: Bool.self)
         let children = try row.get(1, as: [String].self)
