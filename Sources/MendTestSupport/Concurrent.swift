@@ -75,17 +75,18 @@ public final class NamedSession: @unchecked Sendable {
         }
     }
 
-    public func execute(_ sql: String) throws {
-        try run { _ = try $0.execute(sql) }
+    /// Runs a statement in the session (a script when nothing is bound).
+    public func execute(_ sql: SQL) throws {
+        try run { _ = try sql.hasBindings ? $0.query(sql) : $0.execute(sql) }
     }
 
-    public func scalar<T: PostgresDecodable>(_ sql: String, _ parameters: [(any PostgresEncodable)?] = [], as type: T.Type = T.self) throws -> T? {
-        try run { try $0.scalar(sql, parameters, as: type) }
+    public func scalar<T: PostgresDecodable>(_ sql: SQL, as type: T.Type = T.self) throws -> T? {
+        try run { try $0.scalar(sql, as: type) }
     }
 
     /// Every row's first column as text.
-    public func column(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> [String] {
-        try run { try $0.query(sql, parameters).map { try $0.get(0, as: String.self) } }
+    public func column(_ sql: SQL) throws -> [String] {
+        try run { try $0.query(sql).map { try $0.get(0, as: String.self) } }
     }
 
     /// Ends an open transaction, if any (for cleanup after a failed expectation).
@@ -124,8 +125,8 @@ extension Connection {
             let waiting = try scalar(
                 """
                 SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                WHERE a.application_name = $1 AND a.datname = current_database() AND NOT l.granted
-                """, [application], as: Int.self) ?? 0
+                WHERE a.application_name = \(bind: application) AND a.datname = current_database() AND NOT l.granted
+                """, as: Int.self) ?? 0
             if waiting == 0 { return }
             Thread.sleep(forTimeInterval: 0.002)
         }
@@ -138,8 +139,7 @@ extension Connection {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             let running = try scalar(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'active' AND starts_with(query, $2)",
-                [pid, prefix], as: Int.self) ?? 0
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = \(bind: pid) AND state = 'active' AND starts_with(query, \(bind: prefix))", as: Int.self) ?? 0
             if running > 0 { return }
             Thread.sleep(forTimeInterval: 0.002)
         }

@@ -59,47 +59,6 @@ extension Connection {
         return text
     }
 
-    // MARK: Transitional String entry points (issue 20 removes them once every caller builds SQL)
-
-    @discardableResult
-    public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> QueryResult {
-        return try legacyQuery(sql, parameters)
-    }
-
-    private func legacyQuery(_ sql: String, _ parameters: [(any PostgresEncodable)?]) throws -> QueryResult {
-        try rejectNUL(in: sql, what: "statement")
-        var types: [Oid] = []
-        var texts: [String?] = []
-        for (position, parameter) in parameters.enumerated() {
-            guard let parameter else {
-                types.append(0)
-                texts.append(nil)
-                continue
-            }
-            let text = parameter.postgresText
-            try rejectNUL(in: text, what: "parameter $\(position + 1)")
-            types.append(type(of: parameter).postgresType.rawValue)
-            texts.append(text)
-        }
-        let result = withOptionalCStringArray(texts) { values in
-            PQexecParams(handle, sql, Int32(parameters.count), types, values, nil, nil, 0)
-        }
-        return try checked(result, statement: sql)
-    }
-
-    @discardableResult
-    public func execute(_ sql: String) throws -> QueryResult { try execute(SQL.unsafeRaw(sql)) }
-
-    public func describe(_ sql: String) throws -> QueryResult { try describe(SQL.unsafeRaw(sql)) }
-
-    public func scalar<T: PostgresDecodable>(
-        _ sql: String, _ parameters: [(any PostgresEncodable)?] = [], as type: T.Type = T.self
-    ) throws -> T? {
-        let result = try legacyQuery(sql, parameters)
-        guard let row = result.first else { return nil }
-        return try row.get(0, as: T?.self)
-    }
-
     func rejectNUL(in text: String, what: String) throws {
         if text.utf8.contains(0) {
             throw PostgresError(kind: .usage, message: "\(what) contains a NUL byte, which PostgreSQL text cannot hold")

@@ -31,6 +31,8 @@ public struct SQL: Sendable, Hashable, CustomStringConvertible, ExpressibleByStr
 
     init(parts: [Part]) { self.parts = parts }
 
+    /// A literal in the source. (Swift requires this initialiser to be public and to take a
+    /// `String`; calling it by name with text from a variable is refused by `StatementSourceTests`.)
     public init(stringLiteral value: String) { parts = value.isEmpty ? [] : [.text(value)] }
 
     public init(stringInterpolation: StringInterpolation) { parts = stringInterpolation.parts }
@@ -44,6 +46,10 @@ public struct SQL: Sendable, Hashable, CustomStringConvertible, ExpressibleByStr
     /// it). The server quotes what needs quoting in these; never use it for plan text or for
     /// text pgmend builds.
     public static func catalogText(_ text: String) -> SQL { SQL(parts: [.text(text)]) }
+
+    /// A script file pgmend wrote itself and checked against the SHA-256 it recorded before
+    /// sending it (an archive's `schema.sql`), run as `psql -f` would run it.
+    public static func scriptFile(_ text: String) -> SQL { SQL(parts: [.text(text)]) }
 
     /// The text sent to the server, bound values as `$1`, `$2`, ... in order.
     public var text: String {
@@ -184,11 +190,4 @@ public struct PlanExpression: Sendable, Hashable, CustomStringConvertible {
         public let offset: Int
         public let message: String
     }
-}
-
-extension SQL {
-    /// Transitional (issue 20): text built as a String before SQL was a type. Every use is to
-    /// become interpolation; the function goes when the last one has.
-    @available(*, deprecated, message: "build the statement by SQL interpolation")
-    public static func legacy(_ text: String) -> SQL { SQL(parts: [.text(text)]) }
 }

@@ -56,10 +56,10 @@ struct KilledAfterSwapTests {
                 #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
                 let unanalyzed = try bench.database.connect().query(
                     """
-                    SELECT c FROM unnest($1::text[]) c
+                    SELECT c FROM unnest(\(bind: columns)::text[]) c
                     WHERE NOT EXISTS (SELECT 1 FROM pg_stats s WHERE s.schemaname = 'public' AND s.tablename || '.' || s.attname = c)
                     ORDER BY 1
-                    """, [columns]
+                    """
                 ).map { try $0.get(0, as: String.self) }
                 #expect(unanalyzed == [], "\(kind), killed after effect \(swap) (a swap): the next run left these without statistics")
                 // And a run after that has nothing left to do.

@@ -19,7 +19,7 @@ struct ArchiveTests {
     }
 
     static func exists(_ table: String, _ connection: Connection) throws -> Bool {
-        try connection.scalar("SELECT to_regclass($1) IS NOT NULL", [table], as: Bool.self) ?? false
+        try connection.scalar("SELECT to_regclass(\(bind: table)) IS NOT NULL", as: Bool.self) ?? false
     }
 
     @Test func theDemoBackupTablesRoundTrip() throws {

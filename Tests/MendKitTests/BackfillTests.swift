@@ -134,8 +134,8 @@ struct BackfillTests {
             guard task.hasPrefix("backfill"), batches < 40 else { return }
             batches += 1
             let id = 2_000_000 + batches
-            _ = try? connection.query("UPDATE public.apps SET sync_status = ' PENDING' WHERE id = $1", [batches])
-            if (try? connection.query("INSERT INTO public.apps (id, name, sync_status) VALUES ($1, 'new', 'Failed ')", [id])) != nil {
+            _ = try? connection.query("UPDATE public.apps SET sync_status = ' PENDING' WHERE id = \(bind: batches)")
+            if (try? connection.query("INSERT INTO public.apps (id, name, sync_status) VALUES (\(bind: id), 'new', 'Failed ')")) != nil {
                 inserted.append(id)
             }
         }
@@ -162,8 +162,8 @@ struct BackfillTests {
                 while stop.wait(timeout: .now()) == .timedOut {
                     let row = Int.random(in: 1...50_000)
                     try connection.execute("BEGIN")
-                    try connection.query("INSERT INTO public.apps (id, name, sync_status) VALUES ($1, 'new', 'synced')", [next])
-                    try connection.query("UPDATE public.apps SET note = $2 WHERE id = $1", [row, "n\(next)"])
+                    try connection.query("INSERT INTO public.apps (id, name, sync_status) VALUES (\(bind: next), 'new', 'synced')")
+                    try connection.query("UPDATE public.apps SET note = \(bind: "n\(next)") WHERE id = \(bind: row)")
                     try connection.execute("COMMIT")
                     inserted.append(next)
                     notes[row] = "n\(next)"
@@ -183,7 +183,7 @@ struct BackfillTests {
             #expect(try connection.scalar("SELECT count(*) FROM public.apps WHERE id >= 2000000 AND sync_status = 'failed'", as: Int.self) == 40)
             #expect(try connection.scalar("SELECT count(*) FROM public.apps WHERE id >= 1000000 AND id < 2000000", as: Int.self) == writes.inserted.count)
             for (row, note) in writes.notes {
-                #expect(try connection.scalar("SELECT note FROM public.apps WHERE id = $1", [row], as: String.self) == note)
+                #expect(try connection.scalar("SELECT note FROM public.apps WHERE id = \(bind: row)", as: String.self) == note)
             }
             // Rows 1...40 were dirtied behind the cursor and cleaned by a catch-up pass.
             #expect(try connection.scalar("SELECT count(*) FROM public.apps WHERE id <= 40 AND sync_status <> 'pending'", as: Int.self) == 0)

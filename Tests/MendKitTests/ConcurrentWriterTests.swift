@@ -32,7 +32,7 @@ struct ConcurrentWriterTests {
     /// Every row of `table` as id -> v.
     static func rows(of table: String, _ connection: Connection) throws -> [Int: String] {
         var rows: [Int: String] = [:]
-        for row in try connection.query("SELECT id, v FROM \(SQLIdentifier(table).quoted)") {
+        for row in try connection.query("SELECT id, v FROM \(SQLIdentifier(table))") {
             rows[try row.get(0, as: Int.self)] = try row.get(1, as: String.self)
         }
         return rows
@@ -66,7 +66,7 @@ struct ConcurrentWriterTests {
     }
 
     static func exists(_ table: String, _ connection: Connection) throws -> Bool {
-        try connection.scalar("SELECT to_regclass($1) IS NOT NULL", [table], as: Bool.self) ?? false
+        try connection.scalar("SELECT to_regclass(\(bind: table)) IS NOT NULL", as: Bool.self) ?? false
     }
 
     /// The archive of `table` in `folder`, restored as `<table>_restored`: its rows.
@@ -133,9 +133,9 @@ struct ConcurrentWriterTests {
                         let target = Int.random(in: 1...initial)
                         do {
                             try connection.execute("BEGIN")
-                            try connection.query("INSERT INTO \(table) VALUES ($1, 'new')", [id])
+                            try connection.query("INSERT INTO \(table) VALUES (\(bind: id), 'new')")
                             try connection.query("SELECT pg_sleep(0.001)")
-                            try connection.query("UPDATE \(table) SET v = $2 WHERE id = $1", [target, "u\(id)"])
+                            try connection.query("UPDATE \(table) SET v = \(bind: "u\(id)") WHERE id = \(bind: target)")
                             try connection.execute("COMMIT")
                         } catch {
                             _ = try? connection.execute("ROLLBACK")

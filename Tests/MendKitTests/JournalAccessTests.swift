@@ -18,12 +18,12 @@ struct JournalAccessTests {
         let admin = try database.connect()
         try admin.execute(
             """
-            CREATE ROLE \(SQLIdentifier(role).quoted) LOGIN;
+            CREATE ROLE \(SQLIdentifier(role)) LOGIN;
             CREATE TABLE public.amounts (id int PRIMARY KEY, v int NOT NULL);
             INSERT INTO public.amounts SELECT g, -g FROM generate_series(1, 20) g;
-            ALTER TABLE public.amounts OWNER TO \(SQLIdentifier(role).quoted);
+            ALTER TABLE public.amounts OWNER TO \(SQLIdentifier(role));
             """)
-        if readOnly { try admin.execute("ALTER ROLE \(SQLIdentifier(role).quoted) SET default_transaction_read_only = on") }
+        if readOnly { try admin.execute("ALTER ROLE \(SQLIdentifier(role)) SET default_transaction_read_only = on") }
         return (role, try Connection(database.cluster.conninfo(database: database.name, user: role)))
     }
 
@@ -47,13 +47,13 @@ struct JournalAccessTests {
                 try Runner(connection: connection, plan: plan).apply(snapshotDirectory: snapshots)
             }
             #expect(error.description.contains("schema pgmend of this database, which does not exist, and role \(role) may not create it (no CREATE privilege on database \(database.name))"), "\(error)")
-            #expect(error.description.contains("CREATE SCHEMA pgmend AUTHORIZATION \(SQLIdentifier(role).quoted);"), "\(error)")
+            #expect(error.description.contains("CREATE SCHEMA pgmend AUTHORIZATION \(SQLIdentifier(role));"), "\(error)")
             #expect(error.description.contains("GRANT CREATE ON DATABASE"), "\(error)")
             #expect(try Self.negatives(database) == 20)
             #expect(!FileManager.default.fileExists(atPath: snapshots))
 
             // The command it names lets the run go, still without CREATE on the database.
-            try database.connect().execute("CREATE SCHEMA pgmend AUTHORIZATION \(SQLIdentifier(role).quoted)")
+            try database.connect().execute("CREATE SCHEMA pgmend AUTHORIZATION \(SQLIdentifier(role))")
             let report = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: snapshots)
             #expect(report.outcome == .ok, "\(RunReportText(report).text)")
             #expect(try Self.negatives(database) == 0)
@@ -64,12 +64,12 @@ struct JournalAccessTests {
     @Test func aSchemaWithoutTheTablesThatTheRoleCannotCreateIn() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let (role, connection) = try Self.role(database, "noschema")
-            try database.connect().execute("CREATE SCHEMA pgmend; GRANT USAGE ON SCHEMA pgmend TO \(SQLIdentifier(role).quoted)")
+            try database.connect().execute("CREATE SCHEMA pgmend; GRANT USAGE ON SCHEMA pgmend TO \(SQLIdentifier(role))")
             let error = try #require(throws: JournalUnavailable.self) {
                 try Runner(connection: connection, plan: try writePlan(Self.plan)).apply(snapshotDirectory: ArchiveTests.scratch("unused"))
             }
             #expect(error.description.contains("no CREATE privilege on schema pgmend"), "\(error)")
-            #expect(error.description.contains("ALTER SCHEMA pgmend OWNER TO \(SQLIdentifier(role).quoted);"), "\(error)")
+            #expect(error.description.contains("ALTER SCHEMA pgmend OWNER TO \(SQLIdentifier(role));"), "\(error)")
             #expect(try Self.negatives(database) == 20)
         }
     }

@@ -52,7 +52,7 @@ struct NormalizeTimestampsOnlineTests {
     /// The database's zone America/New_York; the session's Asia/Tokyo.
     static func prepare(_ database: TestDatabase, zone: String, rows: Int) throws -> Connection {
         let setup = try database.connect()
-        try setup.execute("ALTER DATABASE \(SQLIdentifier(database.name).quoted) SET timezone = 'America/New_York'")
+        try setup.execute("ALTER DATABASE \(SQLIdentifier(database.name)) SET timezone = 'America/New_York'")
         let connection = try ConcurrentWriterTests.session(database)
         try connection.execute(Self.tables(zone: zone, rows: rows))
         return connection
@@ -68,7 +68,7 @@ struct NormalizeTimestampsOnlineTests {
     static func expectConverted(_ connection: Connection, visits: Int, marks: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
         for (table, column, type) in [("visits", "at", "timestamp with time zone"), ("visits", "seen", "timestamp(3) with time zone"), ("marks", "visit_at", "timestamp with time zone")] {
             #expect(try connection.scalar(
-                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2", ["public.\(table)", column],
+                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = \(bind: "public.\(table)")::regclass AND attname = \(bind: column)",
                 as: String.self) == type, sourceLocation: sourceLocation)
         }
         #expect(try connection.scalar("SELECT count(*) FROM public.visits", as: Int.self) == visits, sourceLocation: sourceLocation)

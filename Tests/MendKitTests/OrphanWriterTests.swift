@@ -39,7 +39,7 @@ struct OrphanWriterTests {
     /// Every row of `items` as id -> "user_id v" (user_id "-" for NULL).
     static func items(_ table: String, _ connection: Connection) throws -> [Int: String] {
         var rows: [Int: String] = [:]
-        for row in try connection.query("SELECT id, coalesce(user_id::text, '-') || ' ' || v FROM \(SQLIdentifier(table).quoted)") {
+        for row in try connection.query("SELECT id, coalesce(user_id::text, '-') || ' ' || v FROM \(SQLIdentifier(table))") {
             rows[try row.get(0, as: Int.self)] = try row.get(1, as: String.self)
         }
         return rows
@@ -59,7 +59,7 @@ struct OrphanWriterTests {
 
     static func constraintIsValid(_ table: String, _ connection: Connection) throws -> Bool {
         try connection.scalar(
-            "SELECT bool_and(convalidated) AND count(*) = 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'f'", [table], as: Bool.self)
+            "SELECT bool_and(convalidated) AND count(*) = 1 FROM pg_constraint WHERE conrelid = to_regclass(\(bind: table)) AND contype = 'f'", as: Bool.self)
             ?? false
     }
 
@@ -140,7 +140,7 @@ struct OrphanWriterTests {
                 // The journal holds each cleared row's key and old value; nothing else.
                 var journaled: [Int: String] = [:]
                 for row in try observer.query(
-                    "SELECT key, column_value FROM pgmend.set_aside WHERE table_name = $1 AND field = 'user_id'", [items])
+                    "SELECT key, column_value FROM pgmend.set_aside WHERE table_name = \(bind: items) AND field = 'user_id'")
                 {
                     journaled[Int(try row.get(0, as: String.self)) ?? -1] = try row.get(1, as: String.self)
                 }
@@ -179,11 +179,11 @@ struct OrphanWriterTests {
                         let owner = id % 5 == 0 ? Int.random(in: 101...120) : Int.random(in: 1...100)
                         do {
                             try connection.execute("BEGIN")
-                            try connection.query("INSERT INTO \(items) VALUES ($1, $2, 'new')", [id, owner])
+                            try connection.query("INSERT INTO \(items) VALUES (\(bind: id), \(bind: owner), 'new')")
                             try connection.query("SELECT pg_sleep(0.001)")
                             switch id % 7 {
-                            case 0: try connection.query("INSERT INTO \(users) VALUES ($1) ON CONFLICT DO NOTHING", [Int.random(in: 101...120)])
-                            case 3: try connection.query("DELETE FROM \(users) WHERE id = $1", [Int.random(in: 1...120)])
+                            case 0: try connection.query("INSERT INTO \(users) VALUES (\(bind: Int.random(in: 101...120))) ON CONFLICT DO NOTHING")
+                            case 3: try connection.query("DELETE FROM \(users) WHERE id = \(bind: Int.random(in: 1...120))")
                             default: break
                             }
                             try connection.execute("COMMIT")

@@ -36,9 +36,9 @@ struct ReadOnlyDryRunTests {
         let admin = try database.connect()
         try admin.execute(
             """
-            CREATE ROLE \(SQLIdentifier(role).quoted) LOGIN;
-            ALTER ROLE \(SQLIdentifier(role).quoted) SET default_transaction_read_only = on;
-            GRANT SELECT ON ALL TABLES IN SCHEMA public TO \(SQLIdentifier(role).quoted);
+            CREATE ROLE \(SQLIdentifier(role)) LOGIN;
+            ALTER ROLE \(SQLIdentifier(role)) SET default_transaction_read_only = on;
+            GRANT SELECT ON ALL TABLES IN SCHEMA public TO \(SQLIdentifier(role));
             """)
         return role
     }

@@ -56,7 +56,7 @@ struct RunnerTests {
             #expect(second.message == "nothing to do: every step is satisfied (0 statements executed)")
             #expect(second.steps.allSatisfy { $0.status == .satisfied })
             // The journal: two runs, the first one's statements, the plan's hash.
-            #expect(try connection.scalar("SELECT count(*) FROM pgmend.runs WHERE plan_sha256 = $1 AND status = 'ok'", [plan.sha256], as: Int.self) == 2)
+            #expect(try connection.scalar("SELECT count(*) FROM pgmend.runs WHERE plan_sha256 = \(bind: plan.sha256) AND status = 'ok'", as: Int.self) == 2)
             #expect(try connection.scalar("SELECT count(*) FROM pgmend.statements WHERE error IS NULL AND finished_at IS NOT NULL", as: Int.self) == 16)
             // The post-snapshot is what verify checks the database against.
             let post = try Snapshot.read(path: try #require(first.postSnapshot))

@@ -52,8 +52,8 @@ struct ConnectionTests {
         try cluster.withFreshDatabase { database in
             let admin = try database.connect()
             let role = "pw_\(database.name)"
-            try admin.execute("CREATE ROLE \(SQLIdentifier(role).quoted) LOGIN PASSWORD 'right-password-1' IN ROLE \(ThrowawayCluster.passwordLoginRole)")
-            defer { _ = try? admin.execute("DROP ROLE \(SQLIdentifier(role).quoted)") }
+            try admin.execute("CREATE ROLE \(SQLIdentifier(role)) LOGIN PASSWORD 'right-password-1' IN ROLE \(ThrowawayCluster.passwordLoginRole)")
+            defer { _ = try? admin.execute("DROP ROLE \(SQLIdentifier(role))") }
 
             // The right password works, so the failures below are about the password alone.
             let good = try Connection(cluster.uri(database: database.name, user: role, password: "right-password-1"))
@@ -91,7 +91,7 @@ struct ConnectionTests {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let victim = try database.connect()
             let killer = try database.connect()
-            #expect(try killer.scalar("SELECT pg_terminate_backend($1)", [victim.backendPID], as: Bool.self) == true)
+            #expect(try killer.scalar("SELECT pg_terminate_backend(\(bind: victim.backendPID))", as: Bool.self) == true)
             let error = try #require(throws: PostgresError.self) { try victim.query("SELECT 1") }
             #expect(error.kind == .connectionLost)
             #expect(!victim.isOpen)

@@ -34,7 +34,7 @@ struct CopyTests {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
             try connection.execute("CREATE TABLE t (id int, note text)")
-            try connection.query("INSERT INTO t VALUES (1, $1), (2, NULL)", ["tab\there\\ and \"quote\""])
+            try connection.query("INSERT INTO t VALUES (1, \(bind: "tab\there\\ and \"quote\"")), (2, NULL)")
             var text: [UInt8] = []
             try connection.copyOut("COPY t TO STDOUT") { text += $0 }
             #expect(String(decoding: text, as: UTF8.self) == "1\ttab\\there\\\\ and \"quote\"\n2\t\\N\n")

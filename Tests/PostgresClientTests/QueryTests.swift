@@ -17,12 +17,12 @@ struct QueryTests {
                 "",
             ]
             for value in values {
-                #expect(try connection.scalar("SELECT $1::text", [value], as: String.self) == value)
-                #expect(try connection.scalar("SELECT length($1::text)", [value], as: Int.self) == value.count)
+                #expect(try connection.scalar("SELECT \(bind: value)::text", as: String.self) == value)
+                #expect(try connection.scalar("SELECT length(\(bind: value)::text)", as: Int.self) == value.count)
             }
             try connection.execute("CREATE TABLE notes (id int PRIMARY KEY, body text)")
-            try connection.query("INSERT INTO notes VALUES ($1, $2)", [1, values[0]])
-            #expect(try connection.scalar("SELECT count(*) FROM notes WHERE body = $1", [values[0]], as: Int.self) == 1)
+            try connection.query("INSERT INTO notes VALUES (\(bind: 1), \(bind: values[0]))")
+            #expect(try connection.scalar("SELECT count(*) FROM notes WHERE body = \(bind: values[0])", as: Int.self) == 1)
         }
     }
 
@@ -30,7 +30,7 @@ struct QueryTests {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
             let error = try #require(throws: PostgresError.self) {
-                try connection.query("SELECT $1::text", ["a\u{0}b"])
+                try connection.query("SELECT \(bind: "a\u{0}b")::text")
             }
             #expect(error.kind == .usage)
             #expect(error.description.contains("NUL"))
@@ -41,8 +41,8 @@ struct QueryTests {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
             let bytes = PostgresBytes((0...255).map { UInt8($0) } + [0, 0, 92, 39])
-            #expect(try connection.scalar("SELECT $1::bytea", [bytes], as: PostgresBytes.self) == bytes)
-            #expect(try connection.scalar("SELECT length($1::bytea)", [bytes], as: Int.self) == 260)
+            #expect(try connection.scalar("SELECT \(bind: bytes)::bytea", as: PostgresBytes.self) == bytes)
+            #expect(try connection.scalar("SELECT length(\(bind: bytes)::bytea)", as: Int.self) == 260)
         }
     }
 
@@ -50,25 +50,25 @@ struct QueryTests {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
             for value in [0, 1, -1, Int.max, Int.min] {
-                #expect(try connection.scalar("SELECT $1", [value], as: Int.self) == value)
+                #expect(try connection.scalar("SELECT \(bind: value)", as: Int.self) == value)
             }
-            #expect(try connection.scalar("SELECT $1::int4", [Int32.min], as: Int32.self) == Int32.min)
-            #expect(try connection.scalar("SELECT $1::int2", [Int16.max], as: Int16.self) == Int16.max)
+            #expect(try connection.scalar("SELECT \(bind: Int32.min)::int4", as: Int32.self) == Int32.min)
+            #expect(try connection.scalar("SELECT \(bind: Int16.max)::int2", as: Int16.self) == Int16.max)
             for value in [0.1, -2.5e-300, 1.7976931348623157e308, Double.infinity, -Double.infinity] {
-                #expect(try connection.scalar("SELECT $1", [value], as: Double.self) == value)
+                #expect(try connection.scalar("SELECT \(bind: value)", as: Double.self) == value)
             }
-            #expect(try connection.scalar("SELECT $1", [Double.nan], as: Double.self)?.isNaN == true)
-            #expect(try connection.scalar("SELECT $1::numeric * 2", [Decimal(string: "12345678901234567890.125")!], as: Decimal.self)
+            #expect(try connection.scalar("SELECT \(bind: Double.nan)", as: Double.self)?.isNaN == true)
+            #expect(try connection.scalar("SELECT \(bind: Decimal(string: "12345678901234567890.125")!)::numeric * 2", as: Decimal.self)
                 == Decimal(string: "24691357802469135780.25"))
-            #expect(try connection.scalar("SELECT $1", [true], as: Bool.self) == true)
-            #expect(try connection.scalar("SELECT NOT $1", [true], as: Bool.self) == false)
+            #expect(try connection.scalar("SELECT \(bind: true)", as: Bool.self) == true)
+            #expect(try connection.scalar("SELECT NOT \(bind: true)", as: Bool.self) == false)
             let uuid = UUID()
-            #expect(try connection.scalar("SELECT $1", [uuid], as: UUID.self) == uuid)
+            #expect(try connection.scalar("SELECT \(bind: uuid)", as: UUID.self) == uuid)
             // A string parameter takes the type of the uuid it is compared with.
-            #expect(try connection.scalar("SELECT $1::uuid = $2", [uuid, uuid.uuidString], as: Bool.self) == true)
-            #expect(try connection.scalar("SELECT $1::jsonb ->> 'a'", [#"{"a": "x'y"}"#], as: String.self) == "x'y")
+            #expect(try connection.scalar("SELECT \(bind: uuid)::uuid = \(bind: uuid.uuidString)", as: Bool.self) == true)
+            #expect(try connection.scalar("SELECT \(bind: #"{"a": "x'y"}"#)::jsonb ->> 'a'", as: String.self) == "x'y")
             let nothing: Int? = nil
-            #expect(try connection.scalar("SELECT $1::int", [nothing], as: Int.self) == nil)
+            #expect(try connection.scalar("SELECT \(bind: nothing)::int", as: Int.self) == nil)
         }
     }
 
@@ -78,7 +78,7 @@ struct QueryTests {
             let instant = Date(timeIntervalSince1970: 1_764_000_000.123456)
             for zone in ["UTC", "Asia/Kolkata", "America/St_Johns", "Pacific/Chatham"] {
                 try connection.setSession("TimeZone", zone)
-                let back = try #require(try connection.scalar("SELECT $1", [instant], as: Date.self))
+                let back = try #require(try connection.scalar("SELECT \(bind: instant)", as: Date.self))
                 #expect(abs(back.timeIntervalSince(instant)) < 0.000_002, "in \(zone)")
             }
             let row = try #require(try connection.query(
@@ -116,11 +116,11 @@ struct QueryTests {
             let create = try connection.execute("CREATE TABLE t (id int PRIMARY KEY, v text)")
             #expect(create.commandTag == "CREATE TABLE")
             #expect(create.affectedRows == nil)
-            let insert = try connection.query("INSERT INTO t SELECT g, 'x' FROM generate_series(1, $1::int) g", [5])
+            let insert = try connection.query("INSERT INTO t SELECT g, 'x' FROM generate_series(1, \(bind: 5)::int) g")
             #expect(insert.commandTag == "INSERT 0 5")
             #expect(insert.affectedRows == 5)
-            #expect(try connection.query("UPDATE t SET v = 'y' WHERE id > $1", [3]).affectedRows == 2)
-            #expect(try connection.query("DELETE FROM t WHERE id = $1", [1]).affectedRows == 1)
+            #expect(try connection.query("UPDATE t SET v = 'y' WHERE id > \(bind: 3)").affectedRows == 2)
+            #expect(try connection.query("DELETE FROM t WHERE id = \(bind: 1)").affectedRows == 1)
             let select = try connection.query("SELECT id FROM t ORDER BY id")
             #expect(select.affectedRows == 4)
             #expect(try select.map { try $0.get(0, as: Int.self) } == [2, 3, 4, 5])
@@ -146,8 +146,8 @@ struct QueryTests {
             #expect(missing.debugDescription.contains("STATEMENT: SELECT * FROM no_such_table"))
 
             try connection.execute("CREATE TABLE u (id int CONSTRAINT u_pkey PRIMARY KEY)")
-            try connection.query("INSERT INTO u VALUES ($1)", [1])
-            let duplicate = try #require(throws: PostgresError.self) { try connection.query("INSERT INTO u VALUES ($1)", [1]) }
+            try connection.query("INSERT INTO u VALUES (\(bind: 1))")
+            let duplicate = try #require(throws: PostgresError.self) { try connection.query("INSERT INTO u VALUES (\(bind: 1))") }
             #expect(duplicate.sqlState == .uniqueViolation)
             #expect(duplicate.detail == "Key (id)=(1) already exists.")
             #expect(duplicate.constraintName == "u_pkey")
@@ -167,10 +167,10 @@ struct ArrayTests {
                 [], ["a"], ["plain", "with space", "comma,inside", "quote\"inside", "back\\slash", "{braces}", "NULL", ""],
             ]
             for sample in samples {
-                #expect(try connection.scalar("SELECT $1::text[]", [sample], as: [String].self) == sample)
-                #expect(try connection.scalar("SELECT cardinality($1::text[])", [sample], as: Int.self) == sample.count)
+                #expect(try connection.scalar("SELECT \(bind: sample)::text[]", as: [String].self) == sample)
+                #expect(try connection.scalar("SELECT cardinality(\(bind: sample)::text[])", as: Int.self) == sample.count)
             }
-            #expect(try connection.scalar("SELECT 'x' = ANY($1)", [["x", "y"]], as: Bool.self) == true)
+            #expect(try connection.scalar("SELECT 'x' = ANY(\(bind: ["x", "y"]))", as: Bool.self) == true)
             let withNull = try #require(throws: PostgresError.self) {
                 try connection.scalar("SELECT ARRAY['a', NULL]", as: [String].self)
             }

@@ -36,7 +36,7 @@ struct QuotingTests {
             let table = SQLIdentifier("weird\"name; drop table x")
             let column = SQLIdentifier("Select \"From\"")
             try connection.execute("CREATE TABLE \(table.quoted) (\(column.quoted) text)")
-            try connection.query("INSERT INTO \(table.quoted) (\(column.quoted)) VALUES ($1)", ["kept"])
+            try connection.query("INSERT INTO \(table.quoted) (\(column.quoted)) VALUES (\(bind: "kept"))")
             #expect(try connection.scalar("SELECT \(column.quoted) FROM \(table.quoted)", as: String.self) == "kept")
             let names = try connection.query("SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY relname")
             #expect(try names.map { try $0.get(0, as: String.self) } == ["weird\"name; drop table x", "x"])

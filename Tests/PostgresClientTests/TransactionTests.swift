@@ -10,10 +10,10 @@ struct TransactionTests {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
             try connection.execute("CREATE TABLE t (id int)")
-            try connection.transaction { try $0.query("INSERT INTO t VALUES ($1)", [1]) }
+            try connection.transaction { try $0.query("INSERT INTO t VALUES (\(bind: 1))") }
             #expect(throws: Oops.self) {
                 try connection.transaction { connection in
-                    try connection.query("INSERT INTO t VALUES ($1)", [2])
+                    try connection.query("INSERT INTO t VALUES (\(bind: 2))")
                     throw Oops()
                 }
             }

@@ -55,8 +55,8 @@ struct BackfillKillTests {
                 while stop.wait(timeout: .now()) == .timedOut {
                     let row = Int.random(in: 1...200_000)
                     try connection.execute("BEGIN")
-                    try connection.query("INSERT INTO public.apps (id, name, sync_status) VALUES ($1, 'new', 'pending')", [next])
-                    try connection.query("UPDATE public.apps SET note = $2 WHERE id = $1", [row, "n\(next)"])
+                    try connection.query("INSERT INTO public.apps (id, name, sync_status) VALUES (\(bind: next), 'new', 'pending')")
+                    try connection.query("UPDATE public.apps SET note = \(bind: "n\(next)") WHERE id = \(bind: row)")
                     try connection.execute("COMMIT")
                     notes[row] = "n\(next)"
                     next += 1
@@ -86,7 +86,7 @@ struct BackfillKillTests {
             #expect(writes.inserted > 0)
             #expect(try connection.scalar("SELECT count(*) FROM public.apps WHERE id >= 1000000", as: Int.self) == writes.inserted)
             for (row, note) in writes.notes {
-                #expect(try connection.scalar("SELECT note FROM public.apps WHERE id = $1", [row], as: String.self) == note)
+                #expect(try connection.scalar("SELECT note FROM public.apps WHERE id = \(bind: row)", as: String.self) == note)
             }
             // Each later run resumed where the killed one's checkpoint left off.
             let checkpoints = try connection.query("SELECT value FROM pgmend.checkpoints ORDER BY run_id").map { try $0.get(0, as: String.self) }

@@ -23,7 +23,7 @@ struct DemoDatabaseTests {
             try Self.load(database, users: 60)
             let connection = try database.connect()
             func exists(_ table: String) throws -> Bool {
-                try connection.scalar("SELECT to_regclass($1) IS NOT NULL", [table], as: Bool.self) ?? false
+                try connection.scalar("SELECT to_regclass(\(bind: table)) IS NOT NULL", as: Bool.self) ?? false
             }
             for table in ["users", "api_keys", "memories_backup_66d3d5d1", "user_integrations_backup",
                           "claude_code_sessions", "claude_code_agents", "calendar", "backburner", "wheel", "work_sessions"] {

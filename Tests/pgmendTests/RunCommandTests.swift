@@ -490,8 +490,8 @@ struct RunCommandTests {
             let report = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
             #expect((report?["message"] as? String)?.contains(detail) == true, "\(json.stdout)")
             let connection = try database.connect()
-            #expect(try connection.scalar("SELECT count(*) FROM pgmend.statements WHERE strpos(error, $1) > 0", [detail], as: Int.self) == 2)
-            #expect(try connection.scalar("SELECT count(*) FROM pgmend.steps WHERE strpos(message, $1) > 0", [detail], as: Int.self) == 2)
+            #expect(try connection.scalar("SELECT count(*) FROM pgmend.statements WHERE strpos(error, \(bind: detail)) > 0", as: Int.self) == 2)
+            #expect(try connection.scalar("SELECT count(*) FROM pgmend.steps WHERE strpos(message, \(bind: detail)) > 0", as: Int.self) == 2)
         }
     }
 

@@ -45,10 +45,10 @@ struct WholeTableCommandTests {
             let role = "nojournal_\(database.name)"
             try database.connect().execute(
                 """
-                CREATE ROLE \(SQLIdentifier(role).quoted) LOGIN;
+                CREATE ROLE \(SQLIdentifier(role)) LOGIN;
                 CREATE TABLE public.amounts (id int PRIMARY KEY, v int NOT NULL);
                 INSERT INTO public.amounts SELECT g, -g FROM generate_series(1, 20) g;
-                ALTER TABLE public.amounts OWNER TO \(SQLIdentifier(role).quoted);
+                ALTER TABLE public.amounts OWNER TO \(SQLIdentifier(role));
                 """)
             let plan = try RunCommandTests.plan("amounts", "steps:\n  - backfill: {table: amounts, set: {v: \"abs(v)\"}}\n")
             let conninfo = database.cluster.conninfo(database: database.name, user: role)
@@ -56,7 +56,7 @@ struct WholeTableCommandTests {
             defer { try? FileManager.default.removeItem(atPath: folder) }
             let outcome = try Self.pgmend(["run", plan, "--db", conninfo, "--yes", "--snapshots", folder])
             #expect(outcome.status == 1, "\(outcome.stdout)\(outcome.stderr)")
-            #expect(outcome.stderr.contains("CREATE SCHEMA pgmend AUTHORIZATION \(SQLIdentifier(role).quoted);"), "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("CREATE SCHEMA pgmend AUTHORIZATION \(SQLIdentifier(role));"), "\(outcome.stderr)")
             #expect(!outcome.stderr.contains("permission denied"), "\(outcome.stderr)")
             #expect(try database.connect().scalar("SELECT count(*) FROM amounts WHERE v < 0", as: Int.self) == 20)
         }
@@ -69,10 +69,10 @@ struct WholeTableCommandTests {
             let role = "rlssnap_\(database.name)"
             try database.connect().execute(
                 """
-                CREATE ROLE \(SQLIdentifier(role).quoted) LOGIN;
+                CREATE ROLE \(SQLIdentifier(role)) LOGIN;
                 CREATE TABLE public.items (id int PRIMARY KEY);
                 INSERT INTO public.items SELECT generate_series(1, 100);
-                ALTER TABLE public.items OWNER TO \(SQLIdentifier(role).quoted);
+                ALTER TABLE public.items OWNER TO \(SQLIdentifier(role));
                 ALTER TABLE public.items ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
                 CREATE POLICY even ON public.items USING (id % 2 = 0);
                 """)

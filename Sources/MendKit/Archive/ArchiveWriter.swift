@@ -67,12 +67,6 @@ public struct ArchiveWriter {
             self.description = description
             self.label = label
         }
-
-        /// Transitional (issue 20): a condition written as a String. Build it as `SQL`.
-        @available(*, deprecated, message: "build the condition as SQL")
-        public init(condition: String, description: String, label: String) {
-            self.init(condition: SQL(stringLiteral: condition), description: description, label: label)
-        }
     }
 
     /// Archives the rows of `table` that `selection` chooses, in the caller's REPEATABLE READ

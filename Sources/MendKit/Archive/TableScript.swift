@@ -178,5 +178,5 @@ extension SQL {
     /// functions statements use (`SQLIdentifier`, `QualifiedName`, `SQLLiteral.quoted`) around
     /// the catalog's own text; read back from a file, it was first checked against the SHA-256
     /// its manifest records. Never for anything else.
-    static func archiveScript(_ text: String) -> SQL { SQL(stringLiteral: text) }
+    static func archiveScript(_ text: String) -> SQL { SQL.scriptFile(text) }
 }

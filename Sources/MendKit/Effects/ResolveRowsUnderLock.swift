@@ -51,15 +51,6 @@ public struct ResolveRowsUnderLock: Effect {
         self.lockTargets = tables
     }
 
-    /// `actingOnDelete` as text, `$1` the table's quoted name (for callers that still send text).
-    public static let referencesActingOnDelete = """
-        SELECT c.conrelid::regclass::text || ' ' || c.conname::text || ' (ON DELETE '
-            || CASE c.confdeltype WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' ELSE 'SET DEFAULT' END || ')'
-        FROM pg_constraint c
-        WHERE c.contype = 'f' AND c.confrelid = to_regclass($1) AND c.confdeltype IN ('c', 'n', 'd')
-        ORDER BY 1
-        """
-
     /// Foreign keys that reference `table` with an ON DELETE action that changes their own
     /// rows: one line each, `memory_access_logs memory_access_logs_memory_id_fkey (ON DELETE CASCADE)`.
     public static func actingOnDelete(_ table: QualifiedName) -> SQL {

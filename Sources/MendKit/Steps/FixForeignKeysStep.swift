@@ -217,7 +217,7 @@ public struct FixForeignKeysStep: RepairStep {
         if orphans == .delete {
             // A deleted orphan must not take rows of other tables with it: those would be
             // deleted or changed without an archive. Checked again under the lock.
-            let acting = try probe.query(ResolveRowsUnderLock.referencesActingOnDelete, [sql.table.quoted]).map { try $0.get(0, as: String.self) }
+            let acting = try probe.query(ResolveRowsUnderLock.actingOnDelete(sql.table)).map { try $0.get(0, as: String.self) }
                 + references.filter { $0.target == reference.table && [.cascade, .setNull, .setDefault].contains($0.onDelete) }
                 .map { "\($0.fromText) (this step, ON DELETE \($0.onDelete.rawValue))" }
             if !acting.isEmpty {
