@@ -146,3 +146,10 @@ extension Connection {
         throw PostgresError(kind: .usage, message: "backend \(pid) did not run \(prefix) within \(seconds) s")
     }
 }
+
+extension SQL.StringInterpolation {
+    /// Text a test writes into its own setup as it is: a table name with its schema
+    /// (`public.t`), an expression the test varies. Tests only; `StatementSourceTests` keeps
+    /// it out of `Sources/MendKit`.
+    public mutating func appendInterpolation<T>(raw value: T) { appendLiteral(String(describing: value)) }
+}

@@ -152,6 +152,12 @@ public struct SQL: Sendable, Hashable, CustomStringConvertible, ExpressibleByStr
         public mutating func appendInterpolation(_ expression: PlanExpression) {
             parts.append(.text(SQLFragment.parenthesized(expression.text)))
         }
+
+        /// A plan's type name that passed the fragment check, as written (a type takes no
+        /// parentheses).
+        public mutating func appendInterpolation(_ type: PlanTypeName) {
+            parts.append(.text(type.text))
+        }
     }
 }
 
@@ -185,9 +191,31 @@ public struct PlanExpression: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { text }
 
+    /// The text as SQL without the parentheses `\(expression)` adds: only for a statement builder
+    /// that puts every expression it is given in parentheses of its own (`Backfill`'s SET and
+    /// WHERE), so that they are not doubled in what it runs and shows.
+    public var unparenthesized: SQL { SQL(parts: [.text(text)]) }
+
     public struct Problem: Error, Sendable, Hashable {
         /// 0-based, in characters of the text.
         public let offset: Int
         public let message: String
     }
+}
+
+/// Plan text that names a type (`varchar(20)`, `public.mood`): made only by the fragment check,
+/// as `PlanExpression` is, and written as is. Whether it is a type name and nothing more is the
+/// server's to say (`to_regtype`) before it goes into a statement; only the server's printing of
+/// it (`format_type`) goes into DDL.
+public struct PlanTypeName: Sendable, Hashable, CustomStringConvertible {
+    /// The plan's text, as written.
+    public let text: String
+
+    /// Checks `text` as `PlanExpression(checking:)` does.
+    public init(checking text: String) throws(PlanExpression.Problem) {
+        _ = try PlanExpression(checking: text)
+        self.text = text
+    }
+
+    public var description: String { text }
 }

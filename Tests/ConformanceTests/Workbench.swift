@@ -99,7 +99,7 @@ struct Workbench {
             defer { try? FileManager.default.removeItem(atPath: folder) }
             try FileManager.default.createDirectory(atPath: "\(folder)/Plans", withIntermediateDirectories: true)
             try Data(try fixture.text("plan.yaml").utf8).write(to: URL(fileURLWithPath: "\(folder)/Plans/plan.yaml"))
-            try database.connect().execute(try fixture.text("setup.sql"))
+            try database.connect().execute(.unsafeRaw(try fixture.text("setup.sql")))  // the fixture's setup script, as psql -f runs it
             return try body(Workbench(fixture: fixture, database: database, folder: folder))
         }
     }

@@ -16,12 +16,12 @@ struct BackfillTests {
     }
 
     /// `apps` with messy statuses, and `apps_expected`: the same rows after one plain UPDATE.
-    static func setUp(_ connection: Connection, rows: Int, key: String = "id bigint PRIMARY KEY") throws {
+    static func setUp(_ connection: Connection, rows: Int, key: SQL = "id bigint PRIMARY KEY") throws {
         try connection.execute("""
             CREATE TABLE public.apps (\(key), name text NOT NULL, sync_status text, note text);
             INSERT INTO public.apps (id, name, sync_status)
               SELECT g, 'app ' || g, (ARRAY['synced', ' SYNCED', 'Failed ', 'pending', 'In-Progress'])[1 + g % 5]
-              FROM generate_series(1, \(rows)) g;
+              FROM generate_series(1, \(raw: rows)) g;
             CREATE TABLE public.apps_expected AS SELECT * FROM public.apps;
             UPDATE public.apps_expected SET sync_status = lower(trim(sync_status)) WHERE sync_status <> lower(trim(sync_status));
             """)

@@ -19,7 +19,7 @@ import Testing
 struct ConcurrentTypeChangeTests {
     static let trials = 5
 
-    static let tables = """
+    static let tables: SQL = """
         CREATE TABLE public.apps (id text PRIMARY KEY, v text NOT NULL);
         CREATE TABLE public.memories (id int PRIMARY KEY, app_id text REFERENCES public.apps (id), v text NOT NULL,
                                       created_at timestamp without time zone NOT NULL DEFAULT now());

@@ -55,7 +55,7 @@ struct ConcurrentWriterTests {
     /// deadlock by aborting it (an application whose transaction touches two tables of a group
     /// whose locks pgmend's swap takes can meet it so): it is rolled back, nothing of it
     /// committed, and the application goes on as one would, with its next transaction.
-    static func commit(_ transaction: String, on app: Connection) throws -> Bool {
+    static func commit(_ transaction: SQL, on app: Connection) throws -> Bool {
         do {
             try app.execute(transaction)
             return true
@@ -87,9 +87,9 @@ struct ConcurrentWriterTests {
             defer { try? FileManager.default.removeItem(atPath: folder) }
             for trial in 1...Self.trials {
                 let table = "backup_\(trial)"
-                try observer.execute("CREATE TABLE \(table) (id int PRIMARY KEY, v text); INSERT INTO \(table) SELECT g, 'v' || g FROM generate_series(1, 1000) g")
+                try observer.execute("CREATE TABLE \(ident: table) (id int PRIMARY KEY, v text); INSERT INTO \(ident: table) SELECT g, 'v' || g FROM generate_series(1, 1000) g")
                 let app = try Self.session(database)
-                try app.execute("BEGIN; INSERT INTO \(table) VALUES (5001, 'late'); UPDATE \(table) SET v = 'changed' WHERE id = 1")
+                try app.execute("BEGIN; INSERT INTO \(ident: table) VALUES (5001, 'late'); UPDATE \(ident: table) SET v = 'changed' WHERE id = 1")
                 let plan = try writePlan("settings: {lock_timeout: 30s}\nsteps:\n  - archive_table: {table: \(table), to: \(folder)}\n")
                 let run = Self.apply(plan, on: database, snapshots: folder + "/runs")
                 try observer.waitForLockWaiter(on: table)
@@ -116,7 +116,7 @@ struct ConcurrentWriterTests {
             let initial = 20_000
             for trial in 1...Self.trials {
                 let table = "events_\(trial)"
-                try observer.execute("CREATE TABLE \(table) (id int PRIMARY KEY, v text); INSERT INTO \(table) SELECT g, 'v' || g FROM generate_series(1, \(initial)) g")
+                try observer.execute("CREATE TABLE \(ident: table) (id int PRIMARY KEY, v text); INSERT INTO \(ident: table) SELECT g, 'v' || g FROM generate_series(1, \(literal: initial)) g")
                 let conninfo = database.conninfo
                 let started = DispatchSemaphore(value: 0)
                 // The application: short transactions, each an INSERT and an UPDATE with a pause
@@ -133,9 +133,9 @@ struct ConcurrentWriterTests {
                         let target = Int.random(in: 1...initial)
                         do {
                             try connection.execute("BEGIN")
-                            try connection.query("INSERT INTO \(table) VALUES (\(bind: id), 'new')")
+                            try connection.query("INSERT INTO \(ident: table) VALUES (\(bind: id), 'new')")
                             try connection.query("SELECT pg_sleep(0.001)")
-                            try connection.query("UPDATE \(table) SET v = \(bind: "u\(id)") WHERE id = \(bind: target)")
+                            try connection.query("UPDATE \(ident: table) SET v = \(bind: "u\(id)") WHERE id = \(bind: target)")
                             try connection.execute("COMMIT")
                         } catch {
                             _ = try? connection.execute("ROLLBACK")
@@ -175,9 +175,9 @@ struct ConcurrentWriterTests {
             defer { try? FileManager.default.removeItem(atPath: snapshots) }
             for trial in 1...Self.trials {
                 let table = "leftover_\(trial)"
-                try observer.execute("CREATE TABLE \(table) (id int PRIMARY KEY, v text)")
+                try observer.execute("CREATE TABLE \(ident: table) (id int PRIMARY KEY, v text)")
                 let app = try Self.session(database)
-                try app.execute("BEGIN; INSERT INTO \(table) VALUES (1, 'arrived')")
+                try app.execute("BEGIN; INSERT INTO \(ident: table) VALUES (1, 'arrived')")
                 let plan = try writePlan("settings: {lock_timeout: 30s}\nsteps:\n  - drop_table: {table: \(table)}\n")
                 let run = Self.apply(plan, on: database, snapshots: snapshots)
                 try observer.waitForLockWaiter(on: table)
@@ -206,14 +206,14 @@ struct ConcurrentWriterTests {
             defer { try? FileManager.default.removeItem(atPath: folder) }
             for trial in 1...Self.trials {
                 let table = "old_\(trial)"
-                try observer.execute("CREATE TABLE \(table) (id int PRIMARY KEY, v text); INSERT INTO \(table) SELECT g, 'v' || g FROM generate_series(1, 500) g")
+                try observer.execute("CREATE TABLE \(ident: table) (id int PRIMARY KEY, v text); INSERT INTO \(ident: table) SELECT g, 'v' || g FROM generate_series(1, 500) g")
                 let archive = try writePlan("steps:\n  - archive_table: {table: \(table), to: \(folder), drop: false}\n")
                 let archived = try Runner(connection: observer, plan: archive).apply(snapshotDirectory: folder + "/runs")
                 #expect(archived.outcome == .ok, "\(archived.message ?? "")")
 
                 let app = try Self.session(database)
                 // An UPDATE keeps the row count: only the fingerprint tells the change.
-                try app.execute(trial % 2 == 0 ? "BEGIN; INSERT INTO \(table) VALUES (9001, 'late')" : "BEGIN; UPDATE \(table) SET v = 'changed' WHERE id = 7")
+                try app.execute(trial % 2 == 0 ? "BEGIN; INSERT INTO \(raw: table) VALUES (9001, 'late')" : "BEGIN; UPDATE \(raw: table) SET v = 'changed' WHERE id = 7")
                 let step = kind == "drop_table" ? "drop_table: {table: \(table), archives: \(folder)}" : "archive_table: {table: \(table), to: \(folder)}"
                 let plan = try writePlan("settings: {lock_timeout: 30s}\nsteps:\n  - \(step)\n")
                 #expect(try Runner(connection: observer, plan: plan).dryRun().steps.first?.actions.first?.summary.contains("matches the archive") == true

@@ -7,7 +7,7 @@ import Testing
 
 /// One database with every case the rules distinguish, one table per case, so a single plan
 /// over several tables is exercised too.
-private let cases = """
+private let cases: SQL = """
     CREATE TABLE public.exact (a int, b int);
     CREATE INDEX exact_a_1 ON public.exact (a);
     CREATE INDEX exact_a_2 ON public.exact (a);
@@ -77,7 +77,7 @@ private let expectedDrops = [
 /// Pairs of indexes with the same keys that differ in one property each: the rule a unique
 /// index enforces (NULLS NOT DISTINCT, DEFERRABLE), a collation the catalog reader prints as
 /// the column's own, the access method. One table per pair.
-private let ruleCases = """
+private let ruleCases: SQL = """
     CREATE TABLE public.nulls (a int);
     CREATE UNIQUE INDEX nulls_a_plain ON public.nulls (a);
     CREATE UNIQUE INDEX nulls_a_not_distinct ON public.nulls (a) NULLS NOT DISTINCT;

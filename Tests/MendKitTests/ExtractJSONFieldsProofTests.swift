@@ -56,10 +56,10 @@ struct ExtractJSONFieldsProofTests {
     /// After the fifth batch (users 1 to 50 written), the application commits `writes`.
     final class WritesAfterFiveBatches: ProgressReporter, @unchecked Sendable {
         let connection: Connection
-        let writes: [String]
+        let writes: [SQL]
         var batches = 0
         var wrote = false
-        init(_ connection: Connection, _ writes: [String]) {
+        init(_ connection: Connection, _ writes: [SQL]) {
             self.connection = connection
             self.writes = writes
         }
@@ -73,15 +73,15 @@ struct ExtractJSONFieldsProofTests {
         func finish(task: String) {}
     }
 
-    static func patch(_ id: Int, _ json: String) -> String {
-        "UPDATE public.users SET metadata = metadata || '\(json)'::jsonb WHERE id = \(id)"
+    static func patch(_ id: Int, _ json: String) -> SQL {
+        "UPDATE public.users SET metadata = metadata || \(literal: json)::jsonb WHERE id = \(literal: id)"
     }
 
     /// The 200 users loaded, then the plan run on `workers` connections while the application
     /// commits `writes` after the fifth batch: the run's connection, its plan, its report, and
     /// whether the application wrote.
     static func runWhileWriting(
-        _ database: TestDatabase, workers: Int, _ writes: [String]
+        _ database: TestDatabase, workers: Int, _ writes: [SQL]
     ) throws -> (connection: Connection, plan: Plan, report: RunReport, wrote: Bool) {
         let connection = try database.connect()
         try load(connection)
@@ -181,7 +181,7 @@ extension ExtractJSONFieldsProofTests {
 /// a number the application removes from the JSON.
 extension ExtractJSONFieldsProofTests {
     /// 200 users, each with a phone number in metadata and a creation time in key order.
-    static func loadPhones(_ connection: Connection, extra: String) throws {
+    static func loadPhones(_ connection: Connection, extra: SQL) throws {
         try connection.execute("""
             CREATE TABLE public.users (id bigint PRIMARY KEY, created_at timestamp NOT NULL, metadata jsonb NOT NULL, phone_number varchar(20));
             INSERT INTO public.users
@@ -193,7 +193,7 @@ extension ExtractJSONFieldsProofTests {
     }
 
     static func phones(_ connection: Connection, _ ids: [Int]) throws -> [String] {
-        try connection.query("SELECT id || ' ' || coalesce(phone_number, 'NULL') FROM public.users WHERE id = ANY($1::bigint[]) ORDER BY id", [ids.map(String.init)])
+        try connection.query("SELECT id || ' ' || coalesce(phone_number, 'NULL') FROM public.users WHERE id = ANY(\(bind: ids.map(String.init))::bigint[]) ORDER BY id")
             .map { try $0.get(0, as: String.self) }
     }
 

@@ -28,7 +28,7 @@ struct ExtractJSONFieldsValueTests {
         report.steps.flatMap(\.actions).map(\.summary).joined(separator: "\n")
     }
 
-    static func rows(_ connection: Connection, _ query: String) throws -> [String] {
+    static func rows(_ connection: Connection, _ query: SQL) throws -> [String] {
         try connection.query(query).map { try $0.get(0, as: String.self) }
     }
 

@@ -54,7 +54,7 @@ struct ExtractJSONFieldsWriterTests {
         #expect(lost.isEmpty, "committed values lost: \(lost)", sourceLocation: sourceLocation)
     }
 
-    static let lostValues = """
+    static let lostValues: SQL = """
         WITH patched AS (
           SELECT DISTINCT ON (l.id, e.key) l.id, e.key, e.value
           FROM public.app_log l, jsonb_each(l.patch) e ORDER BY l.id, e.key, l.seq DESC),
@@ -104,7 +104,7 @@ struct ExtractJSONFieldsWriterTests {
         #expect(left == plantedKeysLeft, "keys left: \(left)", sourceLocation: sourceLocation)
     }
 
-    static let keysLeftQuery = """
+    static let keysLeftQuery: SQL = """
         SELECT coalesce((SELECT 'U' || i FROM generate_series(1, 60) i WHERE md5('user-' || i)::uuid = u.id), u.id::text) || ':' || k
         FROM public.users u, jsonb_object_keys(u.metadata) k
         WHERE k = ANY(ARRAY['phone_number', 'phone_verified', 'phone_verification_attempts', 'phone_verified_at', 'sms_enabled'])
@@ -137,12 +137,12 @@ struct ExtractJSONFieldsWriterTests {
 
         /// BEGIN, then the update and its log entry; the transaction stays open.
         func begin(updating user: String, with patch: String) throws {
-            let column = dual ? ", phone_number = coalesce($2::jsonb ->> 'phone_number', phone_number)" : ""
+            let column: SQL = dual ? ", phone_number = coalesce(\(bind: patch)::jsonb ->> 'phone_number', phone_number)" : ""
             try session.run { connection in
                 try connection.execute("BEGIN")
-                let updated = try connection.query("UPDATE public.users SET metadata = metadata || $2::jsonb\(column) WHERE id = md5($1)::uuid", [user, patch])
+                let updated = try connection.query("UPDATE public.users SET metadata = metadata || \(bind: patch)::jsonb\(column) WHERE id = md5(\(bind: user))::uuid")
                 guard updated.affectedRows == 1 else { throw PostgresError(kind: .usage, message: "app: no user \(user)") }
-                try connection.query("INSERT INTO public.app_log (id, patch) VALUES (md5($1)::uuid, $2::jsonb)", [user, patch])
+                try connection.query("INSERT INTO public.app_log (id, patch) VALUES (md5(\(bind: user))::uuid, \(bind: patch)::jsonb)")
             }
         }
 
@@ -162,14 +162,13 @@ struct ExtractJSONFieldsWriterTests {
         }
 
         func insert(_ user: String, metadata: String) throws {
-            let column = dual ? "$2::jsonb ->> 'phone_number'" : "NULL"
+            let column: SQL = dual ? "\(bind: metadata)::jsonb ->> 'phone_number'" : "NULL"
             do {
                 try session.run { connection in
                     try connection.execute("BEGIN")
                     try connection.query(
-                        "INSERT INTO public.users (id, email, metadata, created_at, phone_number) VALUES (md5($1)::uuid, $1 || '@example.com', $2::jsonb, now(), \(column))",
-                        [user, metadata])
-                    try connection.query("INSERT INTO public.app_log (id, patch) VALUES (md5($1)::uuid, $2::jsonb)", [user, metadata])
+                        "INSERT INTO public.users (id, email, metadata, created_at, phone_number) VALUES (md5(\(bind: user))::uuid, \(bind: user) || '@example.com', \(bind: metadata)::jsonb, now(), \(column))")
+                    try connection.query("INSERT INTO public.app_log (id, patch) VALUES (md5(\(bind: user))::uuid, \(bind: metadata)::jsonb)")
                 }
                 try commit()
             } catch {
@@ -363,12 +362,12 @@ struct ExtractJSONFieldsWriterTests {
         /// Users U50... with every phone key, in primary key order: the first batch's (done)
         /// or the last keys of the table (ahead).
         func users(_ count: Int) throws -> [String] {
-            let order = position == .behind ? "" : " DESC"
-            let scope = position == .behind ? "(SELECT id FROM public.users ORDER BY id LIMIT \(batchSize))" : "(SELECT id FROM public.users)"
+            let order: SQL = position == .behind ? "" : " DESC"
+            let scope: SQL = position == .behind ? "(SELECT id FROM public.users ORDER BY id LIMIT \(literal: batchSize))" : "(SELECT id FROM public.users)"
             return try observer.column(
                 """
                 SELECT 'user-' || i FROM generate_series(50, 100000) i
-                WHERE i % 10 >= 2 AND md5('user-' || i)::uuid IN \(scope) ORDER BY md5('user-' || i)::uuid\(order) LIMIT \(count)
+                WHERE i % 10 >= 2 AND md5('user-' || i)::uuid IN \(scope) ORDER BY md5('user-' || i)::uuid\(order) LIMIT \(literal: count)
                 """)
         }
 
@@ -376,7 +375,7 @@ struct ExtractJSONFieldsWriterTests {
             // The key removal only takes a key whose value equals the column: a patch that
             // writes the column's own value makes the row removable again.
             func own(_ column: String, of user: String) throws -> String {
-                try observer.scalar("SELECT to_jsonb(\(column))::text FROM public.users WHERE id = md5($1)::uuid", [user], as: String.self) ?? "null"
+                try observer.scalar("SELECT to_jsonb(\(ident: column))::text FROM public.users WHERE id = md5(\(bind: user))::uuid", as: String.self) ?? "null"
             }
             switch position {
             case .behind:
@@ -439,24 +438,24 @@ struct ExtractJSONFieldsWriterTests {
             switch phase {
             case .backfill:
                 // Every row's columns are its JSON's, the rows written around the cursor too.
-                #expect(try connection.scalar(ExtractJSONFieldsTests.expected, as: Int.self) == 0)
-                #expect(try connection.scalar("SELECT phone_number FROM public.users WHERE id = md5($1)::uuid", [held.user], as: String.self) == heldPhone)
+                #expect(try connection.scalar(.unsafeRaw(ExtractJSONFieldsTests.expected), as: Int.self) == 0)
+                #expect(try connection.scalar("SELECT phone_number FROM public.users WHERE id = md5(\(bind: held.user))::uuid", as: String.self) == heldPhone)
                 if let committed = moment.committed {
-                    #expect(try connection.scalar("SELECT sms_enabled FROM public.users WHERE id = md5($1)::uuid", [committed.user], as: Bool.self) == false)
-                    #expect(try connection.scalar("SELECT phone_verification_attempts FROM public.users WHERE id = md5($1)::uuid", [held.user], as: Int.self) == 7)
+                    #expect(try connection.scalar("SELECT sms_enabled FROM public.users WHERE id = md5(\(bind: committed.user))::uuid", as: Bool.self) == false)
+                    #expect(try connection.scalar("SELECT phone_verification_attempts FROM public.users WHERE id = md5(\(bind: held.user))::uuid", as: Int.self) == 7)
                 }
             case .removal:
                 // The new number stays in metadata (its column holds the old one); the keys
                 // written with their column's value are gone.
-                #expect(try connection.scalar("SELECT metadata ->> 'phone_number' FROM public.users WHERE id = md5($1)::uuid", [held.user], as: String.self) == heldPhone)
+                #expect(try connection.scalar("SELECT metadata ->> 'phone_number' FROM public.users WHERE id = md5(\(bind: held.user))::uuid", as: String.self) == heldPhone)
                 if let committed = moment.committed {
-                    #expect(try connection.scalar("SELECT metadata ? 'sms_enabled' FROM public.users WHERE id = md5($1)::uuid", [committed.user], as: Bool.self) == false)
-                    #expect(try connection.scalar("SELECT metadata ? 'phone_verification_attempts' FROM public.users WHERE id = md5($1)::uuid", [held.user], as: Bool.self) == false)
+                    #expect(try connection.scalar("SELECT metadata ? 'sms_enabled' FROM public.users WHERE id = md5(\(bind: committed.user))::uuid", as: Bool.self) == false)
+                    #expect(try connection.scalar("SELECT metadata ? 'phone_verification_attempts' FROM public.users WHERE id = md5(\(bind: held.user))::uuid", as: Bool.self) == false)
                 }
                 let second = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
                 #expect(second.outcome == .ok, "\(second.message ?? "")")
                 try Self.expectNothingLost(connection)
-                #expect(try connection.scalar("SELECT phone_number FROM public.users WHERE id = md5($1)::uuid", [held.user], as: String.self) == heldPhone)
+                #expect(try connection.scalar("SELECT phone_number FROM public.users WHERE id = md5(\(bind: held.user))::uuid", as: String.self) == heldPhone)
                 try Self.expectOnlySetAsideKeysLeft(connection)
                 let third = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: Self.snapshots)
                 #expect(third.statementsExecuted == 0)
@@ -558,10 +557,10 @@ struct ExtractJSONFieldsWriterTests {
                 // Killed halfway: some rows lost their keys, some still have them.
                 let (gone, kept) = try #require(try connection.query(
                     """
-                    SELECT count(*) FILTER (WHERE NOT u.metadata ?| $1::text[]), count(*) FILTER (WHERE u.metadata ?| $1::text[])
+                    SELECT count(*) FILTER (WHERE NOT u.metadata ?| \(bind: Self.fields)::text[]), count(*) FILTER (WHERE u.metadata ?| \(bind: Self.fields)::text[])
                     FROM public.users u JOIN public.before b USING (id)
-                    WHERE b.metadata ?| $1::text[] AND NOT EXISTS (SELECT FROM public.app_log l WHERE l.id = u.id)
-                    """, [Self.fields]
+                    WHERE b.metadata ?| \(bind: Self.fields)::text[] AND NOT EXISTS (SELECT FROM public.app_log l WHERE l.id = u.id)
+                    """
                 ).first.map { (try $0.get(0, as: Int.self), try $0.get(1, as: Int.self)) })
                 #expect(gone > 0 && kept > 0, "\(gone) rows without their keys, \(kept) with")
             }
@@ -604,7 +603,7 @@ struct ExtractJSONFieldsWriterTests {
                 .replacingOccurrences(of: "FROM public.users u WHERE", with: "FROM public.users u JOIN public.before b USING (id) WHERE")
             #expect(againstBefore.contains("JOIN public.before b") && !againstBefore.contains("u.metadata"))
             #expect(try connection.scalar("SELECT count(*) FROM public.users", as: Int.self) == 60)
-            #expect(try connection.scalar(againstBefore, as: Int.self) == 0)
+            #expect(try connection.scalar(.unsafeRaw(againstBefore), as: Int.self) == 0)
             try Self.expectNothingLost(connection)
             try Self.expectOnlySetAsideKeysLeft(connection)
             let journaled = try connection.query(

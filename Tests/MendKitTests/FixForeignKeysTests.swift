@@ -7,7 +7,7 @@ import Testing
 
 /// The seed's shape: memories.user_id references users.id without the cascade the model
 /// declares; api_keys.user_id is the UUID kept as text.
-private let tables = """
+private let tables: SQL = """
     CREATE TABLE public.users (id int PRIMARY KEY, email text);
     CREATE TABLE public.memories (id int PRIMARY KEY, user_id int, content text);
     CREATE TABLE public.api_keys (id int PRIMARY KEY, user_id varchar(36));

@@ -12,7 +12,7 @@ import Testing
 @Suite("generate_models: SQLAlchemy models and Alembic migrations")
 struct GenerateModelsTests {
     /// Every type the emitter maps and every kind of constraint and index it writes.
-    static let everyKindSQL = """
+    static let everyKindSQL: SQL = """
         SET search_path = public;
         CREATE TYPE public.mood AS ENUM ('happy', 'sad', 'not sure');
         CREATE DOMAIN public.gen_email AS varchar(200) CONSTRAINT gen_email_check CHECK (VALUE LIKE '%@%');

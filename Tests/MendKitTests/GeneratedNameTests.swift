@@ -33,9 +33,9 @@ struct GeneratedNameTests {
             try connection.execute(
                 """
                 CREATE TABLE public.users (id int PRIMARY KEY);
-                CREATE TABLE public.\(Self.longTable) (id int PRIMARY KEY, \(Self.longColumn) int);
+                CREATE TABLE public.\(ident: Self.longTable) (id int PRIMARY KEY, \(ident: Self.longColumn) int);
                 INSERT INTO public.users VALUES (1);
-                INSERT INTO public.\(Self.longTable) VALUES (1, 1), (2, NULL);
+                INSERT INTO public.\(raw: Self.longTable) VALUES (1, 1), (2, NULL);
                 """)
             let step = try makeStep(
                 "fix_foreign_keys: {references: [{from: \(Self.longTable).\(Self.longColumn), to: users.id, on_delete: cascade, index: true}]}")
@@ -43,7 +43,7 @@ struct GeneratedNameTests {
             try applyAndCheckPrediction(step, on: connection)
             let names = try connection.query(
                 """
-                SELECT conname::text FROM pg_constraint WHERE conrelid = 'public.\(Self.longTable)'::regclass AND contype = 'f'
+                SELECT conname::text FROM pg_constraint WHERE conrelid = 'public.\(raw: Self.longTable)'::regclass AND contype = 'f'
                 UNION ALL SELECT relname::text FROM pg_class WHERE relname LIKE '%_idx' AND relnamespace = 'public'::regnamespace
                 """
             ).map { try $0.get(0, as: String.self) }.sorted()
@@ -69,7 +69,7 @@ struct GeneratedNameTests {
             try applyAndCheckPrediction(step, on: connection)
             let names = try connection.query(
                 """
-                SELECT conname::text FROM pg_constraint WHERE conrelid = to_regclass('public.\(table)')
+                SELECT conname::text FROM pg_constraint WHERE conrelid = to_regclass(\(bind: "public." + SQLIdentifier(table).quoted))
                 UNION ALL SELECT c.relname::text FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('i', 'S')
                   AND c.relname LIKE 'customer%'
                 """

@@ -12,7 +12,7 @@ import Testing
 /// (`Fixtures/plans/invalid/expression-not-one-expression.yaml`); what is left here loads.
 @Suite("Hostile plan text in a dry run")
 struct HostilePlanTests {
-    static let setup = """
+    static let setup: SQL = """
         SET search_path = public;
         CREATE TABLE users (id int PRIMARY KEY, email text, status text);
         INSERT INTO users SELECT g, 'u' || g || '@example.com', 'active' FROM generate_series(1, 50) g;

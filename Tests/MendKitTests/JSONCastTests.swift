@@ -54,7 +54,7 @@ struct JSONCastTests {
             // The session's zone must not decide anything; a zone far from UTC would show it.
             try connection.execute("SET TimeZone = 'Asia/Kathmandu'")
             for item in Self.cases {
-                let printed = try #require(try connection.scalar("SELECT format_type($1::regtype, NULL)", [item.type], as: String.self))
+                let printed = try #require(try connection.scalar("SELECT format_type(\(bind: item.type)::regtype, NULL)", as: String.self))
                 let family = try #require(JSONCast.Family(printedType: printed), "\(item.type)")
                 let cast = JSONCast(family: family, json: "v", type: printed, trim: trim, timeZone: item.zone)
                 let rows = try connection.query(
@@ -62,7 +62,7 @@ struct JSONCastTests {
                     SELECT count(*), count(*) FILTER (WHERE \(cast.value) IS NOT NULL),
                            count(*) FILTER (WHERE \(cast.value) IS DISTINCT FROM \(cast.generalValue)),
                            (array_agg(v::text) FILTER (WHERE \(cast.value) IS DISTINCT FROM \(cast.generalValue)))[1:5]::text
-                    FROM (\(item.values)) generated
+                    FROM (\(raw: item.values)) generated
                     """)
                 let total = try rows[0].get(0, as: Int.self)
                 let converted = try rows[0].get(1, as: Int.self)
@@ -100,7 +100,7 @@ struct JSONCastTests {
             for item in Self.cases + more {
                 // format_type without a modifier would print `numeric` for `numeric(8,2)`.
                 let printed = item.type.hasPrefix("numeric(")
-                    ? item.type : try #require(try connection.scalar("SELECT format_type($1::regtype, NULL)", [item.type], as: String.self))
+                    ? item.type : try #require(try connection.scalar("SELECT format_type(\(bind: item.type)::regtype, NULL)", as: String.self))
                 let family = try #require(JSONCast.Family(printedType: printed), "\(item.type)")
                 let cast = JSONCast(family: family, json: "v", type: printed, trim: trim, timeZone: item.zone)
                 let rows = try connection.query(
@@ -108,7 +108,7 @@ struct JSONCastTests {
                     SELECT count(c), count(*) FILTER (WHERE c IS DISTINCT FROM u),
                            (array_agg(v::text) FILTER (WHERE c IS DISTINCT FROM u))[1:5]::text
                     FROM (SELECT v, \(cast.value) AS c, CASE WHEN \(cast.value) IS NOT NULL THEN \(cast.unchecked) END AS u
-                          FROM (\(item.values)) generated) t
+                          FROM (\(raw: item.values)) generated) t
                     """)
                 let converted = try rows[0].get(0, as: Int.self)
                 let differing = try rows[0].get(1, as: Int.self)
@@ -138,11 +138,11 @@ struct JSONCastTests {
             for item in cases {
                 // As format_type prints them with their modifier (`numeric(8,2)`).
                 let family = try #require(JSONCast.Family(printedType: item.type), "\(item.type)")
-                let cast = JSONCast(family: family, json: "$1::jsonb", type: item.type, trim: false, timeZone: nil)
-                #expect(try connection.scalar("SELECT \(cast.valid)", [item.json], as: Bool.self) == item.valid, "\(item.type) \(item.json)")
+                let cast = JSONCast(family: family, json: "\(bind: item.json)::jsonb", type: item.type, trim: false, timeZone: nil)
+                #expect(try connection.scalar("SELECT \(cast.valid)", as: Bool.self) == item.valid, "\(item.type) \(item.json)")
                 if item.valid {
                     var rounded = false
-                    if let test = cast.rounded("(\(cast.value))") { rounded = try connection.scalar("SELECT \(test)", [item.json], as: Bool.self) ?? false }
+                    if let test = cast.rounded("(\(cast.value))") { rounded = try connection.scalar("SELECT \(test)", as: Bool.self) ?? false }
                     #expect(rounded == item.rounded, "\(item.type) \(item.json): rounded")
                 }
             }
@@ -154,9 +154,12 @@ struct JSONCastTests {
     @Test func anOffsetPostgreSQLRefusesIsInvalidNotAnError() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
-            let cast = JSONCast(family: .timestamptz, json: "$1::jsonb", type: "timestamp with time zone", trim: false, timeZone: nil)
-            #expect(try connection.scalar("SELECT \(cast.valid)", ["\"2025-01-01T00:00:00+16:00\""], as: Bool.self) == false)
-            #expect(try connection.scalar("SELECT \(cast.valid)", ["\"2025-01-01T00:00:00+15:59\""], as: Bool.self) == true)
+            func valid(_ json: String) throws -> Bool? {
+                let cast = JSONCast(family: .timestamptz, json: "\(bind: json)::jsonb", type: "timestamp with time zone", trim: false, timeZone: nil)
+                return try connection.scalar("SELECT \(cast.valid)", as: Bool.self)
+            }
+            #expect(try valid("\"2025-01-01T00:00:00+16:00\"") == false)
+            #expect(try valid("\"2025-01-01T00:00:00+15:59\"") == true)
         }
     }
 }

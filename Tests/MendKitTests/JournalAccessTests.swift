@@ -87,11 +87,11 @@ struct JournalAccessTests {
             defer { try? FileManager.default.removeItem(atPath: snapshots) }
             let usage = try #require(throws: JournalUnavailable.self) { try Runner(connection: connection, plan: plan).apply(snapshotDirectory: snapshots) }
             #expect(usage.description.contains("`GRANT USAGE ON SCHEMA pgmend TO \(quoted);`"), "\(usage)")
-            try admin.execute("GRANT USAGE ON SCHEMA pgmend TO \(quoted)")
+            try admin.execute("GRANT USAGE ON SCHEMA pgmend TO \(raw: quoted)")
             let tables = try #require(throws: JournalUnavailable.self) { try Runner(connection: connection, plan: plan).apply(snapshotDirectory: snapshots) }
             #expect(tables.description.contains("`GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA pgmend TO \(quoted);`"), "\(tables)")
             #expect(try Self.negatives(database) == 20)
-            try admin.execute("GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA pgmend TO \(quoted)")
+            try admin.execute("GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA pgmend TO \(raw: quoted)")
             let report = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: snapshots)
             #expect(report.outcome == .ok, "\(RunReportText(report).text)")
             #expect(try Self.negatives(database) == 0)

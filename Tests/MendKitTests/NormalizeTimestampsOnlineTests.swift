@@ -54,7 +54,7 @@ struct NormalizeTimestampsOnlineTests {
         let setup = try database.connect()
         try setup.execute("ALTER DATABASE \(SQLIdentifier(database.name)) SET timezone = 'America/New_York'")
         let connection = try ConcurrentWriterTests.session(database)
-        try connection.execute(Self.tables(zone: zone, rows: rows))
+        try connection.execute(.unsafeRaw(Self.tables(zone: zone, rows: rows)))
         return connection
     }
 
@@ -117,7 +117,7 @@ struct NormalizeTimestampsOnlineTests {
             // One value by hand: 2025-01-01 00:30 + 97 min, 02:07 on the wall clock.
             let utc = zone == "UTC" ? "2025-01-01 02:07" : "2025-01-01 01:07"
             #expect(try connection.scalar("SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM public.visits WHERE id = 1", as: String.self) == utc)
-            #expect(try connection.scalar("SELECT count(*) FROM public.visits WHERE at <> old_at AT TIME ZONE \(SQLLiteral.quoted(zone))", as: Int.self) == 0)
+            #expect(try connection.scalar("SELECT count(*) FROM public.visits WHERE at <> old_at AT TIME ZONE \(literal: zone)", as: Int.self) == 0)
         }
     }
 
@@ -153,10 +153,10 @@ struct NormalizeTimestampsOnlineTests {
                 let moved = 1 + (committed * 7919) % rows
                 if try ConcurrentWriterTests.commit("""
                     BEGIN;
-                    INSERT INTO public.visits (id, at, expected, old_at) VALUES (\(id), '\(at)+01', '\(at)+01', '\(at)');
-                    INSERT INTO public.marks (id, visit_at, expected) VALUES (\(id), '\(at)+01', '\(at)+01');
-                    UPDATE public.visits SET at = '\(later)+01', expected = '\(later)+01', seen = NULL
-                    WHERE id = \(moved) AND NOT EXISTS (SELECT 1 FROM public.marks WHERE visit_at = public.visits.at);
+                    INSERT INTO public.visits (id, at, expected, old_at) VALUES (\(raw: id), '\(raw: at)+01', '\(raw: at)+01', '\(raw: at)');
+                    INSERT INTO public.marks (id, visit_at, expected) VALUES (\(raw: id), '\(raw: at)+01', '\(raw: at)+01');
+                    UPDATE public.visits SET at = '\(raw: later)+01', expected = '\(raw: later)+01', seen = NULL
+                    WHERE id = \(raw: moved) AND NOT EXISTS (SELECT 1 FROM public.marks WHERE visit_at = public.visits.at);
                     COMMIT;
                     """, on: app) {
                     committed += 1

@@ -4,7 +4,7 @@ import PostgresClient
 import SchemaModel
 import Testing
 
-private let tables = """
+private let tables: SQL = """
     SET search_path = public;
     CREATE TABLE public.users (
         id int PRIMARY KEY,
@@ -30,7 +30,7 @@ private func setZone(_ connection: Connection, _ database: TestDatabase) throws 
 /// existed (clocks jumped from 02:00 to 03:00), 02:30 on 27 October happened twice (clocks went
 /// back from 03:00 to 02:00); the others once. Row 7 lies before 1900, where the assessment
 /// checks every value.
-private let clockTable = """
+private let clockTable: SQL = """
     CREATE TABLE public.clock (id int PRIMARY KEY, at timestamp without time zone);
     INSERT INTO public.clock VALUES
         (1, '2024-03-31 02:30'), (2, '2024-03-31 03:30'), (3, '2024-10-27 02:30'), (4, '2024-10-27 03:30'),

@@ -19,15 +19,17 @@ import Testing
 struct NormalizeUUIDOnlineTests {
     static let rows = 50_000
 
-    static let tables = """
+    static func tables(rows: Int = Self.rows) -> SQL {
+        """
         CREATE TABLE public.owners (id text PRIMARY KEY, expected text NOT NULL);
         CREATE TABLE public.tokens (id bigint PRIMARY KEY, owner_id text NOT NULL REFERENCES public.owners (id),
                                     expected text NOT NULL);
         CREATE INDEX tokens_owner_id_idx ON public.tokens (owner_id);
         INSERT INTO public.owners SELECT upper(md5('owner-' || g)::uuid::text), md5('owner-' || g)::uuid::text FROM generate_series(1, 1000) g;
         INSERT INTO public.tokens SELECT g, upper(md5('owner-' || (g % 1000 + 1))::uuid::text), md5('owner-' || (g % 1000 + 1))::uuid::text
-        FROM generate_series(1, \(rows)) g;
+        FROM generate_series(1, \(literal: rows)) g;
         """
+    }
 
     /// Writes until `stop` is set: each transaction inserts an owner and a token and moves an
     /// existing token to the new owner. Returns the number of committed transactions.
@@ -42,9 +44,9 @@ struct NormalizeUUIDOnlineTests {
                 // Literals of unknown type: the same statements work on text and on uuid.
                 if try ConcurrentWriterTests.commit("""
                     BEGIN;
-                    INSERT INTO public.owners (id, expected) VALUES ('\(owner)', '\(owner.lowercased())');
-                    INSERT INTO public.tokens (id, owner_id, expected) VALUES (\(token), '\(owner)', '\(owner.lowercased())');
-                    UPDATE public.tokens SET owner_id = '\(owner)', expected = '\(owner.lowercased())' WHERE id = \(moved);
+                    INSERT INTO public.owners (id, expected) VALUES ('\(raw: owner)', '\(raw: owner.lowercased())');
+                    INSERT INTO public.tokens (id, owner_id, expected) VALUES (\(raw: token), '\(raw: owner)', '\(raw: owner.lowercased())');
+                    UPDATE public.tokens SET owner_id = '\(raw: owner)', expected = '\(raw: owner.lowercased())' WHERE id = \(raw: moved);
                     COMMIT;
                     """, on: app) {
                     committed += 1
@@ -57,7 +59,7 @@ struct NormalizeUUIDOnlineTests {
     @Test func nothingWrittenMeanwhileIsLostOrWrong() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let observer = try ConcurrentWriterTests.session(database)
-            try observer.execute(Self.tables)
+            try observer.execute(Self.tables())
             let (report, committed, elapsed) = try ConcurrentWriterTests.runWhileWriting(
                 "settings: {lock_timeout: 2s, batch_size: 2000}\nsteps:\n  - normalize_uuid: {columns: [owners.id], method: online}\n",
                 on: database, label: "uuid-online") { Self.writer(database.conninfo, stop: $0) }
@@ -98,7 +100,7 @@ struct NormalizeUUIDOnlineTests {
     @Test func aSecondRunDoesNothingAndTheShadowIsGone() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let observer = try ConcurrentWriterTests.session(database)
-            try observer.execute(Self.tables.replacingOccurrences(of: "\(Self.rows)", with: "3000"))
+            try observer.execute(Self.tables(rows: 3000))
             let snapshots = ConcurrentWriterTests.scratch("uuid-online-again")
             defer { try? FileManager.default.removeItem(atPath: snapshots) }
             let plan = try writePlan("steps:\n  - normalize_uuid: {columns: [tokens.owner_id], method: online}\n")
@@ -226,7 +228,7 @@ struct NormalizeUUIDOnlineTests {
             try observer.execute("""
                 CREATE TABLE public.links (id bigint PRIMARY KEY, ref varchar(40), expected uuid);
                 CREATE INDEX links_ref_idx ON public.links (ref);
-                INSERT INTO public.links SELECT g, upper(md5(g::text)::uuid::text), md5(g::text)::uuid FROM generate_series(1, \(rows)) g;
+                INSERT INTO public.links SELECT g, upper(md5(g::text)::uuid::text), md5(g::text)::uuid FROM generate_series(1, \(literal: rows)) g;
                 UPDATE public.links SET ref = 'bad-' || id, expected = NULL WHERE id % 1000 = 0;
                 """)
             let conninfo = database.conninfo
@@ -246,8 +248,8 @@ struct NormalizeUUIDOnlineTests {
                     do {
                         try app.execute("""
                             BEGIN;
-                            INSERT INTO public.links VALUES (\(id), '\(value)', \(expected));
-                            UPDATE public.links SET ref = '\(value)', expected = \(expected) WHERE id = \(moved);
+                            INSERT INTO public.links VALUES (\(raw: id), '\(raw: value)', \(raw: expected));
+                            UPDATE public.links SET ref = '\(raw: value)', expected = \(raw: expected) WHERE id = \(raw: moved);
                             COMMIT;
                             """)
                         if bad { committedBad += ["\(id) [\(value)]", "\(moved) [\(value)]"] }
@@ -273,7 +275,7 @@ struct NormalizeUUIDOnlineTests {
     }
 
     /// What blocks the step `yaml` on a fresh database after `setup` ([] and an issue when nothing does).
-    static func blockingProblems(_ yaml: String, after setup: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [StepProblem] {
+    static func blockingProblems(_ yaml: String, after setup: SQL, sourceLocation: SourceLocation = #_sourceLocation) throws -> [StepProblem] {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
             try connection.execute(setup)
@@ -364,7 +366,7 @@ struct OnlineCarriedSettingsTests {
                 DO $$ BEGIN CREATE ROLE pgmend_carried_reader; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
                 CREATE TABLE public.t (id int PRIMARY KEY, ref text NOT NULL, other text,
                                        CONSTRAINT t_ref_key UNIQUE (ref) WITH (fillfactor = 70));
-                CREATE INDEX t_ref_other_idx ON public.t (ref, other) WITH (fillfactor = 60, deduplicate_items = off) TABLESPACE \(tablespace);
+                CREATE INDEX t_ref_other_idx ON public.t (ref, other) WITH (fillfactor = 60, deduplicate_items = off) TABLESPACE \(ident: tablespace);
                 CREATE INDEX t_other_idx ON public.t (other) WITH (fillfactor = 50);
                 CREATE UNIQUE INDEX t_other_ref_key ON public.t (other, ref) NULLS NOT DISTINCT;
                 GRANT SELECT (ref), UPDATE (ref) ON public.t TO pgmend_carried_reader;

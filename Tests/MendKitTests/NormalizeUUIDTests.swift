@@ -6,7 +6,7 @@ import Testing
 
 /// The seed's shape: apps.id is varchar(36), referenced by memories.app_id (a foreign-key
 /// pair), api_keys.user_id is UUID text without a key, one of its values not a UUID.
-private let tables = """
+private let tables: SQL = """
     SET search_path = public;
     CREATE TABLE public.apps (id varchar(40) PRIMARY KEY, name text NOT NULL);
     CREATE TABLE public.memories (id int PRIMARY KEY, app_id varchar(40) REFERENCES public.apps (id) ON DELETE CASCADE, content text);
@@ -138,7 +138,7 @@ struct NormalizeUUIDTests {
             }
             #expect(problems.first?.message.contains("app_memories, app_names") == true, "\(problems)")
 
-            let facts = """
+            let facts: SQL = """
                 SELECT c.relname::text, pg_get_userbyid(c.relowner)::text, coalesce(obj_description(c.oid, 'pg_class'), ''),
                        coalesce(array_to_string(c.reloptions, ','), ''),
                        coalesce((SELECT string_agg(x.grantee::regrole::text || ':' || x.privilege_type || ':' || x.is_grantable, ',' ORDER BY x.grantee::regrole::text, x.privilege_type)

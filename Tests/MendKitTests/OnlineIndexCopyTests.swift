@@ -12,7 +12,7 @@ import Testing
 struct OnlineIndexCopyTests {
     /// An operator class in a schema of its own, with a name that needs quoting: a copy of
     /// `text_pattern_ops` (creating one needs superuser; the test cluster's role is).
-    static let patternClass = """
+    static let patternClass: SQL = """
         CREATE SCHEMA "Ops";
         CREATE OPERATOR CLASS "Ops"."Pattern_ops" FOR TYPE text USING btree AS
             OPERATOR 1 ~<~, OPERATOR 2 ~<=~, OPERATOR 3 =, OPERATOR 4 ~>=~, OPERATOR 5 ~>~,
@@ -26,7 +26,7 @@ struct OnlineIndexCopyTests {
     }
 
     /// Applies `step` (its prediction checked) and expects every index of `public.t` as it was.
-    static func expectIndexesRebuiltAsTheyWere(_ step: String, setup: String) throws {
+    static func expectIndexesRebuiltAsTheyWere(_ step: String, setup: SQL) throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
             try connection.execute(setup)

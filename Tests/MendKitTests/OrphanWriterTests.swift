@@ -27,11 +27,11 @@ struct OrphanWriterTests {
         let items = "items_\(trial)"
         try connection.execute(
             """
-            CREATE TABLE \(users) (id int PRIMARY KEY);
-            CREATE TABLE \(items) (id int PRIMARY KEY, user_id int, v text);
-            INSERT INTO \(users) SELECT g FROM generate_series(1, 100) g;
-            INSERT INTO \(items) SELECT g, g % 100 + 1, 'v' || g FROM generate_series(1, 1000) g;
-            INSERT INTO \(items) SELECT g, g - 1500, 'orphan' || g FROM generate_series(2001, 2010) g;
+            CREATE TABLE \(raw: users) (id int PRIMARY KEY);
+            CREATE TABLE \(raw: items) (id int PRIMARY KEY, user_id int, v text);
+            INSERT INTO \(raw: users) SELECT g FROM generate_series(1, 100) g;
+            INSERT INTO \(raw: items) SELECT g, g % 100 + 1, 'v' || g FROM generate_series(1, 1000) g;
+            INSERT INTO \(raw: items) SELECT g, g - 1500, 'orphan' || g FROM generate_series(2001, 2010) g;
             """)
         return (users, items)
     }
@@ -91,8 +91,8 @@ struct OrphanWriterTests {
         let app = try ConcurrentWriterTests.session(database)
         try app.execute(
             """
-            BEGIN; INSERT INTO \(users) VALUES (501); INSERT INTO \(items) VALUES (3001, 999, 'late orphan'), (3002, 1, 'late child');
-            DELETE FROM \(users) WHERE id = 100
+            BEGIN; INSERT INTO \(raw: users) VALUES (501); INSERT INTO \(raw: items) VALUES (3001, 999, 'late orphan'), (3002, 1, 'late child');
+            DELETE FROM \(raw: users) WHERE id = 100
             """)
         let plan = try writePlan(
             "settings: {lock_timeout: 30s}\nsteps:\n  - fix_foreign_keys: {references: [{from: \(items).user_id, to: \(users).id}], \(orphans)}\n")
@@ -179,11 +179,11 @@ struct OrphanWriterTests {
                         let owner = id % 5 == 0 ? Int.random(in: 101...120) : Int.random(in: 1...100)
                         do {
                             try connection.execute("BEGIN")
-                            try connection.query("INSERT INTO \(items) VALUES (\(bind: id), \(bind: owner), 'new')")
+                            try connection.query("INSERT INTO \(raw: items) VALUES (\(bind: id), \(bind: owner), 'new')")
                             try connection.query("SELECT pg_sleep(0.001)")
                             switch id % 7 {
-                            case 0: try connection.query("INSERT INTO \(users) VALUES (\(bind: Int.random(in: 101...120))) ON CONFLICT DO NOTHING")
-                            case 3: try connection.query("DELETE FROM \(users) WHERE id = \(bind: Int.random(in: 1...120))")
+                            case 0: try connection.query("INSERT INTO \(raw: users) VALUES (\(bind: Int.random(in: 101...120))) ON CONFLICT DO NOTHING")
+                            case 3: try connection.query("DELETE FROM \(raw: users) WHERE id = \(bind: Int.random(in: 1...120))")
                             default: break
                             }
                             try connection.execute("COMMIT")

@@ -12,7 +12,7 @@ import Testing
 /// every write, temporary tables included.
 @Suite("A dry run in a read-only session")
 struct ReadOnlyDryRunTests {
-    static let setup = """
+    static let setup: SQL = """
         CREATE TABLE public.users (id int PRIMARY KEY, status text NOT NULL DEFAULT 'active');
         INSERT INTO public.users SELECT g, 'active' FROM generate_series(1, 20) g;
         """

@@ -23,17 +23,17 @@ struct RowSecurityTests {
         let admin = try database.connect()
         try admin.execute(
             """
-            CREATE ROLE \(quotedRole) LOGIN NOSUPERUSER \(bypass ? "BYPASSRLS" : "NOBYPASSRLS");
-            GRANT CREATE ON DATABASE \(SQLIdentifier(database.name).quoted) TO \(quotedRole);
-            GRANT CREATE, USAGE ON SCHEMA public TO \(quotedRole);
+            CREATE ROLE \(raw: quotedRole) LOGIN NOSUPERUSER \(raw: bypass ? "BYPASSRLS" : "NOBYPASSRLS");
+            GRANT CREATE ON DATABASE \(raw: SQLIdentifier(database.name)) TO \(raw: quotedRole);
+            GRANT CREATE, USAGE ON SCHEMA public TO \(raw: quotedRole);
             CREATE TABLE public.items (id int PRIMARY KEY, note text NOT NULL, payload jsonb NOT NULL, token text NOT NULL, at timestamp NOT NULL);
             INSERT INTO public.items
             SELECT g, 'note ' || g, jsonb_build_object('color', 'c' || g), upper(md5(g::text)::uuid::text), timestamp '2025-01-01' + g * interval '1 hour'
-            FROM generate_series(1, \(rows)) g;
+            FROM generate_series(1, \(raw: rows)) g;
             CREATE TABLE public.hidden (id int PRIMARY KEY, body text);
             INSERT INTO public.hidden SELECT g, 'secret ' || g FROM generate_series(1, 500) g;
-            ALTER TABLE public.items OWNER TO \(quotedRole);
-            ALTER TABLE public.hidden OWNER TO \(quotedRole);
+            ALTER TABLE public.items OWNER TO \(raw: quotedRole);
+            ALTER TABLE public.hidden OWNER TO \(raw: quotedRole);
             ALTER TABLE public.items ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
             ALTER TABLE public.hidden ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
             CREATE POLICY even_only ON public.items USING (id % 2 = 0);
@@ -62,11 +62,10 @@ struct RowSecurityTests {
 
     /// What the superuser sees of a table: every row's fingerprint and the columns' types.
     static func state(_ admin: Connection, _ table: String) throws -> String {
-        guard try admin.scalar("SELECT to_regclass($1) IS NOT NULL", [table], as: Bool.self) == true else { return "no table" }
+        guard try admin.scalar("SELECT to_regclass(\(bind: table)) IS NOT NULL", as: Bool.self) == true else { return "no table" }
         let data = try ArchiveTests.fingerprint(table, admin)
         let columns = try admin.query(
-            "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
-            [table]
+            "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = \(bind: table)::regclass AND attnum > 0 AND NOT attisdropped"
         ).first?.get(0, as: String.self) ?? ""
         return "\(data.rows) rows, \(data.fingerprint), \(columns)"
     }
@@ -113,7 +112,7 @@ struct RowSecurityTests {
                 """
                 CREATE TABLE public.plain (id int PRIMARY KEY, v text);
                 INSERT INTO public.plain SELECT g, 'v' || g FROM generate_series(1, 1000) g;
-                ALTER TABLE public.plain OWNER TO \(SQLIdentifier(role).quoted);
+                ALTER TABLE public.plain OWNER TO \(SQLIdentifier(role));
                 """)
             let before = try Self.state(admin, "plain")
             let folder = ArchiveTests.scratch("rls-late")
@@ -155,7 +154,7 @@ struct RowSecurityTests {
             // `hidden` is not empty to a role that reads every row: without an archive of its
             // rows it stays, which is drop_table's ordinary answer.
             #expect(report.outcome == (kind == "drop_table" ? .blocked : .ok), "\(RunReportText(report).text)")
-            func count(_ sql: String) throws -> Int { try admin.scalar(sql, as: Int.self) ?? -1 }
+            func count(_ sql: SQL) throws -> Int { try admin.scalar(sql, as: Int.self) ?? -1 }
             switch kind {
             case "archive_table":
                 #expect(try count("SELECT count(*) FROM pg_class WHERE relname = 'items'") == 0)

@@ -20,7 +20,7 @@ struct SessionTimeoutTests {
 
     /// An application's transaction that holds ACCESS EXCLUSIVE on `table` for `seconds`.
     static func holdLock(_ session: NamedSession, on table: String, seconds: Double) -> Background<Void> {
-        try? session.execute("BEGIN; LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE")
+        try? session.execute("BEGIN; LOCK TABLE \(raw: table) IN ACCESS EXCLUSIVE MODE")
         return Background {
             Thread.sleep(forTimeInterval: seconds)
             try session.execute("COMMIT")
@@ -116,11 +116,11 @@ struct SessionTimeoutTests {
     @Test func theRolesStatementTimeoutDoesNotCancelPgmendsStatements() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let admin = try database.connect()
-            let role = "pgmend_hurried_\(database.name)".prefix(63)
+            let role = String("pgmend_hurried_\(database.name)".prefix(63))
             try admin.execute(
                 """
-                CREATE ROLE "\(role)" LOGIN; ALTER ROLE "\(role)" SET statement_timeout = '5ms';
-                GRANT CREATE ON DATABASE "\(database.name)" TO "\(role)"; GRANT CREATE ON SCHEMA public TO "\(role)"
+                CREATE ROLE \(ident: role) LOGIN; ALTER ROLE \(ident: role) SET statement_timeout = '5ms';
+                GRANT CREATE ON DATABASE \(ident: database.name) TO \(ident: role); GRANT CREATE ON SCHEMA public TO \(ident: role)
                 """)
             let connection = try Connection(database.conninfo + " user=\(role)")
             #expect(try connection.scalar("SHOW statement_timeout", as: String.self) == "5ms")
@@ -136,7 +136,7 @@ struct SessionTimeoutTests {
             #expect(report.outcome == .ok, "\(report.message ?? "")")
             try connection.execute("SET statement_timeout = 0")
             #expect(try connection.scalar("SELECT count(*) FROM tasks WHERE priority IS NULL", as: Int.self) == 0)
-            try admin.execute("DROP OWNED BY \"\(role)\"; DROP ROLE \"\(role)\"")
+            try admin.execute("DROP OWNED BY \"\(raw: role)\"; DROP ROLE \"\(raw: role)\"")
         }
     }
 

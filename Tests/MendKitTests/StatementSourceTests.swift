@@ -64,6 +64,13 @@ struct StatementSourceTests {
         #expect(literals.isEmpty, "\(literals.map(\.description).joined(separator: "\n"))")
     }
 
+    /// Another way to put text into a statement (an interpolation of one's own) is for tests only.
+    @Test func onlyTheClientAndTheTestSupportExtendTheInterpolation() throws {
+        let extensions = try Self.uses(#"extension SQL\.StringInterpolation|appendLiteral\("#, in: Self.sourceLines())
+            .filter { !$0.path.hasPrefix("Sources/PostgresClient/") && !$0.path.hasPrefix("Sources/MendTestSupport/") }
+        #expect(extensions.isEmpty, "\(extensions.map(\.description).joined(separator: "\n"))")
+    }
+
     @Test func aScriptFileIsSentOnlyByTheArchive() throws {
         let calls = try Self.uses(#"scriptFile\("#, in: Self.sourceLines())
             .filter { !$0.path.hasPrefix("Sources/PostgresClient/") && !$0.path.hasPrefix("Sources/MendKit/Archive/") }

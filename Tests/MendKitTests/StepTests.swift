@@ -245,7 +245,7 @@ struct StepTests {
     static func sequentialScans(_ table: String, _ connection: Connection) throws -> Int {
         try connection.execute("SELECT pg_stat_force_next_flush()")
         try connection.execute("SELECT pg_stat_clear_snapshot()")
-        return try connection.scalar("SELECT seq_scan::int FROM pg_stat_user_tables WHERE relid = to_regclass($1)", [table], as: Int.self) ?? -1
+        return try connection.scalar("SELECT seq_scan::int FROM pg_stat_user_tables WHERE relid = to_regclass(\(bind: table))", as: Int.self) ?? -1
     }
 
     @Test func archiveTableKeptAndArchivedReadsTheTableOnce() throws {

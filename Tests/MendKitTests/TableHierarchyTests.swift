@@ -10,7 +10,7 @@ import Testing
 /// blocked in the dry run with the reason, never archived or dropped as a subset.
 @Suite("archive_table and drop_table on partitioned tables and inheritance parents")
 struct TableHierarchyTests {
-    static let tables = """
+    static let tables: SQL = """
         CREATE TABLE public.events (id int NOT NULL, body text) PARTITION BY RANGE (id);
         CREATE TABLE public.events_low PARTITION OF public.events FOR VALUES FROM (0) TO (500);
         CREATE TABLE public.events_high PARTITION OF public.events FOR VALUES FROM (500) TO (1000);
@@ -23,7 +23,7 @@ struct TableHierarchyTests {
 
     /// Every row, counted as the superuser sees it through the table (children included).
     static func rows(_ connection: Connection, _ table: String) throws -> Int {
-        try connection.scalar("SELECT count(*) FROM \(table)", as: Int.self) ?? -1
+        try connection.scalar("SELECT count(*) FROM \(raw: table)", as: Int.self) ?? -1
     }
 
     @Test(arguments: [

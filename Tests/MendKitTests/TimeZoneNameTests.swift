@@ -7,7 +7,7 @@ import Testing
 /// or a POSIX offset (`UTC+3` means three hours west of UTC) blocks the step before any change.
 @Suite("assume_time_zone: only zones PostgreSQL knows by name")
 struct TimeZoneNameTests {
-    static let setup = """
+    static let setup: SQL = """
         CREATE TABLE public.users (id int PRIMARY KEY, seen_at timestamp, metadata jsonb);
         INSERT INTO public.users VALUES (1, '2025-01-15 12:00:00', '{"at": "2025-01-15T12:00:00"}');
         """

@@ -52,7 +52,7 @@ struct ConnectionTests {
         try cluster.withFreshDatabase { database in
             let admin = try database.connect()
             let role = "pw_\(database.name)"
-            try admin.execute("CREATE ROLE \(SQLIdentifier(role)) LOGIN PASSWORD 'right-password-1' IN ROLE \(ThrowawayCluster.passwordLoginRole)")
+            try admin.execute("CREATE ROLE \(SQLIdentifier(role)) LOGIN PASSWORD 'right-password-1' IN ROLE \(ident: ThrowawayCluster.passwordLoginRole)")
             defer { _ = try? admin.execute("DROP ROLE \(SQLIdentifier(role))") }
 
             // The right password works, so the failures below are about the password alone.

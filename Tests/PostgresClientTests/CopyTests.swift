@@ -109,7 +109,7 @@ struct CopyTests {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
             try connection.execute("CREATE TABLE t (id int); INSERT INTO t VALUES (1)")
-            for statement in ["COPY t TO STDOUT", "COPY t FROM STDIN"] {
+            for statement: SQL in ["COPY t TO STDOUT", "COPY t FROM STDIN"] {
                 let error = try #require(throws: PostgresError.self) { try connection.execute(statement) }
                 #expect(error.kind == .usage)
                 #expect(try connection.scalar("SELECT count(*) FROM t", as: Int.self) == 1)

@@ -35,9 +35,9 @@ struct QuotingTests {
             try connection.execute("CREATE TABLE x (id int)")
             let table = SQLIdentifier("weird\"name; drop table x")
             let column = SQLIdentifier("Select \"From\"")
-            try connection.execute("CREATE TABLE \(table.quoted) (\(column.quoted) text)")
-            try connection.query("INSERT INTO \(table.quoted) (\(column.quoted)) VALUES (\(bind: "kept"))")
-            #expect(try connection.scalar("SELECT \(column.quoted) FROM \(table.quoted)", as: String.self) == "kept")
+            try connection.execute("CREATE TABLE \(table) (\(column) text)")
+            try connection.query("INSERT INTO \(table) (\(column)) VALUES (\(bind: "kept"))")
+            #expect(try connection.scalar("SELECT \(column) FROM \(table)", as: String.self) == "kept")
             let names = try connection.query("SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY relname")
             #expect(try names.map { try $0.get(0, as: String.self) } == ["weird\"name; drop table x", "x"])
         }
@@ -49,7 +49,7 @@ struct QuotingTests {
             let value = "a 'quoted' \\ back\\\\slash"
             for setting in ["on", "off"] {
                 try connection.setSession("standard_conforming_strings", setting)
-                #expect(try connection.scalar("SELECT \(SQLLiteral.quoted(value))", as: String.self) == value)
+                #expect(try connection.scalar("SELECT \(literal: value)", as: String.self) == value)
             }
         }
     }

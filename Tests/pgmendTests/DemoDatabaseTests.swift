@@ -65,7 +65,7 @@ struct DemoDatabaseTests {
                 return try tables.map { row in
                     let table = SQLIdentifier(try row.get(0, as: String.self))
                     let hash = try connection.scalar(
-                        "SELECT md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM \(table.quoted) t", as: String.self)
+                        "SELECT md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM \(table) t", as: String.self)
                     return "\(table) \(hash ?? "")"
                 }
             }

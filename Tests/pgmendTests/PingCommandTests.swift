@@ -59,7 +59,7 @@ struct PingCommandTests {
         try cluster.withFreshDatabase { database in
             let role = "svc_\(database.name)"
             let admin = try database.connect()
-            try admin.execute("CREATE ROLE \(SQLIdentifier(role)) LOGIN PASSWORD 'from-the-pgpass-file' IN ROLE \(ThrowawayCluster.passwordLoginRole)")
+            try admin.execute("CREATE ROLE \(SQLIdentifier(role)) LOGIN PASSWORD 'from-the-pgpass-file' IN ROLE \(ident: ThrowawayCluster.passwordLoginRole)")
             defer { _ = try? admin.execute("DROP ROLE \(SQLIdentifier(role))") }
 
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-\(database.name)")
@@ -108,7 +108,7 @@ struct PingCommandTests {
         try cluster.withFreshDatabase { database in
             let role = "pw_\(database.name)"
             let admin = try database.connect()
-            try admin.execute("CREATE ROLE \(SQLIdentifier(role)) LOGIN PASSWORD 'the-real-one' IN ROLE \(ThrowawayCluster.passwordLoginRole)")
+            try admin.execute("CREATE ROLE \(SQLIdentifier(role)) LOGIN PASSWORD 'the-real-one' IN ROLE \(ident: ThrowawayCluster.passwordLoginRole)")
             defer { _ = try? admin.execute("DROP ROLE \(SQLIdentifier(role))") }
             let secret = "Hunter2-Not-Right"
             let outcome = try PgMendBinary.run(["ping", "--db", cluster.uri(database: database.name, user: role, password: secret)])

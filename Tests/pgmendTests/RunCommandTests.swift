@@ -90,7 +90,8 @@ struct RunCommandTests {
                 "SELECT substring(sql FROM '^-- to put it back: (.*);') FROM pgmend.statements WHERE sql LIKE '-- to put it back:%' ORDER BY id"
             ).map { try $0.get(0, as: String.self) }
             #expect(restores.count == 3)
-            for statement in restores { try connection.execute(statement) }
+            // What pg_get_indexdef printed when the index was dropped.
+            for statement in restores { try connection.execute(.catalogText(statement)) }
             #expect(try connection.query(
                 "SELECT 1 FROM pg_index WHERE indisvalid AND indexrelid IN (to_regclass('idx_apikey_user_id'), to_regclass('ix_api_keys_user_id'), to_regclass('idx_memories_user_id'))"
             ).count == 3)

@@ -56,7 +56,8 @@ struct SnapshotCommandTests {
     ])
     func verifyNamesExactlyTheDrift(statement: String, expected: [String]) throws {
         try Self.withDemo("verify_drift") { setup in
-            try setup.database.connect().execute(statement)
+            // The drift a test argument names, as an operator would type it into psql.
+            try setup.database.connect().execute(.unsafeRaw(statement))
             let outcome = try PgMendBinary.run(["verify", setup.snapshot, "--db", setup.database.conninfo, "--format", "json"])
             #expect(outcome.status == 1)
             let report = try JSONDecoder().decode(Report.self, from: Data(outcome.stdout.utf8))

@@ -69,10 +69,11 @@ extension Probe {
     /// own, not plan text. Text PostgreSQL does not take as a function body (EXPLAIN, SHOW,
     /// DDL, a `DO` block) is `unknown`, as is anything in a session that cannot create a
     /// temporary function (`readOnlySession`).
-    public func purity(of statement: String) throws -> PlanTextPurity {
-        var body = statement.trimmingCharacters(in: .whitespacesAndNewlines)
-        while body.hasSuffix(";") { body = String(body.dropLast()).trimmingCharacters(in: .whitespacesAndNewlines) }
-        let create = "CREATE FUNCTION pg_temp.pgmend_purity() RETURNS void LANGUAGE sql BEGIN ATOMIC\n\(body)\n;\nEND"
+    ///
+    /// `statement` holds no bound value (a function body takes none) and ends without `;`.
+    public func purity(of statement: SQL) throws -> PlanTextPurity {
+        // The body on lines of its own so that a trailing comment in it cannot swallow the END.
+        let create: SQL = "CREATE FUNCTION pg_temp.pgmend_purity() RETURNS void LANGUAGE sql BEGIN ATOMIC\n\(statement)\n;\nEND"
         // Savepoints (or a transaction) rolled back, so that text the server refuses leaves
         // the assessment's transaction usable.
         return try assessing { probe in
@@ -84,8 +85,7 @@ extension Probe {
             }
             do {
                 return try probe.assessing { probe in
-                    // One statement (the extended protocol takes no more), the body on lines of
-                    // its own so that a trailing comment in it cannot swallow the END.
+                    // One statement: the extended protocol takes no more.
                     try probe.connection.query(create)
                     let volatile = try probe.connection.query(Self.volatileFunctionsSQL).map { try $0.get(0, as: String.self) }
                     return volatile.isEmpty ? .pure : .volatile(volatile)
@@ -102,7 +102,7 @@ extension Probe {
     /// The assessment to return instead of evaluating `statement`, plan text of `option`:
     /// blocked when it calls a volatile function or cannot be inspected, waiting when the
     /// session cannot inspect it (a read-only dry run; a real run judges it). nil: evaluate it.
-    public func unlessPure(_ statement: String, option: String, table: ObjectName? = nil) throws -> Assessment? {
+    public func unlessPure(_ statement: SQL, option: String, table: ObjectName? = nil) throws -> Assessment? {
         let found = try planText(option) { try self.purity(of: statement) }
         guard let reason = found.reason(option) else { return nil }
         if readOnlySession != nil, case .unknown = found { return .waiting(reason) }
@@ -116,7 +116,7 @@ extension Probe {
     /// aggregate and window function in it, nested queries included, names its object by oid
     /// (`:funcid`, `:opno`, `:aggfnoid`, `:winfnoid`); a view it reads (`:relid`) adds its
     /// rule's tree, a domain it casts to (`:resulttype`, `:consttype`) its CHECK constraints'.
-    static let volatileFunctionsSQL = """
+    static let volatileFunctionsSQL: SQL = """
         WITH RECURSIVE trees(tree) AS (
             SELECT prosqlbody::text FROM pg_proc WHERE oid = 'pg_temp.pgmend_purity()'::regprocedure
           UNION

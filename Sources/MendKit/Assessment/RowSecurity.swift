@@ -57,7 +57,7 @@ enum RowSecurity {
     /// When a policy of the table applies to the role (as the server decides it, `check_enable_rls`):
     /// row security on, the role neither a superuser nor BYPASSRLS, and either not the owner
     /// (nor a member with its privileges) or the table forced.
-    static let applyingQuery = """
+    static let applyingQuery: SQL = """
         SELECT n.nspname, c.relname, current_user::text, pg_get_userbyid(c.relowner)::text, c.relforcerowsecurity,
                pg_has_role(c.relowner, 'USAGE')
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -79,7 +79,7 @@ enum RowSecurity {
     /// from the catalog only, so a dry run says blocked before any row is read.
     static func problems(of tables: [ObjectName], probe: Probe) throws -> [StepProblem] {
         let names = tables.map { QualifiedName(schema: $0.schema, $0.name).quoted }
-        let rows = try probe.query(applyingQuery + " AND c.oid = ANY (SELECT to_regclass(t) FROM unnest($1::text[]) t) ORDER BY 1, 2", [names])
+        let rows = try probe.query("\(applyingQuery) AND c.oid = ANY (SELECT to_regclass(t) FROM unnest(\(bind: names)::text[]) t) ORDER BY 1, 2")
         return try applying(rows).map(\.problem)
     }
 
@@ -87,7 +87,7 @@ enum RowSecurity {
     /// gave; without a catalog answer (an aborted transaction), the server's words.
     static func problem(for error: any Error, on connection: Connection) -> StepProblem {
         let name = refusedTable(error) ?? "?"
-        let found = try? applying(connection.query(applyingQuery + " AND c.relname = $1 ORDER BY 1, 2", [name]))
+        let found = try? applying(connection.query("\(applyingQuery) AND c.relname = \(bind: name) ORDER BY 1, 2"))
         if let found, found.count == 1, let only = found.first { return only.problem }
         let words = (error as? PostgresError)?.message ?? (error as? PlanTextRefused)?.error.message ?? "\(error)"
         return StepProblem(

@@ -98,6 +98,19 @@ public enum LockLevel: String, Sendable, Codable {
     case shareRowExclusive = "SHARE ROW EXCLUSIVE"
     case exclusive = "EXCLUSIVE"
     case accessExclusive = "ACCESS EXCLUSIVE"
+
+    /// The mode as `LOCK TABLE ... IN mode MODE` takes it (none for `none` and `unknown`).
+    var modeSQL: SQL {
+        switch self {
+        case .accessShare: "ACCESS SHARE"
+        case .rowExclusive: "ROW EXCLUSIVE"
+        case .shareUpdateExclusive: "SHARE UPDATE EXCLUSIVE"
+        case .share: "SHARE"
+        case .shareRowExclusive: "SHARE ROW EXCLUSIVE"
+        case .exclusive: "EXCLUSIVE"
+        case .accessExclusive, .none, .unknown: "ACCESS EXCLUSIVE"
+        }
+    }
 }
 
 /// Everything an effect may use while it runs: the connection, the plan's settings, whether

@@ -69,7 +69,7 @@ public struct ResolveRowsUnderLock: Effect {
 
     var name: QualifiedName { QualifiedName(schema: table.schema, table.name) }
     var lockStatement: SQL {
-        "LOCK TABLE \(lockTargets.map { "\(QualifiedName(schema: $0.schema, $0.name))" as SQL }) IN \(SQL.catalogText(lock.rawValue)) MODE"
+        "LOCK TABLE \(lockTargets.map { "\(QualifiedName(schema: $0.schema, $0.name))" as SQL }) IN \(lock.modeSQL) MODE"
     }
     var countStatement: SQL { "SELECT count(*) FROM ONLY \(name) t WHERE \(selection.condition)" }
     var deleteStatement: SQL { "DELETE FROM ONLY \(name) t WHERE \(selection.condition)" }

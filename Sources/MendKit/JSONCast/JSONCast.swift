@@ -17,7 +17,7 @@ import PostgresClient
 struct JSONCast {
     enum Family: Equatable {
         case boolean
-        case integer(min: String, max: String)
+        case integer(min: Int64, max: Int64)
         case numeric(Numeric)
         case text(limit: Int?)
         case timestamptz
@@ -28,9 +28,9 @@ struct JSONCast {
         init?(printedType: String) {
             switch printedType {
             case "boolean": self = .boolean
-            case "smallint": self = .integer(min: "-32768", max: "32767")
-            case "integer": self = .integer(min: "-2147483648", max: "2147483647")
-            case "bigint": self = .integer(min: "-9223372036854775808", max: "9223372036854775807")
+            case "smallint": self = .integer(min: Int64(Int16.min), max: Int64(Int16.max))
+            case "integer": self = .integer(min: Int64(Int32.min), max: Int64(Int32.max))
+            case "bigint": self = .integer(min: Int64.min, max: Int64.max)
             case "numeric": self = .numeric(.exact)
             case "double precision": self = .numeric(.double)
             case "real": self = .numeric(.real)
@@ -87,13 +87,13 @@ struct JSONCast {
         /// SQL true when `number` (a numeric) converts without an error: within the type's
         /// range, and for a float not so small that it would round to zero (PostgreSQL then
         /// refuses it, `is out of range for type real`). nil: every number does.
-        func fits(_ number: String) -> String? {
+        func fits(_ number: SQL) -> SQL? {
             switch self {
             case .exact:
                 return nil
             case .decimal(let precision, let scale):
                 // numeric(p, s) refuses a value whose rounded form has p - s digits before the point.
-                return "abs(round(\(number), \(scale))) < '1e\(precision - scale)'::numeric"
+                return "abs(round(\(number), \(literal: scale))) < \(bind: "1e\(precision - scale)")::numeric"
             case .real:
                 // Largest float4, and a bound above half the smallest subnormal (which is 1.4e-45):
                 // what lies between rounds to a subnormal, what lies below to zero.
@@ -106,18 +106,20 @@ struct JSONCast {
 
     var family: Family
     /// The jsonb value.
-    var json: String
+    var json: SQL
     /// The same value as text (a string without its quotes), read from the document directly
     /// (`doc ->> 'key'` costs far less than `(doc -> 'key') #>> '{}'`).
-    var text: String
+    var text: SQL
     /// The type as the server prints it (`format_type`).
     var type: String
     var trim: Bool
     var timeZone: String?
 
-    var kind: String { "jsonb_typeof(\(json))" }
+    var kind: SQL { "jsonb_typeof(\(json))" }
+    /// The type, as the server printed it.
+    var typeSQL: SQL { .catalogText(type) }
 
-    init(family: Family, json: String, text: String? = nil, type: String, trim: Bool, timeZone: String?) {
+    init(family: Family, json: SQL, text: SQL? = nil, type: String, trim: Bool, timeZone: String?) {
         self.family = family
         self.json = json
         self.text = text ?? "(\(json) #>> '{}')"
@@ -126,7 +128,7 @@ struct JSONCast {
         self.timeZone = timeZone
     }
     /// The scalar as text (a string without its quotes).
-    var scalar: String { trim ? "btrim(\(text))" : text }
+    var scalar: SQL { trim ? "btrim(\(text))" : text }
 
     static let numberPattern = #"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]{1,3})?$"#
     static let datePattern = #"[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"#
@@ -135,13 +137,13 @@ struct JSONCast {
     static let offsetPattern = #"(Z|z|[+-](0[0-9]|1[0-5])(:?[0-5][0-9])?)"#
 
     /// True when the value is present and converts without loss.
-    var valid: String { "(\(value) IS NOT NULL)" }
+    var valid: SQL { "(\(value) IS NOT NULL)" }
 
     /// The value as the column's type; NULL when absent, JSON null, or not convertible.
     ///
     /// What a fast path costs is mostly how often it reads the value out of the document
     /// (each `doc ->> 'key'` finds the key again): the paths below read it once or twice.
-    var value: String {
+    var value: SQL {
         switch family {
         case .boolean:
             // A JSON boolean's text and an accepted string's are the same two words; a number,
@@ -151,12 +153,12 @@ struct JSONCast {
             // Plain digits that fit the type whatever they are (one digit fewer than its
             // maximum has): the text casts directly. A JSON number or a string, as the general
             // path accepts both.
-            let digits = max.count - 1
-            return "(CASE WHEN \(scalar) ~ '^-?[0-9]{1,\(digits)}$' THEN (\(scalar))::\(type) ELSE \(generalValue) END)"
+            let digits = String(max).count - 1
+            return "(CASE WHEN \(scalar) ~ \(bind: "^-?[0-9]{1,\(digits)}$") THEN (\(scalar))::\(typeSQL) ELSE \(generalValue) END)"
         case .timestamptz, .timestamp, .date:
             // A match converts as the general path's does, without its checks.
             guard let fast = fastDated else { return generalValue }
-            return "(CASE WHEN \(scalar) ~ \(SQLLiteral.quoted(fast)) THEN \(datedConversion) ELSE \(generalValue) END)"
+            return "(CASE WHEN \(scalar) ~ \(bind: fast) THEN \(datedConversion) ELSE \(generalValue) END)"
         case .numeric, .text, .uuid:
             return generalValue
         }
@@ -166,18 +168,18 @@ struct JSONCast {
     /// `value` is not NULL (`JSONCastTests`), and only for values known to convert (on any other
     /// it may raise an error, or take `"yes"` for true). The backfill uses it for rows the
     /// assessment read and found convertible; the tests are most of a conversion's cost.
-    var unchecked: String {
+    var unchecked: SQL {
         switch family {
         case .boolean:
             // The checked form is one CASE already.
             return value
         case .integer:
             // A JSON number or a string of one, as `3`, `3.0` or `1e2`: through numeric.
-            return "((\(scalar))::numeric)::\(type)"
+            return "((\(scalar))::numeric)::\(typeSQL)"
         case .timestamptz, .timestamp:
             return datedConversion
         case .numeric, .text, .date, .uuid:
-            return "(\(scalar))::\(type)"
+            return "(\(scalar))::\(typeSQL)"
         }
     }
 
@@ -185,7 +187,7 @@ struct JSONCast {
     /// true when `column` (of the type) does not give the JSON's number back exactly, compared
     /// as numbers (`1.5` and `1.50` are the same number; `16777217` and real's `1.6777216e+07`
     /// are not). nil for every other type: what converts, converts exactly.
-    func rounded(_ column: String) -> String? {
+    func rounded(_ column: SQL) -> SQL? {
         guard case .numeric(let numeric) = family, numeric.rounds else { return nil }
         // The column's text is what a reader gets back (float output is the shortest text that
         // reads as the same float).
@@ -193,22 +195,23 @@ struct JSONCast {
     }
 
     /// The reference: a test of the value's form, then the cast.
-    var generalValue: String {
+    var generalValue: SQL {
         switch family {
         case .boolean:
             return "(CASE WHEN \(kind) = 'boolean' OR (\(kind) = 'string' AND \(scalar) IN ('true', 'false')) THEN (\(scalar))::boolean END)"
         case .integer(let min, let max):
-            return "(CASE WHEN \(kind) = 'number' OR (\(kind) = 'string' AND \(scalar) ~ \(SQLLiteral.quoted(Self.numberPattern)))"
-                + " THEN CASE WHEN \(scalar)::numeric = trunc(\(scalar)::numeric) AND \(scalar)::numeric BETWEEN \(min) AND \(max)"
-                + " THEN (\(scalar)::numeric)::\(type) END END)"
+            return "(CASE WHEN \(kind) = 'number' OR (\(kind) = 'string' AND \(scalar) ~ \(bind: Self.numberPattern))"
+                + " THEN CASE WHEN \(scalar)::numeric = trunc(\(scalar)::numeric) AND \(scalar)::numeric BETWEEN \(literal: min) AND \(literal: max)"
+                + " THEN (\(scalar)::numeric)::\(typeSQL) END END)"
         case .numeric(let numeric):
             // The range is tested on the number as numeric, which holds any a JSON document or
             // the pattern allows: a cast out of the type's range would abort the statement.
-            let cast = numeric.fits("(\(scalar))::numeric").map { "CASE WHEN \($0) THEN (\(scalar))::\(type) END" } ?? "(\(scalar))::\(type)"
-            return "(CASE WHEN \(kind) = 'number' OR (\(kind) = 'string' AND \(scalar) ~ \(SQLLiteral.quoted(Self.numberPattern))) THEN \(cast) END)"
+            let number: SQL = "(\(scalar))::numeric"
+            let cast: SQL = numeric.fits(number).map { "CASE WHEN \($0) THEN (\(scalar))::\(typeSQL) END" } ?? "(\(scalar))::\(typeSQL)"
+            return "(CASE WHEN \(kind) = 'number' OR (\(kind) = 'string' AND \(scalar) ~ \(bind: Self.numberPattern)) THEN \(cast) END)"
         case .text(let limit):
-            let fits = limit.map { " AND char_length(\(scalar)) <= \($0)" } ?? ""
-            return "(CASE WHEN \(kind) IN ('string', 'number', 'boolean')\(fits) THEN (\(scalar))::\(type) END)"
+            let fits: SQL = limit.map { " AND char_length(\(scalar)) <= \(literal: $0)" } ?? ""
+            return "(CASE WHEN \(kind) IN ('string', 'number', 'boolean')\(fits) THEN (\(scalar))::\(typeSQL) END)"
         case .timestamptz:
             let offset = timeZone == nil ? Self.offsetPattern : Self.offsetPattern + "?"
             return "(CASE WHEN \(dated("([T ]" + Self.timePattern + ")?" + offset)) THEN \(datedConversion) END)"
@@ -216,7 +219,7 @@ struct JSONCast {
             let offset = timeZone == nil ? "" : Self.offsetPattern + "?"
             return "(CASE WHEN \(dated("([T ]" + Self.timePattern + ")?" + offset)) THEN \(datedConversion) END)"
         case .date:
-            return "(CASE WHEN \(dated("")) THEN (\(scalar))::\(type) END)"
+            return "(CASE WHEN \(dated("")) THEN (\(scalar))::\(typeSQL) END)"
         case .uuid:
             return "(CASE WHEN \(kind) = 'string' AND \(scalar) ~ '^\\{?[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}\\}?$' THEN (\(scalar))::uuid END)"
         }
@@ -224,30 +227,30 @@ struct JSONCast {
 
     /// A string that starts with a date of the calendar (the pattern allows 2025-02-31; the day
     /// is then compared with the month's last, computed from parts the pattern made safe).
-    func dated(_ rest: String) -> String {
-        let pattern = SQLLiteral.quoted("^" + Self.datePattern + rest + "$")
-        let lastDay = "extract(day from make_date(substr(\(scalar), 1, 4)::int, substr(\(scalar), 6, 2)::int, 1) + interval '1 month - 1 day')"
-        return "(CASE WHEN \(kind) = 'string' AND \(scalar) ~ \(pattern) THEN substr(\(scalar), 9, 2)::int <= \(lastDay) ELSE false END)"
+    func dated(_ rest: String) -> SQL {
+        let pattern = "^" + Self.datePattern + rest + "$"
+        let lastDay: SQL = "extract(day from make_date(substr(\(scalar), 1, 4)::int, substr(\(scalar), 6, 2)::int, 1) + interval '1 month - 1 day')"
+        return "(CASE WHEN \(kind) = 'string' AND \(scalar) ~ \(bind: pattern) THEN substr(\(scalar), 9, 2)::int <= \(lastDay) ELSE false END)"
     }
 
     /// Whether a string the date pattern accepted ends in an offset: after the date (ten
     /// characters) the pattern allows a sign only there.
-    var hasOffset: String {
+    var hasOffset: SQL {
         "(right(\(scalar), 1) IN ('Z', 'z') OR strpos(substr(\(scalar), 11), '+') > 0 OR strpos(substr(\(scalar), 11), '-') > 0)"
     }
 
     /// A dated string's value (only where its pattern matched).
-    var datedConversion: String {
+    var datedConversion: SQL {
         switch family {
         case .timestamptz:
             guard let zone = timeZone else { return "(\(scalar))::timestamptz" }
             // No offset written: the time is read in the zone the plan names.
-            return "(CASE WHEN \(hasOffset) THEN (\(scalar))::timestamptz ELSE (\(scalar))::timestamp AT TIME ZONE \(SQLLiteral.quoted(zone)) END)"
+            return "(CASE WHEN \(hasOffset) THEN (\(scalar))::timestamptz ELSE (\(scalar))::timestamp AT TIME ZONE \(bind: zone) END)"
         case .timestamp:
-            guard let zone = timeZone else { return "(\(scalar))::\(type)" }
-            return "(CASE WHEN \(hasOffset) THEN (\(scalar))::timestamptz AT TIME ZONE \(SQLLiteral.quoted(zone)) ELSE (\(scalar))::timestamp END)"
+            guard let zone = timeZone else { return "(\(scalar))::\(typeSQL)" }
+            return "(CASE WHEN \(hasOffset) THEN (\(scalar))::timestamptz AT TIME ZONE \(bind: zone) ELSE (\(scalar))::timestamp END)"
         default:
-            return "(\(scalar))::\(type)"
+            return "(\(scalar))::\(typeSQL)"
         }
     }
 

@@ -138,16 +138,27 @@ public struct OptionReader {
         return text
     }
 
-    /// Plan text that pgmend writes into SQL as one expression (a CHECK, a DEFAULT) or a type
-    /// name: refused here, with its location, unless it is one fragment (`SQLFragment`), so
-    /// no option but an `sql` step's can become a statement.
-    public mutating func sqlFragment(_ key: String, required: Bool = true, what: String = "one SQL expression") -> String? {
+    /// Plan text that pgmend writes into SQL as one expression (a CHECK, a DEFAULT, a
+    /// condition, a `set` value): refused here, with its location, unless it is one fragment
+    /// (`PlanExpression(checking:)`), so no option but an `sql` step's can become a statement.
+    public mutating func expression(_ key: String, required: Bool = true) -> PlanExpression? {
+        checked(key, required: required, what: "one SQL expression") { text throws(PlanExpression.Problem) in try PlanExpression(checking: text) }
+    }
+
+    /// A type name the plan writes (`varchar(20)`), checked as `expression` is; the server says
+    /// later whether it is a type (`Probe.canonicalType`).
+    public mutating func typeName(_ key: String, required: Bool = true) -> PlanTypeName? {
+        checked(key, required: required, what: "one type name") { text throws(PlanExpression.Problem) in try PlanTypeName(checking: text) }
+    }
+
+    private mutating func checked<T>(_ key: String, required: Bool, what: String, _ make: (String) throws(PlanExpression.Problem) -> T) -> T? {
         guard let text = readText(key, required: required) else { return nil }
-        if let (offset, message) = SQLFragment.problem(in: text) {
-            report(location(of: key), "\(noun) '\(key)' of \(owner) must be \(what); it \(message) (at character \(offset + 1))")
+        do {
+            return try make(text)
+        } catch {
+            report(location(of: key), "\(noun) '\(key)' of \(owner) must be \(what); it \(error.message) (at character \(error.offset + 1))")
             return nil
         }
-        return text
     }
 
     // MARK: Names PostgreSQL stores

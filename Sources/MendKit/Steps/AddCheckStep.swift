@@ -9,12 +9,12 @@ public struct AddCheckStep: RepairStep {
 
     public let table: ObjectName
     public let name: String
-    public let expression: String
+    public let expression: PlanExpression
 
     public init?(options: inout OptionReader) {
         let table = options.objectName("table")
         let name = options.identifier("name")
-        let expression = options.sqlFragment("expression")
+        let expression = options.expression("expression")
         guard let table, let name, let expression else { return nil }
         self.table = table
         self.name = name
@@ -24,7 +24,7 @@ public struct AddCheckStep: RepairStep {
     public var scope: [ObjectName]? { [table] }
 
     public var settings: [(name: String, value: String)] {
-        [("table", table.description), ("name", name), ("expression", expression)]
+        [("table", table.description), ("name", name), ("expression", expression.text)]
     }
 
     public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
@@ -60,8 +60,8 @@ public struct AddCheckStep: RepairStep {
         // then nothing is evaluated either, below.)
         if forms == nil { forms = try canonicalForms(current, probe) }
         // Evaluated against the rows only when every function it calls is immutable or stable.
-        let quotedTable = QualifiedName(schema: table.schema, table.name).quoted
-        let condition = "NOT \(SQLFragment.parenthesized(expression))"
+        let quotedTable = QualifiedName(schema: table.schema, table.name)
+        let condition: SQL = "NOT \(expression)"
         if let instead = try probe.unlessPure("SELECT count(*) FROM \(quotedTable) WHERE \(condition)", option: "expression", table: table) {
             return instead
         }
@@ -71,7 +71,7 @@ public struct AddCheckStep: RepairStep {
         if violations.count > 0 {
             return .blocked([StepProblem("rows of \(table) violate CHECK (\(expression))", count: violations.count, sample: violations.sample, table: table)])
         }
-        let constraint = SQLIdentifier(name).quoted
+        let constraint = SQLIdentifier(name)
         // Two transactions: the brief ACCESS EXCLUSIVE lock to add, then the scan under SHARE
         // UPDATE EXCLUSIVE (reads and writes go on). Killed between them, the next run finds
         // the NOT VALID constraint and only validates.
@@ -79,16 +79,16 @@ public struct AddCheckStep: RepairStep {
         if existing == nil {
             effects.append(AtomicSQL(
                 "add CHECK \(name) NOT VALID (existing rows are checked next)",
-                [.legacy("ALTER TABLE \(quotedTable) ADD CONSTRAINT \(constraint) CHECK \(SQLFragment.parenthesized(expression)) NOT VALID")],
+                ["ALTER TABLE \(quotedTable) ADD CONSTRAINT \(constraint) CHECK \(expression) NOT VALID"],
                 lock: .accessExclusive, on: table, hazards: [.accessExclusiveLock]))
         }
         effects.append(AtomicSQL(
-            "validate \(name) against existing rows", [.legacy("ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(constraint)")],
+            "validate \(name) against existing rows", ["ALTER TABLE \(quotedTable) VALIDATE CONSTRAINT \(constraint)"],
             lock: .shareUpdateExclusive, on: table, hazards: [.fullTableScan]))
 
         // Read-only, an existing constraint is as good a spelling as the plan's, and better.
         let canonical = existing.flatMap { existing in
-            forms?.fromPlan == true ? (existing.definition, existing.checkExpression ?? expression) : nil
+            forms?.fromPlan == true ? (existing.definition, existing.checkExpression ?? expression.text) : nil
         } ?? forms?.checks[name]
         let checkColumns = forms?.fromPlan == true ? existing?.columns : forms?.checkColumns[name]
         var after = schema
@@ -96,7 +96,7 @@ public struct AddCheckStep: RepairStep {
             name: name, kind: .check,
             columns: current.columns.map(\.name).filter { checkColumns?.contains($0) ?? false },
             definition: canonical?.definition ?? "CHECK (\(expression))",
-            checkExpression: canonical?.expression ?? expression)
+            checkExpression: canonical?.expression ?? expression.text)
         return .needed(effects, after: after)
     }
 

@@ -18,19 +18,23 @@ public struct BackfillStep: RepairStep {
     public static let summary = "update many rows in short keyset batches, resumable; satisfied when no row matches where"
 
     public let table: ObjectName
-    public let assignments: [(column: String, expression: String)]
-    public let condition: String
+    public let assignments: [(column: String, expression: PlanExpression)]
+    /// `where`, or (without one) "a column differs from its expression", built from `set`;
+    /// without parentheses of its own (the `Backfill` effect adds them).
+    public let condition: SQL
+    /// `where` as the plan wrote it.
+    let given: PlanExpression?
     /// Whether `where` was written in the plan (or derived from `set`).
     public let conditionGiven: Bool
 
     public init?(options: inout OptionReader) {
         let table = options.objectName("table")
-        var assignments: [(column: String, expression: String)] = []
+        var assignments: [(column: String, expression: PlanExpression)] = []
         if let value = options.mapValue("set") {
             var reader = OptionReader(owner: "set of backfill", map: value, noun: "column")
             for (key, _) in value.pairs ?? [] {
                 guard let column = key.text else { continue }
-                let expression = reader.sqlFragment(column)
+                let expression = reader.expression(column)
                 if reader.checkName(column, at: key.location, what: "a column name in 'set' of backfill"), let expression {
                     assignments.append((column, expression))
                 }
@@ -40,20 +44,21 @@ public struct BackfillStep: RepairStep {
         } else {
             options.report(options.location, "backfill needs option 'set'")
         }
-        let given = options.sqlFragment("where", required: false)
+        let given = options.expression("where", required: false)
         guard let table, !assignments.isEmpty else { return nil }
         self.table = table
         self.assignments = assignments
         conditionGiven = given != nil
-        condition = given ?? assignments
-            .map { "\(SQLIdentifier($0.column).quoted) IS DISTINCT FROM \(SQLFragment.parenthesized($0.expression))" }
+        self.given = given
+        condition = given?.unparenthesized ?? assignments
+            .map { assignment -> SQL in "\(ident: assignment.column) IS DISTINCT FROM \(assignment.expression)" }
             .joined(separator: " OR ")
     }
 
     public var scope: [ObjectName]? { [table] }
 
     public var settings: [(name: String, value: String)] {
-        [("table", table.description)] + assignments.map { ("set \($0.column)", $0.expression) } + [("where", condition)]
+        [("table", table.description)] + assignments.map { ("set \($0.column)", $0.expression.text) } + [("where", condition.description)]
     }
 
     public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
@@ -71,22 +76,24 @@ public struct BackfillStep: RepairStep {
             return .waiting("\(table) does not exist yet; an earlier step creates it")
         }
         let key = primaryKey.columns.map { name in (name: name, type: current.column(name)?.type ?? "text") }
-        let quotedTable = QualifiedName(schema: table.schema, table.name).quoted
+        let quotedTable = QualifiedName(schema: table.schema, table.name)
+        // In parentheses of its own (a plan's `where` closes them on a line of its own after a
+        // `--` comment).
+        let whereClause: SQL = given.map { "\($0)" } ?? "(\(condition))"
         // The condition is plan text: counted read-only (and once, by the dry run a real run
         // shows first, while nothing has changed since), and only when it calls no volatile
         // function. Without `where`, the condition is built from `set`: a volatile `set`
         // (`gen_random_uuid()`) then needs a `where` saying which rows still need it.
-        let count = "SELECT count(*) FROM \(quotedTable) WHERE \(SQLFragment.parenthesized(condition))"
+        let count: SQL = "SELECT count(*) FROM \(quotedTable) WHERE \(whereClause)"
         if let instead = try probe.unlessPure(count, option: conditionGiven ? "where" : "set", table: table) { return instead }
         let matching = try probe.planText(conditionGiven ? "where" : "set") { try probe.memoizedCount(count) }
         guard matching > 0 else { return .satisfied("no row of \(table) matches where") }
         var effect: any Effect = Backfill(
-            table: table, key: key, assignments: assignments.map { ($0.column, SQL.legacy($0.expression)) }, condition: .legacy(condition), matching: matching, batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers)
+            table: table, key: key, assignments: assignments.map { ($0.column, $0.expression.unparenthesized) }, condition: condition, matching: matching, batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers)
         // `set` runs only as the effect, in a real run as written; a rehearsal skips it when it
         // calls a function whose effects a rollback may not undo.
-        let update = "UPDATE \(quotedTable) SET "
-            + assignments.map { "\(SQLIdentifier($0.column).quoted) = \(SQLFragment.parenthesized($0.expression))" }.joined(separator: ", ")
-            + " WHERE \(SQLFragment.parenthesized(condition))"
+        let setList: [SQL] = assignments.map { "\(ident: $0.column) = \($0.expression)" }
+        let update: SQL = "UPDATE \(quotedTable) SET \(setList) WHERE \(whereClause)"
         let purity = try probe.planText("set") { try probe.purity(of: update) }.allowing(Probe.effectFreeVolatile)
         if let reason = purity.rehearsalReason("set") { effect = NotRehearsedWhenVolatile(effect, reason: reason) }
         return .needed([effect], after: schema)

@@ -107,8 +107,11 @@ public struct DedupeIndexesStep: RepairStep {
 
     /// `pg_get_indexdef`'s text, built concurrently so that putting it back blocks no writes.
     static func restoreStatement(_ definition: String) -> SQL {
-        for prefix in ["CREATE UNIQUE INDEX ", "CREATE INDEX "] where definition.hasPrefix(prefix) {
-            return SQL.catalogText(prefix + "CONCURRENTLY " + definition.dropFirst(prefix.count))
+        let concurrently: [(printed: String, written: SQL)] = [
+            ("CREATE UNIQUE INDEX ", "CREATE UNIQUE INDEX CONCURRENTLY "), ("CREATE INDEX ", "CREATE INDEX CONCURRENTLY "),
+        ]
+        for (printed, written) in concurrently where definition.hasPrefix(printed) {
+            return written + .catalogText(String(definition.dropFirst(printed.count)))
         }
         return SQL.catalogText(definition)
     }

@@ -35,16 +35,16 @@ public struct DropTableStep: RepairStep {
         let whole = try TableDependants.hierarchyProblems(of: table, step: Self.kind, probe: probe)
             + RowSecurity.problems(of: [table], probe: probe)
         if !whole.isEmpty { return .blocked(whole) }
-        let quoted = QualifiedName(schema: table.schema, table.name).quoted
+        let quoted = QualifiedName(schema: table.schema, table.name)
         let after = TableDependants.dropping(table, from: schema)
-        let rows = try probe.scalar("SELECT count(*) FROM ONLY \(quoted)", as: Int.self) ?? 0
+        let rows = try probe.scalar("SELECT count(*) FROM ONLY \(quoted)" as SQL, as: Int.self) ?? 0
         if rows == 0 {
             return .needed([DropIfEmpty(table)], after: after)
         }
         if !requireArchive {
             return .needed(
                 [AtomicSQL(
-                    "drop \(table) and its \(rows) rows (require_archive: false)", [.legacy("DROP TABLE \(quoted)")],
+                    "drop \(table) and its \(rows) rows (require_archive: false)", ["DROP TABLE \(quoted)"],
                     lock: .accessExclusive, on: table, hazards: [.accessExclusiveLock, .deletesData])],
                 after: after)
         }

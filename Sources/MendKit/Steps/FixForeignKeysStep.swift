@@ -328,10 +328,8 @@ public struct FixForeignKeysStep: RepairStep {
             // Also when none was seen: one committed while this waited for its lock is
             // handled too. Which rows are orphans is decided after the lock, in the
             // transaction that adds the constraint, so none can appear in between.
-            // RowSelection and setNull take the SQL as text (Archive and Effects are not
-            // this file's): nothing in it is bound.
             let selection = ArchiveWriter.RowSelection(
-                condition: sql.orphans(of: "t", only: "ONLY ").text,
+                condition: sql.orphans(of: "t", only: "ONLY "),
                 description: "orphans of \(from): rows whose value is in no row of \(to)", label: "orphans")
             let resolution: ResolveRowsUnderLock.Resolution
             if orphans == .delete {

@@ -41,21 +41,21 @@ public struct RenameTableStep: RepairStep {
             if renames.isEmpty { return .satisfied("\(to) exists and \(from) does not") }
             if let problems = problems(of: renames, in: schema) { return .blocked(problems) }
             return .needed(
-                [AtomicSQL("rename what \(to) still names after \(from.name)", renames.map(statement).map(SQL.legacy), lock: .accessExclusive, on: to, hazards: [.accessExclusiveLock])],
+                [AtomicSQL("rename what \(to) still names after \(from.name)", renames.map(statement), lock: .accessExclusive, on: to, hazards: [.accessExclusiveLock])],
                 after: applying(renames, to: schema))
         case (true, true):
             return .blocked([StepProblem("both \(from) and \(to) exist; pgmend will not choose between them", table: to)])
         case (false, false):
             return .blocked([StepProblem("neither \(from) nor \(to) exists", table: from)])
         case (true, false):
-            let sql = "ALTER TABLE \(QualifiedName(schema: from.schema, from.name).quoted) RENAME TO \(SQLIdentifier(to.name).quoted)"
+            let sql: SQL = "ALTER TABLE \(QualifiedName(schema: from.schema, from.name)) RENAME TO \(ident: to.name)"
             let renamed = predict(schema)
             let renames = renameDependents ? dependentRenames(in: renamed) : []
             if let problems = problems(of: renames, in: renamed) { return .blocked(problems) }
             // One transaction: no moment shows the new table with its old constraint names.
             let summary = renames.isEmpty ? "rename \(from) to \(to.name)" : "rename \(from) to \(to.name) with its constraints, indexes and sequences"
             return .needed(
-                [AtomicSQL(summary, ([sql] + renames.map(statement)).map(SQL.legacy), lock: .accessExclusive, on: from, hazards: [.accessExclusiveLock])],
+                [AtomicSQL(summary, [sql] + renames.map(statement), lock: .accessExclusive, on: from, hazards: [.accessExclusiveLock])],
                 after: applying(renames, to: renamed))
         }
     }
@@ -122,16 +122,16 @@ public struct RenameTableStep: RepairStep {
         return problems.isEmpty ? nil : problems
     }
 
-    func statement(_ rename: DependentRename) -> String {
-        let newName = SQLIdentifier(rename.new).quoted
+    func statement(_ rename: DependentRename) -> SQL {
+        let newName = SQLIdentifier(rename.new)
         switch rename.kind {
         case .constraint:
             // Renaming a primary key, unique or exclusion constraint renames its index too.
-            return "ALTER TABLE \(QualifiedName(schema: to.schema, to.name).quoted) RENAME CONSTRAINT \(SQLIdentifier(rename.old).quoted) TO \(newName)"
+            return "ALTER TABLE \(QualifiedName(schema: to.schema, to.name)) RENAME CONSTRAINT \(ident: rename.old) TO \(newName)"
         case .index:
-            return "ALTER INDEX \(QualifiedName(schema: to.schema, rename.old).quoted) RENAME TO \(newName)"
+            return "ALTER INDEX \(QualifiedName(schema: to.schema, rename.old)) RENAME TO \(newName)"
         case .sequence:
-            return "ALTER SEQUENCE \(QualifiedName(schema: to.schema, rename.old).quoted) RENAME TO \(newName)"
+            return "ALTER SEQUENCE \(QualifiedName(schema: to.schema, rename.old)) RENAME TO \(newName)"
         }
     }
 

@@ -44,9 +44,9 @@ public struct SQLStep: RepairStep {
     public func assess(_ schema: Schema, _ probe: Probe) throws -> Assessment {
         // A question must not act: a done_when that calls a volatile function is not run, in
         // a dry run, a rehearsal or a real run alike (the step is blocked and says why).
-        if let instead = try probe.unlessPure(doneWhen, option: "done_when") { return instead }
+        if let instead = try probe.unlessPure(Self.statement(doneWhen), option: "done_when") { return instead }
         let answer = try probe.planText("done_when") { try probe.readOnly { probe -> Result<Bool, StepProblem> in
-            let result = try probe.query(doneWhen)
+            let result = try probe.query(Self.raw(doneWhen))
             guard result.count == 1, result.columnNames.count == 1, result.columnTypes.first == .bool,
                 let row = result.first
             else {
@@ -61,9 +61,9 @@ public struct SQLStep: RepairStep {
         case .success(false):
             let index = Self.concurrentIndex(run)
             var effect: any Effect = transaction
-                ? AtomicSQL("run the plan's SQL", [.unsafeRaw(run)], lock: lock, hazards: [.rawSQL], raw: true)
+                ? AtomicSQL("run the plan's SQL", [Self.raw(run)], lock: lock, hazards: [.rawSQL], raw: true)
                 : ConcurrentSQL(
-                    "run the plan's SQL outside a transaction", .unsafeRaw(run), rehearsalSQL: index.map { .unsafeRaw($0.rehearsal) }, lock: lock,
+                    "run the plan's SQL outside a transaction", Self.raw(run), rehearsalSQL: index.map { Self.raw($0.rehearsal) }, lock: lock,
                     hazards: [.rawSQL], builds: index?.builds)
             if let reason = try rehearsalRefusal(probe) { effect = NotRehearsedWhenVolatile(effect, reason: reason) }
             return .needed([effect], after: nil)
@@ -79,7 +79,7 @@ public struct SQLStep: RepairStep {
     func rehearsalRefusal(_ probe: Probe) throws -> String? {
         let purity: PlanTextPurity
         do {
-            purity = try probe.purity(of: run).allowing(Probe.effectFreeVolatile)
+            purity = try probe.purity(of: Self.statement(run)).allowing(Probe.effectFreeVolatile)
         } catch let error as PostgresError where error.kind == .server {
             // Several statements, or one that names what an earlier step creates: judged again
             // when the run gets here, by the assessment just before it runs.
@@ -97,11 +97,22 @@ public struct SQLStep: RepairStep {
             let called = Self.namesCalled(in: run)
             guard !called.isEmpty else { return nil }
             let volatile = try probe.query(
-                "SELECT DISTINCT p.oid::regprocedure::text FROM pg_proc p WHERE p.proname = ANY ($1::text[]) AND p.provolatile = 'v' ORDER BY 1",
-                [called]
+                "SELECT DISTINCT p.oid::regprocedure::text FROM pg_proc p WHERE p.proname = ANY (\(bind: called)::text[]) AND p.provolatile = 'v' ORDER BY 1"
             ).map { try $0.get(0, as: String.self) }
             return PlanTextPurity.volatile(volatile).allowing(Probe.effectFreeVolatile).rehearsalReason("run")
         }
+    }
+
+    /// The plan's text as SQL, unchecked: the one place plan text becomes a statement as written.
+    static func raw(_ text: String) -> SQL { SQL.unsafeRaw(text) }
+
+    /// One statement of the plan's text, without the `;` that may end it: what `purity(of:)`
+    /// takes as a function body. Trimmed at the end only: a position the server names in it is
+    /// the plan's.
+    static func statement(_ text: String) -> SQL {
+        var body = Substring(text)
+        while let last = body.last, last.isWhitespace || last == ";" { body = body.dropLast() }
+        return raw(String(body))
     }
 
     /// The names in `text` written as calls (`name(`, `"Name"(`): unquoted ones folded to
