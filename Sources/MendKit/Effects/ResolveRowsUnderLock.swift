@@ -17,10 +17,10 @@ public struct ResolveRowsUnderLock: Effect {
         case delete(folder: String, target: String)
         /// Journal, then set `columns` to NULL; `reason` is what the journal says about it.
         /// The journal names each row by its primary key as `RowKey` writes it (read from the
-        /// catalog under the lock; `key` is no longer used, kept for callers), its `field` is
+        /// catalog under the lock), its `field` is
         /// the column (`a, b` for several) and its `column_value` the old value as text (the
         /// row of them, `(1,x)`, for several).
-        case setNull(columns: [String], key: String, reason: String)
+        case setNull(columns: [String], reason: String)
     }
 
     public var summary: String
@@ -96,7 +96,7 @@ public struct ResolveRowsUnderLock: Effect {
         case .delete(_, let target):
             lines.append(("COPY (SELECT * FROM ONLY \(name) t WHERE \(selection.condition)) TO STDOUT", "to \(target)data.copy.gz, read back and checked"))
             lines.append((deleteStatement, "as many rows as archived, or nothing happens"))
-        case .setNull(let columns, _, _):
+        case .setNull(let columns, _):
             lines.append(("INSERT INTO pgmend.set_aside (...) SELECT ... FROM ONLY \(name) t WHERE \(selection.condition)", "each row's key and old value"))
             lines.append((updateStatement(columns), ""))
         }
@@ -118,7 +118,7 @@ public struct ResolveRowsUnderLock: Effect {
                 switch resolution {
                 case .delete(let folder, _):
                     note = try archiveAndDelete(count, to: folder, context, connection)
-                case .setNull(let columns, _, let reason):
+                case .setNull(let columns, let reason):
                     note = try journalAndSetNull(count, columns: columns, reason: reason, context, connection)
                 }
             }

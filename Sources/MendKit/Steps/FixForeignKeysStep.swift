@@ -338,8 +338,7 @@ public struct FixForeignKeysStep: RepairStep {
                 resolution = .delete(folder: archiveFolder, target: target)
                 summary = "archive the orphan rows of \(reference.table) (\(orphanCount) now) to \(target), verify, delete them; " + summary
             } else {
-                let key = try probe.rowKey(of: reference.table).text(of: SQLIdentifier("t"))
-                resolution = .setNull(columns: reference.columns, key: key.text, reason: "orphans: null (no row of \(to) has the value)")
+                resolution = .setNull(columns: reference.columns, reason: "orphans: null (no row of \(to) has the value)")
                 summary += "; set orphan values to NULL, journaled in pgmend.set_aside (\(orphanCount) now)"
             }
             return ResolveRowsUnderLock(
