@@ -213,7 +213,7 @@ public struct FixForeignKeysStep: RepairStep {
         }
 
         let sql = ReferenceSQL(reference)
-        let orphanRows = try OffendingRows.find(in: reference.table, where: sql.orphans(of: "\(sql.table)", only: ""), probe)
+        let orphanRows = try probe.offendingRows(in: reference.table, where: sql.orphans(of: "\(sql.table)", only: ""))
         if orphans == .delete {
             // A deleted orphan must not take rows of other tables with it: those would be
             // deleted or changed without an archive. Checked again under the lock.

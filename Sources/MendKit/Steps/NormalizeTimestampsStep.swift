@@ -352,8 +352,8 @@ struct WallClock: Sendable {
         guard counts.count == read.count * 2 else { return (none, none) }
         let candidates = read[position].candidates
         let column: SQL = "\(ident: name.column)"
-        let gap = counts[position * 2] > 0 ? try OffendingRows.find(in: name.table, where: "\(candidates) AND \(nonexistent(column))", probe) : none
-        let twice = counts[position * 2 + 1] > 0 ? try OffendingRows.find(in: name.table, where: "\(candidates) AND \(ambiguous(column))", probe) : none
+        let gap = counts[position * 2] > 0 ? try probe.offendingRows(in: name.table, where: "\(candidates) AND \(nonexistent(column))") : none
+        let twice = counts[position * 2 + 1] > 0 ? try probe.offendingRows(in: name.table, where: "\(candidates) AND \(ambiguous(column))") : none
         return (gap, twice)
     }
 

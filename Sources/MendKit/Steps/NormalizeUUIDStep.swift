@@ -295,7 +295,7 @@ public struct NormalizeUUIDStep: RepairStep {
         _ name: ColumnName, _ column: Column, counts: ValueCounts, toNull: Bool, expectInvalid: Int?, _ probe: Probe
     ) throws -> StepProblem? {
         let invalid = counts.present - counts.accepted
-        let rows = try OffendingRows.find(in: name.table, where: Self.invalid(name.column), probe)
+        let rows = try probe.offendingRows(in: name.table, where: Self.invalid(name.column))
         // Mostly other identifiers (`cus_123`): on_invalid: null would clear most of the
         // column. Only a column named with its own on_invalid: null and expect_invalid
         // of at least this many is converted. (With fail, its values block below.)

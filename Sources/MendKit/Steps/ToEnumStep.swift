@@ -72,7 +72,7 @@ public struct ToEnumStep: RepairStep {
         let quotedColumn: SQL = "\(ident: column)"
         let quotedTable = ColumnTypeChange.qualified(table)
         let outsideLabels: SQL = "\(quotedColumn)::text <> ALL (\(bind: labels)::text[])"
-        let outside = try OffendingRows.find(in: table, where: "\(quotedColumn) IS NOT NULL AND \(outsideLabels)", probe)
+        let outside = try probe.offendingRows(in: table, where: "\(quotedColumn) IS NOT NULL AND \(outsideLabels)")
         if outside.count > 0 {
             let values = try probe.query("SELECT DISTINCT \(quotedColumn)::text FROM \(quotedTable) WHERE \(outsideLabels) ORDER BY 1 LIMIT 10" as SQL)
                 .map { "'\(try $0.get(0, as: String.self))'" }
