@@ -35,20 +35,25 @@ extension Runner {
         }
     }
 
+    /// The settings every statement of this run relies on, pinned before its first statement
+    /// (the journal check, the run lock), so none runs under the role's own `statement_timeout`.
+    /// The statements steps generate read whole tables through large expressions (a guarded
+    /// cast per JSON field): the server's JIT, which their cost estimate switches on, spent
+    /// more time compiling them than the scan took (15 s against 7 s on a million rows).
+    /// The results are the same either way; only the session of this run is concerned.
+    func pinSession() throws {
+        guard connection.isOpen && !connection.isInTransaction else { return }
+        try connection.pin("jit", "off")
+        try timeouts.pin(on: connection)
+    }
+
     /// `readOnlyAllowed` false: as before a real run or a rehearsal, which need a session that
     /// can write; a read-only one fails here, before the journal or a snapshot is written.
     func dryRun(readOnlyAllowed: Bool) throws -> RunReport {
         var report = newReport(.dryRun)
         // A new run: what an earlier one on this runner fingerprinted may be stale.
         fingerprints.forget()
-        // The statements steps generate read whole tables through large expressions (a guarded
-        // cast per JSON field): the server's JIT, which their cost estimate switches on, spent
-        // more time compiling them than the scan took (15 s against 7 s on a million rows).
-        // The results are the same either way; only the session of this run is concerned.
-        if connection.isOpen && !connection.isInTransaction {
-            try connection.pin("jit", "off")
-            try timeouts.pin(on: connection)
-        }
+        try pinSession()
         let live = try reading("reading the catalog", tables: planScope, retries: readOnlyAllowed ? 0 : plan.settings.retries) {
             try CatalogReader(connection: connection).readSchema(tables: planScope)
         }

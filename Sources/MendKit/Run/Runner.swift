@@ -51,6 +51,7 @@ public struct Runner {
     public func apply(snapshotDirectory: String, includeData: Bool = false, confirm: (RunReport) -> Bool = { _ in true }) throws -> RunReport {
         // Before the lock, the dry run and the prompt: a session that cannot keep the journal
         // (a standby, a read-only or unprivileged role) is told so, and what would do.
+        try pinSession()
         if let obstacle = try Journal(connection: connection).obstacle() { throw obstacle }
         let lock = try RunLock.acquire(on: connection, settings: plan.settings, note: progress.note)
         defer { lock.release() }
@@ -128,6 +129,7 @@ public struct Runner {
     /// the run lock as a real run does. Refuses when the tables it would touch are larger than `maxBytes` together.
     public func rehearse(maxBytes: Int64) throws -> RunReport {
         // Beside a real run, it would wait for that run's locks and report a state in between.
+        try pinSession()
         let lock = try RunLock.acquire(on: connection, settings: plan.settings, note: progress.note)
         defer { lock.release() }
         let preview = try dryRun(readOnlyAllowed: false)
