@@ -28,7 +28,7 @@ public struct ArchiveRestorer {
     public func restore(directory: String, as newName: String? = nil) throws -> Outcome {
         let manifest = try ArchiveVerifier.verify(directory: directory)
         let target = ObjectName(schema: manifest.schema, name: newName ?? manifest.table)
-        let name = QualifiedName(schema: target.schema, target.name)
+        let name = target.sqlName
         let script: String
         // Read once and checked against the manifest (format 2): what runs is what was verified.
         if let newName {

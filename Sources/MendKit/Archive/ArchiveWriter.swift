@@ -37,7 +37,7 @@ public struct ArchiveWriter {
     /// Archives `table` (in the caller's transaction, which must be REPEATABLE READ and is
     /// where the DROP happens), verifies the files, and drops it when `drop`.
     public func archive(_ table: ObjectName, drop: Bool) throws -> Outcome {
-        let name = QualifiedName(schema: table.schema, table.name)
+        let name = table.sqlName
         try connection.execute("LOCK TABLE \(name) IN SHARE MODE" as SQL)
         // The assessment refused an inheritance parent; one that became one since (a child
         // created before the lock) would be archived without its children's rows.
@@ -79,7 +79,7 @@ public struct ArchiveWriter {
     }
 
     private func write(_ table: ObjectName, selection: RowSelection?) throws -> (String, ArchiveManifest) {
-        let name = QualifiedName(schema: table.schema, table.name)
+        let name = table.sqlName
         let (schema, types) = try scopedSchema(table)
         guard var definition = schema.tables[table.key] else { throw ArchiveError.unusable("table \(table) does not exist") }
         if selection != nil { definition.constraints = definition.constraints.filter { $0.value.kind != .foreignKey } }

@@ -139,7 +139,7 @@ struct ColumnTypes: Codable, Equatable {
             """
             WITH RECURSIVE used(oid, depth) AS (
                 SELECT a.atttypid, 0 FROM pg_attribute a
-                WHERE a.attrelid = to_regclass(\(bind: QualifiedName(schema: table.schema, table.name).quoted)) AND a.attnum > 0 AND NOT a.attisdropped
+                WHERE a.attrelid = to_regclass(\(bind: table.sqlName.quoted)) AND a.attnum > 0 AND NOT a.attisdropped
               UNION
                 SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.typelem END, u.depth + 1
                 FROM used u JOIN pg_type t ON t.oid = u.oid

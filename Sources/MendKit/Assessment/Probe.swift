@@ -55,28 +55,19 @@ public struct Probe {
 
     /// Whether the table exists in the live database now.
     public func tableExists(_ table: ObjectName) throws -> Bool {
-        try scalar("SELECT to_regclass(\(bind: Self.quoted(table))) IS NOT NULL", as: Bool.self) ?? false
+        try scalar("SELECT to_regclass(\(bind: table.sqlName.quoted)) IS NOT NULL", as: Bool.self) ?? false
     }
 
     /// The primary key columns of a live table, to name offending rows by; empty without one.
-    public func primaryKey(of table: ObjectName) throws -> [String] {
-        try query(
-            """
-            SELECT a.attname FROM pg_index i
-            JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord) ON true
-            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-            WHERE i.indrelid = to_regclass(\(bind: Self.quoted(table))) AND i.indisprimary ORDER BY k.ord
-            """
-        ).map { try $0.get(0, as: String.self) }
-    }
+    public func primaryKey(of table: ObjectName) throws -> [String] { try rowKey(of: table).columns }
 
     /// The primary key of a live table, as `RowKey` (ctid when it has none).
-    public func rowKey(of table: ObjectName) throws -> RowKey { RowKey(try primaryKey(of: table)) }
+    public func rowKey(of table: ObjectName) throws -> RowKey { try RowKey.primaryKey(of: table.sqlName, on: connection) }
 
     /// Rows of `table` for which `condition` (SQL over its columns) is true: how many, and the
     /// keys (`RowKey`) of the first `limit` in key order.
     public func offendingRows(in table: ObjectName, where condition: SQL, limit: Int = 10) throws -> (count: Int, sample: [String]) {
-        let name = QualifiedName(schema: table.schema, table.name)
+        let name = table.sqlName
         let key = try rowKey(of: table)
         // The condition may hold plan text (a check expression): read-only, rolled back.
         return try readOnly { probe in
@@ -90,8 +81,6 @@ public struct Probe {
             return (count, sample)
         }
     }
-
-    static func quoted(_ table: ObjectName) -> String { QualifiedName(schema: table.schema, table.name).quoted }
 
     // MARK: Transactions that leave nothing behind
 

@@ -11,7 +11,7 @@ extension Probe {
         if let known = fingerprints?.known[table.key] { return known }
         let live = try connection.transaction(isolation: .repeatableRead, readOnly: true) { connection in
             try DataStatistics.pinTextSettings(connection)
-            return try DataStatistics(connection: connection).fingerprint(QualifiedName(schema: table.schema, table.name))
+            return try DataStatistics(connection: connection).fingerprint(table.sqlName)
         }
         fingerprints?.known[table.key] = live
         return live

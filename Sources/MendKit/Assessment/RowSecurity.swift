@@ -78,7 +78,7 @@ enum RowSecurity {
     /// The tables of `tables` that policies would filter for this role, as problems: read
     /// from the catalog only, so a dry run says blocked before any row is read.
     static func problems(of tables: [ObjectName], probe: Probe) throws -> [StepProblem] {
-        let names = tables.map { QualifiedName(schema: $0.schema, $0.name).quoted }
+        let names = tables.map { $0.sqlName.quoted }
         let rows = try probe.query("\(applyingQuery) AND c.oid = ANY (SELECT to_regclass(t) FROM unnest(\(bind: names)::text[]) t) ORDER BY 1, 2")
         return try applying(rows).map(\.problem)
     }

@@ -12,7 +12,7 @@ struct CatalogFilter: Sendable {
     /// needs to know to decide and to predict. nil `tables` is everything.
     static func scoped(_ namespaces: [String], tables: [ObjectName]?, related: Bool, on connection: Connection) throws -> CatalogFilter {
         guard let tables else { return CatalogFilter(namespaces: namespaces, relations: nil) }
-        let names = tables.map { QualifiedName(schema: $0.schema, $0.name).quoted }
+        let names = tables.map { $0.sqlName.quoted }
         let oids = try connection.query(
             """
             WITH base AS (SELECT to_regclass(t)::oid AS oid FROM unnest(\(bind: names)::text[]) t)

@@ -36,7 +36,7 @@ public struct AlterColumnTypes: Effect {
     public var lockTarget: ObjectName? { tables.first }
 
     var lockStatement: SQL {
-        "LOCK TABLE \(tables.map { "\(QualifiedName(schema: $0.schema, $0.name))" as SQL }) IN ACCESS EXCLUSIVE MODE"
+        "LOCK TABLE \(tables.map { "\($0.sqlName)" as SQL }) IN ACCESS EXCLUSIVE MODE"
     }
 
     public var sql: String {

@@ -18,13 +18,17 @@ public struct ArchiveTable: Effect {
         self.target = target
     }
 
-    var quoted: String { QualifiedName(schema: table.schema, table.name).quoted }
     public var summary: String { drop ? "archive \(table) to \(target), verify, drop" : "archive \(table) to \(target), verify" }
     public var sql: String {
-        var sql = "LOCK TABLE \(quoted) IN SHARE MODE;  -- in one REPEATABLE READ transaction\n"
-            + "COPY \(quoted) TO STDOUT  -- to \(target)data.copy.gz, with schema.sql and manifest.json, read back and checked"
-        if drop { sql += "\nDROP TABLE \(quoted)" }
-        return sql
+        // The statements the archive writer sends, each with what it does beyond its text.
+        let name = table.sqlName
+        var lines = [
+            ("LOCK TABLE \(name) IN SHARE MODE;" as SQL).description + "  -- in one REPEATABLE READ transaction",
+            ("COPY \(name) TO STDOUT" as SQL).description
+                + "  -- to \(target)data.copy.gz, with schema.sql and manifest.json, read back and checked",
+        ]
+        if drop { lines.append(("DROP TABLE \(name)" as SQL).description) }
+        return lines.joined(separator: "\n")
     }
     public var lock: LockLevel { drop ? .accessExclusive : .share }
     public var lockTarget: ObjectName? { table }

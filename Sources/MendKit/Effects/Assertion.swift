@@ -25,7 +25,7 @@ public struct Assertion: Effect {
     /// The rows of `table` where `condition` holds, each named by `key` (`RowKey`), the sample
     /// in key order.
     public init(_ summary: String, table: ObjectName, key: RowKey, where condition: SQL) {
-        let name = QualifiedName(schema: table.schema, table.name)
+        let name = table.sqlName
         self.init(summary, query: "SELECT \(key.text()) AS key FROM \(name) WHERE \(condition)", on: table)
         orderedSample = "SELECT count(*) OVER (), \(key.text()) FROM \(name) WHERE \(condition) ORDER BY \(key.order()) LIMIT 10"
     }

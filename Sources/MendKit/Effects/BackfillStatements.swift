@@ -14,7 +14,7 @@ extension Backfill {
         }
     }
 
-    var name: QualifiedName { QualifiedName(schema: table.schema, table.name) }
+    var name: QualifiedName { table.sqlName }
     /// The key's columns, in key order.
     var keyColumns: [SQLIdentifier] { key.map { SQLIdentifier($0.name) } }
     /// How reports and samples name a row of the table (`RowKey`).

@@ -51,7 +51,7 @@ public struct ConcurrentSQL: Effect {
 
     /// The name of `index` when it exists and is not valid (a build that did not finish).
     static func invalidIndex(_ index: ObjectName, on connection: Connection) throws -> QualifiedName? {
-        let name = QualifiedName(schema: index.schema, index.name)
+        let name = index.sqlName
         let invalid = try connection.scalar(
             "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(\(bind: name.quoted))", as: Bool.self)
         return invalid == true ? name : nil

@@ -17,7 +17,7 @@ public struct DropAgainstArchive: Effect {
         self.summary = summary
     }
 
-    var name: QualifiedName { QualifiedName(schema: table.schema, table.name) }
+    var name: QualifiedName { table.sqlName }
     var dropStatement: SQL { "DROP TABLE \(name)" }
     public var sql: String { "-- checked again under a SHARE lock against \(archive)/manifest.json\n\(dropStatement)" }
     public var lock: LockLevel { .accessExclusive }

@@ -9,7 +9,7 @@ public struct DropIfEmpty: Effect {
 
     public init(_ table: ObjectName) { self.table = table }
 
-    var name: QualifiedName { QualifiedName(schema: table.schema, table.name) }
+    var name: QualifiedName { table.sqlName }
     public var summary: String { "drop the empty table \(table), if it is still empty under its lock" }
     public var sql: String { "\(lockStatement);\n-- not dropped if a row was committed meanwhile\n\(dropStatement)" }
     var lockStatement: SQL { "LOCK TABLE \(name) IN ACCESS EXCLUSIVE MODE" }

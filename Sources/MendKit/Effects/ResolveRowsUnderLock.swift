@@ -67,9 +67,9 @@ public struct ResolveRowsUnderLock: Effect {
         columns.map { "\(ident: $0) = NULL" as SQL }.joined()
     }
 
-    var name: QualifiedName { QualifiedName(schema: table.schema, table.name) }
+    var name: QualifiedName { table.sqlName }
     var lockStatement: SQL {
-        "LOCK TABLE \(lockTargets.map { "\(QualifiedName(schema: $0.schema, $0.name))" as SQL }) IN \(lock.modeSQL) MODE"
+        "LOCK TABLE \(lockTargets.map { "\($0.sqlName)" as SQL }) IN \(lock.modeSQL) MODE"
     }
     var countStatement: SQL { "SELECT count(*) FROM ONLY \(name) t WHERE \(selection.condition)" }
     var deleteStatement: SQL { "DELETE FROM ONLY \(name) t WHERE \(selection.condition)" }

@@ -14,7 +14,7 @@ struct FieldEffects {
     var groups: [String: [[UniqueGroupRow]]]
 
     var objectName: ObjectName { step.table }
-    var table: QualifiedName { QualifiedName(schema: step.table.schema, step.table.name) }
+    var table: QualifiedName { step.table.sqlName }
     var missing: [FieldPlan] { plans.filter { !$0.exists } }
 
     func assessment(_ schema: Schema) throws -> Assessment {

@@ -16,7 +16,8 @@ extension Runner {
     /// (`Probe.canonicalForms`): the step's report carries a note and the prediction is
     /// marked incomplete.
     public func dryRun() throws -> RunReport {
-        try dryRun(readOnlyAllowed: true)
+        try pinSession()
+        return try dryRun(readOnlyAllowed: true)
     }
 
     /// Runs `body`, a read (catalog, snapshot) that may wait for a table's lock: a wait longer
@@ -36,7 +37,8 @@ extension Runner {
     }
 
     /// The settings every statement of this run relies on, pinned before its first statement
-    /// (the journal check, the run lock), so none runs under the role's own `statement_timeout`.
+    /// (the journal check, the run lock), so none runs under the role's own `statement_timeout`:
+    /// first thing in `dryRun()`, `apply` and `rehearse`.
     /// The statements steps generate read whole tables through large expressions (a guarded
     /// cast per JSON field): the server's JIT, which their cost estimate switches on, spent
     /// more time compiling them than the scan took (15 s against 7 s on a million rows).
@@ -53,7 +55,6 @@ extension Runner {
         var report = newReport(.dryRun)
         // A new run: what an earlier one on this runner fingerprinted may be stale.
         fingerprints.forget()
-        try pinSession()
         let live = try reading("reading the catalog", tables: planScope, retries: readOnlyAllowed ? 0 : plan.settings.retries) {
             try CatalogReader(connection: connection).readSchema(tables: planScope)
         }

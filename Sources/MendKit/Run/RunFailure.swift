@@ -8,7 +8,7 @@ import SchemaModel
 /// ACCESS SHARE waits for; otherwise every lock granted on them. Read after the wait failed, so
 /// it is what is in the way now, not necessarily then.
 func lockHolders(of tables: [ObjectName]?, accessExclusiveOnly: Bool = false, on connection: Connection) throws -> [String] {
-    let names = tables.map { $0.map { QualifiedName(schema: $0.schema, $0.name).quoted } }
+    let names = tables.map { $0.map { $0.sqlName.quoted } }
     return try connection.query(
         """
         SELECT format('%I.%I: pid %s (%s, %s%s, %s since %s): %s', n.nspname, c.relname, a.pid,

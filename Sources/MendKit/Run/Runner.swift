@@ -184,7 +184,7 @@ public struct Runner {
         if needed.contains(where: { $0.actions.contains(where: \.raw) }) {
             return try connection.scalar("SELECT pg_database_size(current_database())" as SQL, as: Int64.self) ?? 0
         }
-        let tables = Set(needed.flatMap { $0.actions.flatMap { $0.lockedTables.map { QualifiedName(schema: $0.schema, $0.name).quoted } } })
+        let tables = Set(needed.flatMap { $0.actions.flatMap { $0.lockedTables.map { $0.sqlName.quoted } } })
         guard !tables.isEmpty else { return 0 }
         return try connection.scalar(
             "SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0)::bigint FROM unnest(\(bind: tables.sorted())::text[]) t",

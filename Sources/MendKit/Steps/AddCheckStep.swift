@@ -60,7 +60,7 @@ public struct AddCheckStep: RepairStep {
         // then nothing is evaluated either, below.)
         if forms == nil { forms = try canonicalForms(current, probe) }
         // Evaluated against the rows only when every function it calls is immutable or stable.
-        let quotedTable = QualifiedName(schema: table.schema, table.name)
+        let quotedTable = table.sqlName
         let condition: SQL = "NOT \(expression)"
         if let instead = try probe.unlessPure("SELECT count(*) FROM \(quotedTable) WHERE \(condition)", option: "expression", table: table) {
             return instead

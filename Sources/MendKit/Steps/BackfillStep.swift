@@ -76,7 +76,7 @@ public struct BackfillStep: RepairStep {
             return .waiting("\(table) does not exist yet; an earlier step creates it")
         }
         let key = primaryKey.columns.map { name in (name: name, type: current.column(name)?.type ?? "text") }
-        let quotedTable = QualifiedName(schema: table.schema, table.name)
+        let quotedTable = table.sqlName
         // In parentheses of its own (a plan's `where` closes them on a line of its own after a
         // `--` comment).
         let whereClause: SQL = given.map { "\($0)" } ?? "(\(condition))"

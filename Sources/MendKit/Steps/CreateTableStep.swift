@@ -224,7 +224,7 @@ public struct CreateTableStep: RepairStep {
             if column.unique { line += spelled([table.name, column.name], "key") + " UNIQUE" }
             if let check = column.check { line += spelled([table.name, column.name], "check") + " CHECK \(check)" }
             if let (target, key) = column.references {
-                line += spelled([table.name, column.name], "fkey") + " REFERENCES \(QualifiedName(schema: target.schema, target.name)) (\(ident: key))"
+                line += spelled([table.name, column.name], "fkey") + " REFERENCES \(target.sqlName) (\(ident: key))"
                 if column.onDelete != .noAction { line += " ON DELETE \(Self.action(column.onDelete))" }
             }
             lines.append(line)
@@ -233,12 +233,12 @@ public struct CreateTableStep: RepairStep {
             let constraint = spelled([table.name] + set, "key")
             lines.append("\(constraint)\(constraint.isEmpty ? "" : " " as SQL)UNIQUE (\(set.map(SQLIdentifier.init)))")
         }
-        return "CREATE TABLE \(QualifiedName(schema: table.schema, table.name)) (\n    \(lines, separator: ",\n    ")\n)"
+        return "CREATE TABLE \(table.sqlName) (\n    \(lines, separator: ",\n    ")\n)"
     }
 
     func indexStatement(_ index: IndexSpec) -> SQL {
         let name = SQLIdentifier(index.name ?? defaultIndexName(index.columns))
-        return "CREATE \(index.unique ? "UNIQUE " : "" as SQL)INDEX \(name) ON \(QualifiedName(schema: table.schema, table.name)) (\(index.columns.map(SQLIdentifier.init)))"
+        return "CREATE \(index.unique ? "UNIQUE " : "" as SQL)INDEX \(name) ON \(table.sqlName) (\(index.columns.map(SQLIdentifier.init)))"
     }
 
     /// `ON DELETE` spelled as the plan's (closed) list of actions allows.

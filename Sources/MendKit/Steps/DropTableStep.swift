@@ -35,7 +35,7 @@ public struct DropTableStep: RepairStep {
         let whole = try TableDependants.hierarchyProblems(of: table, step: Self.kind, probe: probe)
             + RowSecurity.problems(of: [table], probe: probe)
         if !whole.isEmpty { return .blocked(whole) }
-        let quoted = QualifiedName(schema: table.schema, table.name)
+        let quoted = table.sqlName
         let after = TableDependants.dropping(table, from: schema)
         let rows = try probe.scalar("SELECT count(*) FROM ONLY \(quoted)" as SQL, as: Int.self) ?? 0
         if rows == 0 {

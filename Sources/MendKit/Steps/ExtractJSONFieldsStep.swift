@@ -166,7 +166,7 @@ public struct ExtractJSONFieldsStep: RepairStep {
         var (plans, typeProblems) = try fieldPlans(current, sourceIsJSON: source.type == "json", probe)
         guard typeProblems.isEmpty else { return .blocked(typeProblems) }
         let key = RowKey(primaryKey.columns)
-        let quotedTable = QualifiedName(schema: table.schema, table.name)
+        let quotedTable = table.sqlName
         let survey = try FieldSurvey.read(plans, from: quotedTable, probe: probe)
         for index in plans.indices {
             plans[index].keyText = key.text()

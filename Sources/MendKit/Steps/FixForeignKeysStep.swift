@@ -355,8 +355,8 @@ public struct FixForeignKeysStep: RepairStep {
         var targetColumns: [SQLIdentifier]
 
         init(_ reference: Reference) {
-            table = ColumnTypeChange.qualified(reference.table)
-            target = ColumnTypeChange.qualified(reference.target)
+            table = reference.table.sqlName
+            target = reference.target.sqlName
             columns = reference.columns.map(SQLIdentifier.init)
             targetColumns = reference.targetColumns.map(SQLIdentifier.init)
         }

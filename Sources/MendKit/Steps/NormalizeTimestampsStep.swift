@@ -337,7 +337,7 @@ struct WallClock: Sendable {
     {
         let none = (count: 0, sample: [String]())
         let dates = try transitionDates(probe)
-        let table = ColumnTypeChange.qualified(name.table)
+        let table = name.table.sqlName
         var read: [(column: String, candidates: SQL)] = []
         for column in Set(siblings + [name.column]).sorted() {
             if let candidates = try candidates(column, of: name.table, dates: dates, in: schema, probe) { read.append((column, candidates)) }
@@ -368,7 +368,7 @@ struct WallClock: Sendable {
         } ?? false
         var outside: SQL = "\(column) < '1900-01-02' OR \(column) >= '2099-12-30'"
         if indexed {
-            let sql: SQL = "SELECT min(\(column))::date::text, max(\(column))::date::text FROM \(ColumnTypeChange.qualified(table))"
+            let sql: SQL = "SELECT min(\(column))::date::text, max(\(column))::date::text FROM \(table.sqlName)"
             let range = try probe.memoized(sql.description) {
                 try probe.readOnly { probe in
                     try probe.query(sql).first.map { [try $0.get(0, as: String?.self), try $0.get(1, as: String?.self)] } ?? [nil, nil]

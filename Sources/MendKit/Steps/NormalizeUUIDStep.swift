@@ -149,7 +149,7 @@ public struct NormalizeUUIDStep: RepairStep {
 
     static func counts(of columns: [String], in table: ObjectName, _ probe: Probe) throws -> [String: ValueCounts] {
         guard !columns.isEmpty else { return [:] }
-        let name = ColumnTypeChange.qualified(table)
+        let name = table.sqlName
         let patterns = columns.flatMap { column -> [SQL] in
             let quoted: SQL = "\(ident: column)"
             return [

@@ -48,7 +48,7 @@ public struct RenameTableStep: RepairStep {
         case (false, false):
             return .blocked([StepProblem("neither \(from) nor \(to) exists", table: from)])
         case (true, false):
-            let sql: SQL = "ALTER TABLE \(QualifiedName(schema: from.schema, from.name)) RENAME TO \(ident: to.name)"
+            let sql: SQL = "ALTER TABLE \(from.sqlName) RENAME TO \(ident: to.name)"
             let renamed = predict(schema)
             let renames = renameDependents ? dependentRenames(in: renamed) : []
             if let problems = problems(of: renames, in: renamed) { return .blocked(problems) }
@@ -127,7 +127,7 @@ public struct RenameTableStep: RepairStep {
         switch rename.kind {
         case .constraint:
             // Renaming a primary key, unique or exclusion constraint renames its index too.
-            return "ALTER TABLE \(QualifiedName(schema: to.schema, to.name)) RENAME CONSTRAINT \(ident: rename.old) TO \(newName)"
+            return "ALTER TABLE \(to.sqlName) RENAME CONSTRAINT \(ident: rename.old) TO \(newName)"
         case .index:
             return "ALTER INDEX \(QualifiedName(schema: to.schema, rename.old)) RENAME TO \(newName)"
         case .sequence:

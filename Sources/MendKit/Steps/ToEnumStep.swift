@@ -70,7 +70,7 @@ public struct ToEnumStep: RepairStep {
             })
         }
         let quotedColumn: SQL = "\(ident: column)"
-        let quotedTable = ColumnTypeChange.qualified(table)
+        let quotedTable = table.sqlName
         let outsideLabels: SQL = "\(quotedColumn)::text <> ALL (\(bind: labels)::text[])"
         let outside = try probe.offendingRows(in: table, where: "\(quotedColumn) IS NOT NULL AND \(outsideLabels)")
         if outside.count > 0 {
@@ -81,7 +81,7 @@ public struct ToEnumStep: RepairStep {
                 count: outside.count, sample: outside.sample, table: table)])
         }
 
-        let quotedType = QualifiedName(schema: type.schema, type.name)
+        let quotedType = type.sqlName
         var statements: [SQL] = []
         var after = schema
         if schema.enums[type.key] == nil {

@@ -121,9 +121,6 @@ enum ColumnTypeChange {
         return (found, problems)
     }
 
-    /// A table's name as SQL writes it, each part quoted.
-    static func qualified(_ table: ObjectName) -> QualifiedName { QualifiedName(schema: table.schema, table.name) }
-
     /// `name=value` options as the catalog keeps them (`reloptions`, `attoptions`), written for
     /// a `WITH (...)` or `SET (...)` clause: `"fillfactor" = '70'`.
     static func optionList(_ options: [String]) -> SQL {
@@ -142,7 +139,7 @@ enum ColumnTypeChange {
             table: table,
             query: """
                 SELECT \(key.text()) AS key, \(bind: column)::text AS field, \(bind: reason)::text AS reason, NULL::jsonb AS json_value, \
-                \(ident: column)::text AS column_value FROM \(qualified(table)) WHERE \(condition)
+                \(ident: column)::text AS column_value FROM \(table.sqlName) WHERE \(condition)
                 """)
     }
 }

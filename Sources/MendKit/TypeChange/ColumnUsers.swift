@@ -30,7 +30,7 @@ struct ColumnUser: Hashable, Sendable {
     /// Every user of any of `columns`, in the order kind, owner, member.
     static func of(_ columns: [ColumnName], _ probe: Probe) throws -> [ColumnUser] {
         guard !columns.isEmpty else { return [] }
-        let tables = columns.map { ColumnTypeChange.qualified($0.table).quoted }
+        let tables = columns.map { $0.table.sqlName.quoted }
         return try probe.query(query(tables: tables, columns: columns.map(\.column))).compactMap { row in
             guard let kind = Kind(rawValue: try row.get(0, as: String.self)) else { return nil }
             return ColumnUser(

@@ -19,7 +19,7 @@ struct SavedView {
     var hasRulesOrTriggers: Bool
     var columnGrants: Bool
 
-    var qualifiedName: QualifiedName { ColumnTypeChange.qualified(name) }
+    var qualifiedName: QualifiedName { name.sqlName }
 
     var dropStatement: SQL { "DROP VIEW \(qualifiedName)" }
 
@@ -68,7 +68,7 @@ enum DependentViews {
         try probe.readOnly { probe in
             // Definitions print every name schema-qualified, as snapshots read them.
             try probe.connection.setLocal("search_path", "pg_catalog")
-            let tables = columns.map { ColumnTypeChange.qualified($0.table).quoted }
+            let tables = columns.map { $0.table.sqlName.quoted }
             return try probe.query(query(tables: tables, columns: columns.map(\.column))).map(savedView)
         }
     }
@@ -141,7 +141,7 @@ enum DependentViews {
             let tables = Array(Set(retypes.map(\.column.table))).sorted()
             for (number, table) in tables.enumerated() {
                 let stand = "pgmend_type_\(number)"
-                try connection.query("CREATE TEMP TABLE \(ident: stand) (LIKE \(ColumnTypeChange.qualified(table)))")
+                try connection.query("CREATE TEMP TABLE \(ident: stand) (LIKE \(table.sqlName))")
                 for retype in retypes where retype.column.table == table {
                     try connection.query("ALTER TABLE pg_temp.\(ident: stand) ALTER COLUMN \(ident: retype.column.column) TYPE \(retype.newTypeSQL) USING NULL")
                 }

@@ -101,7 +101,7 @@ struct TouchingForeignKey {
     var table: ObjectName
     var constraint: Constraint
 
-    var tableName: QualifiedName { ColumnTypeChange.qualified(table) }
+    var tableName: QualifiedName { table.sqlName }
 
     /// The referencing table and the referenced one: both are locked by the change.
     var tables: [ObjectName] { [table] + (constraint.foreignKey.map { [ObjectName(parsing: $0.referencedTable)] } ?? []) }

@@ -3,7 +3,7 @@ import SchemaModel
 
 extension OnlineTypeChange {
     static func analyze(_ table: ObjectName, _ summary: String) -> AtomicSQL {
-        AtomicSQL(summary, ["ANALYZE \(ColumnTypeChange.qualified(table))"], lock: .shareUpdateExclusive, on: table)
+        AtomicSQL(summary, ["ANALYZE \(table.sqlName)"], lock: .shareUpdateExclusive, on: table)
     }
 
     /// The ANALYZE a swap left undone (the run was killed between the swap and it): a table
@@ -14,7 +14,7 @@ extension OnlineTypeChange {
     /// never analyzed shows nothing: it is left to autovacuum, as before the change.
     static func statisticsLeft(of columns: [ColumnName], _ probe: Probe) throws -> [any Effect] {
         guard !columns.isEmpty else { return [] }
-        let names = columns.map { ColumnTypeChange.qualified($0.table).quoted }
+        let names = columns.map { $0.table.sqlName.quoted }
         let tables = try probe.query(
             """
             SELECT DISTINCT n.nspname::text, c.relname::text
@@ -28,7 +28,7 @@ extension OnlineTypeChange {
         ).map { ObjectName(schema: try $0.get(0), name: try $0.get(1)) }
         var effects: [any Effect] = []
         // An empty table gets no statistics from ANALYZE: it would be needed again on every run.
-        for table in tables where try probe.scalar("SELECT EXISTS (SELECT 1 FROM \(ColumnTypeChange.qualified(table)))" as SQL, as: Bool.self) == true {
+        for table in tables where try probe.scalar("SELECT EXISTS (SELECT 1 FROM \(table.sqlName))" as SQL, as: Bool.self) == true {
             effects.append(analyze(table, "gather statistics on \(table): a converted column has none while its other columns have some (the run that swapped it ended before its ANALYZE)"))
         }
         return effects
@@ -59,7 +59,7 @@ struct CarriedColumn {
                    ARRAY(SELECT x.is_grantable::text FROM \(grants) ORDER BY x.n)::text[],
                    ARRAY(SELECT DISTINCT pg_get_userbyid(x.grantor)::text FROM aclexplode(a.attacl) x WHERE x.grantor <> c.relowner ORDER BY 1)::text[]
             FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-            WHERE a.attrelid = to_regclass(\(bind: ColumnTypeChange.qualified(table).quoted)) AND a.attname = ANY(\(bind: columns)::text[])
+            WHERE a.attrelid = to_regclass(\(bind: table.sqlName.quoted)) AND a.attname = ANY(\(bind: columns)::text[])
               AND (a.attstattarget >= 0 OR a.attoptions IS NOT NULL OR a.attacl IS NOT NULL)
             ORDER BY a.attnum
             """
@@ -131,7 +131,7 @@ struct IndexCopySource {
                          JOIN pg_opclass oc ON oc.oid = i.indclass[k.ord - 1] JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace
                          WHERE k.ord <= i.indnkeyatts ORDER BY k.ord)::text[]
             FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid LEFT JOIN pg_tablespace t ON t.oid = c.reltablespace
-            WHERE i.indrelid = to_regclass(\(bind: ColumnTypeChange.qualified(table).quoted))
+            WHERE i.indrelid = to_regclass(\(bind: table.sqlName.quoted))
             """)
         {
             func named(_ column: Int) throws -> [String?] { try row.get(.index(column), as: [String].self).map { $0.isEmpty ? nil : $0 } }

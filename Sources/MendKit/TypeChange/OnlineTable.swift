@@ -14,7 +14,7 @@ struct OnlineTable {
     var carried: [CarriedColumn]
     var indexSources: [String: IndexCopySource]
 
-    var table: QualifiedName { ColumnTypeChange.qualified(name) }
+    var table: QualifiedName { name.sqlName }
     var columns: [String] { retypes.map(\.column.column) }
     var shadowNames: [String] { columns.map(conversion.shadowName) }
     var shadows: [SQLIdentifier] { shadowNames.map(SQLIdentifier.init) }

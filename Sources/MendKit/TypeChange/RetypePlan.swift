@@ -163,7 +163,7 @@ struct RetypePlan {
                 parts.append("ALTER COLUMN \(column) TYPE \(retype.newTypeSQL)\(using)")
                 if let value = retype.newDefaultSQL { parts.append("ALTER COLUMN \(column) SET DEFAULT \(value)") }
             }
-            statements.append("ALTER TABLE \(ColumnTypeChange.qualified(table))\n  \(parts, separator: ",\n  ")")
+            statements.append("ALTER TABLE \(table.sqlName)\n  \(parts, separator: ",\n  ")")
         }
         statements += keys.map(\.addNotValidStatement)
         statements += views.flatMap(\.recreateStatements)
@@ -173,7 +173,7 @@ struct RetypePlan {
     /// What the change does, for the operator: the columns, their tables' sizes, the lock, the
     /// keys and views carried over.
     func summary(keys: [TouchingForeignKey], views: [SavedView], _ probe: Probe) throws -> String {
-        let names = tables.map { ColumnTypeChange.qualified($0).quoted }
+        let names = tables.map { $0.sqlName.quoted }
         let sizes = try probe.query(
             "SELECT pg_size_pretty(pg_table_size(to_regclass(t))) FROM unnest(\(bind: names)::text[]) WITH ORDINALITY u(t, o) ORDER BY o"
         ).map { try $0.get(0, as: String.self) }

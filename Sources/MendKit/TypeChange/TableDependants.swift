@@ -34,7 +34,7 @@ enum TableDependants {
     /// `archive_table` or `drop_table`. A partitioned table without partitions can be dropped
     /// (it holds nothing); a partition or an inheritance child is an ordinary table here.
     static func hierarchyProblems(of table: ObjectName, step: String, probe: Probe) throws -> [StepProblem] {
-        let quoted = QualifiedName(schema: table.schema, table.name).quoted
+        let quoted = table.sqlName.quoted
         guard let row = try probe.query(
             """
             SELECT c.relkind = 'p',
