@@ -47,8 +47,10 @@ public struct SQL: Sendable, Hashable, CustomStringConvertible, ExpressibleByStr
     /// text pgmend builds.
     public static func catalogText(_ text: String) -> SQL { SQL(parts: [.text(text)]) }
 
-    /// A script file pgmend wrote itself and checked against the SHA-256 it recorded before
-    /// sending it (an archive's `schema.sql`), run as `psql -f` would run it.
+    /// An archive's script, run as `psql -f` would run it: its `schema.sql`, checked against the
+    /// SHA-256 its manifest records before it is sent, or the statements `TableScript` writes
+    /// into it (built as text with the same quoting, around the catalog's own text). Never for
+    /// anything else (`StatementSourceTests` keep it in `Archive/`).
     public static func scriptFile(_ text: String) -> SQL { SQL(parts: [.text(text)]) }
 
     /// The text sent to the server, bound values as `$1`, `$2`, ... in order.

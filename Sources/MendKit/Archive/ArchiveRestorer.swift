@@ -43,7 +43,7 @@ public struct ArchiveRestorer {
             if try connection.scalar("SELECT to_regclass(\(bind: name.quoted)) IS NOT NULL", as: Bool.self) == true {
                 throw ArchiveError.unusable("table \(target) exists; restore it under another name with --as")
             }
-            try connection.execute(SQL.archiveScript(script))
+            try connection.execute(SQL.scriptFile(script))
             for (name, value) in manifest.settings.sorted(by: { $0.key < $1.key }) { try connection.setLocal(name, value) }
             let columns = manifest.columns.map { SQLIdentifier($0.name) }
             let loaded = try connection.copyIn("COPY \(name) (\(columns)) FROM STDIN") { sink in

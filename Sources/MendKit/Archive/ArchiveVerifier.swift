@@ -122,7 +122,7 @@ public enum ArchiveVerifier {
         defer { _ = try? connection.execute("ROLLBACK" as SQL) }
         // The types the columns use, where the server lacks them, go with the rollback.
         for statement in TableScript.prerequisites(schemas: [], types: archived?.types ?? ColumnTypes()) {
-            try connection.execute(SQL.archiveScript(statement))
+            try connection.execute(SQL.scriptFile(statement))
         }
         try connection.execute("CREATE TEMPORARY TABLE \(temporary) (\(definitions))" as SQL)
         for (name, value) in manifest.settings.sorted(by: { $0.key < $1.key }) { try connection.setLocal(name, value) }

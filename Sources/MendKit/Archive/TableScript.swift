@@ -171,12 +171,3 @@ struct ColumnTypes: Codable, Equatable {
         return types
     }
 }
-
-extension SQL {
-    /// An archive's script (`schema.sql`, or the statements `TableScript` writes into it), sent
-    /// as written, as `psql -f` would run it. `TableScript` builds it as text with the quoting
-    /// functions statements use (`SQLIdentifier`, `QualifiedName`, `SQLLiteral.quoted`) around
-    /// the catalog's own text; read back from a file, it was first checked against the SHA-256
-    /// its manifest records. Never for anything else.
-    static func archiveScript(_ text: String) -> SQL { SQL.scriptFile(text) }
-}

@@ -99,7 +99,8 @@ public enum LockLevel: String, Sendable, Codable {
     case exclusive = "EXCLUSIVE"
     case accessExclusive = "ACCESS EXCLUSIVE"
 
-    /// The mode as `LOCK TABLE ... IN mode MODE` takes it (none for `none` and `unknown`).
+    /// The mode as `LOCK TABLE ... IN mode MODE` takes it; `none` and `unknown` (no lock
+    /// declared) take the strongest, the safe side.
     var modeSQL: SQL {
         switch self {
         case .accessShare: "ACCESS SHARE"
