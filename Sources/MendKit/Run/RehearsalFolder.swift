@@ -32,9 +32,17 @@ public final class RehearsalFolder {
     deinit { remove() }
 
     /// Removes the folders of the rehearsals running in this process: for a signal handler
-    /// that is about to end it.
+    /// that is about to end it. The main thread may still be writing an archive into one
+    /// (a file created while the tree is removed fails the removal with ENOTEMPTY, a `mkdir -p`
+    /// recreates a folder just removed), so this removes until nothing is left, for up to a
+    /// second.
     public static func removeLive() {
-        for path in lock.withLock({ live }) { try? FileManager.default.removeItem(atPath: path) }
+        let paths = lock.withLock { live }
+        for _ in 0..<100 {
+            for path in paths { try? FileManager.default.removeItem(atPath: path) }
+            if !paths.contains(where: { FileManager.default.fileExists(atPath: $0) }) { return }
+            usleep(10_000)
+        }
     }
 
     /// Folders this user's rehearsals left when they were killed (their process is gone):
