@@ -12,6 +12,8 @@ public struct Plan: Sendable {
     public var path: String
     /// SHA-256 of the file's bytes, recorded in the journal with every run.
     public var sha256: String
+    /// Findings of `pgmend doctor` kept on purpose (the plan's `ignore:` list).
+    public var ignores: [PlanIgnore] = []
 }
 
 /// How the runner treats the database while it applies a plan.
