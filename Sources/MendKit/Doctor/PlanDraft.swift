@@ -15,7 +15,7 @@ public indirect enum YAMLValue: Sendable, Hashable {
     /// The value on one line.
     public var flow: String {
         switch self {
-        case .plain(let text): YAMLValue.scalar(text)
+        case .plain(let text): YAMLValue.written(text)
         case .int(let value): String(value)
         case .bool(let value): value ? "true" : "false"
         case .list(let items): "[" + items.map(\.flow).joined(separator: ", ") + "]"
@@ -26,7 +26,7 @@ public indirect enum YAMLValue: Sendable, Hashable {
 
     /// `text` as a YAML scalar: bare when YAML reads it back as this very string, otherwise
     /// in double quotes.
-    public static func scalar(_ text: String) -> String {
+    public static func written(_ text: String) -> String {
         let reserved: Set<String> = ["true", "false", "yes", "no", "on", "off", "null", "~", "y", "n"]
         let bare = !text.isEmpty && !reserved.contains(text.lowercased())
             && text.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "_.%()-/".unicodeScalars.contains($0)) }
@@ -121,8 +121,8 @@ public enum PlanWriter {
             "# choice (`pgmend plan check \(name)` names those left); delete a step to leave its findings as",
             "# they are. Findings no step repairs are in `ignore:` at the end: keep each (say why in",
             "# `reason`) or repair it by hand and delete its entry.",
-            "name: \(YAMLValue.scalar(name))",
-            "description: \(YAMLValue.scalar("Repairs what pgmend doctor found in \(report.database)"))",
+            "name: \(YAMLValue.written(name))",
+            "description: \(YAMLValue.written("Repairs what pgmend doctor found in \(report.database)"))",
             "settings:",
             "  lock_timeout: 2s",
             "  retries: 5",
@@ -138,7 +138,7 @@ public enum PlanWriter {
             for finding in manual {
                 lines += comment("\(finding.id): \(finding.summary)", indent: "  ")
                 let question = "keep \(finding.subject) as it is? Write why here, or repair it by hand and delete this entry"
-                lines.append("  - {class: \(finding.classID.rawValue), object: \(YAMLValue.scalar(finding.subject)), reason: \(YAMLValue.decide(question).flow)}")
+                lines.append("  - {class: \(finding.classID.rawValue), object: \(YAMLValue.written(finding.subject)), reason: \(YAMLValue.decide(question).flow)}")
             }
         }
         return lines.joined(separator: "\n") + "\n"
