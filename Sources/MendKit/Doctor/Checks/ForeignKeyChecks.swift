@@ -149,7 +149,7 @@ enum ForeignKeyChecks: DoctorCheck {
             let via = paths.map { "\($0.parentName) -> \($0.label) (cascade)" }
             var draft = ref.draft
             draft.decide = "ON DELETE of \(ref.label) (now \(ref.key.onDelete.option))? Deleting from \(paths.map(\.parentName).joined(separator: ", ")) "
-                + "cascades into \(parent.objectName) and fails on its rows that \(ref.table.objectName) references: cascade, set_null or no_action (keep refusing)"
+                + "cascades into \(parent.objectName) and fails on its rows that \(ref.table.objectName) references; no_action keeps refusing"
             return Finding(
                 .cascadeBlocked, .warning, objects: [ref.object], table: ref.table.objectName.description,
                 summary: "\(ref.label) refuses (\(ref.key.onDelete.option)) the deletes that cascade into \(parent.objectName): "
