@@ -203,7 +203,7 @@ struct DoctorCatalogTests {
             try connection.execute("ANALYZE public.links")
             var options = DoctorOptions()
             options.only = [.nullableUniqueDuplicates]
-            options.sampleAboveBytes = 8192
+            options.sampleAboveBytes = 200_000
             let sampled = try Doctor(connection: try database.connect(), options: options).examine()
             let sampledLinks = try #require(sampled.findings.first { $0.subject == "links_live" })
             #expect(sampledLinks.sample != nil)
