@@ -88,7 +88,12 @@ public struct DoctorReport: Sendable, Encodable {
 public struct Doctor {
     /// Every check, in the seeds' priority order of the classes they find.
     public static let checks: [any DoctorCheck.Type] = [
+        IndexChecks.self,
+        ColumnTypeChecks.self,
+        ForeignKeyChecks.self,
         NoPrimaryKeyCheck.self,
+        NullableUniqueCheck.self,
+        SequenceChecks.self,
     ]
 
     let connection: Connection

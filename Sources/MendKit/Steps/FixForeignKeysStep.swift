@@ -164,7 +164,9 @@ public struct FixForeignKeysStep: RepairStep {
         var after = schema
         var waiting: [String] = []
         for reference in references {
-            switch try assess(reference, schema, probe) {
+            // Each reference is assessed on the schema the ones before it leave: two references
+            // from one table would otherwise each predict the table with only its own change.
+            switch try assess(reference, after, probe) {
             case .satisfied: continue
             case .waiting(let reason): waiting.append(reason)
             case .blocked(let found): problems += found
