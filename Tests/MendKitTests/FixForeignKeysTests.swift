@@ -35,6 +35,24 @@ struct FixForeignKeysTests {
         }
     }
 
+    /// Two references from one table: the prediction holds both changes (each reference was
+    /// once predicted on the schema before the step, so the second replaced the first's table).
+    @Test func twoReferencesFromOneTablePredictBoth() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute(tables + """
+                CREATE TABLE public.apps (id int PRIMARY KEY);
+                INSERT INTO public.apps VALUES (1);
+                ALTER TABLE public.memories ADD COLUMN app_id int DEFAULT 1;
+                """)
+            let step = try makeStep("""
+                fix_foreign_keys: {references: [{from: memories.user_id, to: users.id, on_delete: cascade},
+                                                {from: memories.app_id, to: apps.id, index: true}]}
+                """)
+            try applyAndCheckPrediction(step, on: connection)
+        }
+    }
+
     @Test func orphansBlockNamedByPrimaryKey() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
