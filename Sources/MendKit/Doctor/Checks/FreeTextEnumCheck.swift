@@ -148,6 +148,13 @@ enum FreeTextEnumCheck: DoctorCheck {
         if let similar { evidence.append(EvidenceItem("similar_enum", .text(similar))) }
         let column = table.column(candidate.column)
         let defaultLabel = column?.defaultExpression.flatMap(ToEnumStep.quotedLiteral)
+        // The default is a label whether or not a row holds it now: to_enum keeps it.
+        var set = set
+        if let defaultLabel, !set.labels.contains(where: { $0.value == defaultLabel }), defaultLabel.utf8.count <= PostgresName.maxBytes {
+            set.labels.append(LabelSet.Label(value: defaultLabel, rows: 0))
+            evidence[1] = EvidenceItem("labels", .list(set.labels.map { "\($0.value) \($0.rows)" }))
+            evidence.append(EvidenceItem("default", .text("\(defaultLabel) (the column's default, in no row)")))
+        }
         var rows = set.variants.flatMap(\.keys) + (candidate.role == .lifecycle ? set.rare.flatMap(\.keys) : [])
         rows = Array(Set(rows)).sorted()
         let labels = set.labels.map(\.value)
@@ -168,7 +175,7 @@ enum FreeTextEnumCheck: DoctorCheck {
             "rare_text": .list(candidate.role == .lifecycle ? set.rare.map(\.description) : []),
             "type": .text(enumTypeName(table, candidate.column)), "not_null": .flag(column?.notNull ?? false),
         ]
-        if let defaultLabel, labels.contains(defaultLabel) { planData["default"] = .text(defaultLabel) }
+        if let defaultLabel { planData["default"] = .text(defaultLabel) }
         if let similar { planData["similar_enum"] = .text(similar) }
         return Finding(
             .freeTextEnum, dirty ? .error : .warning, objects: [name], table: table.objectName.description, summary: summary,

@@ -42,6 +42,8 @@ extension JSONFieldsCheck {
                 "\(differing + columnOnly) row\(differing + columnOnly == 1 ? "'s" : "s'") column already differs from the JSON: \(list("differs").joined(separator: "; "))."
                     + " json: the JSON's value wins; column: the column's value stays")))
         }
+        // As the hand-written plan: keys whose values are in their columns go; set-aside ones stay.
+        options.append(YAMLPair("remove_keys", .bool(true)))
         var comments = ["\(finding.id): \(finding.summary)."]
         if finding.sample != nil { comments.append("Counts from a sample: the step's own assessment reads every row.") }
         comments.append("Fields with the type their values have; add `default:` or `trim:` where the application wants them.")
