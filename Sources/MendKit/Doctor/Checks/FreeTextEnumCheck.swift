@@ -121,7 +121,7 @@ enum FreeTextEnumCheck: DoctorCheck {
         let query: SQL = """
             SELECT CASE \(which, separator: " ") END AS i, coalesce(\(texts, separator: ", ")) AS v, count(*) AS n,
                    (array_agg(\(key.text(of: t)) ORDER BY \(key.order(of: t))) FILTER (WHERE \(uncommon, separator: " OR ")))[1:10] AS keys
-            FROM \(read.from) AS \(t)
+            FROM \(JSONKeySurvey.source(read)) AS \(t)
             GROUP BY GROUPING SETS (\(sets, separator: ", "))
             """
         var values: [Int: [ValueCount]] = [:]

@@ -112,8 +112,10 @@ enum JSONFieldsCheck: DoctorCheck {
             evidence.append(EvidenceItem("prefer", .text(differing + columnOnly > 0 ? "needed: \(differing) row\(differing == 1 ? "" : "s") differ from the column, \(columnOnly) set in the column only (json or column)" : "not needed")))
         }
         let conflicts = repeated + differing + columnOnly
-        var summary = "\(name): \(reported.count + companions.count) keys in most rows belong in columns (\((reported.map(\.key.name) + companions.map(\.0.name)).joined(separator: ", ")))"
-        if invalid + conflicts > 0 { summary += "; \(invalid) values do not convert, \(conflicts) conflict" }
+        let keys = reported.map(\.key.name) + companions.map(\.0.name)
+        var summary = "\(name) holds \(keys.count) key\(keys.count == 1 ? "" : "s") in most rows that belong in columns (\(keys.joined(separator: ", ")))"
+        if invalid > 0 { summary += "; \(invalid) value\(invalid == 1 ? " does" : "s do") not convert" }
+        if conflicts > 0 { summary += "; \(conflicts) row\(conflicts == 1 ? "" : "s") conflict (shared values, or the column says otherwise)" }
         let fieldSpecs = reported.map { "\($0.key.name)\t\($0.type.planText)\t\($0.unique)\t\($0.type.naive)" }
             + companions.map { "\($0.0.name)\t\($0.1.planText)\tfalse\t\($0.1.naive)" }
         var planData: [String: EvidenceValue] = [

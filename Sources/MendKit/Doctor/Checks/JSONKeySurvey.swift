@@ -80,7 +80,7 @@ struct JSONKeySurvey {
             "coalesce(max(char_length(e.value #>> '{}')) FILTER (WHERE \(scalar)), 0)",
             "count(DISTINCT e.value #>> '{}') FILTER (WHERE \(scalar))",
             "count(*) FILTER (WHERE e.n IS NULL OR e.n = 1)",
-            "count(*) FILTER (WHERE (e.n IS NULL OR e.n = 1) AND jsonb_typeof(t.doc) = 'object')",
+            "count(*) FILTER (WHERE (e.n IS NULL OR e.n = 1) AND jsonb_typeof(t.pgmend_doc) = 'object')",
         ]
         aggregates += families.map { "count(*) FILTER (WHERE \(cast($0.family, $0.type, value).valid))" }
         let columns = matchingColumns(table, json: json.name)
@@ -90,13 +90,13 @@ struct JSONKeySurvey {
             aggregates += [
                 "count(*) FILTER (WHERE e.key = \(bind: column.name) AND \(converted) IS NOT NULL)",
                 "count(*) FILTER (WHERE e.key = \(bind: column.name) AND \(own) IS NOT NULL AND (\(converted) IS NULL OR \(own) IS DISTINCT FROM \(converted)))",
-                "count(*) FILTER (WHERE (e.n IS NULL OR e.n = 1) AND \(own) IS NOT NULL AND (t.doc -> \(bind: column.name)) IS NULL)",
+                "count(*) FILTER (WHERE (e.n IS NULL OR e.n = 1) AND \(own) IS NOT NULL AND (t.pgmend_doc -> \(bind: column.name)) IS NULL)",
             ]
         }
         let query: SQL = """
             SELECT GROUPING(e.key) AS whole, e.key, \(aggregates, separator: ", ")
-            FROM (SELECT *, \(document(json)) AS doc FROM \(source(read)) t) t
-            LEFT JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(t.doc) = 'object' THEN t.doc END) WITH ORDINALITY AS e(key, value, n) ON true
+            FROM (SELECT *, \(document(json)) AS pgmend_doc FROM \(source(read)) t) t
+            LEFT JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(t.pgmend_doc) = 'object' THEN t.pgmend_doc END) WITH ORDINALITY AS e(key, value, n) ON true
             GROUP BY GROUPING SETS ((e.key), ())
             ORDER BY GROUPING(e.key) DESC, count(*) DESC, e.key
             LIMIT \(literal: keyLimit + 2)

@@ -31,8 +31,8 @@ struct JSONProblemRows {
         var conditions: [(problem: Problem, field: String, test: SQL, value: SQL, group: Int?)] = []
         var groups: [SQL] = []
         for field in fields {
-            let json: SQL = "(t.doc -> \(bind: field.key.name))"
-            let text: SQL = "(t.doc ->> \(bind: field.key.name))"
+            let json: SQL = "(t.pgmend_doc -> \(bind: field.key.name))"
+            let text: SQL = "(t.pgmend_doc ->> \(bind: field.key.name))"
             let value = JSONKeySurvey.cast(field.type.family, field.type.printed, json).value
             let column: SQL = "t.\(ident: field.key.name)"
             if field.type.invalid > 0 {
@@ -53,7 +53,7 @@ struct JSONProblemRows {
         }
         let reported: [String] = fields.map(\.key.name)
         for (other, _) in others {
-            conditions.append((.outside, other.name, "((t.doc -> \(bind: other.name)) IS NOT NULL AND NOT (t.doc ?| \(bind: reported)::text[]))", "NULL::text", nil))
+            conditions.append((.outside, other.name, "((t.pgmend_doc -> \(bind: other.name)) IS NOT NULL AND NOT (t.pgmend_doc ?| \(bind: reported)::text[]))", "NULL::text", nil))
         }
         guard !conditions.isEmpty else { return JSONProblemRows() }
         // Tests and values are computed per row in s1 (over the read's rows), the groups'
@@ -74,7 +74,7 @@ struct JSONProblemRows {
               SELECT x.c, x.v, s.k, s.o, row_number() OVER (PARTITION BY x.c ORDER BY x.sv, s.o) AS r
               FROM (SELECT s1.*\(counts.isEmpty ? "" : ", " as SQL)\(counts, separator: ", ") FROM (
                   SELECT \(key.text(of: SQLIdentifier("t"))) AS k, \(key.order(of: SQLIdentifier("t"))) AS o, \((tests + values + groups), separator: ", ")
-                  FROM (SELECT *, \(JSONKeySurvey.document(json)) AS doc FROM \(JSONKeySurvey.source(read)) t) t) s1) s
+                  FROM (SELECT *, \(JSONKeySurvey.document(json)) AS pgmend_doc FROM \(JSONKeySurvey.source(read)) t) t) s1) s
               CROSS JOIN LATERAL (\(spread, separator: " UNION ALL ")) x
             ) y WHERE r <= \(literal: limit)
             ORDER BY c, r
