@@ -68,12 +68,15 @@ enum UnusedEnumCheck: DoctorCheck {
             if case .list(let similar)? = finding.planData["similar"], let first = similar.first {
                 question += " (or use it for \(first): then delete this step and give that column's to_enum this type and its labels)"
             }
+            // Plan text for the `sql` step (the operator reads and accepts it), not a statement
+            // doctor sends: the type's name as a string literal for to_regtype.
+            let literal = SQLLiteral.quoted(quoted)
             return PlanDraftStep(
                 .unusedEnum, kind: "sql", comments: ["\(finding.id): \(finding.summary)."],
                 options: [
                     YAMLPair("decide", .plain(question)),
                     YAMLPair("run", .plain("DROP TYPE \(quoted)")),
-                    YAMLPair("done_when", .plain("SELECT to_regtype(\(SQLLiteral.quoted(quoted))) IS NULL")),
+                    YAMLPair("done_when", .plain("SELECT to_regtype(\(literal)) IS NULL")),
                 ])
         }
     }
