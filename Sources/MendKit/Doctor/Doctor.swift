@@ -88,6 +88,9 @@ public struct DoctorReport: Sendable, Encodable {
 public struct Doctor {
     /// Every check, in the seeds' priority order of the classes they find.
     public static let checks: [any DoctorCheck.Type] = [
+        JSONFieldsCheck.self,
+        FreeTextEnumCheck.self,
+        UnusedEnumCheck.self,
         IndexChecks.self,
         ColumnTypeChecks.self,
         ForeignKeyChecks.self,
