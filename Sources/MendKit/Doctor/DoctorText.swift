@@ -4,6 +4,8 @@ import Foundation
 public enum DoctorText {
     static let width = 100
     static let indent = "         "
+    /// Items of a list shown before "and N more".
+    static let listLimit = 8
 
     public static func lines(_ report: DoctorReport) -> [String] {
         var lines: [String] = []
@@ -47,19 +49,38 @@ public enum DoctorText {
 
     static func count(_ number: Int, _ noun: String) -> String { "\(number) \(noun)\(number == 1 ? "" : "s")" }
 
-    /// One finding: severity, class and subject; then the summary, evidence, rows, sample and
-    /// repair, each wrapped under the first line.
+    /// One finding: severity, class and objects; then the summary, each piece of evidence on
+    /// its own line (a list one item a line, cut after `listLimit`), rows, sample and repair,
+    /// each wrapped under the first line.
     static func block(_ finding: Finding) -> [String] {
-        let head = "\(finding.severity.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)) \(finding.classID.rawValue)  \(finding.objects.joined(separator: ", "))"
-        var lines = wrap(head, width: width)
-        func add(_ text: String) { lines += wrap(text, width: width - indent.count).map { indent + $0 } }
+        let severity = finding.severity.rawValue.uppercased()
+        let objects = finding.objects.count > 3
+            ? "\(finding.objects.prefix(2).joined(separator: ", ")) and \(finding.objects.count - 2) more"
+            : finding.objects.joined(separator: ", ")
+        let head = wrap("\(finding.classID.rawValue): \(objects)", width: width - indent.count)
+        var lines = head.enumerated().map { number, line in
+            (number == 0 ? severity + String(repeating: " ", count: indent.count - severity.count) : indent) + line
+        }
+        // Wrapped lines after the first are indented by `extra`, the first by `first`.
+        func add(_ text: String, first: String = "", extra: String = "") {
+            lines += wrap(text, width: width - indent.count - extra.count).enumerated().map { number, line in
+                indent + (number == 0 ? first : extra) + line
+            }
+        }
         add(finding.summary)
-        if !finding.evidence.isEmpty {
-            add(finding.evidence.map { "\($0.label.replacingOccurrences(of: "_", with: " ")): \($0.value)" }.joined(separator: "; "))
+        for item in finding.evidence {
+            let label = item.label.replacingOccurrences(of: "_", with: " ")
+            if case .list(let values) = item.value, values.count > 1 {
+                lines.append(indent + label + ":")
+                for value in values.prefix(listLimit) { add(value, first: "  ", extra: "    ") }
+                if values.count > listLimit { add("and \(values.count - listLimit) more (--format json lists them)", first: "  ") }
+            } else {
+                add("\(label): \(item.value)", extra: "  ")
+            }
         }
         if !finding.rows.isEmpty {
             let shown = finding.rows.prefix(5).joined(separator: ", ")
-            add("rows: \(shown)\(finding.rows.count > 5 ? ", and \(finding.rows.count - 5) more (--format json lists them)" : "")")
+            add("rows: \(shown)\(finding.rows.count > 5 ? ", and \(finding.rows.count - 5) more (--format json lists them)" : "")", extra: "  ")
         }
         if let sample = finding.sample { add(sample.description) }
         add("repair: \(finding.repair ?? "by hand (no step kind does it)")")
