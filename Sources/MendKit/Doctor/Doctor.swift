@@ -88,6 +88,10 @@ public struct DoctorReport: Sendable, Encodable {
 public struct Doctor {
     /// Every check, in the seeds' priority order of the classes they find.
     public static let checks: [any DoctorCheck.Type] = [
+        BackupTableCheck.self,
+        UUIDAsTextCheck.self,
+        NaiveTimestampCheck.self,
+        ForeignKeyDataChecks.self,
         NoPrimaryKeyCheck.self,
     ]
 
