@@ -37,7 +37,7 @@ struct LikelyReference {
         let base = String(lower.dropLast(3))
         var names = [base + "s", base + "es", base.hasSuffix("y") ? String(base.dropLast()) + "ies" : base + "s", base]
         if ["owner", "author", "creator", "created_by", "user"].contains(base) { names.append("users") }
-        let tables = [table.schema, "public"].flatMap { schemaName in
+        let tables = (table.schema == "public" ? ["public"] : [table.schema, "public"]).flatMap { schemaName in
             schema.tables.values.filter { $0.schema == schemaName }.sorted { $0.name < $1.name }
         }
         var found = names.lazy.compactMap { name in tables.first { $0.name.lowercased() == name } }.first
