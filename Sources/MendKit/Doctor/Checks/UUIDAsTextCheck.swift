@@ -148,6 +148,8 @@ struct ForeignKeyGroups {
     /// Columns that are referenced: listed first in a group.
     private var referenced: Set<String> = []
     private var referencing: Set<String> = []
+    /// Each joined column's group, computed once.
+    private var groups: [String: Set<String>] = [:]
 
     init(_ schema: Schema, where include: (Column) -> Bool) {
         for reference in ColumnRoles.singleColumnReferences(schema) {
@@ -159,6 +161,9 @@ struct ForeignKeyGroups {
             referencing.insert(a)
             union(a, b)
         }
+        var byRoot: [String: Set<String>] = [:]
+        for name in parent.keys { byRoot[root(name), default: []].insert(name) }
+        for name in parent.keys { groups[name] = byRoot[root(name)] }
     }
 
     private func root(_ name: String) -> String {
@@ -176,9 +181,7 @@ struct ForeignKeyGroups {
 
     /// `name` and every column joined to it (just `name` when no key joins it).
     func members(of name: String) -> Set<String> {
-        guard parent[name] != nil else { return [name] }
-        let top = root(name)
-        return Set(parent.keys.filter { root($0) == top })
+        groups[name] ?? [name]
     }
 
     /// The referenced columns that reference nothing first (the parents' keys), then the rest,
