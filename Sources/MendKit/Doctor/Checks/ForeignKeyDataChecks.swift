@@ -11,11 +11,12 @@ enum ForeignKeyDataChecks: DoctorCheck {
 
     static func references(_ context: DoctorContext) -> [LikelyReference] {
         var found: [LikelyReference] = []
+        let index = TableIndex(context.schema)
         for table in ColumnRoles.tables(context) {
             let keys = table.constraints.values.filter { $0.kind == .foreignKey }.sorted { $0.name < $1.name }
             let covered = Set(keys.flatMap(\.columns))
             for column in table.columns where !covered.contains(column.name) && column.generatedExpression == nil {
-                if let reference = LikelyReference.parent(of: column, in: table, schema: context.schema) { found.append(reference) }
+                if let reference = LikelyReference.parent(of: column, in: table, tables: index) { found.append(reference) }
             }
             for key in keys where !key.validated {
                 guard let foreign = key.foreignKey, let parent = context.schema.tables[foreign.referencedTable] else { continue }

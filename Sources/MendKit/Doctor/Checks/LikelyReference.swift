@@ -1,6 +1,21 @@
 import PostgresClient
 import SchemaModel
 
+/// The tables by schema and lower-cased name, and by the last word of their name: looked up
+/// for every `*_id` column, built once.
+struct TableIndex {
+    var byName: [String: [String: Table]] = [:]
+    var byLastWord: [String: [String: [Table]]] = [:]
+
+    init(_ schema: Schema) {
+        for table in schema.tables.values.sorted(by: { $0.objectName < $1.objectName }) {
+            let lower = table.name.lowercased()
+            if byName[table.schema]?[lower] == nil { byName[table.schema, default: [:]][lower] = table }
+            if let last = ColumnRoles.words(lower).last { byLastWord[table.schema, default: [:]][last, default: []].append(table) }
+        }
+    }
+}
+
 /// A reference doctor checks row by row: a `*_id` column without a foreign key and the parent
 /// its name points to, or a declared foreign key left `NOT VALID` (rows may violate it).
 struct LikelyReference {
@@ -31,18 +46,20 @@ struct LikelyReference {
     /// `session_id` -> the one table ending in `_sessions`; `owner_id`, `author_id`,
     /// `creator_id` -> `users`. Its single-column primary key, of a type the column can be
     /// compared with. Nil when none is found (no finding: `milestones.goal_id` without `goals`).
-    static func parent(of column: Column, in table: Table, schema: Schema) -> LikelyReference? {
+    static func parent(of column: Column, in table: Table, tables index: TableIndex) -> LikelyReference? {
         let lower = column.name.lowercased()
         guard lower.hasSuffix("_id"), lower.count > 3 else { return nil }
         let base = String(lower.dropLast(3))
         var names = [base + "s", base + "es", base.hasSuffix("y") ? String(base.dropLast()) + "ies" : base + "s", base]
         if ["owner", "author", "creator", "created_by", "user"].contains(base) { names.append("users") }
-        let tables = (table.schema == "public" ? ["public"] : [table.schema, "public"]).flatMap { schemaName in
-            schema.tables.values.filter { $0.schema == schemaName }.sorted { $0.name < $1.name }
-        }
-        var found = names.lazy.compactMap { name in tables.first { $0.name.lowercased() == name } }.first
+        let schemas = table.schema == "public" ? ["public"] : [table.schema, "public"]
+        var found = schemas.lazy.flatMap { schemaName in names.lazy.compactMap { index.byName[schemaName]?[$0] } }.first
         if found == nil {
-            let ending = tables.filter { other in names.prefix(2).contains { other.name.lowercased().hasSuffix("_" + $0) } }
+            let ending = schemas.flatMap { schemaName in
+                names.prefix(2).flatMap { plural in
+                    (index.byLastWord[schemaName]?[ColumnRoles.words(plural).last ?? plural] ?? []).filter { $0.name.lowercased().hasSuffix("_" + plural) }
+                }
+            }
             if ending.count == 1 { found = ending[0] }
         }
         guard let parent = found, let key = parent.primaryKey, key.columns.count == 1,
