@@ -89,9 +89,13 @@ public struct Doctor {
     /// Every check, in the seeds' priority order of the classes they find.
     public static let checks: [any DoctorCheck.Type] = [
         JSONFieldsCheck.self,
+        BackupTableCheck.self,
+        UUIDAsTextCheck.self,
+        NaiveTimestampCheck.self,
+        IndexChecks.self,
         FreeTextEnumCheck.self,
         UnusedEnumCheck.self,
-        IndexChecks.self,
+        ForeignKeyDataChecks.self,
         ColumnTypeChecks.self,
         ForeignKeyChecks.self,
         NoPrimaryKeyCheck.self,

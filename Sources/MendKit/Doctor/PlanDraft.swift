@@ -83,7 +83,9 @@ public struct PlanDraftStep: Sendable, Hashable {
         lines.append("  - \(kind):")
         for option in options {
             switch option.value {
-            case .list(let items) where items.contains(where: { if case .map = $0 { true } else { false } }):
+            // A list of maps, or one that would not fit in 100 columns: one item a line.
+            case .list(let items) where items.contains(where: { if case .map = $0 { true } else { false } })
+                || "      \(option.key): \(option.value.flow)".count > 100:
                 lines.append("      \(option.key):")
                 lines += items.map { "        - \($0.flow)" }
             default:
