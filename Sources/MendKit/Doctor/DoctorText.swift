@@ -51,8 +51,7 @@ public enum DoctorText {
     /// repair, each wrapped under the first line.
     static func block(_ finding: Finding) -> [String] {
         let head = "\(finding.severity.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)) \(finding.classID.rawValue)  \(finding.objects.joined(separator: ", "))"
-        // Wrapped only when too long: wrapping joins words with one space, losing the columns.
-        var lines = head.count <= width ? [head] : wrap(head, width: width)
+        var lines = wrap(head, width: width)
         func add(_ text: String) { lines += wrap(text, width: width - indent.count).map { indent + $0 } }
         add(finding.summary)
         if !finding.evidence.isEmpty {
