@@ -123,11 +123,13 @@ public final class ThrowawayCluster: Sendable {
             "initdb",
             ["-D", data, "-U", superuser, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
             asPostgres: runAsPostgres)
+        // Replication over the socket too: tests start hot standbys of it (`StandbyServer`).
         let hba = """
             local all +\(passwordLoginRole) scram-sha-256
             host  all +\(passwordLoginRole) 127.0.0.1/32 scram-sha-256
             local all all trust
             host  all all 127.0.0.1/32 trust
+            local replication all trust
 
             """
         do {
@@ -154,7 +156,7 @@ public final class ThrowawayCluster: Sendable {
         return cluster
     }
 
-    private func runServerCommand(_ name: String, _ arguments: [String], asPostgres: Bool) throws {
+    func runServerCommand(_ name: String, _ arguments: [String], asPostgres: Bool) throws {
         let program = "\(binDirectory)/\(name)"
         let outcome: ProcessOutcome
         do {

@@ -52,6 +52,7 @@ extension PgMend {
             if case .bytes(let bytes) = ByteSize.parse(sampleAbove) { options.sampleAboveBytes = bytes }
             options.probeTimeout = SessionTimeouts.lockTimeout(probeTimeout) ?? options.probeTimeout
             options.ignores = try ignores()
+            options.timeouts = self.connection.timeouts
             let connection = try connection.connect()
             let report = try self.connection.reading("reading the database", on: connection) {
                 try MendKit.Doctor(connection: connection, options: options, progress: TerminalProgress.forStandardError()).examine()

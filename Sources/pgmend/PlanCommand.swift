@@ -66,6 +66,13 @@ extension PgMend.PlanCommand {
                 print("  \(step.number). \(step.kind)    # \(step.location)")
                 for (name, value) in step.step.settings { print("       \(name): \(value)") }
             }
+            if !plan.ignores.isEmpty {
+                print("ignore: (doctor reports these findings as kept)")
+                for entry in plan.ignores {
+                    print("  - \(entry.classID) \(entry.object)    # \(entry.location)")
+                    if let reason = entry.reason { print("       reason: \(reason)") }
+                }
+            }
         }
     }
 

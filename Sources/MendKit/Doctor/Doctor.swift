@@ -31,6 +31,9 @@ public struct DoctorOptions: Sendable {
     public var only: Set<FindingClass>?
     /// Findings kept on purpose, from plans' `ignore:` lists.
     public var ignores: [PlanIgnore] = []
+    /// The session's `lock_timeout` and `statement_timeout`, pinned before the first read so
+    /// that the role's own (a `statement_timeout` of 5ms, no `lock_timeout`) never apply.
+    public var timeouts = SessionTimeouts.commandDefaults
 
     public init() {}
 }
@@ -106,17 +109,25 @@ public struct Doctor {
     let connection: Connection
     let options: DoctorOptions
     let progress: any ProgressReporter
+    /// `checks`, or others in tests (a check that reads every table, to show how reads are bounded).
+    let chosenChecks: [any DoctorCheck.Type]
 
     public init(connection: Connection, options: DoctorOptions, progress: any ProgressReporter = SilentProgress()) {
+        self.init(connection: connection, options: options, progress: progress, checks: Self.checks)
+    }
+
+    init(connection: Connection, options: DoctorOptions, progress: any ProgressReporter, checks: [any DoctorCheck.Type]) {
         self.connection = connection
         self.options = options
         self.progress = progress
+        self.chosenChecks = checks
     }
 
     /// Reads the database and reports. Nothing is written: the session is read-only
     /// (`default_transaction_read_only`) and every read is in one REPEATABLE READ READ ONLY
     /// transaction, so all checks see one moment; it works on a hot standby.
     public func examine() throws -> DoctorReport {
+        try options.timeouts.pin(on: connection)
         try connection.pin("default_transaction_read_only", "on")
         let (found, context) = try connection.transaction(isolation: .repeatableRead, readOnly: true) { _ in
             let schema = try CatalogReader(connection: connection).readSchemaInCurrentTransaction()
@@ -124,7 +135,7 @@ public struct Doctor {
                 connection: connection, schema: schema, exact: options.exact, sampleAboveBytes: options.sampleAboveBytes,
                 probeTimeout: options.probeTimeout, progress: progress)
             var found: [Finding] = []
-            let chosen = Self.checks.filter { check in options.only.map { !$0.isDisjoint(with: check.classes) } ?? true }
+            let chosen = chosenChecks.filter { check in options.only.map { !$0.isDisjoint(with: check.classes) } ?? true }
             for (number, check) in chosen.enumerated() {
                 progress.progress(task: "doctor", done: number, total: chosen.count, detail: check.classes.map(\.rawValue).joined(separator: ", "))
                 found += try check.findings(context).filter { options.only?.contains($0.classID) ?? true }

@@ -128,11 +128,16 @@ public final class DoctorContext {
     /// Runs one bounded read: in a savepoint, under the probe timeout. A read that runs past
     /// it, or waits in vain for a lock, is recorded in `skipped` (named by `what`) and gives
     /// nil; doctor goes on with the next. Any other error ends doctor.
+    ///
+    /// The savepoint is rolled back after a read that succeeded too: a RELEASE would keep the
+    /// probe's `SET LOCAL statement_timeout` for the rest of the transaction (catalog reads of
+    /// later checks then ran under a 1ms `--probe-timeout`), and it would keep the read's
+    /// table locks until doctor ends. A read-only read has nothing else to undo.
     public func measure<T>(_ what: String, _ body: () throws -> T) throws -> T? {
         try connection.execute("SAVEPOINT pgmend_doctor; SET LOCAL statement_timeout = \(literal: probeTimeout)")
         do {
             let value = try body()
-            try connection.execute("RELEASE SAVEPOINT pgmend_doctor")
+            try connection.execute("ROLLBACK TO SAVEPOINT pgmend_doctor; RELEASE SAVEPOINT pgmend_doctor")
             return value
         } catch let error as PostgresError where error.sqlState == .queryCanceled || error.sqlState == .lockNotAvailable {
             try connection.execute("ROLLBACK TO SAVEPOINT pgmend_doctor; RELEASE SAVEPOINT pgmend_doctor")

@@ -109,6 +109,8 @@ public enum PlanLoader {
         guard document.pairs != nil else {
             throw PlanError([PlanProblem(document.location, "a plan is a map with name, description, settings and steps, not \(document.kindDescription)")])
         }
+        // Found in the YAML itself, wherever they stand; the readers below need not know them.
+        let decisions = PlanDecisions.find(document)
         var top = OptionReader(owner: "the plan", map: document, noun: "key")
         let name = top.text("name")
         let description = top.optionalText("description")
@@ -140,11 +142,13 @@ public enum PlanLoader {
                 if let step = readStep(item, number: index + 1, into: &top) { steps.append(step) }
             }
         }
+        let ignores = PlanIgnore.read(&top)
         top.reportUnknownKeys()
-        guard top.problems.isEmpty, let name else { throw PlanError(top.problems) }
+        let problems = PlanDecisions.problems(decisions, others: top.problems)
+        guard problems.isEmpty, let name else { throw PlanError(problems) }
         return Plan(
             name: name, description: description, settings: settings, steps: steps, path: file,
-            sha256: SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined())
+            sha256: SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined(), ignores: ignores)
     }
 
     /// A step is a one-key map: the kind, whose value holds its options.
