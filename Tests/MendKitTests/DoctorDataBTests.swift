@@ -189,7 +189,7 @@ struct DoctorDataBTests {
             #expect(Self.list(email, "duplicates") == ["customer_email 'c1@x.org' held by 1, 59", "customer_email 'c2@x.org' held by 2, 60"])
             let text = PlanWriter.text(report, path: "edge.yaml")
             #expect(text.contains("to_enum:\n      table: \"Odd.Order Items\"\n      column: \"Sync Status\"\n      type: Odd.order_items_sync_status"), "\(text)")
-            #expect(text.contains(#"set: {Sync Status: "CASE \"Sync Status\" WHEN 'Open ' THEN 'open' ELSE \"Sync Status\" END"}"#), "\(text)")
+            #expect(text.contains(#"set: {"Sync Status": "CASE \"Sync Status\"::text WHEN 'Open ' THEN 'open' ELSE \"Sync Status\" END"}"#), "\(text)")
             // The findings no step repairs (nokey.doc: no primary key) go to `ignore:`, which the
             // plan helper is teaching the loader; the steps are parsed without it here.
             #expect(text.contains("- {class: json_fields, object: nokey.doc"))

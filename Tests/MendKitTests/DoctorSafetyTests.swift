@@ -114,7 +114,9 @@ struct DoctorSafetyTests {
                 #expect(throws: PostgresError.self) { _ = try Connection(conninfo).execute("CREATE TABLE doctor_was_here (id int)") }
                 let report = try Self.examine(conninfo, checks: Doctor.checks + [CountEveryTable.self])
                 #expect(Self.ids(report) == Self.ids(owner))
-                #expect(report.findings == owner.findings)
+                // The same findings, said the same way (evidence holds scan counts, which the
+                // first doctor's own reads have moved).
+                #expect(report.findings.map(\.summary) == owner.findings.map(\.summary))
                 #expect(report.skipped.isEmpty)
             }
             try Self.withReader(database, "ro", settings: [("default_transaction_read_only", "on")]) { conninfo in
@@ -199,8 +201,13 @@ struct DoctorSafetyTests {
             ).examine()
             let took = Date().timeIntervalSince(started)
             #expect(locker.taken)
-            #expect(report.skipped == [SkippedProbe(what: "counting memories", reason: "waited in vain for a lock (--lock-timeout)")])
-            #expect(Self.ids(report) == Self.ids(unlocked))
+            // Every read of memories is skipped and named, and nothing else is; what doctor
+            // could not see is about memories only.
+            #expect(report.skipped.contains(SkippedProbe(what: "counting memories", reason: "waited in vain for a lock (--lock-timeout)")))
+            #expect(report.skipped.allSatisfy { $0.what.contains("memories") && $0.reason == "waited in vain for a lock (--lock-timeout)" }, "\(report.skipped)")
+            let unseen = unlocked.findings.filter { finding in !report.findings.contains { $0.id == finding.id } }
+            #expect(unseen.allSatisfy { $0.table == "memories" }, "\(unseen.map(\.id))")
+            #expect(Set(Self.ids(report)).isSubset(of: Set(Self.ids(unlocked))))
             #expect(took < 5, "doctor took \(took) s behind a lock with lock_timeout 500ms")
             #expect(DoctorText.lines(report).contains("not checked: counting memories: waited in vain for a lock (--lock-timeout)"))
         }

@@ -128,7 +128,9 @@ public struct Doctor {
     /// transaction, so all checks see one moment; it works on a hot standby.
     public func examine() throws -> DoctorReport {
         try options.timeouts.pin(on: connection)
-        try connection.pin("default_transaction_read_only", "on")
+        // For doctor's session only: the connection is the caller's again afterwards.
+        try connection.execute("SET default_transaction_read_only = on")
+        defer { _ = try? connection.execute("RESET default_transaction_read_only") }
         let (found, context) = try connection.transaction(isolation: .repeatableRead, readOnly: true) { _ in
             let schema = try CatalogReader(connection: connection).readSchemaInCurrentTransaction()
             let context = try DoctorContext(

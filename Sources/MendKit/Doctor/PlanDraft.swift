@@ -19,7 +19,7 @@ public indirect enum YAMLValue: Sendable, Hashable {
         case .int(let value): String(value)
         case .bool(let value): value ? "true" : "false"
         case .list(let items): "[" + items.map(\.flow).joined(separator: ", ") + "]"
-        case .map(let pairs): "{" + pairs.map { "\($0.key): \($0.value.flow)" }.joined(separator: ", ") + "}"
+        case .map(let pairs): "{" + pairs.map { "\(YAMLValue.written($0.key)): \($0.value.flow)" }.joined(separator: ", ") + "}"
         case .decide(let question): "{decide: \(YAMLValue.quoted(question))}"
         }
     }

@@ -59,7 +59,23 @@ enum ForeignKeyDataChecks: DoctorCheck {
         return Finding(
             .missingForeignKey, .warning, objects: [reference.from, reference.to], table: reference.table.objectName.description,
             summary: "\(reference.from) has no foreign key, yet each of its \(census.values) values is a \(reference.to): declare it",
-            evidence: evidence, sample: census.sample, repair: FixForeignKeysStep.kind, planData: planData(reference))
+            evidence: evidence, sample: census.sample, repair: FixForeignKeysStep.kind,
+            planData: planData(reference).merging(["siblings": .text(siblingActions(reference, context.schema))]) { $1 })
+    }
+
+    /// What the foreign keys already referencing the parent do on delete ("users is referenced
+    /// with cascade by 6, no_action by 7"): the evidence for a new key's `on_delete`.
+    static func siblingActions(_ reference: LikelyReference, _ schema: Schema) -> String {
+        let parent = reference.parent.objectName.key
+        var counts: [String: Int] = [:]
+        for table in schema.tables.values {
+            for key in table.constraints.values where key.foreignKey?.referencedTable == parent {
+                counts[key.foreignKey!.onDelete.rawValue.lowercased().replacingOccurrences(of: " ", with: "_"), default: 0] += 1
+            }
+        }
+        guard !counts.isEmpty else { return "no other foreign key references \(reference.parent.objectName)" }
+        let list = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) by \($0.value)" }.joined(separator: ", ")
+        return "\(reference.parent.objectName) is referenced with \(list)"
     }
 
     static func orphans(_ reference: LikelyReference, _ census: LikelyReference.Census) -> Finding {
@@ -98,6 +114,12 @@ enum ForeignKeyDataChecks: DoctorCheck {
         var pairs = [YAMLPair("from", side("from")), YAMLPair("to", side("to"))]
         for action in ["on_delete", "on_update"] {
             if let value = finding.planData[action]?.description, value != "no_action" { pairs.append(YAMLPair(action, .plain(value))) }
+        }
+        // A new key: what it does on delete is the operator's choice, beside what the parent's
+        // other keys do.
+        if finding.planData["on_delete"] == nil, let siblings = finding.planData["siblings"] {
+            pairs.append(YAMLPair("on_delete", .decide(
+                "ON DELETE of \(finding.subject) -> \(finding.objects.count > 1 ? finding.objects[1] : "its parent")? \(siblings) (cascade, set_null, restrict or no_action)")))
         }
         if finding.planData["index"] != nil { pairs.append(YAMLPair("index", .bool(true))) }
         return .map(pairs)

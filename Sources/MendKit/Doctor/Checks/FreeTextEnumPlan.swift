@@ -55,7 +55,9 @@ extension FreeTextEnumCheck {
 
         if !variants.isEmpty {
             let whens = zip(variants, variantLabels).map { "WHEN \(SQLLiteral.quoted($0)) THEN \(SQLLiteral.quoted($1))" }.joined(separator: " ")
-            let expression = "CASE \(quoted) \(whens) ELSE \(quoted) END"
+            // Compared as text, so the step still reads right once to_enum has made the column
+            // an enum: a second run finds nothing to fold instead of failing on 'Failed'.
+            let expression = "CASE \(quoted)::text \(whens) ELSE \(quoted) END"
             let ambiguous = finding.planData["ambiguous"] == .flag(true)
             let set: YAMLValue = ambiguous
                 ? .decide("two spellings of a label are both common (\(list(finding, "variant_text").joined(separator: "; "))): which spelling is the label? Proposed: \(expression)")
@@ -65,21 +67,21 @@ extension FreeTextEnumCheck {
                 comments: comments + ["Dirty variants folded into their labels: \(list(finding, "variant_text").joined(separator: "; "))."],
                 options: [
                     YAMLPair("table", .plain(table)), YAMLPair("set", .map([YAMLPair(column, set)])),
-                    YAMLPair("where", .plain("\(quoted) IN (\(variants.map(SQLLiteral.quoted).joined(separator: ", ")))")),
+                    YAMLPair("where", .plain("\(quoted)::text IN (\(variants.map(SQLLiteral.quoted).joined(separator: ", ")))")),
                 ]))
             comments = []
         }
         if !rare.isEmpty {
             let fallback = text(finding, "default") ?? (finding.planData["not_null"] == .flag(true) ? labels.first : nil)
             let target = fallback.map(SQLLiteral.quoted) ?? "NULL"
-            let proposal = "CASE \(quoted) " + rare.map { "WHEN \(SQLLiteral.quoted($0)) THEN \(target)" }.joined(separator: " ") + " END"
+            let proposal = "CASE \(quoted)::text " + rare.map { "WHEN \(SQLLiteral.quoted($0)) THEN \(target)" }.joined(separator: " ") + " END"
             let question = "values outside the labels (\(labels.joined(separator: ", "))): \(list(finding, "rare_text").joined(separator: "; "))."
                 + " What does each become? A label, or NULL (e.g. \(proposal)); or delete this step and add them to to_enum's labels below"
             steps.append(PlanDraftStep(
                 .freeTextEnum, kind: "backfill", comments: comments + ["Rare values, outside every label: to_enum would block on them."],
                 options: [
                     YAMLPair("table", .plain(table)), YAMLPair("set", .map([YAMLPair(column, .decide(question))])),
-                    YAMLPair("where", .plain("\(quoted) IN (\(rare.map(SQLLiteral.quoted).joined(separator: ", ")))")),
+                    YAMLPair("where", .plain("\(quoted)::text IN (\(rare.map(SQLLiteral.quoted).joined(separator: ", ")))")),
                 ]))
             comments = []
         }
