@@ -4,36 +4,7 @@ import Foundation
 /// file needs, collected while it is written so it imports exactly what it uses.
 enum PythonSource {
     /// A double-quoted Python string literal that means exactly `text`.
-    static func literal(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += "\\x" + hex(scalar.value, width: 2)
-                } else if (0xD800...0xDFFF).contains(scalar.value) || scalar.properties.generalCategory == .lineSeparator
-                    || scalar.properties.generalCategory == .paragraphSeparator
-                {
-                    // Python splits lines at U+2028/U+2029 only in str.splitlines, but a reader's
-                    // editor may not: keep the source on one line.
-                    out += "\\u" + hex(scalar.value, width: 4)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
-
-    private static func hex(_ value: UInt32, width: Int) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
-    }
+    static func literal(_ text: String) -> String { DoubleQuoted.literal(text) }
 
     /// A list of string literals: `["a", "b"]`.
     static func list(_ items: [String]) -> String {

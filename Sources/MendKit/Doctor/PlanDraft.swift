@@ -35,20 +35,7 @@ public indirect enum YAMLValue: Sendable, Hashable {
     }
 
     /// `text` in YAML double quotes.
-    public static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\x%02X", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
-    }
+    public static func quoted(_ text: String) -> String { DoubleQuoted.literal(text) }
 }
 
 /// One key and its value in a `YAMLValue.map` or a step's options.
