@@ -17,6 +17,8 @@ public struct TableFacts: Sendable, Hashable {
     public var deletes: Int64
     public var sequentialScans: Int64
     public var indexScans: Int64
+    /// Other tables inherit from it (`relhassubclass`): a read of it reads theirs too.
+    public var hasChildren = false
 
     public var writes: Int64 { inserts + updates + deletes }
 }
@@ -67,6 +69,8 @@ public final class DoctorContext {
     public let exact: Bool
     /// Tables whose heap is larger are sampled.
     public let sampleAboveBytes: Int64
+    /// Rows a sample aims at, at most.
+    public static let sampleRows: Int64 = 50_000
     /// `statement_timeout` of each probe, in milliseconds.
     public let probeTimeout: Int
     public let progress: any ProgressReporter
@@ -108,6 +112,14 @@ public final class DoctorContext {
         columnStats["\(table.objectName.key).\(column)"]
     }
 
+    /// False when the table (with its partitions or children) has no page, so no row: its data
+    /// need not be read. On a schema of 2,000 empty tables each read would still cost a round
+    /// trip and a plan.
+    public func mayHoldRows(_ table: Table) -> Bool {
+        guard let facts = facts[table.objectName.key] else { return true }
+        return facts.bytes > 0 || facts.hasChildren
+    }
+
     /// The table's rows are named by its primary key (`ctid` without one).
     public func rowKey(_ table: Table) -> RowKey {
         RowKey(table.primaryKey?.columns ?? [])
@@ -117,10 +129,16 @@ public final class DoctorContext {
     /// otherwise a `TABLESAMPLE SYSTEM` of about `sampleAboveBytes` of its pages (at least
     /// 0.01%), the same pages on every read (`REPEATABLE (0)`).
     public func read(_ table: Table) -> TableRead {
-        let bytes = facts(table).bytes
+        let facts = facts(table)
         let name = table.objectName.sqlName
-        guard !exact, bytes > sampleAboveBytes, sampleAboveBytes > 0 else { return TableRead(from: "\(name)", percent: nil) }
-        let percent = max(0.01, min(100, 100 * Double(sampleAboveBytes) / Double(bytes)))
+        guard !exact, facts.bytes > sampleAboveBytes, sampleAboveBytes > 0 else { return TableRead(from: "\(name)", percent: nil) }
+        // About `sampleAboveBytes` of pages, and no more than `sampleRows` rows when the
+        // planner's estimate says how many a page holds: the checks' per-row work (a regular
+        // expression, a JSON key's conversions) costs microseconds, so rows, not bytes, decide
+        // how long a read takes.
+        var fraction = Double(sampleAboveBytes) / Double(facts.bytes)
+        if facts.estimatedRows > 0 { fraction = min(fraction, Double(Self.sampleRows) / Double(facts.estimatedRows)) }
+        let percent = max(0.01, min(100, 100 * fraction))
         let rounded = (percent * 1000).rounded() / 1000
         return TableRead(from: "\(name) TABLESAMPLE SYSTEM (\(literal: String(rounded))) REPEATABLE (0)", percent: rounded)
     }
@@ -162,7 +180,7 @@ public final class DoctorContext {
                         ELSE pg_relation_size(c.oid) END,
                    pg_total_relation_size(c.oid),
                    coalesce(s.n_tup_ins, 0), coalesce(s.n_tup_upd, 0), coalesce(s.n_tup_del, 0),
-                   coalesce(s.seq_scan, 0), coalesce(s.idx_scan, 0)
+                   coalesce(s.seq_scan, 0), coalesce(s.idx_scan, 0), c.relhassubclass
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
             WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(\(bind: namespaces)::text[])
@@ -170,7 +188,7 @@ public final class DoctorContext {
         {
             facts[try row.get(0, as: String.self)] = TableFacts(
                 estimatedRows: try row.get(1), bytes: try row.get(2), totalBytes: try row.get(3), inserts: try row.get(4), updates: try row.get(5),
-                deletes: try row.get(6), sequentialScans: try row.get(7), indexScans: try row.get(8))
+                deletes: try row.get(6), sequentialScans: try row.get(7), indexScans: try row.get(8), hasChildren: try row.get(9))
         }
         return facts
     }

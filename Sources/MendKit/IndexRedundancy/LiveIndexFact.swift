@@ -25,6 +25,8 @@ struct LiveIndexFact {
     var collations: [String] = []
     var operatorClasses: [String] = []
 
+    /// The tables are matched through a subquery, which the planner hashes: `= ANY(array)`
+    /// compared every index's table with each of 2,000 names in turn.
     static func read(_ tables: [ObjectName], prefer: String?, _ probe: Probe) throws -> [String: LiveIndexFact] {
         guard !tables.isEmpty else { return [:] }
         var facts: [String: LiveIndexFact] = [:]
@@ -36,7 +38,7 @@ struct LiveIndexFact {
                    i.indnullsnotdistinct, i.indimmediate, i.indcollation::text, i.indclass::text
             FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid
             JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname || '.' || c.relname = ANY(\(bind: tables.map(\.key))::text[])
+            WHERE n.nspname || '.' || c.relname IN (SELECT unnest(\(bind: tables.map(\.key))::text[]))
             """)
         {
             facts[try row.get(0, as: String.self)] = LiveIndexFact(

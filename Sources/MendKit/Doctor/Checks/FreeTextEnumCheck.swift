@@ -93,7 +93,7 @@ enum FreeTextEnumCheck: DoctorCheck {
 
     static func findings(_ context: DoctorContext) throws -> [Finding] {
         var found: [Finding] = []
-        for table in context.tables {
+        for table in context.tables where context.mayHoldRows(table) {
             let candidates = candidates(table, context)
             guard !candidates.isEmpty else { continue }
             let read = context.read(table)

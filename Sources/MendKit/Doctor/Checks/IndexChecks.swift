@@ -158,9 +158,9 @@ struct IndexUsage {
         var usage = IndexUsage()
         for row in try context.connection.query(
             """
-            SELECT s.schemaname || '.' || s.relname || '.' || s.indexrelname, s.idx_scan, pg_relation_size(s.indexrelid),
-                   pg_size_pretty(pg_relation_size(s.indexrelid))
-            FROM pg_stat_user_indexes s WHERE s.schemaname = ANY(\(bind: context.schema.namespaces)::text[])
+            SELECT name, idx_scan, bytes, pg_size_pretty(bytes)
+            FROM (SELECT s.schemaname || '.' || s.relname || '.' || s.indexrelname AS name, s.idx_scan, pg_relation_size(s.indexrelid) AS bytes
+                  FROM pg_stat_user_indexes s WHERE s.schemaname = ANY(\(bind: context.schema.namespaces)::text[])) AS sized
             """)
         {
             let key = try row.get(0, as: String.self)

@@ -37,7 +37,7 @@ enum JSONFieldsCheck: DoctorCheck {
 
     static func findings(_ context: DoctorContext) throws -> [Finding] {
         var found: [Finding] = []
-        for table in context.tables where table.partitionOf == nil && table.kind != .foreign {
+        for table in context.tables where table.partitionOf == nil && table.kind != .foreign && context.mayHoldRows(table) {
             for json in table.columns where json.type == "json" || json.type == "jsonb" {
                 let read = context.read(table)
                 let what = "json_fields \(table.objectName).\(json.name)"

@@ -98,6 +98,7 @@ struct LikelyReference {
     /// One read counts the values and those without a parent; a second, bounded one names the
     /// first orphan rows by key, only when there are some.
     func census(_ context: DoctorContext, _ what: String) throws -> Census? {
+        guard context.mayHoldRows(table) else { return nil }
         let read = context.read(table)
         let child = table.objectName.sqlName
         let present: [SQL] = columns.map { "\(child).\(ident: $0) IS NOT NULL" }

@@ -20,7 +20,7 @@ enum NullableUniqueCheck: DoctorCheck {
             """
         ).map { try $0.get(0, as: String.self) }
         var found: [Finding] = []
-        for table in context.tables where table.partitionOf == nil && table.kind != .foreign {
+        for table in context.tables where table.partitionOf == nil && table.kind != .foreign && context.mayHoldRows(table) {
             for index in candidates(table, context, Set(distinctNulls)) {
                 if let finding = try duplicates(index, table, context) { found.append(finding) }
             }
