@@ -13,6 +13,8 @@ struct MarkdownSections {
     enum Block: Hashable {
         case table(header: [String], rows: [Row], line: Int)
         case list(items: [Row])
+        /// `No columns.`, as pgmend writes it for a table without any.
+        case noColumns
     }
 
     /// A row's cells, or an item's text, with its line.
@@ -79,6 +81,7 @@ struct MarkdownSections {
                 index = readList(lines, from: index)
                 continue
             }
+            if trimmed == "No columns." { append(.noColumns) }
             index += 1
         }
     }

@@ -24,9 +24,18 @@ struct HeadingTitle {
             text = text.dropFirst(numbering.count).drop { $0.isWhitespace }
         }
         if let (code, range) = MarkdownInline.firstCodeSpan(String(text)) {
+            var name = code
             var rest = String(text)
-            rest.removeSubrange(range)
-            candidate = code
+            var end = range.upperBound
+            // `billing`.`invoices`: a schema and a table, each in its own span.
+            while rest[end...].hasPrefix(".`"), let (next, nextRange) = MarkdownInline.firstCodeSpan(String(rest[rest.index(after: end)...])) {
+                let tail = String(rest[rest.index(after: end)...])
+                guard nextRange.lowerBound == tail.startIndex else { break }
+                name += "." + next
+                end = rest.index(end, offsetBy: 1 + tail.distance(from: tail.startIndex, to: nextRange.upperBound))
+            }
+            rest.removeSubrange(range.lowerBound..<end)
+            candidate = name
             saysTable = MarkdownInline.plain(rest).lowercased().split { !$0.isLetter }.contains("table")
             return
         }

@@ -61,8 +61,9 @@ public enum MarkdownSchemaParser {
     ) -> DocumentedTable? {
         guard let title = HeadingTitle(heading.text) else { return nil }
         let found = blocks.lazy.compactMap { columnBlock($0) }.first
-        guard found != nil || title.saysTable else { return nil }
-        let exact = found?.writtenByPgmend ?? false
+        let pgmendWithoutColumns = found == nil && blocks.first == .noColumns
+        guard found != nil || title.saysTable || pgmendWithoutColumns else { return nil }
+        let exact = found?.writtenByPgmend ?? pgmendWithoutColumns
         guard let name = title.objectName(exact: exact) else { return nil }
         var columns: [DocumentedColumn] = []
         for column in found?.columns ?? [] {
@@ -124,6 +125,8 @@ public enum MarkdownSchemaParser {
             // A list of bare names is as likely a list of tables or topics as of columns.
             guard columns.contains(where: { $0.type != nil }) else { return nil }
             return (columns, false)
+        case .noColumns:
+            return nil
         }
     }
 
