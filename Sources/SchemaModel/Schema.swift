@@ -156,11 +156,15 @@ public struct Column: Codable, Sendable, Hashable {
     /// Set only when it differs from the type's default collation.
     public var collation: String?
     public var comment: String?
+    /// Only in a snapshot from a schema document: the type as the document wrote it, when the
+    /// server did not recognise it (or none was asked). `type` then holds the same text, which
+    /// no comparison reads: such a column is compared by name only (`hasComparableType`).
+    public var documentedType: String?
 
     public init(
         name: String, type: String, notNull: Bool = false, defaultExpression: String? = nil,
         identity: Identity? = nil, generatedExpression: String? = nil, collation: String? = nil,
-        comment: String? = nil
+        comment: String? = nil, documentedType: String? = nil
     ) {
         self.name = name
         self.type = type
@@ -170,10 +174,15 @@ public struct Column: Codable, Sendable, Hashable {
         self.generatedExpression = generatedExpression
         self.collation = collation
         self.comment = comment
+        self.documentedType = documentedType
     }
+
+    /// False for a documented column whose type the server did not recognise: its `type` is
+    /// the document's text, not PostgreSQL's spelling, and is not compared.
+    public var hasComparableType: Bool { documentedType == nil }
 
     enum CodingKeys: String, CodingKey {
         case name, type, notNull = "not_null", defaultExpression = "default", identity
-        case generatedExpression = "generated", collation, comment
+        case generatedExpression = "generated", collation, comment, documentedType = "documented_type"
     }
 }

@@ -65,7 +65,8 @@ extension Column {
             identity: try container.decodeIfPresent(Identity.self, forKey: .identity),
             generatedExpression: try container.decodeIfPresent(String.self, forKey: .generatedExpression),
             collation: try container.decodeIfPresent(String.self, forKey: .collation),
-            comment: try container.decodeIfPresent(String.self, forKey: .comment))
+            comment: try container.decodeIfPresent(String.self, forKey: .comment),
+            documentedType: try container.decodeIfPresent(String.self, forKey: .documentedType))
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -78,6 +79,7 @@ extension Column {
         try container.encodeIfPresent(generatedExpression, forKey: .generatedExpression)
         try container.encodeIfPresent(collation, forKey: .collation)
         try container.encodeIfPresent(comment, forKey: .comment)
+        try container.encodeIfPresent(documentedType, forKey: .documentedType)
     }
 }
 

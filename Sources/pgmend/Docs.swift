@@ -14,14 +14,27 @@ extension PgMend {
         @OptionGroup var connection: ConnectionOptions
         @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
         var output: String?
+        @Option(
+            help: ArgumentHelp(
+                "Check a schema document against the database (or the snapshot) instead: exit 1 when it documents tables, columns or types the database does not have.",
+                valueName: "FILE.md"))
+        var check: String?
+        @OptionGroup var format: FormatOption
 
         func validate() throws {
             if snapshot != nil && (connection.db != nil || connection.dbFile != nil) {
                 throw ValidationError("give either a snapshot file or --db/--db-file, not both")
             }
+            if check != nil && output != nil {
+                throw ValidationError("--check reads a document and -o writes one: run them one after the other")
+            }
+            if check == nil && format.format == .json {
+                throw ValidationError("--format json is for --check; the document itself is Markdown")
+            }
         }
 
         func run() throws {
+            if let check { return try checkDocument(check) }
             let schema: Schema
             let title: String
             if let snapshot {

@@ -32,7 +32,21 @@ extension PgMend.SnapshotCommand {
         @Option(name: .shortAndLong, help: "Where to write the snapshot.")
         var output: String?
 
+        @Option(
+            name: .customLong("from-docs"),
+            help: ArgumentHelp(
+                "Snapshot what a Markdown schema document says (tables and columns) instead of a database; with --db (or --db-file, PGMEND_DB) its types are recognised by that server.",
+                valueName: "FILE.md"))
+        var fromDocs: String?
+
+        func validate() throws {
+            if fromDocs != nil && (data || !schemas.isEmpty) {
+                throw ValidationError("--from-docs takes neither --data nor --schema: a document has no data, and its headings say the schemas")
+            }
+        }
+
         func run() throws {
+            if let fromDocs { return try takeFromDocs(fromDocs) }
             let connection = try connection.connect()
             let selection: SchemaSelection = schemas.isEmpty ? .allUserSchemas : .only(schemas)
             let snapshot: Snapshot

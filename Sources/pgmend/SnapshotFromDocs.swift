@@ -1,0 +1,29 @@
+import Foundation
+import MendKit
+import PostgresClient
+import SchemaModel
+
+extension PgMend.SnapshotCommand.Take {
+    /// `snapshot take --from-docs FILE.md`: the tables and columns the document lists. A
+    /// connection is made only when one is named (--db, --db-file, PGMEND_DB), to recognise
+    /// the document's types; without it every type stays the document's text.
+    func takeFromDocs(_ path: String) throws {
+        let document: MarkdownSchema
+        do {
+            document = try MarkdownSchemaParser.read(path: path)
+        } catch let error as MarkdownSchemaError {
+            throw CommandFailure(.badInput, error.description)
+        }
+        for note in document.notes { StandardError.write("pgmend: \(path): \(note)\n") }
+        let server: Connection? = try connection.conninfo() == nil ? nil : connection.connect()
+        let snapshot = try MarkdownSchemaSnapshot.snapshot(document, path: path, connection: server)
+        let destination = output ?? Self.defaultPath(database: "docs-" + URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)
+        try SnapshotFile.write(snapshot, to: destination)
+        let columns = snapshot.schema.tables.values.flatMap(\.columns)
+        let unrecognised = columns.filter { !$0.hasComparableType }.count
+        let types = server == nil
+            ? "types kept as written (no --db to recognise them)"
+            : "\(columns.count - unrecognised) types recognised by \(snapshot.database), \(unrecognised) not"
+        print("snapshot of \(path): \(snapshot.schema.tables.count) tables, \(columns.count) columns, \(types) -> \(destination)")
+    }
+}
