@@ -22,10 +22,15 @@ public struct Snapshot: Codable, Sendable, Equatable {
     public var schema: Schema
     /// Row counts and content fingerprints per table (`schema.table`), when taken with `--data`.
     public var data: [String: TableData]?
+    /// What the schema was read from when it is not the live database named in `database`:
+    /// the application's models, its migrations or a schema document. Nil (and absent from
+    /// the file) for a snapshot of a live database.
+    public var source: SnapshotSource?
 
     public init(
         pgmendVersion: String, takenAt: String, durationMilliseconds: Int, serverVersion: String,
-        database: String, selectedSchemas: [String]? = nil, schema: Schema, data: [String: TableData]? = nil
+        database: String, selectedSchemas: [String]? = nil, schema: Schema, data: [String: TableData]? = nil,
+        source: SnapshotSource? = nil
     ) {
         self.formatVersion = Self.currentFormatVersion
         self.pgmendVersion = pgmendVersion
@@ -36,12 +41,13 @@ public struct Snapshot: Codable, Sendable, Equatable {
         self.selectedSchemas = selectedSchemas
         self.schema = schema
         self.data = data
+        self.source = source
     }
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", pgmendVersion = "pgmend_version", takenAt = "taken_at"
         case durationMilliseconds = "duration_ms", serverVersion = "server_version", database
-        case selectedSchemas = "selected_schemas", schema, data
+        case selectedSchemas = "selected_schemas", schema, data, source
     }
 
     /// The snapshot as canonical JSON text.
@@ -106,6 +112,56 @@ public struct Snapshot: Codable, Sendable, Equatable {
 
     private static func path(_ codingPath: [CodingKey]) -> String {
         codingPath.isEmpty ? "the top level" : codingPath.map(\.stringValue).joined(separator: ".")
+    }
+}
+
+/// Where an expected schema came from, when not from the live database: the application's
+/// models (`MODULE:ATTR`), its migrations (the `alembic.ini`) or a schema document (the file).
+/// Written as `{"kind": "models", "path": "app.models:Base"}`.
+public enum SnapshotSource: Codable, Sendable, Hashable, CustomStringConvertible {
+    case models(String)
+    case migrations(String)
+    case docs(String)
+
+    /// "models", "migrations" or "docs".
+    public var kind: String {
+        switch self {
+        case .models: "models"
+        case .migrations: "migrations"
+        case .docs: "docs"
+        }
+    }
+
+    /// The `MODULE:ATTR`, the `alembic.ini` path or the document's path.
+    public var path: String {
+        switch self {
+        case .models(let path), .migrations(let path), .docs(let path): path
+        }
+    }
+
+    /// `models app.models:Base`: how a report names the source.
+    public var description: String { "\(kind) \(path)" }
+
+    enum CodingKeys: String, CodingKey { case kind, path }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let kind = try container.decode(String.self, forKey: .kind)
+        let path = try container.decode(String.self, forKey: .path)
+        switch kind {
+        case "models": self = .models(path)
+        case "migrations": self = .migrations(path)
+        case "docs": self = .docs(path)
+        default:
+            throw DecodingError.dataCorruptedError(
+                forKey: .kind, in: container, debugDescription: "unknown source kind \"\(kind)\" (models, migrations or docs)")
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(path, forKey: .path)
     }
 }
 
