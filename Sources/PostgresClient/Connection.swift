@@ -47,7 +47,8 @@ public final class Connection {
     ///   42501) instead of seeing a subset of the rows. pgmend counts, archives, proves and
     ///   rewrites whole tables, so every session it opens is one of these. True keeps the
     ///   server's default, for a session that stands for the application (a test's writer).
-    public init(_ conninfo: String? = nil, applicationName: String = "pgmend", rowSecurity: Bool = false) throws {
+    /// - Parameter database: another database on the server the conninfo names, instead of its own.
+    public init(_ conninfo: String? = nil, applicationName: String = "pgmend", rowSecurity: Bool = false, database: String? = nil) throws {
         let conninfo = conninfo ?? ""
         self.conninfo = conninfo
         self.applicationName = applicationName
@@ -61,6 +62,11 @@ public final class Connection {
         if let timeout = Self.defaultConnectTimeout(ProcessInfo.processInfo.environment) {
             keywords.insert("connect_timeout", at: 0)
             values.insert(timeout, at: 0)
+        }
+        // A second dbname is a plain name (only the first is expanded), and the last one wins.
+        if let database {
+            keywords.append("dbname")
+            values.append(database)
         }
         let connection: OpaquePointer? = withCStringArray(keywords) { keywordPointers in
             withCStringArray(values) { valuePointers in
