@@ -25,15 +25,18 @@ let package = Package(
         // zlib, for archives: gzip files that plain gunzip and psql can restore.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .target(name: "SchemaModel"),
+        // Child processes and local PostgreSQL servers of one's own: the scratch server for
+        // expected schemas, and the test harness's cluster.
+        .target(name: "LocalServer"),
         .target(
             name: "MendKit",
             dependencies: [
-                "PostgresClient", "SchemaModel", "CZlib",
+                "PostgresClient", "SchemaModel", "CZlib", "LocalServer",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .target(name: "MendTestSupport", dependencies: ["PostgresClient"]),
+        .target(name: "MendTestSupport", dependencies: ["PostgresClient", "LocalServer"]),
         .executableTarget(
             name: "pgmend",
             dependencies: [

@@ -20,6 +20,8 @@ public final class Connection {
     let handle: OpaquePointer
     let secrets: ConnectionSecrets
     let conninfo: String
+    /// The database asked for instead of the conninfo's own (`connection(toDatabase:)`).
+    let otherDatabase: String?
     let applicationName: String
     /// False: `row_security = off` (see `init`).
     let rowSecurity: Bool
@@ -29,7 +31,8 @@ public final class Connection {
     /// How to open another connection like this one (parallel readers share a snapshot), with
     /// the settings pinned on this one so far.
     public var recipe: ConnectionRecipe {
-        ConnectionRecipe(conninfo: conninfo, applicationName: applicationName, rowSecurity: rowSecurity, pinned: pinned)
+        ConnectionRecipe(
+            conninfo: conninfo, otherDatabase: otherDatabase, applicationName: applicationName, rowSecurity: rowSecurity, pinned: pinned)
     }
     private let noticeSink: NoticeSink
     /// How many savepoints `transaction` has open inside the outer transaction.
@@ -47,9 +50,11 @@ public final class Connection {
     ///   42501) instead of seeing a subset of the rows. pgmend counts, archives, proves and
     ///   rewrites whole tables, so every session it opens is one of these. True keeps the
     ///   server's default, for a session that stands for the application (a test's writer).
-    public init(_ conninfo: String? = nil, applicationName: String = "pgmend", rowSecurity: Bool = false) throws {
+    /// - Parameter database: another database on the server the conninfo names, instead of its own.
+    public init(_ conninfo: String? = nil, applicationName: String = "pgmend", rowSecurity: Bool = false, database: String? = nil) throws {
         let conninfo = conninfo ?? ""
         self.conninfo = conninfo
+        otherDatabase = database
         self.applicationName = applicationName
         self.rowSecurity = rowSecurity
         secrets = ConnectionSecrets(conninfo: conninfo)
@@ -61,6 +66,11 @@ public final class Connection {
         if let timeout = Self.defaultConnectTimeout(ProcessInfo.processInfo.environment) {
             keywords.insert("connect_timeout", at: 0)
             values.insert(timeout, at: 0)
+        }
+        // A second dbname is a plain name (only the first is expanded), and the last one wins.
+        if let database {
+            keywords.append("dbname")
+            values.append(database)
         }
         let connection: OpaquePointer? = withCStringArray(keywords) { keywordPointers in
             withCStringArray(values) { valuePointers in
@@ -190,6 +200,7 @@ public final class Connection {
 /// It holds the connection string, password included, so it never prints it.
 public struct ConnectionRecipe: Sendable, CustomStringConvertible {
     let conninfo: String
+    let otherDatabase: String?
     let applicationName: String
     /// As the original connection was opened: a sibling of a pgmend session is one too.
     let rowSecurity: Bool
@@ -197,7 +208,7 @@ public struct ConnectionRecipe: Sendable, CustomStringConvertible {
 
     /// A new connection, with the settings pinned on the one this recipe came from.
     public func connect() throws -> Connection {
-        let connection = try Connection(conninfo, applicationName: applicationName, rowSecurity: rowSecurity)
+        let connection = try Connection(conninfo, applicationName: applicationName, rowSecurity: rowSecurity, database: otherDatabase)
         for (name, value) in pinned { try connection.pin(name, value) }
         return connection
     }

@@ -3,7 +3,7 @@
 /// none, and its file does not mention it.
 ///
 /// Written as `{"kind": "models"|"migrations"|"docs", "path": ...}`.
-public enum SnapshotSource: Codable, Sendable, Hashable {
+public enum SnapshotSource: Codable, Sendable, Hashable, CustomStringConvertible {
     /// SQLAlchemy models, named as `MODULE:ATTR`.
     case models(String)
     /// An Alembic history, named by its `alembic.ini`.
@@ -26,6 +26,9 @@ public enum SnapshotSource: Codable, Sendable, Hashable {
         case .models(let path), .migrations(let path), .docs(let path): path
         }
     }
+
+    /// `models app.models:Base`: how a report and a snapshot's `database` name the source.
+    public var description: String { "\(kind) \(path)" }
 
     enum CodingKeys: String, CodingKey { case kind, path }
 

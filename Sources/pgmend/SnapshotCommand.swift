@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MendKit
+import PostgresClient
 import SchemaModel
 
 extension PgMend {
@@ -18,8 +19,15 @@ extension PgMend.SnapshotCommand {
     /// fingerprints) to a JSON file.
     struct Take: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a snapshot of the live database to a JSON file.",
-            discussion: "The default file is Snapshots/runs/<database>-<UTC time>.json.")
+            abstract: "Write a snapshot of the live database, or of the schema the application's models or migrations build, to a JSON file.",
+            discussion: """
+                The default file is Snapshots/runs/<database>-<UTC time>.json.
+
+                --from-models and --from-migrations build the schema with the application's own Python in a \
+                scratch database (pgmend_scratch_<random>) and snapshot that: on the server of --db when its role \
+                may CREATE DATABASE, else (or without --db) on a local throwaway PostgreSQL server pgmend starts and \
+                deletes. The scratch database is dropped afterwards. See docs/drift.md.
+                """)
 
         @OptionGroup var connection: ConnectionOptions
 
@@ -39,14 +47,56 @@ extension PgMend.SnapshotCommand {
                 valueName: "FILE.md"))
         var fromDocs: String?
 
+        @Option(
+            name: .customLong("from-models"),
+            help: ArgumentHelp(
+                "Snapshot the schema the application's SQLAlchemy models create: a MetaData or a declarative Base.",
+                valueName: "MODULE:ATTR"))
+        var fromModels: String?
+
+        @Option(
+            name: .customLong("from-migrations"),
+            help: ArgumentHelp("Snapshot the schema `alembic upgrade head` builds with this alembic.ini.", valueName: "alembic.ini"))
+        var fromMigrations: String?
+
+        @Option(help: ArgumentHelp(
+            "The application's Python, with SQLAlchemy (and Alembic) and psycopg2 or psycopg (default: python3 on PATH).",
+            valueName: "path"))
+        var python: String?
+
+        @Option(help: ArgumentHelp(
+            "The folder MODULE is imported from (default: the current directory); for migrations, added to sys.path.",
+            valueName: "dir"))
+        var path: String?
+
+        /// `--from-models` or `--from-migrations`, when given.
+        var expectedSource: SnapshotSource? {
+            fromModels.map(SnapshotSource.models) ?? fromMigrations.map(SnapshotSource.migrations)
+        }
+
         func validate() throws {
-            if fromDocs != nil && (data || !schemas.isEmpty) {
-                throw ValidationError("--from-docs takes neither --data nor --schema: a document has no data, and its headings say the schemas")
+            if fromModels != nil && fromMigrations != nil {
+                throw ValidationError("choose --from-models or --from-migrations, not both")
             }
+            if fromDocs != nil {
+                if expectedSource != nil { throw ValidationError("choose --from-docs or --from-models/--from-migrations, not both") }
+                if python != nil || path != nil { throw ValidationError("--python and --path go with --from-models or --from-migrations") }
+                if data || !schemas.isEmpty {
+                    throw ValidationError("--from-docs takes neither --data nor --schema: a document has no data, and its headings say the schemas")
+                }
+                return
+            }
+            if expectedSource == nil {
+                if python != nil || path != nil { throw ValidationError("--python and --path go with --from-models or --from-migrations") }
+                return
+            }
+            if data { throw ValidationError("--data counts a live database's rows; a schema built from models or migrations has none") }
+            if !schemas.isEmpty { throw ValidationError("--schema selects schemas of a live database; --from-models and --from-migrations snapshot every schema they build") }
         }
 
         func run() throws {
             if let fromDocs { return try takeFromDocs(fromDocs) }
+            if let source = expectedSource { return try takeExpected(source) }
             let connection = try connection.connect()
             let selection: SchemaSelection = schemas.isEmpty ? .allUserSchemas : .only(schemas)
             let snapshot: Snapshot
@@ -62,6 +112,25 @@ extension PgMend.SnapshotCommand {
             try SnapshotFile.write(snapshot, to: path)
             let tables = snapshot.schema.tables.count
             print("snapshot of \(snapshot.database): \(tables) tables, \(snapshot.schema.views.count) views "
+                  + "in \(snapshot.schema.namespaces.joined(separator: ", ")) -> \(path) (\(snapshot.durationMilliseconds) ms)")
+        }
+
+        /// Builds the schema `source` describes in a scratch database and writes its snapshot.
+        func takeExpected(_ source: SnapshotSource) throws {
+            let server = try connection.conninfo() == nil ? nil : try connection.connect()
+            let taker = ExpectedSnapshotTaker(
+                python: python ?? "python3", searchPath: path, server: server, reporter: TerminalProgress.forStandardError())
+            let snapshot: Snapshot
+            do {
+                snapshot = try taker.take(source)
+            } catch let error as ExpectedSchemaError {
+                throw CommandFailure(error.kind == .noServer ? .unreachable : .badInput, error.message)
+            } catch let error as PostgresError {
+                throw CommandFailure(error)
+            }
+            let path = output ?? Self.defaultPath(database: snapshot.database)
+            try SnapshotFile.write(snapshot, to: path)
+            print("snapshot of \(source): \(snapshot.schema.tables.count) tables, \(snapshot.schema.views.count) views "
                   + "in \(snapshot.schema.namespaces.joined(separator: ", ")) -> \(path) (\(snapshot.durationMilliseconds) ms)")
         }
 

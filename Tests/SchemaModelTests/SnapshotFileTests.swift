@@ -18,6 +18,22 @@ struct SnapshotFileTests {
         #expect(try read.jsonText() == text)
     }
 
+    /// A live database's snapshot has no `source` key at all, so files written before the field
+    /// existed read and rewrite byte for byte; a snapshot from models keeps its source.
+    @Test func sourceIsWrittenOnlyWhenSet() throws {
+        let live = try snapshot().jsonText()
+        #expect(!live.contains("\"source\""))
+        var fromModels = snapshot()
+        fromModels.source = .models("app.models:Base")
+        let text = try fromModels.jsonText()
+        #expect(text.contains("\"source\": {\n    \"kind\": \"models\",\n    \"path\": \"app.models:Base\"\n  }"))
+        let read = try Snapshot.read(from: Data(text.utf8), source: "test")
+        #expect(read.source == .models("app.models:Base"))
+        #expect(try read.jsonText() == text)
+        let unknown = text.replacingOccurrences(of: "\"kind\": \"models\"", with: "\"kind\": \"wiki\"")
+        #expect(throws: SnapshotFileError.self) { try Snapshot.read(from: Data(unknown.utf8), source: "test") }
+    }
+
     @Test func isCanonicalJSON() throws {
         let text = try snapshot().jsonText()
         #expect(text.hasPrefix("{\n  \"format_version\": 1,\n  \"data\": {"))

@@ -14,8 +14,8 @@ public struct ProcessOutcome: Sendable {
     public var stderr: String
 }
 
-/// Runs programs to completion, capturing their output: the cluster's `initdb`/`pg_ctl`, and
-/// the built `pgmend` binary in end-to-end tests.
+/// Runs programs to completion, capturing their output: a local server's `initdb`/`pg_ctl`, the
+/// application's Python, and the built `pgmend` binary in end-to-end tests.
 ///
 /// Built on `posix_spawn` and `waitpid` rather than Foundation's `Process`, whose
 /// `waitUntilExit` was seen to miss a child's exit when tests spawn in parallel. Every pipe
@@ -137,18 +137,4 @@ private func withCStringVector<R>(_ strings: [String], _ body: (UnsafePointer<Un
         vector.deallocate()
     }
     return body(vector)
-}
-
-/// A value shared between threads under a lock.
-final class LockedBox<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-    init(_ value: Value) { stored = value }
-    var value: Value {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
-    }
-    func withValue<R>(_ body: (inout Value) -> R) -> R {
-        lock.withLock { body(&stored) }
-    }
 }
