@@ -22,10 +22,13 @@ public struct Snapshot: Codable, Sendable, Equatable {
     public var schema: Schema
     /// Row counts and content fingerprints per table (`schema.table`), when taken with `--data`.
     public var data: [String: TableData]?
+    /// Set when the schema is not a live database's: the models, migrations or document it was
+    /// read from. Encoded only when set, so snapshots of databases read as before.
+    public var source: SnapshotSource?
 
     public init(
         pgmendVersion: String, takenAt: String, durationMilliseconds: Int, serverVersion: String,
-        database: String, selectedSchemas: [String]? = nil, schema: Schema, data: [String: TableData]? = nil
+        database: String, selectedSchemas: [String]? = nil, schema: Schema, data: [String: TableData]? = nil, source: SnapshotSource? = nil
     ) {
         self.formatVersion = Self.currentFormatVersion
         self.pgmendVersion = pgmendVersion
@@ -36,12 +39,13 @@ public struct Snapshot: Codable, Sendable, Equatable {
         self.selectedSchemas = selectedSchemas
         self.schema = schema
         self.data = data
+        self.source = source
     }
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", pgmendVersion = "pgmend_version", takenAt = "taken_at"
         case durationMilliseconds = "duration_ms", serverVersion = "server_version", database
-        case selectedSchemas = "selected_schemas", schema, data
+        case selectedSchemas = "selected_schemas", schema, data, source
     }
 
     /// The snapshot as canonical JSON text.
