@@ -10,8 +10,8 @@ public struct DriftReport: Codable, Sendable, Equatable {
     public var rows: [DriftRow]
     public var candidates: [RenameCandidate]
 
-    /// True when every source agrees with the database: every cell is `ok` or not compared.
-    public var agree: Bool { rows.allSatisfy { row in row.cells.allSatisfy { $0.state == .ok || $0.state == .notCompared } } }
+    /// True when every source agrees with the database on every row.
+    public var agree: Bool { rows.allSatisfy { row in row.cells.allSatisfy(row.agrees) } }
 
     enum CodingKeys: String, CodingKey { case database, sources, rows, candidates, agree }
 
@@ -65,6 +65,12 @@ public struct DriftRow: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case objectType = "object_type", object, table, inDatabase = "in_database", cells
+    }
+
+    /// Whether `cell` says what the database says: `ok`, not compared, or `absent` where the
+    /// database lacks it too.
+    public func agrees(_ cell: DriftCell) -> Bool {
+        cell.state == .ok || cell.state == .notCompared || (cell.state == .absent && !inDatabase)
     }
 
     /// The cell of the source labelled `label`.

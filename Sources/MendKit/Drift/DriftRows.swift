@@ -98,12 +98,13 @@ struct RowBuilder {
         var rows: [DriftRow] = []
         for key in tableCells.keys.sorted(by: { ObjectName(parsing: $0) < ObjectName(parsing: $1) }) {
             let name = ObjectName(parsing: key).description
-            let cells = labels.map { tableCells[key]?[$0] ?? DriftCell(source: $0, state: .notCompared, details: []) }
+            // Neither the database nor the source has it: the source's cell says it lacks it.
+            let cells = labels.map { tableCells[key]?[$0] ?? DriftCell(source: $0, state: .absent, details: []) }
             rows.append(DriftRow(objectType: "table", object: name, table: name, inDatabase: live.tables[key] != nil, cells: cells))
             let mine = (members[key] ?? [:]).values.sorted { (Self.typeOrder($0.type), $0.object) < (Self.typeOrder($1.type), $1.object) }
             for member in mine {
                 let cells = labels.map { label in
-                    member.cells[label] ?? DriftCell(source: label, state: unchangedState(label, table: key, type: member.type), details: [])
+                    member.cells[label] ?? DriftCell(source: label, state: unchangedState(label, table: key, type: member.type, inDatabase: member.inDatabase), details: [])
                 }
                 rows.append(DriftRow(objectType: member.type, object: member.object, table: name, inDatabase: member.inDatabase, cells: cells))
             }
@@ -111,11 +112,12 @@ struct RowBuilder {
         return rows
     }
 
-    /// A member cell where the source reported no change: `ok` when it has the table and can
-    /// say such a thing, else not compared.
-    private func unchangedState(_ label: String, table key: String, type: String) -> DriftState {
+    /// A member cell where the source reported no change: `ok` (or `absent`, when the database
+    /// lacks it too) when it has the table and can say such a thing, else not compared.
+    private func unchangedState(_ label: String, table key: String, type: String, inDatabase: Bool) -> DriftState {
         guard sourceTables[label]?.contains(key) == true, live.tables[key] != nil else { return .notCompared }
-        return docsLabels.contains(label) && type != "column" ? .notCompared : .ok
+        if docsLabels.contains(label) && type != "column" { return .notCompared }
+        return inDatabase ? .ok : .absent
     }
 
     static func typeOrder(_ type: String) -> Int {
