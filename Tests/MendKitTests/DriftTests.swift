@@ -64,4 +64,41 @@ struct DriftTests {
             print(Self.matrix(report).map { "\"\($0)\"," }.joined(separator: "\n"))
         }
     }
+
+    /// The plan, decided as an operator choosing to create anew and archive rather than
+    /// rename, runs; then the database has the models' tables.
+    @Test func demoPlanRuns() throws {
+        try Self.demo { database, models, migrations in
+            let live = try Self.snapshot(database)
+            let sources: [(label: String, snapshot: Snapshot)] = [("models", models), ("migrations", migrations), ("docs", Self.docs)]
+            let report = DriftMatrix.compare(live: live, sources: sources)
+            let archive = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-drift-\(UUID().uuidString)").path
+            let written = try DriftPlanWriter.text(report: report, live: live, sources: sources, path: "Plans/drift.yaml", archiveFolder: archive)
+            print(written)
+            #expect(throws: PlanError.self) { try PlanLoader.parse(written, file: "drift.yaml") }
+            let plan = try PlanLoader.parse(DriftDecisions.createAnew(written), file: "drift.yaml")
+            let connection = try database.connect()
+            let run = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: RunnerTests.snapshots)
+            #expect(run.outcome == .ok, "\(run.message ?? "")")
+            let after = DriftMatrix.compare(live: try Self.snapshot(database), sources: [("models", models)])
+            print(DriftText.lines(after).joined(separator: "\n"))
+        }
+    }
+}
+
+/// An operator's decisions on the plan drift writes, as text edits.
+enum DriftDecisions {
+    /// Every rename_table step deleted (with its comments); every step-level `decide:` line
+    /// deleted (the step accepted); `{decide: ...}` values replaced by `value`.
+    static func createAnew(_ text: String, value: String = "generated.py") -> String {
+        var blocks = text.components(separatedBy: "\n\n")
+        blocks.removeAll { $0.contains("  - rename_table:") }
+        return blocks.joined(separator: "\n\n").split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("      decide: ") }
+            .map { line in
+                guard let start = line.range(of: "{decide: ") else { return String(line) }
+                return line[..<start.lowerBound] + value
+            }
+            .joined(separator: "\n")
+    }
 }

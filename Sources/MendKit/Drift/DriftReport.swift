@@ -88,7 +88,7 @@ public struct DriftCell: Codable, Sendable, Equatable {
 public enum DriftState: String, Codable, Sendable {
     /// The source says what the database has.
     case ok
-    /// The database has it, the source does not.
+    /// The source does not have it (a difference where the database has it).
     case absent
     /// The source has it, the database does not.
     case present

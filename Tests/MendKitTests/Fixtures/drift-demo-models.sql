@@ -18,7 +18,7 @@ CREATE INDEX ix_conversations_created_at ON conversations (created_at);
 CREATE TABLE goals (
     id uuid PRIMARY KEY,
     user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    category varchar(50) CHECK (category IN ('personal', 'work')),
+    category varchar(50) CHECK (category = 'personal' OR category = 'work'),
     title varchar(200) NOT NULL,
     description text,
     target_date date,
