@@ -14,7 +14,7 @@ struct PgMend: ParsableCommand {
             4 could not connect or lock.
             """,
         version: PgMendVersion.string,
-        subcommands: [Ping.self, PlanCommand.self, RunCommand.self, Doctor.self, SnapshotCommand.self, Verify.self, Docs.self, Models.self, ArchiveCommand.self]
+        subcommands: [Ping.self, PlanCommand.self, RunCommand.self, Doctor.self, SnapshotCommand.self, Verify.self, Docs.self, Models.self, Drift.self, ArchiveCommand.self]
     )
 
     /// Parses, runs, and maps every failure onto pgmend's documented exit codes (argument

@@ -65,7 +65,11 @@ public struct PlanDraftStep: Sendable, Hashable {
     }
 
     /// The step as a plan list item, indented under `steps:`.
-    var lines: [String] {
+    var lines: [String] { Self.lines(kind: kind, comments: comments, options: options) }
+
+    /// A step of kind `kind` as a plan list item, its comments above it; also for plans other
+    /// commands write (`pgmend drift --write-plan`).
+    static func lines(kind: String, comments: [String], options: [YAMLPair]) -> [String] {
         var lines = comments.flatMap { PlanWriter.comment($0, indent: "  ") }
         lines.append("  - \(kind):")
         for option in options {

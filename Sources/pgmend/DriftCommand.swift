@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import MendKit
+import SchemaModel
+
+extension PgMend {
+    /// `pgmend drift`: the live database against the application's models, migrations and
+    /// schema document, one matrix; with --write-plan, the plan that makes it match the models.
+    struct Drift: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Compare the database with the application's models, migrations and schema document.",
+            discussion: """
+                One row per table (and per differing column, index, constraint), one column per source: ok, \
+                absent, present, differs, rename?. Exits 0 when every source agrees with the database, 1 when \
+                one differs. docs/drift.md describes the matrix, the JSON fields and the rename rule.
+                """)
+
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var format: FormatOption
+        @Option(help: ArgumentHelp("The application's SQLAlchemy MetaData or declarative Base.", valueName: "module:attr"))
+        var models: String?
+        @Option(help: ArgumentHelp("The application's Alembic configuration.", valueName: "alembic.ini"))
+        var migrations: String?
+        @Option(help: ArgumentHelp("A Markdown schema document.", valueName: "file.md"))
+        var docs: String?
+        @Option(help: ArgumentHelp("The Python that imports the models (default: python3 on PATH).", valueName: "path"))
+        var python: String?
+        @Option(help: ArgumentHelp("A folder to put on the models' import path.", valueName: "dir"))
+        var path: String?
+        @Option(help: ArgumentHelp("The models as a snapshot file (what snapshot take wrote).", valueName: "file"))
+        var modelsSnapshot: String?
+        @Option(help: ArgumentHelp("The migrations' schema as a snapshot file.", valueName: "file"))
+        var migrationsSnapshot: String?
+        @Option(help: ArgumentHelp("The document's schema as a snapshot file.", valueName: "file"))
+        var docsSnapshot: String?
+        @Option(help: ArgumentHelp("Also write the plan that makes the database match the models to this file.", valueName: "file"))
+        var writePlan: String?
+        @Option(help: ArgumentHelp("Where the plan's archive_table steps archive to (default Snapshots/archive).", valueName: "dir"))
+        var archiveFolder: String = "Snapshots/archive"
+
+        func validate() throws {
+            if models != nil && modelsSnapshot != nil { throw ValidationError("give --models or --models-snapshot, not both") }
+            if migrations != nil && migrationsSnapshot != nil { throw ValidationError("give --migrations or --migrations-snapshot, not both") }
+            if docs != nil && docsSnapshot != nil { throw ValidationError("give --docs or --docs-snapshot, not both") }
+            if [models, migrations, docs, modelsSnapshot, migrationsSnapshot, docsSnapshot].allSatisfy({ $0 == nil }) {
+                throw ValidationError("name a source to compare the database with: --models, --migrations or --docs")
+            }
+        }
+
+        func run() throws {
+            let sources = try expectedSnapshots()
+            let connection = try connection.connect()
+            let live: Snapshot
+            do {
+                live = try self.connection.reading("reading the database", on: connection) {
+                    try SnapshotTaker(connection: connection, progress: TerminalProgress.forStandardError()).take()
+                }
+            } catch let error as CatalogError {
+                throw CommandFailure(.badInput, error.description)
+            }
+            let report = DriftMatrix.compare(live: live, sources: sources)
+            if let writePlan {
+                let text: String
+                do {
+                    text = try DriftPlanWriter.text(report: report, live: live, sources: sources, path: writePlan, archiveFolder: archiveFolder)
+                } catch let error as DriftPlanError {
+                    throw CommandFailure(.badInput, error.description)
+                }
+                do {
+                    try OutputFile.write(Data(text.utf8), to: writePlan)
+                } catch {
+                    throw CommandFailure(.failed, "cannot write \(writePlan): \(error.localizedDescription)")
+                }
+                StandardError.write("wrote \(writePlan): make its decisions, then pgmend plan check \(writePlan)\n")
+            }
+            switch format.format {
+            case .json: print(try CanonicalJSON.encode(report), terminator: "")
+            case .text: print(DriftText.lines(report).joined(separator: "\n"))
+            }
+            if !report.agree { throw ExitCode(ExitStatus.failed.rawValue) }
+        }
+
+        /// The sources named on the command line, as snapshots, in the order models,
+        /// migrations, docs. The one place the producers are called.
+        func expectedSnapshots() throws -> [(label: String, snapshot: Snapshot)] {
+            var sources: [(label: String, snapshot: Snapshot)] = []
+            if let models { sources.append(("models", try produce(.models(models)))) }
+            if let modelsSnapshot { sources.append(("models", try file(modelsSnapshot, as: .models(modelsSnapshot)))) }
+            if let migrations { sources.append(("migrations", try produce(.migrations(migrations)))) }
+            if let migrationsSnapshot { sources.append(("migrations", try file(migrationsSnapshot, as: .migrations(migrationsSnapshot)))) }
+            if let docs { sources.append(("docs", try produce(.docs(docs)))) }
+            if let docsSnapshot { sources.append(("docs", try file(docsSnapshot, as: .docs(docsSnapshot)))) }
+            return sources
+        }
+
+        /// The snapshot of the models (imported with --python and --path), the migrations
+        /// (`alembic upgrade head` into a scratch database) or a document. Wired to the
+        /// producers of `snapshot take --from-models/--from-migrations/--from-docs` when they
+        /// are merged; until then these options name what to use instead.
+        func produce(_ source: SnapshotSource) throws -> Snapshot {
+            throw CommandFailure(.badInput, "--\(source.kind) needs snapshot take --from-\(source.kind), which this build lacks: "
+                + "take that snapshot and pass it with --\(source.kind)-snapshot FILE")
+        }
+
+        /// A snapshot file; one of a live database stands for the source it is given as.
+        func file(_ path: String, as source: SnapshotSource) throws -> Snapshot {
+            var snapshot = try Snapshot.load(commandLinePath: path)
+            if snapshot.source == nil { snapshot.source = source }
+            return snapshot
+        }
+    }
+}
