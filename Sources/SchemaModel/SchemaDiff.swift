@@ -15,6 +15,14 @@ public struct SchemaChange: Codable, Sendable, Hashable, CustomStringConvertible
     /// The line an operator reads, e.g. `column api_keys.user_id: type character varying(36) -> uuid`.
     public var description: String
 
+    public init(
+        objectType: String, object: String, action: Action, property: String? = nil,
+        before: String? = nil, after: String? = nil, description: String
+    ) {
+        (self.objectType, self.object, self.action, self.property) = (objectType, object, action, property)
+        (self.before, self.after, self.description) = (before, after, description)
+    }
+
     enum CodingKeys: String, CodingKey {
         case objectType = "object_type", object, action, property, before, after, description
     }

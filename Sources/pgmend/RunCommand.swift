@@ -31,6 +31,8 @@ extension PgMend {
         var snapshots: String = "Snapshots/runs"
         @Flag(help: "Snapshots with row counts and content fingerprints (reads every table twice), so the run's data changes can be verified after it.")
         var data = false
+        @Option(help: ArgumentHelp("The Python that imports the plan's models (settings: models:); default: python3 on PATH.", valueName: "path"))
+        var python: String?
         @OptionGroup var format: FormatOption
 
         func validate() throws {
@@ -70,6 +72,7 @@ extension PgMend {
             // The test hook that kills the run at a chosen effect: read here, once, and handed
             // to the executor; the library reads no environment variable for it.
             runner.faults = FaultPoints(parsing: ProcessInfo.processInfo.environment["PGMEND_FAULT"] ?? "")
+            runner.modelsSnapshot = PgMend.modelsSnapshot(python: python)
             let report: RunReport
             do {
                 if dryRun {
@@ -89,6 +92,8 @@ extension PgMend {
                 throw CommandFailure(.failed, timedOut.description)
             } catch let unavailable as JournalUnavailable {
                 throw CommandFailure(.failed, unavailable.description)
+            } catch let unavailable as ModelsUnavailable {
+                throw CommandFailure(.badInput, unavailable.description)
             } catch let refused as RehearsalRefused {
                 throw CommandFailure(.badInput, refused.description)
             } catch let failure as SnapshotNotWritten {

@@ -31,6 +31,10 @@ public struct PlanSettings: Sendable, Equatable {
     /// Connections a backfill's first pass runs its batches on at once, each over its own
     /// share of the keys.
     public var batchWorkers = 1
+    /// The application's models, `MODULE:ATTR`: a dry run warns about the changes they would undo.
+    public var models: String?
+    /// Where the models' module is found (a folder put first on Python's path).
+    public var modelsPath: String?
 
     public init() {}
 
@@ -42,6 +46,7 @@ public struct PlanSettings: Sendable, Equatable {
          ("batch_pause", PlanDuration.text(milliseconds: batchPause)),
          ("retries", String(retries)),
          ("batch_workers", String(batchWorkers))]
+            + (models.map { [("models", $0)] } ?? []) + (modelsPath.map { [("models_path", $0)] } ?? [])
     }
 }
 
@@ -127,6 +132,7 @@ public enum PlanLoader {
             settings.batchPause = reader.duration("batch_pause", default: settings.batchPause)
             settings.retries = reader.int("retries", default: settings.retries, range: 0...1000)
             settings.batchWorkers = reader.int("batch_workers", default: settings.batchWorkers, range: 1...16)
+            settings.readModels(&reader)
             if settings.lockTimeout == 0 {
                 reader.report(reader.location(of: "lock_timeout"), "lock_timeout must not be 0: DDL never waits for a lock without a timeout")
             }

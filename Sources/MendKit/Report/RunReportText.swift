@@ -58,6 +58,11 @@ public struct RunReportText {
             }
         }
         lines.append("")
+        if !report.warnings.isEmpty {
+            lines.append("warnings: the plan's models would undo \(report.warnings.count == 1 ? "this change" : "these \(report.warnings.count) changes"):")
+            lines += report.warnings.map { "  ! \($0.description)" }
+            lines.append("")
+        }
         if report.mode == .dryRun || report.actualChanges == nil {
             lines.append(changes("predicted schema changes", report.predictedChanges))
             if !report.predictionComplete {

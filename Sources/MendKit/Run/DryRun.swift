@@ -53,6 +53,9 @@ extension Runner {
     /// can write; a read-only one fails here, before the journal or a snapshot is written.
     func dryRun(readOnlyAllowed: Bool) throws -> RunReport {
         var report = newReport(.dryRun)
+        // First, so a plan whose models cannot be read stops before anything else.
+        let models = try modelsExpectation()
+        var changesByStep: [(step: Int, changes: [SchemaChange])] = []
         // A new run: what an earlier one on this runner fingerprinted may be stale.
         fingerprints.forget()
         let live = try reading("reading the catalog", tables: planScope, retries: readOnlyAllowed ? 0 : plan.settings.retries) {
@@ -96,6 +99,7 @@ extension Runner {
             switch assessment {
             case .needed(let effects, let after):
                 pending.record(planned.number, effects: effects, from: predicted, to: after)
+                if let after, models != nil { changesByStep.append((planned.number, SchemaDiff.changes(from: predicted, to: after))) }
                 if let after { predicted = after } else { report.predictionComplete = false }
             case .waiting: report.predictionComplete = false
             case .blocked: if report.outcome == .ok { report.outcome = .blocked }
@@ -103,6 +107,7 @@ extension Runner {
             }
         }
         report.predictedChanges = SchemaDiff.changes(from: live, to: predicted)
+        report.warnings = models?.warnings(net: report.predictedChanges, byStep: changesByStep) ?? []
         return report
     }
 

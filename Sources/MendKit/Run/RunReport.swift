@@ -87,6 +87,9 @@ public struct RunReport: Encodable, Sendable {
     /// False when a raw `sql` step, a step waiting for an earlier one, or a step with a note
     /// (a read-only dry run) makes the prediction incomplete.
     public var predictionComplete = true
+    /// Predicted changes the plan's models contradict (`models:` in its settings): the models
+    /// would undo them. Encoded only when there are some.
+    public var warnings: [ModelWarning] = []
     /// From the schema at the start to the schema at the end (rehearsal and apply).
     public var actualChanges: [SchemaChange]?
     public var statementsExecuted = 0
@@ -107,7 +110,7 @@ public struct RunReport: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case mode, plan, database, serverVersion = "server_version", steps
-        case predictedChanges = "predicted_changes", predictionComplete = "prediction_complete"
+        case predictedChanges = "predicted_changes", predictionComplete = "prediction_complete", warnings
         case actualChanges = "actual_changes", statementsExecuted = "statements_executed"
         case outcome, message, preSnapshot = "pre_snapshot", postSnapshot = "post_snapshot", exitCode = "exit_code"
     }
@@ -121,6 +124,7 @@ public struct RunReport: Encodable, Sendable {
         try container.encode(steps, forKey: .steps)
         try container.encode(predictedChanges, forKey: .predictedChanges)
         try container.encode(predictionComplete, forKey: .predictionComplete)
+        if !warnings.isEmpty { try container.encode(warnings, forKey: .warnings) }
         try container.encodeIfPresent(actualChanges, forKey: .actualChanges)
         try container.encode(statementsExecuted, forKey: .statementsExecuted)
         try container.encode(outcome, forKey: .outcome)

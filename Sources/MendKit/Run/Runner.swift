@@ -25,6 +25,9 @@ public struct Runner {
     var snapshotWriteHook: ((String) throws -> Void)?
     /// Test hook: where the run kills itself (`PGMEND_FAULT`, read by the command line).
     public var faults = FaultPoints.none
+    /// Makes the snapshot of the plan's models (`models:` in its settings) for the dry run's
+    /// warnings about repairs they would undo; a plan that names models needs one.
+    public var modelsSnapshot: (any ModelsSnapshotProvider)?
 
     public init(connection: Connection, plan: Plan, progress: any ProgressReporter = SilentProgress()) {
         self.connection = connection
@@ -119,6 +122,7 @@ public struct Runner {
         }
         report.predictedChanges = preview.predictedChanges
         report.predictionComplete = preview.predictionComplete
+        report.warnings = preview.warnings
         try journal.finishRun(run, status: report.outcome.rawValue, message: report.message)
         return report
     }
@@ -140,6 +144,7 @@ public struct Runner {
         var report = newReport(.rehearsal)
         report.predictedChanges = preview.predictedChanges
         report.predictionComplete = preview.predictionComplete
+        report.warnings = preview.warnings
         // Archives and files the rehearsal writes go to a private folder, removed however it ends.
         let archives = try RehearsalFolder()
         try connection.execute("BEGIN")

@@ -1,0 +1,1 @@
+"""The demo application of pgmend: the coaching and memory app the two schema reviews describe."""
