@@ -168,3 +168,19 @@ public struct TestDatabase: Sendable {
 /// The shell command that stops the cluster, read by the exit handler (a C function pointer
 /// that cannot capture).
 private let clusterStopCommand = LockedBox<String?>(nil)
+
+extension ThrowawayCluster {
+    /// The `pgmend_scratch_*` databases still on the cluster once every scratch database that
+    /// tests running at the same time are using has had `within` seconds to be dropped: a
+    /// database pgmend left behind stays, one another test is still building goes.
+    public func scratchDatabasesLeft(within seconds: Double = 20) throws -> [String] {
+        let admin = try Connection(conninfo())
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            let names = try admin.query("SELECT datname FROM pg_database WHERE datname LIKE 'pgmend\\_scratch\\_%' ORDER BY 1")
+                .map { try $0.get(0, as: String.self) }
+            if names.isEmpty || Date() > deadline { return names }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+    }
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MendKit
+import PostgresClient
 import SchemaModel
 
 extension PgMend {
@@ -48,8 +49,8 @@ extension PgMend {
         }
 
         func run() throws {
-            let sources = try expectedSnapshots()
             let connection = try connection.connect()
+            let sources = try expectedSnapshots(server: connection)
             let live: Snapshot
             do {
                 live = try self.connection.reading("reading the database", on: connection) {
@@ -82,24 +83,22 @@ extension PgMend {
 
         /// The sources named on the command line, as snapshots, in the order models,
         /// migrations, docs. The one place the producers are called.
-        func expectedSnapshots() throws -> [(label: String, snapshot: Snapshot)] {
+        func expectedSnapshots(server: Connection) throws -> [(label: String, snapshot: Snapshot)] {
             var sources: [(label: String, snapshot: Snapshot)] = []
-            if let models { sources.append(("models", try produce(.models(models)))) }
+            if let models { sources.append(("models", try produce(.models(models), server: server))) }
             if let modelsSnapshot { sources.append(("models", try file(modelsSnapshot, as: .models(modelsSnapshot)))) }
-            if let migrations { sources.append(("migrations", try produce(.migrations(migrations)))) }
+            if let migrations { sources.append(("migrations", try produce(.migrations(migrations), server: server))) }
             if let migrationsSnapshot { sources.append(("migrations", try file(migrationsSnapshot, as: .migrations(migrationsSnapshot)))) }
-            if let docs { sources.append(("docs", try produce(.docs(docs)))) }
+            if let docs { sources.append(("docs", try produce(.docs(docs), server: server))) }
             if let docsSnapshot { sources.append(("docs", try file(docsSnapshot, as: .docs(docsSnapshot)))) }
             return sources
         }
 
         /// The snapshot of the models (imported with --python and --path), the migrations
-        /// (`alembic upgrade head` into a scratch database) or a document. Wired to the
-        /// producers of `snapshot take --from-models/--from-migrations/--from-docs` when they
-        /// are merged; until then these options name what to use instead.
-        func produce(_ source: SnapshotSource) throws -> Snapshot {
-            throw CommandFailure(.badInput, "--\(source.kind) needs snapshot take --from-\(source.kind), which this build lacks: "
-                + "take that snapshot and pass it with --\(source.kind)-snapshot FILE")
+        /// (`alembic upgrade head` into a scratch database, on the server of --db when the role
+        /// may create one) or the document (its types recognised by the server of --db).
+        func produce(_ source: SnapshotSource, server: Connection) throws -> Snapshot {
+            try ExpectedSources.snapshot(source, python: python, path: path, server: server)
         }
 
         /// A snapshot file; one of a live database stands for the source it is given as.

@@ -1,16 +1,20 @@
 import MendKit
+import PostgresClient
 import SchemaModel
 
 extension PgMend {
     /// The snapshot of a plan's models (`models: MODULE:ATTR`) for `run`'s warnings about
-    /// repairs the models would undo: `ExpectedSchema.fromModels(module:path:python:)`, which
-    /// imports them with `python` and creates them in a scratch database.
-    ///
-    /// The injection point for that function: until it is part of this build, a plan that
-    /// names models stops with exit 2 and says so.
-    static func modelsSnapshot(python: String?) -> any ModelsSnapshotProvider {
-        ModelsSnapshotFunction { module, _ in
-            throw ModelsUnavailable(module: module, reason: "snapshots from models are not part of this build yet (--python \(python ?? "python3"))")
+    /// repairs the models would undo: the models imported with `python` and created in a
+    /// scratch database on the server of `conninfo` (or a local one when the role may not
+    /// create databases), as `snapshot take --from-models` does.
+    static func modelsSnapshot(python: String?, conninfo: String?) -> any ModelsSnapshotProvider {
+        ModelsSnapshotFunction { module, path in
+            do {
+                let server = try conninfo.map { try Connection($0) }
+                return try ExpectedSources.snapshot(.models(module), python: python, path: path, server: server)
+            } catch let failure as CommandFailure {
+                throw ModelsUnavailable(module: module, reason: failure.message)
+            }
         }
     }
 }

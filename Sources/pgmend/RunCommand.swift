@@ -72,7 +72,7 @@ extension PgMend {
             // The test hook that kills the run at a chosen effect: read here, once, and handed
             // to the executor; the library reads no environment variable for it.
             runner.faults = FaultPoints(parsing: ProcessInfo.processInfo.environment["PGMEND_FAULT"] ?? "")
-            runner.modelsSnapshot = PgMend.modelsSnapshot(python: python)
+            runner.modelsSnapshot = PgMend.modelsSnapshot(python: python, conninfo: try self.connection.conninfo())
             let report: RunReport
             do {
                 if dryRun {

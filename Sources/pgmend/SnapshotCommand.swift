@@ -118,16 +118,7 @@ extension PgMend.SnapshotCommand {
         /// Builds the schema `source` describes in a scratch database and writes its snapshot.
         func takeExpected(_ source: SnapshotSource) throws {
             let server = try connection.conninfo() == nil ? nil : try connection.connect()
-            let taker = ExpectedSnapshotTaker(
-                python: python ?? "python3", searchPath: path, server: server, reporter: TerminalProgress.forStandardError())
-            let snapshot: Snapshot
-            do {
-                snapshot = try taker.take(source)
-            } catch let error as ExpectedSchemaError {
-                throw CommandFailure(error.kind == .noServer ? .unreachable : .badInput, error.message)
-            } catch let error as PostgresError {
-                throw CommandFailure(error)
-            }
+            let snapshot = try ExpectedSources.snapshot(source, python: python, path: path, server: server)
             let path = output ?? Self.defaultPath(database: snapshot.database)
             try SnapshotFile.write(snapshot, to: path)
             print("snapshot of \(source): \(snapshot.schema.tables.count) tables, \(snapshot.schema.views.count) views "

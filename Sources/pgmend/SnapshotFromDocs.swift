@@ -8,15 +8,8 @@ extension PgMend.SnapshotCommand.Take {
     /// connection is made only when one is named (--db, --db-file, PGMEND_DB), to recognise
     /// the document's types; without it every type stays the document's text.
     func takeFromDocs(_ path: String) throws {
-        let document: MarkdownSchema
-        do {
-            document = try MarkdownSchemaParser.read(path: path)
-        } catch let error as MarkdownSchemaError {
-            throw CommandFailure(.badInput, error.description)
-        }
-        for note in document.notes { StandardError.write("pgmend: \(path): \(note)\n") }
         let server: Connection? = try connection.conninfo() == nil ? nil : connection.connect()
-        let snapshot = try MarkdownSchemaSnapshot.snapshot(document, path: path, connection: server)
+        let snapshot = try ExpectedSources.snapshot(.docs(path), python: nil, path: nil, server: server)
         let destination = output ?? Self.defaultPath(database: "docs-" + URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)
         try SnapshotFile.write(snapshot, to: destination)
         let columns = snapshot.schema.tables.values.flatMap(\.columns)

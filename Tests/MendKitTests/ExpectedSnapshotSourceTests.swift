@@ -56,12 +56,6 @@ struct ExpectedSnapshotSourceTests {
         return folder
     }
 
-    static func scratchDatabases(_ cluster: ThrowawayCluster) throws -> [String] {
-        let admin = try Connection(cluster.conninfo())
-        return try admin.query("SELECT datname FROM pg_database WHERE datname LIKE 'pgmend\\_scratch\\_%' ORDER BY 1")
-            .map { try $0.get(0, as: String.self) }
-    }
-
     static func taker(_ folder: URL, cluster: ThrowawayCluster) throws -> ExpectedSnapshotTaker {
         ExpectedSnapshotTaker(python: try GenerateModelsTests.python(), searchPath: folder.path, server: try Connection(cluster.conninfo()))
     }
@@ -75,7 +69,7 @@ struct ExpectedSnapshotSourceTests {
         let expected = try Self.taker(folder, cluster: cluster).take(.models("shop_models:Base"))
         #expect(expected.source == .models("shop_models:Base"))
         #expect(expected.database == "models shop_models:Base")
-        #expect(try Self.scratchDatabases(cluster) == [])
+        #expect(try cluster.scratchDatabasesLeft() == [])
 
         try cluster.withFreshDatabase { database in
             try database.connect().execute(Self.handWritten)
@@ -118,7 +112,7 @@ struct ExpectedSnapshotSourceTests {
             #expect(error?.message == message)
             #expect(error?.kind == .badInput)
         }
-        #expect(try Self.scratchDatabases(cluster) == [])
+        #expect(try cluster.scratchDatabasesLeft() == [])
     }
 
     @Test func migrationsGiveTheTablesOfEveryRevisionWithoutAlembicVersion() throws {
@@ -131,7 +125,7 @@ struct ExpectedSnapshotSourceTests {
         #expect(snapshot.schema.tables["public.accounts"]?.columns.map(\.name) == ["id", "email", "created_at"])
         #expect(snapshot.source == .migrations(ini))
         #expect(snapshot.database == "migrations \(ini)")
-        #expect(try Self.scratchDatabases(cluster) == [])
+        #expect(try cluster.scratchDatabasesLeft() == [])
     }
 
     /// An env.py that builds its engine from the application's own settings would migrate a
@@ -148,7 +142,7 @@ struct ExpectedSnapshotSourceTests {
             let tables = try database.connect().scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", as: Int64.self)
             #expect(tables == 0)
         }
-        #expect(try Self.scratchDatabases(cluster) == [])
+        #expect(try cluster.scratchDatabasesLeft() == [])
     }
 }
 

@@ -68,8 +68,7 @@ struct ExpectedSourceCommandTests {
                 #expect(snapshot.schema.tables["public.visits"]?.indexes.keys.sorted() == ["ix_visits_page", "visits_pkey"])
             }
             #expect(try Self.scratchFolders() == foldersBefore)
-            let scratch = try admin.scalar("SELECT count(*) FROM pg_database WHERE datname LIKE 'pgmend\\_scratch\\_%'", as: Int64.self)
-            #expect(scratch == 0)
+            #expect(try cluster.scratchDatabasesLeft() == [])
         }
     }
 

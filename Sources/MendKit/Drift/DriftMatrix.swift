@@ -12,7 +12,7 @@ import SchemaModel
 /// names where the definition is the same (SQLAlchemy's naming convention is not PostgreSQL's:
 /// `uq_goals_user_id_title` is `goals_user_id_title_key` by another name). A document (source
 /// kind `docs`) is compared for table presence, column presence, and column types only where
-/// the document gave a type the server recognises (`DriftMatrix.docsTypeIsRecognised`).
+/// the document gave a type the server recognises (`Column.hasComparableType`).
 public enum DriftMatrix {
     public static func compare(live: Snapshot, sources: [(label: String, snapshot: Snapshot)]) -> DriftReport {
         let infos = sources.map { source in
@@ -31,22 +31,14 @@ public enum DriftMatrix {
         return DriftReport(database: live.database, sources: infos, rows: builder.rows(), candidates: candidates)
     }
 
-    /// Whether a type a document gave is one the server recognised. A docs snapshot holds the
-    /// type as the server prints it when it recognised the document's text, else the text
-    /// itself marked as unrecognised. Assumed here until the docs reader is merged: an empty
-    /// type, or one beginning with `?`, is unrecognised; the docs reader's marker goes here.
-    public static func docsTypeIsRecognised(_ type: String) -> Bool {
-        !type.isEmpty && !type.hasPrefix("?")
-    }
-
     /// `source`'s and the database's table reduced to what the source can say and what drift
     /// compares (see the type's comment), ready for `SchemaDiff`.
     static func comparable(source: Table, database: Table, docs: Bool) -> (source: Table, database: Table) {
         if docs {
-            let documented = Dictionary(source.columns.map { ($0.name, $0.type) }, uniquingKeysWith: { first, _ in first })
+            let documented = Dictionary(source.columns.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
             func reduced(_ table: Table, fromDocs: Bool) -> Table {
                 Table(schema: table.schema, name: table.name, columns: table.columns.map { column in
-                    let known = documented[column.name].map(docsTypeIsRecognised) ?? !fromDocs
+                    let known = documented[column.name].map { $0.hasComparableType && !$0.type.isEmpty } ?? !fromDocs
                     return Column(name: column.name, type: known ? column.type : "")
                 })
             }
