@@ -64,7 +64,7 @@ public enum DriftText {
     }
 
     static func indented(_ text: String) -> [String] {
-        let wrapped = wrap(text, width: 96)
+        let wrapped = wrap(text, width: 94)
         return wrapped.enumerated().map { $0.offset == 0 ? "  " + $0.element : "      " + $0.element }
     }
 }
