@@ -19,6 +19,7 @@ test: deps
 
 ## make demo: throwaway PostgreSQL under .pgmend/, the drifted demo database, pgmend against it.
 demo: deps
+	@scripts/python-venv.sh
 	$(SWIFT) build
 	scripts/demo.sh
 

@@ -86,7 +86,19 @@ run() {
   echo "\$ pgmend $*"
   "$pgmend" "$@"
 }
+# The demo application's models and Alembic history (Plans/demo/app), its schema document, and
+# the database, compared; drift exits 1 when a source differs, which here is the point.
+app=Plans/demo/app
+drift() { # DOCUMENT
+  echo
+  echo "\$ pgmend drift --db ... --models app.models:Base --path $app --migrations $app/alembic.ini --docs $1"
+  local status=0
+  "$pgmend" drift --db "$conninfo" --models app.models:Base --path "$app" --python "$root/.build/venv/bin/python" \
+    --migrations "$app/alembic.ini" --docs "$1" || status=$?
+  (( status <= 1 )) || { echo "demo: drift failed (exit $status)" >&2; exit "$status"; }
+}
 run ping --db "$conninfo"
+drift Plans/demo/DATABASE_SCHEMA.md
 run docs --db "$conninfo" -o Snapshots/runs/demo-DATABASE_SCHEMA-before.md
 run run schema-cleanup --db "$conninfo" --dry-run
 run run schema-cleanup --db "$conninfo" --yes --snapshots Snapshots/runs/demo
@@ -112,6 +124,9 @@ for plan in metadata-columns types indexes-and-keys claude-code-models; do
   fi
 done
 run docs --db "$conninfo" -o Snapshots/runs/demo-DATABASE_SCHEMA-after.md
+# After the plans: the tables the review found missing or misnamed are there; what still differs
+# is inside tables both have (docs/drift.md), and the rewritten document agrees.
+drift Snapshots/runs/demo-DATABASE_SCHEMA-after.md
 
 cat <<MSG
 
