@@ -158,6 +158,7 @@ struct DriftTests {
             #expect(written.components(separatedBy: "  - rename_table:").count == 3)
             #expect(written.components(separatedBy: "  - create_table:").count == 9)
             #expect(written.components(separatedBy: "  - archive_table:").count == 8)
+            #expect(written.contains("  - normalize_timestamps:\n      columns: [work_sessions.ended_at]\n      assume_time_zone: {decide: "))
             let plan = try PlanLoader.parse(DriftDecisions.createAnew(written), file: "drift.yaml")
             let run = try Runner(connection: try database.connect(), plan: plan).apply(snapshotDirectory: RunnerTests.snapshots)
             #expect(run.outcome == .ok, "\(run.message ?? "")")
@@ -167,7 +168,8 @@ struct DriftTests {
             #expect(left == [
                 "table api_keys", "index idx_apikey_user_id", "table conversations", "index ix_conversations_created_at",
                 "table users", "column users.phone_verified", "column users.sms_enabled",
-                "table work_sessions", "column work_sessions.ended_at", "column work_sessions.energy_at_start",
+                // ended_at: repaired by the plan's normalize_timestamps (the models say timezone=True).
+                "table work_sessions", "column work_sessions.energy_at_start",
                 "column work_sessions.notes", "column work_sessions.strategy_used",
                 "constraint work_sessions.work_sessions_energy_at_start_check",
             ], "\(DriftText.lines(after).joined(separator: "\n"))")
@@ -231,7 +233,7 @@ enum DriftDecisions {
             .filter { !$0.hasPrefix("      decide: ") }
             .map { line in
                 guard let start = line.range(of: "{decide: ") else { return String(line) }
-                return line[..<start.lowerBound] + value
+                return line[..<start.lowerBound] + (line.contains("assume_time_zone: ") ? "UTC" : value)
             }
             .joined(separator: "\n")
     }

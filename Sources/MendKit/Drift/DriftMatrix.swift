@@ -45,8 +45,37 @@ public enum DriftMatrix {
             return (reduced(source, fromDocs: true), reduced(database, fromDocs: false))
         }
         var (a, b) = (withoutComments(source), withoutComments(database))
+        (a, b) = (reparsedChecks(a), reparsedChecks(b))
         a = namedAs(a, in: b)
         return (a, b)
+    }
+
+    /// `table` with its checks printed as PostgreSQL prints them once parsed again. A list of
+    /// strings compared with a varchar column (SQLAlchemy's `Enum` and `in_()` checks) prints as
+    /// `ARRAY['a'::character varying]::text[]`; the same text parsed again (as a plan's
+    /// `create_table` or `add_check` does) prints `ARRAY['a'::character varying::text]`. One
+    /// rule, no difference of meaning: both are read as the second.
+    static func reparsedChecks(_ table: Table) -> Table {
+        var table = table
+        for (name, constraint) in table.constraints where constraint.kind == .check {
+            table.constraints[name]?.definition = reparsed(constraint.definition)
+            table.constraints[name]?.checkExpression = constraint.checkExpression.map(reparsed)
+        }
+        return table
+    }
+
+    static func reparsed(_ text: String) -> String {
+        guard text.contains("]::text[]") else { return text }
+        let literal = #"'(?:[^']|'')*'::character varying"#
+        // ARRAY[<literals>]::text[] -> ARRAY[<literal>::text, ...]
+        guard let array = try? Regex(#"ARRAY\[((?:"# + literal + #"(?:, )?)+)\]::text\[\]"#), let item = try? Regex(literal) else {
+            return text
+        }
+        return text.replacing(array) { match in
+            let inner = String(match.output[1].substring ?? "")
+            let items = inner.replacing(item) { "\($0.output[0].substring ?? "")::text" }
+            return "ARRAY[\(items)]"
+        }
     }
 
     static func withoutComments(_ table: Table) -> Table {

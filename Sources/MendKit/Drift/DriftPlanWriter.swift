@@ -54,6 +54,10 @@ public enum DriftPlanWriter {
             }
             step(CreateTableStep.kind, comments, pairs)
         }
+        let shared = modelTables.keys.filter { database[$0] != nil && !candidateTables.contains($0) }
+        let inTables = DriftPlanInTables(
+            models: models.snapshot.schema, database: live.schema, tables: Array(shared), creating: Set(missing))
+        for repair in inTables.steps { step(repair.kind, repair.comments, repair.options) }
         let onlyDatabase = database.keys.filter { modelTables[$0] == nil }
         let unknown = onlyDatabase.filter { tableKey in !others.contains { $0.snapshot.schema.tables[tableKey] != nil } }
         // Archived referencing tables first: a table other tables reference cannot be archived.
@@ -83,7 +87,7 @@ public enum DriftPlanWriter {
                 YAMLPair("output", .decide("the models file to write, e.g. app/models/generated.py")),
             ])
         }
-        return header(report, models.label, path: path, steps: steps) + notRepaired(report, models.label)
+        return header(report, models.label, path: path, steps: steps) + notRepaired(report, models.label, covered: inTables)
     }
 
     static func header(_ report: DriftReport, _ models: String, path: String, steps: [[String]]) -> String {
@@ -107,10 +111,10 @@ public enum DriftPlanWriter {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// The differences inside tables both have, as comments: no step kind of a plan makes
-    /// them (columns to add, drop or retype, indexes and constraints to add or drop).
-    static func notRepaired(_ report: DriftReport, _ models: String) -> String {
-        let rows = report.rows.filter { $0.objectType != "table" && !($0.cell(models).map($0.agrees) ?? true) }
+    /// The differences inside tables both have that no step of the plan repairs, as comments
+    /// (columns to add, drop or retype otherwise, indexes, constraints no kind makes).
+    static func notRepaired(_ report: DriftReport, _ models: String, covered: DriftPlanInTables) -> String {
+        let rows = report.rows.filter { $0.objectType != "table" && !($0.cell(models).map($0.agrees) ?? true) && !covered.covers($0) }
         guard !rows.isEmpty else { return "" }
         var lines = ["", "# Not repaired by this plan: the tables both have differ in these (repair them by hand,",
                      "# or change the models):"]
