@@ -50,9 +50,9 @@ struct RepairSteps {
         table.schema == "public" ? [] : ["\(keyword)=\(PythonSource.literal(table.schema))"]
     }
 
-    /// `op.execute("...")` of a statement (Python text of the migration, never run by pgmend).
-    static func execute(_ statement: String) -> String {
-        SQLAlchemyParts.call("op.execute", [PythonSource.literal(statement)], indent: "    ")
+    /// `op.execute("...")`: a line of the migration's Python text, which Alembic runs, never pgmend.
+    static func opExecute(_ pythonText: String) -> String {
+        SQLAlchemyParts.call("op.execute", [PythonSource.literal(pythonText)], indent: "    ")
     }
 
     static func qualified(_ table: Table) -> String {
@@ -141,7 +141,7 @@ struct RepairSteps {
             default:
                 // Deferrable, NOT VALID or NULLS NOT DISTINCT keys and exclusion constraints: as
                 // the server prints them, which says everything.
-                lines.append(Self.execute(
+                lines.append(Self.opExecute(
                     "ALTER TABLE \(Self.qualified(table)) ADD CONSTRAINT \(SQLAlchemyParts.quoted(constraint.name)) \(constraint.definition)"))
             }
         }

@@ -81,7 +81,7 @@ extension RepairSteps {
             lines.append(SQLAlchemyParts.call("op.alter_column", head + ["server_default=None"] + schema, indent: "    "))
         }
         if before.identity != nil && before.identity != after.identity {
-            lines.append(Self.execute("ALTER TABLE \(column) DROP IDENTITY"))
+            lines.append(Self.opExecute("ALTER TABLE \(column) DROP IDENTITY"))
         }
         if typeChanged {
             let using = "\(SQLAlchemyParts.quoted(after.name))::\(after.type)"
@@ -96,7 +96,7 @@ extension RepairSteps {
                     + schema, indent: "    "))
         }
         if let identity = after.identity, identity != before.identity {
-            lines.append(Self.execute("ALTER TABLE \(column) ADD GENERATED \(identity == .always ? "ALWAYS" : "BY DEFAULT") AS IDENTITY"))
+            lines.append(Self.opExecute("ALTER TABLE \(column) ADD GENERATED \(identity == .always ? "ALWAYS" : "BY DEFAULT") AS IDENTITY"))
         }
         if resetDefault, let expression = after.defaultExpression {
             let sequence = newSequence(after, of: table)
@@ -125,7 +125,7 @@ extension RepairSteps {
         let before = [SQLAlchemyParts.call("op.execute", [create], indent: "    ")]
         guard sequence.ownedBy == "\(table.schema).\(table.name).\(column.name)" else { return (before, []) }
         let qualifiedSequence = (sequence.schema == "public" ? "" : SQLAlchemyParts.quoted(sequence.schema) + ".") + SQLAlchemyParts.quoted(sequence.name)
-        return (before, [Self.execute("ALTER SEQUENCE \(qualifiedSequence) OWNED BY \(Self.qualified(table)).\(SQLAlchemyParts.quoted(column.name))")])
+        return (before, [Self.opExecute("ALTER SEQUENCE \(qualifiedSequence) OWNED BY \(Self.qualified(table)).\(SQLAlchemyParts.quoted(column.name))")])
     }
 }
 
@@ -148,7 +148,7 @@ enum TableRenaming {
             let prefix = table.schema == "public" ? "" : SQLAlchemyParts.quoted(table.schema) + "."
             for constraint in table.constraints.values.sorted(by: { $0.name < $1.name }) {
                 guard let name = renaming(constraint.name), table.constraints[name] == nil else { continue }
-                lines.append(RepairSteps.execute("ALTER TABLE \(RepairSteps.qualified(table)) RENAME CONSTRAINT "
+                lines.append(RepairSteps.opExecute("ALTER TABLE \(RepairSteps.qualified(table)) RENAME CONSTRAINT "
                     + "\(SQLAlchemyParts.quoted(constraint.name)) TO \(SQLAlchemyParts.quoted(name))"))
                 var renamedConstraint = table.constraints.removeValue(forKey: constraint.name) ?? constraint
                 renamedConstraint.name = name
@@ -163,7 +163,7 @@ enum TableRenaming {
             }
             for index in table.indexes.values.sorted(by: { $0.name < $1.name }) where index.constraint == nil {
                 guard let name = renaming(index.name), table.indexes[name] == nil else { continue }
-                lines.append(RepairSteps.execute("ALTER INDEX \(prefix)\(SQLAlchemyParts.quoted(index.name)) RENAME TO \(SQLAlchemyParts.quoted(name))"))
+                lines.append(RepairSteps.opExecute("ALTER INDEX \(prefix)\(SQLAlchemyParts.quoted(index.name)) RENAME TO \(SQLAlchemyParts.quoted(name))"))
                 table.indexes[index.name] = nil
                 var renamedIndex = index
                 renamedIndex.name = name
@@ -173,7 +173,7 @@ enum TableRenaming {
                 var moved = sequence
                 moved.ownedBy = newKey + "." + (sequence.ownedBy?.dropFirst(oldKey.count + 1) ?? "")
                 if let name = renaming(sequence.name), schema.sequences[ObjectName(schema: sequence.schema, name: name).key] == nil {
-                    lines.append(RepairSteps.execute("ALTER SEQUENCE \(prefix)\(SQLAlchemyParts.quoted(sequence.name)) RENAME TO \(SQLAlchemyParts.quoted(name))"))
+                    lines.append(RepairSteps.opExecute("ALTER SEQUENCE \(prefix)\(SQLAlchemyParts.quoted(sequence.name)) RENAME TO \(SQLAlchemyParts.quoted(name))"))
                     moved.name = name
                     for position in table.columns.indices {
                         table.columns[position].defaultExpression = table.columns[position].defaultExpression.map {
