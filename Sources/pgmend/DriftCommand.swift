@@ -38,6 +38,10 @@ extension PgMend {
         var writePlan: String?
         @Option(help: ArgumentHelp("Where the plan's archive_table steps archive to (default Snapshots/archive).", valueName: "dir"))
         var archiveFolder: String = "Snapshots/archive"
+        @Option(help: ArgumentHelp(
+            "Write the Alembic migration that records the repair here (default with --write-plan and --migrations: "
+                + "NNN_pgmend_repair.py beside the history's head).", valueName: "file"))
+        var writeMigration: String?
 
         func validate() throws {
             if models != nil && modelsSnapshot != nil { throw ValidationError("give --models or --models-snapshot, not both") }
@@ -45,6 +49,9 @@ extension PgMend {
             if docs != nil && docsSnapshot != nil { throw ValidationError("give --docs or --docs-snapshot, not both") }
             if [models, migrations, docs, modelsSnapshot, migrationsSnapshot, docsSnapshot].allSatisfy({ $0 == nil }) {
                 throw ValidationError("name a source to compare the database with: --models, --migrations or --docs")
+            }
+            if writeMigration != nil && migrations == nil {
+                throw ValidationError("--write-migration needs --migrations alembic.ini: the history the migration follows")
             }
         }
 
@@ -73,6 +80,9 @@ extension PgMend {
                     throw CommandFailure(.failed, "cannot write \(writePlan): \(error.localizedDescription)")
                 }
                 StandardError.write("wrote \(writePlan): make its decisions, then pgmend plan check \(writePlan)\n")
+            }
+            if let migrations, writePlan != nil || writeMigration != nil {
+                try writeRepairMigration(ini: migrations, report: report, sources: sources)
             }
             switch format.format {
             case .json: print(try CanonicalJSON.encode(report), terminator: "")

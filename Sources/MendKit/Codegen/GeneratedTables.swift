@@ -60,6 +60,14 @@ struct GeneratedTables {
         relationships = Self.relationships(ordered, in: schema, taken: &taken)
     }
 
+    /// No tables: the names and types of `schema`, for a migration that changes its tables
+    /// rather than creating them.
+    init(typesOf schema: Schema) {
+        self.schema = schema
+        (tables, classNames, attributeNames, relationships) = ([], [:], [:], [])
+        (enums, domains, deferredForeignKeys) = ([], [], [])
+    }
+
     /// Creation order: Kahn's algorithm over references between chosen tables, each round
     /// taking the first ready table by name; tables left in a cycle follow by name, and their
     /// foreign keys to tables not yet created are added afterwards (`deferred`).

@@ -131,6 +131,12 @@ struct PythonImports {
         plain.insert(name)
     }
 
+    /// Adds `other`'s imports to these.
+    mutating func merge(_ other: PythonImports) {
+        for (module, names) in other.modules { modules[module, default: []].formUnion(names) }
+        plain.formUnion(other.plain)
+    }
+
     /// The import block: standard library first, then third-party, then the rest, each sorted,
     /// as isort would order it.
     func lines(firstParty: Set<String> = []) -> [String] {

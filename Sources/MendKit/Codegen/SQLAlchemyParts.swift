@@ -177,7 +177,7 @@ struct SQLAlchemyParts {
             arguments.append("\(use("UniqueConstraint"))(\(options.joined(separator: ", ")))")
         }
         for constraint in sorted where constraint.kind == .check {
-            let expression = constraint.checkExpression ?? Self.checkBody(constraint.definition)
+            let expression = CheckSource.expression(constraint)
             guard !skipping.contains(constraint.name) else { continue }
             let validity = constraint.validated ? "" : ", postgresql_not_valid=True"
             arguments.append("\(use("CheckConstraint"))(\(PythonSource.literal(expression)), name=\(PythonSource.literal(constraint.name))\(validity))")
