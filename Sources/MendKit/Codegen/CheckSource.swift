@@ -7,8 +7,9 @@ import SchemaModel
 /// one in SQLAlchemy applications: `status IN ('a', 'b')` on a varchar column prints as
 /// `(status)::text = ANY ((ARRAY['a'::character varying, 'b'::character varying])::text[])`,
 /// and that text, read back, is stored with each element cast (`'a'::character varying::text`),
-/// so a table created from the printed form differs from the original. Such an expression is
-/// written back as the `IN` list it came from; any other as printed.
+/// so a table created from the printed form differs from the original. Such an expression, in
+/// either form (drift compares checks in the second, `DriftMatrix.reparsed`), is written back as
+/// the `IN` list it came from; any other as printed.
 enum CheckSource {
     static func expression(_ constraint: Constraint) -> String {
         let printed = constraint.checkExpression ?? SQLAlchemyParts.checkBody(constraint.definition)
@@ -16,8 +17,8 @@ enum CheckSource {
     }
 
     private static let anyArray: NSRegularExpression? = try? NSRegularExpression(
-        pattern: #"^\(?("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\)?::text = ANY \(\(?ARRAY\[(.*)\]\)?::text\[\]\)$"#)
-    private static let item: NSRegularExpression? = try? NSRegularExpression(pattern: #"^'((?:[^']|'')*)'::character varying$"#)
+        pattern: #"^\(?("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\)?::text = ANY \(\(?ARRAY\[(.*)\]\)?(?:::text\[\])?\)$"#)
+    private static let item: NSRegularExpression? = try? NSRegularExpression(pattern: #"^'((?:[^']|'')*)'::character varying(?:::text)?$"#)
 
     /// `col IN ('a', 'b')` for the printed form of one, else nil.
     static func inList(_ printed: String) -> String? {
@@ -29,8 +30,8 @@ enum CheckSource {
         var literals: [String] = []
         for element in splitLiterals(String(text[list])) {
             let range = NSRange(element.startIndex..., in: element)
-            guard item.firstMatch(in: element, range: range) != nil else { return nil }
-            literals.append(String(element.dropLast("::character varying".count)))
+            guard let found = item.firstMatch(in: element, range: range), let value = Range(found.range(at: 1), in: element) else { return nil }
+            literals.append("'\(element[value])'")
         }
         guard !literals.isEmpty else { return nil }
         return "\(text[column]) IN (\(literals.joined(separator: ", ")))"
