@@ -6,7 +6,9 @@ import SchemaModel
 import Testing
 
 /// `pgmend drift`'s engine: the demo database against a "models" and a "migrations" schema
-/// built by hand (Fixtures/drift-demo-*.sql on copies of the demo) and a stale document.
+/// built by hand (Fixtures/drift-demo-*.sql on copies of the demo) and a stale document; a
+/// second application's real SQLAlchemy models (Fixtures/python/books_models.py) against its
+/// database with planted drift. DriftDemoTests compares the demo with its real sources.
 @Suite("Drift", .serialized)
 struct DriftTests {
     static func snapshot(_ database: TestDatabase, as source: SnapshotSource? = nil) throws -> Snapshot {
@@ -170,7 +172,8 @@ struct DriftTests {
                 "table users", "column users.phone_verified", "column users.sms_enabled",
                 // ended_at: repaired by the plan's normalize_timestamps (the models say timezone=True).
                 "table work_sessions", "column work_sessions.energy_at_start",
-                "column work_sessions.notes", "column work_sessions.strategy_used",
+                // work_sessions.notes: dropped by the plan's sql step, decided.
+                "column work_sessions.strategy_used",
                 "constraint work_sessions.work_sessions_energy_at_start_check",
             ], "\(DriftText.lines(after).joined(separator: "\n"))")
             for row in after.rows where row.objectType != "table" { #expect(written.contains("# \(row.objectType) \(row.object): ")) }
@@ -183,9 +186,13 @@ struct DriftTests {
     @Test func plantedDrift() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             try loadSQL("Tests/MendKitTests/Fixtures/drift-books-drifted.sql", into: database)
-            try ThrowawayCluster.shared().withFreshDatabase { modelsDatabase in
-                try loadSQL("Tests/MendKitTests/Fixtures/drift-books-models.sql", into: modelsDatabase)
-                let models = try Self.snapshot(modelsDatabase, as: .models("books.models:Base"))
+            do {
+                // The models as the application has them, created by its Python (create_all).
+                let models = try ExpectedSnapshotTaker(
+                    python: try GenerateModelsTests.python(),
+                    searchPath: GenerateModelsTests.root.appendingPathComponent("Tests/MendKitTests/Fixtures/python").path,
+                    server: try database.connect()
+                ).take(.models("books_models:Base"))
                 let live = try Self.snapshot(database)
                 let report = DriftMatrix.compare(live: live, sources: [("models", models)])
                 #expect(Self.matrix(report) == [
@@ -208,12 +215,13 @@ struct DriftTests {
                 defer { try? FileManager.default.removeItem(atPath: archive) }
                 let written = try DriftPlanWriter.text(report: report, live: live, sources: [("models", models)], path: "fix.yaml", archiveFolder: archive)
                 let plan = try PlanLoader.parse(DriftDecisions.keepRenames(written), file: "fix.yaml")
-                #expect(plan.steps.map(\.kind) == ["rename_table", "create_table", "archive_table"])
+                // The sql step drops books.legacy_code, which only the database has (a decision kept).
+                #expect(plan.steps.map(\.kind) == ["rename_table", "create_table", "sql", "archive_table"])
                 let run = try Runner(connection: try database.connect(), plan: plan).apply(snapshotDirectory: RunnerTests.snapshots)
                 #expect(run.outcome == .ok, "\(run.message ?? "")\n\(written)")
                 let after = DriftMatrix.compare(live: try Self.snapshot(database), sources: [("models", models)])
                 #expect(Self.matrix(after) == [
-                    "authors in ok", "books in differs", "  column books.legacy_code in absent", "  column books.price in differs",
+                    "authors in ok", "books in differs", "  column books.price in differs",
                     "  constraint books.books_price_check in differs", "  index books_title_idx out present", "loans in ok", "reviews in ok",
                 ], "\(DriftText.lines(after).joined(separator: "\n"))")
                 #expect(try database.connect().scalar("SELECT count(*)::int8 FROM loans", as: Int64.self) == 1)

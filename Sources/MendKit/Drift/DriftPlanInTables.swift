@@ -1,3 +1,4 @@
+import PostgresClient
 import SchemaModel
 
 /// The steps `drift --write-plan` writes for differences inside tables the database and the
@@ -81,6 +82,43 @@ struct DriftPlanInTables {
         if !references.isEmpty {
             steps.append((FixForeignKeysStep.kind, ["The foreign keys the models declare: " + referenceNotes.joined(separator: "; ") + "."],
                           [YAMLPair("references", .list(references))]))
+        }
+        for key in tables.sorted() {
+            guard let mine = models.tables[key], let theirs = database.tables[key] else { continue }
+            drops(of: theirs, notIn: mine)
+        }
+    }
+
+    /// For each column and plain index the database's table has and the models' lacks: an `sql`
+    /// step that drops it, a decision (the other answer is to add it to the models).
+    mutating func drops(of table: Table, notIn models: Table) {
+        let label = table.objectName.description
+        let name = QualifiedName(schema: table.schema, table.name)
+        let modelIndexes = Set(models.indexes.values.map(\.keys))
+        for index in table.indexes.values.sorted(by: { $0.name < $1.name })
+        where index.constraint == nil && models.indexes[index.name] == nil && !modelIndexes.contains(index.keys) {
+            let drop: SQL = "DROP INDEX CONCURRENTLY IF EXISTS \(QualifiedName(schema: table.schema, index.name))"
+            let done: SQL = "SELECT to_regclass(\(literal: QualifiedName(schema: table.schema, index.name).description)) IS NULL"
+            steps.append((SQLStep.kind, ["\(label): index \(index.name) in the database, not in the models: \(index.definition)"], [
+                YAMLPair("decide", .plain("drop index \(index.name)? Delete this line to drop it, or delete this step and declare it in the models")),
+                YAMLPair("run", .plain(drop.description)), YAMLPair("done_when", .plain(done.description)),
+                YAMLPair("transaction", .bool(false)),
+            ]))
+            covered.insert("index|\(label)|\(index.name)")
+        }
+        let modelColumns = Set(models.columns.map(\.name))
+        for column in table.columns where !modelColumns.contains(column.name) {
+            let drop: SQL = "ALTER TABLE \(name) DROP COLUMN IF EXISTS \(ident: column.name)"
+            let done: SQL = """
+                SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = \(literal: name.description)::regclass \
+                AND attname = \(literal: column.name) AND NOT attisdropped)
+                """
+            steps.append((SQLStep.kind, ["\(label).\(column.name) (\(column.type)): in the database, not in the models."], [
+                YAMLPair("decide", .plain("drop \(label).\(column.name) and its values? Delete this line to drop it (archive the table first "
+                    + "if its values may be needed), or delete this step and declare the column in the models")),
+                YAMLPair("run", .plain(drop.description)), YAMLPair("done_when", .plain(done.description)),
+            ]))
+            covered.insert("column|\(label)|\(column.name)")
         }
     }
 

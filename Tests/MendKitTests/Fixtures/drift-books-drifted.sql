@@ -1,4 +1,4 @@
--- The models of drift-books-models.sql with planted drift (DriftTests): books.price real,
+-- The schema of Fixtures/python/books_models.py with planted drift (DriftTests): books.price real,
 -- books.legacy_code extra, books_title_idx missing, reviews missing, loans named loan,
 -- tmp_import made by hand.
 \set ON_ERROR_STOP 1
