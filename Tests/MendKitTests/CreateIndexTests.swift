@@ -75,6 +75,20 @@ struct CreateIndexTests {
         }
     }
 
+    /// An index predicate must be immutable: `now()` (stable) is refused at `where`, before
+    /// any change, as the plan's fault.
+    @Test func aPredicateThatIsNotImmutableIsRefusedAtWhere() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute(Self.table + "ALTER TABLE public.t ADD COLUMN seen timestamptz")
+            let plan = try writePlan("steps:\n  - create_index: {table: t, name: ix_t_seen, columns: [seen], where: \"seen > now()\"}\n")
+            let report = try Runner(connection: connection, plan: plan).dryRun()
+            #expect(report.outcome == .badInput, "\(report.outcome)")
+            let message = report.steps.first?.problems.first?.message ?? report.message ?? ""
+            #expect(message.contains("where") && message.contains("IMMUTABLE"), "\(message)")
+        }
+    }
+
     @Test func anInvalidLeftoverIsDroppedAndBuiltAgain() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()
