@@ -148,3 +148,24 @@ struct CreateIndexTests {
         }
     }
 }
+
+/// `Plans/phone-columns.yaml` says what it does on the demo database, and that after
+/// `metadata-columns` it has nothing to do.
+@Suite("Plans/phone-columns.yaml on the demo database")
+struct PhoneColumnsPlanTests {
+    @Test func itAddsMigration002sColumnsAndIndexAndHasNothingToDoAfterMetadataColumns() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try loadSQL("Plans/demo/drifted.sql", into: database, variables: ["users": "60"])
+            let connection = try database.connect()
+            let plan = try PlanLoader.load(path: packagePath("Plans/phone-columns.yaml"))
+            let dry = try Runner(connection: connection, plan: plan).dryRun()
+            #expect(dry.steps.map(\.status) == [.needed, .needed, .needed, .needed], "\(dry.steps.map { "\($0.status) \($0.problems.map(\.message))" })")
+
+            let metadata = try PlanLoader.load(path: packagePath("Plans/metadata-columns.yaml"))
+            let moved = try Runner(connection: connection, plan: metadata).apply(snapshotDirectory: ExtractJSONFieldsTests.snapshots)
+            #expect(moved.outcome == .ok, "\(moved.message ?? "")")
+            let after = try Runner(connection: connection, plan: plan).dryRun()
+            #expect(after.steps.map(\.status) == [.satisfied, .satisfied, .satisfied, .satisfied], "\(after.steps.map { "\($0.status) \($0.reason ?? "") \($0.problems.map(\.message))" })")
+        }
+    }
+}
