@@ -93,3 +93,32 @@ struct AddColumnTests {
         }
     }
 }
+
+/// Both kinds in a dry run as a read-only role (a replica-like dry run): no temporary table, so
+/// defaults and predicates are the plan's spelling, compared by presence and noted.
+@Suite("add_column and create_index, read-only")
+struct AddColumnCreateIndexReadOnlyTests {
+    @Test func aReadOnlyDryRunJudgesAndNotesWhatItCannotLearn() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try database.connect().execute("""
+                CREATE TABLE public.t (id int PRIMARY KEY, n int DEFAULT 0, state text);
+                INSERT INTO public.t SELECT g, g, 'a' FROM generate_series(1, 5) g;
+                CREATE INDEX ix_t_state ON public.t (state) WHERE state IS NOT NULL;
+                """)
+            let role = try ReadOnlyDryRunTests.readOnlyRole(database)
+            let connection = try Connection(database.cluster.conninfo(database: database.name, user: role))
+            let plan = try writePlan("""
+                steps:
+                  - add_column: {table: t, column: v, type: int, nullable: false, default: "1"}
+                  - add_column: {table: t, column: n, type: int4, default: "0"}
+                  - create_index: {table: t, name: ix_t_n, columns: [n], unique: true}
+                  - create_index: {table: t, name: ix_t_state, columns: [state], where: "state IS NOT NULL"}
+
+                """)
+            let report = try Runner(connection: connection, plan: plan).dryRun()
+            #expect(report.steps.map(\.status) == [.needed, .satisfied, .needed, .satisfied], "\(report.steps.map { "\($0.status) \($0.reason ?? "") \($0.problems.map(\.message))" })")
+            #expect(report.steps[1].note?.contains("compared by presence only") == true, "\(report.steps[1].note ?? "")")
+            #expect(report.steps[3].note?.contains("compared by presence only") == true, "\(report.steps[3].note ?? "")")
+        }
+    }
+}
