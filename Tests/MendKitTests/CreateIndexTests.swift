@@ -89,6 +89,43 @@ struct CreateIndexTests {
         }
     }
 
+    /// A column an earlier step of the plan adds: the dry run waits for it; the run builds it.
+    @Test func anIndexOnAColumnAnEarlierStepAdds() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.execute(Self.table)
+            let plan = try writePlan("""
+                steps:
+                  - add_column: {table: t, column: code, type: text}
+                  - create_index: {table: t, name: ix_t_code, columns: [code], unique: true}
+
+                """)
+            let dry = try Runner(connection: connection, plan: plan).dryRun()
+            #expect(dry.steps.map(\.status) == [.needed, .waiting], "\(dry.steps.map { "\($0.status) \($0.reason ?? "")" })")
+            let folder = ConcurrentWriterTests.scratch("create-index-after-add-column")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let report = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: folder)
+            #expect(report.outcome == .ok, "\(report.message ?? "") \(report.steps.map(\.problems))")
+        }
+    }
+
+    /// A unique build that met a duplicate left an invalid index: the step is blocked by the
+    /// duplicates, and says the leftover stays until they are gone.
+    @Test func anInvalidUniqueLeftoverWithDuplicatesIsBlocked() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let step = try Self.dryRun(
+                Self.table + """
+                    CREATE INDEX ix_t_email ON public.t (email);
+                    UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'public.ix_t_email'::regclass;
+                    UPDATE public.t SET email = 'same@x' WHERE id IN (4, 6);
+                    """,
+                "{table: t, name: ix_t_email, columns: [email], unique: true}", database)
+            #expect(step?.status == .blocked)
+            #expect(step?.problems.first?.sample == ["4", "6"])
+            #expect(step?.problems.first?.message.contains("the invalid ix_t_email a failed build left stays") == true, "\(step?.problems.first?.message ?? "")")
+        }
+    }
+
     @Test func anInvalidLeftoverIsDroppedAndBuiltAgain() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try database.connect()

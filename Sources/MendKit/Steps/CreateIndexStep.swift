@@ -100,7 +100,7 @@ public struct CreateIndexStep: RepairStep {
         if let absent = columns.first(where: { !live.contains($0) }) {
             return .waiting("\(table).\(absent) does not exist yet; an earlier step adds it")
         }
-        if unique, let instead = try duplicates(probe) { return instead }
+        if unique, let instead = try duplicates(probe, leftover: leftover) { return instead }
 
         let qualified = QualifiedName(schema: table.schema, name)
         var rehearsal = statement("")
@@ -125,7 +125,9 @@ public struct CreateIndexStep: RepairStep {
 
     /// Rows that share their key values with another (within the predicate): a unique index
     /// cannot be built over them. Blocked listing them by primary key; nil when there are none.
-    func duplicates(_ probe: Probe) throws -> Assessment? {
+    /// `leftover`: an invalid index of this name is there (a unique build that met a duplicate
+    /// written meanwhile fails and leaves one), which the message names.
+    func duplicates(_ probe: Probe, leftover: Bool) throws -> Assessment? {
         let keys = columns.map(SQLIdentifier.init)
         let name = table.sqlName
         let within: SQL = predicate.map { "WHERE \($0) " } ?? ""
@@ -138,7 +140,8 @@ public struct CreateIndexStep: RepairStep {
         let found = try probe.planText("where") { try probe.offendingRows(in: table, where: condition) }
         guard found.count > 0 else { return nil }
         return .blocked([StepProblem(
-            "rows of \(table) share their (\(columns.joined(separator: ", "))) with another\(predicate.map { " where \($0)" } ?? ""): a unique index cannot be built over them",
+            "rows of \(table) share their (\(columns.joined(separator: ", "))) with another\(predicate.map { " where \($0)" } ?? ""): a unique index cannot be built over them"
+                + (leftover ? "; the invalid \(self.name) a failed build left stays until then, and is dropped and built again" : ""),
             count: found.count, sample: found.sample, table: table)])
     }
 
