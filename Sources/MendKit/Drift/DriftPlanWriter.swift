@@ -54,6 +54,9 @@ public enum DriftPlanWriter {
             }
             step(CreateTableStep.kind, comments, pairs)
         }
+        // Columns and indexes the models have inside tables the database has too.
+        let members = DriftPlanMembers.steps(report, models: models.label, modelTables: modelTables, database: database, skip: candidateTables)
+        for member in members.steps { step(member.kind, member.comments, member.options) }
         let onlyDatabase = database.keys.filter { modelTables[$0] == nil }
         let unknown = onlyDatabase.filter { tableKey in !others.contains { $0.snapshot.schema.tables[tableKey] != nil } }
         // Archived referencing tables first: a table other tables reference cannot be archived.
@@ -83,7 +86,7 @@ public enum DriftPlanWriter {
                 YAMLPair("output", .decide("the models file to write, e.g. app/models/generated.py")),
             ])
         }
-        return header(report, models.label, path: path, steps: steps) + notRepaired(report, models.label)
+        return header(report, models.label, path: path, steps: steps) + notRepaired(report, models.label, except: members.repaired)
     }
 
     static func header(_ report: DriftReport, _ models: String, path: String, steps: [[String]]) -> String {
@@ -107,10 +110,14 @@ public enum DriftPlanWriter {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// The differences inside tables both have, as comments: no step kind of a plan makes
-    /// them (columns to add, drop or retype, indexes and constraints to add or drop).
-    static func notRepaired(_ report: DriftReport, _ models: String) -> String {
-        let rows = report.rows.filter { $0.objectType != "table" && !($0.cell(models).map($0.agrees) ?? true) }
+    /// The differences inside tables both have that no step of the plan makes, as comments
+    /// (columns to drop or retype, indexes and constraints to drop or change, columns and
+    /// indexes `add_column` and `create_index` cannot say); `repaired`: `type object` of the
+    /// rows the plan's steps repair.
+    static func notRepaired(_ report: DriftReport, _ models: String, except repaired: Set<String> = []) -> String {
+        let rows = report.rows.filter {
+            $0.objectType != "table" && !($0.cell(models).map($0.agrees) ?? true) && !repaired.contains("\($0.objectType) \($0.object)")
+        }
         guard !rows.isEmpty else { return "" }
         var lines = ["", "# Not repaired by this plan: the tables both have differ in these (repair them by hand,",
                      "# or change the models):"]
