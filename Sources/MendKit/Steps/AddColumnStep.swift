@@ -22,7 +22,7 @@ public struct AddColumnStep: RepairStep {
         let defaultExpression = options.expression("default", required: false)
         guard let table, let column, let type else { return nil }
         if let text = type.text.lowercased().split(separator: "(").first, ["serial", "bigserial", "smallserial"].contains(String(text)) {
-            options.report(options.location(of: "type"), "\(type) is not a type (it creates a sequence); use an integer type and a default")
+            options.report(options.location(of: "type"), "\(type) creates a sequence, which add_column does not: use an integer type")
             return nil
         }
         self.table = table
