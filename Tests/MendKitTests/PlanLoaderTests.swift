@@ -118,7 +118,7 @@ struct PlanLoaderTests {
             "lock_timeout=500ms", "statement_timeout=1min", "batch_size=1000", "batch_pause=50ms", "retries=3", "batch_workers=2",
         ])
         #expect(plan.steps.map(\.kind) == StepRegistry.names)
-        #expect(plan.steps.map(\.location.line) == [11, 16, 20, 49, 53, 58, 62, 66, 70, 82, 87, 92, 99, 105])
+        #expect(plan.steps.map(\.location.line) == [11, 16, 20, 49, 55, 62, 66, 71, 75, 79, 83, 95, 100, 105, 112, 118])
 
         let steps = plan.steps.map { $0.step.settings.map { "\($0.name): \($0.value)" } }
         #expect(steps[0] == [
@@ -138,15 +138,19 @@ struct PlanLoaderTests {
             "index checkins_day_idx: (day)",
             "index checkins_user_mood_idx: unique (user_id, mood)",
         ])
-        #expect(steps[3] == ["table: orders", "name: orders_total_positive", "expression: total >= 0"])
-        #expect(steps[4] == ["table: orders", "column: status", "type: order_status", "labels: pending, paid, shipped"])
-        #expect(steps[5] == ["tables: memories_backup, audit.user_integrations_backup", "to: /var/backups/pgmend", "drop: false"])
-        #expect(steps[6] == ["table: memories_backup", "require_archive: true", "archives: /var/backups/pgmend"])
-        #expect(steps[7] == [
+        #expect(steps[3] == ["table: app.checkins", "column: note", "type: varchar(200)", "nullable: false", "default: ''"])
+        #expect(steps[4] == [
+            "table: app.checkins", "name: checkins_open_idx", "columns: user_id, day", "unique: true", "method: btree", "where: mood IS NULL",
+        ])
+        #expect(steps[5] == ["table: orders", "name: orders_total_positive", "expression: total >= 0"])
+        #expect(steps[6] == ["table: orders", "column: status", "type: order_status", "labels: pending, paid, shipped"])
+        #expect(steps[7] == ["tables: memories_backup, audit.user_integrations_backup", "to: /var/backups/pgmend", "drop: false"])
+        #expect(steps[8] == ["table: memories_backup", "require_archive: true", "archives: /var/backups/pgmend"])
+        #expect(steps[9] == [
             "table: apps", "set sync_status: lower(trim(sync_status))", "set updated_at: now()",
             "where: sync_status <> lower(trim(sync_status))",
         ])
-        #expect(steps[8] == [
+        #expect(steps[10] == [
             "table: users", "column: metadata",
             "field phone_number: varchar(20), unique, trim",
             "field phone_verified: boolean, default false",
@@ -154,20 +158,20 @@ struct PlanLoaderTests {
             "field phone_verified_at: timestamptz, assume_time_zone UTC",
             "on_conflict: keep_first_by created_at", "on_invalid: null", "prefer: json", "remove_keys: true",
         ])
-        #expect(steps[9] == ["tables: api_keys, memories", "include_redundant: true", "keep: idx_memories_state", "prefer: ix_%"])
-        #expect(steps[10] == [
+        #expect(steps[11] == ["tables: api_keys, memories", "include_redundant: true", "keep: idx_memories_state", "prefer: ix_%"])
+        #expect(steps[12] == [
             "reference memories.user_id: users.id ON DELETE CASCADE, indexed",
             "reference audit.claude_code_sessions.user_id: users.user_id ON DELETE SET NULL", "orphans: null",
         ])
-        #expect(steps[11] == [
+        #expect(steps[13] == [
             "tables: claude_code_sessions, claude_code_agents", "output: app/models/claude_code.py",
             "base: app.models.base:Base", "alembic_migration: migrations/versions/0002_claude_code.py",
             "revision: 0002_claude_code", "down_revision: 001",
         ])
-        #expect(steps[12] == [
+        #expect(steps[14] == [
             "columns: apps.id, api_keys.user_id", "exclude: user_integrations.id", "on_invalid: null", "recreate_views: true", "method: rewrite",
         ])
-        #expect(steps[13] == [
+        #expect(steps[15] == [
             "columns: users.created_at, memories.created_at", "exclude: calendar.start_at", "assume_time_zone: UTC", "on_nonexistent: null",
             "on_ambiguous: earlier", "recreate_views: true", "method: rewrite",
         ])

@@ -65,6 +65,13 @@ struct PlanTextPurityTests {
             "create_table: {name: goals, columns: [{name: id, type: int, default: \"\(quoted)\", check: \"\(quoted)\"}]}",
             "extract_json_fields: {table: users, column: meta, fields: [{name: a, type: \"int DEFAULT \(quoted)\"}]}",
             "to_enum: {table: users, column: status, type: user_status, labels: [active, \"\(String(quoted.prefix(40)))\"]}",
+            "add_column: {table: users, column: c, type: boolean, default: \"\(quoted)\"}",
+            // NOT NULL on a table with rows: a pure default is evaluated (is it NULL?), this one is not.
+            "add_column: {table: users, column: c, type: boolean, nullable: false, default: \"\(quoted)\"}",
+            "add_column: {table: users, column: c, type: \"boolean DEFAULT \(quoted)\"}",
+            "create_index: {table: users, name: ix_p, columns: [status], where: \"\(quoted)\"}",
+            // Unique over duplicate statuses: the duplicates are counted within the predicate.
+            "create_index: {table: users, name: ix_p, columns: [status], unique: true, where: \"\(quoted)\"}",
             "normalize_timestamps: {columns: [users.seen], assume_time_zone: \"UTC' || \(quoted) || '\"}",
         ]
     }

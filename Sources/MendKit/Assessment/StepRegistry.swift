@@ -4,6 +4,8 @@ public enum StepRegistry {
         SQLStep.self,
         RenameTableStep.self,
         CreateTableStep.self,
+        AddColumnStep.self,
+        CreateIndexStep.self,
         AddCheckStep.self,
         ToEnumStep.self,
         ArchiveTableStep.self,

@@ -17,7 +17,8 @@ struct DriftPlanInTables {
     /// `tables`: the keys of the tables both have, rename and split candidates left out (their
     /// columns are compared once the rename is decided). `creating`: tables the plan creates
     /// before these steps, which a foreign key may reference.
-    init(models: Schema, database: Schema, tables: [String], creating: Set<String>) {
+    /// `adding`: `table.column` of the columns earlier steps add (a check may read them).
+    init(models: Schema, database: Schema, tables: [String], creating: Set<String>, adding: Set<String> = []) {
         var uuids: [String] = []
         var timestamps: [String] = []
         var checks: [(kind: String, comments: [String], options: [YAMLPair])] = []
@@ -37,7 +38,7 @@ struct DriftPlanInTables {
                 }
                 covered.insert("column|\(label)|\(column.name)")
             }
-            let liveColumns = Set(theirs.columns.map(\.name))
+            let liveColumns = Set(theirs.columns.map(\.name)).union(mine.columns.map(\.name).filter { adding.contains("\(label).\($0)") })
             for constraint in mine.constraints.values.sorted(by: { $0.name < $1.name }) {
                 switch constraint.kind {
                 case .check:
@@ -94,9 +95,10 @@ struct DriftPlanInTables {
     mutating func drops(of table: Table, notIn models: Table) {
         let label = table.objectName.description
         let name = QualifiedName(schema: table.schema, table.name)
-        let modelIndexes = Set(models.indexes.values.map(\.keys))
+        // A models' index of another name and these keys is this one, renamed (drift pairs them).
+        let unpaired = Set(models.indexes.values.filter { table.indexes[$0.name] == nil }.map(\.keys))
         for index in table.indexes.values.sorted(by: { $0.name < $1.name })
-        where index.constraint == nil && models.indexes[index.name] == nil && !modelIndexes.contains(index.keys) {
+        where index.constraint == nil && models.indexes[index.name] == nil && !unpaired.contains(index.keys) {
             let drop: SQL = "DROP INDEX CONCURRENTLY IF EXISTS \(QualifiedName(schema: table.schema, index.name))"
             let done: SQL = "SELECT to_regclass(\(literal: QualifiedName(schema: table.schema, index.name).description)) IS NULL"
             steps.append((SQLStep.kind, ["\(label): index \(index.name) in the database, not in the models: \(index.definition)"], [

@@ -54,9 +54,14 @@ public enum DriftPlanWriter {
             }
             step(CreateTableStep.kind, comments, pairs)
         }
+        // Columns and indexes the models have inside tables the database has too, then what
+        // other kinds repair there (checks may read the columns just added).
+        let members = DriftPlanMembers.steps(report, models: models.label, modelTables: modelTables, database: database, skip: candidateTables)
+        for member in members.steps { step(member.kind, member.comments, member.options) }
         let shared = modelTables.keys.filter { database[$0] != nil && !candidateTables.contains($0) }
+        let added = Set(members.repaired.filter { $0.hasPrefix("column ") }.map { String($0.dropFirst("column ".count)) })
         let inTables = DriftPlanInTables(
-            models: models.snapshot.schema, database: live.schema, tables: Array(shared), creating: Set(missing))
+            models: models.snapshot.schema, database: live.schema, tables: Array(shared), creating: Set(missing), adding: added)
         for repair in inTables.steps { step(repair.kind, repair.comments, repair.options) }
         let onlyDatabase = database.keys.filter { modelTables[$0] == nil }
         let unknown = onlyDatabase.filter { tableKey in !others.contains { $0.snapshot.schema.tables[tableKey] != nil } }
@@ -87,7 +92,8 @@ public enum DriftPlanWriter {
                 YAMLPair("output", .decide("the models file to write, e.g. app/models/generated.py")),
             ])
         }
-        return header(report, models.label, path: path, steps: steps) + notRepaired(report, models.label, covered: inTables)
+        return header(report, models.label, path: path, steps: steps)
+            + notRepaired(report, models.label) { members.repaired.contains("\($0.objectType) \($0.object)") || inTables.covers($0) }
     }
 
     static func header(_ report: DriftReport, _ models: String, path: String, steps: [[String]]) -> String {
@@ -111,10 +117,11 @@ public enum DriftPlanWriter {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// The differences inside tables both have that no step of the plan repairs, as comments
-    /// (columns to add, drop or retype otherwise, indexes, constraints no kind makes).
-    static func notRepaired(_ report: DriftReport, _ models: String, covered: DriftPlanInTables) -> String {
-        let rows = report.rows.filter { $0.objectType != "table" && !($0.cell(models).map($0.agrees) ?? true) && !covered.covers($0) }
+    /// The differences inside tables both have that no step of the plan makes, as comments
+    /// (other type changes, constraints to drop or change, columns and indexes `add_column` and
+    /// `create_index` cannot say); `repaired`: whether a step of the plan repairs a row.
+    static func notRepaired(_ report: DriftReport, _ models: String, repaired: (DriftRow) -> Bool = { _ in false }) -> String {
+        let rows = report.rows.filter { $0.objectType != "table" && !($0.cell(models).map($0.agrees) ?? true) && !repaired($0) }
         guard !rows.isEmpty else { return "" }
         var lines = ["", "# Not repaired by this plan: the tables both have differ in these (repair them by hand,",
                      "# or change the models):"]
