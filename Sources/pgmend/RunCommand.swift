@@ -31,12 +31,19 @@ extension PgMend {
         var snapshots: String = "Snapshots/runs"
         @Flag(help: "Snapshots with row counts and content fingerprints (reads every table twice), so the run's data changes can be verified after it.")
         var data = false
+        @Option(help: ArgumentHelp(
+            "The application's models: a dry run warns about each change they would undo (as the plan's settings models: does, which this replaces).",
+            valueName: "module:attr"))
+        var models: String?
+        @Option(name: .customLong("models-path"), help: ArgumentHelp("The folder the models' module is imported from.", valueName: "dir"))
+        var modelsPath: String?
         @Option(help: ArgumentHelp("The Python that imports the plan's models (settings: models:); default: python3 on PATH.", valueName: "path"))
         var python: String?
         @OptionGroup var format: FormatOption
 
         func validate() throws {
             if dryRun && rehearse { throw ValidationError("choose --dry-run or --rehearse, not both") }
+            if modelsPath != nil && models == nil { throw ValidationError("--models-path goes with --models MODULE:ATTR") }
             if data && (dryRun || rehearse) { throw ValidationError("--data is for a real run: a dry run and a rehearsal write no snapshots") }
             switch ByteSize.parse(maxRehearsalSize) {
             case .bytes: break
@@ -66,7 +73,11 @@ extension PgMend {
         }
 
         func runPlan() throws {
-            let plan = try plans.load(plan)
+            var plan = try plans.load(plan)
+            if let models {
+                plan.settings.models = models
+                plan.settings.modelsPath = modelsPath
+            }
             let connection = try connection.connect()
             var runner = Runner(connection: connection, plan: plan, progress: TerminalProgress.forStandardError())
             // The test hook that kills the run at a chosen effect: read here, once, and handed

@@ -88,4 +88,23 @@ struct DriftCommandTests {
             #expect(undone.sorted() == ["idx_apikey_user_id", "ix_api_keys_user_id"], "\(drift.stdout)")
         }
     }
+
+    /// The command line names the models for a plan that does not: the committed
+    /// indexes-and-keys plan, dry run with --models, warns as a plan's settings would.
+    @Test func theCommandLineNamesTheModels() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try DemoDatabaseTests.load(database, users: 60)
+            let dryRun = try PgMendBinary.run([
+                "run", "indexes-and-keys", "--plans", RunCommandTests.root.appendingPathComponent("Plans").path, "--dry-run",
+                "--db", database.conninfo, "--models", "app.models:Base", "--models-path", Self.app,
+                "--python", try ExpectedSourceCommandTests.python(),
+            ])
+            #expect(dryRun.status == 0, "\(dryRun.stdout)\(dryRun.stderr)")
+            #expect(dryRun.stdout.contains("warnings: the plan's models would undo these 3 changes:"), "\(dryRun.stdout)")
+            #expect(dryRun.stdout.contains("remove Index(\"idx_memories_user_id\") from Memory.__table_args__ ("))
+            let alone = try PgMendBinary.run(["run", "indexes-and-keys", "--dry-run", "--models-path", Self.app])
+            #expect(alone.status == 2)
+            #expect(alone.stderr.contains("--models-path goes with --models MODULE:ATTR"))
+        }
+    }
 }
