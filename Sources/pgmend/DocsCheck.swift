@@ -8,13 +8,7 @@ extension PgMend.Docs {
     /// `pgmend docs --check FILE.md`: what the document says that the database contradicts
     /// (exit 1), and what the database has that it does not mention (reported, exit 0 alone).
     func checkDocument(_ path: String) throws {
-        let document: MarkdownSchema
-        do {
-            document = try MarkdownSchemaParser.read(path: path)
-        } catch let error as MarkdownSchemaError {
-            throw CommandFailure(.badInput, error.description)
-        }
-        for note in document.notes { StandardError.write("pgmend: \(path): \(note)\n") }
+        let document = try ExpectedSources.document(path)
         let live: Schema
         let databaseName: String
         let documented: Snapshot

@@ -9,17 +9,22 @@ import SchemaModel
 /// run whose plan names models all come here, so they fail alike: bad input is exit 2, a local
 /// server that cannot start is exit 4.
 enum ExpectedSources {
+    /// A schema document read, its notes on stderr; a document pgmend cannot read is exit 2.
+    static func document(_ file: String) throws -> MarkdownSchema {
+        let document: MarkdownSchema
+        do {
+            document = try MarkdownSchemaParser.read(path: file)
+        } catch let error as MarkdownSchemaError {
+            throw CommandFailure(.badInput, error.description)
+        }
+        for note in document.notes { StandardError.write("pgmend: \(file): \(note)\n") }
+        return document
+    }
+
     static func snapshot(_ source: SnapshotSource, python: String?, path: String?, server: Connection?) throws -> Snapshot {
         switch source {
         case .docs(let file):
-            let document: MarkdownSchema
-            do {
-                document = try MarkdownSchemaParser.read(path: file)
-            } catch let error as MarkdownSchemaError {
-                throw CommandFailure(.badInput, error.description)
-            }
-            for note in document.notes { StandardError.write("pgmend: \(file): \(note)\n") }
-            return try MarkdownSchemaSnapshot.snapshot(document, path: file, connection: server)
+            return try MarkdownSchemaSnapshot.snapshot(try document(file), path: file, connection: server)
         case .models, .migrations:
             let taker = ExpectedSnapshotTaker(
                 python: python ?? "python3", searchPath: path, server: server, reporter: TerminalProgress.forStandardError())

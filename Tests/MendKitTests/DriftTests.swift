@@ -145,6 +145,17 @@ struct DriftTests {
         }
     }
 
+    /// A database name of PostgreSQL's longest (63 bytes) wraps the heading: no line over 100
+    /// columns (CI's test databases have longer names than a developer's first runs).
+    @Test func aLongDatabaseNameStillFits() {
+        let empty = Snapshot(pgmendVersion: "test", takenAt: "", durationMilliseconds: 0, serverVersion: "",
+                             database: String(repeating: "d", count: 63), schema: Schema(namespaces: ["public"], tables: [:]))
+        let report = DriftMatrix.compare(live: empty, sources: ["models", "migrations", "docs"].map { ($0, empty) })
+        let lines = DriftText.lines(report)
+        #expect(lines.allSatisfy { $0.count <= 100 }, "\(lines)")
+        #expect(lines.prefix(2).joined(separator: " ") == "drift of \(String(repeating: "d", count: 63)): the database against models, migrations, docs")
+    }
+
     /// The plan, decided as an operator choosing to create anew and archive rather than
     /// rename, runs; then the database has every table the models have and none other, and
     /// what is left is what the plan lists as not repaired.

@@ -175,7 +175,7 @@ struct RunnerTests {
     @Test func aRunLockHeldByAPgmendWhoseClientHasGoneIsWaitedFor() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let locked = DispatchSemaphore(value: 0)
-            let holderPID = Locked<Int32>(0)
+            let holderPID = LockedBox<Int32>(0)
             let conninfo = database.conninfo
             // The holder's statement waits for the gate's lock: it ends when the test says so
             // (once the run has said it waits), not after a fixed time the run may need more
@@ -247,15 +247,4 @@ final class NoteRecorder: ProgressReporter, @unchecked Sendable {
         onNote?(message)
     }
     var all: [String] { lock.withLock { notes } }
-}
-
-/// A value shared with a thread.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-    init(_ value: Value) { stored = value }
-    var value: Value {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
-    }
 }

@@ -6,7 +6,9 @@ public enum DriftText {
     public static func lines(_ report: DriftReport) -> [String] {
         let labels = ["database"] + report.sources.map(\.label)
         let nameWidth = min(max(24, report.rows.map { label($0).count }.max() ?? 0), 99 - (cellWidth + 1) * labels.count)
-        var lines = ["drift of \(report.database): the database against \(report.sources.map(\.label).joined(separator: ", "))", ""]
+        // A long database name wraps the heading, as every other line fits 100 columns.
+        var lines = wrap("drift of \(report.database): the database against \(report.sources.map(\.label).joined(separator: ", "))", width: 100)
+        lines.append("")
         lines.append(line(pad("table", nameWidth), labels))
         for row in report.rows {
             let cells = [row.inDatabase ? (row.objectType == "table" ? "ok" : "present") : "absent"] + row.cells.map(\.state.rawValue)
