@@ -56,7 +56,8 @@ extension PgMend.ArchiveCommand {
                 }
                 // Only a server computes the fingerprint the way it was taken (md5 of each
                 // row's text form), so without a database it is said to be unchecked.
-                if self.connection.db != nil {
+                // --db, --db-file or PGMEND_DB, as for every command.
+                if try self.connection.conninfo() != nil {
                     let connection = try self.connection.connect()
                     let found = try ArchiveVerifier.verifyFingerprint(directory: directory, against: manifest, on: connection)
                     facts += ", fingerprint \(found.fingerprint) (rows loaded into a temporary table in \(connection.database))"

@@ -5,8 +5,26 @@ import SchemaModel
 
 /// Where named plans live; shared by `plan` and `run`.
 struct PlansOption: ParsableArguments {
-    @Option(help: "The folder of named plans.")
-    var plans: String = "Plans"
+    @Option(name: .customLong("plans"), help: ArgumentHelp("The folder of named plans (default: PGMEND_PLANS, else Plans).", valueName: "dir"))
+    var folder: String?
+
+    /// `--plans`, else `PGMEND_PLANS`, else `Plans` (in the current folder).
+    var plans: String {
+        if let folder { return folder }
+        if let named = ProcessInfo.processInfo.environment["PGMEND_PLANS"], !named.isEmpty { return named }
+        return "Plans"
+    }
+
+    /// A command that reads the whole folder stops, exit 2, when there is none, saying where it
+    /// looked (run outside a project, `plan list` said "no plans" and `plan check` nothing).
+    func requireFolder() throws {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: plans, isDirectory: &isFolder), isFolder.boolValue else {
+            let named = folder != nil ? "--plans" : ProcessInfo.processInfo.environment["PGMEND_PLANS"].map { _ in "PGMEND_PLANS" } ?? "the default"
+            throw CommandFailure(.badInput, "no plans folder \(plans) (\(named)) in \(FileManager.default.currentDirectoryPath): "
+                + "run pgmend in the project's folder, or name the folder with --plans DIR or PGMEND_PLANS")
+        }
+    }
 
     var catalog: PlanCatalog { PlanCatalog(directory: plans) }
 
@@ -37,6 +55,7 @@ extension PgMend.PlanCommand {
         @OptionGroup var plans: PlansOption
 
         func run() throws {
+            try plans.requireFolder()
             let names = plans.catalog.names()
             if names.isEmpty { print("no plans in \(plans.plans)/") }
             for name in names {
@@ -91,6 +110,7 @@ extension PgMend.PlanCommand {
         }
 
         func run() throws {
+            if names.isEmpty { try plans.requireFolder() }
             let targets = names.isEmpty ? plans.catalog.names() : names
             var answers: [Answer] = []
             for name in targets {

@@ -241,6 +241,13 @@ struct RunCommandTests {
             let online = try Self.pgmend(["archive", "verify", path, "--db", database.conninfo])
             #expect(online.status == 0, "\(online.stderr)")
             #expect(online.stdout.contains("(rows loaded into a temporary table in \(database.name))"), "\(online.stdout)")
+            // --db-file and PGMEND_DB name the database as --db does (they were ignored).
+            try database.conninfo.write(toFile: "\(folder)/db", atomically: true, encoding: .utf8)
+            let fromFile = try Self.pgmend(["archive", "verify", path, "--db-file", "\(folder)/db"])
+            #expect(fromFile.stdout.contains("(rows loaded into a temporary table in \(database.name))"), "\(fromFile.stdout)\(fromFile.stderr)")
+            let fromEnvironment = try PgMendBinary.run(["archive", "verify", path], environment: ["PGMEND_DB": database.conninfo])
+            #expect(fromEnvironment.stdout.contains("(rows loaded into a temporary table in \(database.name))"),
+                    "\(fromEnvironment.stdout)\(fromEnvironment.stderr)")
         }
     }
 
