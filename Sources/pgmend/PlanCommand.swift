@@ -60,7 +60,7 @@ extension PgMend.PlanCommand {
             if names.isEmpty { print("no plans in \(plans.plans)/") }
             for name in names {
                 switch Result(catching: { try plans.catalog.load(name) }) {
-                case .success(let plan): print("\(name)\t\(plan.steps.count) steps\t\(plan.description ?? "")")
+                case .success(let plan): print("\(name)\t\(plan.steps.count) step\(plan.steps.count == 1 ? "" : "s")\t\(plan.description ?? "")")
                 case .failure: print("\(name)\tINVALID (pgmend plan check \(name))")
                 }
             }

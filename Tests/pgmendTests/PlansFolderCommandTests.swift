@@ -29,6 +29,7 @@ struct PlansFolderCommandTests {
         let named = try Self.pgmend(in: elsewhere, ["plan", "list"], environment: ["PGMEND_PLANS": plans])
         #expect(named.status == 0, "\(named.stderr)")
         #expect(named.stdout.contains("schema-cleanup\t"))
+        #expect(named.stdout.contains("claude-code-models\t1 step\t"), "\(named.stdout)")
         let checked = try Self.pgmend(in: elsewhere, ["plan", "check", "--plans", plans])
         #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
         let missing = try Self.pgmend(in: elsewhere, ["plan", "list", "--plans", elsewhere + "/nowhere"])
