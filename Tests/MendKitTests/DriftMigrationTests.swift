@@ -56,7 +56,31 @@ struct DriftMigrationTests {
         #expect(text.contains("op.rename_table(\"backburner\", \"backburner_items\")"))
         #expect(text.contains("op.drop_table(\"wheel\")"))
         #expect(text.contains("op.create_table(\n        \"goals\","))
-        print(text)
+    }
+
+    /// The written `downgrade()` undoes `upgrade()` as far as the schema goes: a database
+    /// upgraded to head, then down one revision, has the tables the history had before it.
+    @Test func theDowngradeGivesBackTheSchemaBeforeIt() throws {
+        let app = try Self.shop()
+        defer { try? FileManager.default.removeItem(at: app) }
+        let cluster = try ThrowawayCluster.shared()
+        let python = try GenerateModelsTests.python()
+        let ini = app.appendingPathComponent("alembic.ini").path
+        let before = try ExpectedSnapshotTaker(python: python, searchPath: app.path, server: try Connection(cluster.conninfo()))
+            .take(.migrations(ini))
+        _ = try Self.roundTrip(app, models: "shop_models:Base")
+        try cluster.withFreshDatabase { database in
+            try GenerateModelsTests.expectPython([
+                "-c", "import sys, os; os.chdir(os.path.dirname(sys.argv[1])); sys.path.insert(0, os.path.dirname(sys.argv[1])); "
+                    + "from alembic.config import Config; from alembic import command; c = Config(sys.argv[1]); "
+                    + "c.set_main_option('sqlalchemy.url', sys.argv[2]); command.upgrade(c, 'head'); command.downgrade(c, '-1')",
+                ini, GenerateModelsTests.sqlalchemyURL(database),
+            ], "alembic upgrade head, then downgrade -1")
+            var down = try SnapshotTaker(connection: try database.connect()).take()
+            down.schema.tables = down.schema.tables.filter { $0.value.name != "alembic_version" }
+            let report = DriftMatrix.compare(live: down, sources: [("migrations before", before)])
+            #expect(report.agree, "after the downgrade:\n\(Self.remaining(report))")
+        }
     }
 
     /// A second application: models, and a one-revision history that lacks a column, an index,
