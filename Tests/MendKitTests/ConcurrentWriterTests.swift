@@ -233,8 +233,8 @@ struct ConcurrentWriterTests {
 
 extension ConcurrentWriterTests {
     /// pgmend's statement and an application transaction lock two tables in opposite orders:
-    /// PostgreSQL breaks the deadlock by aborting pgmend's transaction (it waited first, so its
-    /// deadlock check runs first). Nothing of it committed, as after a lock timeout, so pgmend
+    /// PostgreSQL breaks the deadlock by aborting pgmend's transaction (its deadlock check runs
+    /// first: the application's is set to wait far longer). Nothing of it committed, as after a lock timeout, so pgmend
     /// assesses the step again and retries; the application's transaction commits.
     @Test func aDeadlockWithTheApplicationIsRetriedLikeALockTimeout() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
@@ -254,6 +254,11 @@ extension ConcurrentWriterTests {
                 """)
             let app = try NamedSession("app", conninfo: database.conninfo)
             defer { app.rollbackIfOpen() }
+            // Whichever session's deadlock check runs first is aborted. pgmend waits first, so
+            // its check (deadlock_timeout, 1s) usually comes first; on a loaded machine the two
+            // can come in either order (CI saw the application aborted). The application's
+            // check waits 30 s, so pgmend's transaction is always the one aborted.
+            try app.execute("SET deadlock_timeout = '30s'")
             try app.execute("BEGIN; UPDATE public.b SET n = n + 10")
             let conninfo = database.conninfo
             let run = Background { try Runner(connection: Connection(conninfo), plan: plan).apply(snapshotDirectory: RunnerTests.snapshots) }
