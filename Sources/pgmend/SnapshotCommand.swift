@@ -78,16 +78,14 @@ extension PgMend.SnapshotCommand {
             if fromModels != nil && fromMigrations != nil {
                 throw ValidationError("choose --from-models or --from-migrations, not both")
             }
-            if fromDocs != nil {
-                if expectedSource != nil { throw ValidationError("choose --from-docs or --from-models/--from-migrations, not both") }
+            if fromDocs != nil && expectedSource != nil {
+                throw ValidationError("choose --from-docs or --from-models/--from-migrations, not both")
+            }
+            guard expectedSource != nil else {
                 if python != nil || path != nil { throw ValidationError("--python and --path go with --from-models or --from-migrations") }
-                if data || !schemas.isEmpty {
+                if fromDocs != nil && (data || !schemas.isEmpty) {
                     throw ValidationError("--from-docs takes neither --data nor --schema: a document has no data, and its headings say the schemas")
                 }
-                return
-            }
-            if expectedSource == nil {
-                if python != nil || path != nil { throw ValidationError("--python and --path go with --from-models or --from-migrations") }
                 return
             }
             if data { throw ValidationError("--data counts a live database's rows; a schema built from models or migrations has none") }
