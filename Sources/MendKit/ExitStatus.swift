@@ -10,6 +10,8 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case blocked = 3
     /// Could not connect to the database, or could not take its lock.
     case unreachable = 4
+    /// Not confirmed: asked on a terminal whether to run, the operator said no; nothing changed.
+    case declined = 5
 }
 
 /// The pgmend version, written into archives and snapshots.

@@ -11,7 +11,8 @@ struct PgMend: ParsableCommand {
         abstract: "Repair a drifted PostgreSQL database with a named, idempotent repair plan.",
         discussion: """
             Exit codes: 0 done, 1 drift found or failed, 2 bad input, 3 blocked by data problems, \
-            4 could not connect or lock.
+            4 could not connect or lock, \
+            5 not confirmed (declined at the prompt).
             """,
         version: PgMendVersion.string,
         subcommands: [Ping.self, PlanCommand.self, RunCommand.self, Doctor.self, SnapshotCommand.self, Verify.self, Docs.self, Models.self, Drift.self, ArchiveCommand.self]

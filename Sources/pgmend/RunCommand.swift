@@ -13,7 +13,8 @@ extension PgMend {
             discussion: """
                 Exits 0 when done (or nothing to do), 1 when a statement failed or the result differs \
                 from the prediction, 2 for a bad plan, 3 when a step is blocked by data problems, \
-                4 when the database, its run lock or a table lock could not be had.
+                4 when the database, its run lock or a table lock could not be had, 5 when the operator \
+                declined at the prompt.
                 """)
 
         @Argument(help: "Plan name (Plans/NAME.yaml) or path.") var plan: String
@@ -113,7 +114,7 @@ extension PgMend {
             }
             if report.mode == .dryRun && !dryRun {
                 // The operator saw the dry run at the prompt and said no.
-                throw CommandFailure(.failed, "not confirmed; nothing was changed")
+                throw CommandFailure(.declined, "not confirmed; nothing was changed")
             }
             switch format.format {
             case .json: print(try CanonicalJSON.encode(report), terminator: "")
@@ -149,6 +150,7 @@ struct RunFailureReport: Encodable {
         case .badInput: "bad_input"
         case .unreachable: "unreachable"
         case .blocked: "blocked"
+        case .declined: "declined"
         case .failed, .ok: "failed"
         }
     }
