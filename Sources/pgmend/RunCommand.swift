@@ -28,6 +28,10 @@ extension PgMend {
         var maxRehearsalSize: String = "1GB"
         @Flag(help: "Do not ask for confirmation on a terminal.")
         var yes = false
+        @Flag(name: .shortAndLong, help: "Show every statement in full, and in a run or a rehearsal each step's actions and SQL.")
+        var verbose = false
+        @Flag(help: "Only the step lines and the schema changes (and the details of a step that stopped).")
+        var brief = false
         @Option(help: "Where the pre- and post-run snapshots go.")
         var snapshots: String = "Snapshots/runs"
         @Flag(help: "Snapshots with row counts and content fingerprints (reads every table twice), so the run's data changes can be verified after it.")
@@ -42,7 +46,10 @@ extension PgMend {
         var python: String?
         @OptionGroup var format: FormatOption
 
+        var detail: RunReportText.Detail { verbose ? .verbose : brief ? .brief : .normal }
+
         func validate() throws {
+            if verbose && brief { throw ValidationError("choose --verbose or --brief, not both") }
             if dryRun && rehearse { throw ValidationError("choose --dry-run or --rehearse, not both") }
             if modelsPath != nil && models == nil { throw ValidationError("--models-path goes with --models MODULE:ATTR") }
             if data && (dryRun || rehearse) { throw ValidationError("--data is for a real run: a dry run and a rehearsal write no snapshots") }
@@ -118,17 +125,17 @@ extension PgMend {
             }
             switch format.format {
             case .json: print(try CanonicalJSON.encode(report), terminator: "")
-            case .text: print(RunReportText(report, color: isatty(STDOUT_FILENO) == 1).text, terminator: "")
+            case .text: print(RunReportText(report, color: isatty(STDOUT_FILENO) == 1, detail: detail).text, terminator: "")
             }
             if report.exitStatus != .ok { throw ExitCode(report.exitStatus.rawValue) }
         }
 
-        /// On a terminal, unless --yes: show the dry run and ask.
+        /// On a terminal, unless --yes: show the dry run and ask, counting what will run, the
+        /// steps that wait for earlier ones included.
         func confirm(_ preview: RunReport) -> Bool {
             guard !yes, format.format == .text, isatty(STDIN_FILENO) == 1 else { return true }
-            print(RunReportText(preview, color: isatty(STDOUT_FILENO) == 1).text)
-            let statements = preview.steps.reduce(0) { $0 + $1.actions.count }
-            print("Run \(statements) statement\(statements == 1 ? "" : "s") against \(preview.database)? [y/N] ", terminator: "")
+            print(RunReportText(preview, color: isatty(STDOUT_FILENO) == 1, detail: detail).text)
+            print("Run \(preview.pendingWork ?? "nothing"), against \(preview.database)? [y/N] ", terminator: "")
             return readLine()?.lowercased().hasPrefix("y") ?? false
         }
     }

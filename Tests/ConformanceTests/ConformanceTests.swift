@@ -46,7 +46,7 @@ struct ConformanceTests {
         let fixture = KindFixture(kind)
         try Workbench.with(fixture, "dry_run") { bench in
             let before = try bench.state()
-            let outcome = try bench.pgmend(["run", "plan", "--dry-run"])
+            let outcome = try bench.pgmend(["run", "plan", "--dry-run", "--verbose"])
             #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
             try fixture.expectGoldenDryRun(try bench.masked(outcome.stdout))
             bench.expectState(try bench.state(), equals: before, "a dry run of \(kind) changed the database")

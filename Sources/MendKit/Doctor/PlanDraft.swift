@@ -142,21 +142,3 @@ public enum PlanWriter {
         wrap(text, width: 100 - indent.count - 2).map { "\(indent)# \($0)" }
     }
 }
-
-/// Splits `text` into lines of at most `width` characters at spaces (a longer word stands alone).
-func wrap(_ text: String, width: Int) -> [String] {
-    var lines: [String] = []
-    var line = ""
-    for word in text.split(separator: " ", omittingEmptySubsequences: true) {
-        if line.isEmpty {
-            line = String(word)
-        } else if line.count + 1 + word.count <= width {
-            line += " " + word
-        } else {
-            lines.append(line)
-            line = String(word)
-        }
-    }
-    if !line.isEmpty || lines.isEmpty { lines.append(line) }
-    return lines
-}

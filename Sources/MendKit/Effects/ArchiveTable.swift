@@ -44,7 +44,10 @@ public struct ArchiveTable: Effect {
             var writer = ArchiveWriter(connection: connection, store: store, progress: context.progress, parallel: !context.rehearsal)
             writer.afterWrite = { _ in context.fault(.inside) }
             let outcome = try writer.archive(table, drop: drop)
-            return EffectOutcome(rowsAffected: Int(outcome.manifest.rows))
+            // The folder by its real name (the plan showed `<UTC time>`); a rehearsal's is gone.
+            return EffectOutcome(
+                rowsAffected: Int(outcome.manifest.rows),
+                note: context.rehearsal ? "archive written, read back and removed (rehearsal)" : "archived to \(outcome.directory)")
         }
     }
 }

@@ -151,7 +151,7 @@ public struct Backfill: Effect {
             if !sample.isEmpty { throw AssertionFailed(summary: verify.summary, count: max(violating, sample.count), sample: sample) }
         }
         context.progress.finish(task: "backfill \(table)")
-        return EffectOutcome(rowsAffected: tally.updated, longestTransaction: tally.longestBatch)
+        return EffectOutcome(rowsAffected: tally.updated, longestTransaction: tally.longestBatch, batches: tally.batches)
     }
 
     /// What one batch did.

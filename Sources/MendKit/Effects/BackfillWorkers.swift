@@ -26,6 +26,7 @@ extension Backfill {
         private var _updated = 0
         private var _written: [UInt64] = []
         private var _longestBatch = 0.0
+        private var _batches = 0
         private var faulted = false
         private var _stopped = false
 
@@ -42,6 +43,8 @@ extension Backfill {
         var updated: Int { lock.withLock { _updated } }
         var written: [UInt64] { lock.withLock { _written } }
         var longestBatch: Double { lock.withLock { _longestBatch } }
+        /// Batches committed.
+        var batches: Int { lock.withLock { _batches } }
         /// A worker failed: the others stop after their current batch (the run fails anyway).
         var stopped: Bool { lock.withLock { _stopped } }
         func stop() { lock.withLock { _stopped = true } }
@@ -60,6 +63,7 @@ extension Backfill {
                     _updated += rows
                     if let xid { _written.append(xid) }
                     _longestBatch = max(_longestBatch, seconds)
+                    _batches += 1
                     // The `inside` fault point: half of the rows that matched are done.
                     let fault = pass != nil && !faulted && _updated * 2 >= matching
                     if fault { faulted = true }

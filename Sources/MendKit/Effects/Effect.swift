@@ -66,11 +66,14 @@ public struct EffectOutcome: Sendable {
     public var longestTransaction: Double?
     /// Something the operator should read about how it ran ("not rehearsed: ...").
     public var note: String?
+    /// Transactions it ran its statements in, when more than one (a backfill's batches).
+    public var batches: Int?
 
-    public init(rowsAffected: Int? = nil, longestTransaction: Double? = nil, note: String? = nil) {
+    public init(rowsAffected: Int? = nil, longestTransaction: Double? = nil, note: String? = nil, batches: Int? = nil) {
         self.rowsAffected = rowsAffected
         self.longestTransaction = longestTransaction
         self.note = note
+        self.batches = batches
     }
 }
 

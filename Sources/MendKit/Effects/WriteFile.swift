@@ -38,6 +38,6 @@ public struct WriteFile: Effect {
             try? FileManager.default.removeItem(atPath: temporary)
             throw ArchiveError.io(target, "cannot rename \(temporary) to", code)
         }
-        return EffectOutcome(rowsAffected: nil)
+        return EffectOutcome(note: context.rehearsal ? "\(path) written to a throwaway folder (rehearsal)" : "wrote \(path)")
     }
 }

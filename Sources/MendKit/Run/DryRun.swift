@@ -67,6 +67,7 @@ extension Runner {
         var pending = PendingChanges()
         for planned in plan.steps {
             var assessment: Assessment
+            var waitsFor: Int?
             do {
                 assessment = try probe.assessing { try planned.step.assess(predicted, $0) }
             } catch let error where pending.any && Self.serverError(error)?.sqlState?.isUndefinedObject == true {
@@ -87,10 +88,12 @@ extension Runner {
                     continue
                 }
             }
-            if case .blocked(let problems) = assessment, let reason = pending.reason(for: problems) {
+            if case .blocked(let problems) = assessment, let (reason, step) = pending.reason(for: problems) {
                 assessment = .waiting(reason + "; today: " + problems.map(\.description).joined(separator: "; "))
+                waitsFor = step
             }
             var stepReport = stepReport(planned, assessment)
+            stepReport.waitsFor = waitsFor
             if let notes = readOnly?.takeNotes(), !notes.isEmpty {
                 stepReport.note = notes.joined(separator: "; ")
                 report.predictionComplete = false
@@ -136,12 +139,13 @@ extension Runner {
             }
         }
 
-        /// Why `problems` may not hold once the earlier steps have run; nil when they will.
-        func reason(for problems: [StepProblem]) -> String? {
-            if let rawSQL { return "judged after step \(rawSQL) (raw SQL) runs" }
+        /// Why `problems` may not hold once the earlier steps have run, and the step they
+        /// wait for; nil when they will.
+        func reason(for problems: [StepProblem]) -> (String, Int)? {
+            if let rawSQL { return ("judged after step \(rawSQL) (raw SQL) runs", rawSQL) }
             let steps = problems.compactMap { $0.table.flatMap { tables[$0.key] } }
             guard let step = steps.min() else { return nil }
-            return "judged after step \(step) runs, which changes what this step is blocked by"
+            return ("judged after step \(step) runs, which changes what this step is blocked by", step)
         }
     }
 }

@@ -46,8 +46,11 @@ struct EffectExecutor {
             let statement = try journal?.startStatement(run, step: planned.number, sql: effect.sql)
             // It may change any table: later assessments fingerprint afresh.
             fingerprints.forget()
+            let started = ContinuousClock.now
             do {
                 let outcome = try effect.apply(context)
+                stepReport.actions[index].durationMs = Self.milliseconds(since: started)
+                stepReport.actions[index].batches = outcome.batches
                 if let statement { try journal?.finishStatement(statement, rowsAffected: outcome.rowsAffected, attempts: attempts.failed + 1, error: nil) }
                 stepReport.actions[index].executed = true
                 stepReport.actions[index].rowsAffected = outcome.rowsAffected
@@ -131,4 +134,9 @@ struct EffectExecutor {
     }
 
     static func milliseconds(_ seconds: Double?) -> Int? { seconds.map { Int(($0 * 1000).rounded()) } }
+
+    static func milliseconds(since start: ContinuousClock.Instant) -> Int {
+        let elapsed = ContinuousClock.now - start
+        return Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+    }
 }

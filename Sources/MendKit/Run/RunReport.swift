@@ -36,6 +36,8 @@ public struct RunReport: Encodable, Sendable {
         public var location: String
         public var status: StepStatus
         public var reason: String?
+        /// The earlier step a waiting step is judged after, when one is known.
+        public var waitsFor: Int? = nil
         /// What the assessment could only approximate, when there is something to say: in a
         /// read-only dry run, checks and defaults in the plan's spelling, not the server's.
         public var note: String?
@@ -65,10 +67,18 @@ public struct RunReport: Encodable, Sendable {
         public var longestTransactionMs: Int?
         /// How it ran, when there is something to say ("not rehearsed: ...").
         public var note: String?
+        /// Milliseconds it took, once it ran.
+        public var durationMs: Int? = nil
+        /// Transactions its statements ran in, when it ran them more than once (a backfill's
+        /// batches): the statements shown ran once per batch.
+        public var batches: Int? = nil
         /// The tables of `tables` as names, for SQL (not encoded).
         var lockedTables: [ObjectName] = []
         /// Plan text run as written (`Effect.raw`), whose changes cannot be predicted (not encoded).
         var raw = false
+        /// It writes a file, not the database (`write_file`): not counted as a statement for
+        /// people (not encoded).
+        var writesFile = false
     }
 
     public struct ProblemReport: Encodable, Sendable {
@@ -136,12 +146,44 @@ public struct RunReport: Encodable, Sendable {
 }
 
 extension RunReport.StepReport {
-    enum CodingKeys: String, CodingKey { case number, kind, location, status, reason, note, actions, problems, settings }
+    enum CodingKeys: String, CodingKey { case number, kind, location, status, reason, waitsFor = "waits_for", note, actions, problems, settings }
 }
 
 extension RunReport.ActionReport {
     enum CodingKeys: String, CodingKey {
         case summary, sql, transactional, lock, table, tables, hazards, deletesRows = "deletes_rows", executed, rowsAffected = "rows_affected", attempts
-        case longestTransactionMs = "longest_transaction_ms", note
+        case longestTransactionMs = "longest_transaction_ms", note, durationMs = "duration_ms", batches
+    }
+}
+
+extension RunReport {
+    /// What running the plan now would do, for people (a dry run's footer, the confirmation):
+    /// "12 statements now, and steps 12 and 14 once steps 11 and 13 have run"; nil when
+    /// nothing is needed or waiting.
+    public var pendingWork: String? {
+        let now = steps.filter { $0.status == .needed }.flatMap(\.actions)
+        let waiting = steps.filter { $0.status == .waiting }
+        guard !now.isEmpty || !waiting.isEmpty else { return nil }
+        var parts = [RunReportText.tally(now) + " now"]
+        // Grouped by the step they wait for, in plan order.
+        var groups: [(after: Int?, steps: [Int])] = []
+        for step in waiting {
+            if let index = groups.firstIndex(where: { $0.after == step.waitsFor }) {
+                groups[index].steps.append(step.number)
+            } else {
+                groups.append((step.waitsFor, [step.number]))
+            }
+        }
+        for group in groups {
+            let which = (group.steps.count == 1 ? "step " : "steps ") + Self.list(group.steps.map(String.init))
+            parts.append("\(which) once " + (group.after.map { "step \($0) has run" } ?? "the earlier steps have run"))
+        }
+        return parts.joined(separator: ", and ")
+    }
+
+    /// "a", "a and b", "a, b and c".
+    static func list(_ items: [String]) -> String {
+        guard let last = items.last, items.count > 1 else { return items.first ?? "" }
+        return items.dropLast().joined(separator: ", ") + " and " + last
     }
 }

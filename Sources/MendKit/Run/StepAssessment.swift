@@ -95,7 +95,8 @@ extension Runner {
                 RunReport.ActionReport(
                     summary: $0.summary, sql: $0.sql, transactional: $0.transactional, lock: $0.lock.rawValue,
                     table: $0.lockTargets.first?.key, tables: $0.lockTargets.map(\.key),
-                    hazards: $0.hazards.map(\.rawValue), deletesRows: $0.deletesRows, executed: false, lockedTables: $0.lockTargets, raw: $0.raw)
+                    hazards: $0.hazards.map(\.rawValue), deletesRows: $0.deletesRows, executed: false, lockedTables: $0.lockTargets, raw: $0.raw,
+                    writesFile: $0 is WriteFile)
             }
         case .blocked(let problems):
             report.status = .blocked
