@@ -135,7 +135,7 @@ extension PgMend {
         func confirm(_ preview: RunReport) -> Bool {
             guard !yes, format.format == .text, isatty(STDIN_FILENO) == 1 else { return true }
             print(RunReportText(preview, color: isatty(STDOUT_FILENO) == 1, detail: detail).text)
-            print("Run \(preview.pendingWork ?? "nothing"), against \(preview.database)? [y/N] ", terminator: "")
+            print("Against \(preview.database): run \(preview.pendingWork ?? "nothing")? [y/N] ", terminator: "")
             return readLine()?.lowercased().hasPrefix("y") ?? false
         }
     }

@@ -118,7 +118,7 @@ struct DemoApplicationTests {
 
             let text = RunReportText(report).text
             #expect(text.contains("warnings: the plan's models would undo"))
-            #expect(text.contains("  ! step 1: index ix_api_keys_user_id on api_keys removed, which the models declare; remove index=True from ApiKey.user_id (\(Self.core):"))
+            #expect(text.containsFlowed("  ! step 1: index ix_api_keys_user_id on api_keys removed, which the models declare; remove index=True from ApiKey.user_id (\(Self.core):"))
             let json = try CanonicalJSON.encode(report)
             #expect(json.contains("\"warnings\": ["))
             #expect(json.contains("\"kind\": \"index_dropped\""))

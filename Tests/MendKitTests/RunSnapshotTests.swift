@@ -91,7 +91,7 @@ struct RunSnapshotTests {
             #expect(runs.first?.pre == report.preSnapshot && runs.first?.post == nil)
             // Only the pre-snapshot; no temporary file left behind.
             #expect(try FileManager.default.contentsOfDirectory(atPath: folder).count == 1)
-            #expect(RunReportText(report, color: false).text.contains(message))
+            #expect(RunReportText(report, color: false).text.containsFlowed(message))
         }
     }
 

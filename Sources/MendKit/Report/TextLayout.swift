@@ -17,13 +17,15 @@ func wrap(_ text: String, width: Int) -> [String] {
 }
 
 /// `text` wrapped to `width` columns, the first line after `first`, the others after `rest`
-/// (both counted in the width); a word longer than a line is cut, so no line is wider.
+/// (both counted in the width), its own line breaks kept. A word longer than a line (a path,
+/// a long name) stands alone on its line, whole, so it can still be copied.
 func wrap(_ text: String, width: Int, first: String, rest: String) -> [String] {
     let room = max(width - rest.count, 20)
     var lines: [String] = []
-    for (index, line) in wrap(text, width: room - max(first.count - rest.count, 0)).enumerated() {
-        for piece in SQLLayout.cut(line, to: room) {
-            lines.append((lines.isEmpty && index == 0 ? first : rest) + piece)
+    for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        let lead = lines.isEmpty ? max(first.count - rest.count, 0) : 0
+        for line in wrap(String(paragraph), width: room - lead) {
+            lines.append((lines.isEmpty ? first : rest) + line)
         }
     }
     return lines
