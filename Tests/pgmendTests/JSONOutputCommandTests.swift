@@ -49,7 +49,7 @@ struct JSONOutputCommandTests {
         var testDescription: String { arguments.joined(separator: " ") }
     }
 
-    @Test(arguments: [
+    static let failureCases: [FailureCase] = [
         FailureCase(arguments: ["ping", "--db", unreachable], command: "ping", outcome: "unreachable", status: 4),
         FailureCase(arguments: ["snapshot", "take", "--db", unreachable, "-o", "\(missing)/s.json"], command: "snapshot take", outcome: "unreachable", status: 4),
         FailureCase(arguments: ["snapshot", "take", "--from-docs", "\(missing)/schema.md", "-o", "\(missing)/s.json"], command: "snapshot take", outcome: "bad_input", status: 2),
@@ -71,10 +71,35 @@ struct JSONOutputCommandTests {
         FailureCase(arguments: ["ping", "--no-such-option"], command: "ping", outcome: "bad_input", status: 2),
         FailureCase(arguments: ["archive", "list", "--no-such-option"], command: "archive list", outcome: "bad_input", status: 2),
         FailureCase(arguments: ["snapshot", "take", "--from-models", "a:B", "--from-migrations", "alembic.ini"], command: "snapshot take", outcome: "bad_input", status: 2),
-    ])
+    ]
+
+    @Test(arguments: failureCases)
     func eachCommandsFailureIsOneDocument(_ failure: FailureCase) throws {
         let outcome = try PgMendBinary.run(failure.arguments + ["--format", "json"])
         try Self.expectFailure(outcome, command: failure.command, outcome: failure.outcome, status: failure.status, plan: failure.plan)
+    }
+
+    /// Every command that has `--format` (ArgumentParser's dump of the command tree) is listed
+    /// in docs/json.md and has a failure case above, so a new one cannot go undocumented or
+    /// untested.
+    @Test func everyCommandWithFormatIsDocumentedAndTested() throws {
+        let dump = try PgMendBinary.run(["--experimental-dump-help"])
+        let tree = try #require((try JSONSerialization.jsonObject(with: Data(dump.stdout.utf8)) as? [String: Any])?["command"] as? [String: Any])
+        func withFormat(_ command: [String: Any], _ path: [String]) -> [String] {
+            let arguments = command["arguments"] as? [[String: Any]] ?? []
+            let names = arguments.flatMap { ($0["names"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String } }
+            let children = (command["subcommands"] as? [[String: Any]] ?? []).flatMap { child in
+                withFormat(child, path + [child["commandName"] as? String ?? "?"])
+            }
+            return (names.contains("format") ? [path.joined(separator: " ")] : []) + children
+        }
+        let commands = Set(withFormat(tree, []))
+        #expect(commands.count >= 13, "\(commands)")
+        let docs = try String(contentsOfFile: "\(Self.root)/docs/json.md", encoding: .utf8)
+        let listing = try #require(docs.components(separatedBy: "The commands: ").dropFirst().first?.components(separatedBy: "\n\n").first)
+        let documented = Set(listing.components(separatedBy: "`").enumerated().filter { $0.offset % 2 == 1 && !$0.element.hasPrefix("-") }.map(\.element))
+        #expect(commands == documented, "docs/json.md lists \(documented.sorted()), the commands with --format are \(commands.sorted())")
+        #expect(commands.subtracting(Self.failureCases.map(\.command)).isEmpty, "no failure case for \(commands.subtracting(Self.failureCases.map(\.command)).sorted())")
     }
 
     /// `--format=json` is read as `--format json` when the arguments are rejected; text
