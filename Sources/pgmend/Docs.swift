@@ -58,11 +58,9 @@ extension PgMend {
                     throw CommandFailure(.failed, "cannot write \(output): \(error.localizedDescription)")
                 }
                 StandardError.write("wrote \(output)\n")
-            } else if format.format == .text {
-                print(markdown, terminator: "")
             }
             let answer = DocsWritten(source: source, tables: schema.tables.count, output: output, markdown: output == nil ? markdown : nil)
-            try format.answer(answer) {}
+            try format.answer(answer) { if output == nil { print(markdown, terminator: "") } }
         }
     }
 }

@@ -70,16 +70,12 @@ extension PgMend {
             } catch let error as CodegenError {
                 throw CommandFailure(.badInput, error.description)
             }
-            if let output {
-                try Self.write(models, to: output)
-            } else if format.format == .text {
-                print(models, terminator: "")
-            }
+            if let output { try Self.write(models, to: output) }
             if let alembic, let migration { try Self.write(migration, to: alembic) }
             let answer = ModelsWritten(
                 tables: names.map(\.key), source: snapshot.map { "snapshot \($0)" } ?? "database \(databaseName ?? "")", output: output,
                 models: output == nil ? models : nil, alembic: alembic)
-            try format.answer(answer) {}
+            try format.answer(answer) { if output == nil { print(models, terminator: "") } }
         }
 
         static func write(_ text: String, to path: String) throws {
