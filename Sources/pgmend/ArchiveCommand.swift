@@ -16,9 +16,18 @@ extension PgMend.ArchiveCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the archives in a folder.")
         @Option(help: "The archive folder.") var to: String = "Snapshots/archive"
+        @OptionGroup var format: FormatOption
 
         func run() throws {
+            try format.answering(Self.self) { try list() }
+        }
+
+        func list() throws {
             let entries = ArchiveStore(directory: to).entries()
+            try format.answer(ArchiveListing(folder: to, entries: entries)) { printList(entries) }
+        }
+
+        func printList(_ entries: [ArchiveStore.Entry]) {
             if entries.isEmpty { print("no archives in \(to)/") }
             for entry in entries {
                 guard let manifest = entry.manifest else {
@@ -43,10 +52,16 @@ extension PgMend.ArchiveCommand {
                 """)
         @Argument(help: "The archive folder.") var directory: String
         @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var format: FormatOption
 
         func run() throws {
+            try format.answering(Self.self) { try verify() }
+        }
+
+        func verify() throws {
             do {
                 let manifest = try ArchiveVerifier.verify(directory: directory)
+                var answer = ArchiveVerified(directory: directory, manifest: manifest)
                 var facts = "\(manifest.objectName), \(manifest.rows) rows, sha256 \(manifest.dataSHA256)"
                 if manifest.manifestSHA256 == nil { facts += "; the manifest has no manifest_sha256 (an older pgmend wrote it)" }
                 if let files = manifest.files {
@@ -61,10 +76,11 @@ extension PgMend.ArchiveCommand {
                     let connection = try self.connection.connect()
                     let found = try ArchiveVerifier.verifyFingerprint(directory: directory, against: manifest, on: connection)
                     facts += ", fingerprint \(found.fingerprint) (rows loaded into a temporary table in \(connection.database))"
+                    answer.fingerprintCheckedIn = connection.database
                 } else {
                     facts += "; fingerprint not checked: no database given (--db loads the rows into a temporary table to check it)"
                 }
-                print("verified: \(directory): \(facts)")
+                try format.answer(answer) { print("verified: \(directory): \(facts)") }
             } catch let error as ArchiveError {
                 throw CommandFailure(.failed, error.description)
             }
@@ -79,12 +95,20 @@ extension PgMend.ArchiveCommand {
         @OptionGroup var connection: ConnectionOptions
         @Option(name: .customLong("as"), help: "Restore under this table name (same schema).")
         var newName: String?
+        @OptionGroup var format: FormatOption
 
         func run() throws {
+            try format.answering(Self.self) { try restore() }
+        }
+
+        func restore() throws {
             let connection = try connection.connect()
             do {
                 let outcome = try ArchiveRestorer(connection: connection).restore(directory: directory, as: newName)
-                print("restored \(outcome.table) in \(connection.database): \(outcome.rows) rows, fingerprint matches the archive")
+                let answer = ArchiveRestored(archive: directory, table: outcome.table.key, database: connection.database, rows: outcome.rows)
+                try format.answer(answer) {
+                    print("restored \(outcome.table) in \(connection.database): \(outcome.rows) rows, fingerprint matches the archive")
+                }
             } catch let error as ArchiveError {
                 throw CommandFailure(.failed, error.description)
             }

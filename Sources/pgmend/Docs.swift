@@ -28,23 +28,27 @@ extension PgMend {
             if check != nil && output != nil {
                 throw ValidationError("--check reads a document and -o writes one: run them one after the other")
             }
-            if check == nil && format.format == .json {
-                throw ValidationError("--format json is for --check; the document itself is Markdown")
-            }
         }
 
         func run() throws {
+            try format.answering(Self.self) { try document() }
+        }
+
+        func document() throws {
             if let check { return try checkDocument(check) }
             let schema: Schema
             let title: String
+            let source: String
             if let snapshot {
                 let loaded = try Snapshot.load(commandLinePath: snapshot)
                 schema = loaded.schema
                 title = "Schema of \(loaded.database)"
+                source = "snapshot \(snapshot)"
             } else {
                 let connection = try connection.connect()
                 schema = try self.connection.reading("reading the catalog", on: connection) { try CatalogReader(connection: connection).readSchema() }
                 title = "Schema of \(connection.database)"
+                source = "database \(connection.database)"
             }
             let markdown = SchemaDocs.markdown(schema, title: title)
             if let output {
@@ -54,9 +58,19 @@ extension PgMend {
                     throw CommandFailure(.failed, "cannot write \(output): \(error.localizedDescription)")
                 }
                 StandardError.write("wrote \(output)\n")
-            } else {
-                print(markdown, terminator: "")
             }
+            let answer = DocsWritten(source: source, tables: schema.tables.count, output: output, markdown: output == nil ? markdown : nil)
+            try format.answer(answer) { if output == nil { print(markdown, terminator: "") } }
         }
     }
+}
+
+/// The JSON answer of `docs` (without `--check`): the Markdown reference, or the file it went to.
+struct DocsWritten: Encodable {
+    /// `database NAME` or `snapshot FILE`.
+    var source: String
+    var tables: Int
+    /// The file written (`-o`); without it the document is in `markdown`.
+    var output: String?
+    var markdown: String?
 }

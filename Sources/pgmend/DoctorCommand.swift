@@ -46,6 +46,10 @@ extension PgMend {
         }
 
         func run() throws {
+            try format.answering(Self.self) { try examine() }
+        }
+
+        func examine() throws {
             var options = DoctorOptions()
             options.exact = exact
             options.only = only.map { FindingClass.parseList($0).classes }

@@ -56,6 +56,10 @@ extension PgMend {
         }
 
         func run() throws {
+            try format.answering(Self.self) { try compare() }
+        }
+
+        func compare() throws {
             let connection = try connection.connect()
             let sources = try expectedSnapshots(server: connection)
             let live: Snapshot

@@ -29,6 +29,7 @@ extension PgMend {
         var revision: String?
         @Option(help: ArgumentHelp("The revision the migration follows (default: none).", valueName: "id"))
         var downRevision: String?
+        @OptionGroup var format: FormatOption
 
         func validate() throws {
             if snapshot != nil && (connection.db != nil || connection.dbFile != nil) {
@@ -45,13 +46,19 @@ extension PgMend {
         }
 
         func run() throws {
+            try format.answering(Self.self) { try generate() }
+        }
+
+        func generate() throws {
             let names = tables.map { ObjectName(parsing: $0) }
             let schema: Schema
+            var databaseName: String?
             if let snapshot {
                 schema = try Snapshot.load(commandLinePath: snapshot).schema
             } else {
                 let connection = try connection.connect()
                 schema = try CatalogReader(connection: connection).readSchema(tables: names)
+                databaseName = connection.database
             }
             let models: String
             var migration: String?
@@ -63,12 +70,12 @@ extension PgMend {
             } catch let error as CodegenError {
                 throw CommandFailure(.badInput, error.description)
             }
-            if let output {
-                try Self.write(models, to: output)
-            } else {
-                print(models, terminator: "")
-            }
+            if let output { try Self.write(models, to: output) }
             if let alembic, let migration { try Self.write(migration, to: alembic) }
+            let answer = ModelsWritten(
+                tables: names.map(\.key), source: snapshot.map { "snapshot \($0)" } ?? "database \(databaseName ?? "")", output: output,
+                models: output == nil ? models : nil, alembic: alembic)
+            try format.answer(answer) { if output == nil { print(models, terminator: "") } }
         }
 
         static func write(_ text: String, to path: String) throws {
@@ -80,4 +87,17 @@ extension PgMend {
             StandardError.write("wrote \(path)\n")
         }
     }
+}
+
+/// The JSON answer of `models`: what was generated and where it went.
+struct ModelsWritten: Encodable {
+    /// The tables generated, `schema.table` unquoted.
+    var tables: [String]
+    /// `database NAME`, or `snapshot FILE` for the file given with `--from`.
+    var source: String
+    /// The models' file (`-o`); without it the models are in `models`.
+    var output: String?
+    var models: String?
+    /// The Alembic migration's file (`--alembic`).
+    var alembic: String?
 }

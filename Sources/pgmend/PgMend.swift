@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MendKit
 import PostgresClient
+import SchemaModel
 
 /// The `pgmend` command: repairs drifted PostgreSQL databases with named, idempotent plans.
 @main
@@ -31,6 +32,14 @@ struct PgMend: ParsableCommand {
             fail(CommandFailure(error))
         } catch {
             if exitCode(for: error) == .validationFailure {
+                let arguments = Array(CommandLine.arguments.dropFirst())
+                if CommandPath.asksForJSON(arguments) {
+                    // No command was parsed to answer: the document is written here, from
+                    // the words of the command line (docs/json.md).
+                    let failure = CommandFailure(.badInput, message(for: error))
+                    let document = FailureDocument(command: CommandPath.named(by: arguments), failure: failure)
+                    print((try? CanonicalJSON.encode(document)) ?? "", terminator: "")
+                }
                 FileHandle.standardError.write(Data("\(fullMessage(for: error))\n".utf8))
                 Foundation.exit(ExitStatus.badInput.rawValue)
             }

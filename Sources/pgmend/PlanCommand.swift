@@ -110,6 +110,10 @@ extension PgMend.PlanCommand {
         }
 
         func run() throws {
+            try format.answering(Self.self) { try check() }
+        }
+
+        func check() throws {
             if names.isEmpty { try plans.requireFolder() }
             let targets = names.isEmpty ? plans.catalog.names() : names
             var answers: [Answer] = []

@@ -67,17 +67,8 @@ extension PgMend {
         }
 
         func run() throws {
-            do {
-                try runPlan()
-            } catch let failure as CommandFailure where format.format == .json {
-                // One JSON document for every outcome: a script reads stdout whatever happened.
-                print(try CanonicalJSON.encode(RunFailureReport(plan: plan, failure: failure)), terminator: "")
-                throw failure
-            } catch let error as PostgresError where format.format == .json {
-                let failure = CommandFailure(error)
-                print(try CanonicalJSON.encode(RunFailureReport(plan: plan, failure: failure)), terminator: "")
-                throw failure
-            }
+            // One JSON document for every outcome: a script reads stdout whatever happened.
+            try format.answering(Self.self, plan: plan) { try runPlan() }
         }
 
         func runPlan() throws {
@@ -140,31 +131,6 @@ extension PgMend {
         }
     }
 }
-
-/// What `run --format json` prints when the run could not produce a report: a bad plan (exit 2),
-/// no connection or the run lock held (exit 4), a failure outside any step (exit 1).
-struct RunFailureReport: Encodable {
-    var plan: String
-    var outcome: String
-    var message: String
-    var exitCode: Int32
-
-    init(plan: String, failure: CommandFailure) {
-        self.plan = plan
-        message = failure.message
-        exitCode = failure.status.rawValue
-        outcome = switch failure.status {
-        case .badInput: "bad_input"
-        case .unreachable: "unreachable"
-        case .blocked: "blocked"
-        case .declined: "declined"
-        case .failed, .ok: "failed"
-        }
-    }
-
-    enum CodingKeys: String, CodingKey { case plan, outcome, message, exitCode = "exit_code" }
-}
-
 
 /// An interrupted rehearsal (Ctrl-C, SIGTERM, SIGHUP) removes its private folder of archives
 /// (`RehearsalFolder`) before the process ends as the signal would have ended it; the server

@@ -30,6 +30,7 @@ extension PgMend.SnapshotCommand {
                 """)
 
         @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var format: FormatOption
 
         @Option(name: .customLong("schema"), help: "A schema to include (repeatable); default: every user schema.")
         var schemas: [String] = []
@@ -93,6 +94,10 @@ extension PgMend.SnapshotCommand {
         }
 
         func run() throws {
+            try format.answering(Self.self) { try take() }
+        }
+
+        func take() throws {
             if let fromDocs { return try takeFromDocs(fromDocs) }
             if let source = expectedSource { return try takeExpected(source) }
             let connection = try connection.connect()
@@ -108,9 +113,15 @@ extension PgMend.SnapshotCommand {
             }
             let path = output ?? Self.defaultPath(database: snapshot.database)
             try SnapshotFile.write(snapshot, to: path)
-            let tables = snapshot.schema.tables.count
-            print("snapshot of \(snapshot.database): \(tables) tables, \(snapshot.schema.views.count) views "
-                  + "in \(snapshot.schema.namespaces.joined(separator: ", ")) -> \(path) (\(snapshot.durationMilliseconds) ms)")
+            try answer(SnapshotWritten(snapshot, source: "database \(snapshot.database)", file: path))
+        }
+
+        /// Says what was written: the document with `--format json`, one line for people.
+        func answer(_ written: SnapshotWritten) throws {
+            try format.answer(written) {
+                print("snapshot of \(written.named): \(written.tables) tables, \(written.views) views "
+                      + "in \(written.schemas.joined(separator: ", ")) -> \(written.snapshot) (\(written.durationMilliseconds) ms)")
+            }
         }
 
         /// Builds the schema `source` describes in a scratch database and writes its snapshot.
@@ -119,8 +130,7 @@ extension PgMend.SnapshotCommand {
             let snapshot = try ExpectedSources.snapshot(source, python: python, path: path, server: server)
             let path = output ?? Self.defaultPath(database: snapshot.database)
             try SnapshotFile.write(snapshot, to: path)
-            print("snapshot of \(source): \(snapshot.schema.tables.count) tables, \(snapshot.schema.views.count) views "
-                  + "in \(snapshot.schema.namespaces.joined(separator: ", ")) -> \(path) (\(snapshot.durationMilliseconds) ms)")
+            try answer(SnapshotWritten(snapshot, source: source.description, file: path))
         }
 
         static func defaultPath(database: String) -> String {
@@ -140,6 +150,10 @@ extension PgMend.SnapshotCommand {
         @OptionGroup var format: FormatOption
 
         func run() throws {
+            try format.answering(Self.self) { try diff() }
+        }
+
+        func diff() throws {
             let old = try Snapshot.load(commandLinePath: before)
             let new = try Snapshot.load(commandLinePath: after)
             let changes = SchemaDiff.changes(from: old.schema, to: new.schema, oldData: old.data, newData: new.data)
@@ -152,6 +166,45 @@ extension PgMend.SnapshotCommand {
             }
             if !changes.isEmpty { throw ExitCode(ExitStatus.failed.rawValue) }
         }
+    }
+}
+
+/// The JSON answer of `snapshot take`: the file it wrote and what is in it.
+struct SnapshotWritten: Encodable {
+    /// The file written.
+    var snapshot: String
+    /// `database NAME`, `models MODULE:ATTR`, `migrations alembic.ini` or `docs FILE.md`.
+    var source: String
+    /// The database the snapshot names (a scratch database's name is replaced by the source).
+    var database: String
+    var schemas: [String]
+    var tables: Int
+    var views: Int
+    /// Whether row counts and content fingerprints were recorded (`--data`).
+    var data: Bool
+    var durationMilliseconds: Int
+    /// `--from-docs`: the document's columns, and how many of their types the server of
+    /// `--db` did not recognise (absent without one: every type is kept as written).
+    var columns: Int?
+    var typesNotRecognised: Int?
+
+    init(_ snapshot: Snapshot, source: String, file: String) {
+        self.snapshot = file
+        self.source = source
+        database = snapshot.database
+        schemas = snapshot.schema.namespaces
+        tables = snapshot.schema.tables.count
+        views = snapshot.schema.views.count
+        data = snapshot.data != nil
+        durationMilliseconds = snapshot.durationMilliseconds
+    }
+
+    /// How the text line names the snapshot: the database, or the source it was built from.
+    var named: String { source.hasPrefix("database ") ? database : source }
+
+    enum CodingKeys: String, CodingKey {
+        case snapshot, source, database, schemas, tables, views, data, durationMilliseconds = "duration_ms", columns
+        case typesNotRecognised = "types_not_recognised"
     }
 }
 

@@ -14,9 +14,14 @@ extension PgMend.SnapshotCommand.Take {
         try SnapshotFile.write(snapshot, to: destination)
         let columns = snapshot.schema.tables.values.flatMap(\.columns)
         let unrecognised = columns.filter { !$0.hasComparableType }.count
-        let types = server == nil
-            ? "types kept as written (no --db to recognise them)"
-            : "\(columns.count - unrecognised) types recognised by \(snapshot.database), \(unrecognised) not"
-        print("snapshot of \(path): \(snapshot.schema.tables.count) tables, \(columns.count) columns, \(types) -> \(destination)")
+        var written = SnapshotWritten(snapshot, source: SnapshotSource.docs(path).description, file: destination)
+        written.columns = columns.count
+        written.typesNotRecognised = server == nil ? nil : unrecognised
+        try format.answer(written) {
+            let types = server == nil
+                ? "types kept as written (no --db to recognise them)"
+                : "\(columns.count - unrecognised) types recognised by \(snapshot.database), \(unrecognised) not"
+            print("snapshot of \(path): \(snapshot.schema.tables.count) tables, \(columns.count) columns, \(types) -> \(destination)")
+        }
     }
 }

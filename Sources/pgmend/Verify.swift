@@ -17,6 +17,10 @@ extension PgMend {
         @OptionGroup var format: FormatOption
 
         func run() throws {
+            try format.answering(Self.self) { try verify() }
+        }
+
+        func verify() throws {
             let expected = try Snapshot.load(commandLinePath: snapshot)
             let connection = try connection.connect()
             let result: VerificationResult
