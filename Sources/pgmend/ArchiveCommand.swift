@@ -15,7 +15,10 @@ extension PgMend {
 extension PgMend.ArchiveCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the archives in a folder.")
-        @Option(help: "The archive folder.") var to: String = "Snapshots/archive"
+        @OptionGroup var archives: ArchivesOption
+        @Option(help: .hidden) var to: String?  // its name before --archives, still read
+
+        var folder: String { to ?? archives.archives }
         @OptionGroup var format: FormatOption
 
         func run() throws {
@@ -23,12 +26,12 @@ extension PgMend.ArchiveCommand {
         }
 
         func list() throws {
-            let entries = ArchiveStore(directory: to).entries()
-            try format.answer(ArchiveListing(folder: to, entries: entries)) { printList(entries) }
+            let entries = ArchiveStore(directory: folder).entries()
+            try format.answer(ArchiveListing(folder: folder, entries: entries)) { printList(entries) }
         }
 
         func printList(_ entries: [ArchiveStore.Entry]) {
-            if entries.isEmpty { print("no archives in \(to)/") }
+            if entries.isEmpty { print("no archives in \(folder)/") }
             for entry in entries {
                 guard let manifest = entry.manifest else {
                     print("\(entry.path)\tINCOMPLETE (no manifest: a run stopped while writing it)")

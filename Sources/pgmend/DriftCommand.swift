@@ -36,8 +36,8 @@ extension PgMend {
         var docsSnapshot: String?
         @Option(help: ArgumentHelp("Also write the plan that makes the database match the models to this file.", valueName: "file"))
         var writePlan: String?
-        @Option(help: ArgumentHelp("Where the plan's archive_table steps archive to (default Snapshots/archive).", valueName: "dir"))
-        var archiveFolder: String = "Snapshots/archive"
+        @OptionGroup var archives: ArchivesOption
+        @Option(help: .hidden) var archiveFolder: String?  // its name before --archives, still read
         @Option(help: ArgumentHelp(
             "Write the Alembic migration that records the repair here (default with --write-plan and --migrations: "
                 + "NNN_pgmend_repair.py beside the history's head).", valueName: "file"))
@@ -74,7 +74,7 @@ extension PgMend {
             if let writePlan {
                 let text: String
                 do {
-                    text = try DriftPlanWriter.text(report: report, live: live, sources: sources, path: writePlan, archiveFolder: archiveFolder)
+                    text = try DriftPlanWriter.text(report: report, live: live, sources: sources, path: writePlan, archiveFolder: archiveFolder ?? archives.archives)
                 } catch let error as DriftPlanError {
                     throw CommandFailure(.badInput, error.description)
                 }

@@ -9,11 +9,7 @@ struct PlansOption: ParsableArguments {
     var folder: String?
 
     /// `--plans`, else `PGMEND_PLANS`, else `Plans` (in the current folder).
-    var plans: String {
-        if let folder { return folder }
-        if let named = ProcessInfo.processInfo.environment["PGMEND_PLANS"], !named.isEmpty { return named }
-        return "Plans"
-    }
+    var plans: String { ProjectFolder.resolve(folder, "PGMEND_PLANS", "Plans") }
 
     /// A command that reads the whole folder stops, exit 2, when there is none, saying where it
     /// looked (run outside a project, `plan list` said "no plans" and `plan check` nothing).
@@ -29,9 +25,10 @@ struct PlansOption: ParsableArguments {
     var catalog: PlanCatalog { PlanCatalog(directory: plans) }
 
     /// Loads a plan; a missing or invalid one is bad input (exit 2) with every problem listed.
-    func load(_ nameOrPath: String) throws -> Plan {
+    /// `archives`: where its steps that name no archive folder archive to.
+    func load(_ nameOrPath: String, archives: String = PlanLoader.defaultArchiveFolder) throws -> Plan {
         do {
-            return try catalog.load(nameOrPath)
+            return try PlanCatalog(directory: plans, archiveFolder: archives).load(nameOrPath)
         } catch let error as PlanError {
             throw CommandFailure(.badInput, "\(nameOrPath) has \(error.problems.count) problem\(error.problems.count == 1 ? "" : "s"):\n\(error.description)")
         } catch let error as PlanNotFound {

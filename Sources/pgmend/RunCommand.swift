@@ -32,8 +32,8 @@ extension PgMend {
         var verbose = false
         @Flag(help: "Only the step lines and the schema changes (and the details of a step that stopped).")
         var brief = false
-        @Option(help: "Where the pre- and post-run snapshots go.")
-        var snapshots: String = "Snapshots/runs"
+        @OptionGroup var snapshots: SnapshotsOption
+        @OptionGroup var archives: ArchivesOption
         @Flag(help: "Snapshots with row counts and content fingerprints (reads every table twice), so the run's data changes can be verified after it.")
         var data = false
         @Option(help: ArgumentHelp(
@@ -72,7 +72,7 @@ extension PgMend {
         }
 
         func runPlan() throws {
-            var plan = try plans.load(plan)
+            var plan = try plans.load(plan, archives: archives.archives)
             if let models {
                 plan.settings.models = models
                 plan.settings.modelsPath = modelsPath
@@ -91,7 +91,7 @@ extension PgMend {
                     RehearsalSignals.install()
                     report = try runner.rehearse(maxBytes: maxRehearsalBytes)
                 } else {
-                    report = try runner.apply(snapshotDirectory: snapshots, includeData: data, confirm: confirm)
+                    report = try runner.apply(snapshotDirectory: snapshots.snapshots, includeData: data, confirm: confirm)
                 }
             } catch let failure as RunFailure {
                 if failure.isLock { throw CommandFailure(.unreachable, failure.description) }

@@ -38,8 +38,9 @@ extension PgMend.SnapshotCommand {
         @Flag(help: "Also record each table's exact row count and content fingerprint.")
         var data = false
 
-        @Option(name: .shortAndLong, help: "Where to write the snapshot.")
+        @Option(name: .shortAndLong, help: "Where to write the snapshot (default: a file named by database and time in the --snapshots folder).")
         var output: String?
+        @OptionGroup var snapshots: SnapshotsOption
 
         @Option(
             name: .customLong("from-docs"),
@@ -111,7 +112,7 @@ extension PgMend.SnapshotCommand {
             } catch let error as CatalogError {
                 throw CommandFailure(.badInput, error.description)
             }
-            let path = output ?? Self.defaultPath(database: snapshot.database)
+            let path = output ?? defaultPath(database: snapshot.database)
             try SnapshotFile.write(snapshot, to: path)
             try answer(SnapshotWritten(snapshot, source: "database \(snapshot.database)", file: path))
         }
@@ -128,14 +129,15 @@ extension PgMend.SnapshotCommand {
         func takeExpected(_ source: SnapshotSource) throws {
             let server = try connection.conninfo() == nil ? nil : try connection.connect()
             let snapshot = try ExpectedSources.snapshot(source, python: python, path: path, server: server)
-            let path = output ?? Self.defaultPath(database: snapshot.database)
+            let path = output ?? defaultPath(database: snapshot.database)
             try SnapshotFile.write(snapshot, to: path)
             try answer(SnapshotWritten(snapshot, source: source.description, file: path))
         }
 
-        static func defaultPath(database: String) -> String {
+        /// A file named by database and time in the --snapshots folder.
+        func defaultPath(database: String) -> String {
             let safeName = String(database.map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" ? $0 : "_" })
-            return "Snapshots/runs/\(safeName)-\(FileStamp.now()).json"
+            return "\(snapshots.snapshots)/\(safeName)-\(FileStamp.now()).json"
         }
     }
 

@@ -10,7 +10,7 @@ extension PgMend.SnapshotCommand.Take {
     func takeFromDocs(_ path: String) throws {
         let server: Connection? = try connection.conninfo() == nil ? nil : connection.connect()
         let snapshot = try ExpectedSources.snapshot(.docs(path), python: nil, path: nil, server: server)
-        let destination = output ?? Self.defaultPath(database: "docs-" + URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)
+        let destination = output ?? defaultPath(database: "docs-" + URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)
         try SnapshotFile.write(snapshot, to: destination)
         let columns = snapshot.schema.tables.values.flatMap(\.columns)
         let unrecognised = columns.filter { !$0.hasComparableType }.count

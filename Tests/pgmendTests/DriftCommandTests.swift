@@ -70,7 +70,7 @@ struct DriftCommandTests {
             ])
             #expect(dryRun.status == 0, "\(dryRun.stdout)\(dryRun.stderr)")
             #expect(dryRun.stdout.contains("warnings: the plan's models would undo these 2 changes:"), "\(dryRun.stdout)")
-            #expect(dryRun.stdout.contains(
+            #expect(dryRun.stdout.containsFlowed(
                 "! step 1: index ix_api_keys_user_id on api_keys removed, which the models declare; remove index=True from ApiKey.user_id ("))
             let run = try PgMendBinary.run([
                 "run", "dedupe-with-models", "--plans", folder, "--yes", "--db", database.conninfo, "--python", python,
@@ -102,7 +102,7 @@ struct DriftCommandTests {
             ])
             #expect(dryRun.status == 0, "\(dryRun.stdout)\(dryRun.stderr)")
             #expect(dryRun.stdout.contains("warnings: the plan's models would undo these 3 changes:"), "\(dryRun.stdout)")
-            #expect(dryRun.stdout.contains("remove Index(\"idx_memories_user_id\") from Memory.__table_args__ ("))
+            #expect(dryRun.stdout.containsFlowed("remove Index(\"idx_memories_user_id\") from Memory.__table_args__ ("))
             let alone = try PgMendBinary.run(["run", "indexes-and-keys", "--dry-run", "--models-path", Self.app])
             #expect(alone.status == 2)
             #expect(alone.stderr.contains("--models-path goes with --models MODULE:ATTR"))

@@ -35,4 +35,46 @@ struct PlansFolderCommandTests {
         let missing = try Self.pgmend(in: elsewhere, ["plan", "list", "--plans", elsewhere + "/nowhere"])
         #expect(missing.stderr.contains("no plans folder \(elsewhere)/nowhere (--plans)"), "\(missing.stderr)")
     }
+
+    /// `--snapshots` and `--archives` are spelled alike on every command, each else its
+    /// environment variable, else its folder under the current one; a plan's own folder wins.
+    @Test func snapshotsAndArchivesFoldersComeFromTheOptionElseTheEnvironment() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let project = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-folders-\(UUID().uuidString.prefix(8))").path
+            try FileManager.default.createDirectory(atPath: project + "/Plans", withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: project) }
+            try database.connect().execute("""
+                CREATE TABLE old_a (id int PRIMARY KEY); INSERT INTO old_a VALUES (1), (2);
+                CREATE TABLE old_b (id int PRIMARY KEY); INSERT INTO old_b VALUES (3);
+                CREATE TABLE old_c (id int PRIMARY KEY)
+                """)
+            for (name, table, to) in [("a", "old_a", ""), ("b", "old_b", ""), ("c", "old_c", "\n      to: own")] {
+                try "name: \(name)\nsteps:\n  - archive_table:\n      table: \(table)\(to)\n"
+                    .write(toFile: "\(project)/Plans/\(name).yaml", atomically: true, encoding: .utf8)
+            }
+            let byOption = try Self.pgmend(in: project, ["run", "a", "--db", database.conninfo, "--yes", "--archives", "kept", "--snapshots", "runs"])
+            #expect(byOption.status == 0, "\(byOption.stdout)\(byOption.stderr)")
+            let byEnvironment = try Self.pgmend(
+                in: project, ["run", "b", "--db", database.conninfo, "--yes"], environment: ["PGMEND_ARCHIVES": "env-kept", "PGMEND_SNAPSHOTS": "env-runs"])
+            #expect(byEnvironment.status == 0, "\(byEnvironment.stdout)\(byEnvironment.stderr)")
+            let planOwn = try Self.pgmend(in: project, ["run", "c", "--db", database.conninfo, "--yes", "--archives", "kept", "--snapshots", "runs"])
+            #expect(planOwn.status == 0, "\(planOwn.stdout)\(planOwn.stderr)")
+            func files(_ folder: String) -> [String] { (try? FileManager.default.subpathsOfDirectory(atPath: "\(project)/\(folder)")) ?? [] }
+            #expect(files("kept").contains { $0.hasPrefix("\(database.name)/old_a-") && $0.hasSuffix("manifest.json") }, "\(files("kept"))")
+            #expect(files("env-kept").contains { $0.hasPrefix("\(database.name)/old_b-") && $0.hasSuffix("manifest.json") }, "\(files("env-kept"))")
+            #expect(files("own").contains { $0.hasPrefix("\(database.name)/old_c-") }, "the plan's to: wins over --archives")
+            #expect(files("runs").contains { $0.hasSuffix("-post.json") } && files("env-runs").contains { $0.hasSuffix("-post.json") })
+            #expect(files("Snapshots").isEmpty, "nothing went to the default folders")
+            // The run names the archive it wrote by its real folder.
+            #expect(byOption.stdout.containsFlowed("archived to kept/\(database.name)/old_a-"), "\(byOption.stdout)")
+            let listed = try Self.pgmend(in: project, ["archive", "list", "--archives", "kept"])
+            #expect(listed.stdout.contains("old_a") && listed.status == 0, "\(listed.stdout)\(listed.stderr)")
+            let fromEnvironment = try Self.pgmend(in: project, ["archive", "list"], environment: ["PGMEND_ARCHIVES": "env-kept"])
+            #expect(fromEnvironment.stdout.contains("old_b"), "\(fromEnvironment.stdout)")
+            let oldSpelling = try Self.pgmend(in: project, ["archive", "list", "--to", "own"])
+            #expect(oldSpelling.stdout.contains("old_c"), "\(oldSpelling.stdout)")
+            let snapshot = try Self.pgmend(in: project, ["snapshot", "take", "--db", database.conninfo, "--snapshots", "taken"])
+            #expect(snapshot.status == 0 && files("taken").count == 1, "\(snapshot.stdout)\(snapshot.stderr)")
+        }
+    }
 }

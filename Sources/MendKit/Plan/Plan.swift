@@ -76,7 +76,11 @@ public struct PlannedStep: Sendable {
 
 /// Reads plan files, reporting every problem at once with `file:line:column`.
 public enum PlanLoader {
-    public static func load(path: String) throws -> Plan {
+    /// Where archives go when neither the step nor the operator names a folder.
+    public static let defaultArchiveFolder = "Snapshots/archive"
+
+    /// `archiveFolder`: where the steps that name no folder archive to.
+    public static func load(path: String, archiveFolder: String = defaultArchiveFolder) throws -> Plan {
         // Not read at all when it is far too big to be a plan.
         if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > PlanLimits.maxBytes {
             throw PlanError([PlanProblem(
@@ -89,10 +93,10 @@ public enum PlanLoader {
         guard let text = String(data: data, encoding: .utf8) else {
             throw PlanError([PlanProblem(FileLocation(file: path, line: 1, column: 1), "the file is not UTF-8 text")])
         }
-        return try parse(text, file: path)
+        return try parse(text, file: path, archiveFolder: archiveFolder)
     }
 
-    public static func parse(_ text: String, file: String) throws -> Plan {
+    public static func parse(_ text: String, file: String, archiveFolder: String = defaultArchiveFolder) throws -> Plan {
         if let problem = PlanLimits.problem(text, file: file) { throw PlanError([problem]) }
         let root: Node
         do {
@@ -145,7 +149,7 @@ public enum PlanLoader {
                 top.report(top.location(of: "steps"), "'steps' is empty: a plan needs at least one step")
             }
             for (index, item) in stepList.enumerated() {
-                if let step = readStep(item, number: index + 1, into: &top) { steps.append(step) }
+                if let step = readStep(item, number: index + 1, archiveFolder: archiveFolder, into: &top) { steps.append(step) }
             }
         }
         let ignores = PlanIgnore.read(&top)
@@ -158,7 +162,7 @@ public enum PlanLoader {
     }
 
     /// A step is a one-key map: the kind, whose value holds its options.
-    static func readStep(_ item: PlanValue, number: Int, into top: inout OptionReader) -> PlannedStep? {
+    static func readStep(_ item: PlanValue, number: Int, archiveFolder: String, into top: inout OptionReader) -> PlannedStep? {
         guard let pairs = item.pairs else {
             if let text = item.text, StepRegistry.kind(named: text) != nil {
                 top.report(item.location, "step \(number) is '\(text)' without options; write '\(text):' with its options on the lines below, indented")
@@ -182,6 +186,7 @@ public enum PlanLoader {
             return nil
         }
         var options = OptionReader(owner: kindName, map: value.isNull ? key : value)
+        options.archiveFolder = archiveFolder
         let step = kind.init(options: &options)
         top.absorb(options)
         return step.map { PlannedStep(number: number, location: key.location, step: $0, optionLocations: options.optionLocations) }

@@ -3,9 +3,12 @@ import Foundation
 /// The named plans in a folder (`Plans/` by default), found by name or by path.
 public struct PlanCatalog {
     public let directory: String
+    /// Where the plans' steps that name no archive folder archive to.
+    public let archiveFolder: String
 
-    public init(directory: String = "Plans") {
+    public init(directory: String = "Plans", archiveFolder: String = PlanLoader.defaultArchiveFolder) {
         self.directory = directory
+        self.archiveFolder = archiveFolder
     }
 
     /// Plan names: the `.yaml` files directly in the folder, sorted.
@@ -26,7 +29,7 @@ public struct PlanCatalog {
     }
 
     public func load(_ nameOrPath: String) throws -> Plan {
-        try PlanLoader.load(path: try path(for: nameOrPath))
+        try PlanLoader.load(path: try path(for: nameOrPath), archiveFolder: archiveFolder)
     }
 }
 

@@ -73,6 +73,9 @@ public struct OptionReader {
     private let entries: [(key: String, keyValue: PlanValue, value: PlanValue)]
     private(set) var known: [String] = []
     public private(set) var problems: [PlanProblem] = []
+    /// The folder archives go to when a step names none: `Snapshots/archive`, or what the
+    /// operator gave (`run --archives`, `PGMEND_ARCHIVES`).
+    public internal(set) var archiveFolder = PlanLoader.defaultArchiveFolder
 
     init(owner: String, map: PlanValue, noun: String = "option") {
         self.owner = owner

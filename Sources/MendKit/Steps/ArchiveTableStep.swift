@@ -16,7 +16,7 @@ public struct ArchiveTableStep: RepairStep {
     public init?(options: inout OptionReader) {
         let single = options.objectName("table", required: false)
         let several = options.objectNameList("tables", required: false)
-        let folder = options.optionalText("to") ?? "Snapshots/archive"
+        let folder = options.optionalText("to") ?? options.archiveFolder
         let drop = options.bool("drop", default: true)
         // Which were written, whether or not they hold good names (those are reported already).
         switch (options.has("table"), options.has("tables")) {

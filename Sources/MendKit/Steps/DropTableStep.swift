@@ -14,7 +14,7 @@ public struct DropTableStep: RepairStep {
     public init?(options: inout OptionReader) {
         let table = options.objectName("table")
         requireArchive = options.bool("require_archive", default: true)
-        folder = options.optionalText("archives") ?? "Snapshots/archive"
+        folder = options.optionalText("archives") ?? options.archiveFolder
         guard let table else { return nil }
         self.table = table
     }

@@ -91,7 +91,7 @@ public struct FixForeignKeysStep: RepairStep {
         guard good else { return nil }
         self.references = references
         self.orphans = orphans
-        self.archiveFolder = archiveFolder ?? "Snapshots/archive"
+        self.archiveFolder = archiveFolder ?? options.archiveFolder
     }
 
     /// `from` or `to`: one `table.column`, or a list of them, all of one table, no column twice.
