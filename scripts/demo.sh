@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # make demo: a throwaway PostgreSQL under .pgmend/ (unless PGMEND_DEMO_DB names a database),
-# the drifted demo database loaded into it, pgmend run against it, and the result verified
-# against the run's post-snapshot and the committed Snapshots/schema-cleanup.expected.json.
+# the drifted demo database loaded into it, then one story an operator can follow: what drifted,
+# and each plan as a dry run, for real, verified against its committed expected snapshot
+# (Snapshots/<plan>.expected.json), and run again to show it has nothing left to do. Every
+# command is echoed as it can be pasted, after the exports the demo echoes first.
 #
 #   scripts/demo.sh            start (or reuse) the cluster, reload the demo database, run pgmend
-#   scripts/demo.sh stop       stop the cluster and delete .pgmend/
+#   scripts/demo.sh stop       stop the cluster, delete .pgmend/ and what the demo wrote
+#                              (Snapshots/runs/demo, Snapshots/archive/demo, generated/)
 #
 # PGMEND_DEMO_DB   conninfo of an existing, empty database to use instead of the local cluster
 # PGMEND_DEMO_USERS size of the demo database in users (default 1000)
+# PGMEND_BIN       the pgmend binary (default: the debug build's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -26,7 +30,8 @@ stop_cluster() {
     as_server_user "$("$root/scripts/pg-bindir.sh")/pg_ctl" -D "$data" -m fast -w stop >/dev/null
     echo "demo: stopped the cluster in $state"
   fi
-  rm -rf "$state"
+  rm -rf "$state" Snapshots/runs/demo Snapshots/archive/demo generated
+  echo "demo: removed .pgmend/, Snapshots/runs/demo, Snapshots/archive/demo and generated/"
 }
 
 start_cluster() {
@@ -56,7 +61,7 @@ start_cluster() {
 
 if [[ "${1:-}" == stop ]]; then stop_cluster; exit 0; fi
 
-pgmend="$(swift build --show-bin-path)/pgmend"
+pgmend="${PGMEND_BIN:-$(swift build --show-bin-path)/pgmend}"
 [[ -x "$pgmend" ]] || { echo "demo: $pgmend is not built; run make demo" >&2; exit 1; }
 
 if [[ -n "${PGMEND_DEMO_DB:-}" ]]; then
@@ -81,60 +86,76 @@ psql "$conninfo" -Xq -v ON_ERROR_STOP=1 -v users="$users" -f Plans/demo/drifted.
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "demo: loaded in ${elapsed_ms} ms"
 
-run() {
-  echo
-  echo "\$ pgmend $*"
-  "$pgmend" "$@"
-}
-# The demo application's models and Alembic history (Plans/demo/app), its schema document, and
-# the database, compared; drift exits 1 when a source differs, which here is the point.
-app=Plans/demo/app
-drift() { # DOCUMENT
-  echo
-  echo "\$ pgmend drift --db ... --models app.models:Base --path $app --migrations $app/alembic.ini --docs $1"
-  local status=0
-  "$pgmend" drift --db "$conninfo" --models app.models:Base --path "$app" --python "$root/.build/venv/bin/python" \
-    --migrations "$app/alembic.ini" --docs "$1" || status=$?
-  (( status <= 1 )) || { echo "demo: drift failed (exit $status)" >&2; exit "$status"; }
-}
-run ping --db "$conninfo"
-drift Plans/demo/DATABASE_SCHEMA.md
-run docs --db "$conninfo" -o Snapshots/runs/demo-DATABASE_SCHEMA-before.md
-run run schema-cleanup --db "$conninfo" --dry-run
-run run schema-cleanup --db "$conninfo" --yes --snapshots Snapshots/runs/demo
-post=$(ls -t Snapshots/runs/demo/*-post.json | head -1)
-run verify "$post" --db "$conninfo"
-# The committed expected schema: what the plan must leave on any copy of the demo database.
-run verify Snapshots/schema-cleanup.expected.json --db "$conninfo"
-run run schema-cleanup --db "$conninfo" --yes --snapshots Snapshots/runs/demo
+# What the demo writes, all of it removed by `make demo-stop`: run snapshots, archives, the
+# schema documents and the drift reports it writes, and (the models plan) generated/.
+rm -rf Snapshots/runs/demo Snapshots/archive/demo generated
+mkdir -p Snapshots/runs/demo
+export PATH="$(dirname "$pgmend"):$PATH" PGMEND_DB="$conninfo"
+export PGMEND_SNAPSHOTS=Snapshots/runs/demo PGMEND_ARCHIVES=Snapshots/archive/demo
 
-# The other plans for this database, each as a dry run, for real, then once more (it must find
-# nothing to do): the phone fields of users.metadata to columns, UUID and timestamp types, the
-# duplicate indexes and the cascades the models declare, and models for the claude_code_*
-# tables. types comes before indexes-and-keys: a foreign key needs both sides of one type.
-for plan in metadata-columns types indexes-and-keys claude-code-models; do
-  [[ -f "Plans/$plan.yaml" ]] || continue
-  run run "$plan" --db "$conninfo" --dry-run
-  run run "$plan" --db "$conninfo" --yes --snapshots Snapshots/runs/demo
-  again=$("$pgmend" run "$plan" --db "$conninfo" --yes --snapshots Snapshots/runs/demo --format json)
-  if grep -Eq '"statements_executed" *: *0[,}]?$' <<<"$again"; then
-    echo "demo: $plan again: nothing to do"
-  else
-    echo "demo: $plan did something on its second run:" >&2; echo "$again" >&2; exit 1
-  fi
+# `$ command`, wrapped at 100 columns with backslashes so it can be pasted as it stands.
+say() {
+  local line="\$" word
+  for word in "$@"; do
+    if (( ${#line} + 1 + ${#word} > 97 )); then echo "$line \\"; line="   "; fi
+    line+=" $word"
+  done
+  echo "$line"
+}
+# Echoes the command (as `say` does) and runs it.
+run() {
+  say "$@"
+  "$@"
+}
+chapter() { echo; echo "== $*" | fold -s -w 100; }
+
+chapter "The database, and what drifted from the application's models, migrations and docs"
+say export PATH="\"$(dirname "$pgmend"):\$PATH\""
+say export PGMEND_DB="\"$conninfo\""
+say export PGMEND_SNAPSHOTS=Snapshots/runs/demo PGMEND_ARCHIVES=Snapshots/archive/demo
+run pgmend ping
+# The demo application (Plans/demo/app): its models, its Alembic history and its schema
+# document, against the database; drift exits 1 when a source differs, which is the point here.
+app=Plans/demo/app
+drift() { # OUTPUT DOCUMENT
+  say pgmend drift --models app.models:Base --path $app --python .build/venv/bin/python \
+    --migrations $app/alembic.ini --docs "$2" ">" "$1"
+  local status=0
+  pgmend drift --models app.models:Base --path $app --python .build/venv/bin/python \
+    --migrations $app/alembic.ini --docs "$2" >"$1" || status=$?
+  (( status <= 1 )) || { echo "demo: drift failed (exit $status)" >&2; exit "$status"; }
+  say tail -1 "$1"
+  tail -1 "$1"
+}
+drift Snapshots/runs/demo/drift-before.txt Plans/demo/DATABASE_SCHEMA.md
+
+# Each plan: a short dry run (--dry-run alone adds each step's SQL), the run, verify against
+# the plan's committed expected snapshot, and a second run that must find nothing to do.
+# types comes before indexes-and-keys: a foreign key needs both sides of one type.
+plans=(schema-cleanup metadata-columns types indexes-and-keys claude-code-models)
+for plan in "${plans[@]}"; do
+  chapter "$plan: $(sed -n 's/^description: //p' "Plans/$plan.yaml")"
+  run pgmend run "$plan" --dry-run --brief
+  echo
+  run pgmend run "$plan" --yes
+  echo
+  run pgmend verify "Snapshots/$plan.expected.json"
+  say pgmend run "$plan" --yes "|" tail -1
+  again=$(pgmend run "$plan" --yes | tail -1)
+  echo "$again"
+  [[ "$again" == "nothing to do: every step is satisfied (0 statements executed)" ]] \
+    || { echo "demo: $plan did something on its second run" >&2; exit 1; }
 done
-run docs --db "$conninfo" -o Snapshots/runs/demo-DATABASE_SCHEMA-after.md
-# After the plans: the tables the review found missing or misnamed are there; what still differs
-# is inside tables both have (docs/drift.md), and the rewritten document agrees.
-drift Snapshots/runs/demo-DATABASE_SCHEMA-after.md
+
+chapter "After the plans: what still differs is inside tables both sides have (docs/drift.md)"
+run pgmend docs -o Snapshots/runs/demo/DATABASE_SCHEMA-after.md
+drift Snapshots/runs/demo/drift-after.txt Snapshots/runs/demo/DATABASE_SCHEMA-after.md
 
 cat <<MSG
 
-demo: the schema document the team kept (stale):  Plans/demo/DATABASE_SCHEMA.md
-demo: the database before and after the repair:   Snapshots/runs/demo-DATABASE_SCHEMA-{before,after}.md
-demo: what ran is journaled in schema pgmend:     psql "$conninfo" -c 'TABLE pgmend.statements'
-demo: the other plans it ran: Plans/metadata-columns.yaml, types.yaml, indexes-and-keys.yaml, claude-code-models.yaml
-demo: the generated models and migration:       generated/ (Plans/claude-code-models.yaml)
-demo: explore it:  psql "$conninfo"
-demo: stop it:     make demo-stop
+demo: drift reports and schema documents:    Snapshots/runs/demo/
+demo: archives of the dropped tables:        pgmend archive list
+demo: models and migration generated:        generated/
+demo: what ran, journaled in the database:   psql "\$PGMEND_DB" -c 'TABLE pgmend.statements'
+demo: remove it all:                         make demo-stop
 MSG

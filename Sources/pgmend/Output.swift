@@ -68,12 +68,12 @@ struct ComparisonReport: Encodable {
     var changes: [SchemaChange]
 }
 
-/// Prints a comparison's changes for people: one line each, or a one-line verdict.
+/// Prints a comparison's changes for people: one line each, or a one-line verdict, in 100 columns.
 func printChanges(_ changes: [SchemaChange], equalMessage: String, differentHeader: String) {
     if changes.isEmpty {
-        print(equalMessage)
+        print(TextLayout.lines(equalMessage).joined(separator: "\n"))
         return
     }
-    print(differentHeader)
-    for change in changes { print("  \(change.description)") }
+    print(TextLayout.lines(differentHeader).joined(separator: "\n"))
+    for change in changes { print(TextLayout.lines(change.description, first: "  ", rest: "      ").joined(separator: "\n")) }
 }

@@ -164,7 +164,7 @@ extension PgMend.SnapshotCommand {
                 print(try CanonicalJSON.encode(
                     ComparisonReport(equal: changes.isEmpty, expected: before, actual: after, changes: changes)), terminator: "")
             case .text:
-                printChanges(changes, equalMessage: "no differences", differentHeader: "\(changes.count) differences from \(before) to \(after):")
+                printChanges(changes, equalMessage: "no differences", differentHeader: "\(TextLayout.count(changes.count, "difference")) from \(before) to \(after):")
             }
             if !changes.isEmpty { throw ExitCode(ExitStatus.failed.rawValue) }
         }

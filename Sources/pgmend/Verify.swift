@@ -42,7 +42,7 @@ extension PgMend {
                 printChanges(
                     result.changes,
                     equalMessage: "verified: \(live) matches \(snapshot) (\(scope), \(result.actual.schema.tables.count) tables)",
-                    differentHeader: "NOT verified: \(live) differs from \(snapshot) in \(result.changes.count) ways:")
+                    differentHeader: "NOT verified: \(live) differs from \(snapshot) in \(TextLayout.count(result.changes.count, "way")):")
             }
             if !result.matches { throw ExitCode(ExitStatus.failed.rawValue) }
         }

@@ -4,37 +4,48 @@ import PostgresClient
 import SchemaModel
 import Testing
 
-/// `Snapshots/schema-cleanup.expected.json`: the schema `Plans/schema-cleanup.yaml` leaves on the
-/// demo database, committed so anyone can `pgmend verify` a repaired database against it.
+/// `Snapshots/<plan>.expected.json`: the schema each demo plan leaves on the demo database, run
+/// in the demo's order (`scripts/demo.sh`), committed so anyone can `pgmend verify` a repaired
+/// database against it.
 @Suite("Expected snapshots in Snapshots/")
 struct ExpectedSnapshotTests {
-    static let expected = RunCommandTests.root.appendingPathComponent("Snapshots/schema-cleanup.expected.json").path
+    /// The demo's plans in the order it runs them: each one's expected snapshot is the schema
+    /// after it and the ones before it.
+    static let demoPlans = ["schema-cleanup", "metadata-columns", "types", "indexes-and-keys", "claude-code-models"]
 
-    /// `PGMEND_RECORD=schema-cleanup.expected.json` (or `=ExpectedSnapshotTests`, see `Golden`)
-    /// writes the file from this run before checking it.
-    @Test func schemaCleanupLeavesTheCommittedSchema() throws {
+    static func expected(_ plan: String) -> String {
+        RunCommandTests.root.appendingPathComponent("Snapshots/\(plan).expected.json").path
+    }
+
+    /// `PGMEND_RECORD=<plan>.expected.json` (or `=ExpectedSnapshotTests`, see `Golden`) writes
+    /// the file from this run before checking it. The demo's own size (1,000 users): which
+    /// columns `normalize_uuid` with `auto: true` converts depends on the data.
+    @Test func eachDemoPlanLeavesItsCommittedSchema() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
-            try DemoDatabaseTests.load(database, users: 60)
+            try DemoDatabaseTests.load(database, users: 1000)
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-expected-\(database.name)").path
-            defer {
-                try? FileManager.default.removeItem(atPath: folder)
-                try? FileManager.default.removeItem(at: RunCommandTests.root.appendingPathComponent("Snapshots/archive/\(database.name)"))
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let plans = RunCommandTests.root.appendingPathComponent("Plans").path
+            for plan in Self.demoPlans {
+                // From a folder of its own: the models plan writes generated/ where it runs.
+                let run = try PlansFolderCommandTests.pgmend(
+                    in: folder, ["run", plan, "--yes", "--db", database.conninfo, "--plans", plans, "--snapshots", "runs", "--archives", "archive"])
+                #expect(run.status == 0, "\(plan): \(run.stdout)\(run.stderr)")
+                if try Golden.shouldRecord(URL(fileURLWithPath: Self.expected(plan)), suite: Self.self) {
+                    try Self.record(database, to: Self.expected(plan))
+                }
+                let verify = try RunCommandTests.pgmend(["verify", Self.expected(plan), "--db", database.conninfo])
+                #expect(verify.status == 0, "\(plan): \(verify.stdout)\(verify.stderr)")
+                #expect(verify.stdout.hasPrefix("verified: database \(database.name) matches"))
             }
-            let run = try RunCommandTests.pgmend(["run", "schema-cleanup", "--yes", "--db", database.conninfo, "--snapshots", folder])
-            #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
-            if try Golden.shouldRecord(URL(fileURLWithPath: Self.expected), suite: Self.self) {
-                try Self.record(database)
-            }
-            let verify = try RunCommandTests.pgmend(["verify", Self.expected, "--db", database.conninfo])
-            #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
-            #expect(verify.stdout.hasPrefix("verified: database \(database.name) matches"))
         }
     }
 
     /// Takes the snapshot with `pgmend snapshot take` and fixes what would differ from one
     /// recording to the next (database name, time, duration, server), which verify does not
     /// compare: re-recording then changes the file only when the schema changes.
-    static func record(_ database: TestDatabase) throws {
+    static func record(_ database: TestDatabase, to expected: String) throws {
         let taken = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-expected-\(database.name).json").path
         defer { try? FileManager.default.removeItem(atPath: taken) }
         let take = try RunCommandTests.pgmend(["snapshot", "take", "--db", database.conninfo, "-o", taken])

@@ -105,7 +105,7 @@ public struct RunReportText {
             if let pending = report.pendingWork { lines += wrap("to run: " + pending, width: Self.width, first: "", rest: "  ") }
         case .rehearsal:
             if let actual = report.actualChanges {
-                lines += changes("schema changes, rolled back", actual)
+                lines += changes("schema changes, rolled back", actual, asPredicted: true)
             } else {
                 lines += changes("predicted schema changes", report.predictedChanges)
             }
@@ -113,7 +113,7 @@ public struct RunReportText {
             lines.append("\(Self.tally(ran, statements: "rehearsed", files: "rehearsed")), rolled back; nothing changed")
         case .apply:
             if let actual = report.actualChanges {
-                lines += changes("schema changes", actual)
+                lines += changes("schema changes", actual, asPredicted: true)
             } else {
                 lines += changes("predicted schema changes", report.predictedChanges)
             }
@@ -147,8 +147,15 @@ public struct RunReportText {
         return lines
     }
 
-    private func changes(_ title: String, _ changes: [SchemaChange]) -> [String] {
+    /// `changes` under `title`. `asPredicted`: changes that happened, which a run does not
+    /// list again when they are the dry run's prediction (its operator has seen them), unless
+    /// verbose.
+    private func changes(_ title: String, _ changes: [SchemaChange], asPredicted: Bool = false) -> [String] {
         guard !changes.isEmpty else { return ["\(title): none"] }
+        if asPredicted, detail != .verbose, report.predictionComplete,
+           changes.map(\.description).sorted() == report.predictedChanges.map(\.description).sorted() {
+            return ["\(title) (\(changes.count)): as the dry run predicted (--verbose lists them)"]
+        }
         return ["\(title) (\(changes.count)):"] + changes.flatMap { wrap($0.description, width: Self.width, first: "  ", rest: "      ") }
     }
 

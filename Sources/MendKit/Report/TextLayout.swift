@@ -101,3 +101,19 @@ public enum SQLLayout {
         return words
     }
 }
+
+/// Text for people at most 100 columns wide, for the command line's own lines.
+public enum TextLayout {
+    public static let width = 100
+
+    /// `text` in lines of at most `width` columns, the first after `first`, the others after
+    /// `rest`; a word longer than a line stands alone, whole.
+    public static func lines(_ text: String, width: Int = width, first: String = "", rest: String = "  ") -> [String] {
+        wrap(text, width: width, first: first, rest: rest)
+    }
+
+    /// "1 way", "2 ways": `noun` after `count`, plural unless it is one.
+    public static func count(_ count: Int, _ noun: String) -> String {
+        RunReportText.count(count, noun)
+    }
+}
