@@ -80,6 +80,6 @@ public struct RecordEverythingRefused: Error, CustomStringConvertible {
     public var description: String {
         "PGMEND_RECORD=\(value) would re-record every golden file at once and is refused: "
             + "name the golden files or suites to re-record, comma-separated "
-            + "(PGMEND_RECORD=dry-run.txt, PGMEND_RECORD=SchemaDocsTests); see \"Tests\" in README.md"
+            + "(PGMEND_RECORD=dry-run.txt, PGMEND_RECORD=SchemaDocsTests); see docs/testing.md"
     }
 }
