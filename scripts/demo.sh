@@ -7,7 +7,7 @@
 #
 #   scripts/demo.sh            start (or reuse) the cluster, reload the demo database, run pgmend
 #   scripts/demo.sh stop       stop the cluster, delete .pgmend/ and what the demo wrote
-#                              (Snapshots/runs/demo, Snapshots/archive/demo, generated/)
+#                              (Snapshots/demo/, generated/)
 #
 # PGMEND_DEMO_DB   conninfo of an existing, empty database to use instead of the local cluster
 # PGMEND_DEMO_USERS size of the demo database in users (default 1000)
@@ -30,8 +30,8 @@ stop_cluster() {
     as_server_user "$("$root/scripts/pg-bindir.sh")/pg_ctl" -D "$data" -m fast -w stop >/dev/null
     echo "demo: stopped the cluster in $state"
   fi
-  rm -rf "$state" Snapshots/runs/demo Snapshots/archive/demo generated
-  echo "demo: removed .pgmend/, Snapshots/runs/demo, Snapshots/archive/demo and generated/"
+  rm -rf "$state" Snapshots/demo generated
+  echo "demo: removed .pgmend/, Snapshots/demo/ and generated/"
 }
 
 start_cluster() {
@@ -88,10 +88,10 @@ echo "demo: loaded in ${elapsed_ms} ms"
 
 # What the demo writes, all of it removed by `make demo-stop`: run snapshots, archives, the
 # schema documents and the drift reports it writes, and (the models plan) generated/.
-rm -rf Snapshots/runs/demo Snapshots/archive/demo generated
-mkdir -p Snapshots/runs/demo
+rm -rf Snapshots/demo generated
+mkdir -p Snapshots/demo
 export PATH="$(dirname "$pgmend"):$PATH" PGMEND_DB="$conninfo"
-export PGMEND_SNAPSHOTS=Snapshots/runs/demo PGMEND_ARCHIVES=Snapshots/archive/demo
+export PGMEND_SNAPSHOTS=Snapshots/demo/runs PGMEND_ARCHIVES=Snapshots/demo/archive
 
 # `$ command`, wrapped at 100 columns with backslashes so it can be pasted as it stands.
 say() {
@@ -112,7 +112,7 @@ chapter() { echo; echo "== $*" | fold -s -w 100; }
 chapter "The database, and what drifted from the application's models, migrations and docs"
 say export PATH="\"$(dirname "$pgmend"):\$PATH\""
 say export PGMEND_DB="\"$conninfo\""
-say export PGMEND_SNAPSHOTS=Snapshots/runs/demo PGMEND_ARCHIVES=Snapshots/archive/demo
+say export PGMEND_SNAPSHOTS=Snapshots/demo/runs PGMEND_ARCHIVES=Snapshots/demo/archive
 run pgmend ping
 # The demo application (Plans/demo/app): its models, its Alembic history and its schema
 # document, against the database; drift exits 1 when a source differs, which is the point here.
@@ -127,7 +127,7 @@ drift() { # OUTPUT DOCUMENT
   say tail -1 "$1"
   tail -1 "$1"
 }
-drift Snapshots/runs/demo/drift-before.txt Plans/demo/DATABASE_SCHEMA.md
+drift Snapshots/demo/drift-before.txt Plans/demo/DATABASE_SCHEMA.md
 
 # Each plan: a short dry run (--dry-run alone adds each step's SQL), the run, verify against
 # the plan's committed expected snapshot, and a second run that must find nothing to do.
@@ -148,12 +148,12 @@ for plan in "${plans[@]}"; do
 done
 
 chapter "After the plans: what still differs is inside tables both sides have (docs/drift.md)"
-run pgmend docs -o Snapshots/runs/demo/DATABASE_SCHEMA-after.md
-drift Snapshots/runs/demo/drift-after.txt Snapshots/runs/demo/DATABASE_SCHEMA-after.md
+run pgmend docs -o Snapshots/demo/DATABASE_SCHEMA-after.md
+drift Snapshots/demo/drift-after.txt Snapshots/demo/DATABASE_SCHEMA-after.md
 
 cat <<MSG
 
-demo: drift reports and schema documents:    Snapshots/runs/demo/
+demo: snapshots, drift reports, schema docs: Snapshots/demo/
 demo: archives of the dropped tables:        pgmend archive list
 demo: models and migration generated:        generated/
 demo: what ran, journaled in the database:   psql "\$PGMEND_DB" -c 'TABLE pgmend.statements'

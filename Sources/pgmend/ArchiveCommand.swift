@@ -30,15 +30,21 @@ extension PgMend.ArchiveCommand {
             try format.answer(ArchiveListing(folder: folder, entries: entries)) { printList(entries) }
         }
 
+        /// Each archive as its folder (to copy into `archive verify`), then what it holds, in
+        /// 100 columns; `--format json` has the same in fields.
         func printList(_ entries: [ArchiveStore.Entry]) {
             if entries.isEmpty { print("no archives in \(folder)/") }
             for entry in entries {
+                print(entry.path)
                 guard let manifest = entry.manifest else {
-                    print("\(entry.path)\tINCOMPLETE (no manifest: a run stopped while writing it)")
+                    print("  INCOMPLETE (no manifest: a run stopped while writing it)")
                     continue
                 }
-                let state = entry.intact ? "" : "\tDAMAGED (data file size differs; pgmend archive verify)"
-                print("\(entry.path)\t\(manifest.database)\t\(manifest.objectName)\t\(manifest.rows) rows\t\(manifest.fileBytes) bytes\t\(manifest.createdAt)\(manifest.selection.map { "\tonly \($0)" } ?? "")\(state)")
+                var facts = "\(manifest.objectName) of \(manifest.database), \(TextLayout.count(Int(manifest.rows), "row")), "
+                    + "\(manifest.fileBytes) bytes, \(manifest.createdAt)"
+                if let selection = manifest.selection { facts += ", only \(selection)" }
+                if !entry.intact { facts += "; DAMAGED (data file size differs; pgmend archive verify)" }
+                print(TextLayout.lines(facts, first: "  ", rest: "    ").joined(separator: "\n"))
             }
         }
     }

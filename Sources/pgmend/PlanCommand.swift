@@ -27,6 +27,8 @@ struct PlansOption: ParsableArguments {
     /// Loads a plan; a missing or invalid one is bad input (exit 2) with every problem listed.
     /// `archives`: where its steps that name no archive folder archive to.
     func load(_ nameOrPath: String, archives: String = PlanLoader.defaultArchiveFolder) throws -> Plan {
+        // A name, not a path, outside a project: say where it looked, not "there are none".
+        if !PlanCatalog.isPath(nameOrPath) { try requireFolder() }
         do {
             return try PlanCatalog(directory: plans, archiveFolder: archives).load(nameOrPath)
         } catch let error as PlanError {
@@ -51,14 +53,38 @@ extension PgMend.PlanCommand {
         static let configuration = CommandConfiguration(abstract: "List the named plans.")
         @OptionGroup var plans: PlansOption
 
+        @OptionGroup var format: FormatOption
+
         func run() throws {
+            try format.answering(Self.self) { try list() }
+        }
+
+        /// One entry of `plan list --format json`.
+        struct Entry: Encodable {
+            var name: String
+            var path: String
+            var valid: Bool
+            var steps: Int?
+            var description: String?
+        }
+
+        func list() throws {
             try plans.requireFolder()
-            let names = plans.catalog.names()
-            if names.isEmpty { print("no plans in \(plans.plans)/") }
-            for name in names {
+            let entries = plans.catalog.names().map { name in
                 switch Result(catching: { try plans.catalog.load(name) }) {
-                case .success(let plan): print("\(name)\t\(plan.steps.count) step\(plan.steps.count == 1 ? "" : "s")\t\(plan.description ?? "")")
-                case .failure: print("\(name)\tINVALID (pgmend plan check \(name))")
+                case .success(let plan): Entry(name: name, path: plan.path, valid: true, steps: plan.steps.count, description: plan.description)
+                case .failure: Entry(name: name, path: (try? plans.catalog.path(for: name)) ?? name, valid: false)
+                }
+            }
+            try format.answer(["plans": entries]) {
+                if entries.isEmpty { print("no plans in \(plans.plans)/") }
+                // Name and step count aligned, the description wrapped beside them in 100 columns.
+                let width = entries.map(\.name.count).max() ?? 0
+                for entry in entries {
+                    let steps = entry.steps.map { TextLayout.count($0, "step") } ?? "INVALID"
+                    let lead = entry.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + steps.padding(toLength: 9, withPad: " ", startingAt: 0) + "  "
+                    let text = entry.valid ? entry.description ?? "" : "pgmend plan check \(entry.name) says why"
+                    print(TextLayout.lines(text, first: lead, rest: String(repeating: " ", count: lead.count)).joined(separator: "\n"))
                 }
             }
         }

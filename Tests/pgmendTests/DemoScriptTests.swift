@@ -58,13 +58,13 @@ struct DemoScriptTests {
                 #expect(!one.stdout.contains("NOT verified"))
                 // Each echoed command can be pasted: the conninfo is given once, quoted.
                 #expect(one.stdout.contains("$ export PGMEND_DB=\"\(first.conninfo)\""))
-                for written in ["Snapshots/runs/demo", "Snapshots/archive/demo", "generated"] {
+                for written in ["Snapshots/demo/runs", "Snapshots/demo/archive", "generated"] {
                     #expect(FileManager.default.fileExists(atPath: "\(folder)/\(written)"), "\(written)")
                 }
 
                 let stop = try Self.demo(in: folder, ["stop"])
                 #expect(stop.status == 0, "\(stop.stderr)")
-                for written in ["Snapshots/runs/demo", "Snapshots/archive/demo", "generated"] {
+                for written in ["Snapshots/demo/runs", "Snapshots/demo/archive", "generated"] {
                     #expect(!FileManager.default.fileExists(atPath: "\(folder)/\(written)"), "demo-stop left \(written)")
                 }
                 let two = try Self.demo(in: folder, database: second)

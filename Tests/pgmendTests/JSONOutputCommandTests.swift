@@ -63,6 +63,7 @@ struct JSONOutputCommandTests {
         FailureCase(arguments: ["docs", "\(missing)/s.json"], command: "docs", outcome: "bad_input", status: 2),
         FailureCase(arguments: ["docs", "--check", "\(missing)/schema.md", "--db", unreachable], command: "docs", outcome: "bad_input", status: 2),
         FailureCase(arguments: ["plan", "check", "--plans", "\(missing)/Plans"], command: "plan check", outcome: "bad_input", status: 2),
+        FailureCase(arguments: ["plan", "list", "--plans", "\(missing)/Plans"], command: "plan list", outcome: "bad_input", status: 2),
         FailureCase(arguments: ["doctor", "--db", unreachable], command: "doctor", outcome: "unreachable", status: 4),
         FailureCase(arguments: ["drift", "--db", unreachable, "--docs", "\(missing)/schema.md"], command: "drift", outcome: "unreachable", status: 4),
         FailureCase(arguments: ["run", "no-such-plan", "--plans", "\(missing)/Plans"], command: "run", outcome: "bad_input", status: 2, plan: "no-such-plan"),

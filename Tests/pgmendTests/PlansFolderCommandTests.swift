@@ -28,10 +28,17 @@ struct PlansFolderCommandTests {
         let plans = RunCommandTests.root.appendingPathComponent("Plans").path
         let named = try Self.pgmend(in: elsewhere, ["plan", "list"], environment: ["PGMEND_PLANS": plans])
         #expect(named.status == 0, "\(named.stderr)")
-        #expect(named.stdout.contains("schema-cleanup\t"))
-        #expect(named.stdout.contains("claude-code-models\t1 step\t"), "\(named.stdout)")
+        #expect(named.stdout.flowed.contains("schema-cleanup 14 steps"))
+        #expect(named.stdout.flowed.contains("claude-code-models 1 step SQLAlchemy"), "\(named.stdout)")
         let checked = try Self.pgmend(in: elsewhere, ["plan", "check", "--plans", plans])
         #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
+        // A plan run by name outside a project is told the same, not "there are none".
+        let run = try Self.pgmend(in: elsewhere, ["run", "schema-cleanup", "--dry-run"])
+        #expect(run.status == 2 && run.stderr.contains("no plans folder Plans (the default) in \(real)"), "\(run.stderr)")
+        let plan = try Self.pgmend(in: elsewhere, ["plan", "list", "--format", "json"], environment: ["PGMEND_PLANS": plans])
+        let listed = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: [[String: Any]]]
+        #expect(listed?["plans"]?.contains { $0["name"] as? String == "schema-cleanup" && $0["steps"] as? Int == 14 } == true, "\(plan.stdout)")
+        for line in named.stdout.split(separator: "\n") { #expect(line.count <= 100, "\(line)") }
         let missing = try Self.pgmend(in: elsewhere, ["plan", "list", "--plans", elsewhere + "/nowhere"])
         #expect(missing.stderr.contains("no plans folder \(elsewhere)/nowhere (--plans)"), "\(missing.stderr)")
     }

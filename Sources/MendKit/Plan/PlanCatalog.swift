@@ -17,9 +17,14 @@ public struct PlanCatalog {
         return files.filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(".yaml".count)) }.sorted()
     }
 
+    /// Whether `nameOrPath` names a file rather than a plan of the folder.
+    public static func isPath(_ nameOrPath: String) -> Bool {
+        nameOrPath.contains("/") || nameOrPath.hasSuffix(".yaml") || nameOrPath.hasSuffix(".yml")
+    }
+
     /// The file for `nameOrPath`: a path to an existing file, or `<directory>/<name>.yaml`.
     public func path(for nameOrPath: String) throws -> String {
-        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".yaml") || nameOrPath.hasSuffix(".yml") {
+        if Self.isPath(nameOrPath) {
             guard FileManager.default.fileExists(atPath: nameOrPath) else { throw PlanNotFound(name: nameOrPath, available: names(), directory: directory) }
             return nameOrPath
         }
@@ -39,6 +44,7 @@ public struct PlanNotFound: Error, Sendable, CustomStringConvertible {
     public var available: [String]
     public var directory: String
     public var description: String {
+        if PlanCatalog.isPath(name) { return "no plan file \(name)" }
         let list = available.isEmpty ? "there are none" : "there are: \(available.joined(separator: ", "))"
         return "no plan '\(name)' in \(directory)/\(Suggestion.hint(for: name, among: available)); \(list)"
     }
