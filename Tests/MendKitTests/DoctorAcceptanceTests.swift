@@ -88,7 +88,10 @@ struct DoctorAcceptanceTests {
             #expect(throws: PlanError.self) { try PlanLoader.parse(written, file: "doctor.yaml") }
             let decided = OperatorDecisions.make(written)
             #expect(!decided.contains("{decide:") && !decided.contains("\n      decide:"), "\(decided)")
-            let plan = try PlanLoader.parse(decided, file: "doctor.yaml")
+            // Its archives go to a folder of the test's, not the repository's Snapshots/archive.
+            let archives = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-doctor-archives-\(database.name)").path
+            defer { try? FileManager.default.removeItem(atPath: archives) }
+            let plan = try PlanLoader.parse(decided, file: "doctor.yaml", archiveFolder: archives)
             #expect(Set(plan.ignores.map { "\($0.classID) \($0.object)" }) == ["uuid_as_text api_keys.user_id", "orphan_rows api_keys.user_id"])
             let run = try Runner(connection: connection, plan: plan).apply(snapshotDirectory: RunnerTests.snapshots)
             #expect(run.outcome == .ok, "\(run.message ?? "")\n\(decided)")
