@@ -10,3 +10,19 @@ extension String {
         flowed.contains(words.flowed)
     }
 }
+
+extension String {
+    /// The text's lines with each continuation (a line indented four spaces or more, as
+    /// pgmend wraps a long one) joined to the line before it by one space.
+    public var unwrappedLines: [String] {
+        var lines: [String] = []
+        for line in split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("    "), let last = lines.popLast() {
+                lines.append(last + " " + line.drop { $0 == " " })
+            } else {
+                lines.append(String(line))
+            }
+        }
+        return lines
+    }
+}

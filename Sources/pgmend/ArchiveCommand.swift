@@ -89,7 +89,7 @@ extension PgMend.ArchiveCommand {
                 } else {
                     facts += "; fingerprint not checked: no database given (--db loads the rows into a temporary table to check it)"
                 }
-                try format.answer(answer) { print("verified: \(directory): \(facts)") }
+                try format.answer(answer) { say("verified: \(directory): \(facts)") }
             } catch let error as ArchiveError {
                 throw CommandFailure(.failed, error.description)
             }
@@ -116,7 +116,7 @@ extension PgMend.ArchiveCommand {
                 let outcome = try ArchiveRestorer(connection: connection).restore(directory: directory, as: newName)
                 let answer = ArchiveRestored(archive: directory, table: outcome.table.key, database: connection.database, rows: outcome.rows)
                 try format.answer(answer) {
-                    print("restored \(outcome.table) in \(connection.database): \(outcome.rows) rows, fingerprint matches the archive")
+                    say("restored \(outcome.table) in \(connection.database): \(outcome.rows) rows, fingerprint matches the archive")
                 }
             } catch let error as ArchiveError {
                 throw CommandFailure(.failed, error.description)

@@ -41,18 +41,18 @@ extension PgMend.Docs {
 
     private func printCheck(_ result: DocsCheck, path: String, database: String, rewrite: String) {
         if result.agrees {
-            print("\(path) agrees with \(database): nothing it documents is missing or typed otherwise")
+            say("\(path) agrees with \(database): nothing it documents is missing or typed otherwise")
         } else {
-            print("\(path) documents \(counted(result.contradictions.count, "thing")) that \(database) does not have:")
-            for finding in result.contradictions { print("  \(finding)") }
+            say("\(path) documents \(counted(result.contradictions.count, "thing")) that \(database) does not have:")
+            for finding in result.contradictions { say("\(finding)", first: "  ", rest: "      ") }
         }
         if !result.undocumented.isEmpty {
-            print("\(database) has \(counted(result.undocumented.count, "thing")) that \(path) does not mention:")
-            for finding in result.undocumented { print("  \(finding)") }
+            say("\(database) has \(counted(result.undocumented.count, "thing")) that \(path) does not mention:")
+            for finding in result.undocumented { say("\(finding)", first: "  ", rest: "      ") }
         }
         if !result.typesNotCompared.isEmpty {
-            print("\(counted(result.typesNotCompared.count, "type")) not compared (the server does not recognise them):")
-            for finding in result.typesNotCompared { print("  \(finding)") }
+            say("\(counted(result.typesNotCompared.count, "type")) not compared (the server does not recognise them):")
+            for finding in result.typesNotCompared { say("\(finding)", first: "  ", rest: "      ") }
         }
         if !result.agrees || !result.undocumented.isEmpty { print(rewrite) }
     }

@@ -77,3 +77,9 @@ func printChanges(_ changes: [SchemaChange], equalMessage: String, differentHead
     print(TextLayout.lines(differentHeader).joined(separator: "\n"))
     for change in changes { print(TextLayout.lines(change.description, first: "  ", rest: "      ").joined(separator: "\n")) }
 }
+
+/// Prints `text` for people in lines of at most 100 columns (TextLayout): the first after
+/// `first`, the others after `rest`.
+func say(_ text: String, first: String = "", rest: String = "    ") {
+    print(TextLayout.lines(text, first: first, rest: rest).joined(separator: "\n"))
+}

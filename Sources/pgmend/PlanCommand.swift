@@ -98,7 +98,7 @@ extension PgMend.PlanCommand {
         func run() throws {
             let plan = try plans.load(plan)
             print("name: \(plan.name)")
-            if let description = plan.description { print("description: \(description)") }
+            if let description = plan.description { say("description: \(description)") }
             print("file: \(plan.path)")
             print("sha256: \(plan.sha256)")
             print("settings:")
@@ -106,13 +106,13 @@ extension PgMend.PlanCommand {
             print("steps:")
             for step in plan.steps {
                 print("  \(step.number). \(step.kind)    # \(step.location)")
-                for (name, value) in step.step.settings { print("       \(name): \(value)") }
+                for (name, value) in step.step.settings { say("\(name): \(value)", first: "       ", rest: "         ") }
             }
             if !plan.ignores.isEmpty {
                 print("ignore: (doctor reports these findings as kept)")
                 for entry in plan.ignores {
                     print("  - \(entry.classID) \(entry.object)    # \(entry.location)")
-                    if let reason = entry.reason { print("       reason: \(reason)") }
+                    if let reason = entry.reason { say("reason: \(reason)", first: "       ", rest: "         ") }
                 }
             }
         }
@@ -167,7 +167,7 @@ extension PgMend.PlanCommand {
                     if answer.valid {
                         print("\(answer.plan): ok")
                     } else {
-                        for problem in answer.problems { print(problem) }
+                        for problem in answer.problems { say(problem, rest: "    ") }
                     }
                 }
             }

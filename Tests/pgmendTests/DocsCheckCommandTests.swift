@@ -57,7 +57,7 @@ struct DocsCheckCommandTests {
         try Self.withDemo { database, folder in
             let check = try PgMendBinary.run(["docs", "--check", Self.document, "--db", database.conninfo])
             #expect(check.status == 1, "stderr: \(check.stderr)")
-            let lines = check.stdout.split(separator: "\n").map(String.init)
+            let lines = check.stdout.unwrappedLines
             #expect(lines.first == "\(Self.document) documents 27 things that \(database.name) does not have:")
             let listed = Array(lines.dropFirst().prefix { $0.hasPrefix("  ") }.map { String($0.dropFirst(2)) })
             #expect(listed == Self.contradictions)
@@ -69,7 +69,7 @@ struct DocsCheckCommandTests {
             }
             #expect(lines.contains("  column users.phone_number character varying(20)"))
             #expect(lines.contains("  column memories.vector (line 67): vector(1536)"))
-            #expect(lines.last == "pgmend docs -o \(Self.document) rewrites it from the database")
+            #expect(lines.last { !$0.isEmpty } == "pgmend docs -o \(Self.document) rewrites it from the database")
 
             let json = try PgMendBinary.run(["docs", "--check", Self.document, "--db", database.conninfo, "--format", "json"])
             #expect(json.status == 1)
@@ -87,7 +87,7 @@ struct DocsCheckCommandTests {
             #expect(write.status == 0, "stderr: \(write.stderr)")
             let recheck = try PgMendBinary.run(["docs", "--check", rewritten, "--db", database.conninfo])
             #expect(recheck.status == 0, "stdout: \(recheck.stdout)")
-            #expect(recheck.stdout == "\(rewritten) agrees with \(database.name): nothing it documents is missing or typed otherwise\n")
+            #expect(recheck.stdout.unwrappedLines == ["\(rewritten) agrees with \(database.name): nothing it documents is missing or typed otherwise", ""])
         }
     }
 
@@ -97,7 +97,7 @@ struct DocsCheckCommandTests {
             let take = try PgMendBinary.run(["snapshot", "take", "--from-docs", Self.document, "-o", plain],
                                             environment: ["PGMEND_DB": ""])
             #expect(take.status == 0, "stderr: \(take.stderr)")
-            #expect(take.stdout.contains("20 tables, 123 columns, types kept as written"))
+            #expect(take.stdout.containsFlowed("20 tables, 123 columns, types kept as written"))
             let unrecognised = try Snapshot.read(path: plain)
             #expect(unrecognised.source == .docs(Self.document))
             #expect(unrecognised.schema.tables.values.allSatisfy { $0.columns.allSatisfy { !$0.hasComparableType } })
@@ -105,7 +105,7 @@ struct DocsCheckCommandTests {
             let typed = folder.appendingPathComponent("typed.json").path
             let withServer = try PgMendBinary.run(["snapshot", "take", "--from-docs", Self.document, "--db", database.conninfo, "-o", typed])
             #expect(withServer.status == 0, "stderr: \(withServer.stderr)")
-            #expect(withServer.stdout.contains("121 types recognised by \(database.name), 2 not"))
+            #expect(withServer.stdout.containsFlowed("121 types recognised by \(database.name), 2 not"))
             let snapshot = try Snapshot.read(path: typed)
             #expect(snapshot.schema.table("users")?.column("created_at")?.type == "timestamp with time zone")
 

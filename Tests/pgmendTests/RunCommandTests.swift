@@ -240,13 +240,13 @@ struct RunCommandTests {
             #expect(offline.stdout.contains("fingerprint not checked: no database given"), "\(offline.stdout)")
             let online = try Self.pgmend(["archive", "verify", path, "--db", database.conninfo])
             #expect(online.status == 0, "\(online.stderr)")
-            #expect(online.stdout.contains("(rows loaded into a temporary table in \(database.name))"), "\(online.stdout)")
+            #expect(online.stdout.containsFlowed("(rows loaded into a temporary table in \(database.name))"), "\(online.stdout)")
             // --db-file and PGMEND_DB name the database as --db does (they were ignored).
             try database.conninfo.write(toFile: "\(folder)/db", atomically: true, encoding: .utf8)
             let fromFile = try Self.pgmend(["archive", "verify", path, "--db-file", "\(folder)/db"])
-            #expect(fromFile.stdout.contains("(rows loaded into a temporary table in \(database.name))"), "\(fromFile.stdout)\(fromFile.stderr)")
+            #expect(fromFile.stdout.containsFlowed("(rows loaded into a temporary table in \(database.name))"), "\(fromFile.stdout)\(fromFile.stderr)")
             let fromEnvironment = try PgMendBinary.run(["archive", "verify", path], environment: ["PGMEND_DB": database.conninfo])
-            #expect(fromEnvironment.stdout.contains("(rows loaded into a temporary table in \(database.name))"),
+            #expect(fromEnvironment.stdout.containsFlowed("(rows loaded into a temporary table in \(database.name))"),
                     "\(fromEnvironment.stdout)\(fromEnvironment.stderr)")
         }
     }
@@ -378,10 +378,10 @@ struct RunCommandTests {
             let directory = "\(folder)/archives/\(database.name)/\(archive)"
             let verified = try Self.pgmend(["archive", "verify", directory])
             #expect(verified.status == 0)
-            #expect(verified.stdout.hasPrefix("verified: \(directory): backup, 1000 rows, sha256 "))
+            #expect(verified.stdout.flowed.hasPrefix("verified: \(directory): backup, 1000 rows, sha256 "))
             let restored = try Self.pgmend(["archive", "restore", directory, "--db", database.conninfo, "--as", "backup_again"])
             #expect(restored.status == 0, "\(restored.stderr)")
-            #expect(restored.stdout == "restored backup_again in \(database.name): 1000 rows, fingerprint matches the archive\n")
+            #expect(restored.stdout.unwrappedLines == ["restored backup_again in \(database.name): 1000 rows, fingerprint matches the archive", ""])
 
             var data = try Data(contentsOf: URL(fileURLWithPath: "\(directory)/data.copy.gz"))
             data[data.count / 2] ^= 0x40
@@ -446,7 +446,7 @@ struct RunCommandTests {
         let bad = try Self.pgmend(["plan", "check", badPath])
         #expect(bad.status == 2)
         let kind = try #require(TextPosition.of("rename_tabel", inFile: badPath))
-        #expect(bad.stdout.contains("bad.yaml:\(kind): unknown step kind 'rename_tabel' (did you mean 'rename_table'?)"), "\(bad.stdout)")
+        #expect(bad.stdout.containsFlowed("bad.yaml:\(kind): unknown step kind 'rename_tabel' (did you mean 'rename_table'?)"), "\(bad.stdout)")
         let missing = try Self.pgmend(["run", "schema-clenaup", "--dry-run"])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("no plan 'schema-clenaup' in Plans/ (did you mean 'schema-cleanup'?)"))

@@ -66,7 +66,7 @@ struct SnapshotCommandTests {
             let text = try PgMendBinary.run(["verify", setup.snapshot, "--db", setup.database.conninfo])
             #expect(text.status == 1)
             #expect(text.stdout.contains("NOT verified"))
-            for line in expected { #expect(text.stdout.contains("  \(line)\n")) }
+            for line in expected { #expect(text.stdout.unwrappedLines.contains("  \(line)"), "\(text.stdout)") }
         }
     }
 

@@ -23,7 +23,7 @@ struct WholeTableCommandTests {
             let path = "\(folder)/archive/\(database.name)/\(archive)"
             let intact = try Self.pgmend(["archive", "verify", path])
             #expect(intact.status == 0, "\(intact.stderr)")
-            #expect(intact.stdout.contains("files checked: data.copy.gz, schema.sql, table.json"), "\(intact.stdout)")
+            #expect(intact.stdout.containsFlowed("files checked: data.copy.gz, schema.sql, table.json"), "\(intact.stdout)")
 
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(path)/schema.sql"))
             try handle.seekToEnd()
