@@ -36,8 +36,13 @@ built_pgmend() {
     echo "$PGMEND_BIN"
     return
   fi
-  (cd "$package" && "$swift" build -c release --product pgmend >&2)
-  echo "$(cd "$package" && "$swift" build -c release --show-bin-path)/pgmend"
+  # On Linux the Swift runtime is linked in, so that the installed pgmend needs the toolchain no
+  # more than the repository (only libpq, zlib and the C and C++ runtimes remain); macOS ships
+  # the runtime itself.
+  local flags=(-c release)
+  [[ $(uname -s) == Linux ]] && flags+=(--static-swift-stdlib)
+  (cd "$package" && "$swift" build "${flags[@]}" --product pgmend >&2)
+  echo "$(cd "$package" && "$swift" build "${flags[@]}" --show-bin-path)/pgmend"
 }
 
 # swift-argument-parser's generate-manual tool, built from the package's own checkout of it into
