@@ -1,7 +1,9 @@
 # pgmend: the commands the README gives. Each installs what is missing first.
 SWIFT ?= swift
+PREFIX ?= /usr/local
 
 .PHONY: all deps build test demo demo-stop bench clean
+.PHONY: install uninstall
 
 all: build
 
@@ -29,6 +31,15 @@ demo-stop:
 ## make bench: benchmarks against a baseline measured in the same run (never part of make test).
 bench: deps
 	scripts/bench/run.sh
+
+## make install: a release build, then pgmend, its man page and its bash, zsh and fish
+## completions under $(DESTDIR)$(PREFIX) (docs/install.md; PGMEND_BIN=path installs that binary).
+install: deps
+	PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" SWIFT="$(SWIFT)" scripts/install.sh install
+
+## make uninstall: removes exactly the files make install wrote.
+uninstall:
+	PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" scripts/install.sh uninstall
 
 clean:
 	rm -rf .build .pgmend
