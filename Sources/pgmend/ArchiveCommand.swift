@@ -71,7 +71,7 @@ extension PgMend.ArchiveCommand {
             do {
                 let manifest = try ArchiveVerifier.verify(directory: directory)
                 var answer = ArchiveVerified(directory: directory, manifest: manifest)
-                var facts = "\(manifest.objectName), \(manifest.rows) rows, sha256 \(manifest.dataSHA256)"
+                var facts = "\(manifest.objectName), \(TextLayout.count(Int(manifest.rows), "row")), sha256 \(manifest.dataSHA256)"
                 if manifest.manifestSHA256 == nil { facts += "; the manifest has no manifest_sha256 (an older pgmend wrote it)" }
                 if let files = manifest.files {
                     facts += "; files checked: \(files.keys.sorted().joined(separator: ", "))"
@@ -116,7 +116,7 @@ extension PgMend.ArchiveCommand {
                 let outcome = try ArchiveRestorer(connection: connection).restore(directory: directory, as: newName)
                 let answer = ArchiveRestored(archive: directory, table: outcome.table.key, database: connection.database, rows: outcome.rows)
                 try format.answer(answer) {
-                    say("restored \(outcome.table) in \(connection.database): \(outcome.rows) rows, fingerprint matches the archive")
+                    say("restored \(outcome.table) in \(connection.database): \(TextLayout.count(Int(outcome.rows), "row")), fingerprint matches the archive")
                 }
             } catch let error as ArchiveError {
                 throw CommandFailure(.failed, error.description)

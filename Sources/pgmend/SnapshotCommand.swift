@@ -120,7 +120,7 @@ extension PgMend.SnapshotCommand {
         /// Says what was written: the document with `--format json`, one line for people.
         func answer(_ written: SnapshotWritten) throws {
             try format.answer(written) {
-                say("snapshot of \(written.named): \(written.tables) tables, \(written.views) views "
+                say("snapshot of \(written.named): \(TextLayout.count(written.tables, "table")), \(TextLayout.count(written.views, "view")) "
                       + "in \(written.schemas.joined(separator: ", ")) -> \(written.snapshot) (\(written.durationMilliseconds) ms)")
             }
         }

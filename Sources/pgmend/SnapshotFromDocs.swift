@@ -21,7 +21,7 @@ extension PgMend.SnapshotCommand.Take {
             let types = server == nil
                 ? "types kept as written (no --db to recognise them)"
                 : "\(columns.count - unrecognised) types recognised by \(snapshot.database), \(unrecognised) not"
-            say("snapshot of \(path): \(snapshot.schema.tables.count) tables, \(columns.count) columns, \(types) -> \(destination)")
+            say("snapshot of \(path): \(TextLayout.count(snapshot.schema.tables.count, "table")), \(TextLayout.count(columns.count, "column")), \(types) -> \(destination)")
         }
     }
 }

@@ -41,7 +41,7 @@ extension PgMend {
                 let scope = data ? "schema and data" : "schema"
                 printChanges(
                     result.changes,
-                    equalMessage: "verified: \(live) matches \(snapshot) (\(scope), \(result.actual.schema.tables.count) tables)",
+                    equalMessage: "verified: \(live) matches \(snapshot) (\(scope), \(TextLayout.count(result.actual.schema.tables.count, "table")))",
                     differentHeader: "NOT verified: \(live) differs from \(snapshot) in \(TextLayout.count(result.changes.count, "way")):")
             }
             if !result.matches { throw ExitCode(ExitStatus.failed.rawValue) }

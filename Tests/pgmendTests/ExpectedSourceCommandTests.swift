@@ -61,7 +61,7 @@ struct ExpectedSourceCommandTests {
                 ])
                 #expect(take.status == 0, "\(take.stdout)\(take.stderr)")
                 #expect(take.stderr.contains("role \(role) may not create databases on the server of --db; building the expected schema on a local throwaway PostgreSQL server instead"))
-                #expect(take.stdout.flowed.hasPrefix("snapshot of models site_models:Base: 1 tables, 0 views in public -> \(output)"))
+                #expect(take.stdout.flowed.hasPrefix("snapshot of models site_models:Base: 1 table, 0 views in public -> \(output)"))
                 let snapshot = try Snapshot.read(path: output)
                 #expect(snapshot.source == .models("site_models:Base"))
                 #expect(snapshot.schema.tables["public.visits"]?.columns.map(\.type) == ["integer", "character varying", "timestamp without time zone"])

@@ -378,10 +378,10 @@ struct RunCommandTests {
             let directory = "\(folder)/archives/\(database.name)/\(archive)"
             let verified = try Self.pgmend(["archive", "verify", directory])
             #expect(verified.status == 0)
-            #expect(verified.stdout.flowed.hasPrefix("verified: \(directory): backup, 1000 rows, sha256 "))
+            #expect(verified.stdout.flowed.hasPrefix("verified: \(directory): backup, 1,000 rows, sha256 "))
             let restored = try Self.pgmend(["archive", "restore", directory, "--db", database.conninfo, "--as", "backup_again"])
             #expect(restored.status == 0, "\(restored.stderr)")
-            #expect(restored.stdout.unwrappedLines == ["restored backup_again in \(database.name): 1000 rows, fingerprint matches the archive", ""])
+            #expect(restored.stdout.unwrappedLines == ["restored backup_again in \(database.name): 1,000 rows, fingerprint matches the archive", ""])
 
             var data = try Data(contentsOf: URL(fileURLWithPath: "\(directory)/data.copy.gz"))
             data[data.count / 2] ^= 0x40
