@@ -175,7 +175,6 @@ public struct ArchiveWriter {
         let capacity = 1 << 20
         var buffer: [UInt8] = []
         buffer.reserveCapacity(capacity + 65_536)
-        let started = Date()
         func flush() throws {
             guard !buffer.isEmpty else { return }
             buffer.withUnsafeBytes { bytes in
@@ -185,7 +184,9 @@ public struct ArchiveWriter {
             dataBytes += Int64(buffer.count)
             try pipeline.submit(buffer)
             buffer.removeAll(keepingCapacity: true)
-            progress.progress(task: "archive \(table)", done: Int(counted), total: Int(expectedRows ?? 0), detail: rate(dataBytes, since: started))
+            progress.progress(
+                task: "archive \(table)", done: Int(counted), total: Int(expectedRows ?? 0), unit: "rows",
+                detail: "\(ByteSize.text(dataBytes)) read")
         }
         let reported: Int
         do {
@@ -242,11 +243,6 @@ public struct ArchiveWriter {
 
     private func writeFile(_ path: String, _ data: Data) throws {
         try FileSink.write(data, to: path)
-    }
-
-    private func rate(_ bytes: Int64, since start: Date) -> String {
-        let seconds = max(Date().timeIntervalSince(start), 0.001)
-        return String(format: "%.1f MB, %.1f MB/s", Double(bytes) / 1e6, Double(bytes) / 1e6 / seconds)
     }
 }
 

@@ -72,7 +72,7 @@ public struct DataStatistics {
     private func fingerprints(of tables: [QualifiedName], on connection: Connection, reporting: Bool) throws -> [String: TableData] {
         var statistics: [String: TableData] = [:]
         for (position, table) in tables.enumerated() {
-            if reporting { progress.progress(task: "data", done: position, total: tables.count, detail: ObjectName(schema: table.schema ?? "public", name: table.name).description) }
+            if reporting { progress.progress(task: "data", done: position, total: tables.count, unit: "tables", detail: ObjectName(schema: table.schema ?? "public", name: table.name).description) }
             statistics["\(table.schema ?? "public").\(table.name)"] = try DataStatistics(connection: connection).fingerprint(table)
         }
         if reporting { progress.finish(task: "data") }

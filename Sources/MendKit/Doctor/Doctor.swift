@@ -139,7 +139,7 @@ public struct Doctor {
             var found: [Finding] = []
             let chosen = chosenChecks.filter { check in options.only.map { !$0.isDisjoint(with: check.classes) } ?? true }
             for (number, check) in chosen.enumerated() {
-                progress.progress(task: "doctor", done: number, total: chosen.count, detail: check.classes.map(\.rawValue).joined(separator: ", "))
+                progress.progress(task: "doctor", done: number, total: chosen.count, unit: "checks", detail: check.classes.map(\.rawValue).joined(separator: ", "))
                 found += try check.findings(context).filter { options.only?.contains($0.classID) ?? true }
             }
             progress.finish(task: "doctor")

@@ -9,7 +9,7 @@ extension Runner {
     func runSteps(_ report: inout RunReport, journal: Journal?, run: Int64, rehearsalArchives: String?) throws {
         let execution = StepExecution(self, journal: journal, run: run, rehearsalArchives: rehearsalArchives)
         for planned in plan.steps {
-            progress.progress(task: "step", done: planned.number - 1, total: plan.steps.count, detail: planned.kind)
+            progress.progress(task: "step", done: planned.number - 1, total: plan.steps.count, unit: "steps", detail: planned.kind)
             guard try execution.run(planned, into: &report) else { return }
         }
         progress.finish(task: "step")
