@@ -55,7 +55,7 @@ final class StepExecution {
         self.run = run
         rehearsal = rehearsalArchives != nil
         let settings = runner.plan.settings
-        probe = Probe(connection: runner.connection, archiveOverride: rehearsalArchives, settings: settings, fingerprints: runner.fingerprints)
+        probe = Probe(connection: runner.connection, archiveOverride: rehearsalArchives, settings: settings, fingerprints: runner.fingerprints, progress: runner.progress)
         let context = EffectContext(
             connection: runner.connection, settings: settings, rehearsal: rehearsal, journal: journal, run: run,
             planSHA256: runner.plan.sha256, progress: runner.progress, archiveOverride: rehearsalArchives, faults: runner.faults)
