@@ -1,3 +1,4 @@
+import Foundation
 import PostgresClient
 import SchemaModel
 
@@ -54,7 +55,7 @@ public struct ConcurrentSQL: Effect {
     /// `body` with the index build's progress reported (`pg_stat_progress_create_index`), when
     /// the statement builds one.
     private func watchingBuild<T>(_ context: EffectContext, on connection: Connection, _ body: () throws -> T) throws -> T {
-        guard let index, statement.description.uppercased().hasPrefix("CREATE") else { return try body() }
+        guard let index, statement.description.trimmingCharacters(in: .whitespacesAndNewlines).uppercased().hasPrefix("CREATE") else { return try body() }
         return try IndexBuildWatch.watching(index, on: connection, progress: context.progress, body)
     }
 
