@@ -18,7 +18,7 @@ struct ProgressOption: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "Progress on stderr: a status line on a terminal, a line every few seconds in a pipe (auto), JSON lines (json), or none.",
-            discussion: "In a pipe or with json, lines come every \(ProgressOption.defaultInterval) s, or every PGMEND_PROGRESS_INTERVAL seconds."))
+            discussion: "In a pipe or with json, lines come every \(Int(ProgressOption.defaultInterval)) s, or every PGMEND_PROGRESS_INTERVAL seconds."))
     var progress: ProgressMode = .auto
 
     static let defaultInterval = 5.0

@@ -59,6 +59,24 @@ struct ProgressCommandTests {
         }
     }
 
+    /// On a terminal (`script` gives the command one) the status line is redrawn in place:
+    /// carriage return and erase-line before each drawing, no newline between them.
+    @Test("on a terminal the status line is redrawn in place")
+    func onATerminalTheLineIsRedrawnInPlace() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let plan = try Self.backfillPlan(database)
+            let folder = Self.snapshotFolder(database)
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let command = try [PgMendBinary.path(), "run", plan, "--db", database.conninfo, "--yes", "--snapshots", folder]
+                .map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+            let run = try ProcessRunner.run("/usr/bin/script", ["-qec", command, "/dev/null"], environment: Self.environment)
+            #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+            let drawings = run.stdout.components(separatedBy: "\r\u{1B}[K").filter { $0.hasPrefix("step 1/1 backfill items: ") }
+            #expect(drawings.count >= 2, "\(run.stdout)")
+            #expect(drawings.allSatisfy { !$0.contains("\n") && $0.count < 100 }, "\(drawings)")
+        }
+    }
+
     @Test("--progress none prints no progress line")
     func progressNoneIsSilent() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
