@@ -61,7 +61,8 @@ final class StderrProgress: ProgressReporter, @unchecked Sendable {
     private var order: [String] = []
     /// The step (or dry-run step) the tasks belong to: "step 3/7".
     private var context: (task: String, number: Int, total: Int, kind: String)?
-    /// Tasks that printed a periodic line: they get a last line when they finish.
+    /// Tasks that printed a periodic line (or event): they get a last one when they finish;
+    /// the many short reads of a dry run print nothing at all.
     private var printed: Set<String> = []
     private var lastDraw = 0.0
     private var statusShown = false
@@ -114,7 +115,7 @@ final class StderrProgress: ProgressReporter, @unchecked Sendable {
             switch style {
             case .terminal: clearStatus()
             case .lines where printed.contains(task): StandardError.write("pgmend: \(meter.summary(step: stepText, width: 91))\n")
-            case .json: emit(event("finish", meter, now: Self.clock))
+            case .json where printed.contains(task): emit(event("finish", meter, now: Self.clock))
             default: break
             }
             printed.remove(task)
