@@ -43,6 +43,7 @@ extension PgMend.ArchiveCommand {
                 """)
         @Argument(help: "The archive folder.") var directory: String
         @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var progress: ProgressOption
 
         func run() throws {
             do {
@@ -59,7 +60,8 @@ extension PgMend.ArchiveCommand {
                 // --db, --db-file or PGMEND_DB, as for every command.
                 if try self.connection.conninfo() != nil {
                     let connection = try self.connection.connect()
-                    let found = try ArchiveVerifier.verifyFingerprint(directory: directory, against: manifest, on: connection)
+                    let found = try ArchiveVerifier.verifyFingerprint(
+                        directory: directory, against: manifest, on: connection, progress: progress.reporter())
                     facts += ", fingerprint \(found.fingerprint) (rows loaded into a temporary table in \(connection.database))"
                 } else {
                     facts += "; fingerprint not checked: no database given (--db loads the rows into a temporary table to check it)"
@@ -79,11 +81,12 @@ extension PgMend.ArchiveCommand {
         @OptionGroup var connection: ConnectionOptions
         @Option(name: .customLong("as"), help: "Restore under this table name (same schema).")
         var newName: String?
+        @OptionGroup var progress: ProgressOption
 
         func run() throws {
             let connection = try connection.connect()
             do {
-                let outcome = try ArchiveRestorer(connection: connection).restore(directory: directory, as: newName)
+                let outcome = try ArchiveRestorer(connection: connection, progress: progress.reporter()).restore(directory: directory, as: newName)
                 print("restored \(outcome.table) in \(connection.database): \(outcome.rows) rows, fingerprint matches the archive")
             } catch let error as ArchiveError {
                 throw CommandFailure(.failed, error.description)

@@ -116,6 +116,50 @@ struct ProgressCommandTests {
         }
     }
 
+    /// The rows of an archive, written by a run and loaded back by `archive restore`, are
+    /// counted as they stream (of the planner's estimate, then of the manifest's count).
+    @Test("archive_table and archive restore report rows of total")
+    func archiveAndRestoreReportRows() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try database.connect().execute(
+                """
+                CREATE TABLE public.old_rows (id int PRIMARY KEY, note text);
+                INSERT INTO public.old_rows SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 400000) g;
+                ANALYZE public.old_rows;
+                """)
+            let folder = Self.snapshotFolder(database)
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let plan = try RunCommandTests.plan("keep", "steps:\n  - archive_table: {table: old_rows, to: \(folder)/archive}\n")
+            let fast = ["PGMEND_PROGRESS_INTERVAL": "0.05"]
+            let run = try ProcessRunner.run(
+                try PgMendBinary.path(), ["run", plan, "--db", database.conninfo, "--yes", "--snapshots", "\(folder)/runs", "--progress", "json"],
+                environment: fast)
+            #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+            #expect(Self.events(run.stderr).contains { event in
+                event["event"] as? String == "progress" && (event["task"] as? String)?.hasPrefix("archive") == true
+                    && event["unit"] as? String == "rows" && (event["total"] as? Int ?? 0) > 300_000
+            }, "\(run.stderr)")
+            let archive = try #require(try FileManager.default.contentsOfDirectory(atPath: "\(folder)/archive/\(database.name)").first)
+            let restore = try ProcessRunner.run(
+                try PgMendBinary.path(),
+                ["archive", "restore", "\(folder)/archive/\(database.name)/\(archive)", "--db", database.conninfo, "--progress", "json"],
+                environment: fast)
+            #expect(restore.status == 0, "\(restore.stdout)\(restore.stderr)")
+            #expect(Self.events(restore.stderr).contains { event in
+                event["event"] as? String == "progress" && (event["task"] as? String)?.hasPrefix("restore") == true && event["total"] as? Int == 400_000
+            }, "\(restore.stderr)")
+        }
+    }
+
+    /// stderr's JSON lines; a line that is not one object fails the test.
+    static func events(_ stderr: String) -> [[String: Any]] {
+        stderr.split(separator: "\n").map { line in
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object != nil, "not a JSON object: \(line)")
+            return object ?? [:]
+        }
+    }
+
     /// CREATE INDEX CONCURRENTLY waits for every transaction that writes the table: while an
     /// application's transaction stays open, the build is in the phase "waiting for writers
     /// before build", and pgmend says so, read from `pg_stat_progress_create_index`.

@@ -106,9 +106,12 @@ public struct ArchiveWriter {
             let statistics: TableData
             if parallel, selection == nil {
                 // The fingerprint (a full scan with an md5 per row) runs on a second connection at
-                // the same moment, under this transaction's exported snapshot.
+                // the same moment, under this transaction's exported snapshot. Progress counts
+                // the rows of the planner's estimate (none for a table never analyzed).
+                let estimate = try connection.scalar(
+                    "SELECT nullif(greatest(reltuples, 0), 0)::bigint FROM pg_class WHERE oid = to_regclass(\(bind: name.quoted))", as: Int64.self)
                 (written, statistics) = try withSharedSnapshot(on: connection, {
-                    try writeData(copy, to: dataPath, table: table, expectedRows: nil)
+                    try writeData(copy, to: dataPath, table: table, expectedRows: estimate)
                 }, background: { sibling in
                     try DataStatistics.pinTextSettings(sibling)
                     return try DataStatistics(connection: sibling).fingerprint(name)
