@@ -69,4 +69,20 @@ struct ProgressMeterTests {
     func durations(seconds: Double, text: String) {
         #expect(ProgressMeter.duration(seconds) == text)
     }
+
+    /// Which of `pg_stat_progress_create_index`'s counters a phase is measured by.
+    @Test(arguments: [
+        ("waiting for writers before build", "transactions", 1, 2),
+        ("building index: scanning table", "blocks", 40, 100),
+        ("building index: loading tuples in tree", "tuples", 300, 1_000),
+        ("index validation: scanning table", "blocks", 40, 100),
+        ("initializing", "blocks", 0, 0),
+    ])
+    func anIndexBuildIsMeasuredByItsPhasesCounter(phase: String, unit: String, done: Int, total: Int) {
+        let blocks = phase == "initializing" ? (0, 0) : (40, 100)
+        let tuples = phase == "initializing" ? (0, 0) : (300, 1_000)
+        let reading = IndexBuildProgress(
+            phase: phase, blocksDone: blocks.0, blocksTotal: blocks.1, tuplesDone: tuples.0, tuplesTotal: tuples.1, lockersDone: 1, lockersTotal: 2)
+        #expect(reading.measure.unit == unit && reading.measure.done == done && reading.measure.total == total)
+    }
 }
