@@ -62,6 +62,7 @@ extension PgMend.ArchiveCommand {
         @Argument(help: "The archive folder.") var directory: String
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var format: FormatOption
+        @OptionGroup var progress: ProgressOption
 
         func run() throws {
             try format.answering(Self.self) { try verify() }
@@ -83,7 +84,8 @@ extension PgMend.ArchiveCommand {
                 // --db, --db-file or PGMEND_DB, as for every command.
                 if try self.connection.conninfo() != nil {
                     let connection = try self.connection.connect()
-                    let found = try ArchiveVerifier.verifyFingerprint(directory: directory, against: manifest, on: connection)
+                    let found = try ArchiveVerifier.verifyFingerprint(
+                        directory: directory, against: manifest, on: connection, progress: progress.reporter())
                     facts += ", fingerprint \(found.fingerprint) (rows loaded into a temporary table in \(connection.database))"
                     answer.fingerprintCheckedIn = connection.database
                 } else {
@@ -105,6 +107,7 @@ extension PgMend.ArchiveCommand {
         @Option(name: .customLong("as"), help: "Restore under this table name (same schema).")
         var newName: String?
         @OptionGroup var format: FormatOption
+        @OptionGroup var progress: ProgressOption
 
         func run() throws {
             try format.answering(Self.self) { try restore() }
@@ -113,7 +116,7 @@ extension PgMend.ArchiveCommand {
         func restore() throws {
             let connection = try connection.connect()
             do {
-                let outcome = try ArchiveRestorer(connection: connection).restore(directory: directory, as: newName)
+                let outcome = try ArchiveRestorer(connection: connection, progress: progress.reporter()).restore(directory: directory, as: newName)
                 let answer = ArchiveRestored(archive: directory, table: outcome.table.key, database: connection.database, rows: outcome.rows)
                 try format.answer(answer) {
                     say("restored \(outcome.table) in \(connection.database): \(TextLayout.count(Int(outcome.rows), "row")), fingerprint matches the archive")

@@ -18,6 +18,7 @@ extension PgMend {
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var format: FormatOption
+        @OptionGroup var progress: ProgressOption
         @Option(help: ArgumentHelp("Also write the plan that repairs the findings to this file.", valueName: "file"))
         var writePlan: String?
         @Flag(help: "Read every table whole, however large (counts are then exact, not estimates).")
@@ -59,7 +60,7 @@ extension PgMend {
             options.timeouts = self.connection.timeouts
             let connection = try connection.connect()
             let report = try self.connection.reading("reading the database", on: connection) {
-                try MendKit.Doctor(connection: connection, options: options, progress: TerminalProgress.forStandardError()).examine()
+                try MendKit.Doctor(connection: connection, options: options, progress: progress.reporter()).examine()
             }
             if let writePlan {
                 do {

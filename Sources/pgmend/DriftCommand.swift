@@ -18,6 +18,7 @@ extension PgMend {
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var format: FormatOption
+        @OptionGroup var progress: ProgressOption
         @Option(help: ArgumentHelp("The application's SQLAlchemy MetaData or declarative Base.", valueName: "module:attr"))
         var models: String?
         @Option(help: ArgumentHelp("The application's Alembic configuration.", valueName: "alembic.ini"))
@@ -65,7 +66,7 @@ extension PgMend {
             let live: Snapshot
             do {
                 live = try self.connection.reading("reading the database", on: connection) {
-                    try SnapshotTaker(connection: connection, progress: TerminalProgress.forStandardError()).take()
+                    try SnapshotTaker(connection: connection, progress: progress.reporter()).take()
                 }
             } catch let error as CatalogError {
                 throw CommandFailure(.badInput, error.description)

@@ -27,7 +27,7 @@ enum ExpectedSources {
             return try MarkdownSchemaSnapshot.snapshot(try document(file), path: file, connection: server)
         case .models, .migrations:
             let taker = ExpectedSnapshotTaker(
-                python: python ?? "python3", searchPath: path, server: server, reporter: TerminalProgress.forStandardError())
+                python: python ?? "python3", searchPath: path, server: server, reporter: ProgressOption.automatic())
             do {
                 return try taker.take(source)
             } catch let error as ExpectedSchemaError {

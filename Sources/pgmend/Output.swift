@@ -23,32 +23,6 @@ enum StandardError {
     static var isTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 }
 
-/// A status line on stderr, redrawn in place, only on a terminal so logs stay clean; notes
-/// ("waiting for ...") on their own line, on a terminal or not.
-struct TerminalProgress: ProgressReporter {
-    /// False off a terminal: no status line, only notes.
-    var drawsProgress = true
-
-    func progress(task: String, done: Int, total: Int, detail: String) {
-        guard drawsProgress else { return }
-        StandardError.write("\r\u{1B}[K\(task): \(done)/\(total) \(detail)")
-    }
-
-    func finish(task: String) {
-        guard drawsProgress else { return }
-        StandardError.write("\r\u{1B}[K")
-    }
-
-    func note(_ message: String) {
-        StandardError.write((drawsProgress ? "\r\u{1B}[K" : "") + "pgmend: \(message)\n")
-    }
-
-    /// A status line when stderr is a terminal; notes only otherwise.
-    static func forStandardError() -> any ProgressReporter {
-        TerminalProgress(drawsProgress: StandardError.isTerminal)
-    }
-}
-
 extension Snapshot {
     /// Reads a snapshot named on the command line; an unusable file is bad input (exit 2).
     static func load(commandLinePath path: String) throws -> Snapshot {

@@ -45,6 +45,7 @@ extension PgMend {
         @Option(help: ArgumentHelp("The Python that imports the plan's models (settings: models:); default: python3 on PATH.", valueName: "path"))
         var python: String?
         @OptionGroup var format: FormatOption
+        @OptionGroup var progress: ProgressOption
 
         var detail: RunReportText.Detail { verbose ? .verbose : brief ? .brief : .normal }
 
@@ -78,7 +79,7 @@ extension PgMend {
                 plan.settings.modelsPath = modelsPath
             }
             let connection = try connection.connect()
-            var runner = Runner(connection: connection, plan: plan, progress: TerminalProgress.forStandardError())
+            var runner = Runner(connection: connection, plan: plan, progress: progress.reporter())
             // The test hook that kills the run at a chosen effect: read here, once, and handed
             // to the executor; the library reads no environment variable for it.
             runner.faults = FaultPoints(parsing: ProcessInfo.processInfo.environment["PGMEND_FAULT"] ?? "")

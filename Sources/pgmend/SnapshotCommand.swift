@@ -31,6 +31,7 @@ extension PgMend.SnapshotCommand {
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var format: FormatOption
+        @OptionGroup var progress: ProgressOption
 
         @Option(name: .customLong("schema"), help: "A schema to include (repeatable); default: every user schema.")
         var schemas: [String] = []
@@ -106,7 +107,7 @@ extension PgMend.SnapshotCommand {
             let snapshot: Snapshot
             do {
                 snapshot = try self.connection.reading("taking the snapshot", on: connection) {
-                    try SnapshotTaker(connection: connection, progress: TerminalProgress.forStandardError())
+                    try SnapshotTaker(connection: connection, progress: progress.reporter())
                         .take(selection, includeData: data)
                 }
             } catch let error as CatalogError {

@@ -15,6 +15,7 @@ extension PgMend {
         @Flag(help: "Also compare row counts and content fingerprints (the snapshot must have them).")
         var data = false
         @OptionGroup var format: FormatOption
+        @OptionGroup var progress: ProgressOption
 
         func run() throws {
             try format.answering(Self.self) { try verify() }
@@ -26,7 +27,7 @@ extension PgMend {
             let result: VerificationResult
             do {
                 result = try self.connection.reading("reading the database to verify", on: connection) {
-                    try Verifier(connection: connection, progress: TerminalProgress.forStandardError())
+                    try Verifier(connection: connection, progress: progress.reporter())
                         .verify(expected, includeData: data)
                 }
             } catch let error as VerificationError {

@@ -134,7 +134,7 @@ struct ArchiveFilesTests {
         let database: String
         var seen: [String: (mode: mode_t, owner: uid_t, isDirectory: Bool)] = [:]
         init(database: String) { self.database = ArchiveStore.folderName(database: database) }
-        func progress(task: String, done: Int, total: Int, detail: String) {
+        func progress(task: String, done: Int, total: Int, unit: String, detail: String) {
             guard task.hasPrefix("archive") else { return }
             let parent = FileManager.default.temporaryDirectory.path
             for name in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where name.hasPrefix("pgmend-rehearsal-\(getpid())-") {

@@ -130,7 +130,7 @@ struct BackfillTests {
 
         init(_ connection: Connection) { self.connection = connection }
 
-        func progress(task: String, done: Int, total: Int, detail: String) {
+        func progress(task: String, done: Int, total: Int, unit: String, detail: String) {
             guard task.hasPrefix("backfill"), batches < 40 else { return }
             batches += 1
             let id = 2_000_000 + batches

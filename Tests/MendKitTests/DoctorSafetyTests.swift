@@ -176,7 +176,7 @@ struct DoctorSafetyTests {
             self.session = session
             self.table = table
         }
-        func progress(task: String, done: Int, total: Int, detail: String) {
+        func progress(task: String, done: Int, total: Int, unit: String, detail: String) {
             guard task == "doctor", !taken else { return }
             taken = true
             // Should doctor hold a lock on it, the test fails instead of waiting forever.

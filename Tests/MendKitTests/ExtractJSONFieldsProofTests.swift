@@ -63,7 +63,7 @@ struct ExtractJSONFieldsProofTests {
             self.connection = connection
             self.writes = writes
         }
-        func progress(task: String, done: Int, total: Int, detail: String) {
+        func progress(task: String, done: Int, total: Int, unit: String, detail: String) {
             guard task.hasPrefix("backfill") else { return }
             batches += 1
             guard batches == 5, !wrote else { return }

@@ -175,7 +175,7 @@ struct ExtractJSONFieldsTests {
 
         init(_ connection: Connection) { self.connection = connection }
 
-        func progress(task: String, done: Int, total: Int, detail: String) {
+        func progress(task: String, done: Int, total: Int, unit: String, detail: String) {
             guard task.hasPrefix("backfill"), writes < 60 else { return }
             writes += 1
             let n = writes

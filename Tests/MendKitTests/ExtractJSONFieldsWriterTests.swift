@@ -251,7 +251,7 @@ struct ExtractJSONFieldsWriterTests {
 
         init(_ loop: AppLoop) { self.loop = loop }
 
-        func progress(task: String, done: Int, total: Int, detail: String) {
+        func progress(task: String, done: Int, total: Int, unit: String, detail: String) {
             guard task.hasPrefix("backfill"), lock.withLock({ backfillsFinished == 1 }) else { return }
             batches += 1
             if batches == 1 {
@@ -348,7 +348,7 @@ struct ExtractJSONFieldsWriterTests {
             self.batchSize = batchSize
         }
 
-        func progress(task: String, done: Int, total: Int, detail: String) {
+        func progress(task: String, done: Int, total: Int, unit: String, detail: String) {
             guard task.hasPrefix("backfill"), lock.withLock({ backfillsFinished == (phase == .backfill ? 0 : 1) && !acted }) else { return }
             acted = true
             do { try act() } catch { failure = String(describing: error) }

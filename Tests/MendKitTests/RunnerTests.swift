@@ -240,7 +240,7 @@ final class NoteRecorder: ProgressReporter, @unchecked Sendable {
     /// Told every note as it comes, on the runner's thread: the moment a test acts.
     private let onNote: (@Sendable (String) -> Void)?
     init(onNote: (@Sendable (String) -> Void)? = nil) { self.onNote = onNote }
-    func progress(task: String, done: Int, total: Int, detail: String) {}
+    func progress(task: String, done: Int, total: Int, unit: String, detail: String) {}
     func finish(task: String) {}
     func note(_ message: String) {
         lock.withLock { notes.append(message) }

@@ -57,7 +57,7 @@ struct SessionTimeoutTests {
             self.app = app
             self.seconds = seconds
         }
-        func progress(task: String, done: Int, total: Int, detail: String) {
+        func progress(task: String, done: Int, total: Int, unit: String, detail: String) {
             if task == "step" && done == 0 && held == nil { held = SessionTimeoutTests.holdLock(app, on: "tasks", seconds: seconds) }
         }
         func finish(task: String) {}

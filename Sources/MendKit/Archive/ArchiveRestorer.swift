@@ -15,9 +15,11 @@ struct ArchivedTable: Codable {
 /// all in one transaction (nothing is left behind if anything does not match).
 public struct ArchiveRestorer {
     let connection: Connection
+    let progress: any ProgressReporter
 
-    public init(connection: Connection) {
+    public init(connection: Connection, progress: any ProgressReporter = SilentProgress()) {
         self.connection = connection
+        self.progress = progress
     }
 
     public struct Outcome: Sendable {
@@ -47,7 +49,7 @@ public struct ArchiveRestorer {
             for (name, value) in manifest.settings.sorted(by: { $0.key < $1.key }) { try connection.setLocal(name, value) }
             let columns = manifest.columns.map { SQLIdentifier($0.name) }
             let loaded = try connection.copyIn("COPY \(name) (\(columns)) FROM STDIN") { sink in
-                try GzipReader.read(path: "\(directory)/data.copy.gz") { try sink.write($0) }
+                try ArchiveVerifier.load(directory, rows: manifest.rows, into: sink, task: "restore \(target)", progress: progress)
             }
             guard Int64(loaded) == manifest.rows else {
                 throw ArchiveError.mismatch("loaded \(loaded) rows, the manifest says \(manifest.rows)")

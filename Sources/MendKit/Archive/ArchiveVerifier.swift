@@ -104,7 +104,9 @@ public enum ArchiveVerifier {
     /// fingerprint is the server's md5 of each row's text form, so only a server computes it
     /// the same way. Returns the fingerprint found.
     @discardableResult
-    public static func verifyFingerprint(directory: String, against manifest: ArchiveManifest, on connection: Connection) throws -> TableData {
+    public static func verifyFingerprint(
+        directory: String, against manifest: ArchiveManifest, on connection: Connection, progress: any ProgressReporter = SilentProgress()
+    ) throws -> TableData {
         // The columns as the table had them, generated ones included: they are part of the
         // row's text form. Archives always have table.json; without it, the manifest's columns.
         let model = manifest.files == nil
@@ -128,7 +130,7 @@ public enum ArchiveVerifier {
         for (name, value) in manifest.settings.sorted(by: { $0.key < $1.key }) { try connection.setLocal(name, value) }
         let names = manifest.columns.map { SQLIdentifier($0.name) }
         let loaded = try connection.copyIn("COPY \(temporary) (\(names)) FROM STDIN") { sink in
-            try GzipReader.read(path: "\(directory)/data.copy.gz") { try sink.write($0) }
+            try load(directory, rows: manifest.rows, into: sink, task: "load \(manifest.objectName)", progress: progress)
         }
         guard Int64(loaded) == manifest.rows else {
             throw ArchiveError.mismatch("loaded \(loaded) rows, the manifest says \(manifest.rows)")
@@ -140,5 +142,17 @@ public enum ArchiveVerifier {
                 "\(directory)/manifest.json", "its fingerprint \(manifest.fingerprint) is not the archived rows' \(found.fingerprint)")
         }
         return found
+    }
+
+    /// Streams `data.copy.gz` into a COPY, reporting rows sent of the manifest's: a row of
+    /// COPY's text format is one line (a newline inside a value is written `\n`).
+    static func load(_ directory: String, rows: Int64, into sink: CopyInSink, task: String, progress: any ProgressReporter) throws {
+        var sent = 0
+        try GzipReader.read(path: "\(directory)/data.copy.gz") { chunk in
+            try sink.write(chunk)
+            sent += countNewlines(chunk)
+            progress.progress(task: task, done: sent, total: Int(rows), unit: "rows", detail: "")
+        }
+        progress.finish(task: task)
     }
 }

@@ -106,9 +106,12 @@ public struct ArchiveWriter {
             let statistics: TableData
             if parallel, selection == nil {
                 // The fingerprint (a full scan with an md5 per row) runs on a second connection at
-                // the same moment, under this transaction's exported snapshot.
+                // the same moment, under this transaction's exported snapshot. Progress counts
+                // the rows of the planner's estimate (none for a table never analyzed).
+                let estimate = try connection.scalar(
+                    "SELECT nullif(greatest(reltuples, 0), 0)::bigint FROM pg_class WHERE oid = to_regclass(\(bind: name.quoted))", as: Int64.self)
                 (written, statistics) = try withSharedSnapshot(on: connection, {
-                    try writeData(copy, to: dataPath, table: table, expectedRows: nil)
+                    try writeData(copy, to: dataPath, table: table, expectedRows: estimate)
                 }, background: { sibling in
                     try DataStatistics.pinTextSettings(sibling)
                     return try DataStatistics(connection: sibling).fingerprint(name)
@@ -175,7 +178,6 @@ public struct ArchiveWriter {
         let capacity = 1 << 20
         var buffer: [UInt8] = []
         buffer.reserveCapacity(capacity + 65_536)
-        let started = Date()
         func flush() throws {
             guard !buffer.isEmpty else { return }
             buffer.withUnsafeBytes { bytes in
@@ -185,7 +187,9 @@ public struct ArchiveWriter {
             dataBytes += Int64(buffer.count)
             try pipeline.submit(buffer)
             buffer.removeAll(keepingCapacity: true)
-            progress.progress(task: "archive \(table)", done: Int(counted), total: Int(expectedRows ?? 0), detail: rate(dataBytes, since: started))
+            progress.progress(
+                task: "archive \(table)", done: Int(counted), total: Int(expectedRows ?? 0), unit: "rows",
+                detail: "\(ByteSize.text(dataBytes)) read")
         }
         let reported: Int
         do {
@@ -242,11 +246,6 @@ public struct ArchiveWriter {
 
     private func writeFile(_ path: String, _ data: Data) throws {
         try FileSink.write(data, to: path)
-    }
-
-    private func rate(_ bytes: Int64, since start: Date) -> String {
-        let seconds = max(Date().timeIntervalSince(start), 0.001)
-        return String(format: "%.1f MB, %.1f MB/s", Double(bytes) / 1e6, Double(bytes) / 1e6 / seconds)
     }
 }
 

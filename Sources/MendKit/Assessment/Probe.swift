@@ -22,11 +22,14 @@ public struct Probe {
     /// the server's spelling from (a dry run on a replica or as a read-only role): the forms
     /// are then the plan's own, and the step's assessment is noted as approximate.
     public let readOnlySession: ReadOnlySession?
+    /// Told of each whole-table read (a count, a fingerprint) while it runs.
+    let progress: any ProgressReporter
 
     public init(
         connection: Connection, archiveOverride: String? = nil, settings: PlanSettings = PlanSettings(), fingerprints: FingerprintMemo? = nil,
-        readOnlySession: ReadOnlySession? = nil
+        readOnlySession: ReadOnlySession? = nil, progress: any ProgressReporter = SilentProgress()
     ) {
+        self.progress = progress
         self.connection = connection
         self.archiveOverride = archiveOverride
         self.settings = settings

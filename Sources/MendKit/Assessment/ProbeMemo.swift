@@ -9,9 +9,11 @@ extension Probe {
     /// when the runner shares a memo, and only until the run's first effect changes anything.
     public func liveFingerprint(_ table: ObjectName) throws -> TableData {
         if let known = fingerprints?.known[table.key] { return known }
-        let live = try connection.transaction(isolation: .repeatableRead, readOnly: true) { connection in
-            try DataStatistics.pinTextSettings(connection)
-            return try DataStatistics(connection: connection).fingerprint(table.sqlName)
+        let live = try readingWhole("fingerprint \(table)") {
+            try connection.transaction(isolation: .repeatableRead, readOnly: true) { connection in
+                try DataStatistics.pinTextSettings(connection)
+                return try DataStatistics(connection: connection).fingerprint(table.sqlName)
+            }
         }
         fingerprints?.known[table.key] = live
         return live
@@ -33,7 +35,7 @@ extension Probe {
     /// `SELECT count(*) ...` read-only (it may hold plan text), once per run while no effect
     /// has run (remembered by its text and values, see `FingerprintMemo`).
     public func memoizedCount(_ sql: SQL) throws -> Int {
-        try memoized(sql.description) { try readOnly { try $0.scalar(sql, as: Int.self) ?? 0 } }
+        try memoized(sql.description) { try readingWhole("count rows") { try readOnly { try $0.scalar(sql, as: Int.self) ?? 0 } } }
     }
 
     /// One row of counts (`SELECT count(...), count(...) ...`) read-only, once per run while no
@@ -49,12 +51,22 @@ extension Probe {
             }
         }
         return try memoized(sql.description) {
-            do {
-                return try counts(sql)
-            } catch let error as PostgresError where fallback != nil && error.sqlState == failing {
-                return try counts(fallback ?? sql)
+            try readingWhole("count rows") {
+                do {
+                    return try counts(sql)
+                } catch let error as PostgresError where fallback != nil && error.sqlState == failing {
+                    return try counts(fallback ?? sql)
+                }
             }
         }
+    }
+
+    /// `body`, a read of a whole table that may take long, told to the progress reporter: it
+    /// reports no count of its own, so the reporter says how long it has run.
+    func readingWhole<T>(_ task: String, _ body: () throws -> T) throws -> T {
+        progress.progress(task: task, done: 0, total: 0, unit: "rows", detail: "")
+        defer { progress.finish(task: task) }
+        return try body()
     }
 
     /// Whether PostgreSQL knows `zone` by name or abbreviation (`pg_timezone_names`,

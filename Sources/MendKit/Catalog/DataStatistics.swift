@@ -1,3 +1,4 @@
+import Foundation
 import PostgresClient
 import SchemaModel
 
@@ -41,7 +42,9 @@ public struct DataStatistics {
         try Self.pinTextSettings(connection)
         let tables = schema.tables.values.filter { $0.kind == .ordinary }.sorted { $0.objectName < $1.objectName }
             .map { QualifiedName(schema: $0.schema, $0.name) }
-        guard parallel, tables.count > 1 else { return try fingerprints(of: tables, on: connection, reporting: true) }
+        let tally = TablesDone(total: tables.count, progress: progress)
+        defer { progress.finish(task: TablesDone.task) }
+        guard parallel, tables.count > 1 else { return try fingerprints(of: tables, on: connection, tally: tally) }
 
         // Largest first, each to the lighter side: the two halves take about as long.
         let sizes = try connection.query(
@@ -61,22 +64,42 @@ public struct DataStatistics {
             }
         }
         let (local, remote) = try withSharedSnapshot(on: connection, {
-            try fingerprints(of: mine, on: connection, reporting: true)
+            try fingerprints(of: mine, on: connection, tally: tally)
         }, background: { [theirs] sibling in
             try Self.pinTextSettings(sibling)
-            return try DataStatistics(connection: sibling).fingerprints(of: theirs, on: sibling, reporting: false)
+            return try DataStatistics(connection: sibling).fingerprints(of: theirs, on: sibling, tally: tally)
         })
         return local.merging(remote) { first, _ in first }
     }
 
-    private func fingerprints(of tables: [QualifiedName], on connection: Connection, reporting: Bool) throws -> [String: TableData] {
+    private func fingerprints(of tables: [QualifiedName], on connection: Connection, tally: TablesDone) throws -> [String: TableData] {
         var statistics: [String: TableData] = [:]
-        for (position, table) in tables.enumerated() {
-            if reporting { progress.progress(task: "data", done: position, total: tables.count, detail: ObjectName(schema: table.schema ?? "public", name: table.name).description) }
+        for table in tables {
+            tally.starting(ObjectName(schema: table.schema ?? "public", name: table.name).description)
             statistics["\(table.schema ?? "public").\(table.name)"] = try DataStatistics(connection: connection).fingerprint(table)
+            tally.finished()
         }
-        if reporting { progress.finish(task: "data") }
         return statistics
+    }
+
+    /// Tables fingerprinted so far, by this connection and its sibling: one task in progress.
+    final class TablesDone: @unchecked Sendable {
+        static let task = "fingerprint tables"
+        private let lock = NSLock()
+        private let total: Int
+        private let progress: any ProgressReporter
+        private var done = 0
+
+        init(total: Int, progress: any ProgressReporter) {
+            self.total = total
+            self.progress = progress
+        }
+
+        func starting(_ table: String) {
+            lock.withLock { progress.progress(task: Self.task, done: done, total: total, unit: "tables", detail: table) }
+        }
+
+        func finished() { lock.withLock { done += 1 } }
     }
 
     /// One table's count and fingerprint. `ONLY`: rows of inheritance children are theirs.

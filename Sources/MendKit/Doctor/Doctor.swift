@@ -139,8 +139,9 @@ public struct Doctor {
             var found: [Finding] = []
             let chosen = chosenChecks.filter { check in options.only.map { !$0.isDisjoint(with: check.classes) } ?? true }
             for (number, check) in chosen.enumerated() {
-                progress.progress(task: "doctor", done: number, total: chosen.count, detail: check.classes.map(\.rawValue).joined(separator: ", "))
+                progress.progress(task: "doctor", done: number, total: chosen.count, unit: "checks", detail: check.classes.map(\.rawValue).joined(separator: ", "))
                 found += try check.findings(context).filter { options.only?.contains($0.classID) ?? true }
+                progress.finish(task: DoctorContext.readingTask)
             }
             progress.finish(task: "doctor")
             return (found, context)
@@ -167,7 +168,7 @@ public struct Doctor {
                 findings.append(finding)
             }
         }
-        let sampled = context.tables.compactMap { table in context.read(table).percent.map { (table.objectName.description, $0) } }
+        let sampled = context.tables.compactMap { table in context.plannedRead(table).percent.map { (table.objectName.description, $0) } }
         return DoctorReport(
             database: connection.database, tables: context.schema.tables.count, exact: options.exact,
             sampleAboveBytes: options.sampleAboveBytes, sampled: Dictionary(uniqueKeysWithValues: sampled), findings: findings, kept: kept,

@@ -129,6 +129,22 @@ public final class DoctorContext {
     /// otherwise a `TABLESAMPLE SYSTEM` of about `sampleAboveBytes` of its pages (at least
     /// 0.01%), the same pages on every read (`REPEATABLE (0)`).
     public func read(_ table: Table) -> TableRead {
+        // The checks read the tables in this order: how far the current check got.
+        let position = positions[table.objectName.key] ?? 0
+        progress.progress(
+            task: Self.readingTask, done: position, total: positions.count, unit: "tables", detail: table.objectName.description)
+        return plannedRead(table)
+    }
+
+    /// The task of the current check's table reads; doctor finishes it after each check.
+    static let readingTask = "doctor reads"
+
+    /// Each table's place in `tables`, by `ObjectName.key`.
+    private lazy var positions: [String: Int] = Dictionary(
+        tables.enumerated().map { ($0.element.objectName.key, $0.offset) }, uniquingKeysWith: { first, _ in first })
+
+    /// How `read` takes the table, without reporting it.
+    func plannedRead(_ table: Table) -> TableRead {
         let facts = facts(table)
         let name = table.objectName.sqlName
         guard !exact, facts.bytes > sampleAboveBytes, sampleAboveBytes > 0 else { return TableRead(from: "\(name)", percent: nil) }

@@ -33,6 +33,9 @@ public struct Backfill: Effect {
     /// What the rows get, for people, when the step that asks for it can say more than
     /// "update": appended to the summary.
     public var purpose: String?
+    /// A short name of this backfill for progress lines, when a step runs several
+    /// ("fill the columns", "remove moved keys").
+    public var progressLabel: String?
     /// True when `condition` is exactly "some assigned column differs from its expression"
     /// (a step that derives columns from others, as extract_json_fields does): then a batch
     /// evaluates each expression once per row instead of twice (in SET and in WHERE), by

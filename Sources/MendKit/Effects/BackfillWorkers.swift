@@ -17,7 +17,8 @@ extension Backfill {
         private let context: EffectContext
         private let table: ObjectName
         private let matching: Int
-        private let started = Date()
+        /// The backfill's pass name in progress lines, when a step runs several.
+        private let label: String?
         /// Whether batches note their transaction (`Backfill.count` skips the rows they wrote).
         let recordsWriters: Bool
         let settings: PlanSettings
@@ -34,6 +35,7 @@ extension Backfill {
             self.context = context
             table = backfill.table
             matching = backfill.matching
+            label = backfill.progressLabel
             self.recordsWriters = recordsWriters
             settings = context.settings
             run = context.run
@@ -70,12 +72,10 @@ extension Backfill {
                     return (_updated, fault)
                 }
                 guard let pass else { return }
-                let elapsed = max(Date().timeIntervalSince(started), 0.001)
-                let rate = Double(updated) / elapsed
-                let eta = rate > 0 && pass == 1 ? String(format: ", ETA %.0f s", Double(max(matching - updated, 0)) / rate) : ""
+                let passName = pass > 1 ? "catch-up pass \(pass)" : nil
                 context.progress.progress(
-                    task: "backfill \(table)", done: min(updated, matching), total: matching,
-                    detail: String(format: "%.0f rows/s%@%@", rate, eta, pass > 1 ? ", catch-up pass \(pass)" : ""))
+                    task: "backfill \(table)", done: min(updated, matching), total: matching, unit: "rows",
+                    detail: [label, passName].compactMap { $0 }.joined(separator: ", "))
                 if fault { context.fault(.inside) }
             }
         }

@@ -1,3 +1,4 @@
+import Foundation
 import PostgresClient
 import SchemaModel
 
@@ -37,16 +38,25 @@ public struct ConcurrentSQL: Effect {
         if context.rehearsal || context.connection.isInTransaction {
             // Without a transactional form there is nothing a rehearsal can run: it says so.
             guard let form = rehearsalSQL else { return EffectOutcome(note: "not rehearsed: it runs only outside a transaction") }
-            return try context.inTransaction { EffectOutcome(rowsAffected: try $0.execute(form).affectedRows) }
+            return try context.inTransaction { connection in
+                EffectOutcome(rowsAffected: try watchingBuild(context, on: connection) { try connection.execute(form).affectedRows })
+            }
         }
         return try context.outsideTransaction { connection in
             if let index, let leftover = try Self.invalidIndex(index, on: connection) {
                 try connection.execute("DROP INDEX CONCURRENTLY IF EXISTS \(leftover)" as SQL)
             }
-            let result = try connection.execute(statement)
+            let result = try watchingBuild(context, on: connection) { try connection.execute(statement) }
             context.fault(.inside)
             return EffectOutcome(rowsAffected: result.affectedRows)
         }
+    }
+
+    /// `body` with the index build's progress reported (`pg_stat_progress_create_index`), when
+    /// the statement builds one.
+    private func watchingBuild<T>(_ context: EffectContext, on connection: Connection, _ body: () throws -> T) throws -> T {
+        guard let index, statement.description.trimmingCharacters(in: .whitespacesAndNewlines).uppercased().hasPrefix("CREATE") else { return try body() }
+        return try IndexBuildWatch.watching(index, on: connection, progress: context.progress, body)
     }
 
     /// The name of `index` when it exists and is not valid (a build that did not finish).

@@ -112,6 +112,7 @@ struct FieldEffects {
             table: objectName, key: keyTypes, assignments: plans.map { ($0.field.name, $0.target) }, condition: condition, matching: matching,
             batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers)
         backfill.purpose = step.fieldCounts(plans, groups: groups).joined(separator: "; ")
+        backfill.progressLabel = "fill \(plans.map(\.field.name).joined(separator: ", "))"
         // `condition` is "a column differs from its target": each target once per row.
         backfill.conditionIsDifference = true
         // With on_invalid: fail the proof also finds values written since that do not convert.
@@ -171,6 +172,7 @@ struct FieldEffects {
         var removal = Backfill(
             table: objectName, key: keyTypes, assignments: [(step.column, expression)], condition: removable,
             matching: missing.isEmpty ? count + needing : needing, batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers)
+        removal.progressLabel = "remove moved keys from \(step.column)"
         removal.purpose = "remove from \(step.column) the keys whose values are in their columns (set-aside values stay)"
         return removal
     }

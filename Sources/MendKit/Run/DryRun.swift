@@ -62,10 +62,12 @@ extension Runner {
             try CatalogReader(connection: connection).readSchema(tables: planScope)
         }
         let readOnly = try readOnlyAllowed ? ReadOnlySession.detect(connection) : nil
-        let probe = Probe(connection: connection, settings: plan.settings, fingerprints: fingerprints, readOnlySession: readOnly)
+        let probe = Probe(connection: connection, settings: plan.settings, fingerprints: fingerprints, readOnlySession: readOnly, progress: progress)
         var predicted = live
         var pending = PendingChanges()
+        defer { progress.finish(task: "dry run") }
         for planned in plan.steps {
+            progress.progress(task: "dry run", done: planned.number - 1, total: plan.steps.count, unit: "steps", detail: planned.kind)
             var assessment: Assessment
             var waitsFor: Int?
             do {

@@ -71,7 +71,7 @@ public struct Runner {
         let journal = Journal(connection: connection)
         try journal.prepare()
         let run = try journal.startRun(plan, mode: "apply")
-        let taker = SnapshotTaker(connection: connection)
+        let taker = SnapshotTaker(connection: connection, progress: includeData ? progress : SilentProgress())
         let files = RunSnapshots(directory: snapshotDirectory, database: connection.database, plan: plan.name, run: run)
         var pre: Snapshot?
         if needed {

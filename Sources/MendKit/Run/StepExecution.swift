@@ -9,7 +9,7 @@ extension Runner {
     func runSteps(_ report: inout RunReport, journal: Journal?, run: Int64, rehearsalArchives: String?) throws {
         let execution = StepExecution(self, journal: journal, run: run, rehearsalArchives: rehearsalArchives)
         for planned in plan.steps {
-            progress.progress(task: "step", done: planned.number - 1, total: plan.steps.count, detail: planned.kind)
+            progress.progress(task: "step", done: planned.number - 1, total: plan.steps.count, unit: "steps", detail: planned.kind)
             guard try execution.run(planned, into: &report) else { return }
         }
         progress.finish(task: "step")
@@ -55,7 +55,7 @@ final class StepExecution {
         self.run = run
         rehearsal = rehearsalArchives != nil
         let settings = runner.plan.settings
-        probe = Probe(connection: runner.connection, archiveOverride: rehearsalArchives, settings: settings, fingerprints: runner.fingerprints)
+        probe = Probe(connection: runner.connection, archiveOverride: rehearsalArchives, settings: settings, fingerprints: runner.fingerprints, progress: runner.progress)
         let context = EffectContext(
             connection: runner.connection, settings: settings, rehearsal: rehearsal, journal: journal, run: run,
             planSHA256: runner.plan.sha256, progress: runner.progress, archiveOverride: rehearsalArchives, faults: runner.faults)

@@ -154,6 +154,7 @@ struct OnlineTable {
             table: name, key: key, assignments: zip(shadowNames, casts).map { (column: $0, expression: $1) }, condition: difference,
             matching: matching, batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers)
         let gets = columns.count == 1 ? " \(shadowNames[0]) gets" : "s \(shadowNames.joined(separator: ", ")) get"
+        backfill.progressLabel = "copy into \(shadowNames.joined(separator: ", "))"
         backfill.purpose = "the shadow column\(gets) \(conversion.holds) \(columns.joined(separator: ", "))"
         backfill.conditionIsDifference = true
         return backfill
