@@ -13,15 +13,20 @@ struct PgMend: ParsableCommand {
         discussion: """
             Exit codes: 0 done, 1 drift found or failed, 2 bad input, 3 blocked by data problems, \
             4 could not connect or lock, \
-            5 not confirmed (declined at the prompt).
+            5 not confirmed (declined at the prompt). `pgmend --version` prints the version.
             """,
-        version: PgMendVersion.string,
         subcommands: [Ping.self, PlanCommand.self, RunCommand.self, Doctor.self, SnapshotCommand.self, Verify.self, Docs.self, Models.self, Drift.self, ArchiveCommand.self]
     )
 
     /// Parses, runs, and maps every failure onto pgmend's documented exit codes (argument
     /// errors are 2 here, not ArgumentParser's 64).
     static func main() {
+        // The version is the top command's alone: given to ArgumentParser, every subcommand
+        // would accept --version too (and ignore what it was asked to do).
+        if CommandLine.arguments.dropFirst().elementsEqual(["--version"]) {
+            print(PgMendVersion.string)
+            Foundation.exit(ExitStatus.ok.rawValue)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()

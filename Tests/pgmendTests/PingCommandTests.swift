@@ -10,10 +10,17 @@ struct PingCommandTests {
         let version = try PgMendBinary.run(["--version"])
         #expect(version.status == 0)
         #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").count == 3)
+        // Only the top command has it: after a subcommand it is an unknown option (exit 2),
+        // not the version printed instead of the work asked for.
+        for command in [["ping"], ["plan", "list"], ["run", "x"]] {
+            let outcome = try PgMendBinary.run(command + ["--version"])
+            #expect(outcome.status == 2 && outcome.stderr.contains("--version"), "\(command): \(outcome.stdout)\(outcome.stderr)")
+        }
         let help = try PgMendBinary.run(["--help"])
         #expect(help.status == 0)
         #expect(help.stdout.contains("ping"))
         #expect(help.stdout.contains("4 could not connect"))
+        #expect(help.stdout.containsFlowed("`pgmend --version` prints the version"))
     }
 
     @Test func badArgumentsExitTwo() throws {
