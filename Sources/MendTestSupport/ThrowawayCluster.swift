@@ -84,7 +84,10 @@ public final class ThrowawayCluster: Sendable {
             return value
         }
         let slug = label.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
-        let name = "t\(number)_" + String(String(slug).prefix(40))
+        // The number padded: one label gives names of one length, so text that wraps at 100
+        // columns around a database name (an archive's path) wraps alike in every run.
+        let digits = String(number)
+        let name = "t" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits + "_" + String(String(slug).prefix(40))
         let admin = try Connection(conninfo())
         try admin.execute("CREATE DATABASE \(ident: name)")
         return TestDatabase(name: name, cluster: self)

@@ -117,8 +117,8 @@ public struct RunReportText {
             } else {
                 lines += changes("predicted schema changes", report.predictedChanges)
             }
-            if let pre = report.preSnapshot { lines.append("pre-snapshot:  \(pre)") }
-            if let post = report.postSnapshot { lines.append("post-snapshot: \(post)") }
+            if let pre = report.preSnapshot { lines += wrap("pre-snapshot:  \(pre)", width: Self.width, first: "", rest: "  ") }
+            if let post = report.postSnapshot { lines += wrap("post-snapshot: \(post)", width: Self.width, first: "", rest: "  ") }
             let ran = report.steps.flatMap(\.actions).filter(\.executed)
             // "nothing to do ... (0 statements executed)" says it already.
             if !(ran.isEmpty && report.message?.hasPrefix("nothing to do") == true) { lines.append(Self.tally(ran, statements: "executed", files: "written")) }
