@@ -110,12 +110,15 @@ struct PlanLoaderTests {
         settings.lockTimeout = 500
         settings.statementTimeout = 60_000
         settings.batchSize = 1000
+        settings.batchSizeGiven = true
+        settings.batchTarget = 0  // batch_size alone: fixed batches, as before batch_target
         settings.batchPause = 50
         settings.retries = 3
         settings.batchWorkers = 2
         #expect(plan.settings == settings)
         #expect(plan.settings.lines.map { "\($0.name)=\($0.value)" } == [
-            "lock_timeout=500ms", "statement_timeout=1min", "batch_size=1000", "batch_pause=50ms", "retries=3", "batch_workers=2",
+            "lock_timeout=500ms", "statement_timeout=1min", "batch_size=1000", "batch_target=none (fixed batches)", "batch_pause=50ms",
+            "retries=3", "batch_workers=2",
         ])
         #expect(plan.steps.map(\.kind) == StepRegistry.names)
         #expect(plan.steps.map(\.location.line) == [11, 16, 20, 49, 55, 62, 66, 71, 75, 79, 83, 95, 100, 105, 112, 118])
@@ -182,7 +185,8 @@ struct PlanLoaderTests {
         #expect(minimal.description == nil)
         #expect(minimal.settings == PlanSettings())
         #expect(minimal.settings.lines.map { "\($0.name)=\($0.value)" } == [
-            "lock_timeout=2s", "statement_timeout=0", "batch_size=5000", "batch_pause=0", "retries=10", "batch_workers=1",
+            "lock_timeout=2s", "statement_timeout=0", "batch_size=at most 100000 (batch_target)", "batch_target=100ms", "batch_pause=0",
+            "retries=10", "batch_workers=1",
         ])
 
         let plan = try PlanFixtures.load("valid", "schemas-and-null-values")

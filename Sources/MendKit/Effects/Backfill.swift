@@ -29,7 +29,10 @@ public struct Backfill: Effect {
     public var condition: SQL
     /// Rows that matched when assessed, for progress and the dry run.
     public var matching: Int
+    /// The plan's `batch_size`: the size of fixed batches, the most keys of adaptive ones.
     public var batchSize: Int
+    /// How batches are sized: fixed, or to the plan's `batch_target`.
+    public var sizing: BatchSizing
     /// What the rows get, for people, when the step that asks for it can say more than
     /// "update": appended to the summary.
     public var purpose: String?
@@ -63,7 +66,7 @@ public struct Backfill: Effect {
 
     public init(
         table: ObjectName, key: [(name: String, type: String)], assignments: [(column: String, expression: SQL)],
-        condition: SQL, matching: Int, batchSize: Int, workers: Int = 1
+        condition: SQL, matching: Int, batchSize: Int, workers: Int = 1, sizing: BatchSizing? = nil
     ) {
         self.table = table
         self.key = key
@@ -71,6 +74,7 @@ public struct Backfill: Effect {
         self.condition = condition
         self.matching = matching
         self.batchSize = batchSize
+        self.sizing = sizing ?? .fixed(batchSize)
         self.workers = workers
     }
 
@@ -83,7 +87,7 @@ public struct Backfill: Effect {
     }
 
     public var summary: String {
-        "update \(matching) row\(matching == 1 ? "" : "s") of \(table) in batches of \(batchSize) keys, by (\(key.map(\.name).joined(separator: ", ")))"
+        "update \(matching) row\(matching == 1 ? "" : "s") of \(table) in batches \(sizing.description), by (\(key.map(\.name).joined(separator: ", ")))"
             + (workers > 1 ? ", the first pass on \(workers) connections at once" : "")
             + (purpose.map { ": \($0)" } ?? "")
             + (verify == nil ? "" : "; then one read of the table proves no row is left to update and none breaks the step's rule")
@@ -137,7 +141,9 @@ public struct Backfill: Effect {
         // Catch-up: rows written behind the cursor (or before the resume point) that match.
         var (remaining, violating) = try count(context.connection, skipping: tally.written)
         var number = 1
-        while remaining > batchSize && number < 5 {
+        // Another pass while more than one batch is left (the largest the first pass found
+        // fitting, when batches are sized to a target); then one last statement.
+        while remaining > tally.largestBatch(or: sizing.first) && number < 5 {
             number += 1
             try pass(number, from: nil)
             (remaining, violating) = try count(context.connection, skipping: tally.written)
@@ -154,7 +160,8 @@ public struct Backfill: Effect {
             if !sample.isEmpty { throw AssertionFailed(summary: verify.summary, count: max(violating, sample.count), sample: sample) }
         }
         context.progress.finish(task: "backfill \(table)")
-        return EffectOutcome(rowsAffected: tally.updated, longestTransaction: tally.longestBatch, batches: tally.batches)
+        return EffectOutcome(
+            rowsAffected: tally.updated, longestTransaction: tally.longestBatch, batches: tally.batches, batchP99: tally.batchPercentile(0.99))
     }
 
     /// What one batch did.
@@ -174,10 +181,12 @@ public struct Backfill: Effect {
         transaction: ((Connection) throws -> Batch) throws -> Batch
     ) throws {
         var last = start
+        var sizer = BatchSizer(sizing)
         while !tally.stopped {
             let started = Date()
+            let size = sizer.size
             let batch = try transaction { connection in
-                let bound = try connection.query(boundStatement(after: Bound(last), through: Bound(end)))
+                let bound = try connection.query(boundStatement(after: Bound(last), through: Bound(end), size: size))
                     .first?.get(0, as: [String].self)
                 let upper = bound ?? end
                 let rows = try connection.query(updateStatement(lower: Bound(last), upper: Bound(upper))).affectedRows ?? 0
@@ -191,7 +200,9 @@ public struct Backfill: Effect {
                 }
                 return Batch(rows: rows, bound: bound, xid: xid)
             }
-            tally.record(rows: batch.rows, xid: batch.xid, seconds: Date().timeIntervalSince(started), pass: number)
+            let seconds = Date().timeIntervalSince(started)
+            tally.record(rows: batch.rows, xid: batch.xid, seconds: seconds, pass: number, keys: size)
+            sizer.record(seconds: seconds)
             guard let bound = batch.bound else { return }
             last = bound
             if tally.settings.batchPause > 0 { Thread.sleep(forTimeInterval: Double(tally.settings.batchPause) / 1000) }

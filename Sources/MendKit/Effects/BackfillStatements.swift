@@ -45,11 +45,12 @@ extension Backfill {
     /// The batch's upper bound: the key `batch_size` keys after `after` (or from the first), as
     /// text; no row when fewer are left (up to `through`, when given). Only the primary key's
     /// index is read.
-    func boundStatement(after: Bound?, through: Bound? = nil) -> SQL {
+    /// The key `size` keys after `after` (the first batch's size when not given).
+    func boundStatement(after: Bound?, through: Bound? = nil, size: Int? = nil) -> SQL {
         let texts: [SQL] = keyColumns.map { "\($0)::text" }
         let clauses = range(lower: after, upper: through)
         let filter: SQL = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
-        return "SELECT ARRAY[\(texts)] FROM \(name)\(filter) ORDER BY \(keyColumns) OFFSET \(literal: batchSize - 1) LIMIT 1"
+        return "SELECT ARRAY[\(texts)] FROM \(name)\(filter) ORDER BY \(keyColumns) OFFSET \(literal: (size ?? sizing.first) - 1) LIMIT 1"
     }
 
     /// Whether `updateStatement` compares rows' xmin with the assessment's snapshot.

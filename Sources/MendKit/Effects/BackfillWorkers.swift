@@ -28,6 +28,8 @@ extension Backfill {
         private var _written: [UInt64] = []
         private var _longestBatch = 0.0
         private var _batches = 0
+        private var _batchSeconds: [Double] = []
+        private var _largestKeys = 0
         private var faulted = false
         private var _stopped = false
 
@@ -47,6 +49,18 @@ extension Backfill {
         var longestBatch: Double { lock.withLock { _longestBatch } }
         /// Batches committed.
         var batches: Int { lock.withLock { _batches } }
+
+        /// The most keys a batch took, or `fallback` before any batch.
+        func largestBatch(or fallback: Int) -> Int { lock.withLock { _largestKeys > 0 ? _largestKeys : fallback } }
+
+        /// The batches' duration below which `fraction` of them fall (nearest rank); nil
+        /// without batches.
+        func batchPercentile(_ fraction: Double) -> Double? {
+            let sorted = lock.withLock { _batchSeconds }.sorted()
+            guard !sorted.isEmpty else { return nil }
+            let rank = Int((fraction * Double(sorted.count)).rounded(.up))
+            return sorted[min(max(rank, 1), sorted.count) - 1]
+        }
         /// A worker failed: the others stop after their current batch (the run fails anyway).
         var stopped: Bool { lock.withLock { _stopped } }
         func stop() { lock.withLock { _stopped = true } }
@@ -59,13 +73,15 @@ extension Backfill {
 
         /// A batch committed; `pass` nil for the last pass, which reports no progress (the
         /// loop's work is done when it runs).
-        func record(rows: Int, xid: UInt64?, seconds: Double, pass: Int?) {
+        func record(rows: Int, xid: UInt64?, seconds: Double, pass: Int?, keys: Int = 0) {
             reporting.withLock {
                 let (updated, fault) = lock.withLock {
                     _updated += rows
                     if let xid { _written.append(xid) }
                     _longestBatch = max(_longestBatch, seconds)
                     _batches += 1
+                    _batchSeconds.append(seconds)
+                    _largestKeys = max(_largestKeys, keys)
                     // The `inside` fault point: half of the rows that matched are done.
                     let fault = pass != nil && !faulted && _updated * 2 >= matching
                     if fault { faulted = true }

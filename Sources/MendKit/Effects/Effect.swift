@@ -68,12 +68,15 @@ public struct EffectOutcome: Sendable {
     public var note: String?
     /// Transactions it ran its statements in, when more than one (a backfill's batches).
     public var batches: Int?
+    /// Seconds of the 99th percentile of those transactions.
+    public var batchP99: Double?
 
-    public init(rowsAffected: Int? = nil, longestTransaction: Double? = nil, note: String? = nil, batches: Int? = nil) {
+    public init(rowsAffected: Int? = nil, longestTransaction: Double? = nil, note: String? = nil, batches: Int? = nil, batchP99: Double? = nil) {
         self.rowsAffected = rowsAffected
         self.longestTransaction = longestTransaction
         self.note = note
         self.batches = batches
+        self.batchP99 = batchP99
     }
 }
 

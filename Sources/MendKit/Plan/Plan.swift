@@ -22,8 +22,17 @@ public struct PlanSettings: Sendable, Equatable {
     public var lockTimeout = 2000
     /// `statement_timeout` for every statement, in milliseconds; 0 means none.
     public var statementTimeout = 0
-    /// Rows per backfill batch.
+    /// Keys per backfill batch when batches are fixed; their most when they are sized to
+    /// `batchTarget`.
     public var batchSize = 5000
+    /// Whether the plan gave `batch_size`.
+    public var batchSizeGiven = false
+    /// Milliseconds a backfill batch should take: each pass sizes its batches to it from the
+    /// time of the ones before. 0: fixed batches of `batchSize` (a plan that gives
+    /// `batch_size` and no `batch_target`).
+    public var batchTarget = 100
+    /// The most keys an adaptive batch takes when the plan gives no `batch_size`.
+    public static let adaptiveMaximum = 100_000
     /// Milliseconds to wait between two backfill batches (room for replication to keep up).
     public var batchPause = 0
     /// How many times a statement that hit lock_timeout is retried, with backoff.
@@ -38,11 +47,17 @@ public struct PlanSettings: Sendable, Equatable {
 
     public init() {}
 
+    /// How the backfills of the plan size their batches.
+    public var batchSizing: BatchSizing {
+        batchTarget == 0 ? .fixed(batchSize) : .adaptive(targetMilliseconds: batchTarget, maximum: batchSizeGiven ? batchSize : Self.adaptiveMaximum)
+    }
+
     /// The settings as `plan show` prints them.
     public var lines: [(name: String, value: String)] {
         [("lock_timeout", PlanDuration.text(milliseconds: lockTimeout)),
          ("statement_timeout", PlanDuration.text(milliseconds: statementTimeout)),
-         ("batch_size", String(batchSize)),
+         ("batch_size", batchSizeGiven || batchTarget == 0 ? String(batchSize) : "at most \(Self.adaptiveMaximum) (batch_target)"),
+         ("batch_target", batchTarget == 0 ? "none (fixed batches)" : PlanDuration.text(milliseconds: batchTarget)),
          ("batch_pause", PlanDuration.text(milliseconds: batchPause)),
          ("retries", String(retries)),
          ("batch_workers", String(batchWorkers))]
@@ -133,6 +148,13 @@ public enum PlanLoader {
             settings.lockTimeout = reader.duration("lock_timeout", default: settings.lockTimeout)
             settings.statementTimeout = reader.duration("statement_timeout", default: settings.statementTimeout)
             settings.batchSize = reader.int("batch_size", default: settings.batchSize, range: 1...10_000_000)
+            settings.batchSizeGiven = reader.has("batch_size")
+            // A plan that fixed its batches' size keeps them fixed unless it asks for a target.
+            let target = reader.has("batch_size") ? 0 : settings.batchTarget
+            settings.batchTarget = reader.duration("batch_target", default: target)
+            if reader.has("batch_target") && settings.batchTarget > 60_000 {
+                reader.report(reader.location(of: "batch_target"), "batch_target must be at most 1m: a batch holds its row locks that long")
+            }
             settings.batchPause = reader.duration("batch_pause", default: settings.batchPause)
             settings.retries = reader.int("retries", default: settings.retries, range: 0...1000)
             settings.batchWorkers = reader.int("batch_workers", default: settings.batchWorkers, range: 1...16)

@@ -51,6 +51,7 @@ struct RunReportDetails {
             if let rows = action.rowsAffected { ran += ", " + RunReportText.count(rows, "row") }
             if let attempts = action.attempts, attempts > 1 { ran += ", \(attempts) attempts" }
             if let longest = action.longestTransactionMs { ran += ", longest transaction \(RunReportText.duration(longest))" }
+            if let p99 = action.batchP99Ms { ran += " (p99 \(RunReportText.duration(p99)))" }
             if let note = action.note { ran += "; \(note)" }
             facts.append(ran)
         }

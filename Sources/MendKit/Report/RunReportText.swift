@@ -91,7 +91,8 @@ public struct RunReportText {
         let milliseconds = ran.compactMap(\.durationMs).reduce(0, +)
         facts.append(Self.duration(milliseconds))
         if let longest = ran.compactMap(\.longestTransactionMs).max(), ran.contains(where: { ($0.batches ?? 1) > 1 }) {
-            facts.append("longest transaction \(Self.duration(longest))")
+            let p99 = ran.compactMap(\.batchP99Ms).max()
+            facts.append("longest transaction \(Self.duration(longest))" + (p99.map { " (p99 \(Self.duration($0)))" } ?? ""))
         }
         return facts.joined(separator: ", ")
     }

@@ -51,6 +51,7 @@ struct EffectExecutor {
                 let outcome = try effect.apply(context)
                 stepReport.actions[index].durationMs = Self.milliseconds(since: started)
                 stepReport.actions[index].batches = outcome.batches
+                stepReport.actions[index].batchP99Ms = Self.milliseconds(outcome.batchP99)
                 if let statement { try journal?.finishStatement(statement, rowsAffected: outcome.rowsAffected, attempts: attempts.failed + 1, error: nil) }
                 stepReport.actions[index].executed = true
                 stepReport.actions[index].rowsAffected = outcome.rowsAffected

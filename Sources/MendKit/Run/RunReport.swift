@@ -72,6 +72,8 @@ public struct RunReport: Encodable, Sendable {
         /// Transactions its statements ran in, when it ran them more than once (a backfill's
         /// batches): the statements shown ran once per batch.
         public var batches: Int? = nil
+        /// Milliseconds of the 99th percentile of those batches' transactions.
+        public var batchP99Ms: Int? = nil
         /// The tables of `tables` as names, for SQL (not encoded).
         var lockedTables: [ObjectName] = []
         /// Plan text run as written (`Effect.raw`), whose changes cannot be predicted (not encoded).
@@ -152,7 +154,7 @@ extension RunReport.StepReport {
 extension RunReport.ActionReport {
     enum CodingKeys: String, CodingKey {
         case summary, sql, transactional, lock, table, tables, hazards, deletesRows = "deletes_rows", executed, rowsAffected = "rows_affected", attempts
-        case longestTransactionMs = "longest_transaction_ms", note, durationMs = "duration_ms", batches
+        case longestTransactionMs = "longest_transaction_ms", note, durationMs = "duration_ms", batches, batchP99Ms = "batch_p99_ms"
     }
 }
 
