@@ -30,7 +30,8 @@
 #
 #   BENCH_ROWS        rows in each table (default 1000000)
 #   BENCH_ROUNDS      timed rounds of each command (default 3)
-#   BENCH_BATCH_SIZE  the plan's batch_size setting (default: none, so pgmend's default, 5000)
+#   BENCH_BATCH_SIZE  the plan's batch_size setting, fixed batches of that many keys (default: none,
+#                     so batches sized to pgmend's default batch_target, 100 ms)
 #   BENCH_PORT        port of the throwaway cluster; names its socket only (default 54343)
 #   PGMEND_BIN        a pgmend binary to time instead of building the release one
 #
@@ -124,14 +125,16 @@ check_round() { # ROUND
 
 # The shared rounds (lib/rounds.sh), then the throughput.
 compare() {
-  local batches size_from=BENCH_BATCH_SIZE
-  [[ -n "$batch_size" ]] || size_from="the default"
+  local batches p99 sized="sized to the default batch_target, 100 ms"
+  [[ -z "$batch_size" ]] || sized="fixed at $batch_size keys by BENCH_BATCH_SIZE"
   compare_rounds backfill
 
-  # A batch is the next batch_size keys: one per batch_size rows of the table.
-  batches=$(( (rows + ${batch_size:-5000} - 1) / ${batch_size:-5000} ))
-  echo "bench:   $matching of $rows rows updated in $batches batches of ${batch_size:-5000} keys" \
-       "($size_from):" \
+  # The batches of the last round, as its report counts them (sized to batch_target unless
+  # BENCH_BATCH_SIZE fixes them), and the 99th percentile of their transactions.
+  batches=$(report_field "$rounds" "r#>>'{steps,0,actions,0,batches}'")
+  p99=$(report_field "$rounds" "r#>>'{steps,0,actions,0,batch_p99_ms}'")
+  echo "bench:   $matching of $rows rows updated in $batches batches" \
+       "($sized; p99 ${p99:-?} ms):" \
        "pgmend $(( matching * 1000000000 / cand )) rows/s, UPDATE $(( matching * 1000000000 / base )) rows/s"
 }
 
