@@ -12,6 +12,8 @@
 #                            for comparison, without it); lock timeouts counted apart. Target:
 #                            none but lock timeouts pgmend caused (the application sets no
 #                            lock_timeout, so a lock it waits for shows as latency, not failure).
+#                            pgmend's own lock timeouts (statements it retried: the actions'
+#                            `attempts` beyond the first) are printed beside them.
 #   app-impact KIND batches  pgmend's longest batch (`longest_transaction_ms` of its batched
 #                            actions in the JSON report) and `batch_p99_ms`. Target: no batch
 #                            over 200 ms. The longest transaction of any action (a swap, an
@@ -257,7 +259,7 @@ max_of() { printf '%s\n' "$@" | sort -n | tail -1; }
 measure() { # KIND SIZE
   local kind=$1 size=$2 name r sized verdict increase longest p99 any
   local -a b50=() b99=() c50=() c99=() inc=() durs=() longest_all=() p99_all=() any_all=()
-  local base_done=0 cand_done=0 base_failed=0 cand_failed=0 locks=0
+  local base_done=0 cand_done=0 base_failed=0 cand_failed=0 locks=0 retries=0 retried
   name="app-impact $kind"
   sized="batches sized to the default batch_target, 100 ms"
   if [[ "$size" != target ]]; then name="$name (batch_size $size)"; sized="batches fixed at $size keys"; fi
@@ -283,7 +285,8 @@ measure() { # KIND SIZE
     p99=$(report_field "$round" "(SELECT round(max((a->>'batch_p99_ms')::numeric)) FROM jsonb_array_elements(r#>'{steps,0,actions}') a WHERE a ? 'batches')")
     any=$(report_field "$round" "(SELECT round(max((a->>'longest_transaction_ms')::numeric)) FROM jsonb_array_elements(r#>'{steps,0,actions}') a)")
     [[ "$longest" =~ ^[0-9]+$ ]] || die "round $round: no batched action with longest_transaction_ms in $work/report-$round.json"
-    longest_all+=("$longest"); p99_all+=("${p99:-0}"); any_all+=("${any:-0}")
+    retried=$(report_field "$round" "(SELECT coalesce(sum((a->>'attempts')::int - 1), 0) FROM jsonb_array_elements(r#>'{steps,0,actions}') a WHERE a ? 'attempts')")
+    longest_all+=("$longest"); p99_all+=("${p99:-0}"); any_all+=("${any:-0}"); retries=$(( retries + retried ))
   done
 
   increase=$(median "${inc[@]}")
@@ -297,7 +300,7 @@ measure() { # KIND SIZE
        "$cand_done completed while pgmend ran, $base_done without"
   if (( cand_failed - locks <= 0 )); then verdict="(target: none but lock timeouts) PASS"; else verdict="(target: none but lock timeouts) MISS"; fi
   echo "bench $name failed: $cand_failed application transactions failed while pgmend ran ($locks of them lock timeouts)," \
-       "$base_failed without, over $rounds rounds $verdict"
+       "$base_failed without, over $rounds rounds; pgmend retried $retries statements after its own lock_timeout $verdict"
   longest=$(max_of "${longest_all[@]}")
   if (( longest <= batch_limit )); then verdict="(target <= $batch_limit ms) PASS"; else verdict="(target <= $batch_limit ms) MISS"; fi
   echo "bench $name batches: longest batch $longest ms (max of $rounds rounds; each round's: ${longest_all[*]} ms)," \
