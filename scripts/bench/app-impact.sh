@@ -161,7 +161,7 @@ keep() { # TAG [FILE...]
 now_us() { echo $(( $(date +%s%N) / 1000 )); }
 
 # The application's figures of TAG over [FROM-US, TO-US] (transactions by completion time):
-# "completed failed p50_us p99_us" on one line, failed counting the log's failed or skipped
+# "completed failed p50_us p99_us max_us" on one line, failed counting the log's failed or skipped
 # transactions and the clients that pgbench reports aborted (those stop, so they count once).
 app_figures() { # TAG FROM-US TO-US
   local tag=$1 from=$2 to=$3 logs aborted
@@ -174,7 +174,7 @@ app_figures() { # TAG FROM-US TO-US
     $3 ~ /^[0-9]+$/ { lat[++n] = $3 + 0; next }
     { failed++ }
     END {
-      if (n == 0) { print 0, failed + aborted, 0, 0; exit }
+      if (n == 0) { print 0, failed + aborted, 0, 0, 0; exit }
       # nearest rank, on the latencies sorted (a Shell sort: mawk has no asort)
       for (gap = int(n / 2); gap > 0; gap = int(gap / 2))
         for (i = gap + 1; i <= n; i++) {
@@ -184,7 +184,7 @@ app_figures() { # TAG FROM-US TO-US
         }
       p50 = int(0.50 * n); if (p50 < 0.50 * n) p50++
       p99 = int(0.99 * n); if (p99 < 0.99 * n) p99++
-      print n, failed + aborted, lat[p50], lat[p99]
+      print n, failed + aborted, lat[p50], lat[p99], lat[n]
     }' "${logs[@]}"
 }
 
@@ -195,7 +195,7 @@ lock_timeouts() { # TAG
 # --- one round ---------------------------------------------------------------------------------
 
 dur_ns=0       # the last pgmend run's wall time: the next baseline window's length
-base_fig=()    # completed failed p50 p99 of the baseline window
+base_fig=()    # completed failed p50 p99 max of the baseline window
 cand_fig=()    # the same, of the pgmend window
 cand_locks=0   # lock timeouts the application met while pgmend ran
 
@@ -258,7 +258,7 @@ max_of() { printf '%s\n' "$@" | sort -n | tail -1; }
 # Warm-up, then BENCH_ROUNDS pairs of KIND with SIZE; prints its three lines.
 measure() { # KIND SIZE
   local kind=$1 size=$2 name r sized verdict increase longest p99 any
-  local -a b50=() b99=() c50=() c99=() inc=() durs=() longest_all=() p99_all=() any_all=()
+  local -a b50=() b99=() bmax=() c50=() c99=() cmax=() inc=() durs=() longest_all=() p99_all=() any_all=()
   local base_done=0 cand_done=0 base_failed=0 cand_failed=0 locks=0 retries=0 retried
   name="app-impact $kind"
   sized="batches sized to the default batch_target, 100 ms"
@@ -275,6 +275,7 @@ measure() { # KIND SIZE
     durs+=("$dur_ns")
     b50+=("${base_fig[2]}"); b99+=("${base_fig[3]}")
     c50+=("${cand_fig[2]}"); c99+=("${cand_fig[3]}")
+    bmax+=("${base_fig[4]}"); cmax+=("${cand_fig[4]}")
     inc+=("$(( cand_fig[3] - base_fig[3] ))")
     base_done=$(( base_done + base_fig[0] )); cand_done=$(( cand_done + cand_fig[0] ))
     base_failed=$(( base_failed + base_fig[1] )); cand_failed=$(( cand_failed + cand_fig[1] ))
@@ -296,6 +297,7 @@ measure() { # KIND SIZE
        "(median of $rounds pairs; each pair's: $(for v in "${inc[@]}"; do printf '%s ' "$(signed_ms "$v")"; done)ms) $verdict"
   echo "bench:   p50 $(ms "$(median "${b50[@]}")") ms without ($(range_ms "${b50[@]}")), $(ms "$(median "${c50[@]}")") ms with" \
        "($(range_ms "${c50[@]}")); p99 without $(range_ms "${b99[@]}"), with $(range_ms "${c99[@]}");" \
+       "longest $(ms "$(median "${bmax[@]}")") ms without ($(range_ms "${bmax[@]}")), $(ms "$(median "${cmax[@]}")") ms with ($(range_ms "${cmax[@]}"));" \
        "pgmend ran $(seconds "$(median "${durs[@]}")") s (median; $sized); $app_rate transactions/s on 2 connections," \
        "$cand_done completed while pgmend ran, $base_done without"
   if (( cand_failed - locks <= 0 )); then verdict="(target: none but lock timeouts) PASS"; else verdict="(target: none but lock timeouts) MISS"; fi
