@@ -43,21 +43,20 @@ extension PgMend.Docs {
         if result.agrees {
             say("\(path) agrees with \(database): nothing it documents is missing or typed otherwise")
         } else {
-            say("\(path) documents \(counted(result.contradictions.count, "thing")) that \(database) does not have:")
+            say("\(path) documents \(TextLayout.count(result.contradictions.count, "thing")) that \(database) does not have:")
             for finding in result.contradictions { say("\(finding)", first: "  ", rest: "      ") }
         }
         if !result.undocumented.isEmpty {
-            say("\(database) has \(counted(result.undocumented.count, "thing")) that \(path) does not mention:")
+            say("\(database) has \(TextLayout.count(result.undocumented.count, "thing")) that \(path) does not mention:")
             for finding in result.undocumented { say("\(finding)", first: "  ", rest: "      ") }
         }
         if !result.typesNotCompared.isEmpty {
-            say("\(counted(result.typesNotCompared.count, "type")) not compared (the server does not recognise them):")
+            say("\(TextLayout.count(result.typesNotCompared.count, "type")) not compared (the server does not recognise them):")
             for finding in result.typesNotCompared { say("\(finding)", first: "  ", rest: "      ") }
         }
         if !result.agrees || !result.undocumented.isEmpty { print(rewrite) }
     }
 
-    private func counted(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
 }
 
 /// The JSON answer of `docs --check`.

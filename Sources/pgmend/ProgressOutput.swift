@@ -193,7 +193,6 @@ final class StderrProgress: ProgressReporter, @unchecked Sendable {
         lock.withLock {
             if order.isEmpty, style == .lines, let context, let step = stepText, now - contextPrinted >= interval {
                 contextPrinted = now
-                contextStarted = now
                 StandardError.write("pgmend: \(step) \(context.kind): running \(ProgressMeter.duration(now - contextStarted))\n")
             }
             for task in order {

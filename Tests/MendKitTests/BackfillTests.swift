@@ -146,8 +146,9 @@ struct BackfillTests {
     /// The application dirties rows behind the cursor and inserts new ones while the loop
     /// runs, and another session writes the table throughout: when the step ends no row
     /// matches `where`, and every committed row is there.
-    @Test(arguments: [1, 2])
-    func writesDuringTheLoopEndUpRight(workers: Int) throws {
+    /// Batches fixed (`batch_size`) or sized to a target small enough for many of them.
+    @Test(arguments: [1, 2], ["batch_size: 500", "batch_target: 5ms"])
+    func writesDuringTheLoopEndUpRight(workers: Int, batches: String) throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
             let connection = try Self.session(database.conninfo)
             try Self.setUp(connection, rows: 50_000)
@@ -172,7 +173,7 @@ struct BackfillTests {
                 return (inserted, notes)
             }
             let dirtier = DirtyBetweenBatches(try Self.session(conninfo))
-            let plan = try writePlan(Self.plan.replacingOccurrences(of: "batch_size: 1000", with: "batch_size: 500, batch_workers: \(workers)"))
+            let plan = try writePlan(Self.plan.replacingOccurrences(of: "batch_size: 1000", with: "\(batches), batch_workers: \(workers)"))
             let report = try Runner(connection: connection, plan: plan, progress: dirtier).apply(snapshotDirectory: Self.snapshots)
             stop.signal()
             let writes = try app.value()

@@ -14,7 +14,7 @@ public enum DoctorText {
             : report.sampled.isEmpty
                 ? "every table read whole"
                 : "\(report.sampled.count) table\(report.sampled.count == 1 ? "" : "s") over \(ByteSize.text(report.sampleAboveBytes)) read as a sample"
-        lines += wrap("doctor: database \(report.database), \(RunReportText.count(report.tables, "table")), \(sampledNote)", width: width)
+        lines += wrap("doctor: database \(report.database), \(TextLayout.count(report.tables, "table")), \(sampledNote)", width: width)
         for finding in report.findings {
             lines.append("")
             lines += block(finding)

@@ -39,7 +39,7 @@ public enum DriftText {
         if !detailLines.isEmpty { lines += ["", "Details:"] + detailLines.dropFirst() }
         let differing = report.tableRows.filter { row in !row.cells.allSatisfy(row.agrees) }.count
         lines += ["", report.agree ? "every source agrees with the database"
-                  : "\(differing) of \(RunReportText.count(report.tableRows.count, "table")) differ between the database and a source"]
+                  : "\(differing) of \(TextLayout.count(report.tableRows.count, "table")) differ between the database and a source"]
         return lines
     }
 

@@ -53,9 +53,9 @@ public struct ConcurrentSQL: Effect {
     }
 
     /// `body` with the index build's progress reported (`pg_stat_progress_create_index`), when
-    /// the statement builds one.
+    /// the statement builds one (`index` names only an index the statement builds).
     private func watchingBuild<T>(_ context: EffectContext, on connection: Connection, _ body: () throws -> T) throws -> T {
-        guard let index, statement.description.trimmingCharacters(in: .whitespacesAndNewlines).uppercased().hasPrefix("CREATE") else { return try body() }
+        guard let index else { return try body() }
         return try IndexBuildWatch.watching(index, on: connection, progress: context.progress, body)
     }
 

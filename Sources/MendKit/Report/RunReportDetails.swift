@@ -24,14 +24,15 @@ struct RunReportDetails {
                 for statement in Self.statements(action.sql) {
                     let count = occurrences[statement] ?? 1
                     if count > 1 && shown.contains(statement) {
-                        lines += SQLLayout.cut("      -- again, as above: " + statement.prefix(width), to: width - 1).prefix(1).map { $0 + "…" }
+                        let first = statement.prefix { $0 != "\n" }
+                        lines.append(String("      -- again, as above: \(first)".prefix(width - 1)) + "…")
                         continue
                     }
                     shown.insert(statement)
                     lines += sql(statement)
                     if count > 1 { lines.append("      -- (\(count) times in this plan; shown once)") }
                 }
-                if let batches = action.batches, batches > 1 { lines.append("      -- (ran once per batch: \(RunReportText.count(batches, "batch")))") }
+                if let batches = action.batches, batches > 1 { lines.append("      -- (ran once per batch: \(TextLayout.count(batches, "batch")))") }
             }
             for problem in step.problems { lines += self.problem(problem) }
         }
@@ -42,13 +43,13 @@ struct RunReportDetails {
         let on = action.tables.isEmpty || action.lock == LockLevel.none.rawValue ? "" : " on " + action.tables.joined(separator: ", ")
         var facts = ["lock \(action.lock)\(on)"]
         if !action.hazards.isEmpty {
-            let rows = action.deletesRows.map { " (\(RunReportText.count($0, "row")))" } ?? ""
+            let rows = action.deletesRows.map { " (\(TextLayout.count($0, "row")))" } ?? ""
             facts.append("hazards: " + action.hazards.map { $0 == Hazard.deletesData.rawValue ? $0 + rows : $0 }.joined(separator: ", "))
         }
         if !action.transactional { facts.append("outside a transaction") }
         if action.executed {
             var ran = "ran"
-            if let rows = action.rowsAffected { ran += ", " + RunReportText.count(rows, "row") }
+            if let rows = action.rowsAffected { ran += ", " + TextLayout.count(rows, "row") }
             if let attempts = action.attempts, attempts > 1 { ran += ", \(attempts) attempts" }
             if let longest = action.longestTransactionMs { ran += ", longest transaction \(RunReportText.duration(longest))" }
             if let p99 = action.batchP99Ms { ran += " (p99 \(RunReportText.duration(p99)))" }
@@ -62,13 +63,13 @@ struct RunReportDetails {
     private func sql(_ statement: String) -> [String] {
         let lines = SQLLayout.lines(statement.split(separator: "\n", omittingEmptySubsequences: false).map { "      " + $0 }.joined(separator: "\n"), width: width)
         guard let limit = sqlLines, lines.count > limit + 1 else { return lines }
-        return Array(lines.prefix(limit)) + ["      … \(RunReportText.count(lines.count - limit, "more line")) (--verbose shows the whole statement)"]
+        return Array(lines.prefix(limit)) + ["      … \(TextLayout.count(lines.count - limit, "more line")) (--verbose shows the whole statement)"]
     }
 
     private func problem(_ problem: RunReport.ProblemReport) -> [String] {
         var text = problem.message
         if let count = problem.count {
-            text += " (\(RunReportText.count(count, "row"))"
+            text += " (\(TextLayout.count(count, "row"))"
             if !problem.sample.isEmpty {
                 let shown = problem.sample.prefix(Self.keysShown)
                 let more = count - shown.count

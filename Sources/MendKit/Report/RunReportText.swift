@@ -85,7 +85,7 @@ public struct RunReportText {
         let rows = ran.compactMap(\.rowsAffected)
         if !rows.isEmpty {
             let batches = ran.compactMap(\.batches).reduce(0, +)
-            facts.append(Self.count(rows.reduce(0, +), "row") + (batches > 1 ? " in \(Self.count(batches, "batch"))" : ""))
+            facts.append(TextLayout.count(rows.reduce(0, +), "row") + (batches > 1 ? " in \(TextLayout.count(batches, "batch"))" : ""))
         }
         if let attempts = ran.compactMap(\.attempts).max(), attempts > 1 { facts.append("\(attempts) attempts") }
         let milliseconds = ran.compactMap(\.durationMs).reduce(0, +)
@@ -182,25 +182,9 @@ public struct RunReportText {
         let files = actions.filter(\.writesFile).count
         let statements = actions.count - files
         var parts: [String] = []
-        if statements > 0 || files == 0 { parts.append(count(statements, "statement") + (verb.map { " \($0)" } ?? "")) }
-        if files > 0 { parts.append(count(files, "file") + (fileVerb.map { " \($0)" } ?? "")) }
+        if statements > 0 || files == 0 { parts.append(TextLayout.count(statements, "statement") + (verb.map { " \($0)" } ?? "")) }
+        if files > 0 { parts.append(TextLayout.count(files, "file") + (fileVerb.map { " \($0)" } ?? "")) }
         return parts.joined(separator: ", ")
-    }
-
-    /// "1 row", "12,345 rows", "2 batches".
-    static func count(_ number: Int, _ noun: String) -> String {
-        let plural = noun.hasSuffix("ch") ? noun + "es" : noun + "s"
-        return "\(grouped(number)) \(number == 1 ? noun : plural)"
-    }
-
-    static func grouped(_ number: Int) -> String {
-        let digits = String(number.magnitude)
-        var out = ""
-        for (index, digit) in digits.enumerated() {
-            if index > 0 && (digits.count - index) % 3 == 0 { out.append(",") }
-            out.append(digit)
-        }
-        return (number < 0 ? "-" : "") + out
     }
 
     static func duration(_ milliseconds: Int) -> String {

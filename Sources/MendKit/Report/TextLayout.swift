@@ -112,8 +112,10 @@ public enum TextLayout {
         wrap(text, width: width, first: first, rest: rest)
     }
 
-    /// "1 way", "2 ways": `noun` after `count`, plural unless it is one.
+    /// "1 way", "2 ways", "12,345 rows", "2 batches": `noun` after `count` (grouped), plural
+    /// unless it is one.
     public static func count(_ count: Int, _ noun: String) -> String {
-        RunReportText.count(count, noun)
+        let plural = noun.hasSuffix("ch") ? noun + "es" : noun + "s"
+        return "\(ProgressMeter.grouped(count)) \(count == 1 ? noun : plural)"
     }
 }
