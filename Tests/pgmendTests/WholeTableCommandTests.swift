@@ -88,41 +88,62 @@ struct WholeTableCommandTests {
 
     /// A rehearsal interrupted (SIGINT, as Ctrl-C) while its archive sits in its private
     /// folder: the folder is gone when pgmend has ended, and the table is untouched.
+    ///
+    /// The second step waits for a lock this test holds, so the rehearsal is surely still
+    /// running, its archive written, when it is interrupted. (A `pg_sleep` is not rehearsed,
+    /// being volatile: the rehearsal ended before a busy machine saw its folder.)
     @Test func anInterruptedRehearsalRemovesItsFolder() throws {
         try ThrowawayCluster.shared().withFreshDatabase { database in
-            try database.connect().execute("CREATE TABLE backup AS SELECT g AS id, md5(g::text) AS body FROM generate_series(1, 2000) g")
+            try database.connect().execute("""
+                CREATE TABLE backup AS SELECT g AS id, md5(g::text) AS body FROM generate_series(1, 2000) g;
+                CREATE TABLE held (id int)
+                """)
+            let holder = try database.connect()
+            try holder.execute("BEGIN; LOCK TABLE held IN ACCESS EXCLUSIVE MODE")
             let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-tmpdir-\(database.name)").path
             try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: temporary) }
             let plan = try RunCommandTests.plan("slow", """
+                settings: {lock_timeout: 2min}
                 steps:
                   - archive_table: {table: backup, to: \(temporary)/never}
-                  - sql: {run: "SELECT pg_sleep(60)", done_when: "SELECT false"}
+                  - sql: {run: "LOCK TABLE held IN SHARE MODE", done_when: "SELECT false"}
 
                 """)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: try PgMendBinary.path())
             process.arguments = ["run", plan, "--rehearse", "--db", database.conninfo]
             process.environment = ProcessInfo.processInfo.environment.merging(["TMPDIR": temporary]) { _, new in new }
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            // What pgmend printed, for the failure message if it ends before it is interrupted.
+            let log = "\(temporary).log"
+            FileManager.default.createFile(atPath: log, contents: nil)
+            defer { try? FileManager.default.removeItem(atPath: log) }
+            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            process.standardError = process.standardOutput
             try process.run()
-            // The archive is written (and the rehearsal sleeps in its second step).
+            // The rehearsal waits for the lock on `held`, its archive written.
             let deadline = Date().addingTimeInterval(60)
-            var folder: String?
-            while folder == nil && Date() < deadline && process.isRunning {
-                let names = (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []
-                folder = names.first { name in
-                    name.hasPrefix("pgmend-rehearsal-") && ((try? FileManager.default.subpathsOfDirectory(atPath: "\(temporary)/\(name)")) ?? []).contains { $0.hasSuffix("manifest.json") }
-                }.map { "\(temporary)/\($0)" }
-                if folder == nil { Thread.sleep(forTimeInterval: 0.05) }
+            var waiting = false
+            while !waiting && Date() < deadline && process.isRunning {
+                waiting = try database.connect().scalar(
+                    "SELECT count(*) > 0 FROM pg_locks WHERE relation = 'public.held'::regclass AND NOT granted", as: Bool.self) ?? false
+                if !waiting { Thread.sleep(forTimeInterval: 0.05) }
             }
-            let written = try #require(folder, "no rehearsal folder with an archive appeared in \(temporary)")
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []
+            let folder = names.first { name in
+                name.hasPrefix("pgmend-rehearsal-") && ((try? FileManager.default.subpathsOfDirectory(atPath: "\(temporary)/\(name)")) ?? []).contains { $0.hasSuffix("manifest.json") }
+            }.map { "\(temporary)/\($0)" }
+            let written = try #require(waiting ? folder : nil, """
+                no rehearsal waiting for its lock with an archive in \(temporary) \
+                (pgmend \(process.isRunning ? "still running" : "ended with \(process.terminationReason) \(process.terminationStatus)")); it printed:
+                \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+                """)
             process.interrupt()
             process.waitUntilExit()
             #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGINT)
             #expect(!FileManager.default.fileExists(atPath: written), "\(written) was left behind")
             #expect(try FileManager.default.contentsOfDirectory(atPath: temporary).filter { $0.hasPrefix("pgmend-rehearsal-") }.isEmpty)
+            try holder.execute("ROLLBACK")
             #expect(try database.connect().scalar("SELECT count(*) FROM backup", as: Int.self) == 2000)
         }
     }
