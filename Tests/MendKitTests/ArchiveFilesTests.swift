@@ -36,7 +36,7 @@ struct ArchiveFilesTests {
             defer { try? FileManager.default.removeItem(atPath: folder) }
             let directory = try Self.archived(connection, folder)
             let manifest = try ArchiveVerifier.verify(directory: directory)
-            #expect(manifest.formatVersion == 2)
+            #expect(manifest.formatVersion == ArchiveManifest.currentFormatVersion)
             #expect(manifest.files.map { Set($0.keys) } == ["schema.sql", "table.json", "data.copy.gz"])
             for (name, file) in manifest.files ?? [:] {
                 let data = try Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(name)"))

@@ -5,10 +5,15 @@ import SchemaModel
 /// `manifest.json` of an archive: what was archived, from where, and the numbers that prove
 /// the files are complete. Written last, so an archive without one is incomplete.
 public struct ArchiveManifest: Codable, Sendable, Equatable {
-    /// 2: every file of the archive is listed with its SHA-256 (`files`). 1: only the data
-    /// file's (`file_sha256`); such archives are still read, verified and restored, and their
-    /// `schema.sql` and `table.json` are said to be unchecked.
-    public static let currentFormatVersion = 2
+    /// 3: the fingerprint hashes each whole row; before, a table with a column named `t` had
+    /// that column hashed alone (`rowText`). 2: every file of the archive is listed with its
+    /// SHA-256 (`files`). 1: only the data file's (`file_sha256`); such archives are still
+    /// read, verified and restored, and their `schema.sql` and `table.json` are said to be
+    /// unchecked.
+    public static let currentFormatVersion = 3
+
+    /// How this archive's fingerprint was computed, to check it the same way.
+    public var rowText: DataStatistics.RowText { formatVersion >= 3 ? .wholeRow : .beforeArchiveFormat3 }
 
     /// A column as archived (generated columns are not: they are computed again on restore).
     public struct ArchivedColumn: Codable, Sendable, Equatable {

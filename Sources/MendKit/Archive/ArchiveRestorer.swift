@@ -54,7 +54,7 @@ public struct ArchiveRestorer {
             guard Int64(loaded) == manifest.rows else {
                 throw ArchiveError.mismatch("loaded \(loaded) rows, the manifest says \(manifest.rows)")
             }
-            let fingerprint = try DataStatistics(connection: connection).fingerprint(name)
+            let fingerprint = try DataStatistics(connection: connection).fingerprint(name, rowText: manifest.rowText)
             guard fingerprint.fingerprint == manifest.fingerprint else {
                 throw ArchiveError.mismatch("the restored rows' fingerprint \(fingerprint.fingerprint) is not the archived \(manifest.fingerprint)")
             }

@@ -136,7 +136,7 @@ public enum ArchiveVerifier {
             throw ArchiveError.mismatch("loaded \(loaded) rows, the manifest says \(manifest.rows)")
         }
         try DataStatistics.pinTextSettings(connection)
-        let found = try DataStatistics(connection: connection).fingerprint(temporary)
+        let found = try DataStatistics(connection: connection).fingerprint(temporary, rowText: manifest.rowText)
         guard found.fingerprint == manifest.fingerprint else {
             throw ArchiveError.corrupt(
                 "\(directory)/manifest.json", "its fingerprint \(manifest.fingerprint) is not the archived rows' \(found.fingerprint)")

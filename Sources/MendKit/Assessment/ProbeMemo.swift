@@ -7,15 +7,16 @@ import SchemaModel
 extension Probe {
     /// The table's row count and content fingerprint: a full scan, so taken once per run
     /// when the runner shares a memo, and only until the run's first effect changes anything.
-    public func liveFingerprint(_ table: ObjectName) throws -> TableData {
-        if let known = fingerprints?.known[table.key] { return known }
+    public func liveFingerprint(_ table: ObjectName, rowText: DataStatistics.RowText = .wholeRow) throws -> TableData {
+        let key = rowText == .wholeRow ? table.key : "\(table.key) before archive format 3"
+        if let known = fingerprints?.known[key] { return known }
         let live = try readingWhole("fingerprint \(table)") {
             try connection.transaction(isolation: .repeatableRead, readOnly: true) { connection in
                 try DataStatistics.pinTextSettings(connection)
-                return try DataStatistics(connection: connection).fingerprint(table.sqlName)
+                return try DataStatistics(connection: connection).fingerprint(table.sqlName, rowText: rowText)
             }
         }
-        fingerprints?.known[table.key] = live
+        fingerprints?.known[key] = live
         return live
     }
 

@@ -102,12 +102,23 @@ public struct DataStatistics {
         func finished() { lock.withLock { done += 1 } }
     }
 
+    /// What a fingerprint hashes of each row.
+    public enum RowText: Sendable {
+        /// The row's text form, `(t.*)::text`.
+        case wholeRow
+        /// What archives before format 3 hashed, `t::text`: the row's text form too, unless
+        /// the table has a column named `t`, which then stood for the row, alone (a bug: such
+        /// a fingerprint saw one column). Kept to check those archives.
+        case beforeArchiveFormat3
+    }
+
     /// One table's count and fingerprint. `ONLY`: rows of inheritance children are theirs.
     /// With `condition` (SQL over the table's columns), of the rows it holds for only.
-    public func fingerprint(_ table: QualifiedName, where condition: SQL? = nil) throws -> TableData {
+    public func fingerprint(_ table: QualifiedName, where condition: SQL? = nil, rowText: RowText = .wholeRow) throws -> TableData {
         let filter: SQL = condition.map { " WHERE \($0)" } ?? ""
+        let text: SQL = rowText == .wholeRow ? "(t.*)::text" : "t::text"
         let statement: SQL = """
-            SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint), 0)::text
+            SELECT count(*), coalesce(sum(('x' || substr(md5(\(text)), 1, 16))::bit(64)::bigint), 0)::text
             FROM ONLY \(table) t\(filter)
             """
         let row = try connection.query(statement)

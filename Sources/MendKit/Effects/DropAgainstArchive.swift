@@ -29,7 +29,7 @@ public struct DropAgainstArchive: Effect {
             let manifest = try ArchiveManifest.read(archive)
             try connection.execute("LOCK TABLE \(name) IN SHARE MODE" as SQL)
             try DataStatistics.pinTextSettings(connection)
-            let now = try DataStatistics(connection: connection).fingerprint(name)
+            let now = try DataStatistics(connection: connection).fingerprint(name, rowText: manifest.rowText)
             guard now.rows == manifest.rows, now.fingerprint == manifest.fingerprint else {
                 let counts = now.rows == manifest.rows ? "the same \(now.rows) rows with other content" : "\(manifest.rows) rows then, \(now.rows) now"
                 throw ChangedUnderLock(table: table, change: "it no longer matches the archive \(archive) (\(counts))")

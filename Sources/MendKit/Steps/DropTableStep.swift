@@ -55,7 +55,7 @@ public struct DropTableStep: RepairStep {
         // Archives that no longer match say something different from none at all: the table
         // changed after it was archived.
         if let newest = store.archives(of: table, database: probe.connection.database).first, let manifest = newest.manifest {
-            let live = try probe.liveFingerprint(table)
+            let live = try probe.liveFingerprint(table, rowText: manifest.rowText)
             let what = manifest.rows == live.rows
                 ? "the same number of rows (\(live.rows)) but other content (fingerprint \(manifest.fingerprint), the table's is now \(live.fingerprint))"
                 : "\(manifest.rows) rows, the table now \(live.rows)"

@@ -80,7 +80,11 @@ enum TableDependants {
     static func matchingArchive(of table: ObjectName, in store: ArchiveStore, probe: Probe) throws -> ArchiveStore.Entry? {
         let archives = store.archives(of: table, database: probe.connection.database)
         guard !archives.isEmpty else { return nil }
-        let live = try probe.liveFingerprint(table)
-        return archives.first { $0.manifest?.rows == live.rows && $0.manifest?.fingerprint == live.fingerprint }
+        for archive in archives {
+            guard let manifest = archive.manifest else { continue }
+            let live = try probe.liveFingerprint(table, rowText: manifest.rowText)
+            if manifest.rows == live.rows && manifest.fingerprint == live.fingerprint { return archive }
+        }
+        return nil
     }
 }
