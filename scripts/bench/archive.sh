@@ -4,17 +4,18 @@
 #
 #   archive-table         `pgmend run` of `archive_table: {table: big, to: DIR, drop: false}` on a
 #                         database holding one table of BENCH_ROWS rows (~300 bytes of COPY text
-#                         each: ~300 MB at the default size) versus `pg_dump -Fc -t big` of the
-#                         same table. Target: ratio <= 1.00.
+#                         each: ~300 MB at the default size) versus `pg_dump -Fc -Z1 -t big` of
+#                         the same table, at the same compression level. Target: ratio <= 1.20.
 #   archive-table memory  the candidate once more under /usr/bin/time -v: its peak resident set
 #                         size. Target: < 64 MB (the archive streams; it must not hold the table).
 #                         pg_dump's peak is printed for comparison.
 #
 # Why the baseline is fair: pg_dump -Fc -t is what people already use to set one table aside
-# before dropping it; it reads the whole table over one COPY, compresses it (zlib, level 6 by
-# default) and fsyncs the file, which is an archive's job. pgmend does more on top (a
-# fingerprint query, schema.sql, pre- and post-run schema snapshots, and reading the archive back
-# from disk to verify it) but compresses at level 1; that extra work is part of what is timed.
+# before dropping it; it reads the whole table over one COPY, compresses it and fsyncs the
+# file, which is an archive's job. -Z1 makes it compress at pgmend's level (zlib 1), so the two
+# do the same compression work. pgmend does more on top (the rows' fingerprint, schema.sql,
+# pre- and post-run schema snapshots, and reading the archive back from disk to verify it);
+# that extra work is part of what is timed.
 # Each pair runs against the same throwaway cluster, over the same Unix socket, alternately
 # (baseline, candidate, baseline, candidate, ...) after one untimed warm-up of each, so caches
 # and machine noise hit both alike; the report gives medians. Every round writes to fresh
@@ -38,7 +39,7 @@ rounds=${BENCH_ROUNDS:-3}
 port=${BENCH_PORT:-54341}
 timed_shows_stdout=yes   # timed shows a failed command's stdout too, not only its stderr
 
-time_target=100    # hundredths: candidate/baseline <= 1.00
+time_target=120    # hundredths: candidate/baseline <= 1.20 (issue 24)
 memory_target=64   # MB: candidate's peak resident set size < 64 MB
 
 # die, make_work, find_pgmend, start_cluster, conninfo, sql, load, print_machine, timed, median,
@@ -76,7 +77,7 @@ EOF
 }
 
 baseline() {
-  "$pg_dump" -Fc -t big -d "$db" -f "$work/dump-$round.pgdump"
+  "$pg_dump" -Fc -Z1 -t big -d "$db" -f "$work/dump-$round.pgdump"
 }
 candidate() {
   "$pgmend" run "$work/archive-round-$round.yaml" --db "$db" --yes --snapshots "$work/snaps-$round"
@@ -84,7 +85,7 @@ candidate() {
 
 # The same, once each under GNU time -v, for the peak resident set size.
 baseline_measured() {
-  "$gnu_time" -v -o "$work/time-pg_dump.txt" "$pg_dump" -Fc -t big -d "$db" -f "$work/dump-$round.pgdump"
+  "$gnu_time" -v -o "$work/time-pg_dump.txt" "$pg_dump" -Fc -Z1 -t big -d "$db" -f "$work/dump-$round.pgdump"
 }
 candidate_measured() {
   "$gnu_time" -v -o "$work/time-pgmend.txt" \
@@ -115,22 +116,23 @@ compare() {
   local -a base_ns=() cand_ns=()
   local r base cand
   prepare_round 0
-  timed "pg_dump -Fc (warm-up)" baseline
+  timed "pg_dump -Fc -Z1 (warm-up)" baseline
   timed "pgmend (warm-up)" candidate
   check_round 0 keep
   for (( r = 1; r <= rounds; r++ )); do
     prepare_round "$r"
-    timed "pg_dump -Fc" baseline; base_ns+=("$elapsed")
+    timed "pg_dump -Fc -Z1" baseline; base_ns+=("$elapsed")
     timed "pgmend" candidate; cand_ns+=("$elapsed")
     check_round "$r"
   done
   base=$(median "${base_ns[@]}")
   cand=$(median "${cand_ns[@]}")
-  ratio_line archive-table "$time_target" "pg_dump -Fc" "$base" pgmend "$cand"
+  ratio_line archive-table "$time_target" "pg_dump -Fc -Z1" "$base" pgmend "$cand"
+  echo "bench:   $(pair_spread "${base_ns[*]}" "${cand_ns[*]}")"
   local archive
   archive=$(archive_dir 0)
   echo "bench:   outputs: pgmend data.copy.gz $(size_of "$archive/data.copy.gz")" \
-       "(folder $(bytes_text $(( $(du -sb "$archive" | cut -f1) )))), pg_dump -Fc $(size_of "$work/dump-0.pgdump")"
+       "(folder $(bytes_text $(( $(du -sb "$archive" | cut -f1) )))), pg_dump -Fc -Z1 $(size_of "$work/dump-0.pgdump")"
 }
 
 peak_mb() { # TIME-V-OUTPUT -> MB (rounded), from "Maximum resident set size (kbytes)"
@@ -148,7 +150,7 @@ memory() {
   local cand base verdict
   prepare_round mem
   timed "pgmend (under /usr/bin/time -v)" candidate_measured
-  timed "pg_dump -Fc (under /usr/bin/time -v)" baseline_measured
+  timed "pg_dump -Fc -Z1 (under /usr/bin/time -v)" baseline_measured
   check_round mem
   cand=$(peak_mb "$work/time-pgmend.txt")
   base=$(peak_mb "$work/time-pg_dump.txt")

@@ -104,21 +104,28 @@ public struct ArchiveWriter {
             let dataPath = "\(partial)/data.copy.gz"
             let written: WrittenData
             let statistics: TableData
-            if parallel, selection == nil {
+            let fromCopy = CopyFingerprint.usable(
+                generatedColumns: definition.columns.count - columns.count,
+                serverEncoding: connection.parameterStatus("server_encoding"), clientEncoding: connection.parameterStatus("client_encoding"))
+            if fromCopy {
+                // One read of the table: the fingerprint is computed from the COPY text.
+                let estimate = try rowEstimate(name)
+                written = try writeData(copy, to: dataPath, table: table, expectedRows: estimate, fingerprint: true)
+                guard let fingerprint = written.fingerprint else { throw ArchiveError.mismatch("the COPY text did not end with a whole row") }
+                statistics = TableData(rows: written.reportedRows, fingerprint: fingerprint)
+            } else if parallel, selection == nil {
                 // The fingerprint (a full scan with an md5 per row) runs on a second connection at
-                // the same moment, under this transaction's exported snapshot. Progress counts
-                // the rows of the planner's estimate (none for a table never analyzed).
-                let estimate = try connection.scalar(
-                    "SELECT nullif(greatest(reltuples, 0), 0)::bigint FROM pg_class WHERE oid = to_regclass(\(bind: name.quoted))", as: Int64.self)
+                // the same moment, under this transaction's exported snapshot.
+                let estimate = try rowEstimate(name)
                 (written, statistics) = try withSharedSnapshot(on: connection, {
-                    try writeData(copy, to: dataPath, table: table, expectedRows: estimate)
+                    try writeData(copy, to: dataPath, table: table, expectedRows: estimate, fingerprint: false)
                 }, background: { sibling in
                     try DataStatistics.pinTextSettings(sibling)
                     return try DataStatistics(connection: sibling).fingerprint(name)
                 })
             } else {
                 statistics = try DataStatistics(connection: connection).fingerprint(name, where: selection?.condition)
-                written = try writeData(copy, to: dataPath, table: table, expectedRows: statistics.rows)
+                written = try writeData(copy, to: dataPath, table: table, expectedRows: statistics.rows, fingerprint: false)
             }
 
             manifest = try ArchiveManifest(
@@ -139,8 +146,9 @@ public struct ArchiveWriter {
             }
 
             try afterWrite?(partial)
-            // Proof before anything is dropped: read the file back from disk.
-            try ArchiveVerifier.verify(directory: partial, against: manifest)
+            // Proof before anything is dropped: the files read back from disk, and the
+            // compressed bytes they hold decompressed to the COPY text as it was written.
+            try ArchiveVerifier.verify(directory: partial, against: manifest, decoded: written.decoded)
             try writeFile("\(partial)/manifest.json", Data(try CanonicalJSON.encode(manifest).utf8))
             guard rename(partial, final) == 0 else { throw ArchiveError.io(final, "cannot rename \(partial) to", errno) }
         } catch {
@@ -152,6 +160,11 @@ public struct ArchiveWriter {
         return (final, manifest)
     }
 
+    /// The planner's estimate of a table's rows, for progress (none for a table never analyzed).
+    private func rowEstimate(_ name: QualifiedName) throws -> Int64? {
+        try connection.scalar("SELECT nullif(greatest(reltuples, 0), 0)::bigint FROM pg_class WHERE oid = to_regclass(\(bind: name.quoted))", as: Int64.self)
+    }
+
     /// What went into `data.copy.gz`.
     struct WrittenData: Sendable {
         var reportedRows: Int64
@@ -160,21 +173,30 @@ public struct ArchiveWriter {
         var dataBytes: Int64
         var fileSHA256: String
         var fileBytes: Int64
+        /// The rows' fingerprint, when asked for (`CopyFingerprint`).
+        var fingerprint: String?
+        /// What the compressed bytes decompressed to, as they were written.
+        var decoded: ArchiveVerifier.Decoded
     }
 
     /// Streams the COPY into the gzip file: the server's rows are gathered into 1 MiB buffers,
     /// hashed and counted here, and compressed and written on another thread.
-    private func writeData(_ copy: SQL, to path: String, table: ObjectName, expectedRows: Int64?) throws -> WrittenData {
+    private func writeData(_ copy: SQL, to path: String, table: ObjectName, expectedRows: Int64?, fingerprint: Bool) throws -> WrittenData {
         let sink = try FileSink(creating: path)
         let file = FileDigest()
+        // What is written is decompressed again at once, on a third thread.
+        let decoded = try DecodeCheck(name: path)
+        let checker = BufferPipeline(consume: decoded.feed, end: decoded.finish)
         let gzip = try GzipWriter(level: 1) { compressed in
             file.update(compressed)
             try sink.write(compressed)
+            try checker.submit(Array(compressed))
         }
-        let pipeline = CompressionPipeline(gzip: gzip)
+        let pipeline = BufferPipeline(consume: gzip.write, end: gzip.finish)
         var dataHash = SHA256()
         var dataBytes: Int64 = 0
         var counted: Int64 = 0
+        var rowsFingerprint = fingerprint ? CopyFingerprint() : nil
         let capacity = 1 << 20
         var buffer: [UInt8] = []
         buffer.reserveCapacity(capacity + 65_536)
@@ -183,6 +205,7 @@ public struct ArchiveWriter {
             buffer.withUnsafeBytes { bytes in
                 dataHash.update(bufferPointer: bytes)
                 counted += Int64(countNewlines(bytes))
+                rowsFingerprint?.update(bytes)
             }
             dataBytes += Int64(buffer.count)
             try pipeline.submit(buffer)
@@ -199,15 +222,18 @@ public struct ArchiveWriter {
             }
             try flush()
             try pipeline.finish()
+            try checker.finish()
         } catch {
             _ = try? pipeline.finish()
+            _ = try? checker.finish()
             throw error
         }
         try sink.finish()
         progress.finish(task: "archive \(table)")
         return WrittenData(
             reportedRows: Int64(reported), countedRows: counted, dataSHA256: hex(dataHash.finalize()), dataBytes: dataBytes,
-            fileSHA256: file.hexDigest, fileBytes: file.bytes)
+            fileSHA256: file.hexDigest, fileBytes: file.bytes, fingerprint: rowsFingerprint?.fingerprint,
+            decoded: .init(bytes: decoded.bytes, rows: decoded.rows, sha256: decoded.sha256))
     }
 
     /// The schema's catalog and the types the table's columns use, read without leaving the

@@ -1,4 +1,5 @@
 import CZlib
+import Crypto
 import Foundation
 
 /// A file written with plain POSIX calls, so a full disk or a failed fsync is an error here
@@ -103,46 +104,83 @@ final class GzipWriter {
     }
 }
 
+/// Decompresses a gzip stream fed to it in pieces, in bounded memory. A corrupted stream (zlib
+/// checks the CRC-32 and length in the trailer) is an error; `finish` says whether it ended.
+final class GzipInflater {
+    private var stream = z_stream()
+    private var output = [UInt8](repeating: 0, count: 1 << 18)
+    private let name: String
+    private(set) var ended = false
+
+    /// - Parameter name: what errors name (the file's path).
+    init(name: String) throws {
+        self.name = name
+        // windowBits 15 + 32: accept gzip (or zlib) headers.
+        guard inflateInit2_(&stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw ArchiveError.compression("inflateInit2 failed")
+        }
+    }
+
+    deinit { inflateEnd(&stream) }
+
+    /// Decompresses `input`, handing the output to `chunk`; bytes after the stream's end are
+    /// ignored, as `gunzip` reads only the first member pgmend writes.
+    func feed(_ input: UnsafeRawBufferPointer, chunk: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard let base = input.baseAddress, !input.isEmpty, !ended else { return }
+        stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
+        stream.avail_in = uInt(input.count)
+        repeat {
+            let (status, produced) = output.withUnsafeMutableBytes { buffer -> (Int32, Int) in
+                stream.next_out = buffer.baseAddress?.assumingMemoryBound(to: Bytef.self)
+                stream.avail_out = uInt(buffer.count)
+                let status = inflate(&stream, Z_NO_FLUSH)
+                return (status, buffer.count - Int(stream.avail_out))
+            }
+            if produced > 0 { try output.withUnsafeBytes { try chunk(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) } }
+            switch status {
+            case Z_STREAM_END: ended = true
+            case Z_OK, Z_BUF_ERROR: break
+            default:
+                let message = stream.msg.map { String(cString: $0) } ?? "error \(status)"
+                throw ArchiveError.corrupt(name, message)
+            }
+        } while !ended && (stream.avail_in > 0 || stream.avail_out == 0)
+    }
+
+    /// Throws unless the stream ended (a truncated file does not).
+    func finish() throws {
+        guard ended else { throw ArchiveError.corrupt(name, "the file ends before the compressed data does (truncated)") }
+    }
+}
+
 /// Reads a gzip file back as a stream of chunks, in bounded memory. A truncated or corrupted
 /// file (zlib checks the CRC-32 and length in the trailer) is an error.
 enum GzipReader {
     static func read(path: String, fileChunk: (UnsafeRawBufferPointer) -> Void = { _ in }, chunk: (UnsafeRawBufferPointer) throws -> Void) throws {
         guard let file = FileHandle(forReadingAtPath: path) else { throw ArchiveError.missing(path) }
         defer { try? file.close() }
-        var stream = z_stream()
-        // windowBits 15 + 32: accept gzip (or zlib) headers.
-        guard inflateInit2_(&stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw ArchiveError.compression("inflateInit2 failed")
-        }
-        defer { inflateEnd(&stream) }
-        var output = [UInt8](repeating: 0, count: 1 << 18)
-        var ended = false
-        while !ended {
+        let inflater = try GzipInflater(name: path)
+        while !inflater.ended {
             let input = file.readData(ofLength: 1 << 18)
             if input.isEmpty { break }
             input.withUnsafeBytes { fileChunk($0) }
-            try input.withUnsafeBytes { raw in
-                guard let base = raw.baseAddress else { return }
-                stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
-                stream.avail_in = uInt(raw.count)
-                repeat {
-                    let (status, produced) = output.withUnsafeMutableBytes { buffer -> (Int32, Int) in
-                        stream.next_out = buffer.baseAddress?.assumingMemoryBound(to: Bytef.self)
-                        stream.avail_out = uInt(buffer.count)
-                        let status = inflate(&stream, Z_NO_FLUSH)
-                        return (status, buffer.count - Int(stream.avail_out))
-                    }
-                    if produced > 0 { try output.withUnsafeBytes { try chunk(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) } }
-                    switch status {
-                    case Z_STREAM_END: ended = true
-                    case Z_OK, Z_BUF_ERROR: break
-                    default:
-                        let message = stream.msg.map { String(cString: $0) } ?? "error \(status)"
-                        throw ArchiveError.corrupt(path, message)
-                    }
-                } while !ended && (stream.avail_in > 0 || stream.avail_out == 0)
-            }
+            try input.withUnsafeBytes { try inflater.feed($0, chunk: chunk) }
         }
-        guard ended else { throw ArchiveError.corrupt(path, "the file ends before the compressed data does (truncated)") }
+        try inflater.finish()
+    }
+
+    /// The size and SHA-256 of a file as it is on disk, read in pieces.
+    static func digest(path: String) throws -> (bytes: Int64, sha256: String) {
+        guard let file = FileHandle(forReadingAtPath: path) else { throw ArchiveError.missing(path) }
+        defer { try? file.close() }
+        var hash = SHA256()
+        var bytes: Int64 = 0
+        while true {
+            let input = file.readData(ofLength: 1 << 20)
+            if input.isEmpty { break }
+            hash.update(data: input)
+            bytes += Int64(input.count)
+        }
+        return (bytes, hex(hash.finalize()))
     }
 }

@@ -146,6 +146,18 @@ ratio_line() {
        "(median of $rounds), ratio $(hundredths "$ratio") $verdict"
 }
 
+# pair_spread "BASE-NS..." "CANDIDATE-NS...": each alternating pair's ratio candidate/baseline,
+# as "pairs 0.91-1.08" (lowest-highest), so a median is read with its spread.
+pair_spread() {
+  local -a base=($1) cand=($2) ratios=()
+  local i
+  for (( i = 0; i < ${#base[@]}; i++ )); do
+    ratios+=($(( (cand[i] * 100 + base[i] / 2) / base[i] )))
+  done
+  mapfile -t ratios < <(printf '%s\n' "${ratios[@]}" | sort -n)
+  echo "pairs $(hundredths "${ratios[0]}")-$(hundredths "${ratios[${#ratios[@]} - 1]}")"
+}
+
 # --- formatting --------------------------------------------------------------------------------
 
 seconds() { # NS -> "1.234"
