@@ -13,8 +13,7 @@ func packagePath(_ relative: String) -> String {
 
 /// Writes a plan file for one test and loads it.
 func writePlan(_ yaml: String, name: String = "t") throws -> Plan {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-plans-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let folder = try ScratchFolder.make("plan")
     let path = folder.appendingPathComponent("\(name).yaml").path
     try "name: \(name)\n\(yaml)".write(toFile: path, atomically: true, encoding: .utf8)
     return try PlanLoader.load(path: path)

@@ -468,8 +468,7 @@ struct RunCommandTests {
 
     /// Writes a plan for one test in a folder of its own; returns its path.
     static func plan(_ name: String, _ yaml: String) throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-plan-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try ScratchFolder.make("plan")
         let path = folder.appendingPathComponent("\(name).yaml").path
         try "name: \(name)\n\(yaml)".write(toFile: path, atomically: true, encoding: .utf8)
         return path
