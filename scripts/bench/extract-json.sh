@@ -19,7 +19,8 @@
 #
 #   BENCH_ROWS        rows in each table (default 1000000)
 #   BENCH_ROUNDS      timed rounds of each command (default 3)
-#   BENCH_BATCH_SIZE  the plan's batch_size setting (default: none, so pgmend's default, 5000)
+#   BENCH_BATCH_SIZE  the plan's batch_size setting: fixed batches of that many keys (default:
+#                     none, so pgmend's default, batches sized to take 100 ms each)
 #   BENCH_WORKERS     the plan's batch_workers settings to time, one comparison each (default
 #                     "1 2": pgmend's default, then the first pass on two connections)
 #   BENCH_PORT        port of the throwaway cluster; names its socket only (default 54344)
@@ -126,14 +127,13 @@ check_round() { # ROUND
 
 # The shared rounds (lib/rounds.sh), then the throughput.
 compare() {
-  local batches size_from=BENCH_BATCH_SIZE
-  [[ -n "$batch_size" ]] || size_from="the default"
+  local batches="batches sized to the default 100 ms target"
   compare_rounds "extract-json (batch_workers: $workers)"
 
-  # A batch is the next batch_size keys: one per batch_size rows of the table.
-  batches=$(( (rows + ${batch_size:-5000} - 1) / ${batch_size:-5000} ))
-  echo "bench:   $matching of $rows users with phone keys, $batches batches of ${batch_size:-5000} keys" \
-       "($size_from), first pass on $workers connection(s):" \
+  # Fixed batches: the next batch_size keys each, one per batch_size rows of the table.
+  [[ -z "$batch_size" ]] || batches="$(( (rows + batch_size - 1) / batch_size )) batches of $batch_size keys (BENCH_BATCH_SIZE)"
+  echo "bench:   $matching of $rows users with phone keys, $batches," \
+       "first pass on $workers connection(s):" \
        "pgmend $(( matching * 1000000000 / cand )) rows/s, UPDATE $(( matching * 1000000000 / base )) rows/s"
 }
 
