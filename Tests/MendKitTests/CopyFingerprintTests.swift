@@ -81,8 +81,8 @@ struct CopyFingerprintTests {
         }
     }
 
-    /// Text left without its newline is not a fingerprint; a generated column or another
-    /// encoding sends the archive to the server's fingerprint.
+    /// Text left without its newline is not a fingerprint; a generated column or an encoding
+    /// other than UTF-8 sends the archive to the server's fingerprint.
     @Test func whatItDoesNotClaim() {
         var fingerprint = CopyFingerprint()
         Array("1\tx\n2\ty".utf8).withUnsafeBytes { fingerprint.update($0) }
@@ -90,6 +90,8 @@ struct CopyFingerprintTests {
         #expect(CopyFingerprint.usable(generatedColumns: 0, serverEncoding: "UTF8", clientEncoding: "UTF8"))
         #expect(!CopyFingerprint.usable(generatedColumns: 1, serverEncoding: "UTF8", clientEncoding: "UTF8"))
         #expect(!CopyFingerprint.usable(generatedColumns: 0, serverEncoding: "LATIN1", clientEncoding: "UTF8"))
+        #expect(!CopyFingerprint.usable(generatedColumns: 0, serverEncoding: "LATIN1", clientEncoding: "LATIN1"))
+        #expect(!CopyFingerprint.usable(generatedColumns: 0, serverEncoding: nil, clientEncoding: "UTF8"))
     }
 
     /// The archive's manifest holds the server's fingerprint both ways: from the COPY, and

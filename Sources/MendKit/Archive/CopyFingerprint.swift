@@ -10,8 +10,8 @@ import Foundation
 /// double quotes when empty or holding `"`, `\`, `(`, `)`, `,` or white space, with `"` and
 /// `\` doubled inside quotes — between parentheses, separated by commas. Both use the
 /// columns' output functions under the same settings, so the bytes agree when every column
-/// of the row is in the COPY (no generated column) and the server's encoding is the client's
-/// (`usable` says when).
+/// of the row is in the COPY (no generated column) and both sides speak UTF-8 (`usable` says
+/// when).
 struct CopyFingerprint {
     private(set) var rows: Int64 = 0
     private var sum: Int128 = 0
@@ -21,10 +21,12 @@ struct CopyFingerprint {
     private var field: [UInt8] = []
 
     /// Whether the COPY of a table gives its rows' text form: no generated columns (the COPY
-    /// leaves them out, the row's text has them) and no encoding conversion between the
-    /// server, where md5 runs, and this client.
+    /// leaves them out, the row's text has them), and UTF-8 on both sides: no conversion
+    /// between the server, where md5 runs, and this client, and no byte above 0x7F that
+    /// `record_out`'s `isspace` could take for a space (a single-byte locale's no-break
+    /// space; in a UTF-8 or C locale only ASCII white space is).
     static func usable(generatedColumns: Int, serverEncoding: String?, clientEncoding: String?) -> Bool {
-        generatedColumns == 0 && serverEncoding != nil && serverEncoding == clientEncoding
+        generatedColumns == 0 && serverEncoding == "UTF8" && clientEncoding == "UTF8"
     }
 
     init() {
