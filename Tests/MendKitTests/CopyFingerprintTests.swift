@@ -140,11 +140,18 @@ struct CopyFingerprintTests {
             old = try old.sealed()
             try ArchiveVerifier.verify(directory: outcome.directory, against: old)
             #expect(try ArchiveVerifier.verifyFingerprint(directory: outcome.directory, against: old, on: connection).fingerprint == legacy.fingerprint)
-            // The same figure under format 3 is a damaged manifest.
+            // drop_table finds the table in that archive, computing its fingerprint the old way.
+            try Data(try CanonicalJSON.encode(old).utf8).write(to: URL(fileURLWithPath: "\(outcome.directory)/manifest.json"))
+            let plan = try writePlan("steps:\n  - drop_table: {table: notes, archives: \(folder)}\n")
+            #expect(try Runner(connection: connection, plan: plan).dryRun().steps.first?.status == .needed)
+            // The same figure under format 3 is a damaged manifest, and no archive of the table.
             old.formatVersion = 3
+            old = try old.sealed()
             #expect(throws: ArchiveError.self) {
-                try ArchiveVerifier.verifyFingerprint(directory: outcome.directory, against: try old.sealed(), on: connection)
+                try ArchiveVerifier.verifyFingerprint(directory: outcome.directory, against: old, on: connection)
             }
+            try Data(try CanonicalJSON.encode(old).utf8).write(to: URL(fileURLWithPath: "\(outcome.directory)/manifest.json"))
+            #expect(try Runner(connection: connection, plan: plan).dryRun().steps.first?.status == .blocked)
         }
     }
 }

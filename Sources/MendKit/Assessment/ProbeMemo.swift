@@ -7,7 +7,10 @@ import SchemaModel
 extension Probe {
     /// The table's row count and content fingerprint: a full scan, so taken once per run
     /// when the runner shares a memo, and only until the run's first effect changes anything.
-    public func liveFingerprint(_ table: ObjectName, rowText: DataStatistics.RowText = .wholeRow) throws -> TableData {
+    /// `rowText` as an archive's manifest says; the two ways differ only for a table with a
+    /// column named `t`, so any other is read once whichever its archives ask for.
+    public func liveFingerprint(_ table: ObjectName, rowText asked: DataStatistics.RowText = .wholeRow) throws -> TableData {
+        let rowText = try asked == .wholeRow || !hasColumnNamedT(table) ? DataStatistics.RowText.wholeRow : asked
         let key = rowText == .wholeRow ? table.key : "\(table.key) before archive format 3"
         if let known = fingerprints?.known[key] { return known }
         let live = try readingWhole("fingerprint \(table)") {
@@ -18,6 +21,14 @@ extension Probe {
         }
         fingerprints?.known[key] = live
         return live
+    }
+
+    private func hasColumnNamedT(_ table: ObjectName) throws -> Bool {
+        try connection.scalar(
+            """
+            SELECT EXISTS (SELECT 1 FROM pg_attribute
+                           WHERE attrelid = to_regclass(\(bind: table.sqlName.quoted)) AND attname = 't' AND attnum > 0 AND NOT attisdropped)
+            """, as: Bool.self) ?? false
     }
 
     /// What `compute` read, once per run while no effect has run, by `key` (the SQL it sends):
