@@ -209,7 +209,7 @@ struct BackfillTests {
             var backfill = Backfill(
                 table: ObjectName(schema: "public", name: "apps"), key: [("id", "text")],
                 assignments: [("shadow", "id::text::uuid")], condition: "shadow IS DISTINCT FROM id::text::uuid",
-                matching: 20000, batchSize: 2000)
+                matching: 20000, sizing: .fixed(2000))
             backfill.conditionIsDifference = true
             let lower = try #require(try connection.scalar("SELECT id FROM public.apps ORDER BY id OFFSET 9999 LIMIT 1", as: String.self))
             let upper = try #require(try connection.query(backfill.boundStatement(after: .values([lower]))).first?.get(0, as: [String].self))

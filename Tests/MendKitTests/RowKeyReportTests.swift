@@ -25,7 +25,7 @@ struct RowKeyReportTests {
     static func backfillSample(_ connection: Connection) throws -> [String] {
         var backfill = Backfill(
             table: table, key: [("site", "integer"), ("code", "text")], assignments: [("level", "0")],
-            condition: "level IS DISTINCT FROM 0", matching: 3, batchSize: 10)
+            condition: "level IS DISTINCT FROM 0", matching: 3, sizing: .fixed(10))
         backfill.verify = ("every level is a number", "jsonb_typeof(payload -> 'level') <> 'number'")
         do {
             _ = try backfill.apply(.standalone(connection))

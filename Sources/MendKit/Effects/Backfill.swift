@@ -29,9 +29,7 @@ public struct Backfill: Effect {
     public var condition: SQL
     /// Rows that matched when assessed, for progress and the dry run.
     public var matching: Int
-    /// The plan's `batch_size`: the size of fixed batches, the most keys of adaptive ones.
-    public var batchSize: Int
-    /// How batches are sized: fixed, or to the plan's `batch_target`.
+    /// How batches are sized: fixed (`batch_size`), or to the plan's `batch_target`.
     public var sizing: BatchSizing
     /// What the rows get, for people, when the step that asks for it can say more than
     /// "update": appended to the summary.
@@ -66,15 +64,14 @@ public struct Backfill: Effect {
 
     public init(
         table: ObjectName, key: [(name: String, type: String)], assignments: [(column: String, expression: SQL)],
-        condition: SQL, matching: Int, batchSize: Int, workers: Int = 1, sizing: BatchSizing? = nil
+        condition: SQL, matching: Int, sizing: BatchSizing, workers: Int = 1
     ) {
         self.table = table
         self.key = key
         self.assignments = assignments
         self.condition = condition
         self.matching = matching
-        self.batchSize = batchSize
-        self.sizing = sizing ?? .fixed(batchSize)
+        self.sizing = sizing
         self.workers = workers
     }
 

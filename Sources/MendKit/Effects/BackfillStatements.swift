@@ -42,10 +42,9 @@ extension Backfill {
         return clauses
     }
 
-    /// The batch's upper bound: the key `batch_size` keys after `after` (or from the first), as
-    /// text; no row when fewer are left (up to `through`, when given). Only the primary key's
-    /// index is read.
-    /// The key `size` keys after `after` (the first batch's size when not given).
+    /// The batch's upper bound: the key `size` keys after `after` (or from the first; the first
+    /// batch's size when not given), as text; no row when fewer are left (up to `through`, when
+    /// given). Only the primary key's index is read.
     func boundStatement(after: Bound?, through: Bound? = nil, size: Int? = nil) -> SQL {
         let texts: [SQL] = keyColumns.map { "\($0)::text" }
         let clauses = range(lower: after, upper: through)

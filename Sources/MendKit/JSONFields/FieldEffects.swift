@@ -110,7 +110,7 @@ struct FieldEffects {
         let keyTypes = key.columns.map { name in (name: name, type: current.column(name)?.type ?? "text") }
         var backfill = Backfill(
             table: objectName, key: keyTypes, assignments: plans.map { ($0.field.name, $0.target) }, condition: condition, matching: matching,
-            batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers, sizing: probe.settings.batchSizing)
+            sizing: probe.settings.batchSizing, workers: probe.settings.batchWorkers)
         backfill.purpose = step.fieldCounts(plans, groups: groups).joined(separator: "; ")
         backfill.progressLabel = "fill \(plans.map(\.field.name).joined(separator: ", "))"
         // `condition` is "a column differs from its target": each target once per row.
@@ -171,7 +171,7 @@ struct FieldEffects {
         let keyTypes = key.columns.map { name in (name: name, type: current.column(name)?.type ?? "text") }
         var removal = Backfill(
             table: objectName, key: keyTypes, assignments: [(step.column, expression)], condition: removable,
-            matching: missing.isEmpty ? count + needing : needing, batchSize: probe.settings.batchSize, workers: probe.settings.batchWorkers, sizing: probe.settings.batchSizing)
+            matching: missing.isEmpty ? count + needing : needing, sizing: probe.settings.batchSizing, workers: probe.settings.batchWorkers)
         removal.progressLabel = "remove moved keys from \(step.column)"
         removal.purpose = "remove from \(step.column) the keys whose values are in their columns (set-aside values stay)"
         return removal
