@@ -114,7 +114,7 @@ struct PlanLoaderTests {
         settings.batchTarget = 0  // batch_size alone: fixed batches, as before batch_target
         settings.batchPause = 50
         settings.retries = 3
-        settings.batchWorkers = 2
+        settings.batchWorkers = .count(2)
         #expect(plan.settings == settings)
         #expect(plan.settings.lines.map { "\($0.name)=\($0.value)" } == [
             "lock_timeout=500ms", "statement_timeout=1min", "batch_size=1000", "batch_target=none (fixed batches)", "batch_pause=50ms",
@@ -186,7 +186,7 @@ struct PlanLoaderTests {
         #expect(minimal.settings == PlanSettings())
         #expect(minimal.settings.lines.map { "\($0.name)=\($0.value)" } == [
             "lock_timeout=2s", "statement_timeout=0", "batch_size=at most 100000 (batch_target)", "batch_target=100ms", "batch_pause=0",
-            "retries=10", "batch_workers=1",
+            "retries=10", "batch_workers=auto",
         ])
 
         let plan = try PlanFixtures.load("valid", "schemas-and-null-values")

@@ -29,9 +29,11 @@ struct BackfillKillTests {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pgmend-backfill-kill-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: folder) }
+            // One connection: the resume from a checkpoint is the serial pass's (a shared first
+            // pass starts again from the first key, BackfillTests).
             try """
                 name: normalize
-                settings: {batch_size: 2000}
+                settings: {batch_size: 2000, batch_workers: 1}
                 steps:
                   - backfill:
                       table: apps

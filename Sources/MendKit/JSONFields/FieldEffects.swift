@@ -27,7 +27,7 @@ struct FieldEffects {
         if needing > 0 || !missing.isEmpty {
             // Journaled only when the move runs: a satisfied step has nothing left to set aside.
             if let journal = journal() { effects.append(journal) }
-            effects.append(backfill(matching: needing))
+            effects.append(try backfill(matching: needing))
         }
         effects += uniqueIndexes(&after)
         let removal = try keyRemoval(needing: needing)
@@ -106,11 +106,11 @@ struct FieldEffects {
     }
 
     /// The batched backfill; its last read of the table is the proof that every row agrees.
-    func backfill(matching: Int) -> Backfill {
+    func backfill(matching: Int) throws -> Backfill {
         let keyTypes = key.columns.map { name in (name: name, type: current.column(name)?.type ?? "text") }
         var backfill = Backfill(
             table: objectName, key: keyTypes, assignments: plans.map { ($0.field.name, $0.target) }, condition: condition, matching: matching,
-            sizing: probe.settings.batchSizing, workers: probe.settings.batchWorkers)
+            sizing: probe.settings.batchSizing, workers: try probe.batchWorkers(rows: matching))
         backfill.purpose = step.fieldCounts(plans, groups: groups).joined(separator: "; ")
         backfill.progressLabel = "fill \(plans.map(\.field.name).joined(separator: ", "))"
         // `condition` is "a column differs from its target": each target once per row.
@@ -169,9 +169,10 @@ struct FieldEffects {
         // runs after it whatever the count (its condition decides, row by row).
         guard count > 0 || !missing.isEmpty || needing > 0 else { return nil }
         let keyTypes = key.columns.map { name in (name: name, type: current.column(name)?.type ?? "text") }
+        let removalRows = missing.isEmpty ? count + needing : needing
         var removal = Backfill(
             table: objectName, key: keyTypes, assignments: [(step.column, expression)], condition: removable,
-            matching: missing.isEmpty ? count + needing : needing, sizing: probe.settings.batchSizing, workers: probe.settings.batchWorkers)
+            matching: removalRows, sizing: probe.settings.batchSizing, workers: try probe.batchWorkers(rows: removalRows))
         removal.progressLabel = "remove moved keys from \(step.column)"
         removal.purpose = "remove from \(step.column) the keys whose values are in their columns (set-aside values stay)"
         return removal

@@ -38,8 +38,8 @@ public struct PlanSettings: Sendable, Equatable {
     /// How many times a statement that hit lock_timeout is retried, with backoff.
     public var retries = 10
     /// Connections a backfill's first pass runs its batches on at once, each over its own
-    /// share of the keys.
-    public var batchWorkers = 1
+    /// share of the keys: `auto` (the default) lets each backfill choose (`BatchWorkers`).
+    public var batchWorkers = BatchWorkers.auto
     /// The application's models, `MODULE:ATTR`: a dry run warns about the changes they would undo.
     public var models: String?
     /// Where the models' module is found (a folder put first on Python's path).
@@ -60,7 +60,7 @@ public struct PlanSettings: Sendable, Equatable {
          ("batch_target", batchTarget == 0 ? "none (fixed batches)" : PlanDuration.text(milliseconds: batchTarget)),
          ("batch_pause", PlanDuration.text(milliseconds: batchPause)),
          ("retries", String(retries)),
-         ("batch_workers", String(batchWorkers))]
+         ("batch_workers", batchWorkers.description)]
             + (models.map { [("models", $0)] } ?? []) + (modelsPath.map { [("models_path", $0)] } ?? [])
     }
 }
@@ -157,7 +157,7 @@ public enum PlanLoader {
             }
             settings.batchPause = reader.duration("batch_pause", default: settings.batchPause)
             settings.retries = reader.int("retries", default: settings.retries, range: 0...1000)
-            settings.batchWorkers = reader.int("batch_workers", default: settings.batchWorkers, range: 1...16)
+            settings.batchWorkers = BatchWorkers.read(&reader) ?? settings.batchWorkers
             settings.readModels(&reader)
             if settings.lockTimeout == 0 {
                 reader.report(reader.location(of: "lock_timeout"), "lock_timeout must not be 0: DDL never waits for a lock without a timeout")

@@ -89,7 +89,7 @@ public struct BackfillStep: RepairStep {
         let matching = try probe.planText(conditionGiven ? "where" : "set") { try probe.memoizedCount(count) }
         guard matching > 0 else { return .satisfied("no row of \(table) matches where") }
         var effect: any Effect = Backfill(
-            table: table, key: key, assignments: assignments.map { ($0.column, $0.expression.unparenthesized) }, condition: condition, matching: matching, sizing: probe.settings.batchSizing, workers: probe.settings.batchWorkers)
+            table: table, key: key, assignments: assignments.map { ($0.column, $0.expression.unparenthesized) }, condition: condition, matching: matching, sizing: probe.settings.batchSizing, workers: try probe.batchWorkers(rows: matching))
         // `set` runs only as the effect, in a real run as written; a rehearsal skips it when it
         // calls a function whose effects a rollback may not undo.
         let setList: [SQL] = assignments.map { "\(ident: $0.column) = \($0.expression)" }

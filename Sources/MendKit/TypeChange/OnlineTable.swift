@@ -152,7 +152,7 @@ struct OnlineTable {
         guard !hasShadows || matching > 0 else { return nil }
         var backfill = Backfill(
             table: name, key: key, assignments: zip(shadowNames, casts).map { (column: $0, expression: $1) }, condition: difference,
-            matching: matching, sizing: probe.settings.batchSizing, workers: probe.settings.batchWorkers)
+            matching: matching, sizing: probe.settings.batchSizing, workers: try probe.batchWorkers(rows: matching))
         let gets = columns.count == 1 ? " \(shadowNames[0]) gets" : "s \(shadowNames.joined(separator: ", ")) get"
         backfill.progressLabel = "copy into \(shadowNames.joined(separator: ", "))"
         backfill.purpose = "the shadow column\(gets) \(conversion.holds) \(columns.joined(separator: ", "))"
