@@ -190,6 +190,43 @@ struct BackfillTests {
             #expect(try connection.scalar("SELECT count(*) FROM public.apps WHERE id <= 40 AND sync_status <> 'pending'", as: Int.self) == 0)
         }
     }
+    /// Records each batch's rows done, and after the first inserts 500 dirty rows between the
+    /// keys the pass read before it began.
+    final class InsertAfterFirstBatch: ProgressReporter, @unchecked Sendable {
+        let connection: Connection
+        var done: [Int] = []
+        init(_ connection: Connection) { self.connection = connection }
+        func progress(task: String, done: Int, total: Int, unit: String, detail: String) {
+            guard task.hasPrefix("backfill") else { return }
+            self.done.append(done)
+            if self.done.count == 1 {
+                _ = try? connection.query("INSERT INTO public.apps (id, name, sync_status) SELECT g * 10 + 5, 'new', ' NEW' FROM generate_series(1500, 1999) g")
+            }
+        }
+        func finish(task: String) {}
+    }
+
+    /// A pass cuts its batches at keys it read before the first (`KeyMarks`), not at keys read
+    /// batch by batch: rows inserted between two of them since make that batch larger (1,500
+    /// rows where the 1,000 keys after the last bound would end at 17500), and every row still
+    /// ends right.
+    @Test func batchesAreCutAtTheKeysReadBeforeTheFirst() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try Self.session(database.conninfo)
+            try connection.execute("""
+                CREATE TABLE public.apps (id bigint PRIMARY KEY, name text NOT NULL, sync_status text, note text);
+                INSERT INTO public.apps (id, name, sync_status) SELECT g * 10, 'app', ' SYNCED' FROM generate_series(1, 10000) g;
+                """)
+            let reporter = InsertAfterFirstBatch(try Self.session(database.conninfo))
+            let plan = try writePlan(Self.plan.replacingOccurrences(of: "batch_size: 1000", with: "batch_size: 1000, batch_workers: 1"))
+            let report = try Runner(connection: connection, plan: plan, progress: reporter).apply(snapshotDirectory: Self.snapshots)
+            #expect(report.outcome == .ok, "\(report.message ?? "")")
+            #expect(Array(reporter.done.prefix(3)) == [1000, 2500, 3500], "\(reporter.done)")
+            #expect(try connection.scalar("SELECT count(*) FROM public.apps WHERE sync_status <> lower(trim(sync_status))", as: Int.self) == 0)
+            #expect(try connection.scalar("SELECT count(*) FROM public.apps", as: Int.self) == 10_500)
+        }
+    }
+
     /// A batch of a step that derives columns (conditionIsDifference) finds each row to update
     /// by its ctid, never by re-reading the batch for every row: on a text key of UUIDs the
     /// planner can estimate a 5,000-key range at a handful of rows and, joined by the key,

@@ -29,6 +29,20 @@ struct BatchTargetTests {
         #expect(fixed.size == 5000)
     }
 
+    @Test func aBatchTakesWholeSpansOfMarksAndAPassWithoutThemReadsItsBounds() {
+        var marks = KeyMarks(spacing: 1000, keys: (1...5).map { [String($0 * 1000)] })
+        #expect(marks.take(1000)! == (["1000"], 1000))
+        #expect(marks.take(2999)! == (["3000"], 2000), "whole spans only")
+        #expect(marks.take(10_000)! == (["5000"], 2000), "no more than are left")
+        #expect(marks.take(1000) == nil, "used up")
+        var small = KeyMarks(spacing: 1000, keys: [["1000"], ["2000"]])
+        #expect(small.take(999) == nil, "a batch smaller than one span")
+        // The sizer then counts the keys the batch took.
+        var sizer = BatchSizer(.adaptive(targetMilliseconds: 100, maximum: 50_000))
+        sizer.record(seconds: 0.040, keys: 3000)
+        #expect(sizer.size == 6000)
+    }
+
     @Test func settingsChooseTheSizing() throws {
         func sizing(_ settings: String) throws -> BatchSizing {
             try PlanLoader.parse("name: t\n\(settings)steps:\n  - sql: {run: SELECT 1, done_when: SELECT true}\n", file: "t.yaml").settings.batchSizing

@@ -116,7 +116,7 @@ public struct Backfill: Effect {
         /// One pass over the keys from `start` (nil: the first key) to the end, on the run's
         /// connection.
         func pass(_ number: Int, from start: [String]?) throws {
-            try batches(from: start, through: nil, pass: number, checkpointKey: checkpointKey, tally: tally) { body in
+            try batches(from: start, through: nil, pass: number, checkpointKey: checkpointKey, tally: tally, reader: context.connection) { body in
                 try Self.withBatchRetries(context.settings) {
                     try context.inTransaction(faultInside: false) { connection in
                         if ownTransactions { try connection.execute("SET LOCAL synchronous_commit = off" as SQL) }
@@ -174,16 +174,19 @@ public struct Backfill: Effect {
     /// last), each in a transaction `transaction` opens (with its retries) on the connection it
     /// hands to its body; each committed batch is told to `tally`.
     func batches(
-        from start: [String]?, through end: [String]?, pass number: Int, checkpointKey: String, tally: Tally,
+        from start: [String]?, through end: [String]?, pass number: Int, checkpointKey: String, tally: Tally, reader: Connection,
         transaction: ((Connection) throws -> Batch) throws -> Batch
     ) throws {
         var last = start
         var sizer = BatchSizer(sizing)
+        var marks = readMarks(after: start, through: end, on: reader)
         while !tally.stopped {
             let started = Date()
-            let size = sizer.size
+            var size = sizer.size
+            let marked = marks?.take(size)
+            if let marked { size = marked.keys } else { marks = nil }
             let batch = try transaction { connection in
-                let bound = try connection.query(boundStatement(after: Bound(last), through: Bound(end), size: size))
+                let bound = try marked.map(\.bound) ?? connection.query(boundStatement(after: Bound(last), through: Bound(end), size: size))
                     .first?.get(0, as: [String].self)
                 let upper = bound ?? end
                 let rows = try connection.query(updateStatement(lower: Bound(last), upper: Bound(upper))).affectedRows ?? 0
@@ -199,11 +202,23 @@ public struct Backfill: Effect {
             }
             let seconds = Date().timeIntervalSince(started)
             tally.record(rows: batch.rows, xid: batch.xid, seconds: seconds, pass: number, keys: size)
-            sizer.record(seconds: seconds)
+            sizer.record(seconds: seconds, keys: size)
             guard let bound = batch.bound else { return }
             last = bound
             if tally.settings.batchPause > 0 { Thread.sleep(forTimeInterval: Double(tally.settings.batchPause) / 1000) }
         }
+    }
+
+    /// The pass's `KeyMarks`, read on `reader` before its first batch. None for batches of one
+    /// key, and none in a rehearsal, whose transaction a failed read would end: they save time
+    /// only, so a read that fails (a `statement_timeout` shorter than one scan of the key)
+    /// leaves the pass to read its bounds batch by batch.
+    func readMarks(after start: [String]?, through end: [String]?, on reader: Connection) -> KeyMarks? {
+        let spacing = sizing.first
+        guard spacing > 1, !reader.isInTransaction,
+            let keys = try? reader.query(marksStatement(after: Bound(start), through: Bound(end), spacing: spacing)).map({ try $0.get(0, as: [String].self) })
+        else { return nil }
+        return KeyMarks(spacing: spacing, keys: keys)
     }
 
     /// Rows that still match, now, and rows that break `verify`: one read of the table, which

@@ -52,6 +52,18 @@ extension Backfill {
         return "SELECT ARRAY[\(texts)] FROM \(name)\(filter) ORDER BY \(keyColumns) OFFSET \(literal: (size ?? sizing.first) - 1) LIMIT 1"
     }
 
+    /// Every `spacing`-th key after `after` (or from the first) through `through`, as text
+    /// (`KeyMarks`): one read of the primary key's index.
+    func marksStatement(after: Bound?, through: Bound?, spacing: Int) -> SQL {
+        let texts: [SQL] = keyColumns.map { "\($0)::text" }
+        let clauses = range(lower: after, upper: through)
+        let filter: SQL = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
+        return """
+            SELECT ARRAY[\(texts)] FROM (SELECT \(keyColumns), row_number() OVER (ORDER BY \(keyColumns)) AS pgmend_n FROM \(name)\(filter)) s
+            WHERE pgmend_n % \(literal: spacing) = 0 ORDER BY pgmend_n LIMIT \(literal: KeyMarks.limit)
+            """
+    }
+
     /// Whether `updateStatement` compares rows' xmin with the assessment's snapshot.
     var usesTrustedXid: Bool {
         guard conditionIsDifference, let trusted else { return false }

@@ -138,7 +138,7 @@ extension Backfill {
             }
             try backfill.batches(
                 from: ranges[index].start, through: ranges[index].end, pass: 1,
-                checkpointKey: backfill.checkpointKey + " part \(index + 1) of \(ranges.count)", tally: tally
+                checkpointKey: backfill.checkpointKey + " part \(index + 1) of \(ranges.count)", tally: tally, reader: connection
             ) { body in
                 try Self.withBatchRetries(tally.settings) {
                     try connection.transaction { connection in
