@@ -53,7 +53,7 @@ public struct Snapshot: Codable, Sendable, Equatable {
     public func jsonText() throws -> String {
         // Tables are rendered in parallel first (snapshot -> schema -> tables -> table is three
         // levels deep), then spliced into the document.
-        let tables = try CanonicalJSON.renderInParallel(schema.tables, indent: 3)
+        let tables = CanonicalJSON.renderInParallel(schema.tables, indent: 3)
         return try CanonicalJSON.encode(self, leadingKeys: ["format_version"], userInfo: [.renderedTables: tables])
     }
 
