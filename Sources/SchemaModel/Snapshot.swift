@@ -113,12 +113,40 @@ public struct Snapshot: Codable, Sendable, Equatable {
         }
     }
 
+    /// The `selected_schemas` of a snapshot file as pgmend writes it, read from its top-level
+    /// lines without parsing the rest: `.some(nil)` when it covers every schema, nil when the
+    /// text is not laid out canonically in the current format (then only a full parse can
+    /// tell, and report what is wrong). In canonical text a line break is never inside a
+    /// string, and only top-level keys are indented by two.
+    public static func selectedSchemas(inCanonical data: Data) -> [String]?? {
+        let bytes = [UInt8](data)
+        guard bytes.starts(with: Array("{\n  \"format_version\": \(currentFormatVersion),\n".utf8)) else { return nil }
+        let key = Array("\n  \"selected_schemas\": ".utf8)
+        guard let start = bytes.firstRange(of: key)?.upperBound else { return .some(nil) }
+        let rest = bytes[start...]
+        let end: Int
+        if rest.starts(with: Array("[]".utf8)) {
+            end = start + 2
+        } else if let close = rest.firstRange(of: Array("\n  ]".utf8)) {
+            end = close.upperBound
+        } else {
+            return nil
+        }
+        guard let names = try? JSONDecoder().decode([String].self, from: Data(bytes[start..<end])) else { return nil }
+        return .some(names)
+    }
+
     /// Reads a snapshot file.
     public static func read(path: String) throws -> Snapshot {
+        try read(from: try contents(path: path), source: path)
+    }
+
+    /// The bytes of a snapshot file, for `read(from:source:)`.
+    public static func contents(path: String) throws -> Data {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SnapshotFileError(source: path, problem: "cannot read the file")
         }
-        return try read(from: data, source: path)
+        return data
     }
 
     private static func describe(_ error: Error) -> String {
