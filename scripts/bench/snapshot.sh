@@ -118,7 +118,7 @@ schema_size() { # N
   fi
   if in_list "$n" "$verify_tables"; then
     "$pg_dump" --schema-only --restrict-key=pgmendbench -d "$schema_db" -f "$work/expected.sql"
-    "$pgmend" snapshot take --db "$schema_db" -o "$work/expected.json"
+    "$pgmend" snapshot take --db "$schema_db" -o "$work/expected.json" >/dev/null
     compare "verify-schema-$n" "$verify_target" "pg_dump --schema-only | diff" verify_baseline \
       "pgmend verify" verify_candidate "$work/expected.sql" "$work/expected.json"
   fi
