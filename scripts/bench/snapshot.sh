@@ -9,9 +9,10 @@
 #   verify-schema-N    `pgmend verify` of that database against a snapshot of it taken before
 #                      (it matches) versus `pg_dump --schema-only | diff` against a dump saved
 #                      before, for each N of BENCH_VERIFY_TABLES. Target: ratio <= 0.50.
-#   snapshot-data    `pgmend snapshot take --data` on a database holding one table of BENCH_ROWS
-#                    rows versus one psql query: count(*) and the sum of a 64-bit md5 hash of
-#                    every row, the checksum data-diff tools use. Target: ratio <= 1.20.
+#   snapshot-data      `pgmend snapshot take --data` on a database holding one table of
+#                      BENCH_ROWS rows versus one psql query: count(*) and the sum of a 64-bit
+#                      md5 hash of every row, the checksum data-diff tools use. Target: ratio
+#                      <= 1.20.
 #
 # Why the baselines are fair: pg_dump --schema-only reads the same catalogs and writes the whole
 # schema to a file, which is a schema snapshot's job, and it is the tool people already use for
@@ -28,10 +29,10 @@
 #   BENCH_TABLES         table counts to snapshot, a space-separated list (default "500 2000 8000")
 #   BENCH_VERIFY_TABLES  table counts to verify (default "2000 8000"); a count in both lists is
 #                        loaded once
-#   BENCH_ROWS    rows in the data table (default 1000000)
-#   BENCH_ROUNDS  timed rounds of each command (default 5)
-#   BENCH_PORT    port of the throwaway cluster; names its socket only (default 54339)
-#   PGMEND_BIN    a pgmend binary to time instead of building the release one
+#   BENCH_ROWS           rows in the data table (default 1000000)
+#   BENCH_ROUNDS         timed rounds of each command (default 5)
+#   BENCH_PORT           port of the throwaway cluster; names its socket only (default 54339)
+#   PGMEND_BIN           a pgmend binary to time instead of building the release one
 #
 # Exits 0 whatever the ratios (PASS/MISS is a report, not a test); non-zero if something could
 # not run.
