@@ -24,22 +24,23 @@ public enum CanonicalJSON {
 
     /// Renders the values of a large dictionary on all cores, each at `indent`, for splicing
     /// into a document with `RenderedMembers`. A 2,000-table snapshot spends most of its time
-    /// turning tables into text; tables do not depend on one another.
-    static func renderInParallel<Value: Encodable & Sendable>(_ values: [String: Value], indent: Int) throws -> [String: [UInt8]] {
+    /// turning tables into text; tables do not depend on one another, and each writes itself
+    /// (`CanonicalJSONWriter`) rather than going through `Encodable`.
+    static func renderInParallel<Value: CanonicalJSONWritable & Sendable>(_ values: [String: Value], indent: Int) -> [String: [UInt8]] {
         let entries = Array(values)
         let slices = max(1, min(ProcessInfo.processInfo.activeProcessorCount, entries.count / 64))
         let results = RenderedSlices(count: slices)
         DispatchQueue.concurrentPerform(iterations: slices) { slice in
             var rendered: [String: [UInt8]] = [:]
-            let outcome = Result {
-                for position in stride(from: slice, to: entries.count, by: slices) {
-                    rendered[entries[position].key] = try render(entries[position].value, indent: indent)
-                }
-                return rendered
+            rendered.reserveCapacity(entries.count / slices + 1)
+            for position in stride(from: slice, to: entries.count, by: slices) {
+                var writer = CanonicalJSONWriter(indent: indent)
+                entries[position].value.write(to: &writer)
+                rendered[entries[position].key] = writer.bytes
             }
-            results.store(outcome, at: slice)
+            results.store(rendered, at: slice)
         }
-        return try results.merged()
+        return results.merged()
     }
 
     private static func write(_ node: TreeNode, indent: Int, leadingKeys: [String] = [], into output: inout [UInt8]) {
@@ -108,8 +109,16 @@ public enum CanonicalJSON {
         }
     }
 
-    private static func writeString(_ string: String, into output: inout [UInt8]) {
+    /// `string` quoted and escaped: `"` and `\` escaped, control characters as `\n`, `\r`,
+    /// `\t` or `\u00XX`, everything else (all of UTF-8 above them) as it is.
+    static func writeString(_ string: String, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
+        // Most names and definitions need no escape: copy them whole.
+        if !string.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            output.append(contentsOf: string.utf8)
+            output.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in string.utf8 {
             switch byte {
             case UInt8(ascii: "\""): output += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
@@ -140,19 +149,17 @@ enum JSONValue: Equatable {
 /// Per-slice results of `renderInParallel`, each written by one worker.
 private final class RenderedSlices: @unchecked Sendable {
     private let lock = NSLock()
-    private var slices: [Result<[String: [UInt8]], Error>?]
+    private var slices: [[String: [UInt8]]]
 
-    init(count: Int) { slices = Array(repeating: nil, count: count) }
+    init(count: Int) { slices = Array(repeating: [:], count: count) }
 
-    func store(_ result: Result<[String: [UInt8]], Error>, at index: Int) {
-        lock.withLock { slices[index] = result }
+    func store(_ rendered: [String: [UInt8]], at index: Int) {
+        lock.withLock { slices[index] = rendered }
     }
 
-    func merged() throws -> [String: [UInt8]] {
-        try lock.withLock {
-            try slices.reduce(into: [:]) { all, slice in
-                if let slice { all.merge(try slice.get()) { first, _ in first } }
-            }
+    func merged() -> [String: [UInt8]] {
+        lock.withLock {
+            slices.reduce(into: [:]) { all, slice in all.merge(slice) { first, _ in first } }
         }
     }
 }

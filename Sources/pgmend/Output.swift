@@ -26,8 +26,22 @@ enum StandardError {
 extension Snapshot {
     /// Reads a snapshot named on the command line; an unusable file is bad input (exit 2).
     static func load(commandLinePath path: String) throws -> Snapshot {
+        try badInput { try Snapshot.read(path: path) }
+    }
+
+    /// Reads a snapshot named on the command line from its bytes, already read.
+    static func load(commandLinePath path: String, contents: Data) throws -> Snapshot {
+        try badInput { try Snapshot.read(from: contents, source: path) }
+    }
+
+    /// The bytes of a snapshot file named on the command line; an unreadable one is bad input.
+    static func contents(commandLinePath path: String) throws -> Data {
+        try badInput { try Snapshot.contents(path: path) }
+    }
+
+    private static func badInput<T>(_ body: () throws -> T) throws -> T {
         do {
-            return try Snapshot.read(path: path)
+            return try body()
         } catch let error as SnapshotFileError {
             throw CommandFailure(.badInput, error.description)
         }

@@ -22,13 +22,19 @@ extension PgMend {
         }
 
         func verify() throws {
-            let expected = try Snapshot.load(commandLinePath: snapshot)
+            let file = try Snapshot.contents(commandLinePath: snapshot)
             let connection = try connection.connect()
             let result: VerificationResult
             do {
                 result = try self.connection.reading("reading the database to verify", on: connection) {
-                    try Verifier(connection: connection, progress: progress.reporter())
-                        .verify(expected, includeData: data)
+                    let verifier = Verifier(connection: connection, progress: progress.reporter())
+                    // A schema-only verify parses the file while it reads the database, when
+                    // the file says up front which schemas it covers.
+                    if !data, let selected = Snapshot.selectedSchemas(inCanonical: file) {
+                        let path = snapshot
+                        return try verifier.verify(parsing: { try Snapshot.load(commandLinePath: path, contents: file) }, selectedSchemas: selected)
+                    }
+                    return try verifier.verify(try Snapshot.load(commandLinePath: snapshot, contents: file), includeData: data)
                 }
             } catch let error as VerificationError {
                 throw CommandFailure(.badInput, error.description)

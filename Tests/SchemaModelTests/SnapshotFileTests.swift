@@ -88,6 +88,21 @@ struct SnapshotFileTests {
         #expect(seenConstraints == seenConstraints.sorted(), "constraints are not written in key order")
     }
 
+    /// `verify` starts reading the database before the file is parsed, knowing only what
+    /// this finds; it must agree with the parse, or say it cannot tell.
+    @Test func selectedSchemasAreFoundWithoutParsing() throws {
+        for selected in [nil, [], ["audit"], ["a\"b", "public", "z\n"]] as [[String]?] {
+            var snapshot = snapshot()
+            snapshot.selectedSchemas = selected
+            let text = try snapshot.jsonText()
+            #expect(Snapshot.selectedSchemas(inCanonical: Data(text.utf8)) == .some(selected))
+        }
+        let minified = #"{"format_version": 1, "selected_schemas": ["x"]}"#
+        #expect(Snapshot.selectedSchemas(inCanonical: Data(minified.utf8)) == nil)
+        let future = try snapshot().jsonText().replacingOccurrences(of: "\"format_version\": 1,", with: "\"format_version\": 2,")
+        #expect(Snapshot.selectedSchemas(inCanonical: Data(future.utf8)) == nil)
+    }
+
     @Test func aNewerFormatIsAClearError() throws {
         let text = #"{"format_version": 99, "schema": {}}"#
         let error = try #require(throws: SnapshotFileError.self) {

@@ -3,8 +3,9 @@
 # against its baseline measured in the same run. Benchmarks exit 0 on a MISS (they report);
 # this exits non-zero if any benchmark could not run, after running the rest.
 #
-#   BENCH_TABLES, BENCH_ROWS, BENCH_ROUNDS, PGMEND_BIN: see each benchmark's header
-#   e.g. a smoke run:  BENCH_TABLES=50 BENCH_ROWS=10000 BENCH_ROUNDS=1 scripts/bench/run.sh
+#   BENCH_TABLES, BENCH_VERIFY_TABLES, BENCH_ROWS, BENCH_ROUNDS, PGMEND_BIN: see each
+#   benchmark's header (snapshot.sh takes a list of table counts, the others one)
+#   e.g. a smoke run:  BENCH_TABLES=50 BENCH_VERIFY_TABLES=50 BENCH_ROWS=10000 BENCH_ROUNDS=1 scripts/bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 self=$(basename "$0")

@@ -78,11 +78,14 @@ public struct CatalogReader {
         return schema
     }
 
-    /// Session settings for reading: names printed the same way for everyone, and room to
-    /// sort and hash a large catalog in memory.
+    /// Session settings for reading: names printed the same way for everyone, room to sort
+    /// and hash a large catalog in memory, and no parallel workers: the deparsing functions
+    /// that are most of each query's time are parallel restricted, so they run in the leader
+    /// anyway, and workers would only start up and take cores from the other connection.
     static func prepare(_ connection: Connection) throws {
         try connection.setLocal("search_path", "pg_catalog")
         try connection.setLocal("work_mem", "64MB")
+        try connection.setLocal("max_parallel_workers_per_gather", "0")
     }
 
     /// What the queries found, by relation oid, before it is assembled into tables and views.
@@ -122,11 +125,13 @@ public struct CatalogReader {
         return parts
     }
 
-    /// The half a helper connection can read: columns, constraints, view dependencies.
+    /// The half a helper connection can read: columns, constraints (whose columns are named
+    /// from the columns), view dependencies.
     static func readHelperParts(_ connection: Connection, _ filter: CatalogFilter) throws -> RelationParts {
         var parts = RelationParts()
-        parts.columns = try readColumns(connection, filter)
-        parts.constraints = try readConstraints(connection, filter)
+        let names: AttributeNames
+        (parts.columns, names) = try readColumns(connection, filter)
+        parts.constraints = try readConstraints(connection, filter, names: names)
         parts.viewDependencies = try readViewDependencies(connection, filter)
         return parts
     }
@@ -209,7 +214,8 @@ public struct CatalogReader {
         return relations
     }
 
-    static func readColumns(_ connection: Connection, _ filter: CatalogFilter) throws -> [UInt32: [Column]] {
+    /// Columns by relation oid, in attnum order, and their names by attnum.
+    static func readColumns(_ connection: Connection, _ filter: CatalogFilter) throws -> ([UInt32: [Column]], AttributeNames) {
         let rows = try connection.query(
             """
             SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
@@ -247,9 +253,13 @@ public struct CatalogReader {
                 collation: try row.get(7, as: String?.self), comment: try row.get(8, as: String?.self))
             numbered[oid, default: []].append((try row.get(9, as: Int.self), column))
         }
-        return numbered.mapValues { $0.sorted { $0.0 < $1.0 }.map(\.1) }
+        let names = numbered.mapValues { Dictionary($0.map { ($0.0, $0.1.name) }, uniquingKeysWith: { first, _ in first }) }
+        return (numbered.mapValues { $0.sorted { $0.0 < $1.0 }.map(\.1) }, names)
     }
 }
+
+/// Column names by relation oid and attnum.
+typealias AttributeNames = [UInt32: [Int: String]]
 
 /// Which schemas (namespaces) a snapshot covers.
 public enum SchemaSelection: Sendable, Equatable {
