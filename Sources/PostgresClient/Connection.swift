@@ -37,6 +37,8 @@ public final class Connection {
     private let noticeSink: NoticeSink
     /// How many savepoints `transaction` has open inside the outer transaction.
     var savepointDepth = 0
+    /// The connection `sibling()` keeps, and the settings pinned here when it was opened.
+    private var keptSibling: (connection: Connection, pinned: Int)?
 
     /// Connects the way psql does.
     ///
@@ -115,6 +117,25 @@ public final class Connection {
 
     deinit {
         PQfinish(handle)
+    }
+
+    /// A second connection like this one (`recipe`), opened the first time it is asked for and
+    /// kept as long as this one: the reads that split their work over two connections (the
+    /// catalog, data statistics, an archive's fingerprint) use it again and again, instead of
+    /// a new server process each time whose first catalog queries plan against cold caches
+    /// (3 to 7 ms each at bind). It is opened again when settings were pinned here since, or
+    /// when it was left broken or inside a transaction.
+    ///
+    /// Asked for by this connection's owner; the owner may hand it to one other thread for
+    /// the length of one read and must not use it meanwhile.
+    public func sibling() throws -> Connection {
+        if let kept = keptSibling, kept.pinned == pinned.count, kept.connection.isOpen, !kept.connection.isInTransaction {
+            return kept.connection
+        }
+        keptSibling = nil
+        let connection = try recipe.connect()
+        keptSibling = (connection, pinned.count)
+        return connection
     }
 
     // MARK: Facts about the connection

@@ -34,9 +34,9 @@ private final class ThreadOutcome<Value: Sendable>: @unchecked Sendable {
     }
 }
 
-/// Runs `foreground` on `connection` while `background` runs on a second connection (opened
-/// from the same recipe) that sees exactly the same data: the caller's transaction, which
-/// must be REPEATABLE READ at its top level, exports its snapshot and the second connection's
+/// Runs `foreground` on `connection` while `background` runs on its second connection
+/// (`Connection.sibling`) seeing exactly the same data: the caller's transaction, which must
+/// be REPEATABLE READ at its top level, exports its snapshot and the second connection's
 /// read-only transaction imports it, as `pg_dump -j` does.
 func withSharedSnapshot<Foreground, Background: Sendable>(
     on connection: Connection,
@@ -44,11 +44,19 @@ func withSharedSnapshot<Foreground, Background: Sendable>(
     background: @escaping @Sendable (Connection) throws -> Background
 ) throws -> (Foreground, Background) {
     let snapshot = try connection.scalar("SELECT pg_export_snapshot()", as: String.self) ?? ""
-    let recipe = connection.recipe
+    // Used by the background thread alone until `concurrently` returns.
+    let sibling = HandedOver(try connection.sibling())
     return try concurrently(foreground) {
-        try recipe.connect().transaction(isolation: .repeatableRead, readOnly: true) { sibling in
+        try sibling.connection.transaction(isolation: .repeatableRead, readOnly: true) { sibling in
             try sibling.execute("SET TRANSACTION SNAPSHOT \(literal: snapshot)")
             return try background(sibling)
         }
     }
+}
+
+/// A connection handed to another thread for the length of one call, during which its owner
+/// does not touch it.
+private struct HandedOver: @unchecked Sendable {
+    let connection: Connection
+    init(_ connection: Connection) { self.connection = connection }
 }
