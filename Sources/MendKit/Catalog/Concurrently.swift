@@ -54,9 +54,10 @@ func withSharedSnapshot<Foreground, Background: Sendable>(
     }
 }
 
-/// A connection handed to another thread for the length of one call, during which its owner
-/// does not touch it.
-private struct HandedOver: @unchecked Sendable {
+/// A connection handed to code that may run on another thread, for the length of one call
+/// during which nothing else touches it (a shared-snapshot read's second connection, a
+/// backfill worker's share of the run's own).
+struct HandedOver: @unchecked Sendable {
     let connection: Connection
     init(_ connection: Connection) { self.connection = connection }
 }

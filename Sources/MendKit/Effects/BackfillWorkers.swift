@@ -122,7 +122,7 @@ extension Backfill {
         let settingsQuery: SQL = "SELECT name, setting FROM pg_settings WHERE name = ANY(\(bind: Self.sessionSettings)::text[])"
         let session = try context.connection.query(settingsQuery).map { (try $0.get(0, as: String.self), try $0.get(1, as: String.self)) }
         let recipe = context.connection.recipe
-        let main = UncheckedConnection(context.connection)
+        let main = HandedOver(context.connection)
         let backfill = self
         try Self.concurrently(ranges.count) { index in
             do { try work(index) } catch {
@@ -179,11 +179,4 @@ private final class ErrorList: @unchecked Sendable {
     private var errors: [Error] = []
     func append(_ error: Error) { lock.withLock { errors.append(error) } }
     var first: Error? { lock.withLock { errors.first } }
-}
-
-/// The run's connection, handed to the code that runs on this thread while the other workers
-/// run theirs (it is used by this thread only).
-private struct UncheckedConnection: @unchecked Sendable {
-    let connection: Connection
-    init(_ connection: Connection) { self.connection = connection }
 }
