@@ -16,8 +16,8 @@ public enum BatchWorkers: Sendable, Equatable, CustomStringConvertible {
 
     /// Fewer rows to update than this: one connection.
     static let autoMinimumRows = 100_000
-    /// The most connections `auto` takes: past it the batches contend for the same pages and
-    /// the application's row locks more than they gain.
+    /// The most connections `auto` takes, however many cores there are: a bound on what one
+    /// run takes from a server the application shares (measured only at 2 here).
     static let autoMaximum = 4
     /// Connection slots `auto` leaves free for the application, at least.
     static let reservedSlots = 3
