@@ -38,7 +38,7 @@ public final class Connection {
     /// How many savepoints `transaction` has open inside the outer transaction.
     var savepointDepth = 0
     /// The connection `sibling()` keeps, and the settings pinned here when it was opened.
-    private var keptSibling: (connection: Connection, pinned: Int)?
+    private var keptSibling: (connection: Connection, pinned: [(name: String, value: String)])?
 
     /// Connects the way psql does.
     ///
@@ -129,12 +129,14 @@ public final class Connection {
     /// Asked for by this connection's owner; the owner may hand it to one other thread for
     /// the length of one read and must not use it meanwhile.
     public func sibling() throws -> Connection {
-        if let kept = keptSibling, kept.pinned == pinned.count, kept.connection.isOpen, !kept.connection.isInTransaction {
+        // Compared whole: pinning a setting again replaces its value without adding one.
+        if let kept = keptSibling, kept.pinned.elementsEqual(pinned, by: { $0 == $1 }), kept.connection.isOpen,
+            !kept.connection.isInTransaction {
             return kept.connection
         }
         keptSibling = nil
         let connection = try recipe.connect()
-        keptSibling = (connection, pinned.count)
+        keptSibling = (connection, pinned)
         return connection
     }
 

@@ -52,4 +52,19 @@ struct TransactionTests {
             #expect(error.kind == .usage)
         }
     }
+
+    /// The kept second connection is reused while nothing changed, and opened again with the
+    /// new value when a pinned setting is pinned again (the list of pins keeps its length).
+    @Test func aSiblingIsKeptAndFollowsWhatIsPinned() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            try connection.pin("TimeZone", "UTC")
+            let first = try connection.sibling()
+            #expect(try connection.sibling() === first)
+            try connection.pin("TimeZone", "Europe/Berlin")
+            let second = try connection.sibling()
+            #expect(second !== first)
+            #expect(try second.scalar("SELECT current_setting('TimeZone')", as: String.self) == "Europe/Berlin")
+        }
+    }
 }

@@ -56,12 +56,12 @@ public struct Probe {
         try connection.scalar(sql, as: type)
     }
 
-    /// Whether the table exists in the live database now.
     /// The connections a backfill of `rows` rows runs its first pass on (`batch_workers`).
     public func batchWorkers(rows: Int) throws -> Int {
         try settings.batchWorkers.resolved(rows: rows, on: connection)
     }
 
+    /// Whether the table exists in the live database now.
     public func tableExists(_ table: ObjectName) throws -> Bool {
         try scalar("SELECT to_regclass(\(bind: table.sqlName.quoted)) IS NOT NULL", as: Bool.self) ?? false
     }

@@ -46,22 +46,28 @@ extension Backfill {
     /// batch's size when not given), as text; no row when fewer are left (up to `through`, when
     /// given). Only the primary key's index is read.
     func boundStatement(after: Bound?, through: Bound? = nil, size: Int? = nil) -> SQL {
-        let texts: [SQL] = keyColumns.map { "\($0)::text" }
-        let clauses = range(lower: after, upper: through)
-        let filter: SQL = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
-        return "SELECT ARRAY[\(texts)] FROM \(name)\(filter) ORDER BY \(keyColumns) OFFSET \(literal: (size ?? sizing.first) - 1) LIMIT 1"
+        "SELECT \(keyTexts) FROM \(name)\(keyFilter(after: after, through: through)) ORDER BY \(keyColumns) OFFSET \(literal: (size ?? sizing.first) - 1) LIMIT 1"
     }
 
     /// Every `spacing`-th key after `after` (or from the first) through `through`, as text
     /// (`KeyMarks`): one read of the primary key's index.
     func marksStatement(after: Bound?, through: Bound?, spacing: Int) -> SQL {
+        """
+        SELECT \(keyTexts) FROM (SELECT \(keyColumns), row_number() OVER (ORDER BY \(keyColumns)) AS pgmend_n FROM \(name)\(keyFilter(after: after, through: through))) s
+        WHERE pgmend_n % \(literal: spacing) = 0 ORDER BY pgmend_n LIMIT \(literal: KeyMarks.limit)
+        """
+    }
+
+    /// A key as the statements above read it: `ARRAY[k1::text, ...]`.
+    private var keyTexts: SQL {
         let texts: [SQL] = keyColumns.map { "\($0)::text" }
+        return "ARRAY[\(texts)]"
+    }
+
+    /// ` WHERE` the key range after `after` through `through`, or nothing for the whole table.
+    private func keyFilter(after: Bound?, through: Bound?) -> SQL {
         let clauses = range(lower: after, upper: through)
-        let filter: SQL = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
-        return """
-            SELECT ARRAY[\(texts)] FROM (SELECT \(keyColumns), row_number() OVER (ORDER BY \(keyColumns)) AS pgmend_n FROM \(name)\(filter)) s
-            WHERE pgmend_n % \(literal: spacing) = 0 ORDER BY pgmend_n LIMIT \(literal: KeyMarks.limit)
-            """
+        return clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
     }
 
     /// Whether `updateStatement` compares rows' xmin with the assessment's snapshot.
