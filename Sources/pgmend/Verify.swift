@@ -23,18 +23,19 @@ extension PgMend {
 
         func verify() throws {
             let file = try Snapshot.contents(commandLinePath: snapshot)
+            // A schema-only verify parses the file while it reads the database, when the file
+            // says up front which schemas it covers; any other file is read whole first, so a
+            // file that is not a snapshot is reported before connecting, as it always was.
+            let selected = data ? nil : Snapshot.selectedSchemas(inCanonical: file)
+            let expected = selected == nil ? try Snapshot.load(commandLinePath: snapshot, contents: file) : nil
             let connection = try connection.connect()
             let result: VerificationResult
             do {
                 result = try self.connection.reading("reading the database to verify", on: connection) {
                     let verifier = Verifier(connection: connection, progress: progress.reporter())
-                    // A schema-only verify parses the file while it reads the database, when
-                    // the file says up front which schemas it covers.
-                    if !data, let selected = Snapshot.selectedSchemas(inCanonical: file) {
-                        let path = snapshot
-                        return try verifier.verify(parsing: { try Snapshot.load(commandLinePath: path, contents: file) }, selectedSchemas: selected)
-                    }
-                    return try verifier.verify(try Snapshot.load(commandLinePath: snapshot, contents: file), includeData: data)
+                    if let expected { return try verifier.verify(expected, includeData: data) }
+                    let path = snapshot
+                    return try verifier.verify(parsing: { try Snapshot.load(commandLinePath: path, contents: file) }, selectedSchemas: selected ?? nil)
                 }
             } catch let error as VerificationError {
                 throw CommandFailure(.badInput, error.description)

@@ -116,6 +116,10 @@ struct SnapshotCommandTests {
         let missing = try PgMendBinary.run(["verify", folder.appendingPathComponent("nope.json").path])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("cannot read the file"))
+        // A file that is not a snapshot is reported before any connection is tried.
+        let future2 = try PgMendBinary.run(["verify", future, "--db", JSONOutputCommandTests.unreachable])
+        #expect(future2.status == 2)
+        #expect(future2.stderr == "pgmend: \(future): format_version 7 is newer than this pgmend reads (1); use a newer pgmend\n")
     }
 
     @Test func takeWritesToSnapshotsRunsByDefault() throws {
