@@ -11,6 +11,12 @@ public struct PostgresNotice: Sendable, CustomStringConvertible {
     public var description: String { "\(severity): \(message)" }
 }
 
+/// What a prepared statement is known by: its text and the types of its parameters.
+struct PreparedKey: Hashable {
+    var text: String
+    var types: [UInt32]
+}
+
 /// One connection to a PostgreSQL server, owning its libpq `PGconn`.
 ///
 /// A connection is used by one owner at a time (libpq connections are not thread-safe); the
@@ -37,6 +43,10 @@ public final class Connection {
     private let noticeSink: NoticeSink
     /// How many savepoints `transaction` has open inside the outer transaction.
     var savepointDepth = 0
+    /// The statements `queryPrepared` prepared on this session, by text and parameter types, and
+    /// how many it has named (names are never reused).
+    var prepared: [PreparedKey: String] = [:]
+    var preparedCount = 0
     /// The connection `sibling()` keeps, and the settings pinned here when it was opened.
     private var keptSibling: (connection: Connection, pinned: [(name: String, value: String)])?
 

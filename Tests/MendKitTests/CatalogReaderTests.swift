@@ -112,6 +112,32 @@ struct CatalogReaderTests {
         }
     }
 
+    /// The catalog queries are prepared once per session, one statement for a whole read and
+    /// one for a scoped read. Each table of a scoped read is what the whole read says of it, on
+    /// the first read of a session and on later ones, and a plan's SQL that deallocates the
+    /// session's prepared statements does not break the next read.
+    @Test func scopedAndWholeReadsAgreeAndSurviveADeallocate() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try loadSQL(Self.fixture, into: database)
+            let connection = try database.connect()
+            let reader = CatalogReader(connection: connection)
+            let scope = [ObjectName(schema: "public", name: "posts")]
+            let first = try reader.readSchema(tables: scope)
+            let whole = try reader.readSchema()
+            #expect(first.tables.keys.sorted() == ["public.posts", "public.users"] && first.views.count == 2)
+            #expect(first.sequences.keys.sorted() == ["public.posts_id_seq", "public.users_serial_no_seq"])
+            for (key, table) in first.tables { #expect(whole.tables[key] == table) }
+            for (key, view) in first.views { #expect(whole.views[key] == view) }
+            #expect(first.sequences.keys.allSatisfy { whole.sequences[$0] != nil })
+
+            try connection.execute("DEALLOCATE ALL")
+            #expect(try reader.readSchema() == whole)
+            try connection.execute("DEALLOCATE ALL")
+            #expect(try reader.readSchema(tables: scope) == first)
+            #expect(try connection.scalar("SELECT count(*) > 0 FROM pg_prepared_statements", as: Bool.self) == true)
+        }
+    }
+
     /// The snapshot JSON of the fixture, byte for byte. Re-record on purpose with
     /// `PGMEND_RECORD=<golden file name> swift test --filter CatalogReader` (see `Golden`).
     @Test func goldenSnapshotJSON() throws {

@@ -178,3 +178,34 @@ struct ArrayTests {
         }
     }
 }
+
+@Suite("Prepared statements")
+struct PreparedStatementTests {
+    /// Prepared once per session and text, executed with new values each time; a statement
+    /// deallocated behind pgmend's back (a plan's `DEALLOCATE ALL`) is prepared again once it
+    /// is forgotten, instead of failing with "prepared statement does not exist".
+    @Test func preparedOnceAndAgainAfterADeallocate() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            let connection = try database.connect()
+            let preparedCount: SQL = "SELECT count(*) FROM pg_prepared_statements"
+            for value in [1, 2, 3] {
+                #expect(try connection.queryPrepared("SELECT \(bind: value) + 1").first?.get(0, as: Int.self) == value + 1)
+            }
+            #expect(try connection.scalar(preparedCount, as: Int.self) == 1)
+            // The same text with a parameter of another type is another statement.
+            #expect(try connection.queryPrepared("SELECT \(bind: "x") || 'y'").first?.get(0, as: String.self) == "xy")
+            #expect(try connection.scalar(preparedCount, as: Int.self) == 2)
+
+            try connection.execute("DEALLOCATE ALL")
+            let gone = try #require(throws: PostgresError.self) { try connection.queryPrepared("SELECT \(bind: 4) + 1") }
+            #expect(gone.sqlState?.rawValue == "26000")
+            try connection.forgetDeallocatedStatements()
+            #expect(try connection.queryPrepared("SELECT \(bind: 4) + 1").first?.get(0, as: Int.self) == 5)
+            #expect(try connection.scalar(preparedCount, as: Int.self) == 1)
+            // A session that still has them keeps them.
+            try connection.forgetDeallocatedStatements()
+            #expect(try connection.queryPrepared("SELECT \(bind: 5) + 1").first?.get(0, as: Int.self) == 6)
+            #expect(try connection.scalar(preparedCount, as: Int.self) == 1)
+        }
+    }
+}

@@ -44,6 +44,7 @@ public struct CatalogReader {
                 try (Self.readRelations(connection, filter), Self.readMainParts(connection, filter))
             }, background: { sibling in
                 try Self.prepare(sibling)
+                try filter.prepare(sibling)
                 return try Self.readHelperParts(sibling, filter)
             })
             relations = local.0
@@ -167,7 +168,7 @@ public struct CatalogReader {
     }
 
     static func readRelations(_ connection: Connection, _ filter: CatalogFilter) throws -> [UInt32: Relation] {
-        let rows = try connection.query(
+        let rows = try filter.run(
             """
             SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence, d.description,
                    pg_get_expr(c.relpartbound, c.oid),
@@ -179,9 +180,9 @@ public struct CatalogReader {
             FROM pg_class c
             JOIN pg_namespace n ON n.oid = c.relnamespace
             LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
-            WHERE n.nspname = ANY(\(bind: filter.namespaces)) AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND (\(bind: filter.relations)::oid[] IS NULL OR c.oid = ANY(\(bind: filter.relations)::oid[]))
+            WHERE n.nspname = ANY(\(bind: filter.namespaces)) AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND \(filter.covers("c.oid"))
               AND \(Self.notExtensionMember("c.oid"))
-            """)
+            """, on: connection)
         var relations: [UInt32: Relation] = [:]
         relations.reserveCapacity(rows.count)
         for row in rows {
@@ -216,7 +217,7 @@ public struct CatalogReader {
 
     /// Columns by relation oid, in attnum order, and their names by attnum.
     static func readColumns(_ connection: Connection, _ filter: CatalogFilter) throws -> ([UInt32: [Column]], AttributeNames) {
-        let rows = try connection.query(
+        let rows = try filter.run(
             """
             SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
                    pg_get_expr(ad.adbin, ad.adrelid), a.attidentity, a.attgenerated,
@@ -231,9 +232,9 @@ public struct CatalogReader {
             LEFT JOIN pg_collation co ON co.oid = a.attcollation
             LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
             LEFT JOIN pg_description d ON d.objoid = a.attrelid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum
-            WHERE n.nspname = ANY(\(bind: filter.namespaces)) AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND (\(bind: filter.relations)::oid[] IS NULL OR c.oid = ANY(\(bind: filter.relations)::oid[]))
+            WHERE n.nspname = ANY(\(bind: filter.namespaces)) AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND \(filter.covers("c.oid"))
               AND a.attnum > 0 AND NOT a.attisdropped
-            """)
+            """, on: connection)
         // Put in attnum order here: the server would sort all rows of all tables to do it.
         var numbered: [UInt32: [(Int, Column)]] = [:]
         for row in rows {

@@ -16,7 +16,7 @@ extension CatalogReader {
     /// subquery per constraint and per foreign key, a third of the query at 8,000 tables. A
     /// number `names` lacks (a referenced table outside the filter) is looked up afterwards.
     static func readConstraints(_ connection: Connection, _ filter: CatalogFilter, names: AttributeNames) throws -> [UInt32: [Constraint]] {
-        let rows = try connection.query(
+        let rows = try filter.run(
             """
             SELECT co.conrelid, co.conname, co.contype, pg_get_constraintdef(co.oid, true),
                    co.condeferrable, co.condeferred, co.convalidated, co.conkey::text,
@@ -29,8 +29,8 @@ extension CatalogReader {
             LEFT JOIN pg_class rc ON rc.oid = co.confrelid
             LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
             LEFT JOIN pg_class ic ON ic.oid = co.conindid
-            WHERE n.nspname = ANY(\(bind: filter.namespaces)) AND co.contype IN ('p', 'u', 'f', 'c', 'x') AND (\(bind: filter.relations)::oid[] IS NULL OR co.conrelid = ANY(\(bind: filter.relations)::oid[]))
-            """)
+            WHERE n.nspname = ANY(\(bind: filter.namespaces)) AND co.contype IN ('p', 'u', 'f', 'c', 'x') AND \(filter.covers("co.conrelid"))
+            """, on: connection)
         var found: [FoundConstraint] = []
         found.reserveCapacity(rows.count)
         for row in rows {
@@ -149,7 +149,7 @@ extension CatalogReader {
         // One row per index key or INCLUDE column, in order; indexes are assembled from them.
         // Only the first row of an index carries the index-wide values, and only expression
         // keys ask the server to deparse them: pg_get_indexdef is what this query spends on.
-        let rows = try connection.query(
+        let rows = try filter.run(
             """
             SELECT i.indrelid, i.indexrelid, k.ord,
                    CASE WHEN k.ord = 1 THEN ic.relname END,
@@ -175,9 +175,9 @@ extension CatalogReader {
             CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
             LEFT JOIN pg_opclass oc ON oc.oid = i.indclass[k.ord - 1]
             LEFT JOIN pg_attribute att ON att.attrelid = i.indrelid AND att.attnum = k.attnum AND k.attnum > 0
-            WHERE n.nspname = ANY(\(bind: filter.namespaces)) AND c.relkind IN ('r', 'p', 'm') AND (\(bind: filter.relations)::oid[] IS NULL OR c.oid = ANY(\(bind: filter.relations)::oid[]))
+            WHERE n.nspname = ANY(\(bind: filter.namespaces)) AND c.relkind IN ('r', 'p', 'm') AND \(filter.covers("c.oid"))
             ORDER BY i.indexrelid, k.ord
-            """)
+            """, on: connection)
         var indexes: [UInt32: [Index]] = [:]
         var current: (table: UInt32, oid: UInt32, index: Index)?
         func finish() {
@@ -208,12 +208,12 @@ extension CatalogReader {
     }
 
     static func readTriggers(_ connection: Connection, _ filter: CatalogFilter) throws -> [UInt32: [Trigger]] {
-        let rows = try connection.query(
+        let rows = try filter.run(
             """
             SELECT t.tgrelid, t.tgname, pg_get_triggerdef(t.oid, true), t.tgenabled::text
             FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = ANY(\(bind: filter.namespaces)) AND NOT t.tgisinternal AND (\(bind: filter.relations)::oid[] IS NULL OR c.oid = ANY(\(bind: filter.relations)::oid[]))
-            """)
+            WHERE n.nspname = ANY(\(bind: filter.namespaces)) AND NOT t.tgisinternal AND \(filter.covers("c.oid"))
+            """, on: connection)
         var triggers: [UInt32: [Trigger]] = [:]
         for row in rows {
             let trigger = Trigger(name: try row.get(1), definition: try row.get(2), enabled: try row.get(3))
@@ -223,7 +223,7 @@ extension CatalogReader {
     }
 
     static func readViewDependencies(_ connection: Connection, _ filter: CatalogFilter) throws -> [UInt32: [String]] {
-        let rows = try connection.query(
+        let rows = try filter.run(
             """
             SELECT DISTINCT r.ev_class, dn.nspname || '.' || dc.relname || '.' || a.attname
             FROM pg_rewrite r
@@ -234,8 +234,8 @@ extension CatalogReader {
             JOIN pg_class dc ON dc.oid = d.refobjid
             JOIN pg_namespace dn ON dn.oid = dc.relnamespace
             JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-            WHERE vn.nspname = ANY(\(bind: filter.namespaces)) AND vc.relkind IN ('v', 'm') AND (\(bind: filter.relations)::oid[] IS NULL OR vc.oid = ANY(\(bind: filter.relations)::oid[]))
-            """)
+            WHERE vn.nspname = ANY(\(bind: filter.namespaces)) AND vc.relkind IN ('v', 'm') AND \(filter.covers("vc.oid"))
+            """, on: connection)
         var dependencies: [UInt32: [String]] = [:]
         for row in rows {
             dependencies[try row.get(0, as: UInt32.self), default: []].append(try row.get(1))

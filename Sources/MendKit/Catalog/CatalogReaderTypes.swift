@@ -5,7 +5,7 @@ extension CatalogReader {
     // MARK: Types, sequences, extensions
 
     static func readSequences(_ connection: Connection, _ filter: CatalogFilter) throws -> [String: SequenceDefinition] {
-        let rows = try connection.query(
+        let rows = try filter.run(
             """
             SELECT n.nspname, c.relname, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement,
                    s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
@@ -17,9 +17,8 @@ extension CatalogReader {
                        AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1)
             FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = ANY(\(bind: filter.namespaces)) AND \(Self.notExtensionMember("c.oid"))
-              AND (\(bind: filter.relations)::oid[] IS NULL OR EXISTS (SELECT FROM pg_depend o WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid
-                                               AND o.refclassid = 'pg_class'::regclass AND o.refobjid = ANY(\(bind: filter.relations)::oid[])))
-            """)
+              AND \(filter.coversOwnerOf("c.oid"))
+            """, on: connection)
         var sequences: [String: SequenceDefinition] = [:]
         for row in rows {
             let sequence = SequenceDefinition(
@@ -32,13 +31,13 @@ extension CatalogReader {
     }
 
     static func readEnums(_ connection: Connection, _ filter: CatalogFilter) throws -> [String: EnumType] {
-        let rows = try connection.query(
+        let rows = try filter.run(
             """
             SELECT n.nspname, t.typname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
             FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace
             WHERE n.nspname = ANY(\(bind: filter.namespaces)) AND \(Self.notExtensionMember("t.oid", catalog: "pg_type"))
             GROUP BY n.nspname, t.typname
-            """)
+            """, on: connection)
         var enums: [String: EnumType] = [:]
         for row in rows {
             let type = EnumType(schema: try row.get(0), name: try row.get(1), labels: try row.get(2))
@@ -48,14 +47,14 @@ extension CatalogReader {
     }
 
     static func readDomains(_ connection: Connection, _ filter: CatalogFilter) throws -> [String: Domain] {
-        let rows = try connection.query(
+        let rows = try filter.run(
             """
             SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault,
                    coalesce((SELECT json_object_agg(co.conname, pg_get_constraintdef(co.oid, true))::text
                                FROM pg_constraint co WHERE co.contypid = t.oid), '{}')
             FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
             WHERE t.typtype = 'd' AND n.nspname = ANY(\(bind: filter.namespaces)) AND \(Self.notExtensionMember("t.oid", catalog: "pg_type"))
-            """)
+            """, on: connection)
         var domains: [String: Domain] = [:]
         for row in rows {
             let checks = try JSONObjectText.strings(try row.get(5, as: String.self))
@@ -68,12 +67,12 @@ extension CatalogReader {
     }
 
     static func readExtensions(_ connection: Connection, _ filter: CatalogFilter) throws -> [String: Extension] {
-        let rows = try connection.query(
+        let rows = try filter.run(
             """
             SELECT e.extname, e.extversion, n.nspname
             FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
             WHERE n.nspname = ANY(\(bind: filter.namespaces))
-            """)
+            """, on: connection)
         var extensions: [String: Extension] = [:]
         for row in rows {
             let found = Extension(name: try row.get(0), version: try row.get(1), schema: try row.get(2))
