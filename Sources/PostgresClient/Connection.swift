@@ -139,13 +139,27 @@ public final class Connection {
     /// Asked for by this connection's owner; the owner may hand it to one other thread for
     /// the length of one read and must not use it meanwhile.
     public func sibling() throws -> Connection {
+        if let kept = usableSibling() { return kept }
+        return keep(sibling: try recipe.connect())
+    }
+
+    /// The kept second connection when it can be used as it is (see `sibling()`), else nil.
+    /// With `keep(sibling:)`, for a caller that opens a new one from `recipe` on another
+    /// thread, beside work of its own on this connection.
+    public func usableSibling() -> Connection? {
         // Compared whole: pinning a setting again replaces its value without adding one.
         if let kept = keptSibling, kept.pinned.elementsEqual(pinned, by: { $0 == $1 }), kept.connection.isOpen,
             !kept.connection.isInTransaction {
             return kept.connection
         }
         keptSibling = nil
-        let connection = try recipe.connect()
+        return nil
+    }
+
+    /// Keeps `connection`, opened from `recipe` with the settings pinned here now, as the
+    /// second connection `sibling()` hands out.
+    @discardableResult
+    public func keep(sibling connection: Connection) -> Connection {
         keptSibling = (connection, pinned)
         return connection
     }

@@ -19,10 +19,13 @@ public struct CatalogReader {
     }
 
     /// Reads the chosen schemas in a transaction of its own; with `tables`, only those tables
-    /// and what a step needs to know about them (see `CatalogFilter.scoped`).
-    public func readSchema(_ selection: SchemaSelection = .allUserSchemas, tables: [ObjectName]? = nil, related: Bool = true) throws -> Schema {
+    /// and what a step needs to know about them (see `CatalogFilter.scoped`). With `parallel`,
+    /// over two connections (see `readSchemaInCurrentTransaction`).
+    public func readSchema(
+        _ selection: SchemaSelection = .allUserSchemas, tables: [ObjectName]? = nil, related: Bool = true, parallel: Bool = false
+    ) throws -> Schema {
         try connection.transaction(isolation: .repeatableRead, readOnly: true) { _ in
-            try readSchemaInCurrentTransaction(selection, tables: tables, related: related)
+            try readSchemaInCurrentTransaction(selection, parallel: parallel, tables: tables, related: related)
         }
     }
 

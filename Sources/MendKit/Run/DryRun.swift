@@ -58,8 +58,12 @@ extension Runner {
         var changesByStep: [(step: Int, changes: [SchemaChange])] = []
         // A new run: what an earlier one on this runner fingerprinted may be stale.
         fingerprints.forget()
+        // Before a run, over two connections: this is the run's first catalog read, on new
+        // server processes whose caches are cold, and the second connection is the one the
+        // run's snapshots use next. A dry run alone stays on one (a standby may not export
+        // the snapshot the two would share).
         let live = try reading("reading the catalog", tables: planScope, retries: readOnlyAllowed ? 0 : plan.settings.retries) {
-            try CatalogReader(connection: connection).readSchema(tables: planScope)
+            try CatalogReader(connection: connection).readSchema(tables: planScope, parallel: !readOnlyAllowed)
         }
         let readOnly = try readOnlyAllowed ? ReadOnlySession.detect(connection) : nil
         let probe = Probe(connection: connection, settings: plan.settings, fingerprints: fingerprints, readOnlySession: readOnly, progress: progress)
