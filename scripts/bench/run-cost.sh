@@ -17,7 +17,9 @@
 #   BENCH_USERS   users in the demo database (default 1000)
 #   BENCH_ROUNDS  timed rounds of each command (default 15)
 #   BENCH_PORT    port of the throwaway cluster; names its socket only (default 54348)
-#   PGMEND_BIN    a pgmend binary to time instead of building the release one
+#   PGMEND_BIN    a pgmend binary to time instead of building the one `make install` installs
+#                 (release, the Swift runtime linked in: --static-swift-stdlib; into .build-static),
+#                 which is what an operator runs: its start-up is part of a run's fixed cost
 #
 # Exits 0 whatever the figures (PASS/MISS is a report); non-zero if something could not run.
 set -euo pipefail
@@ -59,7 +61,7 @@ main() {
   require_count BENCH_ROUNDS "$rounds"
   require_count BENCH_PORT "$port"
   make_work
-  find_pgmend run
+  find_installed_pgmend run
   start_cluster
   db=$(conninfo bench_cost)
   plans="$work/plans"

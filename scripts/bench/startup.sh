@@ -26,20 +26,6 @@ target_us=10000
 
 source "$root/scripts/bench/lib/common.sh"
 
-# pgmend := PGMEND_BIN, or the release build with the Swift runtime linked in, as installed.
-find_installed_pgmend() {
-  if [[ -n "${PGMEND_BIN:-}" ]]; then
-    pgmend=$PGMEND_BIN
-    [[ -x "$pgmend" ]] || die "PGMEND_BIN=$pgmend is not executable"
-    return
-  fi
-  local flags=(-c release --scratch-path "$root/.build-static" --product pgmend)
-  [[ $(uname -s) == Linux ]] && flags+=(--static-swift-stdlib)
-  echo "bench: building pgmend as make install does (swift build ${flags[*]})"
-  swift build "${flags[@]}" >"$work/build.log" 2>&1 || { tail -30 "$work/build.log" >&2; die "release build failed"; }
-  pgmend="$(swift build "${flags[@]}" --show-bin-path)/pgmend"
-}
-
 # One run of COMMAND..., its wall time in microseconds (output discarded; dies if it fails).
 micros() {
   local start end

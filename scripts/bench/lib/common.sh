@@ -64,6 +64,21 @@ find_pgmend() { # COMMAND... (e.g. snapshot take)
   "$pgmend" "$@" --help >/dev/null 2>&1 || die "$pgmend has no '$*' command"
 }
 
+# pgmend := PGMEND_BIN, or the release build with the Swift runtime linked in, as installed.
+find_installed_pgmend() { # COMMAND... (e.g. run)
+  if [[ -n "${PGMEND_BIN:-}" ]]; then
+    pgmend=$PGMEND_BIN
+    [[ -x "$pgmend" ]] || die "PGMEND_BIN=$pgmend is not executable"
+    return
+  fi
+  local flags=(-c release --scratch-path "$root/.build-static" --product pgmend)
+  [[ $(uname -s) == Linux ]] && flags+=(--static-swift-stdlib)
+  echo "bench: building pgmend as make install does (swift build ${flags[*]})"
+  swift build "${flags[@]}" >"$work/build.log" 2>&1 || { tail -30 "$work/build.log" >&2; die "release build failed"; }
+  pgmend="$(swift build "${flags[@]}" --show-bin-path)/pgmend"
+  "$pgmend" "$@" --help >/dev/null 2>&1 || die "$pgmend has no '$*' command"
+}
+
 # Starts the throwaway cluster in $work/data, listening only on the socket in $work.
 # Durability off (it only speeds up loading); autovacuum off (the loads VACUUM themselves, so
 # nothing wakes up mid-measurement); any SERVER-OPTIONs added after those.
