@@ -138,6 +138,23 @@ struct CatalogReaderTests {
         }
     }
 
+    /// A read over two connections opens the second one on the thread that uses it and hands
+    /// it back to be kept: the next such read uses the same server process, and reads the same.
+    @Test func aParallelReadKeepsTheSecondConnectionItOpened() throws {
+        try ThrowawayCluster.shared().withFreshDatabase { database in
+            try loadSQL(Self.fixture, into: database)
+            let connection = try database.connect()
+            let reader = CatalogReader(connection: connection)
+            #expect(connection.usableSibling() == nil)
+            let first = try reader.readSchema(parallel: true)
+            let kept = try #require(connection.usableSibling())
+            let pid = kept.backendPID
+            #expect(try reader.readSchema(parallel: true) == first)
+            #expect(connection.usableSibling()?.backendPID == pid)
+            #expect(try reader.readSchema() == first)
+        }
+    }
+
     /// The snapshot JSON of the fixture, byte for byte. Re-record on purpose with
     /// `PGMEND_RECORD=<golden file name> swift test --filter CatalogReader` (see `Golden`).
     @Test func goldenSnapshotJSON() throws {
