@@ -88,12 +88,15 @@ struct PlanTextPurityTests {
 
     /// `settled`: the sessions seen before; a backend that a closed connection had (pgmend's
     /// run-lock session, pg_dump's) leaves pg_stat_activity a moment after the close, so the
-    /// list is read again for up to 5 s until it matches.
-    static func observe(_ database: TestDatabase, _ checker: Connection, settled: [Int32]? = nil) throws -> Observed {
+    /// list is read again for up to 5 s until it matches. `own`: pgmend's connection, whose
+    /// kept second connection (`Connection.sibling`, opened by a run's first catalog read) is
+    /// pgmend's, not a session the plan's text opened.
+    static func observe(_ database: TestDatabase, _ checker: Connection, settled: [Int32]? = nil, own: Connection? = nil) throws -> Observed {
+        let sibling = own?.usableSibling()?.backendPID
         func readSessions() throws -> [Int32] {
             try checker.query(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' ORDER BY pid"
-            ).map { try $0.get(0, as: Int32.self) }
+            ).map { try $0.get(0, as: Int32.self) }.filter { $0 != sibling }
         }
         var sessions = try readSessions()
         let deadline = Date().addingTimeInterval(5)
@@ -151,7 +154,7 @@ struct PlanTextPurityTests {
                     }
                 }
             }
-            let after = try Self.observe(database, checker, settled: before.sessions)
+            let after = try Self.observe(database, checker, settled: before.sessions, own: connection)
             #expect(after.dump == before.dump, "the dump changed")
             #expect(after.sessions == before.sessions, "sessions before \(before.sessions), after \(after.sessions)")
             #expect(after.dataFolder == before.dataFolder, "the data folder changed: \(Set(after.dataFolder).symmetricDifference(before.dataFolder))")
