@@ -136,18 +136,19 @@ public struct Backfill: Effect {
             try pass(1, from: resume)
         }
         // Catch-up: rows written behind the cursor (or before the resume point) that match.
-        var (remaining, violating) = try count(context.connection, skipping: tally.written)
+        let youngOnly = ownTransactions && unchanged(firstPassWhole: resume == nil)
+        var (remaining, violating) = try count(context.connection, skipping: tally.written, youngOnly: youngOnly)
         var number = 1
         // Another pass while more than one batch is left (the largest the first pass found
         // fitting, when batches are sized to a target); then one last statement.
         while remaining > tally.largestBatch(or: sizing.first) && number < 5 {
             number += 1
             try pass(number, from: nil)
-            (remaining, violating) = try count(context.connection, skipping: tally.written)
+            (remaining, violating) = try count(context.connection, skipping: tally.written, youngOnly: youngOnly)
         }
         if remaining > 0 {
             let started = Date()
-            let rows = try finalPass(context, skipping: tally.written)
+            let rows = try finalPass(context, skipping: tally.written, youngOnly: youngOnly)
             tally.record(rows: rows, xid: nil, seconds: Date().timeIntervalSince(started), pass: nil)
         }
         if violating > 0, let verify {
@@ -222,10 +223,12 @@ public struct Backfill: Effect {
     }
 
     /// Rows that still match, now, and rows that break `verify`: one read of the table, which
-    /// tests only the rows whose version the batches in `written` did not write (`apply`).
-    func count(_ connection: Connection, skipping written: [UInt64] = []) throws -> (remaining: Int, violating: Int) {
+    /// tests only the rows whose version the batches in `written` did not write (`apply`),
+    /// and with `youngOnly` only those written since the assessment (`unchanged`).
+    func count(_ connection: Connection, skipping written: [UInt64] = [], youngOnly: Bool = false) throws -> (remaining: Int, violating: Int) {
         let condition = Self.parenthesized(condition)
-        let skip: SQL = try Self.comparable(written, connection).map { Self.notWrittenBy($0) + " AND " } ?? ""
+        var skip: SQL = try Self.comparable(written, connection).map { Self.notWrittenBy($0) + " AND " } ?? ""
+        if youngOnly { skip += "NOT \(assessed(shown: false, first: 1)) AND " }
         guard let verify else {
             return (try connection.scalar("SELECT count(*) FROM \(name) WHERE \(skip)\(condition)" as SQL, as: Int.self) ?? 0, 0)
         }
@@ -248,7 +251,7 @@ public struct Backfill: Effect {
 
     /// The few rows left, under an EXCLUSIVE lock so none can be written meanwhile; a row that
     /// still matches afterwards means the expressions do not satisfy the condition.
-    func finalPass(_ context: EffectContext, skipping written: [UInt64] = []) throws -> Int {
+    func finalPass(_ context: EffectContext, skipping written: [UInt64] = [], youngOnly: Bool = false) throws -> Int {
         try Self.withBatchRetries(context.settings) {
             try context.inTransaction(faultInside: false) { connection in
                 try connection.execute("LOCK TABLE \(name) IN EXCLUSIVE MODE" as SQL)
@@ -259,7 +262,7 @@ public struct Backfill: Effect {
                 // The rows this run's batches wrote need nothing (`apply`): not read again.
                 let skipped = conditionIsDifference ? try Self.comparable(written, connection) ?? [] : []
                 let returning: SQL = conditionIsDifference ? " RETURNING t.ctid::text" : " RETURNING ctid::text"
-                let written = try connection.query(updateStatement(lower: nil, upper: nil, skipping: skipped) + returning)
+                let written = try connection.query(updateStatement(lower: nil, upper: nil, skipping: skipped, youngOnly: youngOnly) + returning)
                     .map { try $0.get(0, as: String.self) }
                 let left = written.isEmpty ? [] : try connection.query(
                     """

@@ -83,6 +83,19 @@ extension Backfill {
         return "(age(xmin) > age(\(xid)::xid))"
     }
 
+    /// True when the reads after the first pass may leave out the rows whose version the
+    /// assessment read: each of them was there, unchanged, when its batch of the first pass
+    /// (which went over every key: `firstPassWhole`) tested it, and the batch either wrote it
+    /// (its version is then the batch's) or found it needed nothing; its condition reads the
+    /// row alone (`conditionIsDifference`), and none broke `verify` (`trusted`). So only
+    /// versions written since the assessment, by the application, can still match or break
+    /// the rule. On the demo database at 1,000,000 users the last pass, under its EXCLUSIVE
+    /// lock, computed every row's checked conversions again: 0.8 s of the application's
+    /// writes waiting.
+    func unchanged(firstPassWhole: Bool) -> Bool {
+        firstPassWhole && conditionIsDifference && trusted != nil
+    }
+
     /// `(text)`, the closing parenthesis on a line of its own when the text holds a comment.
     static func parenthesized(_ sql: SQL) -> SQL {
         sql.text.contains("--") ? "(\(sql)\n)" : "(\(sql))"
@@ -95,7 +108,8 @@ extension Backfill {
     /// The batch: the rows after `lower` (when there is one) up to and including `upper` (when
     /// there is one) that still match the condition, except those the transactions in
     /// `written` wrote.
-    func updateStatement(lower: Bound?, upper: Bound?, skipping written: [UInt64] = []) -> SQL {
+    /// With `youngOnly`, also except the rows whose version the assessment read (`unchanged`).
+    func updateStatement(lower: Bound?, upper: Bound?, skipping written: [UInt64] = [], youngOnly: Bool = false) -> SQL {
         guard conditionIsDifference else {
             return "UPDATE \(name) SET \(setList)\nWHERE " + (range(lower: lower, upper: upper) + [Self.parenthesized(condition)]).joined(separator: " AND ")
         }
@@ -114,7 +128,7 @@ extension Backfill {
             let violates: SQL = "coalesce(\(Self.parenthesized(verify.condition)), false)"
             return trusted == nil ? violates : "(CASE WHEN \(assessed) THEN false ELSE \(violates) END)"
         }
-        let notWritten = written.isEmpty ? [] : [Self.notWrittenBy(written)]
+        let notWritten = (written.isEmpty ? [] : [Self.notWrittenBy(written)]) + (youngOnly ? ["NOT \(assessed)"] : [])
         let columns = keyColumnsOf(assignments)
 
         // Every expression cheap for the rows it meets (each has a form without checks, and the
