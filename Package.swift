@@ -24,6 +24,9 @@ let package = Package(
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
         // zlib, for archives: gzip files that plain gunzip and psql can restore.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        // libdeflate, for writing archives: whole-buffer gzip members, compressed and checked
+        // in about two thirds of zlib's time at level 1 (docs/performance.md, issue 24).
+        .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"]), .brew(["libdeflate"])]),
         .target(name: "SchemaModel"),
         // Child processes and local PostgreSQL servers of one's own: the scratch server for
         // expected schemas, and the test harness's cluster.
@@ -31,7 +34,7 @@ let package = Package(
         .target(
             name: "MendKit",
             dependencies: [
-                "PostgresClient", "SchemaModel", "CZlib", "LocalServer",
+                "PostgresClient", "SchemaModel", "CZlib", "CDeflate", "LocalServer",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what pgmend needs to build and test, when it is missing: libpq (client library and
-# headers), libyaml, pkg-config, and the PostgreSQL server that tests and the demo start.
+# headers), libyaml, zlib and libdeflate (archives), pkg-config, and the PostgreSQL server that
+# tests and the demo start.
 # Run as root it installs with apt-get; otherwise it says what to install and fails.
 set -euo pipefail
 
-packages=(libpq-dev libyaml-dev zlib1g-dev pkg-config postgresql postgresql-client)
+packages=(libpq-dev libyaml-dev zlib1g-dev libdeflate-dev pkg-config postgresql postgresql-client)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -133,7 +133,7 @@ struct CopyFingerprintTests {
             let outcome = try connection.transaction(isolation: .repeatableRead) { connection in
                 try ArchiveWriter(connection: connection, store: ArchiveStore(directory: folder)).archive(ObjectName(parsing: "notes"), drop: false)
             }
-            #expect(outcome.manifest.formatVersion == 3 && outcome.manifest.fingerprint == before.fingerprint)
+            #expect(outcome.manifest.formatVersion == ArchiveManifest.currentFormatVersion && outcome.manifest.fingerprint == before.fingerprint)
             var old = outcome.manifest
             old.formatVersion = 2
             old.fingerprint = legacy.fingerprint

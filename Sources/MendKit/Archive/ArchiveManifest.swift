@@ -5,12 +5,14 @@ import SchemaModel
 /// `manifest.json` of an archive: what was archived, from where, and the numbers that prove
 /// the files are complete. Written last, so an archive without one is incomplete.
 public struct ArchiveManifest: Codable, Sendable, Equatable {
+    /// 4: `data.copy.gz` is one gzip member per MiB of COPY text, which a reader of format 3
+    /// would stop reading after the first (and call the archive damaged for its row count).
     /// 3: the fingerprint hashes each whole row; before, a table with a column named `t` had
     /// that column hashed alone (`rowText`). 2: every file of the archive is listed with its
     /// SHA-256 (`files`). 1: only the data file's (`file_sha256`); such archives are still
     /// read, verified and restored, and their `schema.sql` and `table.json` are said to be
     /// unchecked.
-    public static let currentFormatVersion = 3
+    public static let currentFormatVersion = 4
 
     /// How this archive's fingerprint was computed, to check it the same way.
     public var rowText: DataStatistics.RowText { formatVersion >= 3 ? .wholeRow : .beforeArchiveFormat3 }

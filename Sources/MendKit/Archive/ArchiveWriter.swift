@@ -175,24 +175,16 @@ public struct ArchiveWriter {
         var fileBytes: Int64
         /// The rows' fingerprint, when asked for (`CopyFingerprint`).
         var fingerprint: String?
-        /// What the compressed bytes decompressed to, as they were written.
+        /// What the compressed bytes decompressed to, as they were written (`DecodeCheck`).
         var decoded: ArchiveVerifier.Decoded
     }
 
     /// Streams the COPY into the gzip file: the server's rows are gathered into 1 MiB buffers,
-    /// hashed and counted here, and compressed and written on another thread.
+    /// hashed and counted here, compressed (one gzip member each) and written on another
+    /// thread, and each member decompressed again and compared with its buffer on a third.
     private func writeData(_ copy: SQL, to path: String, table: ObjectName, expectedRows: Int64?, fingerprint: Bool) throws -> WrittenData {
-        let sink = try FileSink(creating: path)
-        let file = FileDigest()
-        // What is written is decompressed again at once, on a third thread.
-        let decoded = try DecodeCheck(name: path)
-        let checker = BufferPipeline(consume: decoded.feed, end: decoded.finish)
-        let gzip = try GzipWriter(level: 1) { compressed in
-            file.update(compressed)
-            try sink.write(compressed)
-            try checker.submit(Array(compressed))
-        }
-        let pipeline = BufferPipeline(consume: gzip.write, end: gzip.finish)
+        let stage = try MemberStage(path: path)
+        let pipeline = BufferPipeline<[UInt8]>(consume: stage.write, end: stage.end)
         var dataHash = SHA256()
         var dataBytes: Int64 = 0
         var counted: Int64 = 0
@@ -208,8 +200,10 @@ public struct ArchiveWriter {
                 rowsFingerprint?.update(bytes)
             }
             dataBytes += Int64(buffer.count)
+            // The compression and the check keep this buffer; the next one is a new one.
             try pipeline.submit(buffer)
-            buffer.removeAll(keepingCapacity: true)
+            buffer = []
+            buffer.reserveCapacity(capacity + 65_536)
             progress.progress(
                 task: "archive \(table)", done: Int(counted), total: Int(expectedRows ?? 0), unit: "rows",
                 detail: "\(ByteSize.text(dataBytes)) read")
@@ -222,18 +216,21 @@ public struct ArchiveWriter {
             }
             try flush()
             try pipeline.finish()
-            try checker.finish()
+            try stage.checker.finish()
         } catch {
             _ = try? pipeline.finish()
-            _ = try? checker.finish()
+            _ = try? stage.checker.finish()
             throw error
         }
-        try sink.finish()
+        try stage.sink.finish()
         progress.finish(task: "archive \(table)")
+        let dataSHA256 = hex(dataHash.finalize())
         return WrittenData(
-            reportedRows: Int64(reported), countedRows: counted, dataSHA256: hex(dataHash.finalize()), dataBytes: dataBytes,
-            fileSHA256: file.hexDigest, fileBytes: file.bytes, fingerprint: rowsFingerprint?.fingerprint,
-            decoded: .init(bytes: decoded.bytes, rows: decoded.rows, sha256: decoded.sha256))
+            reportedRows: Int64(reported), countedRows: counted, dataSHA256: dataSHA256, dataBytes: dataBytes,
+            fileSHA256: stage.file.hexDigest, fileBytes: stage.file.bytes, fingerprint: rowsFingerprint?.fingerprint,
+            // Each member decompressed to exactly its buffer: what was decompressed is the
+            // COPY text counted and hashed here, as far as `bytes` reaches.
+            decoded: .init(bytes: stage.check.bytes, rows: counted, sha256: dataSHA256))
     }
 
     /// The schema's catalog and the types the table's columns use, read without leaving the
@@ -286,6 +283,38 @@ final class FileDigest: @unchecked Sendable {
     }
 
     var hexDigest: String { hex(hash.finalize()) }
+}
+
+/// The compression thread's work for `writeData`: each buffer of COPY text becomes a gzip
+/// member, hashed and written to the file, then handed with its buffer to the check.
+final class MemberStage: @unchecked Sendable {
+    let sink: FileSink
+    let file = FileDigest()
+    let check: DecodeCheck
+    let checker: BufferPipeline<(member: [UInt8], original: [UInt8])>
+    private let compressor: GzipMemberCompressor
+    private var members = 0
+
+    init(path: String) throws {
+        compressor = try GzipMemberCompressor(level: 1)
+        sink = try FileSink(creating: path)
+        let check = try DecodeCheck(name: path)
+        self.check = check
+        checker = BufferPipeline { try check.check(member: $0.member, original: $0.original) }
+    }
+
+    func write(_ original: [UInt8]) throws {
+        let member = try original.withUnsafeBytes { try compressor.member($0) }
+        member.withUnsafeBytes { file.update($0) }
+        try member.withUnsafeBytes { try sink.write($0) }
+        members += 1
+        try checker.submit((member, original))
+    }
+
+    /// A table without rows still gets a gzip file: one member of nothing.
+    func end() throws {
+        if members == 0 { try write([]) }
+    }
 }
 
 func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {

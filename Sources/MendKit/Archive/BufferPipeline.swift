@@ -1,65 +1,68 @@
-import Crypto
+import CDeflate
 import Foundation
 
-/// Hands buffers to a thread of its own, which `consume`s them in order while the caller goes
+/// Hands items to a thread of its own, which `consume`s them in order while the caller goes
 /// on: an archive reads COPY data from the server while another thread compresses and writes
 /// it, and a third decompresses what was written to check it, so the halves use several
-/// cores. Buffers go over a bounded queue, so memory stays at a few megabytes however large
+/// cores. Items go over a bounded queue, so memory stays at a few megabytes however large
 /// the table.
-final class BufferPipeline: @unchecked Sendable {
+final class BufferPipeline<Item>: @unchecked Sendable {
     private let lock = NSLock()
-    private var queue: [[UInt8]] = []
+    /// nil ends the stream.
+    private var queue: [Item?] = []
     private var failure: Error?
     private let items = DispatchSemaphore(value: 0)
     private let slots: DispatchSemaphore
     private let finished = DispatchSemaphore(value: 0)
     // Used only on the pipeline's thread once started.
-    private let consume: (UnsafeRawBufferPointer) throws -> Void
+    private let consume: (Item) throws -> Void
     private let end: () throws -> Void
 
     /// - Parameters:
-    ///   - consume: called for each buffer, in order, on the pipeline's thread.
-    ///   - end: called once after the last buffer, unless `consume` failed.
-    init(depth: Int = 4, consume: @escaping (UnsafeRawBufferPointer) throws -> Void, end: @escaping () throws -> Void) {
+    ///   - consume: called for each item, in order, on the pipeline's thread.
+    ///   - end: called once after the last item, unless `consume` failed.
+    init(depth: Int = 4, consume: @escaping (Item) throws -> Void, end: @escaping () throws -> Void = {}) {
         self.consume = consume
         self.end = end
         slots = DispatchSemaphore(value: depth)
         Thread.detachNewThread { [self] in run() }
     }
 
-    /// Queues a buffer (waits while the queue is full). An empty buffer ends the stream.
-    func submit(_ buffer: [UInt8]) throws {
-        if let failure = lock.withLock({ failure }) { throw failure }
-        slots.wait()
-        lock.withLock { queue.append(buffer) }
-        items.signal()
+    /// Queues an item (waits while the queue is full).
+    func submit(_ item: Item) throws {
+        try enqueue(item)
     }
 
-    /// Ends the stream and waits until every buffer is consumed.
+    /// Ends the stream and waits until every item is consumed.
     func finish() throws {
-        try submit([])
+        try enqueue(nil)
         finished.wait()
         if let failure = lock.withLock({ failure }) { throw failure }
+    }
+
+    private func enqueue(_ item: Item?) throws {
+        if item != nil, let failure = lock.withLock({ failure }) { throw failure }
+        slots.wait()
+        lock.withLock { queue.append(item) }
+        items.signal()
     }
 
     private func run() {
         while true {
             items.wait()
-            let buffer = lock.withLock { queue.removeFirst() }
+            let item = lock.withLock { queue.removeFirst() }
             slots.signal()
             do {
-                if buffer.isEmpty {
+                guard let item else {
                     if lock.withLock({ failure }) == nil { try end() }
                     finished.signal()
                     return
                 }
-                // After a failure keep taking buffers, so the producer is never left waiting.
-                if lock.withLock({ failure }) == nil {
-                    try buffer.withUnsafeBytes { try consume($0) }
-                }
+                // After a failure keep taking items, so the producer is never left waiting.
+                if lock.withLock({ failure }) == nil { try consume(item) }
             } catch {
                 lock.withLock { if failure == nil { failure = error } }
-                if buffer.isEmpty {
+                if item == nil {
                     finished.signal()
                     return
                 }
@@ -68,30 +71,51 @@ final class BufferPipeline: @unchecked Sendable {
     }
 }
 
-/// Decompresses an archive's data as it is written, on a pipeline's thread, and keeps what
-/// the writer keeps of the COPY text: its size, SHA-256 and rows. The same figures from both
-/// sides, and the file on disk hashing to the bytes decompressed here, prove the file holds
-/// the COPY text, without reading it back and decompressing it after the COPY.
+/// Decompresses each gzip member of an archive as it is written, on a pipeline's thread, and
+/// compares what it gets back, byte for byte, with the COPY text the member was made from.
+/// Every member decompressing (its CRC-32 and length checked) to exactly its piece, and the
+/// file on disk hashing to the members written, prove the file holds the COPY text whose
+/// size, rows and SHA-256 the writer counted, without hashing or counting it a second time
+/// and without reading the file back and decompressing it after the COPY.
 final class DecodeCheck: @unchecked Sendable {
-    private let inflater: GzipInflater
-    private var hash = SHA256()
+    private let decompressor: OpaquePointer
+    private let name: String
+    private var output: [UInt8] = []
+    /// The COPY text's bytes that members decompressed to, all of them equal to it.
     private(set) var bytes: Int64 = 0
-    private(set) var rows: Int64 = 0
-    private(set) var sha256 = ""
 
-    init(name: String) throws { inflater = try GzipInflater(name: name) }
-
-    func feed(_ compressed: UnsafeRawBufferPointer) throws {
-        try inflater.feed(compressed) { chunk in
-            hash.update(bufferPointer: chunk)
-            bytes += Int64(chunk.count)
-            rows += Int64(countNewlines(chunk))
+    /// - Parameter name: what errors name (the file's path).
+    init(name: String) throws {
+        guard let decompressor = libdeflate_alloc_decompressor() else {
+            throw ArchiveError.compression("libdeflate_alloc_decompressor failed")
         }
+        self.decompressor = decompressor
+        self.name = name
     }
 
-    func finish() throws {
-        try inflater.finish()
-        sha256 = hex(hash.finalize())
+    deinit { libdeflate_free_decompressor(decompressor) }
+
+    /// Throws unless `member` is one whole gzip member that decompresses to `original`.
+    func check(member: [UInt8], original: [UInt8]) throws {
+        // Room for exactly the original: a member holding more fails for want of space.
+        if output.count < max(original.count, 1) { output = [UInt8](repeating: 0, count: max(original.count, 1)) }
+        var used = 0
+        var produced = 0
+        let result = member.withUnsafeBytes { input in
+            output.withUnsafeMutableBytes { out in
+                libdeflate_gzip_decompress_ex(decompressor, input.baseAddress, input.count, out.baseAddress, original.count, &used, &produced)
+            }
+        }
+        guard result == LIBDEFLATE_SUCCESS else {
+            throw ArchiveError.corrupt(name, "a compressed piece does not decompress (libdeflate result \(result.rawValue))")
+        }
+        let equal = produced == original.count && output.withUnsafeBytes { out in
+            original.withUnsafeBytes { produced == 0 || memcmp(out.baseAddress!, $0.baseAddress!, produced) == 0 }
+        }
+        guard used == member.count, equal else {
+            throw ArchiveError.corrupt(name, "a compressed piece does not decompress to the COPY text it was made from")
+        }
+        bytes += Int64(produced)
     }
 }
 
