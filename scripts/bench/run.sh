@@ -6,7 +6,7 @@
 #   BENCH_TABLES, BENCH_VERIFY_TABLES, BENCH_ROWS, BENCH_USERS, BENCH_ROUNDS, PGMEND_BIN: see
 #   each benchmark's header (snapshot.sh takes a list of table counts, the others one;
 #   BENCH_USERS sizes the demo database of run-cost.sh and app-impact-demo.sh, whose load takes
-#   about 15 minutes at 1,000,000 users)
+#   12 to 15 minutes at 1,000,000 users)
 #   e.g. a smoke run:  BENCH_TABLES=50 BENCH_VERIFY_TABLES=50 BENCH_ROWS=10000 BENCH_USERS=1000 BENCH_ROUNDS=1 scripts/bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")"
