@@ -19,7 +19,7 @@
 # 1,000,000 users on this 2-core machine (871 s with a build running beside it; 117 s at
 # 100,000: it grows with the rows, about 25 million of them, 7.8 GB), 60% of it memories and
 # memory_access_logs, whose rows are checked against two foreign keys each and entered row by
-# row into indexes that exist before them, most keyed on random UUIDs; a copy takes 17 to 40 s.
+# row into indexes that exist before them, most keyed on random UUIDs; a copy takes 14 to 40 s.
 #
 # The kinds (BENCH_KINDS), each a one-step plan on users with its plan's settings (lock_timeout
 # 2s, retries 5 for the first two; none for the third):
