@@ -3,9 +3,11 @@
 # against its baseline measured in the same run. Benchmarks exit 0 on a MISS (they report);
 # this exits non-zero if any benchmark could not run, after running the rest.
 #
-#   BENCH_TABLES, BENCH_VERIFY_TABLES, BENCH_ROWS, BENCH_ROUNDS, PGMEND_BIN: see each
-#   benchmark's header (snapshot.sh takes a list of table counts, the others one)
-#   e.g. a smoke run:  BENCH_TABLES=50 BENCH_VERIFY_TABLES=50 BENCH_ROWS=10000 BENCH_ROUNDS=1 scripts/bench/run.sh
+#   BENCH_TABLES, BENCH_VERIFY_TABLES, BENCH_ROWS, BENCH_USERS, BENCH_ROUNDS, PGMEND_BIN: see
+#   each benchmark's header (snapshot.sh takes a list of table counts, the others one;
+#   BENCH_USERS sizes the demo database of run-cost.sh and app-impact-demo.sh, whose load takes
+#   12 to 15 minutes at 1,000,000 users)
+#   e.g. a smoke run:  BENCH_TABLES=50 BENCH_VERIFY_TABLES=50 BENCH_ROWS=10000 BENCH_USERS=1000 BENCH_ROUNDS=1 scripts/bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 self=$(basename "$0")
