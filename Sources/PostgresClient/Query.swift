@@ -10,15 +10,8 @@ extension Connection {
         let text = sql.text
         try rejectNUL(in: text, what: "statement")
         let bindings = sql.bindings
-        var types: [Oid] = []
-        var texts: [String?] = []
-        types.reserveCapacity(bindings.count)
-        texts.reserveCapacity(bindings.count)
-        for (position, binding) in bindings.enumerated() {
-            if let value = binding.text { try rejectNUL(in: value, what: "parameter $\(position + 1)") }
-            types.append(binding.type.rawValue)
-            texts.append(binding.text)
-        }
+        let types: [Oid] = bindings.map(\.type.rawValue)
+        let texts = try parameterTexts(bindings)
         let result = withOptionalCStringArray(texts) { values in
             PQexecParams(handle, text, Int32(bindings.count), types, values, nil, nil, 0)
         }
@@ -49,16 +42,19 @@ extension Connection {
             _ = try checked(PQprepare(handle, name, text, Int32(types.count), types), statement: text)
             prepared[key] = name
         }
-        var texts: [String?] = []
-        texts.reserveCapacity(bindings.count)
-        for (position, binding) in bindings.enumerated() {
-            if let value = binding.text { try rejectNUL(in: value, what: "parameter $\(position + 1)") }
-            texts.append(binding.text)
-        }
+        let texts = try parameterTexts(bindings)
         let result = withOptionalCStringArray(texts) { values in
             PQexecPrepared(handle, name, Int32(bindings.count), values, nil, nil, 0)
         }
         return try checked(result, statement: text)
+    }
+
+    /// The bound values' text forms, in `$n` order (nil is NULL); a NUL in one is refused.
+    private func parameterTexts(_ bindings: [SQL.Binding]) throws -> [String?] {
+        try bindings.enumerated().map { position, binding in
+            if let value = binding.text { try rejectNUL(in: value, what: "parameter $\(position + 1)") }
+            return binding.text
+        }
     }
 
     /// Forgets the statements `queryPrepared` prepared that the session no longer has, so they

@@ -61,8 +61,8 @@ struct CatalogFilter: Sendable {
         return "\(oid) = ANY(\(bind: relations)::oid[])"
     }
 
-    /// The condition that the sequence `oid` belongs to (is owned by or used by a default of)
-    /// one of the relations read.
+    /// The condition that the sequence `oid` depends on one of the relations read: owned by
+    /// one of their columns (`OWNED BY`, `serial`, identity).
     func coversOwnerOf(_ oid: SQL) -> SQL {
         guard let relations else { return "true" }
         return """
