@@ -80,9 +80,12 @@ final class GzipMemberCompressor {
     /// table without rows has a file `gunzip` reads.
     func member(_ bytes: UnsafeRawBufferPointer) throws -> [UInt8] {
         let bound = libdeflate_gzip_compress_bound(compressor, bytes.count)
-        let member = [UInt8](unsafeUninitializedCapacity: bound) { output, count in
-            var empty: UInt8 = 0
-            count = libdeflate_gzip_compress(compressor, bytes.baseAddress ?? UnsafeRawPointer(&empty), bytes.count, output.baseAddress, bound)
+        // An empty piece has no base address; libdeflate wants one, and reads none of it.
+        let byte: [UInt8] = [0]
+        let member = byte.withUnsafeBytes { nothing in
+            [UInt8](unsafeUninitializedCapacity: bound) { output, count in
+                count = libdeflate_gzip_compress(compressor, bytes.baseAddress ?? nothing.baseAddress, bytes.count, output.baseAddress, bound)
+            }
         }
         guard !member.isEmpty else { throw ArchiveError.compression("libdeflate_gzip_compress failed") }
         return member
