@@ -93,15 +93,7 @@ step_yaml() { # KIND
       echo "      set: {sync_status: \"lower(trim(sync_status))\"}"
       echo "      where: \"sync_status <> lower(trim(sync_status))\"" ;;
     extract_json_fields)
-      echo "  - extract_json_fields:"
-      echo "      table: users"
-      echo "      column: metadata"
-      echo "      fields:"
-      echo "        - {name: phone_number, type: \"varchar(20)\", unique: true, trim: true}"
-      echo "        - {name: phone_verified, type: boolean, default: false}"
-      echo "        - {name: phone_verification_attempts, type: integer, default: 0}"
-      echo "        - {name: phone_verified_at, type: timestamptz, assume_time_zone: UTC}"
-      echo "        - {name: sms_enabled, type: boolean, default: true}" ;;
+      extract_json_step ;;
     normalize_timestamps)
       echo "  - normalize_timestamps:"
       echo "      columns: [users.created_at, users.updated_at]"

@@ -65,15 +65,7 @@ write_plan() {
     [[ -z "$batch_size" ]] || echo "  batch_size: $batch_size"
     echo "  batch_workers: $workers"
     echo "steps:"
-    echo "  - extract_json_fields:"
-    echo "      table: users"
-    echo "      column: metadata"
-    echo "      fields:"
-    echo "        - {name: phone_number, type: \"varchar(20)\", unique: true, trim: true}"
-    echo "        - {name: phone_verified, type: boolean, default: false}"
-    echo "        - {name: phone_verification_attempts, type: integer, default: 0}"
-    echo "        - {name: phone_verified_at, type: timestamptz, assume_time_zone: UTC}"
-    echo "        - {name: sms_enabled, type: boolean, default: true}"
+    extract_json_step
   } >"$work/plans/extract-json-users.yaml"
 }
 

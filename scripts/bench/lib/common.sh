@@ -79,6 +79,20 @@ find_installed_pgmend() { # COMMAND... (e.g. run)
   "$pgmend" "$@" --help >/dev/null 2>&1 || die "$pgmend has no '$*' command"
 }
 
+# The plan step the extract_json_fields benchmarks time (extract-json.sh, app-impact.sh): the
+# seed's five phone fields of users.metadata, phone_number unique, as YAML under `steps:`.
+extract_json_step() {
+    echo "  - extract_json_fields:"
+    echo "      table: users"
+    echo "      column: metadata"
+    echo "      fields:"
+    echo "        - {name: phone_number, type: \"varchar(20)\", unique: true, trim: true}"
+    echo "        - {name: phone_verified, type: boolean, default: false}"
+    echo "        - {name: phone_verification_attempts, type: integer, default: 0}"
+    echo "        - {name: phone_verified_at, type: timestamptz, assume_time_zone: UTC}"
+    echo "        - {name: sms_enabled, type: boolean, default: true}"
+}
+
 # Starts the throwaway cluster in $work/data, listening only on the socket in $work.
 # Durability off (it only speeds up loading); autovacuum off (the loads VACUUM themselves, so
 # nothing wakes up mid-measurement); any SERVER-OPTIONs added after those.
